@@ -1,0 +1,18 @@
+# common/: code more than one part uses.
+noinst_LIBRARIES += common/libscopcommon.a
+common_libscopcommon_a_SOURCES = \
+	common/log.c common/log.h \
+	common/buf.c common/buf.h \
+	common/base64.c common/base64.h \
+	common/crypto.c common/crypto.h \
+	common/yamljson.c common/yamljson.h
+
+UNIT_TESTS += tests/unit/common/test_common
+tests_unit_common_test_common_SOURCES = tests/unit/common/test_common.c
+tests_unit_common_test_common_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_common_test_common_LDADD = $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_yaml
+tests_fuzz_fuzz_yaml_SOURCES = tests/fuzz/fuzz_yaml.c
+tests_fuzz_fuzz_yaml_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_yaml_LDADD = $(FUZZ_MAIN_LIB) $(COMMON_LIBS)

@@ -1,0 +1,4 @@
+# tests/: shared test infrastructure (fuzz corpus driver, smoke runner, PostgreSQL cluster).
+noinst_LIBRARIES += tests/fuzz/libfuzzmain.a
+tests_fuzz_libfuzzmain_a_SOURCES = tests/fuzz/standalone_main.c
+EXTRA_DIST += tests/fuzz/smoke.sh tests/pg-cluster.sh tests/e2e/scoptest.py
