@@ -22,11 +22,15 @@ if [ ${#missing[@]} -gt 0 ]; then
 		sleep 10
 	done
 fi
-if [ -f tests/npm/package.json ]; then
+# Each test area that needs npm packages keeps a package.json (with its
+# package-lock.json) in its own folder under tests/.
+for pj in tests/*/package.json; do
+	[ -f "$pj" ] || continue
+	d=$(dirname "$pj")
 	if ! command -v npm >/dev/null; then
 		$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm
 	fi
-	if [ ! -d tests/npm/node_modules ] || [ tests/npm/package-lock.json -nt tests/npm/node_modules ]; then
-		(cd tests/npm && npm ci --no-audit --no-fund --loglevel=error) && touch tests/npm/node_modules
+	if [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules" ]; then
+		(cd "$d" && npm ci --no-audit --no-fund --loglevel=error) && touch "$d/node_modules"
 	fi
-fi
+done
