@@ -65,7 +65,7 @@ fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:strict_string_checks=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 if scripts/build.sh build-san --enable-sanitizers >build-san.log 2>&1; then
-	(cd build-san && make -k -j"$(nproc)" check >>../build-san.log 2>&1)
+	(cd build-san && timeout --kill-after=30 2400 make -k -j"$(nproc)" check >>../build-san.log 2>&1)
 	count build-san "sanitizer build"
 else
 	tail -30 build-san.log
@@ -76,7 +76,7 @@ PGDIR=""
 
 echo "== libFuzzer build and fuzzing"
 if scripts/build.sh build-fuzz --enable-fuzzing CC=clang >build-fuzz.log 2>&1; then
-	(cd build-fuzz && make -k check FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >>../build-fuzz.log 2>&1)
+	(cd build-fuzz && timeout --kill-after=30 1200 make -k check FUZZ_SECONDS="${FUZZ_SECONDS:-10}" >>../build-fuzz.log 2>&1)
 	count build-fuzz "fuzzing build"
 else
 	tail -30 build-fuzz.log
