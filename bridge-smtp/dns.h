@@ -11,8 +11,14 @@
  *
  * Errors: dns_lookup() returns 0 when the query was answered (including
  * NXDOMAIN and "no data", told apart by res->status) and -1 only for
- * invalid arguments or out of memory.  Timeouts and server failures are
- * DNS_TEMPFAIL, not -1, since SPF and DMARC treat them as temperror.
+ * invalid arguments (NULL pointers, unknown type) or out of memory.
+ * Timeouts and server failures are DNS_TEMPFAIL, not -1, since SPF and DMARC
+ * treat them as temperror.  A name that is not a valid domain name (empty
+ * or over-long label, more than 253 octets) gives 0 with DNS_PERMFAIL and
+ * is never sent to a server.  Names may end with one dot; case is ignored.
+ *
+ * Two implementations: dns_unbound_new() (the real one) and dns_static_new()
+ * (a table filled by the caller, for unit tests and fuzzing: no network).
  */
 #ifndef SCOP_DNS_H
 #define SCOP_DNS_H
@@ -46,8 +52,13 @@ struct dns_record {
 	/* TXT: the character-strings joined, as SPF/DKIM/DMARC want them;
 	 * len is the byte length (TXT data may contain NUL).
 	 * A/AAAA: the address in binary (4 or 16 bytes) in addr.
-	 * MX: preference in pref and the exchange host name in text.
-	 * PTR: the host name in text (no trailing dot). */
+	 * MX: preference in pref and the exchange host name in text; records
+	 * are sorted by preference (lowest first).
+	 * PTR: the host name in text.
+	 * Host names have no trailing dot, except the root, which is "." (a
+	 * null MX, RFC 7505); bytes other than letters, digits, '-' and '_'
+	 * (and a '.' inside a label) are written as \DDD as in zone files.
+	 * text is NUL-terminated for every type (NULL for A/AAAA). */
 	char *text;
 	size_t len;
 	uint8_t addr[16];
@@ -82,5 +93,55 @@ void dns_resolver_free(struct dns_resolver *r);
 
 int dns_lookup(struct dns_resolver *r, const char *name, enum dns_type type, struct dns_result *res);
 void dns_result_free(struct dns_result *res);
+
+/* "OK", "NODATA", "NXDOMAIN", "TEMPFAIL", "PERMFAIL"; "secure" etc. */
+const char *dns_status_name(enum dns_status s);
+const char *dns_security_name(enum dns_security s);
+
+/* Table-backed resolver: answers only from records added with
+ * dns_static_add(); any other name is NXDOMAIN, a known name without the
+ * type is NODATA.  Every answer is DNS_SEC_INSECURE with TTL 300 unless
+ * dns_static_set_security() says otherwise.  Not thread-safe while being
+ * filled; lookups afterwards are read-only.
+ *
+ * dns_static_add() takes the record in presentation form:
+ *   A "192.0.2.1", AAAA "2001:db8::1", MX "10 mx.example.com",
+ *   PTR "host.example.com", TXT: the joined text as is (len bytes, so it
+ *   may contain NUL; len may be (size_t)-1 for strlen).
+ * Returns 0, or -1 on bad input or out of memory. */
+struct dns_resolver *dns_static_new(void);
+int dns_static_add(struct dns_resolver *r, const char *name, enum dns_type type, const char *data, size_t len);
+/* Marks a name as existing with no records (NODATA for every type). */
+int dns_static_add_name(struct dns_resolver *r, const char *name);
+/* Every lookup of name (any type) gives status, e.g. DNS_TEMPFAIL to act
+ * as a server that times out. */
+int dns_static_set_status(struct dns_resolver *r, const char *name, enum dns_status status);
+int dns_static_set_security(struct dns_resolver *r, const char *name, enum dns_security sec);
+/* Number of dns_lookup() calls answered so far (to test lookup limits). */
+unsigned long dns_static_queries(const struct dns_resolver *r);
+
+/* ---- For implementations of the interface (dns_*.c) and their tests. ---- */
+
+struct dns_backend {
+	int (*lookup)(struct dns_resolver *r, const char *name, enum dns_type type, struct dns_result *res);
+	void (*free)(struct dns_resolver *r);
+};
+
+/* Every implementation's context starts with this. */
+struct dns_resolver {
+	const struct dns_backend *ops;
+};
+
+/* Checks name (optionally ending in '.') and writes it lower-cased without
+ * the trailing dot into out[outlen].  Returns 0, or -1 if it is not a valid
+ * domain name or does not fit. */
+int dns_name_normalize(const char *name, char *out, size_t outlen);
+
+/* Parses one record's wire-format RDATA (names uncompressed, as libunbound
+ * gives them) into rec (rec->text is malloc()ed; free with
+ * dns_record_clear()).  Returns 0, or -1 if the data is malformed, with rec
+ * left empty. */
+int dns_rdata_parse(enum dns_type type, const uint8_t *rdata, size_t len, struct dns_record *rec);
+void dns_record_clear(struct dns_record *rec);
 
 #endif

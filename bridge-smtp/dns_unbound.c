@@ -1,0 +1,249 @@
+/* dns.h over libunbound: a validating, caching stub (or recursor) with an
+ * optional forwarder and trust anchor.
+ *
+ * Lookups are asynchronous underneath so each can be given up after
+ * timeout_ms: libunbound's own retries can take minutes against a server
+ * that never answers.  Results arrive through ub_process(), which any
+ * waiting thread may call; callbacks run inside it, so everything a
+ * callback touches is guarded by the one mutex held around ub_process().
+ */
+#include "bridge-smtp/dns.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unbound.h>
+
+#define RCODE_SERVFAIL 2
+#define RCODE_NXDOMAIN 3
+#define RCODE_REFUSED 5
+
+struct ub_resolver {
+	struct dns_resolver base;
+	struct ub_ctx *ctx;
+	unsigned timeout_ms;
+	pthread_mutex_t lock; /* held around ub_process/resolve/cancel */
+};
+
+/* One lookup in flight.  Freed by the waiter, unless the waiter gave up
+ * and could not cancel it: then by the callback (abandoned set). */
+struct ub_query {
+	int done;
+	int abandoned;
+	int err;
+	struct ub_result *result;
+};
+
+static void on_result(void *data, int err, struct ub_result *result)
+{
+	struct ub_query *q = data;
+	if (q->abandoned) {
+		if (result != NULL)
+			ub_resolve_free(result);
+		free(q);
+		return;
+	}
+	q->err = err;
+	q->result = result;
+	q->done = 1;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int fill_result(struct ub_result *u, enum dns_type type, struct dns_result *res)
+{
+	if (u->bogus) {
+		res->security = DNS_SEC_BOGUS;
+		snprintf(res->why_bogus, sizeof(res->why_bogus), "%s",
+			u->why_bogus != NULL ? u->why_bogus : "validation failed");
+		res->status = DNS_TEMPFAIL;
+		return 0;
+	}
+	res->security = u->secure ? DNS_SEC_SECURE : DNS_SEC_INSECURE;
+	res->ttl = u->ttl > 0 ? (uint32_t)u->ttl : 0;
+	if (u->rcode == RCODE_NXDOMAIN || u->nxdomain) {
+		res->status = DNS_NXDOMAIN;
+		return 0;
+	}
+	if (u->rcode == RCODE_REFUSED) {
+		res->status = DNS_PERMFAIL;
+		return 0;
+	}
+	if (u->rcode != 0) {
+		res->status = DNS_TEMPFAIL;
+		return 0;
+	}
+	if (!u->havedata || u->data == NULL || u->data[0] == NULL) {
+		res->status = DNS_NODATA;
+		return 0;
+	}
+	size_t n = 0;
+	while (u->data[n] != NULL)
+		n++;
+	res->records = calloc(n, sizeof(*res->records));
+	if (res->records == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (u->len[i] < 0 ||
+		    dns_rdata_parse(type, (const uint8_t *)u->data[i], (size_t)u->len[i], &res->records[i]) != 0) {
+			dns_result_free(res);
+			res->status = DNS_PERMFAIL;
+			return 0;
+		}
+		res->count++;
+	}
+	res->status = DNS_OK;
+	return 0;
+}
+
+static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type type, struct dns_result *res)
+{
+	struct ub_resolver *r = (struct ub_resolver *)base;
+	struct ub_query *q = calloc(1, sizeof(*q));
+	if (q == NULL)
+		return -1;
+	int id = 0;
+	pthread_mutex_lock(&r->lock);
+	int err = ub_resolve_async(r->ctx, name, (int)type, 1, q, on_result, &id);
+	pthread_mutex_unlock(&r->lock);
+	if (err != 0) {
+		free(q);
+		res->status = DNS_TEMPFAIL;
+		return err == UB_NOMEM ? -1 : 0;
+	}
+
+	int fd = ub_fd(r->ctx);
+	long deadline = now_ms() + r->timeout_ms;
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		if (!q->done)
+			ub_process(r->ctx);
+		int done = q->done;
+		pthread_mutex_unlock(&r->lock);
+		if (done)
+			break;
+		long left = deadline - now_ms();
+		if (left <= 0) {
+			int abandoned = 0;
+			pthread_mutex_lock(&r->lock);
+			if (!q->done && ub_cancel(r->ctx, id) != 0)
+				q->abandoned = abandoned = 1; /* on its way: the callback frees q */
+			done = q->done;
+			pthread_mutex_unlock(&r->lock);
+			if (done)
+				break;
+			if (!abandoned)
+				free(q);
+			res->status = DNS_TEMPFAIL;
+			return 0;
+		}
+		/* Short slices: another thread may consume our answer from the
+		 * shared fd in its own ub_process(). */
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (poll(&pfd, 1, left < 50 ? (int)left : 50) < 0 && errno != EINTR)
+			break;
+	}
+	int rc = 0;
+	if (!q->done || q->err != 0 || q->result == NULL)
+		res->status = DNS_TEMPFAIL;
+	else
+		rc = fill_result(q->result, type, res);
+	if (q->result != NULL)
+		ub_resolve_free(q->result);
+	free(q);
+	return rc;
+}
+
+static void ub_free(struct dns_resolver *base)
+{
+	struct ub_resolver *r = (struct ub_resolver *)base;
+	ub_ctx_delete(r->ctx);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static const struct dns_backend ub_backend = { ub_lookup, ub_free };
+
+static int set_opt(struct ub_ctx *ctx, const char *opt, const char *val, char *err, size_t errlen)
+{
+	int e = ub_ctx_set_option(ctx, opt, val);
+	if (e != 0 && err != NULL)
+		snprintf(err, errlen, "unbound option %s %s: %s", opt, val, ub_strerror(e));
+	return e;
+}
+
+struct dns_resolver *dns_unbound_new(const struct dns_resolver_options *opt, char *err, size_t errlen)
+{
+	static const struct dns_resolver_options defaults = { 0 };
+	if (opt == NULL)
+		opt = &defaults;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	struct ub_resolver *r = calloc(1, sizeof(*r));
+	if (r == NULL) {
+		if (err != NULL)
+			snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->base.ops = &ub_backend;
+	r->timeout_ms = opt->timeout_ms ? opt->timeout_ms : 5000;
+	pthread_mutex_init(&r->lock, NULL);
+	r->ctx = ub_ctx_create();
+	if (r->ctx == NULL) {
+		if (err != NULL)
+			snprintf(err, errlen, "ub_ctx_create failed");
+		goto fail;
+	}
+	int e;
+	/* Threads, not a forked helper process: cheaper and sanitizer-friendly. */
+	if ((e = ub_ctx_async(r->ctx, 1)) != 0) {
+		if (err != NULL)
+			snprintf(err, errlen, "ub_ctx_async: %s", ub_strerror(e));
+		goto fail;
+	}
+	if (opt->forwarder != NULL) {
+		/* A forwarder on loopback (a test server, a local resolver) is
+		 * refused by default; so are the RFC 1918/6303 reverse zones
+		 * and test names, which the forwarder is trusted to answer. */
+		if (set_opt(r->ctx, "do-not-query-localhost:", "no", err, errlen) != 0 ||
+		    set_opt(r->ctx, "unblock-lan-zones:", "yes", err, errlen) != 0 ||
+		    set_opt(r->ctx, "insecure-lan-zones:", "yes", err, errlen) != 0)
+			goto fail;
+		if ((e = ub_ctx_set_fwd(r->ctx, opt->forwarder)) != 0) {
+			if (err != NULL)
+				snprintf(err, errlen, "forwarder %s: %s", opt->forwarder, ub_strerror(e));
+			goto fail;
+		}
+	} else if ((e = ub_ctx_resolvconf(r->ctx, NULL)) != 0) {
+		if (err != NULL)
+			snprintf(err, errlen, "/etc/resolv.conf: %s", ub_strerror(e));
+		goto fail;
+	}
+	const char *ta = opt->trust_anchor_file;
+	if (ta != NULL && (e = ub_ctx_add_ta_file(r->ctx, ta)) != 0) {
+		if (err != NULL)
+			snprintf(err, errlen, "trust anchor %s: %s", ta, ub_strerror(e));
+		goto fail;
+	}
+	if (opt->use_root_anchor && (e = ub_ctx_add_ta_file(r->ctx, "/usr/share/dns/root.key")) != 0) {
+		if (err != NULL)
+			snprintf(err, errlen, "root trust anchor: %s", ub_strerror(e));
+		goto fail;
+	}
+	return &r->base;
+fail:
+	if (r->ctx != NULL)
+		ub_ctx_delete(r->ctx);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+	return NULL;
+}
