@@ -5,7 +5,8 @@ common_libscopcommon_a_SOURCES = \
 	common/buf.c common/buf.h \
 	common/base64.c common/base64.h \
 	common/crypto.c common/crypto.h \
-	common/yamljson.c common/yamljson.h
+	common/yamljson.c common/yamljson.h \
+	common/canonjson.c common/canonjson.h
 
 UNIT_TESTS += tests/unit/common/test_common
 tests_unit_common_test_common_SOURCES = tests/unit/common/test_common.c

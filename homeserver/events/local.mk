@@ -1,2 +1,19 @@
-# Build fragment, included by the root Makefile.am. Append to bin_PROGRAMS,
-# noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
+# homeserver/events/: the Matrix event core as pure modules (no I/O):
+# room versions, event format/hashes/IDs/redaction, signing, auth rules,
+# state resolution.
+noinst_LIBRARIES += homeserver/events/libscopevents.a
+homeserver_events_libscopevents_a_SOURCES = \
+	homeserver/events/room_version.c homeserver/events/room_version.h \
+	homeserver/events/event.c homeserver/events/event.h \
+	homeserver/events/event_sign.c homeserver/events/event_sign.h
+EVENTS_LIBS = homeserver/events/libscopevents.a $(COMMON_LIBS)
+
+UNIT_TESTS += tests/unit/events/test_canonjson
+tests_unit_events_test_canonjson_SOURCES = tests/unit/events/test_canonjson.c
+tests_unit_events_test_canonjson_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_events_test_canonjson_LDADD = $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/events/test_event
+tests_unit_events_test_event_SOURCES = tests/unit/events/test_event.c
+tests_unit_events_test_event_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_events_test_event_LDADD = $(EVENTS_LIBS) $(CMOCKA_TEST_LIBS)
