@@ -1,2 +1,14 @@
-# Build fragment, included by the root Makefile.am. Append to bin_PROGRAMS,
-# noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
+# schema/: numbered SQL migrations, compiled into scopd as a C table.
+# A new migration is a new file here, listed in order after the others.
+SCHEMA_SQL = \
+	schema/sqlite/001_accounts.sql \
+	schema/postgres/001_accounts.sql
+
+EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh
+BUILT_SOURCES += schema/migrations.c
+CLEANFILES += schema/migrations.c
+
+schema/migrations.c: $(SCHEMA_SQL) schema/embed.sh
+	$(AM_V_GEN)mkdir -p schema && \
+	$(SHELL) $(top_srcdir)/schema/embed.sh $(top_srcdir) $(SCHEMA_SQL) >$@.tmp && \
+	mv $@.tmp $@

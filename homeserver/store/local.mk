@@ -1,2 +1,12 @@
-# Build fragment, included by the root Makefile.am. Append to bin_PROGRAMS,
-# noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
+# homeserver/store/: the storage layer (store.h), SQLite and PostgreSQL.
+# Link users: $(STORE_LIBS) $(COMMON_LIBS); compile with $(STORE_CFLAGS).
+noinst_LIBRARIES += homeserver/store/libscopstore.a
+homeserver_store_libscopstore_a_SOURCES = \
+	homeserver/store/store.c homeserver/store/store.h \
+	homeserver/store/migrate.c homeserver/store/migrate.h \
+	homeserver/store/db.c homeserver/store/db.h \
+	schema/migrations.h
+nodist_homeserver_store_libscopstore_a_SOURCES = schema/migrations.c
+homeserver_store_libscopstore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS)
+STORE_CFLAGS = $(SQLITE_CFLAGS) $(PQ_CFLAGS)
+STORE_LIBS = homeserver/store/libscopstore.a $(SQLITE_LIBS) $(PQ_LIBS)
