@@ -1,0 +1,791 @@
+/* Unit tests for homeserver/store/: every test runs on SQLite (a file in a
+ * private temp dir) and on PostgreSQL (a database of its own, created
+ * through SCOP_TEST_PG_DSN and dropped afterwards).  Without
+ * SCOP_TEST_PG_DSN the PostgreSQL runs are skipped, or fail when
+ * SCOP_REQUIRE_PG=1. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <sqlite3.h>
+
+#include "common/log.h"
+#include "homeserver/store/store.h"
+#include "schema/migrations.h"
+
+struct fx {
+	const char *backend;
+	int skip;
+	char dir[64];        /* SQLite: temp dir */
+	char conninfo[1024]; /* SQLite: file path; PostgreSQL: conninfo */
+	char dbname[64];     /* PostgreSQL: the test's database */
+	struct store *st;
+};
+
+static int newest_version(const char *backend)
+{
+	int v = 0;
+	for (size_t i = 0; i < schema_migrations_count; i++)
+		if (strcmp(schema_migrations[i].backend, backend) == 0 &&
+		    schema_migrations[i].version > v)
+			v = schema_migrations[i].version;
+	return v;
+}
+
+/* Runs SQL on the test database behind the store's back. */
+static int raw_exec(struct fx *f, const char *sql)
+{
+	if (strcmp(f->backend, "sqlite") == 0) {
+		sqlite3 *db;
+		int rc = sqlite3_open(f->conninfo, &db);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+		sqlite3_close(db);
+		return rc == SQLITE_OK ? 0 : -1;
+	} else {
+		PGconn *c = PQconnectdb(f->conninfo);
+		PGresult *r = PQexec(c, sql);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+		PQclear(r);
+		PQfinish(c);
+		return ok ? 0 : -1;
+	}
+}
+
+static int pg_admin(const char *dsn, const char *sql)
+{
+	PGconn *c = PQconnectdb(dsn);
+	PGresult *r;
+	int ok;
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "# cannot connect to SCOP_TEST_PG_DSN: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "# %s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+static int fx_open(struct fx *f)
+{
+	char err[256] = "";
+	enum store_rc rc = store_open(f->backend, f->conninfo, &f->st, err, sizeof(err));
+	if (rc != STORE_OK)
+		fprintf(stderr, "# store_open: %s\n", err);
+	return rc == STORE_OK ? 0 : -1;
+}
+
+static int teardown(void **state);
+
+static int setup(void **state, const char *backend)
+{
+	static int seq;
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	f->backend = backend;
+	*state = f;
+	if (strcmp(backend, "sqlite") == 0) {
+		snprintf(f->dir, sizeof(f->dir), "/tmp/scop-store-XXXXXX");
+		if (!mkdtemp(f->dir))
+			return -1;
+		snprintf(f->conninfo, sizeof(f->conninfo), "%s/test.db", f->dir);
+	} else {
+		const char *dsn = getenv("SCOP_TEST_PG_DSN");
+		const char *req = getenv("SCOP_REQUIRE_PG");
+		char sql[128];
+		if (!dsn || !*dsn) {
+			if (req && strcmp(req, "1") == 0) {
+				fprintf(stderr, "# SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset\n");
+				return -1;
+			}
+			f->skip = 1;
+			return 0;
+		}
+		snprintf(f->dbname, sizeof(f->dbname), "scop_test_%ld_%d_%u",
+			 (long)getpid(), ++seq, (unsigned)rand());
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
+		if (pg_admin(dsn, sql) != 0) {
+			f->dbname[0] = '\0';
+			return -1;
+		}
+		/* Later keywords win in a libpq conninfo. */
+		snprintf(f->conninfo, sizeof(f->conninfo), "%s dbname=%s", dsn, f->dbname);
+	}
+	return fx_open(f);
+}
+
+/* cmocka skips the teardown when a setup fails, so clean up here. */
+static int setup_or_clean(void **state, const char *backend)
+{
+	if (setup(state, backend) == 0)
+		return 0;
+	teardown(state);
+	*state = NULL;
+	return -1;
+}
+
+static int setup_sqlite(void **state) { return setup_or_clean(state, "sqlite"); }
+static int setup_pg(void **state) { return setup_or_clean(state, "postgres"); }
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (!f)
+		return 0;
+	store_close(f->st);
+	if (f->dir[0]) {
+		char p[1100];
+		static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
+		for (int i = 0; i < 4; i++) {
+			snprintf(p, sizeof(p), "%s%s", f->conninfo, suffix[i]);
+			unlink(p);
+		}
+		rmdir(f->dir);
+	}
+	if (f->dbname[0]) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
+		pg_admin(getenv("SCOP_TEST_PG_DSN"), sql);
+	}
+	free(f);
+	return 0;
+}
+
+static struct fx *fx(void **state)
+{
+	struct fx *f = *state;
+	if (f->skip)
+		skip();
+	return f;
+}
+
+/* A login on device dev with access token hash at (and refresh rt). */
+static struct store_login login_of(const char *dev, const char *at, const char *rt)
+{
+	struct store_login l = { 0 };
+	l.device_id = dev;
+	l.device_display_name = "phone";
+	l.ip = "127.0.0.1";
+	l.now_ms = 1000;
+	l.access_token_hash = at;
+	l.refresh_token_hash = rt;
+	return l;
+}
+
+static int token_exists(struct store *st, const char *hash)
+{
+	struct store_access a;
+	enum store_rc rc = store_access_token_lookup(st, hash, &a);
+	store_access_clear(&a);
+	assert_true(rc == STORE_OK || rc == STORE_NOT_FOUND);
+	return rc == STORE_OK;
+}
+
+/* ---- tests ---------------------------------------------------------- */
+
+static void test_migrations_idempotent_and_durable(void **state)
+{
+	struct fx *f = fx(state);
+	int v = -1;
+	char *val = NULL;
+	char err[256];
+	struct store *other = NULL;
+
+	assert_int_equal(store_schema_version(f->st, &v), STORE_OK);
+	assert_int_equal(v, newest_version(f->backend));
+	assert_true(v >= 1);
+	assert_string_equal(store_backend(f->st), f->backend);
+	assert_int_equal(store_user_create(f->st, "@keep:x", "hash", 0, 5, NULL), STORE_OK);
+	assert_int_equal(store_kv_set(f->st, "k", "v"), STORE_OK);
+
+	/* A second store on the same database at the same time is fine. */
+	assert_int_equal(store_open(f->backend, f->conninfo, &other, err, sizeof(err)), STORE_OK);
+	store_close(other);
+
+	/* Close and reopen: nothing re-applied, the data is there. */
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(store_schema_version(f->st, &v), STORE_OK);
+	assert_int_equal(v, newest_version(f->backend));
+	assert_int_equal(store_kv_get(f->st, "k", &val), STORE_OK);
+	assert_string_equal(val, "v");
+	free(val);
+	{
+		struct store_user u;
+		assert_int_equal(store_user_get(f->st, "@keep:x", &u), STORE_OK);
+		assert_int_equal(u.created_ts, 5);
+		store_user_clear(&u);
+	}
+
+	/* A database from a newer scopd is refused. */
+	store_close(f->st);
+	f->st = NULL;
+	assert_int_equal(raw_exec(f, "INSERT INTO schema_version (version, name, applied_ts)"
+				  " VALUES (999, 'future', 0)"), 0);
+	assert_int_equal(store_open(f->backend, f->conninfo, &other, err, sizeof(err)), STORE_ERROR);
+	assert_null(other);
+	assert_non_null(strstr(err, "newer"));
+	assert_int_equal(raw_exec(f, "DELETE FROM schema_version WHERE version = 999"), 0);
+	assert_int_equal(fx_open(f), 0);
+}
+
+static void test_open_rejects_bad_arguments(void **state)
+{
+	struct fx *f = fx(state);
+	struct store *st = NULL;
+	char err[256];
+	assert_int_equal(store_open("mysql", "x", &st, err, sizeof(err)), STORE_ERROR);
+	assert_null(st);
+	assert_non_null(strstr(err, "mysql"));
+	assert_int_equal(store_open("sqlite", ":memory:", &st, err, sizeof(err)), STORE_ERROR);
+	assert_int_equal(store_open("sqlite", "/nonexistent-dir/x.db", &st, err, sizeof(err)), STORE_ERROR);
+	assert_null(st);
+	if (strcmp(f->backend, "postgres") == 0) {
+		assert_int_equal(store_open("postgres", "host=127.0.0.1 port=1 connect_timeout=2",
+					    &st, err, sizeof(err)), STORE_ERROR);
+		assert_null(st);
+	}
+	assert_string_equal(store_rc_str(STORE_CONFLICT), "conflict");
+}
+
+static void test_user_create_conflict_lookup(void **state)
+{
+	struct fx *f = fx(state);
+	struct store_user u;
+	int64_t n;
+
+	assert_int_equal(store_user_create(f->st, "@alice:x", "$argon2id$h1", 0, 100, NULL), STORE_OK);
+	assert_int_equal(store_user_create(f->st, "@alice:x", "other", 1, 200, NULL), STORE_CONFLICT);
+	assert_int_equal(store_user_create(f->st, "@bob:x", NULL, 1, 300, NULL), STORE_OK);
+
+	assert_int_equal(store_user_get(f->st, "@alice:x", &u), STORE_OK);
+	assert_string_equal(u.user_id, "@alice:x");
+	assert_string_equal(u.password_hash, "$argon2id$h1");
+	assert_int_equal(u.is_admin, 0);
+	assert_int_equal(u.deactivated, 0);
+	assert_int_equal(u.created_ts, 100);
+	assert_null(u.displayname);
+	store_user_clear(&u);
+
+	assert_int_equal(store_user_get(f->st, "@bob:x", &u), STORE_OK);
+	assert_null(u.password_hash);
+	assert_int_equal(u.is_admin, 1);
+	store_user_clear(&u);
+
+	assert_int_equal(store_user_get(f->st, "@nobody:x", &u), STORE_NOT_FOUND);
+	assert_null(u.user_id);
+	store_user_clear(&u);
+
+	/* Case-insensitive: unique match, exact match preferred, ambiguity. */
+	assert_int_equal(store_user_get_ci(f->st, "@ALICE:X", &u), STORE_OK);
+	assert_string_equal(u.user_id, "@alice:x");
+	store_user_clear(&u);
+	assert_int_equal(store_user_create(f->st, "@Alice:x", NULL, 0, 1, NULL), STORE_OK);
+	assert_int_equal(store_user_get_ci(f->st, "@Alice:x", &u), STORE_OK);
+	assert_string_equal(u.user_id, "@Alice:x");
+	store_user_clear(&u);
+	assert_int_equal(store_user_get_ci(f->st, "@ALICE:x", &u), STORE_CONFLICT);
+	assert_int_equal(store_user_get_ci(f->st, "@carol:x", &u), STORE_NOT_FOUND);
+
+	/* Profile and admin flags. */
+	assert_int_equal(store_user_set_displayname(f->st, "@alice:x", "Alice \xc3\xa9"), STORE_OK);
+	assert_int_equal(store_user_set_avatar_url(f->st, "@alice:x", "mxc://x/abc"), STORE_OK);
+	assert_int_equal(store_user_set_admin(f->st, "@alice:x", 1), STORE_OK);
+	assert_int_equal(store_user_get(f->st, "@alice:x", &u), STORE_OK);
+	assert_string_equal(u.displayname, "Alice \xc3\xa9");
+	assert_string_equal(u.avatar_url, "mxc://x/abc");
+	assert_int_equal(u.is_admin, 1);
+	store_user_clear(&u);
+	assert_int_equal(store_user_set_displayname(f->st, "@alice:x", NULL), STORE_OK);
+	assert_int_equal(store_user_get(f->st, "@alice:x", &u), STORE_OK);
+	assert_null(u.displayname);
+	store_user_clear(&u);
+	assert_int_equal(store_user_set_admin(f->st, "@nobody:x", 1), STORE_NOT_FOUND);
+	assert_int_equal(store_user_set_displayname(f->st, "@nobody:x", "n"), STORE_NOT_FOUND);
+
+	/* Hostile-looking IDs are just data (parameterised statements). */
+	assert_int_equal(store_user_create(f->st, "@x'); DROP TABLE users; --:x", NULL, 0, 1, NULL), STORE_OK);
+	assert_int_equal(store_user_get(f->st, "@x'); DROP TABLE users; --:x", &u), STORE_OK);
+	store_user_clear(&u);
+
+	assert_int_equal(store_user_count(f->st, 1, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	assert_int_equal(store_user_deactivate(f->st, "@bob:x"), STORE_OK);
+	assert_int_equal(store_user_count(f->st, 0, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(store_user_count(f->st, 1, &n), STORE_OK);
+	assert_int_equal(n, 4);
+}
+
+static void test_user_create_with_login_is_atomic(void **state)
+{
+	struct fx *f = fx(state);
+	struct store_login l = login_of("DEV1", "at-1", "rt-1");
+	struct store_access a;
+	struct store_device d;
+	struct store_user u;
+
+	l.access_valid_until_ms = 5000;
+	assert_int_equal(store_user_create(f->st, "@a:x", "h", 0, 1, &l), STORE_OK);
+	assert_int_equal(store_access_token_lookup(f->st, "at-1", &a), STORE_OK);
+	assert_string_equal(a.user_id, "@a:x");
+	assert_string_equal(a.device_id, "DEV1");
+	assert_int_equal(a.valid_until_ms, 5000);
+	assert_string_equal(a.refresh_token_hash, "rt-1");
+	assert_int_equal(a.is_admin, 0);
+	assert_int_equal(a.deactivated, 0);
+	store_access_clear(&a);
+	assert_int_equal(store_device_get(f->st, "@a:x", "DEV1", &d), STORE_OK);
+	assert_string_equal(d.display_name, "phone");
+	assert_string_equal(d.last_seen_ip, "127.0.0.1");
+	assert_int_equal(d.last_seen_ts, 1000);
+	store_device_clear(&d);
+
+	/* The second user's token collides: the user must not be left behind. */
+	l = login_of("DEV1", "at-1", NULL);
+	assert_int_equal(store_user_create(f->st, "@b:x", "h", 0, 1, &l), STORE_CONFLICT);
+	assert_int_equal(store_user_get(f->st, "@b:x", &u), STORE_NOT_FOUND);
+	assert_int_equal(store_device_get(f->st, "@b:x", "DEV1", &d), STORE_NOT_FOUND);
+	/* Now with a fresh token it works. */
+	l = login_of("DEV1", "at-2", NULL);
+	assert_int_equal(store_user_create(f->st, "@b:x", "h", 0, 1, &l), STORE_OK);
+	assert_int_equal(store_access_token_lookup(f->st, "at-2", &a), STORE_OK);
+	assert_string_equal(a.user_id, "@b:x");
+	assert_null(a.refresh_token_hash);
+	assert_int_equal(a.valid_until_ms, 0);
+	store_access_clear(&a);
+}
+
+static void test_devices(void **state)
+{
+	struct fx *f = fx(state);
+	struct store_login l = login_of("BBB", "t-b", NULL);
+	struct store_device *list = NULL, d;
+	size_t n = 9;
+
+	assert_int_equal(store_user_create(f->st, "@u:x", "h", 0, 1, &l), STORE_OK);
+	l = login_of("AAA", "t-a", NULL);
+	l.device_display_name = NULL;
+	l.ip = NULL;
+	assert_int_equal(store_login(f->st, "@u:x", &l), STORE_OK);
+	assert_int_equal(store_device_list(f->st, "@u:x", &list, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].device_id, "AAA");
+	assert_null(list[0].display_name);
+	assert_null(list[0].last_seen_ip);
+	assert_string_equal(list[1].device_id, "BBB");
+	assert_string_equal(list[1].display_name, "phone");
+	store_device_list_free(list, n);
+
+	/* Logging in again on an existing device keeps its name and old tokens. */
+	l = login_of("BBB", "t-b2", NULL);
+	l.device_display_name = "ignored";
+	l.now_ms = 2000;
+	l.ip = "::1";
+	assert_int_equal(store_login(f->st, "@u:x", &l), STORE_OK);
+	assert_int_equal(store_device_get(f->st, "@u:x", "BBB", &d), STORE_OK);
+	assert_string_equal(d.display_name, "phone");
+	assert_string_equal(d.last_seen_ip, "::1");
+	assert_int_equal(d.last_seen_ts, 2000);
+	store_device_clear(&d);
+	assert_true(token_exists(f->st, "t-b"));
+	assert_true(token_exists(f->st, "t-b2"));
+	/* ... unless told to replace them. */
+	l = login_of("BBB", "t-b3", NULL);
+	l.replace_device_tokens = 1;
+	assert_int_equal(store_login(f->st, "@u:x", &l), STORE_OK);
+	assert_false(token_exists(f->st, "t-b"));
+	assert_false(token_exists(f->st, "t-b2"));
+	assert_true(token_exists(f->st, "t-b3"));
+
+	assert_int_equal(store_device_set_display_name(f->st, "@u:x", "AAA", "laptop"), STORE_OK);
+	assert_int_equal(store_device_set_display_name(f->st, "@u:x", "ZZZ", "laptop"), STORE_NOT_FOUND);
+	assert_int_equal(store_device_touch(f->st, "@u:x", "AAA", 3000, "10.0.0.1"), STORE_OK);
+	assert_int_equal(store_device_touch(f->st, "@u:x", "AAA", 4000, NULL), STORE_OK);
+	assert_int_equal(store_device_get(f->st, "@u:x", "AAA", &d), STORE_OK);
+	assert_string_equal(d.display_name, "laptop");
+	assert_string_equal(d.last_seen_ip, "10.0.0.1");
+	assert_int_equal(d.last_seen_ts, 4000);
+	store_device_clear(&d);
+	assert_int_equal(store_device_touch(f->st, "@u:x", "ZZZ", 1, NULL), STORE_NOT_FOUND);
+
+	/* Deleting a device takes its tokens; the other device is untouched. */
+	assert_int_equal(store_device_delete(f->st, "@u:x", "BBB"), STORE_OK);
+	assert_false(token_exists(f->st, "t-b3"));
+	assert_true(token_exists(f->st, "t-a"));
+	assert_int_equal(store_device_delete(f->st, "@u:x", "BBB"), STORE_NOT_FOUND);
+	assert_int_equal(store_device_get(f->st, "@u:x", "BBB", &d), STORE_NOT_FOUND);
+
+	/* Unknown users have no devices and cannot log in. */
+	assert_int_equal(store_device_list(f->st, "@nobody:x", &list, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_null(list);
+	l = login_of("D", "t-n", NULL);
+	assert_int_equal(store_login(f->st, "@nobody:x", &l), STORE_NOT_FOUND);
+	assert_false(token_exists(f->st, "t-n"));
+}
+
+static void test_access_tokens(void **state)
+{
+	struct fx *f = fx(state);
+	struct store_login l = login_of("D1", "t1", NULL);
+	struct store_access a;
+
+	assert_int_equal(store_user_create(f->st, "@u:x", "h", 1, 1, &l), STORE_OK);
+	assert_int_equal(store_access_token_add(f->st, "t2", "@u:x", "D1", 777), STORE_OK);
+	assert_int_equal(store_access_token_add(f->st, "t3", "@u:x", NULL, 0), STORE_OK);
+	assert_int_equal(store_access_token_add(f->st, "t3", "@u:x", NULL, 0), STORE_CONFLICT);
+	assert_int_equal(store_access_token_add(f->st, "t4", "@u:x", "NODEV", 0), STORE_NOT_FOUND);
+	assert_int_equal(store_access_token_add(f->st, "t4", "@nobody:x", NULL, 0), STORE_NOT_FOUND);
+
+	assert_int_equal(store_access_token_lookup(f->st, "t2", &a), STORE_OK);
+	assert_int_equal(a.valid_until_ms, 777);
+	assert_int_equal(a.is_admin, 1);
+	store_access_clear(&a);
+	assert_int_equal(store_access_token_lookup(f->st, "t3", &a), STORE_OK);
+	assert_null(a.device_id);
+	store_access_clear(&a);
+	assert_int_equal(store_access_token_lookup(f->st, "nope", &a), STORE_NOT_FOUND);
+	assert_null(a.user_id);
+
+	assert_int_equal(store_access_token_delete(f->st, "t2"), STORE_OK);
+	assert_int_equal(store_access_token_delete(f->st, "t2"), STORE_NOT_FOUND);
+	assert_true(token_exists(f->st, "t1"));
+
+	assert_int_equal(store_tokens_delete_for_device(f->st, "@u:x", "D1"), STORE_OK);
+	assert_false(token_exists(f->st, "t1"));
+	assert_true(token_exists(f->st, "t3"));
+	{
+		struct store_device d;
+		assert_int_equal(store_device_get(f->st, "@u:x", "D1", &d), STORE_OK);
+		store_device_clear(&d);
+	}
+
+	l = login_of("D1", "t5", "r5");
+	assert_int_equal(store_login(f->st, "@u:x", &l), STORE_OK);
+	assert_int_equal(store_tokens_delete_for_user(f->st, "@u:x"), STORE_OK);
+	assert_false(token_exists(f->st, "t3"));
+	assert_false(token_exists(f->st, "t5"));
+	assert_int_equal(store_refresh_rotate(f->st, "r5", 1, "a", 0, "b", 0, NULL, NULL), STORE_NOT_FOUND);
+}
+
+static void test_refresh_rotation(void **state)
+{
+	struct fx *f = fx(state);
+	struct store_login l = login_of("D", "a0", "r0");
+	char *user = NULL, *dev = NULL;
+	struct store_access a;
+
+	l.refresh_valid_until_ms = 10000;
+	assert_int_equal(store_user_create(f->st, "@u:x", "h", 0, 1, &l), STORE_OK);
+
+	assert_int_equal(store_refresh_rotate(f->st, "r0", 100, "a1", 900, "r1", 0, &user, &dev), STORE_OK);
+	assert_string_equal(user, "@u:x");
+	assert_string_equal(dev, "D");
+	free(user);
+	free(dev);
+	assert_false(token_exists(f->st, "a0"));
+	assert_int_equal(store_access_token_lookup(f->st, "a1", &a), STORE_OK);
+	assert_int_equal(a.valid_until_ms, 900);
+	assert_string_equal(a.refresh_token_hash, "r1");
+	store_access_clear(&a);
+
+	/* The client lost the answer and retries with r0: allowed while r1 is
+	 * unused; r1 and a1 are replaced. */
+	assert_int_equal(store_refresh_rotate(f->st, "r0", 200, "a2", 0, "r2", 0, NULL, NULL), STORE_OK);
+	assert_false(token_exists(f->st, "a1"));
+	assert_true(token_exists(f->st, "a2"));
+	assert_int_equal(store_refresh_rotate(f->st, "r1", 200, "ax", 0, "rx", 0, NULL, NULL), STORE_NOT_FOUND);
+
+	/* Using r2 settles it: r0 is gone for good. */
+	assert_int_equal(store_refresh_rotate(f->st, "r2", 300, "a3", 0, "r3", 0, NULL, NULL), STORE_OK);
+	assert_int_equal(store_refresh_rotate(f->st, "r0", 300, "ay", 0, "ry", 0, NULL, NULL), STORE_NOT_FOUND);
+	/* r2 may be retried while r3 is unused, but not once r3 is used. */
+	assert_int_equal(store_refresh_rotate(f->st, "r3", 400, "a4", 0, "r4", 0, NULL, NULL), STORE_OK);
+	assert_int_equal(store_refresh_rotate(f->st, "r2", 400, "az", 0, "rz", 0, NULL, NULL), STORE_NOT_FOUND);
+	assert_true(token_exists(f->st, "a4"));
+	assert_false(token_exists(f->st, "az"));
+
+	/* A collision of the new hash changes nothing. */
+	assert_int_equal(store_access_token_add(f->st, "collide", "@u:x", NULL, 0), STORE_OK);
+	assert_int_equal(store_refresh_rotate(f->st, "r4", 500, "collide", 0, "r5", 0, NULL, NULL), STORE_CONFLICT);
+	assert_true(token_exists(f->st, "a4"));
+	assert_int_equal(store_refresh_rotate(f->st, "r4", 500, "a5", 0, "r5", 0, NULL, NULL), STORE_OK);
+
+	/* Expiry. */
+	l = login_of("E", "ae", "re");
+	l.refresh_valid_until_ms = 1000;
+	assert_int_equal(store_login(f->st, "@u:x", &l), STORE_OK);
+	assert_int_equal(store_refresh_rotate(f->st, "re", 1000, "a6", 0, "r6", 0, NULL, NULL), STORE_NOT_FOUND);
+	assert_true(token_exists(f->st, "ae"));
+	assert_int_equal(store_refresh_rotate(f->st, "nope", 1, "a7", 0, "r7", 0, NULL, NULL), STORE_NOT_FOUND);
+
+	/* Logging the device out removes its refresh tokens. */
+	assert_int_equal(store_device_delete(f->st, "@u:x", "D"), STORE_OK);
+	assert_int_equal(store_refresh_rotate(f->st, "r5", 600, "a8", 0, "r8", 0, NULL, NULL), STORE_NOT_FOUND);
+}
+
+static void test_registration_tokens(void **state)
+{
+	struct fx *f = fx(state);
+	struct store_regtoken t, *list = NULL;
+	size_t n;
+	int valid = -1;
+
+	assert_int_equal(store_regtoken_create(f->st, "two", 2, 0), STORE_OK);
+	assert_int_equal(store_regtoken_create(f->st, "two", 5, 0), STORE_CONFLICT);
+	assert_int_equal(store_regtoken_create(f->st, "free", -1, 0), STORE_OK);
+	assert_int_equal(store_regtoken_create(f->st, "old", -1, 5000), STORE_OK);
+
+	assert_int_equal(store_regtoken_use_pending(f->st, "two", 1), STORE_OK);
+	assert_int_equal(store_regtoken_use_pending(f->st, "two", 1), STORE_OK);
+	assert_int_equal(store_regtoken_use_pending(f->st, "two", 1), STORE_NOT_FOUND);
+	assert_int_equal(store_regtoken_validity(f->st, "two", 1, &valid), STORE_OK);
+	assert_int_equal(valid, 0);
+	assert_int_equal(store_regtoken_use_release(f->st, "two"), STORE_OK);
+	assert_int_equal(store_regtoken_validity(f->st, "two", 1, &valid), STORE_OK);
+	assert_int_equal(valid, 1);
+	assert_int_equal(store_regtoken_use_complete(f->st, "two"), STORE_OK);
+	assert_int_equal(store_regtoken_use_complete(f->st, "two"), STORE_NOT_FOUND); /* none pending */
+	assert_int_equal(store_regtoken_get(f->st, "two", &t), STORE_OK);
+	assert_string_equal(t.token, "two");
+	assert_int_equal(t.uses_allowed, 2);
+	assert_int_equal(t.pending, 0);
+	assert_int_equal(t.completed, 1);
+	assert_int_equal(t.expiry_time, 0);
+	store_regtoken_clear(&t);
+
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(store_regtoken_use_pending(f->st, "free", 1), STORE_OK);
+	assert_int_equal(store_regtoken_get(f->st, "free", &t), STORE_OK);
+	assert_int_equal(t.uses_allowed, -1);
+	assert_int_equal(t.pending, 5);
+	store_regtoken_clear(&t);
+
+	assert_int_equal(store_regtoken_validity(f->st, "old", 4999, &valid), STORE_OK);
+	assert_int_equal(valid, 1);
+	assert_int_equal(store_regtoken_validity(f->st, "old", 5000, &valid), STORE_OK);
+	assert_int_equal(valid, 0);
+	assert_int_equal(store_regtoken_use_pending(f->st, "old", 6000), STORE_NOT_FOUND);
+	assert_int_equal(store_regtoken_validity(f->st, "nope", 1, &valid), STORE_OK);
+	assert_int_equal(valid, 0);
+	assert_int_equal(store_regtoken_get(f->st, "nope", &t), STORE_NOT_FOUND);
+
+	assert_int_equal(store_regtoken_list(f->st, -1, 6000, &list, &n), STORE_OK);
+	assert_int_equal(n, 3);
+	assert_string_equal(list[0].token, "free");
+	assert_string_equal(list[1].token, "old");
+	assert_int_equal(list[1].expiry_time, 5000);
+	assert_string_equal(list[2].token, "two");
+	store_regtoken_list_free(list, n);
+	assert_int_equal(store_regtoken_list(f->st, 1, 6000, &list, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].token, "free");
+	assert_string_equal(list[1].token, "two");
+	store_regtoken_list_free(list, n);
+	assert_int_equal(store_regtoken_list(f->st, 0, 6000, &list, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(list[0].token, "old");
+	store_regtoken_list_free(list, n);
+
+	assert_int_equal(store_regtoken_update(f->st, "old", 1, 0), STORE_OK);
+	assert_int_equal(store_regtoken_use_pending(f->st, "old", 6000), STORE_OK);
+	assert_int_equal(store_regtoken_use_pending(f->st, "old", 6000), STORE_NOT_FOUND);
+	assert_int_equal(store_regtoken_update(f->st, "nope", 1, 0), STORE_NOT_FOUND);
+	assert_int_equal(store_regtoken_delete(f->st, "old"), STORE_OK);
+	assert_int_equal(store_regtoken_delete(f->st, "old"), STORE_NOT_FOUND);
+}
+
+static void test_deactivation_and_password_cascades(void **state)
+{
+	struct fx *f = fx(state);
+	struct store_login l1 = login_of("D1", "t1", "r1"), l2 = login_of("D2", "t2", "r2"),
+			   l3 = login_of("D3", "t3", NULL);
+	struct store_user u;
+	struct store_device *list;
+	size_t n;
+
+	assert_int_equal(store_user_create(f->st, "@u:x", "h1", 0, 1, &l1), STORE_OK);
+	assert_int_equal(store_login(f->st, "@u:x", &l2), STORE_OK);
+	assert_int_equal(store_login(f->st, "@u:x", &l3), STORE_OK);
+	assert_int_equal(store_access_token_add(f->st, "t-nodev", "@u:x", NULL, 0), STORE_OK);
+	/* Another user's sessions must survive everything below. */
+	l1 = login_of("D1", "other", NULL);
+	assert_int_equal(store_user_create(f->st, "@v:x", "h", 0, 1, &l1), STORE_OK);
+
+	/* Password change that logs out the other devices. */
+	assert_int_equal(store_user_set_password(f->st, "@u:x", "h2", 1, "D1"), STORE_OK);
+	assert_int_equal(store_user_get(f->st, "@u:x", &u), STORE_OK);
+	assert_string_equal(u.password_hash, "h2");
+	store_user_clear(&u);
+	assert_true(token_exists(f->st, "t1"));
+	assert_false(token_exists(f->st, "t2"));
+	assert_false(token_exists(f->st, "t3"));
+	assert_true(token_exists(f->st, "t-nodev"));
+	assert_int_equal(store_device_list(f->st, "@u:x", &list, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	store_device_list_free(list, n);
+	assert_int_equal(store_refresh_rotate(f->st, "r2", 1, "x", 0, "y", 0, NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(store_user_set_password(f->st, "@u:x", "h3", 0, NULL), STORE_OK);
+	assert_true(token_exists(f->st, "t1"));
+	assert_int_equal(store_user_set_password(f->st, "@nobody:x", "h", 1, NULL), STORE_NOT_FOUND);
+
+	/* logout/all */
+	assert_int_equal(store_login(f->st, "@u:x", &l2), STORE_OK);
+	assert_int_equal(store_device_delete_all(f->st, "@u:x", NULL), STORE_OK);
+	assert_false(token_exists(f->st, "t1"));
+	assert_false(token_exists(f->st, "t2"));
+	assert_false(token_exists(f->st, "t-nodev"));
+	assert_int_equal(store_device_list(f->st, "@u:x", &list, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_device_delete_all(f->st, "@u:x", NULL), STORE_OK);
+
+	/* Deactivation. */
+	l1 = login_of("D1", "t1b", "r1b");
+	assert_int_equal(store_login(f->st, "@u:x", &l1), STORE_OK);
+	assert_int_equal(store_user_deactivate(f->st, "@u:x"), STORE_OK);
+	assert_int_equal(store_user_deactivate(f->st, "@u:x"), STORE_OK);
+	assert_int_equal(store_user_deactivate(f->st, "@nobody:x"), STORE_NOT_FOUND);
+	assert_int_equal(store_user_get(f->st, "@u:x", &u), STORE_OK);
+	assert_int_equal(u.deactivated, 1);
+	assert_null(u.password_hash);
+	store_user_clear(&u);
+	assert_false(token_exists(f->st, "t1b"));
+	assert_int_equal(store_device_list(f->st, "@u:x", &list, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_user_create(f->st, "@u:x", "h", 0, 1, NULL), STORE_CONFLICT);
+	l1 = login_of("D9", "t9", NULL);
+	assert_int_equal(store_login(f->st, "@u:x", &l1), STORE_NOT_FOUND);
+	assert_false(token_exists(f->st, "t9"));
+
+	assert_true(token_exists(f->st, "other"));
+}
+
+static void test_kv(void **state)
+{
+	struct fx *f = fx(state);
+	char *v = NULL;
+	assert_int_equal(store_kv_get(f->st, "signing_key_fingerprint", &v), STORE_NOT_FOUND);
+	assert_null(v);
+	assert_int_equal(store_kv_set(f->st, "signing_key_fingerprint", "abc"), STORE_OK);
+	assert_int_equal(store_kv_set(f->st, "signing_key_fingerprint", "def"), STORE_OK);
+	assert_int_equal(store_kv_get(f->st, "signing_key_fingerprint", &v), STORE_OK);
+	assert_string_equal(v, "def");
+	free(v);
+	assert_int_equal(store_kv_set(f->st, "empty", ""), STORE_OK);
+	assert_int_equal(store_kv_get(f->st, "empty", &v), STORE_OK);
+	assert_string_equal(v, "");
+	free(v);
+	assert_int_equal(store_kv_delete(f->st, "signing_key_fingerprint"), STORE_OK);
+	assert_int_equal(store_kv_delete(f->st, "signing_key_fingerprint"), STORE_NOT_FOUND);
+}
+
+/* ---- concurrency ---------------------------------------------------- */
+
+#define THREADS 4
+#define USERS_PER_THREAD 15
+
+struct worker {
+	struct store *st;
+	int id;
+	int failures;
+	int regtoken_uses;
+	int dup_conflicts;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	char user[64], tok[64];
+	struct store_access a;
+	for (int i = 0; i < USERS_PER_THREAD; i++) {
+		struct store_login l;
+		snprintf(user, sizeof(user), "@t%d_%d:x", w->id, i);
+		snprintf(tok, sizeof(tok), "tok-%d-%d", w->id, i);
+		l = login_of("DEV", tok, NULL);
+		if (store_user_create(w->st, user, "h", 0, i, &l) != STORE_OK)
+			w->failures++;
+		if (store_access_token_lookup(w->st, tok, &a) != STORE_OK ||
+		    strcmp(a.user_id, user) != 0)
+			w->failures++;
+		store_access_clear(&a);
+		/* Every thread races for the same user ID and token uses. */
+		snprintf(user, sizeof(user), "@shared%d:x", i);
+		switch (store_user_create(w->st, user, "h", 0, i, NULL)) {
+		case STORE_OK: break;
+		case STORE_CONFLICT: w->dup_conflicts++; break;
+		default: w->failures++;
+		}
+		switch (store_regtoken_use_pending(w->st, "limited", 1)) {
+		case STORE_OK: w->regtoken_uses++; break;
+		case STORE_NOT_FOUND: break;
+		default: w->failures++;
+		}
+	}
+	return NULL;
+}
+
+static void test_concurrent_writers(void **state)
+{
+	struct fx *f = fx(state);
+	struct worker w[THREADS];
+	pthread_t th[THREADS];
+	int uses = 0, conflicts = 0;
+	int64_t n;
+
+	assert_int_equal(store_regtoken_create(f->st, "limited", 10, 0), STORE_OK);
+	for (int i = 0; i < THREADS; i++) {
+		w[i] = (struct worker){ f->st, i, 0, 0, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].failures, 0);
+		uses += w[i].regtoken_uses;
+		conflicts += w[i].dup_conflicts;
+	}
+	assert_int_equal(uses, 10);
+	assert_int_equal(conflicts, (THREADS - 1) * USERS_PER_THREAD);
+	assert_int_equal(store_user_count(f->st, 1, &n), STORE_OK);
+	assert_int_equal(n, (THREADS + 1) * USERS_PER_THREAD);
+}
+
+#define BOTH(t)                                                                \
+	{ #t " (sqlite)", t, setup_sqlite, teardown, NULL },                   \
+	{ #t " (postgres)", t, setup_pg, teardown, NULL }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_migrations_idempotent_and_durable),
+		BOTH(test_open_rejects_bad_arguments),
+		BOTH(test_user_create_conflict_lookup),
+		BOTH(test_user_create_with_login_is_atomic),
+		BOTH(test_devices),
+		BOTH(test_access_tokens),
+		BOTH(test_refresh_rotation),
+		BOTH(test_registration_tokens),
+		BOTH(test_deactivation_and_password_cascades),
+		BOTH(test_kv),
+		BOTH(test_concurrent_writers),
+	};
+	srand((unsigned)getpid());
+	/* Expected failures (a refused newer schema) would log; keep TAP clean. */
+	scop_log_init("test_store", SCOP_LOG_OFF);
+	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
