@@ -1,2 +1,39 @@
-# Build fragment, included by the root Makefile.am. Append to bin_PROGRAMS,
-# noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
+# bridge-smtp/ SMTP part: command parser, session state machine, durable
+# spool, epoll server, and the scop-mailbridge daemon.
+noinst_LIBRARIES += bridge-smtp/libscopsmtp.a
+bridge_smtp_libscopsmtp_a_SOURCES = \
+	bridge-smtp/smtp_cmd.c bridge-smtp/smtp_cmd.h \
+	bridge-smtp/smtp_session.c bridge-smtp/smtp_session.h \
+	bridge-smtp/smtp_auth.h \
+	bridge-smtp/spool.c bridge-smtp/spool.h
+SMTP_LIB = bridge-smtp/libscopsmtp.a
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_smtp_cmd
+tests_unit_bridge_smtp_test_smtp_cmd_SOURCES = tests/unit/bridge-smtp/test_smtp_cmd.c
+tests_unit_bridge_smtp_test_smtp_cmd_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_smtp_cmd_LDADD = $(SMTP_LIB) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_smtp_session
+tests_unit_bridge_smtp_test_smtp_session_SOURCES = tests/unit/bridge-smtp/test_smtp_session.c
+tests_unit_bridge_smtp_test_smtp_session_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_smtp_session_LDADD = $(SMTP_LIB) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_spool
+tests_unit_bridge_smtp_test_spool_SOURCES = tests/unit/bridge-smtp/test_spool.c
+tests_unit_bridge_smtp_test_spool_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_spool_LDADD = $(SMTP_LIB) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_smtp_cmd
+tests_fuzz_fuzz_smtp_cmd_SOURCES = tests/fuzz/fuzz_smtp_cmd.c
+tests_fuzz_fuzz_smtp_cmd_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_smtp_cmd_LDADD = $(FUZZ_MAIN_LIB) $(SMTP_LIB) $(COMMON_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_smtp_session
+tests_fuzz_fuzz_smtp_session_SOURCES = tests/fuzz/fuzz_smtp_session.c
+tests_fuzz_fuzz_smtp_session_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_smtp_session_LDADD = $(FUZZ_MAIN_LIB) $(SMTP_LIB) $(COMMON_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_smtp_spool
+tests_fuzz_fuzz_smtp_spool_SOURCES = tests/fuzz/fuzz_smtp_spool.c
+tests_fuzz_fuzz_smtp_spool_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_smtp_spool_LDADD = $(FUZZ_MAIN_LIB) $(SMTP_LIB) $(COMMON_LIBS)

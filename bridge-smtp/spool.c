@@ -1,0 +1,473 @@
+/* Durable spool: write, fsync, rename, fsync directory.  See spool.h. */
+#include "bridge-smtp/spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/crypto.h"
+
+#define MAGIC "SCOP-SPOOL 1\n"
+#define HEADER_MAX (64 * 1024)
+
+static int mkdir_p(const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return 0;
+	return -1;
+}
+
+static int open_dir(const char *dir, const char *sub)
+{
+	struct buf p = BUF_INIT;
+	if (buf_printf(&p, "%s/%s", dir, sub) < 0 || mkdir_p(p.data) < 0) {
+		buf_free(&p);
+		return -1;
+	}
+	int fd = open(p.data, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	buf_free(&p);
+	return fd;
+}
+
+/* Ids are generated here and only ever contain these characters; checking
+ * them keeps a bad id from naming a file outside the queue. */
+static int valid_id(const char *id)
+{
+	size_t n = strlen(id);
+	if (n == 0 || n >= SPOOL_ID_MAX || id[0] == '.')
+		return 0;
+	return strspn(id, "0123456789abcdef.") == n;
+}
+
+static int clean_tmp(struct spool *sp, size_t *removed)
+{
+	int fd = dup(sp->tmp_fd);
+	if (fd < 0)
+		return -1;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	struct dirent *e;
+	size_t n = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		if (unlinkat(sp->tmp_fd, e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	if (removed)
+		*removed = n;
+	return fsync(sp->tmp_fd);
+}
+
+int spool_open(struct spool *sp, const char *dir, size_t *removed)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->tmp_fd = sp->queue_fd = -1;
+	if (removed)
+		*removed = 0;
+	if (mkdir_p(dir) < 0)
+		return -1;
+	sp->dir = strdup(dir);
+	if (!sp->dir)
+		return -1;
+	sp->tmp_fd = open_dir(dir, "tmp");
+	sp->queue_fd = open_dir(dir, "queue");
+	if (sp->tmp_fd < 0 || sp->queue_fd < 0 || clean_tmp(sp, removed) < 0) {
+		int e = errno;
+		spool_close(sp);
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+void spool_close(struct spool *sp)
+{
+	if (sp->tmp_fd >= 0)
+		close(sp->tmp_fd);
+	if (sp->queue_fd >= 0)
+		close(sp->queue_fd);
+	sp->tmp_fd = sp->queue_fd = -1;
+	free(sp->dir);
+	sp->dir = NULL;
+}
+
+static int clean_value(const char *v)
+{
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 32 || *p == 127)
+			return 0;
+	return 1;
+}
+
+static int put_field(struct buf *b, const char *key, const char *val)
+{
+	if (!val)
+		val = "";
+	if (!clean_value(val)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return buf_printf(b, "%s: %s\n", key, val);
+}
+
+static int make_id(char id[SPOOL_ID_MAX])
+{
+	struct timeval tv;
+	unsigned char rnd[8];
+	char hex[17];
+	gettimeofday(&tv, NULL);
+	if (scop_random_bytes(rnd, sizeof(rnd)) < 0)
+		return -1;
+	scop_hex(rnd, sizeof(rnd), hex);
+	snprintf(id, SPOOL_ID_MAX, "%010lld%06ld.%s", (long long)tv.tv_sec, (long)tv.tv_usec, hex);
+	return 0;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int spool_store(struct spool *sp, const struct spool_envelope *env, const void *data, size_t len,
+		char id_out[SPOOL_ID_MAX])
+{
+	struct buf h = BUF_INIT;
+	char id[SPOOL_ID_MAX];
+	int fd = -1, e;
+	if (env->n_rcpts == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (make_id(id) < 0)
+		return -1;
+	if (buf_puts(&h, MAGIC) < 0 || put_field(&h, "id", id) < 0 ||
+	    buf_printf(&h, "received: %" PRId64 "\n", env->received) < 0 ||
+	    put_field(&h, "listener", env->listener) < 0 || put_field(&h, "client", env->client) < 0 ||
+	    put_field(&h, "helo", env->helo) < 0 ||
+	    put_field(&h, "tls", env->tls && *env->tls ? env->tls : "none") < 0 ||
+	    (env->auth && put_field(&h, "auth", env->auth) < 0) ||
+	    put_field(&h, "body", env->body ? env->body : "unspecified") < 0 ||
+	    put_field(&h, "smtputf8", env->smtputf8 ? "yes" : "no") < 0 ||
+	    put_field(&h, "from", env->from) < 0)
+		goto fail;
+	for (size_t i = 0; i < env->n_rcpts; i++)
+		if (put_field(&h, "rcpt", env->rcpts[i]) < 0)
+			goto fail;
+	if (buf_printf(&h, "size: %zu\n\n", len) < 0)
+		goto fail;
+
+	fd = openat(sp->tmp_fd, id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	if (write_all(fd, h.data, h.len) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0)
+		goto fail_unlink;
+	if (close(fd) < 0) {
+		fd = -1;
+		goto fail_unlink;
+	}
+	fd = -1;
+	if (sp->crash_before_rename) {
+		buf_free(&h);
+		errno = EIO;
+		return -1;
+	}
+	if (renameat(sp->tmp_fd, id, sp->queue_fd, id) < 0)
+		goto fail_unlink;
+	/* The rename is durable only once the directory is synced. */
+	if (fsync(sp->queue_fd) < 0) {
+		e = errno;
+		unlinkat(sp->queue_fd, id, 0);
+		errno = e;
+		goto fail;
+	}
+	buf_free(&h);
+	memcpy(id_out, id, SPOOL_ID_MAX);
+	return 0;
+
+fail_unlink:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	unlinkat(sp->tmp_fd, id, 0);
+	errno = e;
+fail:
+	e = errno;
+	buf_free(&h);
+	errno = e;
+	return -1;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int spool_list(struct spool *sp, char ***ids, size_t *n)
+{
+	*ids = NULL;
+	*n = 0;
+	int fd = dup(sp->queue_fd);
+	if (fd < 0)
+		return -1;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -1;
+	}
+	rewinddir(d);
+	struct dirent *e;
+	char **v = NULL;
+	size_t cnt = 0;
+	while ((e = readdir(d)) != NULL) {
+		if (!valid_id(e->d_name))
+			continue;
+		char **nv = realloc(v, (cnt + 1) * sizeof(*nv));
+		if (!nv)
+			goto oom;
+		v = nv;
+		if (!(v[cnt] = strdup(e->d_name)))
+			goto oom;
+		cnt++;
+	}
+	closedir(d);
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_str);
+	*ids = v;
+	*n = cnt;
+	return 0;
+oom:
+	closedir(d);
+	spool_list_free(v, cnt);
+	errno = ENOMEM;
+	return -1;
+}
+
+void spool_list_free(char **ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(ids[i]);
+	free(ids);
+}
+
+void spool_message_free(struct spool_message *m)
+{
+	free(m->listener);
+	free(m->client);
+	free(m->helo);
+	free(m->tls);
+	free(m->auth);
+	free(m->body);
+	free(m->from);
+	for (size_t i = 0; i < m->n_rcpts; i++)
+		free(m->rcpts[i]);
+	free(m->rcpts);
+	free(m->data);
+	memset(m, 0, sizeof(*m));
+}
+
+static int set_str(char **dst, const char *v, size_t n)
+{
+	if (*dst)
+		return -1; /* each field once */
+	*dst = strndup(v, n);
+	return *dst ? 0 : -1;
+}
+
+static int parse_num(const char *v, size_t n, uint64_t *out)
+{
+	uint64_t x = 0;
+	if (n == 0 || n > 19)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return -1;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	*out = x;
+	return 0;
+}
+
+int spool_parse(const char *buf, size_t len, struct spool_message *m)
+{
+	size_t ml = strlen(MAGIC);
+	bool have_id = false, have_recv = false, have_size = false, have_utf8 = false;
+	uint64_t size = 0;
+	memset(m, 0, sizeof(*m));
+	if (len < ml || memcmp(buf, MAGIC, ml) != 0)
+		goto bad;
+	size_t pos = ml;
+	for (;;) {
+		if (pos >= len || pos > HEADER_MAX)
+			goto bad;
+		const char *line = buf + pos;
+		const char *lf = memchr(line, '\n', len - pos);
+		if (!lf)
+			goto bad;
+		size_t ll = (size_t)(lf - line);
+		pos += ll + 1;
+		if (ll == 0)
+			break;
+		const char *colon = memchr(line, ':', ll);
+		if (!colon || colon + 1 >= lf + 1 || colon[1] != ' ')
+			goto bad;
+		size_t kl = (size_t)(colon - line);
+		const char *v = colon + 2;
+		size_t vl = (size_t)(lf - v);
+		for (size_t i = 0; i < vl; i++)
+			if ((unsigned char)v[i] < 32 || v[i] == 127)
+				goto bad;
+#define KEY(k) (kl == strlen(k) && memcmp(line, k, kl) == 0)
+		if (KEY("id")) {
+			if (have_id || vl == 0 || vl >= SPOOL_ID_MAX)
+				goto bad;
+			memcpy(m->id, v, vl);
+			m->id[vl] = '\0';
+			if (!valid_id(m->id))
+				goto bad;
+			have_id = true;
+		} else if (KEY("received")) {
+			uint64_t r;
+			if (have_recv || parse_num(v, vl, &r) < 0 || r > INT64_MAX)
+				goto bad;
+			m->received = (int64_t)r;
+			have_recv = true;
+		} else if (KEY("listener")) {
+			if (set_str(&m->listener, v, vl) < 0)
+				goto bad;
+		} else if (KEY("client")) {
+			if (set_str(&m->client, v, vl) < 0)
+				goto bad;
+		} else if (KEY("helo")) {
+			if (set_str(&m->helo, v, vl) < 0)
+				goto bad;
+		} else if (KEY("tls")) {
+			if (set_str(&m->tls, v, vl) < 0)
+				goto bad;
+		} else if (KEY("auth")) {
+			if (set_str(&m->auth, v, vl) < 0)
+				goto bad;
+		} else if (KEY("body")) {
+			if (set_str(&m->body, v, vl) < 0)
+				goto bad;
+		} else if (KEY("smtputf8")) {
+			if (have_utf8)
+				goto bad;
+			if (vl == 3 && memcmp(v, "yes", 3) == 0)
+				m->smtputf8 = true;
+			else if (!(vl == 2 && memcmp(v, "no", 2) == 0))
+				goto bad;
+			have_utf8 = true;
+		} else if (KEY("from")) {
+			if (set_str(&m->from, v, vl) < 0)
+				goto bad;
+		} else if (KEY("rcpt")) {
+			char **r = realloc(m->rcpts, (m->n_rcpts + 1) * sizeof(*r));
+			if (!r)
+				goto bad;
+			m->rcpts = r;
+			r[m->n_rcpts] = NULL;
+			if (set_str(&r[m->n_rcpts], v, vl) < 0)
+				goto bad;
+			m->n_rcpts++;
+		} else if (KEY("size")) {
+			if (have_size || parse_num(v, vl, &size) < 0)
+				goto bad;
+			have_size = true;
+		} else {
+			goto bad;
+		}
+#undef KEY
+	}
+	if (!have_id || !have_recv || !have_size || !m->from || m->n_rcpts == 0 || !m->listener ||
+	    len - pos != size)
+		goto bad;
+	m->data = malloc(size + 1);
+	if (!m->data)
+		goto bad;
+	memcpy(m->data, buf + pos, size);
+	m->data[size] = '\0';
+	m->size = size;
+	return 0;
+bad:
+	spool_message_free(m);
+	errno = EINVAL;
+	return -1;
+}
+
+int spool_load(struct spool *sp, const char *id, struct spool_message *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!valid_id(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	int fd = openat(sp->queue_fd, id, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	size_t len = (size_t)st.st_size;
+	char *b = malloc(len + 1);
+	size_t got = 0;
+	while (b && got < len) {
+		ssize_t r = read(fd, b + got, len - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	close(fd);
+	if (!b || got != len) {
+		free(b);
+		errno = b ? EIO : ENOMEM;
+		return -1;
+	}
+	int rc = spool_parse(b, len, out);
+	free(b);
+	if (rc == 0 && strcmp(out->id, id) != 0) {
+		spool_message_free(out);
+		errno = EINVAL;
+		return -1;
+	}
+	return rc;
+}
+
+int spool_remove(struct spool *sp, const char *id)
+{
+	if (!valid_id(id)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (unlinkat(sp->queue_fd, id, 0) < 0)
+		return -1;
+	return fsync(sp->queue_fd);
+}

@@ -1,0 +1,100 @@
+/* Durable mail spool: the SMTP server answers 250 only after spool_store()
+ * has returned 0, and by then the message is on disk for good.
+ *
+ * Layout under the spool directory:
+ *   tmp/    files being written; anything here at start-up is a leftover
+ *           of a crash and is removed by spool_open()
+ *   queue/  complete messages, one file each, named by queue id
+ * spool_store() writes tmp/<id>, fsync()s it, renames it into queue/ and
+ * fsync()s queue/, so a crash at any point leaves either no queue file or
+ * a whole one (rename is atomic within one file system).
+ *
+ * Queue file format (version 1): a header block of "key: value" lines,
+ * each ending in LF, then one empty line, then exactly `size` octets of
+ * message (CRLF lines, as received):
+ *   SCOP-SPOOL 1
+ *   id: <queue id>
+ *   received: <unix seconds>
+ *   listener: mx | submission
+ *   client: <address of the SMTP client>
+ *   helo: <EHLO/HELO argument>
+ *   tls: <protocol and cipher, or "none">
+ *   auth: <authenticated identity>        (only when authenticated)
+ *   body: 7BIT | 8BITMIME | unspecified
+ *   smtputf8: yes | no
+ *   from: <reverse-path without brackets; empty for <>>
+ *   rcpt: <forward-path>                  (one line per recipient, >= 1)
+ *   size: <octets of message>
+ * Values never contain control characters; spool_store() refuses such
+ * input rather than escaping it.
+ *
+ * Memory: struct spool_message and the arrays from spool_list() are owned
+ * by the caller and released with spool_message_free()/spool_list_free().
+ * Errors: functions return 0, or -1 with errno set (EINVAL for malformed
+ * input or queue files).
+ */
+#ifndef SCOP_SPOOL_H
+#define SCOP_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SPOOL_ID_MAX 40
+
+struct spool {
+	char *dir;
+	int tmp_fd;   /* directory fds */
+	int queue_fd;
+	/* Test hook: when set, spool_store() stops after writing and syncing
+	 * the tmp file, as if the process died before rename. */
+	bool crash_before_rename;
+};
+
+struct spool_envelope {
+	const char *listener; /* "mx" or "submission" */
+	const char *client;
+	const char *helo;
+	const char *tls;      /* NULL or "" means none */
+	const char *auth;     /* NULL unless authenticated */
+	const char *body;     /* "7BIT", "8BITMIME" or "unspecified" */
+	bool smtputf8;
+	const char *from;
+	const char *const *rcpts;
+	size_t n_rcpts;
+	int64_t received;     /* unix seconds */
+};
+
+struct spool_message {
+	char id[SPOOL_ID_MAX];
+	int64_t received;
+	char *listener, *client, *helo, *tls, *auth, *body, *from;
+	bool smtputf8;
+	char **rcpts;
+	size_t n_rcpts;
+	char *data;           /* the message, NUL-terminated for convenience */
+	size_t size;
+};
+
+/* Creates dir, dir/tmp and dir/queue as needed (mode 0700) and removes
+ * leftovers in tmp/.  *removed (may be NULL) gets how many. */
+int spool_open(struct spool *sp, const char *dir, size_t *removed);
+void spool_close(struct spool *sp);
+
+/* Stores a message durably; id_out gets its queue id. */
+int spool_store(struct spool *sp, const struct spool_envelope *env, const void *data, size_t len,
+		char id_out[SPOOL_ID_MAX]);
+
+/* Queue ids, oldest first (ids sort by time). */
+int spool_list(struct spool *sp, char ***ids, size_t *n);
+void spool_list_free(char **ids, size_t n);
+
+int spool_load(struct spool *sp, const char *id, struct spool_message *out);
+/* Parses a queue file's bytes (exposed for the fuzz harness). */
+int spool_parse(const char *buf, size_t len, struct spool_message *out);
+void spool_message_free(struct spool_message *m);
+
+/* Removes a queue file once its message has been handled. */
+int spool_remove(struct spool *sp, const char *id);
+
+#endif

@@ -1,0 +1,229 @@
+/* Unit tests for bridge-smtp/spool: store, list, load, crash safety. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "bridge-smtp/spool.h"
+
+static int setup(void **state)
+{
+	char *dir = strdup("/tmp/scop-spool-test-XXXXXX");
+	if (!dir || !mkdtemp(dir))
+		return -1;
+	*state = dir;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", (char *)*state);
+	int rc = system(cmd);
+	free(*state);
+	return rc == 0 ? 0 : -1;
+}
+
+static size_t count_files(const char *dir, const char *sub)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", dir, sub);
+	DIR *d = opendir(p);
+	size_t n = 0;
+	struct dirent *e;
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static const char *const rcpts[] = { "bob@example.org", "carol@example.org" };
+
+static void fill_env(struct spool_envelope *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->listener = "mx";
+	env->client = "127.0.0.1";
+	env->helo = "client.example";
+	env->tls = "TLSv1.3 TLS_AES_256_GCM_SHA384";
+	env->body = "8BITMIME";
+	env->from = "alice@remote.example";
+	env->rcpts = rcpts;
+	env->n_rcpts = 2;
+	env->received = 1700000000;
+}
+
+static void test_store_and_load(void **state)
+{
+	const char *dir = *state;
+	struct spool sp;
+	struct spool_envelope env;
+	char id[SPOOL_ID_MAX], id2[SPOOL_ID_MAX];
+	const char msg[] = "Subject: hi\r\n\r\nbody\r\n";
+	assert_int_equal(spool_open(&sp, dir, NULL), 0);
+	fill_env(&env);
+	assert_int_equal(spool_store(&sp, &env, msg, sizeof(msg) - 1, id), 0);
+	env.from = "";
+	env.auth = "@alice:example.org";
+	env.smtputf8 = true;
+	env.n_rcpts = 1;
+	assert_int_equal(spool_store(&sp, &env, "", 0, id2), 0);
+	assert_int_equal(count_files(dir, "queue"), 2);
+	assert_int_equal(count_files(dir, "tmp"), 0);
+
+	char **ids;
+	size_t n;
+	assert_int_equal(spool_list(&sp, &ids, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(ids[0], id);
+	assert_string_equal(ids[1], id2);
+	spool_list_free(ids, n);
+
+	struct spool_message m;
+	assert_int_equal(spool_load(&sp, id, &m), 0);
+	assert_string_equal(m.id, id);
+	assert_int_equal(m.received, 1700000000);
+	assert_string_equal(m.listener, "mx");
+	assert_string_equal(m.client, "127.0.0.1");
+	assert_string_equal(m.helo, "client.example");
+	assert_string_equal(m.tls, "TLSv1.3 TLS_AES_256_GCM_SHA384");
+	assert_null(m.auth);
+	assert_string_equal(m.body, "8BITMIME");
+	assert_false(m.smtputf8);
+	assert_string_equal(m.from, "alice@remote.example");
+	assert_int_equal(m.n_rcpts, 2);
+	assert_string_equal(m.rcpts[1], "carol@example.org");
+	assert_int_equal(m.size, sizeof(msg) - 1);
+	assert_memory_equal(m.data, msg, sizeof(msg) - 1);
+	spool_message_free(&m);
+
+	assert_int_equal(spool_load(&sp, id2, &m), 0);
+	assert_string_equal(m.from, "");
+	assert_string_equal(m.auth, "@alice:example.org");
+	assert_true(m.smtputf8);
+	assert_int_equal(m.size, 0);
+	spool_message_free(&m);
+
+	assert_int_equal(spool_remove(&sp, id2), 0);
+	assert_int_equal(count_files(dir, "queue"), 1);
+	assert_int_equal(spool_load(&sp, "../../etc/passwd", &m), -1);
+	assert_int_equal(spool_remove(&sp, "../x"), -1);
+	spool_close(&sp);
+}
+
+static void test_refuses_control_chars(void **state)
+{
+	struct spool sp;
+	struct spool_envelope env;
+	char id[SPOOL_ID_MAX];
+	assert_int_equal(spool_open(&sp, *state, NULL), 0);
+	fill_env(&env);
+	env.helo = "evil\nrcpt: injected@example.org";
+	assert_int_equal(spool_store(&sp, &env, "x", 1, id), -1);
+	assert_int_equal(errno, EINVAL);
+	env.helo = "ok";
+	env.n_rcpts = 0;
+	assert_int_equal(spool_store(&sp, &env, "x", 1, id), -1);
+	assert_int_equal(count_files(*state, "queue"), 0);
+	assert_int_equal(count_files(*state, "tmp"), 0);
+	spool_close(&sp);
+}
+
+static void test_crash_before_rename(void **state)
+{
+	const char *dir = *state;
+	struct spool sp;
+	struct spool_envelope env;
+	char id[SPOOL_ID_MAX];
+	size_t removed = 99;
+	assert_int_equal(spool_open(&sp, dir, &removed), 0);
+	assert_int_equal(removed, 0);
+	fill_env(&env);
+	/* Dies after the tmp file is written and synced: nothing queued. */
+	sp.crash_before_rename = true;
+	assert_int_equal(spool_store(&sp, &env, "m\r\n", 3, id), -1);
+	assert_int_equal(count_files(dir, "tmp"), 1);
+	assert_int_equal(count_files(dir, "queue"), 0);
+	char **ids;
+	size_t n;
+	assert_int_equal(spool_list(&sp, &ids, &n), 0);
+	assert_int_equal(n, 0);
+	spool_list_free(ids, n);
+	spool_close(&sp);
+
+	/* A half-written file from a crash mid-write is cleaned up too. */
+	char p[512];
+	snprintf(p, sizeof(p), "%s/tmp/1700000000000000.0123456789abcdef", dir);
+	int fd = open(p, O_WRONLY | O_CREAT, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "SCOP-SPOOL 1\nid: 17", 19), 19);
+	close(fd);
+
+	/* Restart: leftovers removed, the queue still consistent. */
+	assert_int_equal(spool_open(&sp, dir, &removed), 0);
+	assert_int_equal(removed, 2);
+	assert_int_equal(count_files(dir, "tmp"), 0);
+	sp.crash_before_rename = false;
+	assert_int_equal(spool_store(&sp, &env, "m\r\n", 3, id), 0);
+	spool_close(&sp);
+
+	/* And a restart picks the queued message up. */
+	assert_int_equal(spool_open(&sp, dir, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(spool_list(&sp, &ids, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(ids[0], id);
+	struct spool_message m;
+	assert_int_equal(spool_load(&sp, ids[0], &m), 0);
+	assert_memory_equal(m.data, "m\r\n", 3);
+	spool_message_free(&m);
+	spool_list_free(ids, n);
+	spool_close(&sp);
+}
+
+static void test_parse_rejects_bad_files(void **state)
+{
+	struct spool_message m;
+	static const char good[] = "SCOP-SPOOL 1\nid: 1.ab\nreceived: 5\nlistener: mx\nfrom: \n"
+				   "rcpt: a@b\nsize: 2\n\nhi";
+	(void)state;
+	assert_int_equal(spool_parse(good, sizeof(good) - 1, &m), 0);
+	assert_string_equal(m.data, "hi");
+	spool_message_free(&m);
+	/* Truncated message, extra byte, missing rcpt, unknown key, duplicate. */
+	assert_int_equal(spool_parse(good, sizeof(good) - 2, &m), -1);
+	static const char extra[] = "SCOP-SPOOL 1\nid: 1.ab\nreceived: 5\nlistener: mx\nfrom: \n"
+				    "rcpt: a@b\nsize: 2\n\nhi!";
+	assert_int_equal(spool_parse(extra, sizeof(extra) - 1, &m), -1);
+	static const char norcpt[] = "SCOP-SPOOL 1\nid: 1.ab\nreceived: 5\nlistener: mx\nfrom: \nsize: 0\n\n";
+	assert_int_equal(spool_parse(norcpt, sizeof(norcpt) - 1, &m), -1);
+	static const char unknown[] = "SCOP-SPOOL 1\nid: 1.ab\nreceived: 5\nlistener: mx\nfrom: \n"
+				      "rcpt: a@b\nx-what: 1\nsize: 0\n\n";
+	assert_int_equal(spool_parse(unknown, sizeof(unknown) - 1, &m), -1);
+	static const char dup[] = "SCOP-SPOOL 1\nid: 1.ab\nreceived: 5\nlistener: mx\nfrom: \nfrom: \n"
+				  "rcpt: a@b\nsize: 0\n\n";
+	assert_int_equal(spool_parse(dup, sizeof(dup) - 1, &m), -1);
+	assert_int_equal(spool_parse("SCOP-SPOOL 2\n", 13, &m), -1);
+	assert_int_equal(spool_parse("", 0, &m), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_store_and_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refuses_control_chars, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_crash_before_rename, setup, teardown),
+		cmocka_unit_test(test_parse_rejects_bad_files),
+	};
+	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);
+}
