@@ -68,7 +68,7 @@ enum store_rc migrate_apply(struct db_conn *c, char *err, size_t errlen)
 {
 	const char *backend = db_kind(c) == DB_SQLITE ? "sqlite" : "postgres";
 	enum store_rc rc = STORE_OK;
-	int have, newest = 0;
+	int have = 0, newest = 0;
 
 	while (find(backend, newest + 1))
 		newest++;
