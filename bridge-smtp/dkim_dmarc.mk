@@ -1,2 +1,19 @@
 # Build fragment, included by the root Makefile.am. Append to bin_PROGRAMS,
 # noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
+#
+# DKIM (sign/verify), DMARC, public suffix list, Authentication-Results.
+# The library looks keys and records up through bridge-smtp/dns.h, so
+# whatever links it links $(DNS_LIBS) too.
+noinst_LIBRARIES += bridge-smtp/libscopdkim.a
+bridge_smtp_libscopdkim_a_SOURCES = \
+	bridge-smtp/mailhdr.c bridge-smtp/mailhdr.h \
+	bridge-smtp/dkim_tags.c bridge-smtp/dkim_tags.h \
+	bridge-smtp/dkim_canon.c bridge-smtp/dkim_canon.h \
+	bridge-smtp/dkim_record.c bridge-smtp/dkim_hash.c bridge-smtp/dkim_int.h \
+	bridge-smtp/dkim_sign.c bridge-smtp/dkim_verify.c bridge-smtp/dkim.h
+DKIM_LIB = bridge-smtp/libscopdkim.a
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_dkim
+tests_unit_bridge_smtp_test_dkim_SOURCES = tests/unit/bridge-smtp/test_dkim.c
+tests_unit_bridge_smtp_test_dkim_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UNBOUND_CFLAGS)
+tests_unit_bridge_smtp_test_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)

@@ -1,0 +1,241 @@
+#include "bridge-smtp/dkim_canon.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+static int is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, struct buf *out)
+{
+	size_t i, colon;
+	int pending = 0, started = 0;
+
+	if (c == DKIM_CANON_SIMPLE) {
+		if (buf_append(out, raw, len) < 0)
+			return -1;
+		if (len < 2 || raw[len - 2] != '\r' || raw[len - 1] != '\n')
+			return buf_append(out, "\r\n", 2);
+		return 0;
+	}
+	/* relaxed: lower-case name, no WSP around the colon, unfolded value
+	 * with WSP runs as one SP and none at either end. */
+	if (len >= 2 && raw[len - 2] == '\r' && raw[len - 1] == '\n')
+		len -= 2;
+	colon = 0;
+	while (colon < len && raw[colon] != ':')
+		colon++;
+	for (i = 0; i < colon; i++) {
+		char ch = raw[i];
+		if (is_wsp(ch))
+			continue;
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if (buf_putc(out, ch) < 0)
+			return -1;
+	}
+	if (buf_putc(out, ':') < 0)
+		return -1;
+	for (i = colon + 1; i < len; i++) {
+		char ch = raw[i];
+		if (ch == '\r' && i + 1 < len && raw[i + 1] == '\n') {
+			i++;
+			continue;
+		}
+		if (is_wsp(ch)) {
+			pending = 1;
+			continue;
+		}
+		if (pending && started && buf_putc(out, ' ') < 0)
+			return -1;
+		pending = 0;
+		started = 1;
+		if (buf_putc(out, ch) < 0)
+			return -1;
+	}
+	return buf_append(out, "\r\n", 2);
+}
+
+#define STAGE 4096
+
+struct dkim_body {
+	EVP_MD_CTX *md;
+	enum dkim_canon canon;
+	long long limit;           /* -1: none */
+	unsigned long long total;  /* canonical bytes produced so far */
+	unsigned long long hashed;
+	unsigned long empty_lines; /* CRLFs held back: they count only if content follows */
+	int saw_cr;                /* last byte was CR, not yet known to end a line */
+	int wsp;                   /* relaxed: WSP seen since the last content byte */
+	int line_has_content;
+	size_t nstage;
+	unsigned char stage[STAGE];
+};
+
+static int flush(struct dkim_body *b)
+{
+	if (b->nstage && EVP_DigestUpdate(b->md, b->stage, b->nstage) != 1)
+		return -1;
+	b->nstage = 0;
+	return 0;
+}
+
+static int emit(struct dkim_body *b, const char *p, size_t n)
+{
+	b->total += n;
+	if (b->limit >= 0) {
+		unsigned long long room = (unsigned long long)b->limit - b->hashed;
+		if (n > room)
+			n = (size_t)room;
+	}
+	b->hashed += n;
+	while (n) {
+		size_t k = STAGE - b->nstage;
+		if (k > n)
+			k = n;
+		memcpy(b->stage + b->nstage, p, k);
+		b->nstage += k;
+		p += k;
+		n -= k;
+		if (b->nstage == STAGE && flush(b) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Content is about to be written on the current line: release held-back
+ * empty lines and a pending WSP run first. */
+static int before_content(struct dkim_body *b)
+{
+	while (b->empty_lines) {
+		if (emit(b, "\r\n", 2) < 0)
+			return -1;
+		b->empty_lines--;
+	}
+	if (b->wsp) {
+		b->wsp = 0;
+		if (b->line_has_content || b->canon == DKIM_CANON_RELAXED) {
+			if (emit(b, " ", 1) < 0)
+				return -1;
+		}
+	}
+	b->line_has_content = 1;
+	return 0;
+}
+
+static int end_line(struct dkim_body *b)
+{
+	b->wsp = 0;
+	if (b->line_has_content) {
+		b->line_has_content = 0;
+		return emit(b, "\r\n", 2);
+	}
+	b->empty_lines++;
+	return 0;
+}
+
+struct dkim_body *dkim_body_new(enum dkim_canon c, long long limit)
+{
+	struct dkim_body *b = calloc(1, sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->canon = c;
+	b->limit = limit < 0 ? -1 : limit;
+	b->md = EVP_MD_CTX_new();
+	if (!b->md || EVP_DigestInit_ex(b->md, EVP_sha256(), NULL) != 1) {
+		dkim_body_free(b);
+		return NULL;
+	}
+	return b;
+}
+
+int dkim_body_update(struct dkim_body *b, const void *data, size_t n)
+{
+	const char *p = data, *end = p + n;
+
+	if (b->saw_cr && p < end) {
+		b->saw_cr = 0;
+		if (*p == '\n') {
+			if (end_line(b) < 0)
+				return -1;
+			p++;
+		} else if (before_content(b) < 0 || emit(b, "\r", 1) < 0) {
+			return -1;
+		}
+	}
+	while (p < end) {
+		/* The run of ordinary bytes up to the next CR (or WSP when
+		 * relaxed) goes out in one piece. */
+		const char *q = p;
+		if (b->canon == DKIM_CANON_SIMPLE) {
+			q = memchr(p, '\r', (size_t)(end - p));
+			if (!q)
+				q = end;
+		} else {
+			while (q < end && *q != '\r' && *q != ' ' && *q != '\t')
+				q++;
+		}
+		if (q > p) {
+			if (before_content(b) < 0 || emit(b, p, (size_t)(q - p)) < 0)
+				return -1;
+			p = q;
+			continue;
+		}
+		if (*p == '\r') {
+			if (p + 1 == end) {
+				b->saw_cr = 1;
+				return 0;
+			}
+			if (p[1] == '\n') {
+				if (end_line(b) < 0)
+					return -1;
+				p += 2;
+			} else {
+				if (before_content(b) < 0 || emit(b, "\r", 1) < 0)
+					return -1;
+				p++;
+			}
+			continue;
+		}
+		/* relaxed WSP */
+		b->wsp = 1;
+		p++;
+	}
+	return 0;
+}
+
+int dkim_body_final(struct dkim_body *b, unsigned char digest[32], unsigned long long *total)
+{
+	unsigned int dlen = 0;
+
+	if (b->saw_cr) {
+		b->saw_cr = 0;
+		if (before_content(b) < 0 || emit(b, "\r", 1) < 0)
+			return -1;
+	}
+	if (b->line_has_content) {
+		if (end_line(b) < 0)
+			return -1;
+	} else if (b->total == 0 && b->canon == DKIM_CANON_SIMPLE) {
+		if (emit(b, "\r\n", 2) < 0)
+			return -1;
+	}
+	if (flush(b) < 0 || EVP_DigestFinal_ex(b->md, digest, &dlen) != 1 || dlen != 32)
+		return -1;
+	if (total)
+		*total = b->total;
+	return 0;
+}
+
+void dkim_body_free(struct dkim_body *b)
+{
+	if (!b)
+		return;
+	EVP_MD_CTX_free(b->md);
+	free(b);
+}

@@ -1,0 +1,131 @@
+/* What signing and verifying share: the header hash and the crypto. */
+#include "bridge-smtp/dkim_int.h"
+#include "bridge-smtp/dkim_tags.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rsa.h>
+
+int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *const *names,
+		     size_t nnames, const char *sigfield, size_t siglen, unsigned char digest[32])
+{
+	unsigned char used_small[256];
+	unsigned char *used = h->count <= sizeof(used_small) ? used_small : calloc(h->count, 1);
+	struct buf b = BUF_INIT;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int dl = 0;
+	int rc = -1;
+
+	if (!used || !md)
+		goto out;
+	memset(used, 0, h->count <= sizeof(used_small) ? sizeof(used_small) : h->count);
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (size_t i = 0; i < nnames; i++) {
+		for (size_t k = h->count; k-- > 0;) {
+			if (used[k] || !mailhdr_name_is(&h->fields[k], names[i]))
+				continue;
+			used[k] = 1;
+			buf_reset(&b);
+			if (dkim_canon_header(c, h->fields[k].raw, h->fields[k].raw_len, &b) < 0 ||
+			    EVP_DigestUpdate(md, b.data, b.len) != 1)
+				goto out;
+			break;
+		}
+	}
+	buf_reset(&b);
+	if (dkim_canon_header(c, sigfield, siglen, &b) < 0 || b.len < 2 ||
+	    EVP_DigestUpdate(md, b.data, b.len - 2) != 1 ||
+	    EVP_DigestFinal_ex(md, digest, &dl) != 1 || dl != 32)
+		goto out;
+	rc = 0;
+out:
+	if (used != used_small)
+		free(used);
+	buf_free(&b);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int dkim_strip_b(const char *raw, size_t len, struct buf *out)
+{
+	const char *colon = memchr(raw, ':', len);
+	struct dkim_taglist tl;
+	const struct dkim_tag *t;
+	size_t voff, start, end;
+
+	if (!colon)
+		return -1;
+	voff = (size_t)(colon + 1 - raw);
+	if (dkim_tags_parse(colon + 1, len - voff, &tl, NULL, 0) < 0 || !(t = dkim_tags_get(&tl, "b")))
+		return -1;
+	/* From just after "b=" to the end of the tag-spec: the value and all
+	 * white space around it. */
+	start = voff + t->value_off;
+	while (start > 0 && raw[start - 1] != '=')
+		start--;
+	end = voff + t->end_off;
+	/* end_off stops at ';' or the end of the value, which for the last tag
+	 * includes the field's CRLF: keep that. */
+	if (end == len && len >= 2 && raw[len - 2] == '\r' && raw[len - 1] == '\n')
+		end = len - 2;
+	buf_reset(out);
+	if (buf_append(out, raw, start) < 0 || buf_append(out, raw + end, len - end) < 0)
+		return -1;
+	return 0;
+}
+
+int dkim_crypto_sign(EVP_PKEY *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen)
+{
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_MD_CTX *md = NULL;
+	int rc = -1;
+
+	*sig = NULL;
+	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
+		if (!(md = EVP_MD_CTX_new()) || EVP_DigestSignInit(md, NULL, NULL, NULL, key) != 1)
+			goto out;
+		*siglen = 64;
+		if (!(*sig = malloc(64)) || EVP_DigestSign(md, *sig, siglen, digest, 32) != 1)
+			goto out;
+	} else {
+		if (!(pc = EVP_PKEY_CTX_new(key, NULL)) || EVP_PKEY_sign_init(pc) != 1 ||
+		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) != 1 ||
+		    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) != 1 ||
+		    EVP_PKEY_sign(pc, NULL, siglen, digest, 32) != 1 ||
+		    !(*sig = malloc(*siglen)) || EVP_PKEY_sign(pc, *sig, siglen, digest, 32) != 1)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		free(*sig);
+		*sig = NULL;
+	}
+	EVP_PKEY_CTX_free(pc);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int dkim_crypto_verify(EVP_PKEY *key, const unsigned char digest[32], const unsigned char *sig, size_t siglen)
+{
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_MD_CTX *md = NULL;
+	int rc = -1;
+
+	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
+		if ((md = EVP_MD_CTX_new()) && EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) == 1 &&
+		    EVP_DigestVerify(md, sig, siglen, digest, 32) == 1)
+			rc = 0;
+	} else {
+		if ((pc = EVP_PKEY_CTX_new(key, NULL)) && EVP_PKEY_verify_init(pc) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+		    EVP_PKEY_verify(pc, sig, siglen, digest, 32) == 1)
+			rc = 0;
+	}
+	EVP_PKEY_CTX_free(pc);
+	EVP_MD_CTX_free(md);
+	return rc;
+}

@@ -1,0 +1,24 @@
+/* Internal to the DKIM modules: what signing and verifying share. */
+#ifndef SCOP_DKIM_INT_H
+#define SCOP_DKIM_INT_H
+
+#include "bridge-smtp/dkim.h"
+#include "bridge-smtp/mailhdr.h"
+
+/* SHA-256 over the canonical forms of the fields named in names (each
+ * name takes the last not yet used instance, bottom-up; a name with none
+ * left adds nothing), then of sigfield (the DKIM-Signature field being
+ * signed or verified, its b= value removed) without its final CRLF. */
+int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *const *names,
+		     size_t nnames, const char *sigfield, size_t siglen, unsigned char digest[32]);
+
+/* Copies the DKIM-Signature field raw[len] into out with the b= tag's
+ * value (and the white space around it) removed.  -1 when there is no b=. */
+int dkim_strip_b(const char *raw, size_t len, struct buf *out);
+
+/* Sign / verify the 32-byte header hash: RSA PKCS#1 v1.5 with SHA-256, or
+ * Ed25519 over the hash itself (RFC 8463 section 3). */
+int dkim_crypto_sign(EVP_PKEY *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen);
+int dkim_crypto_verify(EVP_PKEY *key, const unsigned char digest[32], const unsigned char *sig, size_t siglen);
+
+#endif

@@ -1,0 +1,419 @@
+/* DKIM-Signature fields and key records: parsing, and key loading. */
+#include "bridge-smtp/dkim.h"
+#include "bridge-smtp/dkim_tags.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "common/base64.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Base64 with FWS inside (tag values may be folded): strip, then decode. */
+static unsigned char *b64_fws_decode(const char *s, size_t n, size_t *outlen)
+{
+	char *tmp = malloc(n + 1);
+	unsigned char *out;
+	size_t k = 0;
+
+	if (!tmp)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+			tmp[k++] = s[i];
+	}
+	out = base64_decode_alloc(tmp, k, BASE64_PAD_OPTIONAL, outlen);
+	free(tmp);
+	return out;
+}
+
+/* A domain name or selector: labels of [A-Za-z0-9_-] separated by dots. */
+static int copy_name(const struct dkim_tag *t, char *out, size_t outsz, int lower)
+{
+	if (t->value_len == 0 || t->value_len >= outsz || t->value_len > 253)
+		return -1;
+	for (size_t i = 0; i < t->value_len; i++) {
+		char c = t->value[i];
+		if (!isalnum((unsigned char)c) && c != '-' && c != '_' && c != '.')
+			return -1;
+		if (c == '.' && (i == 0 || t->value[i - 1] == '.'))
+			return -1;
+		out[i] = lower ? (char)tolower((unsigned char)c) : c;
+	}
+	out[t->value_len] = '\0';
+	if (out[t->value_len - 1] == '.')
+		out[t->value_len - 1] = '\0'; /* a root dot is harmless */
+	return 0;
+}
+
+static int parse_num(const struct dkim_tag *t, long long *out)
+{
+	long long v = 0;
+
+	if (t->value_len == 0 || t->value_len > 18)
+		return -1;
+	for (size_t i = 0; i < t->value_len; i++) {
+		if (t->value[i] < '0' || t->value[i] > '9')
+			return -1;
+		v = v * 10 + (t->value[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_canon(const char *s, size_t n, enum dkim_canon *out)
+{
+	if (n == 6 && memcmp(s, "simple", 6) == 0)
+		*out = DKIM_CANON_SIMPLE;
+	else if (n == 7 && memcmp(s, "relaxed", 7) == 0)
+		*out = DKIM_CANON_RELAXED;
+	else
+		return -1;
+	return 0;
+}
+
+/* Does the colon-separated list (with optional FWS) contain word? */
+static int list_has(const struct dkim_tag *t, const char *word, int icase)
+{
+	size_t wl = strlen(word), i = 0;
+
+	while (i < t->value_len) {
+		size_t s, e;
+		while (i < t->value_len && strchr(" \t\r\n", t->value[i]))
+			i++;
+		s = i;
+		while (i < t->value_len && t->value[i] != ':')
+			i++;
+		e = i;
+		while (e > s && strchr(" \t\r\n", t->value[e - 1]))
+			e--;
+		if (e - s == wl && (icase ? strncasecmp(t->value + s, word, wl) : memcmp(t->value + s, word, wl)) == 0)
+			return 1;
+		i++;
+	}
+	return 0;
+}
+
+void dkim_sig_free(struct dkim_sig *sig)
+{
+	free(sig->hbuf);
+	free(sig->b);
+	sig->hbuf = NULL;
+	sig->b = NULL;
+}
+
+int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *err, size_t errlen)
+{
+	struct dkim_taglist tl;
+	const struct dkim_tag *t;
+	unsigned char *bh;
+	size_t n;
+	char why[64];
+
+	memset(sig, 0, sizeof(*sig));
+	sig->l = sig->t = sig->x = -1;
+	if (dkim_tags_parse(value, len, &tl, why, sizeof(why)) < 0)
+		return fail(err, errlen, "bad tag list: %s", why);
+	if (!dkim_tag_is(dkim_tags_get(&tl, "v"), "1"))
+		return fail(err, errlen, "v= missing or not 1");
+
+	t = dkim_tags_get(&tl, "a");
+	if (dkim_tag_is(t, "rsa-sha256"))
+		sig->algo = DKIM_ALGO_RSA_SHA256;
+	else if (dkim_tag_is(t, "ed25519-sha256"))
+		sig->algo = DKIM_ALGO_ED25519_SHA256;
+	else if (dkim_tag_is(t, "rsa-sha1"))
+		return fail(err, errlen, "rsa-sha1 is not accepted (RFC 8301)");
+	else
+		return fail(err, errlen, "a= missing or unknown");
+
+	if (!(t = dkim_tags_get(&tl, "d")) || copy_name(t, sig->domain, sizeof(sig->domain), 1) < 0)
+		return fail(err, errlen, "d= missing or malformed");
+	if (!(t = dkim_tags_get(&tl, "s")) || copy_name(t, sig->selector, sizeof(sig->selector), 0) < 0)
+		return fail(err, errlen, "s= missing or malformed");
+
+	if ((t = dkim_tags_get(&tl, "c"))) {
+		const char *slash = memchr(t->value, '/', t->value_len);
+		size_t hl = slash ? (size_t)(slash - t->value) : t->value_len;
+		if (parse_canon(t->value, hl, &sig->hcanon) < 0 ||
+		    (slash && parse_canon(slash + 1, t->value_len - hl - 1, &sig->bcanon) < 0))
+			return fail(err, errlen, "c= unknown canonicalization");
+	}
+	if ((t = dkim_tags_get(&tl, "q")) && !list_has(t, "dns/txt", 0))
+		return fail(err, errlen, "q= has no dns/txt");
+	if ((t = dkim_tags_get(&tl, "l")) && parse_num(t, &sig->l) < 0)
+		return fail(err, errlen, "l= malformed");
+	if ((t = dkim_tags_get(&tl, "t")) && parse_num(t, &sig->t) < 0)
+		return fail(err, errlen, "t= malformed");
+	if ((t = dkim_tags_get(&tl, "x")) && parse_num(t, &sig->x) < 0)
+		return fail(err, errlen, "x= malformed");
+	if (sig->t >= 0 && sig->x >= 0 && sig->x < sig->t)
+		return fail(err, errlen, "x= is before t=");
+
+	if ((t = dkim_tags_get(&tl, "i"))) {
+		const char *at = memchr(t->value, '@', t->value_len);
+		size_t dl, il;
+		if (!at || t->value_len >= sizeof(sig->identity))
+			return fail(err, errlen, "i= malformed");
+		memcpy(sig->identity, t->value, t->value_len);
+		sig->identity[t->value_len] = '\0';
+		at++;
+		il = t->value_len - (size_t)(at - t->value);
+		dl = strlen(sig->domain);
+		/* The i= domain must be d= or a subdomain of it. */
+		if (!(il == dl && strncasecmp(at, sig->domain, dl) == 0) &&
+		    !(il > dl && at[il - dl - 1] == '.' && strncasecmp(at + il - dl, sig->domain, dl) == 0))
+			return fail(err, errlen, "i= is not within d=");
+	} else {
+		snprintf(sig->identity, sizeof(sig->identity), "@%s", sig->domain);
+	}
+
+	if (!(t = dkim_tags_get(&tl, "h")) || t->value_len == 0)
+		return fail(err, errlen, "h= missing");
+	if (!(sig->hbuf = malloc(t->value_len + 1)))
+		return fail(err, errlen, "out of memory");
+	{
+		size_t k = 0, i = 0;
+		while (i <= t->value_len) {
+			size_t s;
+			while (i < t->value_len && strchr(" \t\r\n", t->value[i]))
+				i++;
+			s = k;
+			while (i < t->value_len && t->value[i] != ':' && !strchr(" \t\r\n", t->value[i])) {
+				unsigned char c = (unsigned char)t->value[i++];
+				if (c < 33 || c > 126)
+					goto bad_h;
+				sig->hbuf[k++] = (char)tolower(c);
+			}
+			while (i < t->value_len && strchr(" \t\r\n", t->value[i]))
+				i++;
+			if (k == s || (i < t->value_len && t->value[i] != ':'))
+				goto bad_h;
+			sig->hbuf[k++] = '\0';
+			if (sig->nheaders == DKIM_MAX_SIGNED_HEADERS)
+				goto bad_h;
+			sig->headers[sig->nheaders++] = sig->hbuf + s;
+			i++;
+		}
+	}
+	{
+		int has_from = 0;
+		for (size_t i = 0; i < sig->nheaders; i++)
+			has_from |= strcmp(sig->headers[i], "from") == 0;
+		if (!has_from) {
+			dkim_sig_free(sig);
+			return fail(err, errlen, "h= does not include From");
+		}
+	}
+
+	if (!(t = dkim_tags_get(&tl, "bh")) || !(bh = b64_fws_decode(t->value, t->value_len, &n))) {
+		dkim_sig_free(sig);
+		return fail(err, errlen, "bh= missing or not base64");
+	}
+	if (n != 32) {
+		free(bh);
+		dkim_sig_free(sig);
+		return fail(err, errlen, "bh= is not a SHA-256 hash");
+	}
+	memcpy(sig->bh, bh, 32);
+	free(bh);
+	if (!(t = dkim_tags_get(&tl, "b")) ||
+	    !(sig->b = b64_fws_decode(t->value, t->value_len, &sig->b_len)) || sig->b_len == 0) {
+		dkim_sig_free(sig);
+		return fail(err, errlen, "b= missing or not base64");
+	}
+	{
+		size_t k = 0;
+		for (size_t i = 0; i < t->value_len && k < 8; i++) {
+			if (!strchr(" \t\r\n", t->value[i]))
+				sig->b_prefix[k++] = t->value[i];
+		}
+		sig->b_prefix[k] = '\0';
+	}
+	return 0;
+bad_h:
+	dkim_sig_free(sig);
+	return fail(err, errlen, "h= malformed");
+}
+
+void dkim_key_free(struct dkim_key *key)
+{
+	EVP_PKEY_free(key->pkey);
+	key->pkey = NULL;
+}
+
+static EVP_PKEY *rsa_from_der(const unsigned char *der, size_t n)
+{
+	const unsigned char *p = der;
+	EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)n);
+
+	if (pk && p != der + n) {
+		EVP_PKEY_free(pk);
+		return NULL;
+	}
+	if (!pk) {
+		/* RFC 6376 names RSAPublicKey (PKCS#1); most publish
+		 * SubjectPublicKeyInfo.  Take either. */
+		p = der;
+		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)n);
+		if (pk && p != der + n) {
+			EVP_PKEY_free(pk);
+			return NULL;
+		}
+	}
+	if (pk && EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
+		EVP_PKEY_free(pk);
+		return NULL;
+	}
+	return pk;
+}
+
+int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err, size_t errlen)
+{
+	struct dkim_taglist tl;
+	const struct dkim_tag *t;
+	unsigned char *der;
+	size_t n;
+	char why[64];
+
+	memset(key, 0, sizeof(*key));
+	if (dkim_tags_parse(rec, len, &tl, why, sizeof(why)) < 0)
+		return fail(err, errlen, "bad key record: %s", why);
+	if ((t = dkim_tags_get(&tl, "v")) && (t != &tl.tags[0] || !dkim_tag_is(t, "DKIM1")))
+		return fail(err, errlen, "key record v= is not a leading DKIM1");
+	t = dkim_tags_get(&tl, "k");
+	if (!t || dkim_tag_is(t, "rsa"))
+		key->algo = DKIM_ALGO_RSA_SHA256;
+	else if (dkim_tag_is(t, "ed25519"))
+		key->algo = DKIM_ALGO_ED25519_SHA256;
+	else
+		return fail(err, errlen, "key record k= unknown");
+	key->sha256_ok = !(t = dkim_tags_get(&tl, "h")) || list_has(t, "sha256", 0);
+	key->email_ok = !(t = dkim_tags_get(&tl, "s")) || list_has(t, "*", 0) || list_has(t, "email", 0);
+	if ((t = dkim_tags_get(&tl, "t"))) {
+		key->testing = list_has(t, "y", 1);
+		key->strict = list_has(t, "s", 1);
+	}
+	if (!(t = dkim_tags_get(&tl, "p")))
+		return fail(err, errlen, "key record has no p=");
+	if (t->value_len == 0) {
+		key->revoked = 1;
+		return 0;
+	}
+	if (!(der = b64_fws_decode(t->value, t->value_len, &n)))
+		return fail(err, errlen, "key record p= is not base64");
+	if (key->algo == DKIM_ALGO_ED25519_SHA256) {
+		if (n == 32)
+			key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, 32);
+	} else {
+		key->pkey = rsa_from_der(der, n);
+	}
+	free(der);
+	if (!key->pkey)
+		return fail(err, errlen, "key record p= is not a valid %s key",
+			    key->algo == DKIM_ALGO_RSA_SHA256 ? "RSA" : "Ed25519");
+	if (key->algo == DKIM_ALGO_RSA_SHA256) {
+		key->bits = EVP_PKEY_get_bits(key->pkey);
+		if (key->bits < 1024) {
+			dkim_key_free(key);
+			return fail(err, errlen, "RSA key shorter than 1024 bits");
+		}
+	}
+	return 0;
+}
+
+int dkim_privkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	char text[16384];
+	size_t n;
+	EVP_PKEY *pk = NULL;
+	BIO *bio;
+
+	*out = NULL;
+	if (!f)
+		return fail(err, errlen, "cannot open key file %s", path);
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	if ((bio = BIO_new_mem_buf(text, (int)n))) {
+		pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	}
+	if (!pk) {
+		/* dkimpy's dknewkey --ktype ed25519 writes the seed in base64. */
+		size_t k = n, sl;
+		unsigned char *seed;
+		while (k && strchr(" \t\r\n", text[k - 1]))
+			k--;
+		seed = base64_decode_alloc(text, k, BASE64_PAD_OPTIONAL, &sl);
+		if (seed && sl == 32)
+			pk = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+		if (seed) {
+			OPENSSL_cleanse(seed, sl);
+			free(seed);
+		}
+	}
+	OPENSSL_cleanse(text, sizeof(text));
+	if (!pk)
+		return fail(err, errlen, "%s holds no RSA or Ed25519 private key", path);
+	if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA) {
+		if (EVP_PKEY_get_bits(pk) < 1024) {
+			EVP_PKEY_free(pk);
+			return fail(err, errlen, "%s: RSA key shorter than 1024 bits", path);
+		}
+	} else if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_ED25519) {
+		EVP_PKEY_free(pk);
+		return fail(err, errlen, "%s: key is neither RSA nor Ed25519", path);
+	}
+	*out = pk;
+	return 0;
+}
+
+int dkim_pubkey_record(EVP_PKEY *key, struct buf *out)
+{
+	unsigned char raw[32], *der = NULL;
+	size_t rl = sizeof(raw);
+	char *b64;
+	int n, rc;
+
+	if (EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519) {
+		if (EVP_PKEY_get_raw_public_key(key, raw, &rl) != 1 || rl != 32)
+			return -1;
+		b64 = base64_encode_alloc(raw, 32, BASE64_PAD);
+		if (!b64)
+			return -1;
+		rc = buf_printf(out, "v=DKIM1; k=ed25519; p=%s", b64);
+		free(b64);
+		return rc;
+	}
+	if ((n = i2d_PUBKEY(key, &der)) <= 0)
+		return -1;
+	b64 = base64_encode_alloc(der, (size_t)n, BASE64_PAD);
+	OPENSSL_free(der);
+	if (!b64)
+		return -1;
+	rc = buf_printf(out, "v=DKIM1; k=rsa; p=%s", b64);
+	free(b64);
+	return rc;
+}

@@ -1,0 +1,282 @@
+/* DKIM signing: stream the body, then build, hash and sign the field. */
+#include "bridge-smtp/dkim_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/base64.h"
+
+static const char *const default_headers[] = {
+	"from", "sender", "reply-to", "subject", "date", "message-id", "to", "cc",
+	"in-reply-to", "references", "mime-version", "content-type",
+	"content-transfer-encoding", "list-id", NULL,
+};
+
+struct dkim_signer {
+	struct dkim_sign_opts o;
+	char *domain, *selector, *identity;
+	EVP_PKEY *key;
+	enum dkim_algo algo;
+	struct dkim_body *body;
+	char *hdr; /* copy of the header block */
+	size_t hdr_len;
+	struct mailhdr h;
+	int have_headers;
+};
+
+static int fail(char *err, size_t errlen, const char *why)
+{
+	if (err && errlen)
+		snprintf(err, errlen, "%s", why);
+	return -1;
+}
+
+static int valid_name(const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+void dkim_signer_free(struct dkim_signer *s)
+{
+	if (!s)
+		return;
+	dkim_body_free(s->body);
+	mailhdr_free(&s->h);
+	free(s->hdr);
+	free(s->domain);
+	free(s->selector);
+	free(s->identity);
+	free(s);
+}
+
+struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, EVP_PKEY *key, char *err, size_t errlen)
+{
+	struct dkim_signer *s;
+	int id = key ? EVP_PKEY_get_base_id(key) : 0;
+
+	if (!valid_name(o->domain) || !valid_name(o->selector)) {
+		fail(err, errlen, "domain or selector missing or malformed");
+		return NULL;
+	}
+	if (id != EVP_PKEY_RSA && id != EVP_PKEY_ED25519) {
+		fail(err, errlen, "signing key is neither RSA nor Ed25519");
+		return NULL;
+	}
+	if (o->identity && (strchr(o->identity, ';') || strpbrk(o->identity, " \t\r\n"))) {
+		fail(err, errlen, "identity must not contain ';' or white space");
+		return NULL;
+	}
+	if (!(s = calloc(1, sizeof(*s))))
+		goto nomem;
+	s->o = *o;
+	s->key = key;
+	s->algo = id == EVP_PKEY_ED25519 ? DKIM_ALGO_ED25519_SHA256 : DKIM_ALGO_RSA_SHA256;
+	if (!(s->domain = strdup(o->domain)) || !(s->selector = strdup(o->selector)) ||
+	    (o->identity && !(s->identity = strdup(o->identity))) ||
+	    !(s->body = dkim_body_new(o->bcanon, -1)))
+		goto nomem;
+	return s;
+nomem:
+	dkim_signer_free(s);
+	fail(err, errlen, "out of memory");
+	return NULL;
+}
+
+int dkim_signer_headers(struct dkim_signer *s, const char *hdr, size_t len, char *err, size_t errlen)
+{
+	int rc;
+
+	if (s->have_headers)
+		return fail(err, errlen, "headers given twice");
+	if (!(s->hdr = malloc(len + 1)))
+		return fail(err, errlen, "out of memory");
+	memcpy(s->hdr, hdr, len);
+	s->hdr_len = len;
+	if ((rc = mailhdr_split(s->hdr, len, &s->h)) < 0)
+		return fail(err, errlen, rc == MAILHDR_ENOMEM ? "out of memory" : "malformed header block");
+	s->have_headers = 1;
+	return 0;
+}
+
+int dkim_signer_body(struct dkim_signer *s, const void *data, size_t n)
+{
+	return dkim_body_update(s->body, data, n);
+}
+
+/* Folding writer: pieces go on the current line while it stays under 76
+ * columns, else on a new line after CRLF TAB. */
+struct folder {
+	struct buf *b;
+	size_t col;
+};
+
+static int put_piece(struct folder *f, const char *sep, const char *piece)
+{
+	size_t pl = strlen(piece), sl = strlen(sep);
+
+	if (f->col + sl + pl > 76 && f->col > 1) {
+		if (buf_puts(f->b, "\r\n\t") < 0)
+			return -1;
+		f->col = 1;
+	} else {
+		if (buf_puts(f->b, sep) < 0)
+			return -1;
+		f->col += sl;
+	}
+	f->col += pl;
+	return buf_puts(f->b, piece);
+}
+
+int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t errlen)
+{
+	const char *const *want = s->o.headers ? s->o.headers : default_headers;
+	const char *names[DKIM_MAX_SIGNED_HEADERS];
+	size_t nnames = 0;
+	unsigned char bh[32], hh[32], *sig = NULL;
+	char bh64[48], piece[600], *sig64 = NULL;
+	struct buf field = BUF_INIT;
+	struct folder f = { &field, 0 };
+	size_t siglen = 0, start, from_count = 0;
+	long long t = s->o.timestamp;
+	int rc = -1;
+
+	if (!s->have_headers)
+		return fail(err, errlen, "no headers given");
+	for (size_t i = 0; i < s->h.count; i++)
+		from_count += mailhdr_name_is(&s->h.fields[i], "from");
+	if (from_count == 0)
+		return fail(err, errlen, "message has no From field");
+	/* Each wanted name once per occurrence, plus once more so that a field
+	 * added later in transit breaks the signature (RFC 6376 8.15). */
+	for (size_t w = 0; want[w]; w++) {
+		size_t count = 0;
+		for (size_t i = 0; i < s->h.count; i++)
+			count += mailhdr_name_is(&s->h.fields[i], want[w]);
+		if (count && !s->o.no_oversign)
+			count++;
+		for (size_t k = 0; k < count; k++) {
+			if (nnames == DKIM_MAX_SIGNED_HEADERS)
+				return fail(err, errlen, "too many header fields to sign");
+			names[nnames++] = want[w];
+		}
+	}
+	if (dkim_body_final(s->body, bh, NULL) < 0)
+		return fail(err, errlen, "body hash failed");
+	base64_encode(bh, 32, bh64, BASE64_PAD);
+	if (t == 0)
+		t = (long long)time(NULL);
+
+	if (buf_puts(&field, "DKIM-Signature:") < 0)
+		goto nomem;
+	f.col = field.len;
+	snprintf(piece, sizeof(piece), "a=%s;", s->algo == DKIM_ALGO_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256");
+	if (put_piece(&f, " ", "v=1;") < 0 || put_piece(&f, " ", piece) < 0)
+		goto nomem;
+	snprintf(piece, sizeof(piece), "c=%s/%s;", s->o.hcanon == DKIM_CANON_RELAXED ? "relaxed" : "simple",
+		 s->o.bcanon == DKIM_CANON_RELAXED ? "relaxed" : "simple");
+	if (put_piece(&f, " ", piece) < 0)
+		goto nomem;
+	snprintf(piece, sizeof(piece), "d=%s;", s->domain);
+	if (put_piece(&f, " ", piece) < 0)
+		goto nomem;
+	snprintf(piece, sizeof(piece), "s=%s;", s->selector);
+	if (put_piece(&f, " ", piece) < 0)
+		goto nomem;
+	if (s->identity) {
+		snprintf(piece, sizeof(piece), "i=%s;", s->identity);
+		if (put_piece(&f, " ", piece) < 0)
+			goto nomem;
+	}
+	if (t > 0) {
+		snprintf(piece, sizeof(piece), "t=%lld;", t);
+		if (put_piece(&f, " ", piece) < 0)
+			goto nomem;
+		if (s->o.expire_after > 0) {
+			snprintf(piece, sizeof(piece), "x=%lld;", t + s->o.expire_after);
+			if (put_piece(&f, " ", piece) < 0)
+				goto nomem;
+		}
+	}
+	for (size_t i = 0; i < nnames; i++) {
+		snprintf(piece, sizeof(piece), "%s%s%s", i == 0 ? "h=" : "", names[i], i + 1 < nnames ? ":" : ";");
+		if (put_piece(&f, i == 0 ? " " : "", piece) < 0)
+			goto nomem;
+	}
+	snprintf(piece, sizeof(piece), "bh=%s;", bh64);
+	if (put_piece(&f, " ", piece) < 0 || put_piece(&f, " ", "b=") < 0)
+		goto nomem;
+
+	if (dkim_header_hash(s->o.hcanon, &s->h, names, nnames, field.data, field.len, hh) < 0 ||
+	    dkim_crypto_sign(s->key, hh, &sig, &siglen) < 0) {
+		fail(err, errlen, "signing failed");
+		goto out;
+	}
+	if (!(sig64 = base64_encode_alloc(sig, siglen, BASE64_PAD)))
+		goto nomem;
+	/* b= goes last and may be folded anywhere: a verifier removes all
+	 * of its value, white space included. */
+	for (start = 0; sig64[start];) {
+		size_t room = f.col < 75 ? 76 - f.col : 0, n = strlen(sig64 + start);
+		if (room == 0) {
+			if (buf_puts(&field, "\r\n\t") < 0)
+				goto nomem;
+			f.col = 1;
+			continue;
+		}
+		if (n > room)
+			n = room;
+		if (buf_append(&field, sig64 + start, n) < 0)
+			goto nomem;
+		f.col += n;
+		start += n;
+	}
+	if (buf_puts(&field, "\r\n") < 0 || buf_append(out, field.data, field.len) < 0)
+		goto nomem;
+	rc = 0;
+	goto out;
+nomem:
+	fail(err, errlen, "out of memory");
+out:
+	free(sig);
+	free(sig64);
+	buf_free(&field);
+	return rc;
+}
+
+int dkim_sign(const struct dkim_sign_opts *o, EVP_PKEY *key, const char *msg, size_t len,
+	      struct buf *out, char *err, size_t errlen)
+{
+	struct dkim_signer *s = dkim_signer_new(o, key, err, errlen);
+	struct mailhdr h;
+	int rc = -1;
+
+	if (!s)
+		return -1;
+	if (mailhdr_split(msg, len, &h) < 0) {
+		fail(err, errlen, "malformed header block");
+		goto out;
+	}
+	mailhdr_free(&h);
+	if (dkim_signer_headers(s, msg, h.body_off, err, errlen) < 0)
+		goto out;
+	if (dkim_signer_body(s, msg + h.body_off, len - h.body_off) < 0) {
+		fail(err, errlen, "body hash failed");
+		goto out;
+	}
+	rc = dkim_signer_finish(s, out, err, errlen);
+out:
+	dkim_signer_free(s);
+	return rc;
+}

@@ -1,0 +1,333 @@
+/* DKIM verification of every signature of a message, body streamed. */
+#include "bridge-smtp/dkim_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "bridge-smtp/dns.h"
+#include "common/crypto.h"
+
+/* One body hash per distinct (canonicalization, l=) pair: two
+ * signatures with the same body settings share the work. */
+struct body_slot {
+	enum dkim_canon canon;
+	long long l;
+	struct dkim_body *body;
+	unsigned char digest[32];
+	unsigned long long total;
+	int done;
+};
+
+struct sig_state {
+	struct dkim_sig sig;
+	int parsed;
+	size_t field;  /* index of its DKIM-Signature field */
+	size_t slot;
+};
+
+struct dkim_verifier {
+	struct dkim_verify_opts o;
+	char *hdr;
+	struct mailhdr h;
+	struct sig_state *sigs;
+	struct dkim_result *res;
+	size_t nsigs;
+	struct body_slot slots[8];
+	size_t nslots;
+	int have_headers, finished;
+};
+
+const char *dkim_status_name(enum dkim_status s)
+{
+	switch (s) {
+	case DKIM_PASS: return "pass";
+	case DKIM_FAIL: return "fail";
+	case DKIM_NEUTRAL: return "neutral";
+	case DKIM_POLICY: return "policy";
+	case DKIM_TEMPERROR: return "temperror";
+	case DKIM_PERMERROR: return "permerror";
+	case DKIM_NONE: break;
+	}
+	return "none";
+}
+
+struct dkim_verifier *dkim_verifier_new(const struct dkim_verify_opts *o)
+{
+	struct dkim_verifier *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	v->o = *o;
+	if (!v->o.max_signatures)
+		v->o.max_signatures = 8;
+	return v;
+}
+
+void dkim_verifier_free(struct dkim_verifier *v)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < v->nsigs; i++)
+		dkim_sig_free(&v->sigs[i].sig);
+	for (size_t i = 0; i < v->nslots; i++)
+		dkim_body_free(v->slots[i].body);
+	free(v->sigs);
+	free(v->res);
+	mailhdr_free(&v->h);
+	free(v->hdr);
+	free(v);
+}
+
+static void set_result(struct dkim_result *r, enum dkim_status st, const char *why)
+{
+	r->status = st;
+	snprintf(r->reason, sizeof(r->reason), "%s", why ? why : "");
+}
+
+int dkim_verifier_headers(struct dkim_verifier *v, const char *hdr, size_t len)
+{
+	size_t n = 0;
+
+	if (v->have_headers)
+		return -1;
+	if (!(v->hdr = malloc(len + 1)))
+		return -1;
+	memcpy(v->hdr, hdr, len);
+	v->have_headers = 1;
+	if (mailhdr_split(v->hdr, len, &v->h) == MAILHDR_ENOMEM)
+		return -1;
+	/* A malformed header block leaves h empty: the message then counts
+	 * as unsigned, which is all a verifier can say of it. */
+	for (size_t i = 0; i < v->h.count; i++)
+		n += mailhdr_name_is(&v->h.fields[i], "dkim-signature");
+	if (n == 0)
+		return 0;
+	if (!(v->sigs = calloc(n, sizeof(*v->sigs))) || !(v->res = calloc(n, sizeof(*v->res))))
+		return -1;
+	for (size_t i = 0; i < v->h.count; i++) {
+		const struct mailhdr_field *f = &v->h.fields[i];
+		struct sig_state *s;
+		struct dkim_result *r;
+		char err[128];
+
+		if (!mailhdr_name_is(f, "dkim-signature"))
+			continue;
+		s = &v->sigs[v->nsigs];
+		r = &v->res[v->nsigs++];
+		s->field = i;
+		if (v->nsigs > v->o.max_signatures) {
+			set_result(r, DKIM_NEUTRAL, "not checked: too many signatures");
+			continue;
+		}
+		if (dkim_sig_parse(f->value, f->value_len, &s->sig, err, sizeof(err)) < 0) {
+			set_result(r, DKIM_PERMERROR, err);
+			continue;
+		}
+		s->parsed = 1;
+		r->algo = s->sig.algo;
+		snprintf(r->domain, sizeof(r->domain), "%s", s->sig.domain);
+		snprintf(r->selector, sizeof(r->selector), "%s", s->sig.selector);
+		snprintf(r->identity, sizeof(r->identity), "%s", s->sig.identity);
+		snprintf(r->b_prefix, sizeof(r->b_prefix), "%s", s->sig.b_prefix);
+		for (s->slot = 0; s->slot < v->nslots; s->slot++) {
+			if (v->slots[s->slot].canon == s->sig.bcanon && v->slots[s->slot].l == s->sig.l)
+				break;
+		}
+		if (s->slot == v->nslots) {
+			if (v->nslots == sizeof(v->slots) / sizeof(v->slots[0])) {
+				s->parsed = 0;
+				set_result(r, DKIM_NEUTRAL, "not checked: too many distinct body hashes");
+				continue;
+			}
+			v->slots[s->slot].canon = s->sig.bcanon;
+			v->slots[s->slot].l = s->sig.l;
+			if (!(v->slots[s->slot].body = dkim_body_new(s->sig.bcanon, s->sig.l)))
+				return -1;
+			v->nslots++;
+		}
+	}
+	return 0;
+}
+
+int dkim_verifier_body(struct dkim_verifier *v, const void *data, size_t n)
+{
+	for (size_t i = 0; i < v->nslots; i++) {
+		if (dkim_body_update(v->slots[i].body, data, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Fetches and parses the key for s; on failure sets r and returns -1. */
+static int get_key(struct dkim_verifier *v, const struct dkim_sig *sig, struct dkim_key *key, struct dkim_result *r)
+{
+	char name[600], err[128];
+	struct dns_result dr;
+	int got = 0;
+
+	if (v->o.key_record) {
+		if (dkim_key_parse(v->o.key_record, strlen(v->o.key_record), key, err, sizeof(err)) < 0) {
+			set_result(r, DKIM_PERMERROR, err);
+			return -1;
+		}
+		return 0;
+	}
+	if (!v->o.dns) {
+		set_result(r, DKIM_TEMPERROR, "no resolver for the key lookup");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%s._domainkey.%s", sig->selector, sig->domain);
+	memset(&dr, 0, sizeof(dr));
+	if (dns_lookup(v->o.dns, name, DNS_TXT, &dr) < 0) {
+		set_result(r, DKIM_TEMPERROR, "key lookup failed");
+		return -1;
+	}
+	if (dr.status == DNS_TEMPFAIL || dr.security == DNS_SEC_BOGUS) {
+		set_result(r, DKIM_TEMPERROR, "key lookup failed temporarily");
+	} else if (dr.status != DNS_OK || dr.count == 0) {
+		set_result(r, DKIM_PERMERROR, "no key record");
+	} else {
+		/* Several records at one name: take the first that parses. */
+		snprintf(err, sizeof(err), "no usable key record");
+		for (size_t i = 0; i < dr.count && !got; i++)
+			got = dkim_key_parse(dr.records[i].text, dr.records[i].len, key, err, sizeof(err)) == 0;
+		if (!got)
+			set_result(r, DKIM_PERMERROR, err);
+	}
+	dns_result_free(&dr);
+	return got ? 0 : -1;
+}
+
+static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_result *r)
+{
+	const struct dkim_sig *sig = &s->sig;
+	struct body_slot *slot = &v->slots[s->slot];
+	struct dkim_key key;
+	struct buf stripped = BUF_INIT;
+	const struct mailhdr_field *f = &v->h.fields[s->field];
+	unsigned char hh[32];
+	long long now = v->o.now ? v->o.now : (long long)time(NULL);
+
+	memset(&key, 0, sizeof(key));
+	if (sig->x >= 0 && sig->x < now) {
+		set_result(r, DKIM_FAIL, "signature expired");
+		return;
+	}
+	if (sig->l >= 0 && (unsigned long long)sig->l > slot->total) {
+		set_result(r, DKIM_PERMERROR, "l= is longer than the body");
+		return;
+	}
+	/* The key comes before the hashes: its t=y changes what a failure means. */
+	if (get_key(v, sig, &key, r) < 0)
+		return;
+	r->testing = key.testing;
+	if (key.revoked) {
+		set_result(r, DKIM_PERMERROR, "key revoked");
+		goto out;
+	}
+	if (key.algo != sig->algo) {
+		set_result(r, DKIM_PERMERROR, "key type does not match a=");
+		goto out;
+	}
+	if (!key.sha256_ok) {
+		set_result(r, DKIM_PERMERROR, "key h= does not allow sha256");
+		goto out;
+	}
+	if (!key.email_ok) {
+		set_result(r, DKIM_PERMERROR, "key s= does not allow email");
+		goto out;
+	}
+	if (key.strict) {
+		const char *at = strrchr(sig->identity, '@');
+		if (!at || strcasecmp(at + 1, sig->domain) != 0) {
+			set_result(r, DKIM_PERMERROR, "key t=s forbids an i= subdomain");
+			goto out;
+		}
+	}
+	if (!scop_ct_equal(slot->digest, 32, sig->bh, 32)) {
+		set_result(r, DKIM_FAIL, "body hash mismatch");
+		goto out;
+	}
+	if (dkim_strip_b(f->raw, f->raw_len, &stripped) < 0 ||
+	    dkim_header_hash(sig->hcanon, &v->h, sig->headers, sig->nheaders, stripped.data, stripped.len, hh) < 0) {
+		set_result(r, DKIM_PERMERROR, "cannot hash the header");
+		goto out;
+	}
+	if (dkim_crypto_verify(key.pkey, hh, sig->b, sig->b_len) < 0) {
+		set_result(r, DKIM_FAIL, "signature did not verify");
+		goto out;
+	}
+	if (sig->l >= 0 && (unsigned long long)sig->l < slot->total) {
+		r->partial_body = 1;
+		if (v->o.reject_partial_body) {
+			set_result(r, DKIM_POLICY, "l= leaves part of the body unsigned");
+			goto out;
+		}
+		set_result(r, DKIM_PASS, "l= leaves part of the body unsigned");
+		goto out;
+	}
+	set_result(r, DKIM_PASS, NULL);
+out:
+	/* A key in testing mode: failures are reported, but must not count
+	 * against the message (RFC 6376 3.6.1). */
+	if (r->testing && r->status != DKIM_PASS && r->status != DKIM_POLICY) {
+		char why[sizeof(r->reason)];
+		snprintf(why, sizeof(why), "testing mode: %.140s", r->reason);
+		set_result(r, DKIM_NEUTRAL, why);
+	}
+	buf_free(&stripped);
+	dkim_key_free(&key);
+}
+
+int dkim_verifier_finish(struct dkim_verifier *v, const struct dkim_result **res, size_t *count)
+{
+	if (!v->have_headers)
+		return -1;
+	if (!v->finished) {
+		v->finished = 1;
+		for (size_t i = 0; i < v->nslots; i++) {
+			if (dkim_body_final(v->slots[i].body, v->slots[i].digest, &v->slots[i].total) < 0)
+				return -1;
+		}
+		for (size_t i = 0; i < v->nsigs; i++) {
+			if (v->sigs[i].parsed)
+				check_one(v, &v->sigs[i], &v->res[i]);
+		}
+	}
+	*res = v->res;
+	*count = v->nsigs;
+	return 0;
+}
+
+int dkim_verify(const struct dkim_verify_opts *o, const char *msg, size_t len,
+		struct dkim_result **res, size_t *count)
+{
+	struct dkim_verifier *v = dkim_verifier_new(o);
+	const struct dkim_result *r;
+	struct mailhdr h;
+	size_t body_off;
+	int rc = -1;
+
+	*res = NULL;
+	*count = 0;
+	if (!v)
+		return -1;
+	body_off = mailhdr_split(msg, len, &h) == 0 ? h.body_off : len;
+	mailhdr_free(&h);
+	if (dkim_verifier_headers(v, msg, body_off) < 0 ||
+	    dkim_verifier_body(v, msg + body_off, len - body_off) < 0 ||
+	    dkim_verifier_finish(v, &r, count) < 0)
+		goto out;
+	if (*count) {
+		if (!(*res = malloc(*count * sizeof(**res))))
+			goto out;
+		memcpy(*res, r, *count * sizeof(**res));
+	}
+	rc = 0;
+out:
+	dkim_verifier_free(v);
+	return rc;
+}

@@ -1,0 +1,140 @@
+#include "bridge-smtp/mailhdr.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Length of the line at p (through its CRLF, or to the end). */
+static size_t line_len(const char *p, size_t n)
+{
+	const char *q = p;
+	size_t left = n;
+
+	while (left > 1) {
+		const char *cr = memchr(q, '\r', left - 1);
+		if (!cr)
+			break;
+		if (cr[1] == '\n')
+			return (size_t)(cr - p) + 2;
+		left -= (size_t)(cr - q) + 1;
+		q = cr + 1;
+	}
+	return n;
+}
+
+static int push(struct mailhdr *h, const struct mailhdr_field *f)
+{
+	if (h->count == h->cap) {
+		size_t cap = h->cap ? h->cap * 2 : 32;
+		struct mailhdr_field *nf;
+		if (cap > MAILHDR_MAX_FIELDS)
+			cap = MAILHDR_MAX_FIELDS;
+		if (h->count >= cap)
+			return MAILHDR_EMALFORMED;
+		nf = realloc(h->fields, cap * sizeof(*nf));
+		if (!nf)
+			return MAILHDR_ENOMEM;
+		h->fields = nf;
+		h->cap = cap;
+	}
+	h->fields[h->count++] = *f;
+	return 0;
+}
+
+static int finish_field(struct mailhdr *h, const char *start, size_t raw_len)
+{
+	struct mailhdr_field f;
+	const char *colon = memchr(start, ':', raw_len);
+	size_t end;
+
+	if (!colon || colon == start)
+		return MAILHDR_EMALFORMED;
+	f.raw = start;
+	f.raw_len = raw_len;
+	f.name = start;
+	f.name_len = (size_t)(colon - start);
+	/* RFC 5322 allows no WSP in names, but "Subject : x" is seen; the
+	 * name ends at the first WSP before the colon. */
+	while (f.name_len && (start[f.name_len - 1] == ' ' || start[f.name_len - 1] == '\t'))
+		f.name_len--;
+	if (f.name_len == 0)
+		return MAILHDR_EMALFORMED;
+	for (size_t i = 0; i < f.name_len; i++) {
+		unsigned char c = (unsigned char)start[i];
+		if (c < 33 || c > 126)
+			return MAILHDR_EMALFORMED;
+	}
+	end = raw_len;
+	if (end >= 2 && start[end - 2] == '\r' && start[end - 1] == '\n')
+		end -= 2;
+	f.value = colon + 1;
+	f.value_len = end - (size_t)(f.value - start);
+	return push(h, &f);
+}
+
+int mailhdr_split(const char *msg, size_t len, struct mailhdr *out)
+{
+	size_t off = 0;
+	const char *cur = NULL; /* start of the field being collected */
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->body_off = len;
+	while (off < len) {
+		size_t ll = line_len(msg + off, len - off);
+		const char *line = msg + off;
+
+		if (ll == 2 && line[0] == '\r') { /* the empty line */
+			if (cur && (rc = finish_field(out, cur, (size_t)(line - cur))) < 0)
+				goto fail;
+			out->body_off = off + 2;
+			return 0;
+		}
+		if (line[0] == ' ' || line[0] == '\t') {
+			if (!cur) {
+				rc = MAILHDR_EMALFORMED;
+				goto fail;
+			}
+		} else {
+			if (cur && (rc = finish_field(out, cur, (size_t)(line - cur))) < 0)
+				goto fail;
+			cur = line;
+		}
+		off += ll;
+	}
+	if (cur && (rc = finish_field(out, cur, (size_t)(msg + len - cur))) < 0)
+		goto fail;
+	return 0;
+fail:
+	mailhdr_free(out);
+	return rc;
+}
+
+void mailhdr_free(struct mailhdr *h)
+{
+	free(h->fields);
+	h->fields = NULL;
+	h->count = h->cap = 0;
+}
+
+int mailhdr_name_is(const struct mailhdr_field *f, const char *name)
+{
+	return strlen(name) == f->name_len && strncasecmp(f->name, name, f->name_len) == 0;
+}
+
+int mailhdr_unfold(const char *value, size_t len, struct buf *out)
+{
+	size_t i = 0, start = 0;
+
+	while (i + 1 < len) {
+		if (value[i] == '\r' && value[i + 1] == '\n') {
+			if (buf_append(out, value + start, i - start) < 0)
+				return -1;
+			i += 2;
+			start = i;
+		} else {
+			i++;
+		}
+	}
+	return buf_append(out, value + start, len - start);
+}

@@ -1,0 +1,731 @@
+/* Unit tests for DKIM: header splitting, tag lists, canonicalization,
+ * signature and key records, signing and verifying (RFC 8463 vectors,
+ * multiple signatures, l=, key flags, expiry, oversigning).  Key lookups
+ * go to the table-backed resolver of dns.h. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+
+#include "bridge-smtp/dkim.h"
+#include "bridge-smtp/dkim_int.h"
+#include "bridge-smtp/dkim_tags.h"
+#include "bridge-smtp/dns.h"
+#include "bridge-smtp/mailhdr.h"
+#include "common/base64.h"
+#include "common/crypto.h"
+
+static struct dns_resolver *dns_with(const char *n1, const char *r1, const char *n2, const char *r2)
+{
+	struct dns_resolver *d = dns_static_new();
+	assert_non_null(d);
+	if (n1)
+		assert_int_equal(dns_static_add(d, n1, DNS_TXT, r1, (size_t)-1), 0);
+	if (n2)
+		assert_int_equal(dns_static_add(d, n2, DNS_TXT, r2, (size_t)-1), 0);
+	return d;
+}
+
+/* ---- RFC 8463 appendix A ---- */
+static const char rfc_seed_b64[] = "nWGxne/9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A=";
+static const char rfc_ed_record[] = "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+static const char rfc_rsa_record[] =
+	"v=DKIM1; k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDkHlOQoBTzWRiGs5V6NpP3idY6Wk08a5qhdR6wy5bdOKb2jLQiY/"
+	"J16JYi0Qvx/byYzCNb3W91y3FutACDfzwQ/BC/e/8uBsCR+yz1Lxj+PL6lHvqMKrM3rG4hstT5QjvHO9PzoxZyVYLzBfO2EeC3Ip3G+2kryOTIKT+l/K4w3QIDAQAB";
+#define RFC_ED_SIG \
+	"DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;\r\n" \
+	" d=football.example.com; i=@football.example.com;\r\n" \
+	" q=dns/txt; s=brisbane; t=1528637909; h=from : to :\r\n" \
+	" subject : date : message-id : from : subject : date;\r\n" \
+	" bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n" \
+	" b=/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11Bus\r\n" \
+	" Fa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==\r\n"
+#define RFC_RSA_SIG \
+	"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n" \
+	" d=football.example.com; i=@football.example.com;\r\n" \
+	" q=dns/txt; s=test; t=1528637909; h=from : to : subject :\r\n" \
+	" date : message-id : from : subject : date;\r\n" \
+	" bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;\r\n" \
+	" b=F45dVWDfMbQDGHJFlXUNB2HKfbCeLRyhDXgFpEL8GwpsRe0IeIixNTe3\r\n" \
+	" DhCVlUrSjV4BwcVcOF6+FF3Zo9Rpo1tFOeS9mPYQTnGdaSGsgeefOsk2Jz\r\n" \
+	" dA+L10TeYt9BgDfQNZtKdN1WO//KgIqXP7OdEFE4LjFYNcUxZQ4FADY+8=\r\n"
+#define RFC_MSG \
+	"From: Joe SixPack <joe@football.example.com>\r\n" \
+	"To: Suzie Q <suzie@shopping.example.net>\r\n" \
+	"Subject: Is dinner ready?\r\n" \
+	"Date: Fri, 11 Jul 2003 21:00:37 -0700 (PDT)\r\n" \
+	"Message-ID: <20030712040037.46341.5F8J@football.example.com>\r\n" \
+	"\r\n" \
+	"Hi.\r\n" \
+	"\r\n" \
+	"We lost the game.  Are you hungry yet?\r\n" \
+	"\r\n" \
+	"Joe.\r\n"
+
+static const char plain_msg[] =
+	"From: Alice <alice@example.com>\r\n"
+	"To: bob@example.net\r\n"
+	"Subject: Hello  there,\r\n"
+	"  folded subject\r\n"
+	"Date: Mon, 23 Nov 2026 20:00:00 +0000\r\n"
+	"Message-ID: <1@example.com>\r\n"
+	"\r\n"
+	"Body line one.  \r\n"
+	"\tline two\r\n"
+	"\r\n"
+	"\r\n";
+
+static EVP_PKEY *rfc_ed_key(void)
+{
+	size_t n;
+	unsigned char *seed = base64_decode_alloc(rfc_seed_b64, strlen(rfc_seed_b64), BASE64_PAD, &n);
+	EVP_PKEY *k;
+	assert_non_null(seed);
+	assert_int_equal(n, 32);
+	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+	free(seed);
+	assert_non_null(k);
+	return k;
+}
+
+static char *concat(const char *a, size_t al, const char *b, size_t bl)
+{
+	char *s = malloc(al + bl + 1);
+	memcpy(s, a, al);
+	memcpy(s + al, b, bl);
+	s[al + bl] = '\0';
+	return s;
+}
+
+static void digest_of(const char *s, size_t n, unsigned char out[32])
+{
+	assert_int_equal(scop_sha256(s, n, out), 0);
+}
+
+/* ---- header splitter ---- */
+
+static void test_mailhdr_split(void **state)
+{
+	struct mailhdr h;
+	struct buf b = BUF_INIT;
+	(void)state;
+	assert_int_equal(mailhdr_split(plain_msg, strlen(plain_msg), &h), 0);
+	assert_int_equal(h.count, 5);
+	assert_true(mailhdr_name_is(&h.fields[2], "SUBJECT"));
+	assert_int_equal(mailhdr_unfold(h.fields[2].value, h.fields[2].value_len, &b), 0);
+	assert_string_equal(b.data, " Hello  there,  folded subject");
+	assert_memory_equal(plain_msg + h.body_off, "Body line", 9);
+	mailhdr_free(&h);
+	buf_free(&b);
+
+	/* No body separator: all header.  A continuation first, or no colon: malformed. */
+	assert_int_equal(mailhdr_split("A: b\r\n", 6, &h), 0);
+	assert_int_equal(h.count, 1);
+	assert_int_equal(h.body_off, 6);
+	mailhdr_free(&h);
+	assert_int_equal(mailhdr_split(" A: b\r\n", 7, &h), MAILHDR_EMALFORMED);
+	assert_int_equal(mailhdr_split("nocolon\r\n\r\n", 11, &h), MAILHDR_EMALFORMED);
+	assert_int_equal(mailhdr_split(": x\r\n\r\n", 7, &h), MAILHDR_EMALFORMED);
+	/* A lone LF is not a line end. */
+	assert_int_equal(mailhdr_split("A: b\nC: d\r\n\r\nx", 15, &h), 0);
+	assert_int_equal(h.count, 1);
+	mailhdr_free(&h);
+}
+
+/* ---- tag lists ---- */
+
+static void test_tags(void **state)
+{
+	struct dkim_taglist tl;
+	const char *s = " v = 1 ;a=rsa-sha256;\r\n\tb= ab cd\r\n ef ; x=;";
+	(void)state;
+	assert_int_equal(dkim_tags_parse(s, strlen(s), &tl, NULL, 0), 0);
+	assert_int_equal(tl.count, 4);
+	assert_true(dkim_tag_is(dkim_tags_get(&tl, "v"), "1"));
+	assert_true(dkim_tag_is(dkim_tags_get(&tl, "a"), "rsa-sha256"));
+	assert_true(dkim_tag_is(dkim_tags_get(&tl, "b"), "ab cd\r\n ef"));
+	assert_true(dkim_tag_is(dkim_tags_get(&tl, "x"), ""));
+	assert_null(dkim_tags_get(&tl, "V"));
+	assert_int_equal(dkim_tags_parse("", 0, &tl, NULL, 0), 0);
+	assert_int_equal(tl.count, 0);
+	assert_int_equal(dkim_tags_parse("a=1; a=2", 8, &tl, NULL, 0), -1);   /* duplicate */
+	assert_int_equal(dkim_tags_parse("a=1;;b=2", 8, &tl, NULL, 0), -1);   /* empty spec */
+	assert_int_equal(dkim_tags_parse("1a=1", 4, &tl, NULL, 0), -1);       /* bad name */
+	assert_int_equal(dkim_tags_parse("a 1", 3, &tl, NULL, 0), -1);        /* no '=' */
+	assert_int_equal(dkim_tags_parse("a=\x01", 3, &tl, NULL, 0), -1);     /* control */
+}
+
+/* ---- canonicalization (RFC 6376 3.4.6) ---- */
+
+static void body_digest(enum dkim_canon c, const char *body, size_t n, size_t chunk, unsigned char out[32],
+			unsigned long long *total)
+{
+	struct dkim_body *b = dkim_body_new(c, -1);
+	assert_non_null(b);
+	for (size_t off = 0; off < n; off += chunk)
+		assert_int_equal(dkim_body_update(b, body + off, off + chunk <= n ? chunk : n - off), 0);
+	assert_int_equal(dkim_body_final(b, out, total), 0);
+	dkim_body_free(b);
+}
+
+static void check_body(enum dkim_canon c, const char *in, const char *want)
+{
+	unsigned char a[32], w[32];
+	unsigned long long total;
+	digest_of(want, strlen(want), w);
+	for (size_t chunk = 1; chunk <= strlen(in) + 1; chunk++) {
+		body_digest(c, in, strlen(in), chunk, a, &total);
+		assert_memory_equal(a, w, 32);
+		assert_int_equal(total, strlen(want));
+	}
+}
+
+static void test_canon_rfc_example(void **state)
+{
+	const char *h1 = "A: X\r\n", *h2 = "B : Y\t\r\n\tZ  \r\n";
+	struct buf b = BUF_INIT;
+	(void)state;
+	assert_int_equal(dkim_canon_header(DKIM_CANON_RELAXED, h1, strlen(h1), &b), 0);
+	assert_int_equal(dkim_canon_header(DKIM_CANON_RELAXED, h2, strlen(h2), &b), 0);
+	assert_string_equal(b.data, "a:X\r\nb:Y Z\r\n");
+	buf_reset(&b);
+	assert_int_equal(dkim_canon_header(DKIM_CANON_SIMPLE, h1, strlen(h1), &b), 0);
+	assert_int_equal(dkim_canon_header(DKIM_CANON_SIMPLE, h2, strlen(h2), &b), 0);
+	assert_string_equal(b.data, "A: X\r\nB : Y\t\r\n\tZ  \r\n");
+	buf_free(&b);
+
+	check_body(DKIM_CANON_RELAXED, " C \r\nD \t E\r\n\r\n\r\n", " C\r\nD E\r\n");
+	check_body(DKIM_CANON_SIMPLE, " C \r\nD \t E\r\n\r\n\r\n", " C \r\nD \t E\r\n");
+}
+
+static void test_canon_edge_cases(void **state)
+{
+	unsigned char d[32];
+	char b64[48];
+	(void)state;
+	/* Empty body: simple is one CRLF, relaxed is nothing (RFC 6376 erratum 3951). */
+	body_digest(DKIM_CANON_SIMPLE, "", 0, 1, d, NULL);
+	base64_encode(d, 32, b64, BASE64_PAD);
+	assert_string_equal(b64, "frcCV1k9oG9oKj3dpUqdJg1PxRT2RSN/XKdLCPjaYaY=");
+	body_digest(DKIM_CANON_RELAXED, "", 0, 1, d, NULL);
+	base64_encode(d, 32, b64, BASE64_PAD);
+	assert_string_equal(b64, "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
+	check_body(DKIM_CANON_SIMPLE, "\r\n\r\n", "\r\n");
+	check_body(DKIM_CANON_RELAXED, " \t\r\n\r\n", "");
+	/* No final CRLF: one is added. */
+	check_body(DKIM_CANON_SIMPLE, "abc", "abc\r\n");
+	check_body(DKIM_CANON_RELAXED, "abc  ", "abc\r\n");
+	/* Lone CR and LF are content; empty lines inside stay. */
+	check_body(DKIM_CANON_SIMPLE, "a\rb\nc\r\n\r\nd\r\n\r\n", "a\rb\nc\r\n\r\nd\r\n");
+	check_body(DKIM_CANON_RELAXED, "  lead\r\n\r\n x \r", " lead\r\n\r\n x \r\r\n");
+}
+
+static void test_canon_limit(void **state)
+{
+	struct dkim_body *b = dkim_body_new(DKIM_CANON_SIMPLE, 5);
+	unsigned char d[32], w[32];
+	unsigned long long total;
+	(void)state;
+	assert_int_equal(dkim_body_update(b, "hello world\r\n", 13), 0);
+	assert_int_equal(dkim_body_final(b, d, &total), 0);
+	digest_of("hello", 5, w);
+	assert_memory_equal(d, w, 32);
+	assert_int_equal(total, 13);
+	dkim_body_free(b);
+}
+
+/* ---- records ---- */
+
+static void test_sig_parse(void **state)
+{
+	struct dkim_sig s;
+	char err[128];
+	const char *ok = "v=1; a=rsa-sha256; d=Example.COM; s=sel.2024; c=relaxed; "
+			 "h=From : To; i=user@mail.example.com; l=10; t=5; x=9; "
+			 "bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AAAA\r\n BBBB";
+	(void)state;
+	assert_int_equal(dkim_sig_parse(ok, strlen(ok), &s, err, sizeof(err)), 0);
+	assert_string_equal(s.domain, "example.com");
+	assert_string_equal(s.selector, "sel.2024");
+	assert_int_equal(s.hcanon, DKIM_CANON_RELAXED);
+	assert_int_equal(s.bcanon, DKIM_CANON_SIMPLE);
+	assert_int_equal(s.nheaders, 2);
+	assert_string_equal(s.headers[0], "from");
+	assert_string_equal(s.headers[1], "to");
+	assert_int_equal(s.l, 10);
+	assert_int_equal(s.b_len, 6);
+	assert_string_equal(s.b_prefix, "AAAABBBB");
+	dkim_sig_free(&s);
+
+	static const char *bad[] = {
+		"a=rsa-sha256; d=e.com; s=s; h=from; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha1; d=e.com; s=s; h=from; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=to; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=from; i=a@evil.com; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=from; i=a@xe.com; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=from; t=10; x=5; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=from; bh=AAAA; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=from; c=fancy; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=from:; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=from; l=x; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e..com; s=s; h=from; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=from; q=http; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=AA==",
+		"v=1; a=rsa-sha256; d=e.com; s=s; h=from; bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=; b=",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (dkim_sig_parse(bad[i], strlen(bad[i]), &s, err, sizeof(err)) != -1)
+			fail_msg("accepted bad signature %zu", i);
+	}
+}
+
+static void test_key_parse(void **state)
+{
+	struct dkim_key k;
+	char err[128];
+	(void)state;
+	assert_int_equal(dkim_key_parse(rfc_ed_record, strlen(rfc_ed_record), &k, err, sizeof(err)), 0);
+	assert_int_equal(k.algo, DKIM_ALGO_ED25519_SHA256);
+	assert_true(k.sha256_ok && k.email_ok && !k.revoked && !k.testing);
+	dkim_key_free(&k);
+	assert_int_equal(dkim_key_parse(rfc_rsa_record, strlen(rfc_rsa_record), &k, err, sizeof(err)), 0);
+	assert_int_equal(k.bits, 1024);
+	dkim_key_free(&k);
+
+	assert_int_equal(dkim_key_parse("v=DKIM1; p=", 11, &k, err, sizeof(err)), 0);
+	assert_true(k.revoked);
+	assert_null(k.pkey);
+	dkim_key_free(&k);
+
+	const char *flags = "k=ed25519; h=sha1; s=ftp; t=y:s; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+	assert_int_equal(dkim_key_parse(flags, strlen(flags), &k, err, sizeof(err)), 0);
+	assert_true(!k.sha256_ok && !k.email_ok && k.testing && k.strict);
+	dkim_key_free(&k);
+	const char *star = "k=ed25519; h=sha1:sha256; s=*; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+	assert_int_equal(dkim_key_parse(star, strlen(star), &k, err, sizeof(err)), 0);
+	assert_true(k.sha256_ok && k.email_ok);
+	dkim_key_free(&k);
+
+	static const char *bad[] = {
+		"v=DKIM2; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		"k=ed25519; v=DKIM1; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=", /* v= not first */
+		"k=dsa; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		"k=ed25519",
+		"k=ed25519; p=AAAA",
+		"k=rsa; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+		"k=rsa; p=!!!",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (dkim_key_parse(bad[i], strlen(bad[i]), &k, err, sizeof(err)) != -1)
+			fail_msg("accepted bad key %zu", i);
+	}
+}
+
+/* ---- RFC 8463 vectors ---- */
+
+static void test_rfc8463_verify(void **state)
+{
+	struct dns_resolver *dns = dns_with("brisbane._domainkey.football.example.com", rfc_ed_record,
+					    "test._domainkey.football.example.com", rfc_rsa_record);
+	struct dkim_verify_opts o = { .dns = dns, .now = 1528637909 + 60 };
+	const char msg[] = RFC_ED_SIG RFC_RSA_SIG RFC_MSG;
+	struct dkim_result *r;
+	size_t n;
+	(void)state;
+	assert_int_equal(dkim_verify(&o, msg, strlen(msg), &r, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].status, DKIM_PASS);
+	assert_int_equal(r[0].algo, DKIM_ALGO_ED25519_SHA256);
+	assert_string_equal(r[0].selector, "brisbane");
+	assert_string_equal(r[0].b_prefix, "/gCrinpc");
+	assert_int_equal(r[1].status, DKIM_PASS);
+	assert_int_equal(r[1].algo, DKIM_ALGO_RSA_SHA256);
+	assert_string_equal(r[1].domain, "football.example.com");
+	assert_int_equal(dns_static_queries(dns), 2);
+	free(r);
+
+	/* One changed body byte breaks both. */
+	char *bad = strdup(msg);
+	*strstr(bad, "hungry") = 'H';
+	assert_int_equal(dkim_verify(&o, bad, strlen(bad), &r, &n), 0);
+	assert_int_equal(r[0].status, DKIM_FAIL);
+	assert_string_equal(r[0].reason, "body hash mismatch");
+	assert_int_equal(r[1].status, DKIM_FAIL);
+	free(r);
+	/* A changed signed header breaks the signature itself. */
+	strcpy(bad, msg);
+	*strstr(bad, "dinner") = 'D';
+	assert_int_equal(dkim_verify(&o, bad, strlen(bad), &r, &n), 0);
+	assert_int_equal(r[0].status, DKIM_FAIL);
+	assert_string_equal(r[0].reason, "signature did not verify");
+	free(r);
+	free(bad);
+
+	/* DNS trouble is a temperror; no record is a permerror. */
+	dns_static_set_status(dns, "brisbane._domainkey.football.example.com", DNS_TEMPFAIL);
+	assert_int_equal(dkim_verify(&o, msg, strlen(msg), &r, &n), 0);
+	assert_int_equal(r[0].status, DKIM_TEMPERROR);
+	assert_int_equal(r[1].status, DKIM_PASS);
+	free(r);
+	dns_resolver_free(dns);
+	dns = dns_with("test._domainkey.football.example.com", rfc_rsa_record, NULL, NULL);
+	o.dns = dns;
+	assert_int_equal(dkim_verify(&o, msg, strlen(msg), &r, &n), 0);
+	assert_int_equal(r[0].status, DKIM_PERMERROR);
+	assert_string_equal(r[0].reason, "no key record");
+	assert_int_equal(r[1].status, DKIM_PASS);
+	free(r);
+	dns_resolver_free(dns);
+}
+
+/* Ed25519 is deterministic: signing the RFC's own field with the RFC's
+ * key must give the RFC's b= byte for byte. */
+static void test_rfc8463_sign(void **state)
+{
+	const char msg[] = RFC_MSG;
+	const char field[] = RFC_ED_SIG;
+	static const char *names[] = { "from", "to", "subject", "date", "message-id", "from", "subject", "date" };
+	EVP_PKEY *key = rfc_ed_key();
+	struct mailhdr h;
+	struct buf stripped = BUF_INIT, rec = BUF_INIT;
+	unsigned char hh[32], *sig;
+	size_t siglen;
+	char *b64;
+	(void)state;
+	assert_int_equal(mailhdr_split(msg, strlen(msg), &h), 0);
+	assert_int_equal(dkim_strip_b(field, strlen(field), &stripped), 0);
+	assert_non_null(strstr(stripped.data, " b=\r\n"));
+	assert_int_equal(dkim_header_hash(DKIM_CANON_RELAXED, &h, names, 8, stripped.data, stripped.len, hh), 0);
+	assert_int_equal(dkim_crypto_sign(key, hh, &sig, &siglen), 0);
+	b64 = base64_encode_alloc(sig, siglen, BASE64_PAD);
+	assert_string_equal(b64, "/gCrinpcQOoIfuHNQIbq4pgh9kyIK3AQUdt9OdqQehSwhEIug4D11BusFa3bT3FY5OsU7ZbnKELq+eXdp1Q1Dw==");
+	free(b64);
+	free(sig);
+	/* The public half is the RFC's key record. */
+	assert_int_equal(dkim_pubkey_record(key, &rec), 0);
+	assert_string_equal(rec.data, rfc_ed_record);
+	buf_free(&rec);
+	buf_free(&stripped);
+	mailhdr_free(&h);
+	EVP_PKEY_free(key);
+}
+
+/* ---- our signer, round trips ---- */
+
+static struct dkim_result *sign_verify(EVP_PKEY *key, const struct dkim_sign_opts *so, const char *msg,
+				       const char *record, size_t *n, char **signed_out)
+{
+	struct buf out = BUF_INIT;
+	char err[128];
+	struct dkim_verify_opts vo = { .key_record = record };
+	struct dkim_result *r;
+	if (dkim_sign(so, key, msg, strlen(msg), &out, err, sizeof(err)) != 0)
+		fail_msg("sign: %s", err);
+	assert_int_equal(buf_puts(&out, msg), 0);
+	assert_int_equal(dkim_verify(&vo, out.data, out.len, &r, n), 0);
+	if (signed_out)
+		*signed_out = buf_detach(&out, NULL);
+	buf_free(&out);
+	return r;
+}
+
+static void test_sign_roundtrip(void **state)
+{
+	EVP_PKEY *keys[2] = { rfc_ed_key(), EVP_RSA_gen(2048) };
+	(void)state;
+	assert_non_null(keys[1]);
+	for (int k = 0; k < 2; k++) {
+		struct buf rec = BUF_INIT;
+		assert_int_equal(dkim_pubkey_record(keys[k], &rec), 0);
+		for (int c = 0; c < 4; c++) {
+			struct dkim_sign_opts so = { .domain = "example.com", .selector = "s1",
+						     .hcanon = (enum dkim_canon)(c >> 1), .bcanon = (enum dkim_canon)(c & 1),
+						     .identity = "alice@mail.example.com", .expire_after = 3600 };
+			size_t n;
+			char *signed_msg;
+			struct dkim_result *r = sign_verify(keys[k], &so, plain_msg, rec.data, &n, &signed_msg);
+			assert_int_equal(n, 1);
+			if (r[0].status != DKIM_PASS)
+				fail_msg("key %d canon %d: %s", k, c, r[0].reason);
+			assert_string_equal(r[0].identity, "alice@mail.example.com");
+			/* Lines of the field stay short. */
+			for (char *p = signed_msg, *e; (e = strstr(p, "\r\n")) && p < strstr(signed_msg, "From:"); p = e + 2)
+				assert_true(e - p <= 78);
+			free(signed_msg);
+			free(r);
+		}
+		buf_free(&rec);
+		EVP_PKEY_free(keys[k]);
+	}
+}
+
+static void test_multiple_signatures(void **state)
+{
+	EVP_PKEY *ed = rfc_ed_key();
+	struct buf msg = BUF_INIT, s1 = BUF_INIT, s2 = BUF_INIT, rec = BUF_INIT;
+	struct dkim_sign_opts o1 = { .domain = "example.com", .selector = "a", .hcanon = DKIM_CANON_RELAXED };
+	struct dkim_sign_opts o2 = { .domain = "example.org", .selector = "b", .bcanon = DKIM_CANON_RELAXED };
+	struct dns_resolver *dns;
+	struct dkim_verify_opts vo = { 0 };
+	struct dkim_result *r;
+	size_t n;
+	char err[128];
+	(void)state;
+	assert_int_equal(dkim_pubkey_record(ed, &rec), 0);
+	dns = dns_with("a._domainkey.example.com", rec.data, "b._domainkey.example.org", "p=");
+	vo.dns = dns;
+	assert_int_equal(dkim_sign(&o1, ed, plain_msg, strlen(plain_msg), &s1, err, sizeof(err)), 0);
+	/* The second signer signs the message with the first signature on it. */
+	assert_int_equal(buf_append(&s1, plain_msg, strlen(plain_msg)), 0);
+	assert_int_equal(dkim_sign(&o2, ed, s1.data, s1.len, &s2, err, sizeof(err)), 0);
+	assert_int_equal(buf_append(&msg, s2.data, s2.len), 0);
+	assert_int_equal(buf_append(&msg, s1.data, s1.len), 0);
+	assert_int_equal(dkim_verify(&vo, msg.data, msg.len, &r, &n), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].status, DKIM_PERMERROR); /* example.org's key is revoked */
+	assert_string_equal(r[0].reason, "key revoked");
+	assert_string_equal(r[0].domain, "example.org");
+	assert_int_equal(r[1].status, DKIM_PASS);
+	assert_string_equal(r[1].domain, "example.com");
+	free(r);
+	/* An unsigned message has no results. */
+	assert_int_equal(dkim_verify(&vo, plain_msg, strlen(plain_msg), &r, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(r);
+	buf_free(&msg);
+	buf_free(&s1);
+	buf_free(&s2);
+	buf_free(&rec);
+	dns_resolver_free(dns);
+	EVP_PKEY_free(ed);
+}
+
+/* Builds a signature by hand with the given extra tags (for l= and
+ * friends, which our signer never writes) and prepends it. */
+static char *hand_signed(EVP_PKEY *key, const char *extra, long long l, const char *msg)
+{
+	struct mailhdr h;
+	struct dkim_body *b = dkim_body_new(DKIM_CANON_RELAXED, l);
+	struct buf field = BUF_INIT;
+	unsigned char bh[32], hh[32], *sig;
+	size_t siglen;
+	char bh64[48], *b64, *out;
+	static const char *names[] = { "from", "subject" };
+	assert_int_equal(mailhdr_split(msg, strlen(msg), &h), 0);
+	assert_int_equal(dkim_body_update(b, msg + h.body_off, strlen(msg) - h.body_off), 0);
+	assert_int_equal(dkim_body_final(b, bh, NULL), 0);
+	dkim_body_free(b);
+	base64_encode(bh, 32, bh64, BASE64_PAD);
+	assert_int_equal(buf_printf(&field, "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed; d=example.com;\r\n"
+				      " s=sel; %s h=from:subject; bh=%s;\r\n b=", extra, bh64), 0);
+	if (l >= 0) {
+		char lt[32];
+		snprintf(lt, sizeof(lt), " l=%lld;", l);
+		char *p = strstr(field.data, " h=");
+		struct buf f2 = BUF_INIT;
+		buf_append(&f2, field.data, (size_t)(p - field.data));
+		buf_puts(&f2, lt);
+		buf_puts(&f2, p);
+		buf_free(&field);
+		field = f2;
+	}
+	assert_int_equal(dkim_header_hash(DKIM_CANON_RELAXED, &h, names, 2, field.data, field.len, hh), 0);
+	assert_int_equal(dkim_crypto_sign(key, hh, &sig, &siglen), 0);
+	b64 = base64_encode_alloc(sig, siglen, BASE64_PAD);
+	buf_printf(&field, "%s\r\n%s", b64, msg);
+	free(b64);
+	free(sig);
+	mailhdr_free(&h);
+	out = buf_detach(&field, NULL);
+	return out;
+}
+
+static struct dkim_result verify_one(const char *msg, const char *record, int reject_partial, long long now)
+{
+	struct dkim_verify_opts vo = { .key_record = record, .reject_partial_body = reject_partial, .now = now };
+	struct dkim_result *r, one;
+	size_t n;
+	assert_int_equal(dkim_verify(&vo, msg, strlen(msg), &r, &n), 0);
+	assert_int_equal(n, 1);
+	one = r[0];
+	free(r);
+	return one;
+}
+
+static void test_body_length(void **state)
+{
+	EVP_PKEY *ed = rfc_ed_key();
+	const char *base = "From: a@example.com\r\nSubject: s\r\n\r\nsigned part\r\n";
+	char *m, *ext;
+	struct dkim_result r;
+	(void)state;
+	/* l= covering the whole body. */
+	m = hand_signed(ed, "", 13, base);
+	r = verify_one(m, rfc_ed_record, 0, 0);
+	assert_int_equal(r.status, DKIM_PASS);
+	assert_false(r.partial_body);
+	/* Content appended after signing: still passes, but flagged... */
+	ext = concat(m, strlen(m), "appended by someone else\r\n", 26);
+	r = verify_one(ext, rfc_ed_record, 0, 0);
+	assert_int_equal(r.status, DKIM_PASS);
+	assert_true(r.partial_body);
+	/* ...and refused when the verifier asks for whole bodies. */
+	r = verify_one(ext, rfc_ed_record, 1, 0);
+	assert_int_equal(r.status, DKIM_POLICY);
+	free(ext);
+	free(m);
+	/* l= longer than the body. */
+	m = hand_signed(ed, "", 100, base);
+	r = verify_one(m, rfc_ed_record, 0, 0);
+	assert_int_equal(r.status, DKIM_PERMERROR);
+	free(m);
+	EVP_PKEY_free(ed);
+}
+
+static void test_key_flags_and_expiry(void **state)
+{
+	EVP_PKEY *ed = rfc_ed_key();
+	const char *base = "From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n";
+	const char *p = "p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
+	char rec[256], *m;
+	struct dkim_result r;
+	(void)state;
+	m = hand_signed(ed, "t=100; x=200;", -1, base);
+	r = verify_one(m, rfc_ed_record, 0, 150);
+	assert_int_equal(r.status, DKIM_PASS);
+	r = verify_one(m, rfc_ed_record, 0, 201);
+	assert_int_equal(r.status, DKIM_FAIL);
+	assert_string_equal(r.reason, "signature expired");
+	free(m);
+
+	m = hand_signed(ed, "i=x@sub.example.com;", -1, base);
+	snprintf(rec, sizeof(rec), "k=ed25519; t=s; %s", p);
+	r = verify_one(m, rec, 0, 0);
+	assert_int_equal(r.status, DKIM_PERMERROR); /* t=s forbids subdomains in i= */
+	snprintf(rec, sizeof(rec), "k=ed25519; h=sha1; %s", p);
+	r = verify_one(m, rec, 0, 0);
+	assert_int_equal(r.status, DKIM_PERMERROR);
+	assert_string_equal(r.reason, "key h= does not allow sha256");
+	snprintf(rec, sizeof(rec), "k=ed25519; s=ftp; %s", p);
+	r = verify_one(m, rec, 0, 0);
+	assert_int_equal(r.status, DKIM_PERMERROR);
+	snprintf(rec, sizeof(rec), "k=rsa; %s", rfc_rsa_record + 16);
+	r = verify_one(m, rec, 0, 0);
+	assert_int_equal(r.status, DKIM_PERMERROR);
+	assert_string_equal(r.reason, "key type does not match a=");
+	/* Testing mode: a passing signature passes (flagged), a failing one is neutral. */
+	snprintf(rec, sizeof(rec), "k=ed25519; t=y; %s", p);
+	r = verify_one(m, rec, 0, 0);
+	assert_int_equal(r.status, DKIM_PASS);
+	assert_true(r.testing);
+	*strstr(m, "body") = 'B';
+	r = verify_one(m, rec, 0, 0);
+	assert_int_equal(r.status, DKIM_NEUTRAL);
+	assert_true(r.testing);
+	free(m);
+	EVP_PKEY_free(ed);
+}
+
+static void test_oversigning(void **state)
+{
+	EVP_PKEY *ed = rfc_ed_key();
+	struct buf rec = BUF_INIT;
+	struct dkim_sign_opts so = { .domain = "example.com", .selector = "s", .hcanon = DKIM_CANON_RELAXED,
+				     .bcanon = DKIM_CANON_RELAXED };
+	size_t n;
+	char *signed_msg, *hdr_end, *forged;
+	struct dkim_result *r;
+	(void)state;
+	assert_int_equal(dkim_pubkey_record(ed, &rec), 0);
+	for (int over = 0; over < 2; over++) {
+		so.no_oversign = !over;
+		r = sign_verify(ed, &so, plain_msg, rec.data, &n, &signed_msg);
+		assert_int_equal(r[0].status, DKIM_PASS);
+		free(r);
+		/* Someone adds a second Subject above the signed one. */
+		hdr_end = strstr(signed_msg, "From: Alice");
+		forged = malloc(strlen(signed_msg) + 64);
+		memcpy(forged, signed_msg, (size_t)(hdr_end - signed_msg));
+		strcpy(forged + (hdr_end - signed_msg), "Subject: you won\r\n");
+		strcat(forged, hdr_end);
+		struct dkim_result one = verify_one(forged, rec.data, 0, 0);
+		/* Without oversigning the forged field slips through. */
+		assert_int_equal(one.status, over ? DKIM_FAIL : DKIM_PASS);
+		free(forged);
+		free(signed_msg);
+	}
+	buf_free(&rec);
+	EVP_PKEY_free(ed);
+}
+
+static void test_streaming_verifier(void **state)
+{
+	struct dkim_verify_opts o = { .key_record = rfc_ed_record, .now = 1528637909 };
+	const char msg[] = RFC_ED_SIG RFC_MSG;
+	const char *body = strstr(msg, "\r\n\r\n") + 4;
+	struct dkim_verifier *v = dkim_verifier_new(&o);
+	const struct dkim_result *r;
+	size_t n;
+	(void)state;
+	assert_int_equal(dkim_verifier_headers(v, msg, (size_t)(body - msg)), 0);
+	for (const char *p = body; *p; p++)
+		assert_int_equal(dkim_verifier_body(v, p, 1), 0);
+	assert_int_equal(dkim_verifier_finish(v, &r, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(r[0].status, DKIM_PASS);
+	dkim_verifier_free(v);
+}
+
+static void test_privkey_load(void **state)
+{
+	char path[] = "/tmp/test_dkim_keyXXXXXX";
+	int fd = mkstemp(path);
+	EVP_PKEY *k;
+	char err[256];
+	FILE *f;
+	(void)state;
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fprintf(f, "%s\n", rfc_seed_b64);
+	fclose(f);
+	assert_int_equal(dkim_privkey_load(path, &k, err, sizeof(err)), 0);
+	assert_int_equal(EVP_PKEY_get_base_id(k), EVP_PKEY_ED25519);
+	EVP_PKEY_free(k);
+	f = fopen(path, "w");
+	fprintf(f, "not a key\n");
+	fclose(f);
+	assert_int_equal(dkim_privkey_load(path, &k, err, sizeof(err)), -1);
+	assert_null(strstr(err, "not a key"));
+	unlink(path);
+	assert_int_equal(dkim_privkey_load(path, &k, err, sizeof(err)), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mailhdr_split),
+		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_canon_rfc_example),
+		cmocka_unit_test(test_canon_edge_cases),
+		cmocka_unit_test(test_canon_limit),
+		cmocka_unit_test(test_sig_parse),
+		cmocka_unit_test(test_key_parse),
+		cmocka_unit_test(test_rfc8463_verify),
+		cmocka_unit_test(test_rfc8463_sign),
+		cmocka_unit_test(test_sign_roundtrip),
+		cmocka_unit_test(test_multiple_signatures),
+		cmocka_unit_test(test_body_length),
+		cmocka_unit_test(test_key_flags_and_expiry),
+		cmocka_unit_test(test_oversigning),
+		cmocka_unit_test(test_streaming_verifier),
+		cmocka_unit_test(test_privkey_load),
+	};
+	return cmocka_run_group_tests_name("dkim", tests, NULL, NULL);
+}
