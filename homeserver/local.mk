@@ -1,2 +1,34 @@
-# Build fragment, included by the root Makefile.am. Append to bin_PROGRAMS,
-# noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
+# homeserver/: scopd's HTTP server, routing, config, auth and the account
+# endpoints (the storage is homeserver/store/, events homeserver/events/).
+# Everything except main() is in libscophs.a so tests and other parts
+# (federation) can link it.
+noinst_LIBRARIES += homeserver/libscophs.a
+homeserver_libscophs_a_SOURCES = \
+	homeserver/config.c homeserver/config.h \
+	homeserver/userid.c homeserver/userid.h \
+	homeserver/router.c homeserver/router.h \
+	homeserver/ratelimit.c homeserver/ratelimit.h \
+	homeserver/password.c homeserver/password.h \
+	homeserver/nonce.c homeserver/nonce.h \
+	homeserver/http.c homeserver/http.h \
+	homeserver/hs.h homeserver/api.h \
+	homeserver/dispatch.c \
+	homeserver/auth.c homeserver/auth.h \
+	homeserver/uia.c homeserver/uia.h \
+	homeserver/api_versions.c \
+	homeserver/api_login.c \
+	homeserver/api_register.c \
+	homeserver/api_devices.c \
+	homeserver/api_account.c \
+	homeserver/api_admin.c
+homeserver_libscophs_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(ARGON2_CFLAGS) $(STORE_CFLAGS)
+HS_LIBS = homeserver/libscophs.a $(STORE_LIBS) $(MHD_LIBS) $(ARGON2_LIBS) $(COMMON_LIBS)
+
+bin_PROGRAMS += scopd scopctl
+scopd_SOURCES = homeserver/main.c
+scopd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(STORE_CFLAGS)
+scopd_LDADD = $(HS_LIBS)
+
+scopctl_SOURCES = homeserver/scopctl.c
+scopctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+scopctl_LDADD = homeserver/libscophs.a $(MHD_LIBS) $(ARGON2_LIBS) $(CURL_LIBS) $(COMMON_LIBS)

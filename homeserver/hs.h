@@ -1,0 +1,48 @@
+/* The homeserver context: everything a request handler may reach.  One
+ * instance per scopd process, created at start-up and read-only after that
+ * except through the internally locked members (store, rate limiters, UIA
+ * sessions, nonces).
+ */
+#ifndef SCOP_HS_HS_H
+#define SCOP_HS_HS_H
+
+#include "common/crypto.h"
+#include "homeserver/config.h"
+#include "homeserver/password.h"
+
+struct store;
+struct router;
+struct ratelimit;
+struct uia;
+struct nonces;
+struct http_request;
+
+struct hs_limits {
+	struct ratelimit *login_ip;     /* rc_login.address */
+	struct ratelimit *login_user;   /* rc_login.account */
+	struct ratelimit *failed_ip;    /* rc_login.failed_attempts, per IP */
+	struct ratelimit *failed_user;  /* rc_login.failed_attempts, per user */
+	struct ratelimit *register_ip;  /* rc_registration */
+};
+
+struct hs {
+	const struct hs_config *cfg;   /* borrowed */
+	struct store *store;           /* borrowed */
+	struct router *router;
+	struct hs_limits rl;
+	struct uia *uia;
+	struct nonces *nonces;         /* shared-secret registration */
+	struct password_params pw;
+	char *dummy_hash;              /* verified against for unknown users, so
+					* timing does not reveal who exists */
+};
+
+/* Builds the router with every endpoint group and the limiters.  Returns 0
+ * or -1 (out of memory) with hs freed. */
+int hs_init(struct hs *hs, const struct hs_config *cfg, struct store *st);
+void hs_free(struct hs *hs);
+
+/* The HTTP layer's callback (ctx is a struct hs). */
+void hs_dispatch(void *ctx, struct http_request *rq);
+
+#endif

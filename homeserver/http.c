@@ -1,0 +1,348 @@
+#include "homeserver/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "common/log.h"
+#include "homeserver/router.h"
+
+enum rq_state {
+	RQ_COLLECTING = 0, /* reading headers and body */
+	RQ_SUSPENDED,      /* the handler will answer later */
+	RQ_READY,          /* the answer is set */
+};
+
+struct http_server {
+	struct MHD_Daemon *d[HS_MAX_BINDS];
+	size_t nd;
+	size_t max_body;
+	http_handler_fn fn;
+	void *ctx;
+};
+
+int64_t http_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t http_monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t monotonic_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Paths and query values are decoded by us (router.c), segment by segment,
+ * so that an encoded '/' inside an identifier survives routing. */
+static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+const char *http_header(struct http_request *rq, const char *name)
+{
+	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+char *http_query(struct http_request *rq, const char *name)
+{
+	const char *v = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+	if (!v)
+		return NULL;
+	return percent_decode(v, strlen(v), 1);
+}
+
+void http_suspend(struct http_request *rq)
+{
+	rq->state = RQ_SUSPENDED;
+	MHD_suspend_connection(rq->conn);
+}
+
+void http_resume(struct http_request *rq)
+{
+	rq->state = RQ_READY;
+	MHD_resume_connection(rq->conn);
+}
+
+static void add_common_headers(struct MHD_Response *resp)
+{
+	/* Browser clients (Element web) call from other origins. */
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	MHD_add_response_header(resp, "Access-Control-Allow-Methods",
+				"GET, HEAD, POST, PUT, DELETE, OPTIONS");
+	MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+				"X-Requested-With, Content-Type, Authorization, Date");
+	MHD_add_response_header(resp, "Cache-Control", "no-cache, no-store, must-revalidate");
+}
+
+static enum MHD_Result send_reply(struct http_request *rq)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text = NULL;
+	size_t len = 0;
+	const char *ctype = "application/json";
+
+	if (rq->reply) {
+		text = json_dumps(rq->reply, JSON_COMPACT);
+		len = text ? strlen(text) : 0;
+	} else if (rq->raw_reply) {
+		text = rq->raw_reply;
+		len = rq->raw_len;
+		rq->raw_reply = NULL;
+		if (rq->content_type)
+			ctype = rq->content_type;
+	}
+	if (!text) {
+		text = strdup("{}");
+		len = text ? 2 : 0;
+		if (rq->status == 0)
+			rq->status = 500;
+	}
+	if (rq->status < 100 || rq->status > 599)
+		rq->status = 500;
+	resp = MHD_create_response_from_buffer(len, text ? text : (char *)"", text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	if (!resp) {
+		free(text);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	add_common_headers(resp);
+	ret = MHD_queue_response(rq->conn, (unsigned)rq->status, resp);
+	MHD_destroy_response(resp);
+	log_info("%s %s %d %.1fms %s", rq->method, rq->path, rq->status,
+		 (double)(monotonic_us() - rq->start_us) / 1000.0, rq->remote_ip);
+	return ret;
+}
+
+static void set_too_large(struct http_request *rq)
+{
+	free(rq->body);
+	rq->body = NULL;
+	rq->body_len = 0;
+	rq->body_too_large = 1;
+	rq->status = 413;
+	json_decref(rq->reply);
+	rq->reply = json_pack("{s:s,s:s}", "errcode", "M_TOO_LARGE",
+			      "error", "Request body too large");
+	rq->state = RQ_READY;
+}
+
+static struct http_request *new_request(struct MHD_Connection *c, const char *url,
+					const char *method)
+{
+	struct http_request *rq = calloc(1, sizeof(*rq));
+	const union MHD_ConnectionInfo *ci;
+
+	if (!rq)
+		return NULL;
+	rq->conn = c;
+	rq->method = method;
+	rq->path = url;
+	rq->start_us = monotonic_us();
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+				  rq->remote_ip, sizeof(rq->remote_ip));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
+				  rq->remote_ip, sizeof(rq->remote_ip));
+	}
+	if (!rq->remote_ip[0])
+		strcpy(rq->remote_ip, "unknown");
+	return rq;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+				 const char *method, const char *version,
+				 const char *upload_data, size_t *upload_size, void **con_cls)
+{
+	struct http_server *srv = cls;
+	struct http_request *rq = *con_cls;
+	(void)version;
+
+	if (!rq) {
+		const char *cl;
+		rq = new_request(c, url, method);
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl) {
+			char *end;
+			errno = 0;
+			unsigned long long n = strtoull(cl, &end, 10);
+			if (errno || *end || n > srv->max_body) {
+				/* Answer before reading: a client honouring
+				 * "Expect: 100-continue" never sends the body. */
+				set_too_large(rq);
+				return send_reply(rq);
+			}
+		}
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (rq->state == RQ_COLLECTING && !rq->body_too_large) {
+			if (rq->body_len + *upload_size > srv->max_body) {
+				/* A chunked body grew past the limit.  libmicrohttpd
+				 * cannot answer mid-upload, so the rest is read and
+				 * dropped, and 413 goes out at the end. */
+				set_too_large(rq);
+				rq->state = RQ_COLLECTING;
+				*upload_size = 0;
+				return MHD_YES;
+			}
+			char *nb = realloc(rq->body, rq->body_len + *upload_size + 1);
+			if (!nb)
+				return MHD_NO;
+			memcpy(nb + rq->body_len, upload_data, *upload_size);
+			rq->body = nb;
+			rq->body_len += *upload_size;
+			rq->body[rq->body_len] = '\0';
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (rq->state == RQ_COLLECTING && rq->body_too_large)
+		rq->state = RQ_READY;
+	if (rq->state == RQ_COLLECTING) {
+		srv->fn(srv->ctx, rq);
+		if (rq->state == RQ_SUSPENDED)
+			return MHD_YES;
+		rq->state = RQ_READY;
+	}
+	if (rq->state != RQ_READY)
+		return MHD_YES;
+	return send_reply(rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_request *rq = *con_cls;
+	(void)cls;
+	(void)c;
+	(void)toe;
+	if (!rq)
+		return;
+	free(rq->body);
+	free(rq->raw_reply);
+	json_decref(rq->reply);
+	free(rq);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	log_warn("microhttpd: %s", line);
+}
+
+static struct MHD_Daemon *start_one(struct http_server *srv, const struct hs_bind *b,
+				    unsigned threads, char *err, size_t errlen)
+{
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+	const struct sockaddr *sa;
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG;
+	struct MHD_Daemon *d;
+
+	memset(&sin, 0, sizeof(sin));
+	memset(&sin6, 0, sizeof(sin6));
+	if (inet_pton(AF_INET, b->addr, &sin.sin_addr) == 1) {
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)b->port);
+		sa = (const struct sockaddr *)&sin;
+	} else if (inet_pton(AF_INET6, b->addr, &sin6.sin6_addr) == 1) {
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons((uint16_t)b->port);
+		sa = (const struct sockaddr *)&sin6;
+		flags |= MHD_USE_IPv6;
+	} else {
+		snprintf(err, errlen, "bind address %s is not an IP address", b->addr);
+		return NULL;
+	}
+	d = MHD_start_daemon(flags, (uint16_t)b->port, NULL, NULL, on_access, srv,
+			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_SOCK_ADDR, sa,
+			     MHD_OPTION_THREAD_POOL_SIZE, threads,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			     MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
+			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
+			     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
+			     MHD_OPTION_END);
+	if (!d)
+		snprintf(err, errlen, "cannot listen on %s port %d", b->addr, b->port);
+	return d;
+}
+
+struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds,
+				      unsigned threads, size_t max_body,
+				      http_handler_fn fn, void *ctx,
+				      char *err, size_t errlen)
+{
+	struct http_server *srv = calloc(1, sizeof(*srv));
+	if (!srv) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	srv->fn = fn;
+	srv->ctx = ctx;
+	srv->max_body = max_body;
+	for (size_t i = 0; i < nbinds && i < HS_MAX_BINDS; i++) {
+		srv->d[srv->nd] = start_one(srv, &binds[i], threads ? threads : 1, err, errlen);
+		if (!srv->d[srv->nd]) {
+			http_server_stop(srv);
+			return NULL;
+		}
+		const union MHD_DaemonInfo *di =
+			MHD_get_daemon_info(srv->d[srv->nd], MHD_DAEMON_INFO_BIND_PORT);
+		int colon = strchr(binds[i].addr, ':') != NULL;
+		log_info("listening on http://%s%s%s:%d/", colon ? "[" : "", binds[i].addr,
+			 colon ? "]" : "", di ? (int)di->port : binds[i].port);
+		srv->nd++;
+	}
+	return srv;
+}
+
+void http_server_stop(struct http_server *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->nd; i++)
+		MHD_stop_daemon(s->d[i]);
+	free(s);
+}
+
+int http_server_port(const struct http_server *s)
+{
+	const union MHD_DaemonInfo *di;
+	if (!s || s->nd == 0)
+		return 0;
+	di = MHD_get_daemon_info(s->d[0], MHD_DAEMON_INFO_BIND_PORT);
+	return di ? di->port : 0;
+}

@@ -1,0 +1,76 @@
+/* The HTTP layer of scopd, on libmicrohttpd: one daemon per bind address,
+ * each with its internal epoll thread and a worker pool, suspend/resume
+ * enabled for long polls.
+ *
+ * It collects a request (method, raw path, client address, body up to a
+ * size limit), hands it to one callback, and sends the JSON (or raw)
+ * answer the callback left in the request, with CORS headers.  It logs one
+ * line per request: method, path without the query string (which may hold
+ * access_token), status and time; never headers or bodies.
+ *
+ * Contract: struct http_request belongs to the HTTP layer; the callback
+ * may read it and must set status and reply (the layer takes ownership of
+ * reply, and of raw_reply, freeing them after sending).  A callback that
+ * cannot answer yet calls http_suspend() and later, from any thread,
+ * http_resume() once the answer is set.
+ */
+#ifndef SCOP_HS_HTTP_H
+#define SCOP_HS_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "homeserver/config.h"
+
+struct http_server;
+struct MHD_Connection;
+
+struct http_request {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;      /* still percent-encoded; no query string */
+	char remote_ip[64];
+	char *body;            /* NUL-terminated; NULL when there was none */
+	size_t body_len;
+	int body_too_large;    /* the body passed the limit and was dropped */
+	int64_t start_us;
+
+	/* The answer. */
+	int status;
+	json_t *reply;         /* sent as application/json when set */
+	char *raw_reply;       /* otherwise sent with content_type */
+	size_t raw_len;
+	const char *content_type; /* static string */
+
+	/* Private to the HTTP layer. */
+	int state;
+};
+
+typedef void (*http_handler_fn)(void *ctx, struct http_request *rq);
+
+/* Listens on every bind; NULL with a message in err when one fails. */
+struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds,
+				      unsigned threads, size_t max_body,
+				      http_handler_fn fn, void *ctx,
+				      char *err, size_t errlen);
+/* Stops accepting, waits for handlers to finish, frees the server. */
+void http_server_stop(struct http_server *s);
+/* The port actually bound by the first daemon (for port 0 in tests). */
+int http_server_port(const struct http_server *s);
+
+/* A request header (case-insensitive name), or NULL. */
+const char *http_header(struct http_request *rq, const char *name);
+/* A query parameter, percent-decoded (malloc'd; caller frees), or NULL
+ * when absent or badly encoded. */
+char *http_query(struct http_request *rq, const char *name);
+
+void http_suspend(struct http_request *rq);
+void http_resume(struct http_request *rq);
+
+/* Monotonic and wall-clock time helpers. */
+int64_t http_now_ms(void);
+int64_t http_monotonic_ms(void);
+
+#endif

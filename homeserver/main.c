@@ -1,0 +1,153 @@
+/* scopd: the homeserver.
+ *   scopd -c PATH --generate-config --server-name NAME [--data-dir DIR]
+ *   scopd -c PATH
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "homeserver/config.h"
+#include "homeserver/hs.h"
+#include "homeserver/http.h"
+#include "homeserver/store/store.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: scopd -c CONFIG [--generate-config --server-name NAME [--data-dir DIR]]\n");
+}
+
+/* Config-listed registration tokens become unlimited store tokens. */
+static int seed_regtokens(struct store *st, const struct hs_config *cfg)
+{
+	if (!cfg->registration_tokens)
+		return 0;
+	for (char **t = cfg->registration_tokens; *t; t++) {
+		enum store_rc rc = store_regtoken_create(st, *t, -1, 0);
+		if (rc != STORE_OK && rc != STORE_CONFLICT)
+			return -1;
+	}
+	return 0;
+}
+
+static int load_or_make_key(const char *path)
+{
+	struct scop_ed25519 key;
+	int rc = 0;
+	if (scop_ed25519_load(path, &key) == 0) {
+		log_info("signing key %s loaded", key.key_id);
+	} else if (access(path, F_OK) == 0) {
+		log_error("%s: malformed signing key", path);
+		rc = -1;
+	} else if (scop_ed25519_generate(&key, "a_scop") < 0 || scop_ed25519_save(path, &key) < 0) {
+		log_error("%s: cannot create a signing key", path);
+		rc = -1;
+	} else {
+		log_info("generated signing key %s in %s", key.key_id, path);
+	}
+	scop_ed25519_clear(&key);
+	return rc;
+}
+
+static int serve(const char *path)
+{
+	struct hs_config cfg;
+	struct store *st = NULL;
+	struct hs hs;
+	struct http_server *srv = NULL;
+	char err[512];
+	sigset_t set;
+	int sig, rc = 1;
+
+	hs_config_init(&cfg);
+	memset(&hs, 0, sizeof(hs));
+	if (hs_config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "scopd: %s\n", err);
+		return 1;
+	}
+	scop_log_init("scopd", cfg.log_level);
+	if (load_or_make_key(cfg.signing_key_path) < 0)
+		goto out;
+	if (store_open(cfg.db_kind == HS_DB_SQLITE ? "sqlite" : "postgres",
+		       cfg.db_kind == HS_DB_SQLITE ? cfg.db_path : cfg.db_conninfo,
+		       &st, err, sizeof(err)) != STORE_OK) {
+		log_error("database: %s", err);
+		goto out;
+	}
+	if (seed_regtokens(st, &cfg) < 0) {
+		log_error("cannot store the configured registration tokens");
+		goto out;
+	}
+	if (hs_init(&hs, &cfg, st) < 0) {
+		log_error("out of memory");
+		goto out;
+	}
+	/* Block the stop signals in every thread; this one waits for them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	srv = http_server_start(cfg.binds, cfg.nbinds, cfg.thread_pool_size, cfg.max_request_body,
+				hs_dispatch, &hs, err, sizeof(err));
+	if (!srv) {
+		log_error("%s", err);
+		goto out;
+	}
+	log_info("scopd serving %s on %s", cfg.server_name, store_backend(st));
+	if (sigwait(&set, &sig) == 0)
+		log_info("stopping (signal %d)", sig);
+	rc = 0;
+out:
+	http_server_stop(srv);
+	if (hs.router)
+		hs_free(&hs);
+	store_close(st);
+	hs_config_free(&cfg);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config-path", required_argument, NULL, 'c' },
+		{ "generate-config", no_argument, NULL, 'g' },
+		{ "server-name", required_argument, NULL, 'n' },
+		{ "data-dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *config = NULL, *server_name = NULL, *data_dir = NULL;
+	int generate = 0, c;
+	char err[512];
+
+	scop_log_init("scopd", SCOP_LOG_INFO);
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'g': generate = 1; break;
+		case 'n': server_name = optarg; break;
+		case 'd': data_dir = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!config || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (generate) {
+		if (hs_config_generate(config, server_name, data_dir, err, sizeof(err)) < 0) {
+			fprintf(stderr, "scopd: %s\n", err);
+			return 1;
+		}
+		printf("scopd: wrote %s\n", config);
+		return 0;
+	}
+	return serve(config);
+}
