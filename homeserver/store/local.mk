@@ -15,3 +15,8 @@ UNIT_TESTS += tests/unit/store/test_store
 tests_unit_store_test_store_SOURCES = tests/unit/store/test_store.c
 tests_unit_store_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(STORE_CFLAGS)
 tests_unit_store_test_store_LDADD = $(STORE_LIBS) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
+
+BENCH_PROGS += bench/bench_store
+bench_bench_store_SOURCES = bench/bench_store.c
+bench_bench_store_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
+bench_bench_store_LDADD = $(STORE_LIBS) $(COMMON_LIBS)
