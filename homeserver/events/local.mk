@@ -5,7 +5,8 @@ noinst_LIBRARIES += homeserver/events/libscopevents.a
 homeserver_events_libscopevents_a_SOURCES = \
 	homeserver/events/room_version.c homeserver/events/room_version.h \
 	homeserver/events/event.c homeserver/events/event.h \
-	homeserver/events/event_sign.c homeserver/events/event_sign.h
+	homeserver/events/event_sign.c homeserver/events/event_sign.h \
+	homeserver/events/auth_rules.c homeserver/events/auth_rules.h
 EVENTS_LIBS = homeserver/events/libscopevents.a $(COMMON_LIBS)
 
 UNIT_TESTS += tests/unit/events/test_canonjson
@@ -17,3 +18,8 @@ UNIT_TESTS += tests/unit/events/test_event
 tests_unit_events_test_event_SOURCES = tests/unit/events/test_event.c
 tests_unit_events_test_event_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_events_test_event_LDADD = $(EVENTS_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/events/test_auth_rules
+tests_unit_events_test_auth_rules_SOURCES = tests/unit/events/test_auth_rules.c
+tests_unit_events_test_auth_rules_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_events_test_auth_rules_LDADD = $(EVENTS_LIBS) $(CMOCKA_TEST_LIBS)
