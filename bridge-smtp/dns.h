@@ -113,8 +113,8 @@ struct dns_resolver *dns_static_new(void);
 int dns_static_add(struct dns_resolver *r, const char *name, enum dns_type type, const char *data, size_t len);
 /* Marks a name as existing with no records (NODATA for every type). */
 int dns_static_add_name(struct dns_resolver *r, const char *name);
-/* Every lookup of name (any type) gives status, e.g. DNS_TEMPFAIL to act
- * as a server that times out. */
+/* Lookups of name for a type it has no records of give status instead of
+ * NODATA/NXDOMAIN, e.g. DNS_TEMPFAIL to act as a server that times out. */
 int dns_static_set_status(struct dns_resolver *r, const char *name, enum dns_status status);
 int dns_static_set_security(struct dns_resolver *r, const char *name, enum dns_security sec);
 /* Number of dns_lookup() calls answered so far (to test lookup limits). */

@@ -7,12 +7,23 @@ bridge_smtp_libscopdns_a_SOURCES = \
 bridge_smtp_libscopdns_a_CFLAGS = $(AM_CFLAGS) $(UNBOUND_CFLAGS)
 DNS_LIBS = bridge-smtp/libscopdns.a $(COMMON_LIBS) $(UNBOUND_LIBS) -lpthread
 
+noinst_LIBRARIES += bridge-smtp/libscopspf.a
+bridge_smtp_libscopspf_a_SOURCES = \
+	bridge-smtp/spf.c bridge-smtp/spf.h \
+	bridge-smtp/spf_record.c bridge-smtp/spf_macro.c
+SPF_LIBS = bridge-smtp/libscopspf.a $(DNS_LIBS)
+
 # Command-line probe the end-to-end tests drive (lookups and SPF checks).
 check_PROGRAMS += tests/dns/dnstool
 tests_dns_dnstool_SOURCES = tests/dns/dnstool.c
-tests_dns_dnstool_CFLAGS = $(AM_CFLAGS) $(UNBOUND_CFLAGS)
-tests_dns_dnstool_LDADD = $(DNS_LIBS)
+tests_dns_dnstool_CFLAGS = $(AM_CFLAGS) $(UNBOUND_CFLAGS) -DDNSTOOL_SPF
+tests_dns_dnstool_LDADD = $(SPF_LIBS)
 
 EXTRA_DIST += tests/dns
 
 SCRIPT_TESTS += tests/e2e/test_dns.py
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_spf
+tests_unit_bridge_smtp_test_spf_SOURCES = tests/unit/bridge-smtp/test_spf.c
+tests_unit_bridge_smtp_test_spf_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_spf_LDADD = $(SPF_LIBS) $(CMOCKA_TEST_LIBS)

@@ -60,10 +60,6 @@ static int static_lookup(struct dns_resolver *base, const char *name, enum dns_t
 	struct static_override *o = find_override(r, name, 0);
 	if (o != NULL && o->has_security)
 		res->security = o->security;
-	if (o != NULL && o->has_status) {
-		res->status = o->status;
-		return 0;
-	}
 	int exists = 0;
 	size_t n = 0;
 	for (size_t i = 0; i < r->n; i++) {
@@ -75,6 +71,8 @@ static int static_lookup(struct dns_resolver *base, const char *name, enum dns_t
 	}
 	if (n == 0) {
 		res->status = exists ? DNS_NODATA : DNS_NXDOMAIN;
+		if (o != NULL && o->has_status)
+			res->status = o->status;
 		return 0;
 	}
 	res->records = calloc(n, sizeof(*res->records));
@@ -149,6 +147,8 @@ static int add_entry(struct static_resolver *r, const char *name, enum dns_type 
 static char *dup_host(const char *s)
 {
 	size_t n = strlen(s);
+	if (n == 0)
+		return strdup("."); /* the root, as in a null MX */
 	if (n > 1 && s[n - 1] == '.')
 		n--;
 	char *t = malloc(n + 1);

@@ -171,3 +171,52 @@ json_t *yaml_load_file(const char *path, char *err, size_t errlen)
 	free(data);
 	return out;
 }
+
+json_t *yaml_load_all_string(const char *text, size_t len, char *err, size_t errlen)
+{
+	yaml_parser_t parser;
+	json_t *all = json_array();
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!all)
+		return NULL;
+	if (!yaml_parser_initialize(&parser)) {
+		if (err && errlen)
+			snprintf(err, errlen, "out of memory");
+		json_decref(all);
+		return NULL;
+	}
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	for (;;) {
+		yaml_document_t doc;
+		/* A fresh node budget per document: each is loaded on its own. */
+		struct conv c = { &doc, YAML_MAX_NODES, err, errlen };
+		yaml_node_t *root;
+		json_t *one;
+
+		if (!yaml_parser_load(&parser, &doc)) {
+			if (err && errlen)
+				snprintf(err, errlen, "YAML error: %s at line %lu",
+					 parser.problem ? parser.problem : "unknown",
+					 (unsigned long)parser.problem_mark.line + 1);
+			json_decref(all);
+			all = NULL;
+			break;
+		}
+		root = yaml_document_get_root_node(&doc);
+		if (!root) { /* end of the stream */
+			yaml_document_delete(&doc);
+			break;
+		}
+		one = convert(&c, root, 0);
+		yaml_document_delete(&doc);
+		if (!one || json_array_append_new(all, one) != 0) {
+			json_decref(all);
+			all = NULL;
+			break;
+		}
+	}
+	yaml_parser_delete(&parser);
+	return all;
+}

@@ -21,4 +21,9 @@
 json_t *yaml_load_string(const char *text, size_t len, char *err, size_t errlen);
 json_t *yaml_load_file(const char *path, char *err, size_t errlen);
 
+/* Loads every document of a multi-document stream ("---" separated) into
+ * a JSON array, one element per document (an empty stream gives []).  Each
+ * document has its own node budget.  Same ownership and errors as above. */
+json_t *yaml_load_all_string(const char *text, size_t len, char *err, size_t errlen);
+
 #endif
