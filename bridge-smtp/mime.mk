@@ -1,2 +1,12 @@
-# Build fragment, included by the root Makefile.am. Append to bin_PROGRAMS,
-# noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
+# bridge-smtp/mime.mk: the MIME parser and encoder, the mail corpus generator,
+# their tests, fuzz harnesses and benchmark.
+noinst_LIBRARIES += bridge-smtp/libscopmime.a
+bridge_smtp_libscopmime_a_SOURCES = \
+	bridge-smtp/mime.c bridge-smtp/mime.h bridge-smtp/mime_int.h \
+	bridge-smtp/mime_codec.c bridge-smtp/mime_encode.c
+MIME_LIBS = bridge-smtp/libscopmime.a $(COMMON_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_mime
+tests_unit_bridge_smtp_test_mime_SOURCES = tests/unit/bridge-smtp/test_mime.c
+tests_unit_bridge_smtp_test_mime_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_mime_LDADD = $(MIME_LIBS) $(CMOCKA_TEST_LIBS)
