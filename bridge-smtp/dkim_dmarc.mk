@@ -17,3 +17,10 @@ UNIT_TESTS += tests/unit/bridge-smtp/test_dkim
 tests_unit_bridge_smtp_test_dkim_SOURCES = tests/unit/bridge-smtp/test_dkim.c
 tests_unit_bridge_smtp_test_dkim_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UNBOUND_CFLAGS)
 tests_unit_bridge_smtp_test_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
+
+bin_PROGRAMS += scop-dkim
+scop_dkim_SOURCES = bridge-smtp/dkim_main.c
+scop_dkim_CFLAGS = $(AM_CFLAGS) $(UNBOUND_CFLAGS)
+scop_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS)
+
+SCRIPT_TESTS += tests/e2e/test_dkim_interop.py
