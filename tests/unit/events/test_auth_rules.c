@@ -16,7 +16,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "common/base64.h"
 #include "common/canonjson.h"
+#include "common/crypto.h"
+#include "homeserver/events/event_sign.h"
 #include "homeserver/events/auth_rules.h"
 #include "homeserver/events/event.h"
 #include "homeserver/events/room_version.h"
@@ -430,10 +433,170 @@ static void test_table(void **state)
 	assert_int_equal(failures, 0);
 }
 
+
+static json_t *J(const char *s) { return Jq(s); }
+
+static void test_auth_events_selection(void **state)
+{
+	struct auth_key k[AUTH_MAX_KEYS];
+	json_t *ev;
+	size_t n;
+	(void)state;
+	ev = J("{'type':'m.room.message','sender':'@a:a','content':{}}");
+	n = auth_events_selection(room_version_get("11"), ev, k);
+	assert_int_equal(n, 3);
+	assert_string_equal(k[0].type, "m.room.create");
+	assert_string_equal(k[1].type, "m.room.power_levels");
+	assert_string_equal(k[2].state_key, "@a:a");
+	n = auth_events_selection(room_version_get("12"), ev, k);
+	assert_int_equal(n, 2); /* no create in v12 */
+	json_decref(ev);
+	ev = J("{'type':'m.room.member','state_key':'@b:b','sender':'@b:b','content':{'membership':'join',"
+	       "'join_authorised_via_users_server':'@m:a'}}");
+	assert_int_equal(auth_events_selection(room_version_get("7"), ev, k), 5);
+	n = auth_events_selection(room_version_get("8"), ev, k);
+	assert_int_equal(n, 6);
+	assert_string_equal(k[4].type, "m.room.join_rules");
+	assert_string_equal(k[5].state_key, "@m:a");
+	json_decref(ev);
+	ev = J("{'type':'m.room.member','state_key':'@b:b','sender':'@a:a','content':{'membership':'invite',"
+	       "'third_party_invite':{'signed':{'token':'tok'}}}}");
+	n = auth_events_selection(room_version_get("10"), ev, k);
+	assert_int_equal(n, 6);
+	assert_string_equal(k[5].type, "m.room.third_party_invite");
+	assert_string_equal(k[5].state_key, "tok");
+	json_decref(ev);
+	ev = J("{'type':'m.room.member','state_key':'@b:b','sender':'@a:a','content':{'membership':'ban'}}");
+	assert_int_equal(auth_events_selection(room_version_get("10"), ev, k), 4); /* no join rules */
+	json_decref(ev);
+	ev = J("{'type':'m.room.create','state_key':'','sender':'@a:a','content':{}}");
+	assert_int_equal(auth_events_selection(room_version_get("10"), ev, k), 0);
+	json_decref(ev);
+}
+
+static void test_check_auth_events(void **state)
+{
+	const struct room_version *v10 = room_version_get("10"), *v12 = room_version_get("12");
+	json_t *ev = J("{'type':'m.room.message','room_id':'!r:a','sender':'@a:a','content':{}}");
+	json_t *cr = J("{'type':'m.room.create','state_key':'','room_id':'!r:a','sender':'@a:a','content':{}}");
+	json_t *pl = J("{'type':'m.room.power_levels','state_key':'','room_id':'!r:a','sender':'@a:a','content':{}}");
+	json_t *pl2 = J("{'type':'m.room.power_levels','state_key':'','room_id':'!r:a','sender':'@a:a','content':{'ban':1}}");
+	json_t *me = J("{'type':'m.room.member','state_key':'@a:a','room_id':'!r:a','sender':'@a:a','content':{'membership':'join'}}");
+	json_t *other = J("{'type':'m.room.member','state_key':'@z:z','room_id':'!r:a','sender':'@z:z','content':{'membership':'join'}}");
+	json_t *elsewhere = J("{'type':'m.room.member','state_key':'@a:a','room_id':'!q:a','sender':'@a:a','content':{'membership':'join'}}");
+	json_t *msg = J("{'type':'m.room.message','room_id':'!r:a','sender':'@a:a','content':{}}");
+	char why[128];
+	(void)state;
+	const json_t *good[] = { cr, pl, me };
+	assert_int_equal(auth_check_auth_events(v10, ev, good, 3, why, sizeof(why)), AUTH_ALLOW);
+	const json_t *nocreate[] = { pl, me };
+	assert_int_equal(auth_check_auth_events(v10, ev, nocreate, 2, why, sizeof(why)), AUTH_REJECT);
+	assert_int_equal(auth_check_auth_events(v12, ev, nocreate, 2, why, sizeof(why)), AUTH_ALLOW);
+	assert_int_equal(auth_check_auth_events(v12, ev, good, 3, why, sizeof(why)), AUTH_REJECT);
+	const json_t *dup[] = { cr, pl, pl2, me };
+	assert_int_equal(auth_check_auth_events(v10, ev, dup, 4, why, sizeof(why)), AUTH_REJECT);
+	assert_non_null(strstr(why, "duplicate"));
+	const json_t *extra[] = { cr, pl, me, other };
+	assert_int_equal(auth_check_auth_events(v10, ev, extra, 4, why, sizeof(why)), AUTH_REJECT);
+	const json_t *foreign[] = { cr, pl, elsewhere };
+	assert_int_equal(auth_check_auth_events(v10, ev, foreign, 3, why, sizeof(why)), AUTH_REJECT);
+	const json_t *nonstate[] = { cr, msg };
+	assert_int_equal(auth_check_auth_events(v10, ev, nonstate, 2, why, sizeof(why)), AUTH_REJECT);
+	/* The list helper answers lookups over the same events. */
+	struct auth_list l = { good, 3 };
+	assert_ptr_equal(auth_list_lookup(&l, "m.room.member", "@a:a"), me);
+	assert_null(auth_list_lookup(&l, "m.room.member", "@b:b"));
+	struct auth_state st = { auth_list_lookup, NULL, &l };
+	assert_int_equal(auth_check(v10, ev, &st, why, sizeof(why)), AUTH_ALLOW);
+	json_decref(ev); json_decref(cr); json_decref(pl); json_decref(pl2); json_decref(me);
+	json_decref(other); json_decref(elsewhere); json_decref(msg);
+}
+
+/* A third-party invite whose signed block verifies under the invite's key. */
+static void test_third_party_invite_signed(void **state)
+{
+	struct scop_ed25519 key, wrong;
+	char pub[64];
+	json_t *signed_ = J("{'mxid':'@eve:e','token':'tok','sender':'@bob:b'}");
+	struct row row = { "3pid", 1, 12, NULL, NULL, 0, 1 };
+	char why[200];
+	(void)state;
+	assert_int_equal(scop_ed25519_generate(&key, "0"), 0);
+	assert_int_equal(scop_ed25519_generate(&wrong, "0"), 0);
+	assert_int_equal(json_sign(signed_, "id.example", &key), 0);
+	for (int pass = 0; pass < 3; pass++) {
+		base64_encode(pass == 2 ? wrong.pub : key.pub, 32, pub, pass == 1 ? BASE64_URLSAFE : 0);
+		char *st = NULL, *evs = NULL, *sj = json_dumps(signed_, JSON_COMPACT);
+		/* public_keys list on pass 1, single public_key otherwise */
+		if (asprintf(&st, pass == 1 ? "[['m.room.third_party_invite','tok','@bob:b',{'public_keys':[{'public_key':'%s'}]}]]"
+					    : "[['m.room.third_party_invite','tok','@bob:b',{'public_key':'%s'}]]", pub) < 0 ||
+		    asprintf(&evs, "['m.room.member','@eve:e','@bob:b',{'membership':'invite','third_party_invite':{'signed':%s}}]", sj) < 0)
+			fail();
+		row.state = st;
+		row.ev = evs;
+		for (int v = 1; v <= 12; v++)
+			assert_int_equal(run_row(&row, v, why, sizeof(why)), pass == 2 ? AUTH_REJECT : AUTH_ALLOW);
+		free(st);
+		free(evs);
+		free(sj);
+	}
+	json_decref(signed_);
+	scop_ed25519_clear(&key);
+	scop_ed25519_clear(&wrong);
+}
+
+static void test_power_level_helpers(void **state)
+{
+	struct room r;
+	struct row row = { "pl", 1, 12, NULL, NULL, 0, 1 };
+	struct auth_state st = { room_lookup, NULL, &r };
+	(void)state;
+	for (int v = 1; v <= 12; v++) {
+		build_room(&r, v, &row);
+		assert_int_equal(auth_user_power_level(r.rv, &st, "@mod:a"), 50);
+		assert_int_equal(auth_user_power_level(r.rv, &st, "@bob:b"), 0);
+		assert_int_equal(auth_user_power_level(r.rv, &st, "@alice:a"), v >= 12 ? AUTH_PL_INFINITE : 100);
+		json_t *red_mod = J("{'type':'m.room.redaction','sender':'@mod:a','content':{}}");
+		json_t *red_bob = J("{'type':'m.room.redaction','sender':'@bob:b','content':{}}");
+		json_t *orig_bob = J("{'type':'m.room.message','sender':'@bob2:b','content':{}}");
+		json_t *orig_eve = J("{'type':'m.room.message','sender':'@eve:e','content':{}}");
+		assert_true(auth_redaction_applies(r.rv, &st, red_mod, orig_eve));
+		assert_true(auth_redaction_applies(r.rv, &st, red_bob, orig_bob));
+		assert_false(auth_redaction_applies(r.rv, &st, red_bob, orig_eve));
+		json_decref(red_mod); json_decref(red_bob); json_decref(orig_bob); json_decref(orig_eve);
+		json_decref(r.state);
+	}
+}
+
+static void test_malformed_inputs(void **state)
+{
+	struct auth_list l = { NULL, 0 };
+	struct auth_state st = { auth_list_lookup, NULL, &l };
+	const struct room_version *rv = room_version_get("11");
+	char why[100];
+	(void)state;
+	json_t *s = json_string("x");
+	assert_int_equal(auth_check(rv, s, &st, why, sizeof(why)), AUTH_REJECT);
+	json_decref(s);
+	json_t *ev = J("{'type':5,'sender':'@a:a','content':{}}");
+	assert_int_equal(auth_check(rv, ev, &st, why, sizeof(why)), AUTH_REJECT);
+	json_decref(ev);
+	ev = J("{'type':'m.room.message','sender':'@a:a','content':{},'state_key':7}");
+	assert_int_equal(auth_check(rv, ev, &st, NULL, 0), AUTH_REJECT);
+	assert_int_equal(auth_check(NULL, ev, &st, why, sizeof(why)), AUTH_REJECT);
+	assert_int_equal(auth_check(rv, ev, NULL, why, sizeof(why)), AUTH_REJECT);
+	json_decref(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
+		cmocka_unit_test(test_auth_events_selection),
+		cmocka_unit_test(test_check_auth_events),
+		cmocka_unit_test(test_third_party_invite_signed),
+		cmocka_unit_test(test_power_level_helpers),
+		cmocka_unit_test(test_malformed_inputs),
 	};
 	return cmocka_run_group_tests_name("auth_rules", tests, NULL, NULL);
 }
