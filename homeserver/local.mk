@@ -32,3 +32,6 @@ scopd_LDADD = $(HS_LIBS)
 scopctl_SOURCES = homeserver/scopctl.c
 scopctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 scopctl_LDADD = homeserver/libscophs.a $(MHD_LIBS) $(ARGON2_LIBS) $(CURL_LIBS) $(COMMON_LIBS)
+
+SCRIPT_TESTS += tests/e2e/test_accounts.py
+EXTRA_DIST += tests/e2e/test_accounts.py
