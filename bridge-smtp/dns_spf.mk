@@ -27,3 +27,18 @@ UNIT_TESTS += tests/unit/bridge-smtp/test_spf
 tests_unit_bridge_smtp_test_spf_SOURCES = tests/unit/bridge-smtp/test_spf.c
 tests_unit_bridge_smtp_test_spf_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_bridge_smtp_test_spf_LDADD = $(SPF_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_dns
+tests_unit_bridge_smtp_test_dns_SOURCES = tests/unit/bridge-smtp/test_dns.c
+tests_unit_bridge_smtp_test_dns_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_dns_LDADD = $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_spf_record
+tests_fuzz_fuzz_spf_record_SOURCES = tests/fuzz/fuzz_spf_record.c
+tests_fuzz_fuzz_spf_record_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_spf_record_LDADD = $(FUZZ_MAIN_LIB) $(SPF_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_spf_dns_rdata
+tests_fuzz_fuzz_spf_dns_rdata_SOURCES = tests/fuzz/fuzz_spf_dns_rdata.c
+tests_fuzz_fuzz_spf_dns_rdata_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_spf_dns_rdata_LDADD = $(FUZZ_MAIN_LIB) $(DNS_LIBS)

@@ -1,0 +1,154 @@
+/* dns.h without a network: name checks, the RDATA parser, the table
+ * resolver, and libunbound resolver construction errors.  Real lookups
+ * against a DNS server are in tests/e2e/test_dns.py. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bridge-smtp/dns.h"
+
+static void test_names(void **state)
+{
+	(void)state;
+	char out[256];
+	assert_int_equal(dns_name_normalize("Mail.Example.COM.", out, sizeof(out)), 0);
+	assert_string_equal(out, "mail.example.com");
+	assert_int_equal(dns_name_normalize("_spf.example.com", out, sizeof(out)), 0);
+	assert_int_equal(dns_name_normalize("", out, sizeof(out)), -1);
+	assert_int_equal(dns_name_normalize(".", out, sizeof(out)), -1);
+	assert_int_equal(dns_name_normalize("a..b", out, sizeof(out)), -1);
+	assert_int_equal(dns_name_normalize(".a", out, sizeof(out)), -1);
+	char label[80];
+	memset(label, 'x', 64);
+	strcpy(label + 64, ".com");
+	assert_int_equal(dns_name_normalize(label, out, sizeof(out)), -1); /* 64-octet label */
+	assert_int_equal(dns_name_normalize(label + 1, out, sizeof(out)), 0); /* 63 */
+	char longname[300];
+	for (int i = 0; i < 300; i += 2) {
+		longname[i] = 'a';
+		longname[i + 1] = '.';
+	}
+	longname[253] = '\0'; /* 127 labels "a.a...a" of 253 octets */
+	assert_int_equal(dns_name_normalize(longname, out, sizeof(out)), 0);
+	longname[253] = 'a';
+	longname[254] = '\0';
+	assert_int_equal(dns_name_normalize(longname, out, sizeof(out)), -1);
+	assert_string_equal(dns_status_name(DNS_NXDOMAIN), "NXDOMAIN");
+	assert_string_equal(dns_security_name(DNS_SEC_BOGUS), "bogus");
+}
+
+static void test_rdata(void **state)
+{
+	(void)state;
+	struct dns_record rec;
+	static const uint8_t txt[] = { 5, 'v', '=', 's', 'p', 'f', 3, '1', ' ', 'a', 0 };
+	assert_int_equal(dns_rdata_parse(DNS_TXT, txt, sizeof(txt), &rec), 0);
+	assert_int_equal(rec.len, 8); /* "v=spf" "1 a" "" joined */
+	assert_string_equal(rec.text, "v=spf1 a");
+	dns_record_clear(&rec);
+	static const uint8_t txt_bad[] = { 9, 'a', 'b' };
+	assert_int_equal(dns_rdata_parse(DNS_TXT, txt_bad, sizeof(txt_bad), &rec), -1);
+	assert_null(rec.text);
+	static const uint8_t mx[] = { 0, 10, 2, 'm', 'x', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0 };
+	assert_int_equal(dns_rdata_parse(DNS_MX, mx, sizeof(mx), &rec), 0);
+	assert_int_equal(rec.pref, 10);
+	assert_string_equal(rec.text, "mx.example.com");
+	dns_record_clear(&rec);
+	static const uint8_t nullmx[] = { 0, 0, 0 };
+	assert_int_equal(dns_rdata_parse(DNS_MX, nullmx, sizeof(nullmx), &rec), 0);
+	assert_string_equal(rec.text, ".");
+	dns_record_clear(&rec);
+	static const uint8_t ptr_odd[] = { 3, 'a', '.', 0x01, 3, 'c', 'o', 'm', 0 };
+	assert_int_equal(dns_rdata_parse(DNS_PTR, ptr_odd, sizeof(ptr_odd), &rec), 0);
+	assert_string_equal(rec.text, "a\\046\\001.com");
+	dns_record_clear(&rec);
+	static const uint8_t compressed[] = { 0xc0, 0x0c };
+	assert_int_equal(dns_rdata_parse(DNS_PTR, compressed, sizeof(compressed), &rec), -1);
+	static const uint8_t trailing[] = { 1, 'a', 0, 'x' };
+	assert_int_equal(dns_rdata_parse(DNS_PTR, trailing, sizeof(trailing), &rec), -1);
+	static const uint8_t a[] = { 192, 0, 2, 1 };
+	assert_int_equal(dns_rdata_parse(DNS_A, a, 4, &rec), 0);
+	assert_memory_equal(rec.addr, a, 4);
+	assert_int_equal(dns_rdata_parse(DNS_A, a, 3, &rec), -1);
+	assert_int_equal(dns_rdata_parse(DNS_AAAA, a, 4, &rec), -1);
+}
+
+static void test_static(void **state)
+{
+	(void)state;
+	struct dns_resolver *r = dns_static_new();
+	assert_non_null(r);
+	assert_int_equal(dns_static_add(r, "Example.com.", DNS_MX, "20 b.example.com.", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, "example.com", DNS_MX, "10 a.example.com", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, "example.com", DNS_A, "192.0.2.1", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, "example.com", DNS_AAAA, "2001:db8::1", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, "example.com", DNS_TXT, "nul\0inside", 10), 0);
+	assert_int_equal(dns_static_add(r, "example.com", DNS_A, "not-an-ip", (size_t)-1), -1);
+	assert_int_equal(dns_static_add(r, "bad..name", DNS_A, "192.0.2.1", (size_t)-1), -1);
+	assert_int_equal(dns_static_add_name(r, "empty.example.com"), 0);
+	assert_int_equal(dns_static_set_status(r, "slow.example.com", DNS_TEMPFAIL), 0);
+	assert_int_equal(dns_static_set_security(r, "example.com", DNS_SEC_SECURE), 0);
+
+	struct dns_result res;
+	assert_int_equal(dns_lookup(r, "EXAMPLE.COM", DNS_MX, &res), 0);
+	assert_int_equal(res.status, DNS_OK);
+	assert_int_equal(res.security, DNS_SEC_SECURE);
+	assert_int_equal(res.count, 2);
+	assert_int_equal(res.records[0].pref, 10); /* sorted by preference */
+	assert_string_equal(res.records[0].text, "a.example.com");
+	assert_string_equal(res.records[1].text, "b.example.com");
+	dns_result_free(&res);
+	assert_int_equal(dns_lookup(r, "example.com", DNS_TXT, &res), 0);
+	assert_int_equal(res.records[0].len, 10);
+	assert_memory_equal(res.records[0].text, "nul\0inside", 10);
+	dns_result_free(&res);
+	assert_int_equal(dns_lookup(r, "example.com", DNS_PTR, &res), 0);
+	assert_int_equal(res.status, DNS_NODATA);
+	dns_result_free(&res);
+	assert_int_equal(dns_lookup(r, "empty.example.com", DNS_A, &res), 0);
+	assert_int_equal(res.status, DNS_NODATA);
+	assert_int_equal(dns_lookup(r, "nope.example.com", DNS_A, &res), 0);
+	assert_int_equal(res.status, DNS_NXDOMAIN);
+	assert_int_equal(dns_lookup(r, "slow.example.com", DNS_TXT, &res), 0);
+	assert_int_equal(res.status, DNS_TEMPFAIL);
+	assert_int_equal(dns_lookup(r, "a..b", DNS_TXT, &res), 0);
+	assert_int_equal(res.status, DNS_PERMFAIL);
+	assert_int_equal(dns_lookup(r, NULL, DNS_TXT, &res), -1);
+	assert_int_equal(dns_lookup(r, "example.com", (enum dns_type)99, &res), -1);
+	assert_int_equal(dns_static_queries(r), 6); /* invalid ones never reach it */
+	dns_resolver_free(r);
+	dns_result_free(NULL);
+}
+
+static void test_unbound_options(void **state)
+{
+	(void)state;
+	char err[256];
+	struct dns_resolver_options opt = { .forwarder = "not an address" };
+	assert_null(dns_unbound_new(&opt, err, sizeof(err)));
+	assert_true(strstr(err, "forwarder") != NULL);
+	/* A valid forwarder: creation needs no network. */
+	opt.forwarder = "127.0.0.1@1";
+	struct dns_resolver *r = dns_unbound_new(&opt, err, sizeof(err));
+	assert_non_null(r);
+	struct dns_result res;
+	assert_int_equal(dns_lookup(r, "bad..name", DNS_A, &res), 0);
+	assert_int_equal(res.status, DNS_PERMFAIL);
+	dns_resolver_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_rdata),
+		cmocka_unit_test(test_static),
+		cmocka_unit_test(test_unbound_options),
+	};
+	return cmocka_run_group_tests_name("dns", tests, NULL, NULL);
+}
