@@ -22,3 +22,11 @@ bin_PROGRAMS += scop-spam
 scop_spam_SOURCES = bridge-smtp/spam_main.c
 scop_spam_CFLAGS = $(SPAM_CFLAGS)
 scop_spam_LDADD = $(SPAM_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_spam_tokenize tests/unit/bridge-smtp/test_spam_classify
+tests_unit_bridge_smtp_test_spam_tokenize_SOURCES = tests/unit/bridge-smtp/test_spam_tokenize.c
+tests_unit_bridge_smtp_test_spam_tokenize_CFLAGS = $(SPAM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_spam_tokenize_LDADD = $(SPAM_LIBS) $(CMOCKA_TEST_LIBS)
+tests_unit_bridge_smtp_test_spam_classify_SOURCES = tests/unit/bridge-smtp/test_spam_classify.c
+tests_unit_bridge_smtp_test_spam_classify_CFLAGS = $(SPAM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_spam_classify_LDADD = $(SPAM_LIBS) $(CMOCKA_TEST_LIBS)

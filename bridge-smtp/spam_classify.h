@@ -28,7 +28,7 @@ struct spam_params {
 };
 
 /* Tuned on the SpamAssassin public corpus training split (BENCHMARKS.md). */
-#define SPAM_PARAMS_DEFAULT { 0.45, 0.5, 0.1, 150, 0.20, 0.90 }
+#define SPAM_PARAMS_DEFAULT { 0.45, 0.5, 0.1, 150, 0.20, 0.995 }
 
 enum spam_verdict {
 	SPAM_VERDICT_HAM = 0,

@@ -244,7 +244,9 @@ static int usage(void)
 	      "       scop-spam eval [--db W] --train LIST --test LIST [--json]\n"
 	      "       scop-spam prune [--db W] --days N [--max-count C]\n"
 	      "       scop-spam stats [--db W]\n"
-	      "options: --ham-cutoff X --spam-cutoff X (scores are 0 ham .. 1 spam)\n",
+	      "options: --ham-cutoff X --spam-cutoff X (scores are 0 ham .. 1 spam)\n"
+	      "         --robs S --robx X --min-dev D --max-tokens N (classifier; see spam_classify.h)\n"
+	      "         --verbose (eval: list misclassified messages on stderr)\n",
 	      stderr);
 	return 2;
 }
@@ -254,6 +256,7 @@ struct opts {
 	struct msgs labelled; /* --spam/--ham */
 	const char *train, *test;
 	int json;
+	int verbose; /* eval: list the messages it got wrong */
 	long days, max_count;
 	struct spam_params params;
 };
@@ -387,6 +390,9 @@ static int cmd_eval(struct opts *o)
 			fp += r.verdict == SPAM_VERDICT_SPAM;
 		}
 		unsure += r.verdict == SPAM_VERDICT_UNSURE;
+		if (o->verbose && (test.v[i].is_spam ? r.verdict != SPAM_VERDICT_SPAM : r.verdict != SPAM_VERDICT_HAM))
+			fprintf(stderr, "%s %s %s %.6f\n", test.v[i].is_spam ? "spam" : "ham", test.v[i].name,
+				spam_verdict_name(r.verdict), r.score);
 	}
 	t_classify = now() - t0;
 	size_t total = nspam + nham;
@@ -478,6 +484,11 @@ int main(int argc, char **argv)
 		{ "max-count", required_argument, NULL, 'c' },
 		{ "ham-cutoff", required_argument, NULL, 'H' },
 		{ "spam-cutoff", required_argument, NULL, 'S' },
+		{ "robs", required_argument, NULL, 'r' },
+		{ "robx", required_argument, NULL, 'x' },
+		{ "min-dev", required_argument, NULL, 'm' },
+		{ "max-tokens", required_argument, NULL, 'k' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct spam_params defaults = SPAM_PARAMS_DEFAULT;
@@ -525,6 +536,23 @@ int main(int argc, char **argv)
 				msgs_free(&o.labelled);
 				return 2;
 			}
+			break;
+		case 'r':
+		case 'x':
+		case 'm': {
+			double *dst = c == 'r' ? &o.params.robs : c == 'x' ? &o.params.robx : &o.params.min_dev;
+			if (parse_double(optarg, dst) < 0) {
+				fprintf(stderr, "scop-spam: --robs, --robx and --min-dev are numbers in [0, 1]\n");
+				msgs_free(&o.labelled);
+				return 2;
+			}
+			break;
+		}
+		case 'k':
+			o.params.max_discriminators = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'v':
+			o.verbose = 1;
 			break;
 		default:
 			msgs_free(&o.labelled);

@@ -140,11 +140,12 @@ static int is_trim(unsigned char c)
 	return c == '.' || c == '\'' || c == '-' || c == '_' || c == '!' || c == '@';
 }
 
-/* prefix + folded word as a token. */
-static int add_word(struct spam_tokens *t, const char *prefix, size_t plen, const char *w, size_t n)
+/* Trims and folds word w into out[SPAM_TOK_MAX_WORD + 16]; returns its
+ * length, or 0 when it is too short to count.  Over-long words become a
+ * "skip:" token saying only their kind and rough length, as in SpamBayes:
+ * they are mostly encoded junk. */
+static size_t norm_word(const char *w, size_t n, char *out)
 {
-	char tok[PREFIX_MAX + SPAM_TOK_MAX_WORD + 16];
-
 	while (n && is_trim((unsigned char)*w)) {
 		w++;
 		n--;
@@ -153,19 +154,26 @@ static int add_word(struct spam_tokens *t, const char *prefix, size_t plen, cons
 		n--;
 	if (n < SPAM_TOK_MIN_WORD)
 		return 0;
-	memcpy(tok, prefix, plen);
 	if (n > SPAM_TOK_MAX_WORD) {
-		/* Long runs are mostly encoded junk; what they say is their
-		 * kind and rough length, as in SpamBayes. */
 		unsigned char c = (unsigned char)*w;
 		char kind = c >= 0x80 ? '8' : is_alnum(c) ? lower((char)c) : '?';
 		size_t bucket = n / 10 * 10;
-		int k = snprintf(tok + plen, sizeof(tok) - plen, "skip:%c %zu", kind, bucket > 200 ? 200 : bucket);
-		return spam_tokens_add(t, tok, plen + (size_t)k);
+		return (size_t)snprintf(out, SPAM_TOK_MAX_WORD + 16, "skip:%c %zu", kind, bucket > 200 ? 200 : bucket);
 	}
 	for (size_t i = 0; i < n; i++)
-		tok[plen + i] = lower(w[i]);
-	return spam_tokens_add(t, tok, plen + n);
+		out[i] = lower(w[i]);
+	return n;
+}
+
+/* prefix + folded word as a token. */
+static int add_word(struct spam_tokens *t, const char *prefix, size_t plen, const char *w, size_t n)
+{
+	char tok[PREFIX_MAX + SPAM_TOK_MAX_WORD + 16];
+	size_t k;
+
+	memcpy(tok, prefix, plen);
+	k = norm_word(w, n, tok + plen);
+	return k ? spam_tokens_add(t, tok, plen + k) : 0;
 }
 
 static int scan_words(struct spam_tokens *t, const char *prefix, const char *s, size_t len)
@@ -260,12 +268,15 @@ int spam_tok_text(struct spam_tokens *t, const char *text, size_t len)
 	return scan_words(t, "", text, len);
 }
 
-/* Header names whose values say little (dates, relay chatter, ids) or
- * that the corpus tools added; only their presence is a token. */
-static const char *const skip_values[] = {
-	"date", "delivered-to", "x-original-date", "resent-date", "x-spam-status",
-	"x-spam-level", "x-spam-checker-version", "x-spam-flag", "content-length", "lines",
-	NULL,
+/* Header fields whose words are tokens.  Others (list and relay
+ * chatter, dates, ids, tool markup) count only by their presence
+ * ("hdr:name"): measured on the corpus's training split, tokenizing every
+ * field let mailing-list headers outvote the body of spam sent through
+ * lists (BENCHMARKS.md). */
+static const char *const word_fields[] = {
+	"subject", "from", "to", "cc", "reply-to", "return-path", "content-type",
+	"content-transfer-encoding", "mime-version", "x-mailer", "user-agent", "organization",
+	"list-id", "message-id", "received", NULL,
 };
 
 int spam_tok_header(struct spam_tokens *t, const char *name, const char *value, size_t len)
@@ -288,9 +299,13 @@ int spam_tok_header(struct spam_tokens *t, const char *name, const char *value, 
 		if (spam_tokens_add(t, tok, (size_t)k) < 0)
 			return -1;
 	}
-	for (size_t i = 0; skip_values[i]; i++)
-		if (strcmp(prefix, skip_values[i]) == 0)
+	{
+		int words = 0;
+		for (size_t i = 0; word_fields[i] && !words; i++)
+			words = strcmp(prefix, word_fields[i]) == 0;
+		if (!words)
 			return 0;
+	}
 	len = spend(t, len);
 	if (strcmp(prefix, "message-id") == 0) {
 		/* Only the domain is shared between messages. */

@@ -8,9 +8,13 @@ as a big integer, is 0..6 mod 10, else to the test split: the split does
 not depend on file order or names.  Writes two list files that
 `scop-spam eval --train LIST --test LIST` reads ("spam PATH" / "ham PATH"
 lines) and, with --dirs, directories of symlinks per split and class for
-tools such as bogofilter.
+tools such as bogofilter.  dev-train.list and dev-test.list split the
+training split again (hash mod 10 in 0..4 and 5..6) for tuning.
 
-usage: split.py OUTDIR [--dirs] [--train-fraction-of-train N]
+usage: split.py OUTDIR [--dirs] [--mbox] [--subset N]
+  --mbox       also write train-spam.mbox and train-ham.mbox (body lines
+               starting with "From " quoted as ">From ") for bogofilter's
+               registration, which reads one mailbox from stdin.
   --subset N   keep only messages whose hash is < N/100 of the range within
                each split (N in 1..100), for quick runs.
 """
@@ -40,11 +44,30 @@ def messages():
             yield GROUPS[group], path, h
 
 
-def split(outdir, dirs=False, subset=100):
+def mbox_entry(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    lines = data.split(b"\n")
+    if lines and lines[0].startswith(b"From "):
+        first, lines = lines[0], lines[1:]
+    else:
+        first = b"From corpus@localhost Thu Jan  1 00:00:00 2004"
+    body = [b">" + l if l.startswith(b"From ") else l for l in lines]
+    text = b"\n".join([first] + body)
+    if not text.endswith(b"\n"):
+        text += b"\n"
+    return text + b"\n"
+
+
+def split(outdir, dirs=False, subset=100, mbox=False):
     os.makedirs(outdir, exist_ok=True)
-    lists = {"train": [], "test": []}
+    lists = {"train": [], "test": [], "dev-train": [], "dev-test": []}
     for label, path, h in messages():
         part = "train" if h % 10 < 7 else "test"
+        # Tuning happens on a split of the training split only (5 : 2), so
+        # the test split stays unseen.
+        if h % 10 < 7 and (h // 10) % 100 < subset:
+            lists["dev-train" if h % 10 < 5 else "dev-test"].append((label, path))
         # A second, independent digit of the hash picks the subset.
         if (h // 10) % 100 >= subset:
             continue
@@ -53,7 +76,7 @@ def split(outdir, dirs=False, subset=100):
         with open(os.path.join(outdir, part + ".list"), "w") as f:
             for label, path in items:
                 f.write("%s %s\n" % (label, path))
-        if dirs:
+        if dirs and part in ("train", "test"):
             for label in ("spam", "ham"):
                 os.makedirs(os.path.join(outdir, part, label), exist_ok=True)
             for label, path in items:
@@ -61,6 +84,12 @@ def split(outdir, dirs=False, subset=100):
                                     os.path.basename(path))
                 if not os.path.lexists(link):
                     os.symlink(path, link)
+    if mbox:
+        for label in ("spam", "ham"):
+            with open(os.path.join(outdir, "train-%s.mbox" % label), "wb") as out:
+                for lab, path in lists["train"]:
+                    if lab == label:
+                        out.write(mbox_entry(path))
     return {p: (sum(1 for l, _ in v if l == "spam"), sum(1 for l, _ in v if l == "ham")) for p, v in lists.items()}
 
 
@@ -74,7 +103,7 @@ def main(argv):
     subset = 100
     if "--subset" in argv:
         subset = int(argv[argv.index("--subset") + 1])
-    counts = split(argv[1], dirs="--dirs" in argv, subset=subset)
+    counts = split(argv[1], dirs="--dirs" in argv, subset=subset, mbox="--mbox" in argv)
     for part, (s, h) in counts.items():
         print("%s: %d spam, %d ham" % (part, s, h))
     return 0
