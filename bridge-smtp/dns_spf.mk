@@ -42,3 +42,4 @@ FUZZ_TARGETS += tests/fuzz/fuzz_spf_dns_rdata
 tests_fuzz_fuzz_spf_dns_rdata_SOURCES = tests/fuzz/fuzz_spf_dns_rdata.c
 tests_fuzz_fuzz_spf_dns_rdata_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_spf_dns_rdata_LDADD = $(FUZZ_MAIN_LIB) $(DNS_LIBS)
+SCRIPT_TESTS += tests/e2e/test_spf.py
