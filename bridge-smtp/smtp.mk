@@ -37,3 +37,14 @@ FUZZ_TARGETS += tests/fuzz/fuzz_smtp_spool
 tests_fuzz_fuzz_smtp_spool_SOURCES = tests/fuzz/fuzz_smtp_spool.c
 tests_fuzz_fuzz_smtp_spool_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_smtp_spool_LDADD = $(FUZZ_MAIN_LIB) $(SMTP_LIB) $(COMMON_LIBS)
+
+bin_PROGRAMS += scop-mailbridge
+scop_mailbridge_SOURCES = bridge-smtp/mailbridge_main.c \
+	bridge-smtp/smtp_server.c bridge-smtp/smtp_server.h \
+	bridge-smtp/smtp_config.c bridge-smtp/smtp_config.h \
+	bridge-smtp/smtp_auth_hs.c
+scop_mailbridge_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+scop_mailbridge_LDADD = $(SMTP_LIB) $(COMMON_LIBS) $(CURL_LIBS)
+
+SCRIPT_TESTS += tests/e2e/test_smtp_swaks.py
+EXTRA_DIST += tests/e2e/test_smtp_swaks.py

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -72,10 +73,22 @@ static int clean_tmp(struct spool *sp, size_t *removed)
 	return fsync(sp->tmp_fd);
 }
 
-int spool_open(struct spool *sp, const char *dir, size_t *removed)
+static int take_lock(struct spool *sp)
+{
+	struct buf p = BUF_INIT;
+	if (buf_printf(&p, "%s/lock", sp->dir) < 0)
+		return -1;
+	sp->lock_fd = open(p.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	buf_free(&p);
+	if (sp->lock_fd < 0)
+		return -1;
+	return flock(sp->lock_fd, LOCK_EX | LOCK_NB);
+}
+
+int spool_open(struct spool *sp, const char *dir, bool recover, size_t *removed)
 {
 	memset(sp, 0, sizeof(*sp));
-	sp->tmp_fd = sp->queue_fd = -1;
+	sp->tmp_fd = sp->queue_fd = sp->lock_fd = -1;
 	if (removed)
 		*removed = 0;
 	if (mkdir_p(dir) < 0)
@@ -85,7 +98,8 @@ int spool_open(struct spool *sp, const char *dir, size_t *removed)
 		return -1;
 	sp->tmp_fd = open_dir(dir, "tmp");
 	sp->queue_fd = open_dir(dir, "queue");
-	if (sp->tmp_fd < 0 || sp->queue_fd < 0 || clean_tmp(sp, removed) < 0) {
+	if (sp->tmp_fd < 0 || sp->queue_fd < 0 ||
+	    (recover && (take_lock(sp) < 0 || clean_tmp(sp, removed) < 0))) {
 		int e = errno;
 		spool_close(sp);
 		errno = e;
@@ -100,7 +114,9 @@ void spool_close(struct spool *sp)
 		close(sp->tmp_fd);
 	if (sp->queue_fd >= 0)
 		close(sp->queue_fd);
-	sp->tmp_fd = sp->queue_fd = -1;
+	if (sp->lock_fd >= 0)
+		close(sp->lock_fd);
+	sp->tmp_fd = sp->queue_fd = sp->lock_fd = -1;
 	free(sp->dir);
 	sp->dir = NULL;
 }

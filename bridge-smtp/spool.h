@@ -46,6 +46,7 @@ struct spool {
 	char *dir;
 	int tmp_fd;   /* directory fds */
 	int queue_fd;
+	int lock_fd;  /* held while a daemon owns the spool, else -1 */
 	/* Test hook: when set, spool_store() stops after writing and syncing
 	 * the tmp file, as if the process died before rename. */
 	bool crash_before_rename;
@@ -76,9 +77,12 @@ struct spool_message {
 	size_t size;
 };
 
-/* Creates dir, dir/tmp and dir/queue as needed (mode 0700) and removes
- * leftovers in tmp/.  *removed (may be NULL) gets how many. */
-int spool_open(struct spool *sp, const char *dir, size_t *removed);
+/* Creates dir, dir/tmp and dir/queue as needed (mode 0700).  With
+ * recover (the daemon at start-up) it also takes the spool's lock file
+ * (failing with EWOULDBLOCK when another daemon holds it) and removes
+ * leftovers in tmp/; *removed (may be NULL) gets how many.  Without it
+ * (a reader such as --list-queue) tmp/ is left alone. */
+int spool_open(struct spool *sp, const char *dir, bool recover, size_t *removed);
 void spool_close(struct spool *sp);
 
 /* Stores a message durably; id_out gets its queue id. */

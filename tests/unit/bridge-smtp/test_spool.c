@@ -70,7 +70,7 @@ static void test_store_and_load(void **state)
 	struct spool_envelope env;
 	char id[SPOOL_ID_MAX], id2[SPOOL_ID_MAX];
 	const char msg[] = "Subject: hi\r\n\r\nbody\r\n";
-	assert_int_equal(spool_open(&sp, dir, NULL), 0);
+	assert_int_equal(spool_open(&sp, dir, true, NULL), 0);
 	fill_env(&env);
 	assert_int_equal(spool_store(&sp, &env, msg, sizeof(msg) - 1, id), 0);
 	env.from = "";
@@ -126,7 +126,7 @@ static void test_refuses_control_chars(void **state)
 	struct spool sp;
 	struct spool_envelope env;
 	char id[SPOOL_ID_MAX];
-	assert_int_equal(spool_open(&sp, *state, NULL), 0);
+	assert_int_equal(spool_open(&sp, *state, true, NULL), 0);
 	fill_env(&env);
 	env.helo = "evil\nrcpt: injected@example.org";
 	assert_int_equal(spool_store(&sp, &env, "x", 1, id), -1);
@@ -146,7 +146,7 @@ static void test_crash_before_rename(void **state)
 	struct spool_envelope env;
 	char id[SPOOL_ID_MAX];
 	size_t removed = 99;
-	assert_int_equal(spool_open(&sp, dir, &removed), 0);
+	assert_int_equal(spool_open(&sp, dir, true, &removed), 0);
 	assert_int_equal(removed, 0);
 	fill_env(&env);
 	/* Dies after the tmp file is written and synced: nothing queued. */
@@ -161,6 +161,20 @@ static void test_crash_before_rename(void **state)
 	spool_list_free(ids, n);
 	spool_close(&sp);
 
+	/* A reader (no recovery) leaves tmp/ alone; a second daemon is
+	 * refused while the first holds the lock. */
+	struct spool reader, other;
+	assert_int_equal(spool_open(&reader, dir, false, NULL), 0);
+	assert_int_equal(count_files(dir, "tmp"), 1);
+	/* Restart after the crash: the unfinished file goes. */
+	assert_int_equal(spool_open(&sp, dir, true, &removed), 0);
+	assert_int_equal(removed, 1);
+	assert_int_equal(count_files(dir, "tmp"), 0);
+	assert_int_equal(count_files(dir, "queue"), 0);
+	assert_int_equal(spool_open(&other, dir, true, NULL), -1);
+	spool_close(&sp);
+	spool_close(&reader);
+
 	/* A half-written file from a crash mid-write is cleaned up too. */
 	char p[512];
 	snprintf(p, sizeof(p), "%s/tmp/1700000000000000.0123456789abcdef", dir);
@@ -170,15 +184,15 @@ static void test_crash_before_rename(void **state)
 	close(fd);
 
 	/* Restart: leftovers removed, the queue still consistent. */
-	assert_int_equal(spool_open(&sp, dir, &removed), 0);
-	assert_int_equal(removed, 2);
+	assert_int_equal(spool_open(&sp, dir, true, &removed), 0);
+	assert_int_equal(removed, 1);
 	assert_int_equal(count_files(dir, "tmp"), 0);
 	sp.crash_before_rename = false;
 	assert_int_equal(spool_store(&sp, &env, "m\r\n", 3, id), 0);
 	spool_close(&sp);
 
 	/* And a restart picks the queued message up. */
-	assert_int_equal(spool_open(&sp, dir, &removed), 0);
+	assert_int_equal(spool_open(&sp, dir, true, &removed), 0);
 	assert_int_equal(removed, 0);
 	assert_int_equal(spool_list(&sp, &ids, &n), 0);
 	assert_int_equal(n, 1);

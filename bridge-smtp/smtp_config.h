@@ -1,0 +1,64 @@
+/* scop-mailbridge configuration: the SMTP side of the YAML file.
+ *
+ *   hostname: mx.example.org          # name in the greeting and EHLO reply
+ *   local_domains: [example.org]      # mail accepted on the MX port for these
+ *   listeners:
+ *     mx: {address: 0.0.0.0, port: 25}          # omit to disable
+ *     submission: {address: 0.0.0.0, port: 587} # omit to disable
+ *   tls: {cert: /path/fullchain.pem, key: /path/key.pem}  # omit: no STARTTLS
+ *   spool_dir: /var/spool/scop-mailbridge
+ *   homeserver_url: http://127.0.0.1:8008   # submission passwords are checked here
+ *   log_level: info
+ *   limits: {max_message_size: 26214400, max_recipients: 100,
+ *            max_line_length: 2048, max_bad_commands: 10, max_commands: 1000,
+ *            max_messages: 100, idle_timeout: 300, session_timeout: 1800,
+ *            max_sessions: 1000, auth_timeout: 10}
+ *
+ * Other top-level keys belong to other parts of the bridge and are left
+ * alone.  Inside the keys above, unknown names and wrong types are errors,
+ * so a typo does not silently fall back to a default.
+ *
+ * Memory: smtp_config_load() fills a caller-owned struct whose strings it
+ * allocates; smtp_config_free() releases them.  Returns 0, or -1 with a
+ * one-line message in err.
+ */
+#ifndef SCOP_SMTP_CONFIG_H
+#define SCOP_SMTP_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bridge-smtp/smtp_session.h"
+
+struct smtp_listen_config {
+	bool enabled;
+	char *address;
+	int port;
+};
+
+struct smtp_config {
+	char *hostname;
+	char **local_domains;
+	size_t n_local_domains;
+	struct smtp_listen_config mx;
+	struct smtp_listen_config submission;
+	char *tls_cert;
+	char *tls_key;
+	char *spool_dir;
+	char *homeserver_url;
+	char *log_level;
+	struct smtp_limits limits;
+	unsigned idle_timeout_s;
+	unsigned session_timeout_s;
+	unsigned max_sessions;
+	unsigned auth_timeout_s;
+};
+
+int smtp_config_load(const char *path, struct smtp_config *cfg, char *err, size_t errlen);
+int smtp_config_parse(const char *yaml, size_t len, struct smtp_config *cfg, char *err, size_t errlen);
+void smtp_config_free(struct smtp_config *cfg);
+
+/* A commented example configuration (static text). */
+const char *smtp_config_example(void);
+
+#endif
