@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "homeserver/api.h"
 #include "homeserver/auth.h"
+#include "homeserver/jsonbody.h"
 #include "homeserver/nonce.h"
 #include "homeserver/ratelimit.h"
 #include "homeserver/uia.h"
@@ -127,29 +128,14 @@ int api_opt_object(struct api_req *r, json_t *obj, const char *key, json_t **out
 /* Parses the body as a JSON object; answers and returns -1 when it is not. */
 static int parse_body(struct api_req *r, int optional)
 {
-	json_error_t jerr;
-	json_t *j;
-
-	if (!r->http->body || r->http->body_len == 0) {
-		if (optional) {
-			r->body = json_object();
-			return r->body ? 0 : -1;
-		}
-		api_error(r, 400, "M_NOT_JSON", "Content not JSON.");
-		return -1;
-	}
-	j = json_loadb(r->http->body, r->http->body_len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!j) {
-		api_error(r, 400, "M_NOT_JSON", "Content not JSON.");
-		return -1;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		api_error(r, 400, "M_BAD_JSON", "Content must be a JSON object.");
-		return -1;
-	}
-	r->body = j;
-	return 0;
+	static const char *msgs[] = { "", "Content not JSON.", "Content must be a JSON object.",
+				      "Request body too large" };
+	enum json_body_rc rc = json_body_parse(r->http->body, r->http->body_len,
+					       r->hs->cfg->max_request_body, optional, &r->body);
+	if (rc == JSON_BODY_OK)
+		return 0;
+	api_error(r, json_body_status(rc), json_body_errcode(rc), "%s", msgs[rc]);
+	return -1;
 }
 
 void hs_dispatch(void *ctx, struct http_request *rq)

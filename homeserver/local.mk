@@ -13,6 +13,7 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/http.c homeserver/http.h \
 	homeserver/hs.h homeserver/api.h \
 	homeserver/dispatch.c \
+	homeserver/jsonbody.c homeserver/jsonbody.h \
 	homeserver/auth.c homeserver/auth.h \
 	homeserver/uia.c homeserver/uia.h \
 	homeserver/api_versions.c \
@@ -35,3 +36,28 @@ scopctl_LDADD = homeserver/libscophs.a $(MHD_LIBS) $(ARGON2_LIBS) $(CURL_LIBS) $
 
 SCRIPT_TESTS += tests/e2e/test_accounts.py
 EXTRA_DIST += tests/e2e/test_accounts.py
+
+# Unit tests, one per module.
+HS_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(ARGON2_CFLAGS) $(STORE_CFLAGS)
+HS_TEST_LIBS = $(HS_LIBS) $(CMOCKA_TEST_LIBS)
+UNIT_TESTS += tests/unit/homeserver/test_router tests/unit/homeserver/test_config \
+	tests/unit/homeserver/test_jsonbody tests/unit/homeserver/test_ratelimit \
+	tests/unit/homeserver/test_userid tests/unit/homeserver/test_password
+tests_unit_homeserver_test_router_SOURCES = tests/unit/homeserver/test_router.c
+tests_unit_homeserver_test_router_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_router_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_config_SOURCES = tests/unit/homeserver/test_config.c
+tests_unit_homeserver_test_config_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_config_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_jsonbody_SOURCES = tests/unit/homeserver/test_jsonbody.c
+tests_unit_homeserver_test_jsonbody_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_jsonbody_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_ratelimit_SOURCES = tests/unit/homeserver/test_ratelimit.c
+tests_unit_homeserver_test_ratelimit_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_ratelimit_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_userid_SOURCES = tests/unit/homeserver/test_userid.c
+tests_unit_homeserver_test_userid_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_userid_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_password_SOURCES = tests/unit/homeserver/test_password.c
+tests_unit_homeserver_test_password_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_password_LDADD = $(HS_TEST_LIBS)
