@@ -23,3 +23,17 @@ UNIT_TESTS += tests/unit/events/test_auth_rules
 tests_unit_events_test_auth_rules_SOURCES = tests/unit/events/test_auth_rules.c
 tests_unit_events_test_auth_rules_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_events_test_auth_rules_LDADD = $(EVENTS_LIBS) $(CMOCKA_TEST_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_canonjson
+tests_fuzz_fuzz_canonjson_SOURCES = tests/fuzz/fuzz_canonjson.c
+tests_fuzz_fuzz_canonjson_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_canonjson_LDADD = $(FUZZ_MAIN_LIB) $(COMMON_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_event
+tests_fuzz_fuzz_event_SOURCES = tests/fuzz/fuzz_event.c
+tests_fuzz_fuzz_event_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_event_LDADD = $(FUZZ_MAIN_LIB) $(EVENTS_LIBS)
+
+BENCH_PROGS += bench/bench_events
+bench_bench_events_SOURCES = bench/bench_events.c
+bench_bench_events_LDADD = $(EVENTS_LIBS)
