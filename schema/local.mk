@@ -2,7 +2,9 @@
 # A new migration is a new file here, listed in order after the others.
 SCHEMA_SQL = \
 	schema/sqlite/001_accounts.sql \
-	schema/postgres/001_accounts.sql
+	schema/sqlite/002_events.sql \
+	schema/postgres/001_accounts.sql \
+	schema/postgres/002_events.sql
 
 EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh
 BUILT_SOURCES += schema/migrations.c

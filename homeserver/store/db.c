@@ -2,6 +2,7 @@
 #include "homeserver/store/db.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,23 @@ struct db_conn {
 
 enum db_kind db_kind(const struct db_conn *c) { return c->kind; }
 int db_broken(const struct db_conn *c) { return c->broken; }
+
+int db_alive(struct db_conn *c)
+{
+	struct pollfd pfd;
+	if (c->kind == DB_SQLITE)
+		return !c->broken;
+	/* An idle session gets no input unless the server is ending it (a
+	 * FATAL error, then hang-up: restart, pg_terminate_backend, idle
+	 * timeout).  Rare harmless input (a parameter change) only costs a
+	 * reconnect. */
+	pfd.fd = PQsocket(c->pg);
+	pfd.events = POLLIN | POLLRDHUP;
+	pfd.revents = 0;
+	if (pfd.fd < 0 || PQstatus(c->pg) != CONNECTION_OK || poll(&pfd, 1, 0) != 0)
+		c->broken = 1;
+	return !c->broken;
+}
 
 /* ---- results -------------------------------------------------------- */
 

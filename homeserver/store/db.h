@@ -54,6 +54,10 @@ enum db_kind db_kind(const struct db_conn *c);
 /* 1 when the connection is unusable (PostgreSQL link lost): the pool then
  * replaces it instead of reusing it. */
 int db_broken(const struct db_conn *c);
+/* Cheap liveness check of an idle connection (no round trip): reads what
+ * the server sent meanwhile, which shows a terminated session or a server
+ * restart.  0 when the connection must be replaced. */
+int db_alive(struct db_conn *c);
 
 /* Runs sql with np parameters.  res may be NULL when the rows are not
  * wanted; otherwise release it with db_res_free (also after an error,

@@ -39,12 +39,21 @@ static struct db_conn *conn_get(struct store *st)
 	char err[256];
 
 	pthread_mutex_lock(&st->lock);
-	while (st->nidle == 0 && st->total >= st->max)
-		pthread_cond_wait(&st->freed, &st->lock);
-	if (st->nidle > 0) {
+	for (;;) {
+		while (st->nidle == 0 && st->total >= st->max)
+			pthread_cond_wait(&st->freed, &st->lock);
+		if (st->nidle == 0)
+			break;
 		c = st->idle[--st->nidle];
-		pthread_mutex_unlock(&st->lock);
-		return c;
+		if (db_alive(c)) {
+			pthread_mutex_unlock(&st->lock);
+			return c;
+		}
+		/* The server dropped it (restart, terminated session): replace. */
+		log_warn("store: replacing a lost database connection");
+		db_disconnect(c);
+		c = NULL;
+		st->total--;
 	}
 	st->total++;
 	pthread_mutex_unlock(&st->lock);
@@ -999,4 +1008,161 @@ enum store_rc store_kv_set(struct store *st, const char *key, const char *value)
 enum store_rc store_kv_delete(struct store *st, const char *key)
 {
 	return EXEC1(st, 1, "DELETE FROM server_kv WHERE kv_key = ?", DB_TEXT(key));
+}
+
+/* ---- events and the stream ------------------------------------------ */
+
+#define EVENT_COLS "stream_pos, event_id, room_id, type, state_key, sender, origin_server_ts, event_json"
+/* Any fixed number: the advisory lock that serialises event appends on
+ * PostgreSQL, where sequence values are handed out before commit and could
+ * otherwise become visible out of order. */
+#define PG_EVENTS_LOCK 0x5c0b0002
+
+void store_event_clear(struct store_event *e)
+{
+	if (!e)
+		return;
+	free(e->event_id);
+	free(e->room_id);
+	free(e->type);
+	free(e->state_key);
+	free(e->sender);
+	free(e->json);
+	memset(e, 0, sizeof(*e));
+}
+
+void store_event_list_free(struct store_event *list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++)
+		store_event_clear(&list[i]);
+	free(list);
+}
+
+static enum store_rc event_from_row(const struct db_res *r, int row, struct store_event *e)
+{
+	int oom = 0;
+	e->stream_pos = db_get_int(r, row, 0);
+	e->event_id = db_dup(r, row, 1, &oom);
+	e->room_id = db_dup(r, row, 2, &oom);
+	e->type = db_dup(r, row, 3, &oom);
+	e->state_key = db_dup(r, row, 4, &oom);
+	e->sender = db_dup(r, row, 5, &oom);
+	e->origin_server_ts = db_get_int(r, row, 6);
+	e->json = db_dup(r, row, 7, &oom);
+	if (oom) {
+		store_event_clear(e);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+enum store_rc store_event_append(struct store *st, const struct store_event *ev,
+				 int64_t *stream_pos)
+{
+	struct db_conn *c;
+	struct db_res r;
+	enum store_rc rc;
+
+	*stream_pos = 0;
+	if (!ev->event_id || !ev->room_id || !ev->type || !ev->sender || !ev->json)
+		return STORE_ERROR;
+	if (!(c = conn_get(st)))
+		return STORE_ERROR;
+	rc = db_begin(c); /* SQLite: BEGIN IMMEDIATE already serialises writers */
+	if (rc == STORE_OK && st->kind == DB_POSTGRES)
+		rc = DBQ(c, NULL, "SELECT pg_advisory_xact_lock(?)", DB_INT(PG_EVENTS_LOCK));
+	if (rc == STORE_OK) {
+		rc = DBQ(c, &r,
+			 "INSERT INTO events (event_id, room_id, type, state_key, sender,"
+			 " origin_server_ts, event_json) VALUES (?, ?, ?, ?, ?, ?, ?)"
+			 " RETURNING stream_pos",
+			 DB_TEXT(ev->event_id), DB_TEXT(ev->room_id), DB_TEXT(ev->type),
+			 DB_TEXT(ev->state_key), DB_TEXT(ev->sender),
+			 DB_INT(ev->origin_server_ts), DB_TEXT(ev->json));
+		if (rc == STORE_OK)
+			*stream_pos = db_get_int(&r, 0, 0);
+		db_res_free(&r);
+	}
+	rc = tx_end(c, rc);
+	if (rc == STORE_CONFLICT) {
+		if (DBQ(c, &r, "SELECT stream_pos FROM events WHERE event_id = ?",
+			DB_TEXT(ev->event_id)) == STORE_OK)
+			*stream_pos = db_get_int(&r, 0, 0);
+		db_res_free(&r);
+	}
+	conn_put(st, c);
+	return rc;
+}
+
+enum store_rc store_event_get(struct store *st, const char *event_id, struct store_event *out)
+{
+	struct db_conn *c;
+	struct db_res r;
+	enum store_rc rc;
+	memset(out, 0, sizeof(*out));
+	if (!(c = conn_get(st)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT " EVENT_COLS " FROM events WHERE event_id = ?", DB_TEXT(event_id));
+	if (rc == STORE_OK)
+		rc = r.nrows ? event_from_row(&r, 0, out) : STORE_NOT_FOUND;
+	db_res_free(&r);
+	conn_put(st, c);
+	return rc;
+}
+
+enum store_rc store_events_after(struct store *st, const char *room_id,
+				 int64_t from, int limit,
+				 struct store_event **out, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r;
+	enum store_rc rc;
+	*out = NULL;
+	*n = 0;
+	if (limit <= 0)
+		return STORE_ERROR;
+	if (!(c = conn_get(st)))
+		return STORE_ERROR;
+	if (room_id)
+		rc = DBQ(c, &r, "SELECT " EVENT_COLS " FROM events WHERE room_id = ? AND stream_pos > ?"
+			 " ORDER BY stream_pos LIMIT ?",
+			 DB_TEXT(room_id), DB_INT(from), DB_INT(limit));
+	else
+		rc = DBQ(c, &r, "SELECT " EVENT_COLS " FROM events WHERE stream_pos > ?"
+			 " ORDER BY stream_pos LIMIT ?",
+			 DB_INT(from), DB_INT(limit));
+	if (rc == STORE_OK && r.nrows > 0) {
+		struct store_event *list = calloc((size_t)r.nrows, sizeof(*list));
+		if (!list)
+			rc = STORE_ERROR;
+		for (int i = 0; list && i < r.nrows && rc == STORE_OK; i++)
+			rc = event_from_row(&r, i, &list[i]);
+		if (rc == STORE_OK) {
+			*out = list;
+			*n = (size_t)r.nrows;
+		} else {
+			store_event_list_free(list, (size_t)r.nrows);
+		}
+	}
+	db_res_free(&r);
+	conn_put(st, c);
+	return rc;
+}
+
+enum store_rc store_stream_max(struct store *st, int64_t *pos)
+{
+	struct db_conn *c;
+	struct db_res r;
+	enum store_rc rc;
+	*pos = 0;
+	if (!(c = conn_get(st)))
+		return STORE_ERROR;
+	rc = db_query(c, "SELECT max(stream_pos) FROM events", NULL, 0, &r);
+	if (rc == STORE_OK)
+		*pos = db_get_int(&r, 0, 0);
+	db_res_free(&r);
+	conn_put(st, c);
+	return rc;
 }

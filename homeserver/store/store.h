@@ -267,4 +267,37 @@ enum store_rc store_kv_set(struct store *st, const char *key, const char *value)
 /* STORE_NOT_FOUND: no such key. */
 enum store_rc store_kv_delete(struct store *st, const char *key);
 
+/* ---- events and the stream (skeleton; rooms and state come later) ---- */
+
+struct store_event {
+	int64_t stream_pos;  /* set by the store on append */
+	char *event_id;
+	char *room_id;
+	char *type;
+	char *state_key;     /* NULL: not a state event */
+	char *sender;
+	int64_t origin_server_ts;
+	char *json;          /* the whole event, as the caller serialised it */
+};
+void store_event_clear(struct store_event *e);
+void store_event_list_free(struct store_event *list, size_t n);
+
+/* Stores an event (ev->stream_pos is ignored) and gives it the next global
+ * stream position in *stream_pos.  Appends are serialised, so positions
+ * become visible in increasing order: a reader that has seen position p
+ * never later finds a new event at or below p.  Positions may have gaps.
+ * STORE_CONFLICT: the event ID is already stored; *stream_pos is then the
+ * existing event's position. */
+enum store_rc store_event_append(struct store *st, const struct store_event *ev,
+				 int64_t *stream_pos);
+enum store_rc store_event_get(struct store *st, const char *event_id,
+			      struct store_event *out);
+/* Events with stream_pos > from, ascending, at most limit (> 0), of one
+ * room (room_id NULL: every room).  *n may be 0. */
+enum store_rc store_events_after(struct store *st, const char *room_id,
+				 int64_t from, int limit,
+				 struct store_event **out, size_t *n);
+/* The highest stream position stored (0 when there are no events). */
+enum store_rc store_stream_max(struct store *st, int64_t *pos);
+
 #endif
