@@ -35,3 +35,12 @@ UNIT_TESTS += tests/unit/bridge-smtp/test_spam_store
 tests_unit_bridge_smtp_test_spam_store_SOURCES = tests/unit/bridge-smtp/test_spam_store.c
 tests_unit_bridge_smtp_test_spam_store_CFLAGS = $(SPAM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_bridge_smtp_test_spam_store_LDADD = $(SPAM_LIBS) $(CMOCKA_TEST_LIBS)
+
+SCRIPT_TESTS += tests/e2e/test_spam_corpus.py
+EXTRA_DIST += tests/e2e/test_spam_corpus.py tests/spam/split.py tests/spam/package.json tests/spam/package-lock.json
+
+FUZZ_TARGETS += tests/fuzz/fuzz_spam_tokenize
+tests_fuzz_fuzz_spam_tokenize_SOURCES = tests/fuzz/fuzz_spam_tokenize.c
+tests_fuzz_fuzz_spam_tokenize_CFLAGS = $(SPAM_CFLAGS)
+tests_fuzz_fuzz_spam_tokenize_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_spam_tokenize_LDADD = $(FUZZ_MAIN_LIB) $(SPAM_LIBS)
