@@ -43,3 +43,8 @@ tests_fuzz_fuzz_spf_dns_rdata_SOURCES = tests/fuzz/fuzz_spf_dns_rdata.c
 tests_fuzz_fuzz_spf_dns_rdata_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_spf_dns_rdata_LDADD = $(FUZZ_MAIN_LIB) $(DNS_LIBS)
 SCRIPT_TESTS += tests/e2e/test_spf.py
+
+BENCH_PROGS += bench/bench_spf
+bench_bench_spf_SOURCES = bench/bench_spf.c
+bench_bench_spf_CFLAGS = $(AM_CFLAGS) -DSCOP_SRCDIR='"$(abs_top_srcdir)"'
+bench_bench_spf_LDADD = $(SPF_LIBS)
