@@ -1,2 +1,26 @@
-# Build fragment, included by the root Makefile.am. Append to bin_PROGRAMS,
-# noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
+# federation/: the server-server API, linked into scopd.
+noinst_LIBRARIES += federation/libscopfed.a
+federation_libscopfed_a_SOURCES = \
+	federation/xmatrix.c federation/xmatrix.h \
+	federation/server_keys.c federation/server_keys.h
+FED_LIBS = federation/libscopfed.a $(EVENTS_LIBS)
+
+UNIT_TESTS += tests/unit/federation/test_xmatrix
+tests_unit_federation_test_xmatrix_SOURCES = tests/unit/federation/test_xmatrix.c
+tests_unit_federation_test_xmatrix_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_federation_test_xmatrix_LDADD = $(FED_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/federation/test_server_keys
+tests_unit_federation_test_server_keys_SOURCES = tests/unit/federation/test_server_keys.c
+tests_unit_federation_test_server_keys_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_federation_test_server_keys_LDADD = $(FED_LIBS) $(CMOCKA_TEST_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_xmatrix
+tests_fuzz_fuzz_xmatrix_SOURCES = tests/fuzz/fuzz_xmatrix.c
+tests_fuzz_fuzz_xmatrix_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_xmatrix_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_server_keys
+tests_fuzz_fuzz_server_keys_SOURCES = tests/fuzz/fuzz_server_keys.c
+tests_fuzz_fuzz_server_keys_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_server_keys_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
