@@ -61,3 +61,16 @@ tests_unit_homeserver_test_userid_LDADD = $(HS_TEST_LIBS)
 tests_unit_homeserver_test_password_SOURCES = tests/unit/homeserver/test_password.c
 tests_unit_homeserver_test_password_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_password_LDADD = $(HS_TEST_LIBS)
+
+# Fuzz harnesses for the parsers of untrusted input.
+FUZZ_TARGETS += tests/fuzz/fuzz_hs_router tests/fuzz/fuzz_hs_config tests/fuzz/fuzz_hs_jsonbody
+tests_fuzz_fuzz_hs_router_SOURCES = tests/fuzz/fuzz_hs_router.c
+tests_fuzz_fuzz_hs_router_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_hs_router_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
+tests_fuzz_fuzz_hs_config_SOURCES = tests/fuzz/fuzz_hs_config.c
+tests_fuzz_fuzz_hs_config_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_hs_config_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
+tests_fuzz_fuzz_hs_jsonbody_SOURCES = tests/fuzz/fuzz_hs_jsonbody.c
+tests_fuzz_fuzz_hs_jsonbody_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_hs_jsonbody_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/hs_router tests/fuzz/corpus/hs_config tests/fuzz/corpus/hs_jsonbody
