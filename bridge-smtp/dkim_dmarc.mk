@@ -10,13 +10,31 @@ bridge_smtp_libscopdkim_a_SOURCES = \
 	bridge-smtp/dkim_tags.c bridge-smtp/dkim_tags.h \
 	bridge-smtp/dkim_canon.c bridge-smtp/dkim_canon.h \
 	bridge-smtp/dkim_record.c bridge-smtp/dkim_hash.c bridge-smtp/dkim_int.h \
-	bridge-smtp/dkim_sign.c bridge-smtp/dkim_verify.c bridge-smtp/dkim.h
+	bridge-smtp/dkim_sign.c bridge-smtp/dkim_verify.c bridge-smtp/dkim.h \
+	bridge-smtp/pubsuffix.c bridge-smtp/pubsuffix.h \
+	bridge-smtp/dmarc.c bridge-smtp/dmarc.h \
+	bridge-smtp/authres.c bridge-smtp/authres.h
 DKIM_LIB = bridge-smtp/libscopdkim.a
 
 UNIT_TESTS += tests/unit/bridge-smtp/test_dkim
 tests_unit_bridge_smtp_test_dkim_SOURCES = tests/unit/bridge-smtp/test_dkim.c
 tests_unit_bridge_smtp_test_dkim_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UNBOUND_CFLAGS)
 tests_unit_bridge_smtp_test_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_pubsuffix
+tests_unit_bridge_smtp_test_pubsuffix_SOURCES = tests/unit/bridge-smtp/test_pubsuffix.c
+tests_unit_bridge_smtp_test_pubsuffix_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_pubsuffix_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_dmarc
+tests_unit_bridge_smtp_test_dmarc_SOURCES = tests/unit/bridge-smtp/test_dmarc.c
+tests_unit_bridge_smtp_test_dmarc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UNBOUND_CFLAGS)
+tests_unit_bridge_smtp_test_dmarc_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_authres
+tests_unit_bridge_smtp_test_authres_SOURCES = tests/unit/bridge-smtp/test_authres.c
+tests_unit_bridge_smtp_test_authres_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_authres_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
 
 bin_PROGRAMS += scop-dkim
 scop_dkim_SOURCES = bridge-smtp/dkim_main.c
