@@ -2,7 +2,9 @@
 noinst_LIBRARIES += federation/libscopfed.a
 federation_libscopfed_a_SOURCES = \
 	federation/xmatrix.c federation/xmatrix.h \
-	federation/server_keys.c federation/server_keys.h
+	federation/server_keys.c federation/server_keys.h \
+	federation/server_name.c federation/server_name.h \
+	federation/discovery.c federation/discovery.h
 FED_LIBS = federation/libscopfed.a $(EVENTS_LIBS)
 
 UNIT_TESTS += tests/unit/federation/test_xmatrix
@@ -24,3 +26,13 @@ FUZZ_TARGETS += tests/fuzz/fuzz_server_keys
 tests_fuzz_fuzz_server_keys_SOURCES = tests/fuzz/fuzz_server_keys.c
 tests_fuzz_fuzz_server_keys_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_server_keys_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
+
+UNIT_TESTS += tests/unit/federation/test_discovery
+tests_unit_federation_test_discovery_SOURCES = tests/unit/federation/test_discovery.c
+tests_unit_federation_test_discovery_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_federation_test_discovery_LDADD = $(FED_LIBS) $(CMOCKA_TEST_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_discovery
+tests_fuzz_fuzz_discovery_SOURCES = tests/fuzz/fuzz_discovery.c
+tests_fuzz_fuzz_discovery_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_discovery_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
