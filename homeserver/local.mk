@@ -74,3 +74,10 @@ tests_fuzz_fuzz_hs_jsonbody_SOURCES = tests/fuzz/fuzz_hs_jsonbody.c
 tests_fuzz_fuzz_hs_jsonbody_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_jsonbody_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/hs_router tests/fuzz/corpus/hs_config tests/fuzz/corpus/hs_jsonbody
+
+# Load tool for the account endpoints (bench/bench_accounts.sh drives it).
+BENCH_PROGS += bench/bench_http
+bench_bench_http_SOURCES = bench/bench_http.c
+bench_bench_http_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+bench_bench_http_LDADD = $(CURL_LIBS) $(COMMON_LIBS)
+EXTRA_DIST += bench/bench_accounts.sh
