@@ -5,7 +5,9 @@ bridge_smtp_libscopsmtp_a_SOURCES = \
 	bridge-smtp/smtp_cmd.c bridge-smtp/smtp_cmd.h \
 	bridge-smtp/smtp_session.c bridge-smtp/smtp_session.h \
 	bridge-smtp/smtp_auth.h \
-	bridge-smtp/spool.c bridge-smtp/spool.h
+	bridge-smtp/spool.c bridge-smtp/spool.h \
+	bridge-smtp/smtp_server.c bridge-smtp/smtp_server.h \
+	bridge-smtp/smtp_config.c bridge-smtp/smtp_config.h
 SMTP_LIB = bridge-smtp/libscopsmtp.a
 
 UNIT_TESTS += tests/unit/bridge-smtp/test_smtp_cmd
@@ -39,12 +41,13 @@ tests_fuzz_fuzz_smtp_spool_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_smtp_spool_LDADD = $(FUZZ_MAIN_LIB) $(SMTP_LIB) $(COMMON_LIBS)
 
 bin_PROGRAMS += scop-mailbridge
-scop_mailbridge_SOURCES = bridge-smtp/mailbridge_main.c \
-	bridge-smtp/smtp_server.c bridge-smtp/smtp_server.h \
-	bridge-smtp/smtp_config.c bridge-smtp/smtp_config.h \
-	bridge-smtp/smtp_auth_hs.c
+scop_mailbridge_SOURCES = bridge-smtp/mailbridge_main.c bridge-smtp/smtp_auth_hs.c
 scop_mailbridge_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 scop_mailbridge_LDADD = $(SMTP_LIB) $(COMMON_LIBS) $(CURL_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_smtp_swaks.py
 EXTRA_DIST += tests/e2e/test_smtp_swaks.py
+
+BENCH_PROGS += bench/bench_smtp
+bench_bench_smtp_SOURCES = bench/bench_smtp.c
+bench_bench_smtp_LDADD = $(SMTP_LIB) $(COMMON_LIBS)

@@ -1,0 +1,242 @@
+/* SMTP accept-and-spool throughput: the real server (epoll loop, session
+ * state machine, durable spool with fsync) on a loopback port in this
+ * process, and 1 or 50 client threads sending 10 KiB and 1 MiB messages
+ * over plain SMTP with PIPELINING.  A message counts when its 250 has
+ * arrived, i.e. after it was fsynced and renamed into the queue.
+ *
+ * The spool lives in a fresh directory under the current directory (so on
+ * the disk the build is on, not a tmpfs) and is removed afterwards.  Peak
+ * RSS is the whole process's, clients included.
+ *
+ * Usage: bench_smtp [scale]   (scale multiplies the message counts; 1) */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bridge-smtp/smtp_server.h"
+#include "bridge-smtp/spool.h"
+#include "common/log.h"
+
+struct client {
+	pthread_t thread;
+	int port;
+	const char *msg;
+	size_t msglen;
+	int count;
+	int ok;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads one complete reply (the last line of a multi-line one) and
+ * returns its code, or -1. */
+struct reader {
+	int fd;
+	char buf[8192];
+	size_t len;
+};
+
+static int read_reply(struct reader *r)
+{
+	for (;;) {
+		char *eol = memmem(r->buf, r->len, "\r\n", 2);
+		if (eol) {
+			size_t ll = (size_t)(eol - r->buf) + 2;
+			int code = atoi(r->buf);
+			bool last = ll >= 6 && r->buf[3] == ' ';
+			memmove(r->buf, r->buf + ll, r->len - ll);
+			r->len -= ll;
+			if (last)
+				return code;
+			continue;
+		}
+		if (r->len == sizeof(r->buf))
+			return -1;
+		ssize_t n = recv(r->fd, r->buf + r->len, sizeof(r->buf) - r->len, 0);
+		if (n <= 0)
+			return -1;
+		r->len += (size_t)n;
+	}
+}
+
+static void *client_main(void *arg)
+{
+	struct client *c = arg;
+	struct reader r = { .fd = socket(AF_INET, SOCK_STREAM, 0) };
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)c->port) };
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int one = 1;
+	setsockopt(r.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(r.fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || read_reply(&r) != 220)
+		goto out;
+	static const char ehlo[] = "EHLO bench.example\r\n";
+	if (send_all(r.fd, ehlo, sizeof(ehlo) - 1) < 0 || read_reply(&r) != 250)
+		goto out;
+	static const char env[] = "MAIL FROM:<bench@remote.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n";
+	for (int i = 0; i < c->count; i++) {
+		if (send_all(r.fd, env, sizeof(env) - 1) < 0 || read_reply(&r) != 250 || read_reply(&r) != 250 ||
+		    read_reply(&r) != 354)
+			goto out;
+		if (send_all(r.fd, c->msg, c->msglen) < 0 || send_all(r.fd, ".\r\n", 3) < 0 ||
+		    read_reply(&r) != 250)
+			goto out;
+		c->ok++;
+	}
+	send_all(r.fd, "QUIT\r\n", 6);
+	read_reply(&r);
+out:
+	close(r.fd);
+	return NULL;
+}
+
+static char *make_message(size_t size, size_t *len)
+{
+	char *m = malloc(size + 200);
+	size_t n = (size_t)snprintf(m, 200, "From: bench@remote.example\r\nTo: bob@example.org\r\n"
+					    "Subject: bench\r\n\r\n");
+	while (n + 80 <= size) {
+		memset(m + n, 'a' + (char)(n % 26), 78);
+		memcpy(m + n + 78, "\r\n", 2);
+		n += 80;
+	}
+	*len = n;
+	return m;
+}
+
+struct server_thread {
+	pthread_t t;
+	struct smtp_server *srv;
+};
+
+static void *server_main(void *arg)
+{
+	struct server_thread *st = arg;
+	smtp_server_run(st->srv);
+	return NULL;
+}
+
+static void run_case(int port, size_t size, int clients, int per_client)
+{
+	size_t len;
+	char *msg = make_message(size, &len);
+	struct client *cs = calloc((size_t)clients, sizeof(*cs));
+	double t0 = now_s();
+	for (int i = 0; i < clients; i++) {
+		cs[i] = (struct client){ .port = port, .msg = msg, .msglen = len, .count = per_client };
+		pthread_create(&cs[i].thread, NULL, client_main, &cs[i]);
+	}
+	int ok = 0;
+	for (int i = 0; i < clients; i++) {
+		pthread_join(cs[i].thread, NULL);
+		ok += cs[i].ok;
+	}
+	double dt = now_s() - t0;
+	printf("smtp accept+spool: %4zu KiB messages, %2d client(s): %5d msgs in %6.2f s = %8.1f msg/s, %7.2f MB/s%s\n",
+	       size / 1024, clients, ok, dt, ok / dt, (double)ok * (double)len / dt / 1e6,
+	       ok == clients * per_client ? "" : "  (SOME FAILED)");
+	fflush(stdout);
+	free(cs);
+	free(msg);
+}
+
+int main(int argc, char **argv)
+{
+	int scale = argc > 1 ? atoi(argv[1]) : 1;
+	if (scale < 1)
+		scale = 1;
+	signal(SIGPIPE, SIG_IGN);
+	scop_log_init("bench_smtp", SCOP_LOG_WARN);
+	char dir[] = "./bench-smtp-spool.XXXXXX";
+	if (!mkdtemp(dir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	struct spool sp;
+	if (spool_open(&sp, dir, true, NULL) < 0) {
+		perror("spool_open");
+		return 1;
+	}
+	static const char *const domains[] = { "example.org" };
+	struct smtp_server_config cfg = {
+		.hostname = "bench.example",
+		.local_domains = domains,
+		.n_local_domains = 1,
+		.idle_timeout_s = 60,
+		.session_timeout_s = 600,
+		.max_sessions = 1000,
+		.spool = &sp,
+	};
+	smtp_limits_default(&cfg.limits);
+	cfg.limits.max_messages = 100000;
+	cfg.limits.max_commands = 1000000;
+	struct server_thread st = { .srv = smtp_server_new(&cfg) };
+	char err[256];
+	if (!st.srv || smtp_server_listen(st.srv, "127.0.0.1", 0, SMTP_ROLE_MX, err, sizeof(err)) < 0) {
+		fprintf(stderr, "server: %s\n", st.srv ? err : "cannot create");
+		return 1;
+	}
+	int port = smtp_server_port(st.srv, 0);
+	pthread_create(&st.t, NULL, server_main, &st);
+
+	printf("spool on the build directory's file system; every message fsynced before its 250\n");
+	run_case(port, 10 * 1024, 1, 200 * scale);
+	run_case(port, 10 * 1024, 50, 20 * scale);
+	run_case(port, 1024 * 1024, 1, 20 * scale);
+	run_case(port, 1024 * 1024, 50, 2 * scale);
+
+	smtp_server_stop(st.srv);
+	pthread_join(st.t, NULL);
+	smtp_server_free(st.srv);
+
+	char **ids;
+	size_t n;
+	if (spool_list(&sp, &ids, &n) == 0) {
+		for (size_t i = 0; i < n; i++)
+			spool_remove(&sp, ids[i]);
+		spool_list_free(ids, n);
+	}
+	spool_close(&sp);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/tmp", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/queue", dir);
+	rmdir(path);
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	unlink(path);
+	rmdir(dir);
+
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("peak RSS (server and client threads): %.1f MiB\n", (double)ru.ru_maxrss / 1024.0);
+	return 0;
+}
