@@ -6,7 +6,8 @@ homeserver_events_libscopevents_a_SOURCES = \
 	homeserver/events/room_version.c homeserver/events/room_version.h \
 	homeserver/events/event.c homeserver/events/event.h \
 	homeserver/events/event_sign.c homeserver/events/event_sign.h \
-	homeserver/events/auth_rules.c homeserver/events/auth_rules.h
+	homeserver/events/auth_rules.c homeserver/events/auth_rules.h \
+	homeserver/events/state_res.c homeserver/events/state_res.h
 EVENTS_LIBS = homeserver/events/libscopevents.a $(COMMON_LIBS)
 
 UNIT_TESTS += tests/unit/events/test_canonjson
@@ -37,3 +38,8 @@ tests_fuzz_fuzz_event_LDADD = $(FUZZ_MAIN_LIB) $(EVENTS_LIBS)
 BENCH_PROGS += bench/bench_events
 bench_bench_events_SOURCES = bench/bench_events.c
 bench_bench_events_LDADD = $(EVENTS_LIBS)
+
+UNIT_TESTS += tests/unit/events/test_state_res
+tests_unit_events_test_state_res_SOURCES = tests/unit/events/test_state_res.c
+tests_unit_events_test_state_res_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_events_test_state_res_LDADD = $(EVENTS_LIBS) $(CMOCKA_TEST_LIBS)

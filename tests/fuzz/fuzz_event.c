@@ -1,6 +1,8 @@
-/* Fuzzes the event core: validation, redaction, hashes, IDs and the auth
- * rules.  Input is either an event, or {"v": version, "event": {...},
- * "state": [events]} to drive auth_check against a chosen state. */
+/* Fuzzes the event core: validation, redaction, hashes, IDs, the auth
+ * rules and state resolution.  Input is either an event, or {"v": version,
+ * "event": {...}, "state": [events]} to drive auth_check against a chosen
+ * state, or {"v": version, "events": {id: event}, "sets": [state maps]} to
+ * drive state resolution. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "homeserver/events/auth_rules.h"
 #include "homeserver/events/event.h"
 #include "homeserver/events/room_version.h"
+#include "homeserver/events/state_res.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -49,6 +52,25 @@ static void exercise(const struct room_version *rv, const json_t *ev, const json
 		auth_redaction_applies(rv, &st, ev, evs[0]);
 }
 
+static const json_t *get_event(void *arg, const char *id)
+{
+	return json_object_get((const json_t *)arg, id);
+}
+
+static void resolve(const struct room_version *rv, const json_t *events, const json_t *sets)
+{
+	struct state_res_ctx ctx = { rv, get_event, NULL, NULL, (void *)events };
+	const json_t *maps[8];
+	size_t n = 0, i;
+	json_t *m;
+	char err[128];
+
+	json_array_foreach(sets, i, m)
+		if (n < 8)
+			maps[n++] = m;
+	json_decref(state_res_resolve(&ctx, maps, n, err, sizeof(err)));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	json_t *v = canonjson_parse((const char *)data, size, CANONJSON_LAX, NULL, 0);
@@ -58,7 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!v)
 		return 0;
 	rv = room_version_get(json_string_value(json_object_get(v, "v")));
-	if (rv && json_is_object(json_object_get(v, "event"))) {
+	if (rv && json_is_object(json_object_get(v, "events"))) {
+		resolve(rv, json_object_get(v, "events"), json_object_get(v, "sets"));
+	} else if (rv && json_is_object(json_object_get(v, "event"))) {
 		exercise(rv, json_object_get(v, "event"), json_object_get(v, "state"));
 	} else {
 		const struct room_version *all = room_version_all(&n);
