@@ -1,11 +1,13 @@
 /* One database connection, SQLite or PostgreSQL.  See db.h. */
 #include "homeserver/store/db.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
@@ -125,7 +127,14 @@ static enum store_rc sq_connect(struct db_conn *c, const char *path, char *err, 
 		"PRAGMA synchronous=FULL;"
 		"PRAGMA foreign_keys=ON;";
 	char *msg = NULL;
-	int rc = sqlite3_open_v2(path, &c->sq,
+	int rc, fd;
+
+	/* The database holds password and token hashes: create it private.
+	 * SQLite gives the -wal and -shm files the same mode. */
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+	rc = sqlite3_open_v2(path, &c->sq,
 				 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				 SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

@@ -41,8 +41,10 @@ enum store_rc {
 
 struct store;
 
-/* backend: "sqlite" (conninfo is a file path) or "postgres" (conninfo is a
- * libpq connection string, e.g. "host=/run/postgresql dbname=scop").
+/* backend: "sqlite" (conninfo is a file path; a new file is created with
+ * mode 0600) or "postgres" (conninfo is a libpq connection string, e.g.
+ * "host=/run/postgresql dbname=scop").  Synapse's names "sqlite3" and
+ * "psycopg2" are accepted too.
  * Connects, then applies the migrations this binary carries that the
  * database lacks, each in its own transaction; opening an up-to-date
  * database changes nothing.  Refuses a database whose schema is newer than

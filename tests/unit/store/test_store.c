@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -960,6 +962,49 @@ static void test_pg_reconnects(void **state)
 	assert_int_equal(store_user_create(f->st, "@r2:x", "h", 0, 1, NULL), STORE_OK);
 }
 
+/* A writer that dies without closing the store (crash, kill -9) loses
+ * nothing it was told was stored. */
+static void test_crash_keeps_acknowledged_writes(void **state)
+{
+	struct fx *f = fx(state);
+	struct store_user u;
+	int status = 0;
+	pid_t pid;
+
+	store_close(f->st); /* the child opens its own, as a new process would */
+	f->st = NULL;
+	fflush(NULL);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct store *st;
+		char err[256];
+		struct store_login l = login_of("D", "t-crash", NULL);
+		int ok = store_open(f->backend, f->conninfo, &st, err, sizeof(err)) == STORE_OK &&
+			 store_user_create(st, "@crash:x", "h", 0, 1, &l) == STORE_OK &&
+			 store_kv_set(st, "last", "written") == STORE_OK;
+		_exit(ok ? 0 : 1); /* no store_close, no atexit handlers */
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(fx_open(f), 0);
+	assert_int_equal(store_user_get(f->st, "@crash:x", &u), STORE_OK);
+	store_user_clear(&u);
+	assert_true(token_exists(f->st, "t-crash"));
+	{
+		char *v = NULL;
+		assert_int_equal(store_kv_get(f->st, "last", &v), STORE_OK);
+		assert_string_equal(v, "written");
+		free(v);
+	}
+	if (strcmp(f->backend, "sqlite") == 0) {
+		struct stat sb;
+		assert_int_equal(stat(f->conninfo, &sb), 0);
+		assert_int_equal(sb.st_mode & 077, 0);
+	}
+}
+
 #define BOTH(t)                                                                \
 	{ #t " (sqlite)", t, setup_sqlite, teardown, NULL },                   \
 	{ #t " (postgres)", t, setup_pg, teardown, NULL }
@@ -981,6 +1026,7 @@ int main(void)
 		BOTH(test_upgrade_from_version_1),
 		BOTH(test_events_stream),
 		BOTH(test_events_concurrent_append),
+		BOTH(test_crash_keeps_acknowledged_writes),
 		{ "test_pg_reconnects (postgres)", test_pg_reconnects, setup_pg, teardown, NULL },
 	};
 	srand((unsigned)getpid());
