@@ -247,8 +247,10 @@ static int gen_attachment(struct rng *r, struct mime_msg *m, struct mime_part *p
 		while (data.len < n)
 			buf_printf(&data, "%u,%u,\"%s\"\r\n", rnd(r, 1000), rnd(r, 1000), words[L_EN][rnd(r, 8)]);
 	} else {
-		for (size_t i = 0; i < n; i++)
-			data.data[i] = (char)rnd(r, 256);
+		for (size_t i = 0; i < n; i += 8) {
+			uint64_t x = splitmix(&r->s);
+			memcpy(data.data + i, &x, n - i < 8 ? n - i : 8);
+		}
 		data.len = n;
 	}
 	const char *const tp[] = { "name", name.data, NULL };

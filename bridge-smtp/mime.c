@@ -825,10 +825,11 @@ const char *mime_part_body(struct mime_msg *m, struct mime_part *p, size_t *len)
 			if (!(p->dbody = mime_strndup(m, m->scratch.data ? m->scratch.data : "", m->scratch.len)))
 				return NULL;
 			p->dbody_len = m->scratch.len;
-		} else if (r[rl] == '\0' || rl == 0) {
-			p->dbody = rl ? r : "";
-			p->dbody_len = rl;
+		} else if (rl == 0) {
+			p->dbody = "";
+			p->dbody_len = 0;
 		} else {
+			/* copied: the input need not have a NUL after the body */
 			if (!(p->dbody = mime_strndup(m, r, rl)))
 				return NULL;
 			p->dbody_len = rl;
@@ -1076,9 +1077,15 @@ static enum mime_cte choose_cte(struct mime_msg *m, struct mime_part *p,
 
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = d[i];
+		if (c >= 32 && c < 127) {
+			col++;
+			continue;
+		}
 		if (c == '\n') {
 			if (crlf && !(i > 0 && d[i - 1] == '\r'))
 				ctl = 1;
+			if (col > maxcol)
+				maxcol = col;
 			col = 0;
 			continue;
 		}
@@ -1089,11 +1096,14 @@ static enum mime_cte choose_cte(struct mime_msg *m, struct mime_part *p,
 		}
 		if (c >= 0x80)
 			high++;
-		else if (c == 0 || (c < 32 && c != '\t') || c == 127)
+		else if (c != '\t')
 			ctl = 1;
-		if (++col > maxcol)
-			maxcol = col;
+		col++;
+		if (ctl && high * 8 > n)
+			return MIME_CTE_BASE64; /* binary: no need to look further */
 	}
+	if (col > maxcol)
+		maxcol = col;
 	if (!ctl && !high && maxcol <= 76)
 		return MIME_CTE_7BIT;
 	if (content_type(m, p) == 0 && strcmp(p->type, "text") == 0 && high * 8 <= n &&

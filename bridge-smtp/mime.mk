@@ -16,3 +16,22 @@ UNIT_TESTS += tests/unit/bridge-smtp/test_mime_corpus
 tests_unit_bridge_smtp_test_mime_corpus_SOURCES = tests/unit/bridge-smtp/test_mime_corpus.c
 tests_unit_bridge_smtp_test_mime_corpus_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_bridge_smtp_test_mime_corpus_LDADD = $(MIME_LIBS) $(CMOCKA_TEST_LIBS)
+
+bin_PROGRAMS += scop-mailgen
+scop_mailgen_SOURCES = bridge-smtp/mailgen_main.c
+scop_mailgen_LDADD = $(MIME_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_mime tests/fuzz/fuzz_mime_encword tests/fuzz/fuzz_mime_param
+tests_fuzz_fuzz_mime_SOURCES = tests/fuzz/fuzz_mime.c
+tests_fuzz_fuzz_mime_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_mime_LDADD = $(FUZZ_MAIN_LIB) $(MIME_LIBS)
+tests_fuzz_fuzz_mime_encword_SOURCES = tests/fuzz/fuzz_mime_encword.c
+tests_fuzz_fuzz_mime_encword_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_mime_encword_LDADD = $(FUZZ_MAIN_LIB) $(MIME_LIBS)
+tests_fuzz_fuzz_mime_param_SOURCES = tests/fuzz/fuzz_mime_param.c
+tests_fuzz_fuzz_mime_param_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_mime_param_LDADD = $(FUZZ_MAIN_LIB) $(MIME_LIBS)
+
+BENCH_PROGS += bench/bench_mime
+bench_bench_mime_SOURCES = bench/bench_mime.c
+bench_bench_mime_LDADD = $(MIME_LIBS)

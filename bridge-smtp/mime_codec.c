@@ -212,56 +212,77 @@ unknown:
 static const char b64chars[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static signed char b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (signed char)(c - 'A');
-	if (c >= 'a' && c <= 'z')
-		return (signed char)(c - 'a' + 26);
-	if (c >= '0' && c <= '9')
-		return (signed char)(c - '0' + 52);
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* 0-63: the value; 64: '='; 65: white space; 66: anything else */
+static const unsigned char b64tab[256] = {
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 65, 65, 66, 66, 65, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	65, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 62, 66, 66, 66, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 66, 66, 66, 64, 66, 66,
+	66, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 66, 66, 66, 66, 66,
+	66, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+	66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66, 66,
+};
 
 /* Skips white space and line ends silently, other junk with *bad set; stops
  * at the first '='. */
 int mime_b64_decode(struct mime_msg *m, const char *in, size_t n, struct buf *out, int *bad)
 {
+	const unsigned char *p = (const unsigned char *)in;
 	unsigned acc = 0;
 	int bits = 0;
-	size_t i;
+	size_t i = 0;
+	char *o;
 
 	(void)m;
 	if (buf_reserve(out, n / 4 * 3 + 3) < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		signed char v = b64val(c);
-		if (v < 0) {
-			if (c == '=')
+	o = out->data + out->len;
+	while (i < n) {
+		/* fast path: four alphabet characters in a row */
+		if (bits == 0 && i + 4 <= n) {
+			unsigned a = b64tab[p[i]], b = b64tab[p[i + 1]], c = b64tab[p[i + 2]], d = b64tab[p[i + 3]];
+			if ((a | b | c | d) < 64) {
+				unsigned v = a << 18 | b << 12 | c << 6 | d;
+				o[0] = (char)(v >> 16);
+				o[1] = (char)(v >> 8);
+				o[2] = (char)v;
+				o += 3;
+				i += 4;
+				continue;
+			}
+		}
+		unsigned v = b64tab[p[i]];
+		if (v >= 64) {
+			if (v == 64)
 				break;
-			if (c != '\r' && c != '\n' && c != ' ' && c != '\t')
+			if (v == 66)
 				*bad = 1;
+			i++;
 			continue;
 		}
-		acc = (acc << 6) | (unsigned)v;
+		acc = (acc << 6) | v;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			out->data[out->len++] = (char)((acc >> bits) & 0xff);
+			*o++ = (char)((acc >> bits) & 0xff);
 		}
+		i++;
 	}
 	if (bits >= 6)
 		*bad = 1; /* a lone trailing character */
-	for (; i < n; i++) {
-		unsigned char c = (unsigned char)in[i];
-		if (c != '=' && c != '\r' && c != '\n' && c != ' ' && c != '\t')
+	for (; i < n; i++)
+		if (b64tab[p[i]] == 66 || b64tab[p[i]] < 64)
 			*bad = 1;
-	}
+	out->len = (size_t)(o - out->data);
 	out->data[out->len] = '\0';
 	return 0;
 }
@@ -689,7 +710,7 @@ int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 	}
 	for (size_t q = 0; q < nrp; q++)
 		if (rp[q].quoted)
-			rp[q].val = qb.data + qoff[q];
+			rp[q].val = qb.data ? qb.data + qoff[q] : "";
 
 	/* merge: one entry per base name, in order of first appearance */
 	struct mparam *out = mime_alloc(m, (nrp ? nrp : 1) * sizeof(*out));
