@@ -6,7 +6,7 @@ SCHEMA_SQL = \
 	schema/postgres/001_accounts.sql \
 	schema/postgres/002_events.sql
 
-EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh
+EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh schema/README.md
 BUILT_SOURCES += schema/migrations.c
 CLEANFILES += schema/migrations.c
 

@@ -324,14 +324,19 @@ static void test_user_create_conflict_lookup(void **state)
 	assert_int_equal(store_user_create(f->st, "@x'); DROP TABLE users; --:x", NULL, 0, 1, NULL), STORE_OK);
 	assert_int_equal(store_user_get(f->st, "@x'); DROP TABLE users; --:x", &u), STORE_OK);
 	store_user_clear(&u);
+	/* Placeholder look-alikes in values are not rewritten. */
+	assert_int_equal(store_user_create(f->st, "@q?$1:x", "?$2\\", 0, 1, NULL), STORE_OK);
+	assert_int_equal(store_user_get(f->st, "@q?$1:x", &u), STORE_OK);
+	assert_string_equal(u.password_hash, "?$2\\");
+	store_user_clear(&u);
 
 	assert_int_equal(store_user_count(f->st, 1, &n), STORE_OK);
-	assert_int_equal(n, 4);
+	assert_int_equal(n, 5);
 	assert_int_equal(store_user_deactivate(f->st, "@bob:x"), STORE_OK);
 	assert_int_equal(store_user_count(f->st, 0, &n), STORE_OK);
-	assert_int_equal(n, 3);
-	assert_int_equal(store_user_count(f->st, 1, &n), STORE_OK);
 	assert_int_equal(n, 4);
+	assert_int_equal(store_user_count(f->st, 1, &n), STORE_OK);
+	assert_int_equal(n, 5);
 }
 
 static void test_user_create_with_login_is_atomic(void **state)
