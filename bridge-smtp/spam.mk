@@ -37,7 +37,7 @@ tests_unit_bridge_smtp_test_spam_store_CFLAGS = $(SPAM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_bridge_smtp_test_spam_store_LDADD = $(SPAM_LIBS) $(CMOCKA_TEST_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_spam_corpus.py
-EXTRA_DIST += tests/e2e/test_spam_corpus.py tests/spam/split.py tests/spam/package.json tests/spam/package-lock.json
+EXTRA_DIST += bench/bench_spam.sh tests/e2e/test_spam_corpus.py tests/spam/split.py tests/spam/package.json tests/spam/package-lock.json
 
 FUZZ_TARGETS += tests/fuzz/fuzz_spam_tokenize
 tests_fuzz_fuzz_spam_tokenize_SOURCES = tests/fuzz/fuzz_spam_tokenize.c
