@@ -171,8 +171,15 @@ static int encode(const json_t *v, struct buf *out, int flags, int depth)
 			return -1;
 		return buf_printf(out, "%" JSON_INTEGER_FORMAT, i);
 	}
-	case JSON_REAL:
-		return -1;
+	case JSON_REAL: {
+		/* Lax only: a real with an integral value in the safe range is
+		 * that integer (the spec's example turns 1e10 into 10000000000). */
+		double d = json_real_value(v);
+		if (!(flags & CANONJSON_LAX) || d != d || d < (double)CANONJSON_INT_MIN ||
+		    d > (double)CANONJSON_INT_MAX || d != (double)(long long)d)
+			return -1;
+		return buf_printf(out, "%lld", (long long)d);
+	}
 	case JSON_TRUE:
 		return buf_puts(out, "true");
 	case JSON_FALSE:

@@ -7,7 +7,9 @@
  * for the other control characters), integers in plain decimal.
  *
  * What the encoder refuses (returns -1, output left unchanged):
- *   - reals (floats are not permitted by the encoding);
+ *   - reals (floats are not permitted by the encoding), except that with
+ *     CANONJSON_LAX a real with an integral value in the 53-bit range is
+ *     written as that integer (the spec's example: 1e10 -> 10000000000);
  *   - integers outside [-(2^53)+1, 2^53-1], unless CANONJSON_LAX is given
  *     (events of room versions 1-5 may carry them);
  *   - strings or keys that are not valid UTF-8;
@@ -37,8 +39,8 @@
 
 enum canonjson_flags {
 	/* Allow integers outside the 53-bit range (room versions 1-5); the
-	 * parser also accepts reals (they stay reals, which the encoder will
-	 * still refuse). */
+	 * parser also accepts reals (they stay reals; the encoder writes the
+	 * integral ones as integers and refuses the rest). */
 	CANONJSON_LAX = 1,
 };
 

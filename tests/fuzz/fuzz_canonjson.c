@@ -1,5 +1,6 @@
 /* Fuzzes the strict JSON parser and the canonical encoder: whatever parses
- * must encode, re-parse to an equal tree, and re-encode to the same bytes. */
+ * strictly must encode and re-parse to an equal tree; in either mode the
+ * encoding is a fixed point (re-parse and re-encode gives the same bytes). */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			continue;
 		}
 		w = canonjson_parse(a, len, flags, NULL, 0);
-		if (!w || !json_equal(v, w))
+		if (!w || (!flags && !json_equal(v, w)))
 			__builtin_trap();
 		b = canonjson_dumps(w, &len2, flags);
 		if (!b || len != len2 || memcmp(a, b, len) != 0)

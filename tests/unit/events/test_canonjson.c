@@ -103,7 +103,25 @@ static void test_lax(void **state)
 	json_decref(v);
 	v = canonjson_parse("{\"a\":1.5}", 9, CANONJSON_LAX, NULL, 0);
 	assert_non_null(v);
-	assert_null(canonjson_dumps(v, NULL, CANONJSON_LAX)); /* reals never encode */
+	assert_null(canonjson_dumps(v, NULL, CANONJSON_LAX)); /* fractions never encode */
+	json_decref(v);
+	/* The spec's last example, which needs the lax reading of 1e10. */
+	v = canonjson_parse("{\"a\": -0, \"b\": 1e10}", 20, CANONJSON_LAX, NULL, 0);
+	assert_non_null(v);
+	assert_null(canonjson_dumps(v, NULL, 0));
+	s = canonjson_dumps(v, NULL, CANONJSON_LAX);
+	assert_string_equal(s, "{\"a\":0,\"b\":10000000000}");
+	free(s);
+	json_decref(v);
+	v = canonjson_parse("[-0.0, 1e300, 9007199254740992.0]", 33, CANONJSON_LAX, NULL, 0);
+	assert_non_null(v);
+	assert_null(canonjson_dumps(v, NULL, CANONJSON_LAX));
+	json_array_remove(v, 2);
+	assert_null(canonjson_dumps(v, NULL, CANONJSON_LAX));
+	json_array_remove(v, 1);
+	s = canonjson_dumps(v, NULL, CANONJSON_LAX);
+	assert_string_equal(s, "[0]");
+	free(s);
 	json_decref(v);
 }
 
