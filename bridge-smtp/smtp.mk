@@ -20,6 +20,11 @@ tests_unit_bridge_smtp_test_smtp_session_SOURCES = tests/unit/bridge-smtp/test_s
 tests_unit_bridge_smtp_test_smtp_session_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_bridge_smtp_test_smtp_session_LDADD = $(SMTP_LIB) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
 
+UNIT_TESTS += tests/unit/bridge-smtp/test_smtp_config
+tests_unit_bridge_smtp_test_smtp_config_SOURCES = tests/unit/bridge-smtp/test_smtp_config.c
+tests_unit_bridge_smtp_test_smtp_config_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_smtp_config_LDADD = $(SMTP_LIB) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
+
 UNIT_TESTS += tests/unit/bridge-smtp/test_spool
 tests_unit_bridge_smtp_test_spool_SOURCES = tests/unit/bridge-smtp/test_spool.c
 tests_unit_bridge_smtp_test_spool_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)

@@ -25,7 +25,7 @@
 
 #define MAX_LISTENERS 8
 #define READ_CHUNK (64 * 1024)
-#define MAX_AUTH_JOBS 32
+#define MAX_JOBS 64
 
 enum conn_tls {
 	TLS_NONE,      /* plaintext */
@@ -47,7 +47,8 @@ struct conn {
 	char tls_desc[96];
 	double started, last_active;
 	bool closing;       /* send remaining output, then close */
-	bool auth_pending;  /* a worker thread is checking a password */
+	bool job_pending;   /* a worker thread checks a password or stores a message */
+	bool dead;          /* closed while a job ran: freed when it returns */
 	bool ssl_read_wants_write;
 	uint32_t events;    /* epoll interest now registered */
 };
@@ -59,16 +60,30 @@ struct listener {
 	struct smtp_session_config scfg;
 };
 
-/* A password check handed to a worker thread; the result comes back as
- * this pointer written to the pipe. */
-struct auth_job {
+/* Blocking work handed to a worker thread so the loop never waits on it:
+ * a password check (an HTTP round trip) or storing a message (two
+ * fsyncs; concurrent ones share journal commits).  The result comes back
+ * as this pointer written to the pipe.  The conn and its session stay
+ * allocated until then, even if the client goes away (conn->dead). */
+enum job_type { JOB_AUTH, JOB_STORE };
+
+struct job {
+	enum job_type type;
 	struct smtp_server *srv;
-	uint64_t conn_id;
+	struct conn *conn;
+	/* JOB_AUTH */
 	const struct smtp_auth_checker *checker;
 	char user[512];
 	char password[512];
 	char identity[512];
 	enum smtp_auth_result result;
+	/* JOB_STORE: the strings point into the paused session and conn. */
+	struct spool_envelope env;
+	const char *data;
+	size_t len;
+	char id[SPOOL_ID_MAX];
+	int rc;
+	int err;
 };
 
 struct smtp_server {
@@ -157,6 +172,15 @@ fail:
 
 static void conn_free(struct smtp_server *srv, struct conn *c)
 {
+	if (c->job_pending) {
+		/* A worker still reads this session: close the socket now,
+		 * free the rest when the job comes back. */
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		c->dead = true;
+		return;
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -176,8 +200,10 @@ void smtp_server_free(struct smtp_server *srv)
 {
 	if (!srv)
 		return;
-	while (srv->conns)
+	while (srv->conns) {
+		srv->conns->job_pending = false; /* run() waited for every job */
 		conn_free(srv, srv->conns);
+	}
 	for (size_t i = 0; i < srv->n_listeners; i++)
 		close(srv->listeners[i].fd);
 	if (srv->epfd >= 0)
@@ -359,13 +385,18 @@ static int flush_output(struct conn *c)
 	}
 }
 
-static void *auth_thread(void *arg)
+static void *job_thread(void *arg)
 {
-	struct auth_job *job = arg;
-	job->identity[0] = '\0';
-	job->result = job->checker->check(job->checker->ctx, job->user, job->password, job->identity,
-					  sizeof(job->identity));
-	wipe(job->password, sizeof(job->password));
+	struct job *job = arg;
+	if (job->type == JOB_AUTH) {
+		job->identity[0] = '\0';
+		job->result = job->checker->check(job->checker->ctx, job->user, job->password, job->identity,
+						  sizeof(job->identity));
+		wipe(job->password, sizeof(job->password));
+	} else {
+		job->rc = spool_store(job->srv->cfg->spool, &job->env, job->data, job->len, job->id);
+		job->err = errno;
+	}
 	ssize_t w;
 	do {
 		w = write(job->srv->jobpipe[1], &job, sizeof(job));
@@ -373,47 +404,88 @@ static void *auth_thread(void *arg)
 	return NULL;
 }
 
-static void start_auth(struct smtp_server *srv, struct conn *c)
+/* Starts job on a detached thread; -1 when that is not possible now. */
+static int start_job(struct smtp_server *srv, struct job *job)
 {
-	if (!srv->cfg->auth || srv->jobs_running >= MAX_AUTH_JOBS) {
-		smtp_session_auth_done(c->s, SMTP_AUTH_TEMPFAIL, NULL);
-		return;
-	}
-	struct auth_job *job = calloc(1, sizeof(*job));
-	if (!job) {
-		smtp_session_auth_done(c->s, SMTP_AUTH_TEMPFAIL, NULL);
-		return;
-	}
-	job->srv = srv;
-	job->conn_id = c->id;
-	job->checker = srv->cfg->auth;
-	snprintf(job->user, sizeof(job->user), "%s", smtp_session_auth_user(c->s));
-	snprintf(job->password, sizeof(job->password), "%s", smtp_session_auth_password(c->s));
+	if (srv->jobs_running >= MAX_JOBS)
+		return -1;
 	pthread_t t;
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
 	/* Signals belong to the loop thread. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	int rc = pthread_create(&t, &attr, auth_thread, job);
+	int rc = pthread_create(&t, &attr, job_thread, job);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		wipe(job->password, sizeof(job->password));
-		free(job);
+	if (rc != 0)
+		return -1;
+	srv->jobs_running++;
+	job->conn->job_pending = true;
+	return 0;
+}
+
+static void start_auth(struct smtp_server *srv, struct conn *c)
+{
+	struct job *job = srv->cfg->auth ? calloc(1, sizeof(*job)) : NULL;
+	if (!job) {
 		smtp_session_auth_done(c->s, SMTP_AUTH_TEMPFAIL, NULL);
 		return;
 	}
-	srv->jobs_running++;
-	c->auth_pending = true;
+	job->type = JOB_AUTH;
+	job->srv = srv;
+	job->conn = c;
+	job->checker = srv->cfg->auth;
+	snprintf(job->user, sizeof(job->user), "%s", smtp_session_auth_user(c->s));
+	snprintf(job->password, sizeof(job->password), "%s", smtp_session_auth_password(c->s));
+	if (start_job(srv, job) < 0) {
+		wipe(job->password, sizeof(job->password));
+		free(job);
+		smtp_session_auth_done(c->s, SMTP_AUTH_TEMPFAIL, NULL);
+	}
+}
+
+static void finish_auth(struct smtp_server *srv, struct job *job)
+{
+	struct conn *c = job->conn;
+	log_info("AUTH %s for %s from %s",
+		 job->result == SMTP_AUTH_OK ? "ok" : job->result == SMTP_AUTH_BAD ? "failed" : "tempfail",
+		 job->user, c->peer);
+	smtp_session_auth_done(c->s, job->result, job->identity);
+	(void)srv;
+}
+
+static void finish_store(struct smtp_server *srv, struct job *job)
+{
+	struct conn *c = job->conn;
+	if (job->rc < 0) {
+		log_error("cannot spool message from %s: %s", c->peer, strerror(job->err));
+		smtp_session_message_done(c->s, false, NULL);
+		return;
+	}
+	log_info("queued %s: from=<%s> rcpts=%zu size=%zu client=%s%s%s", job->id, job->env.from,
+		 job->env.n_rcpts, job->len, c->peer, job->env.auth ? " auth=" : "",
+		 job->env.auth ? job->env.auth : "");
+	smtp_session_message_done(c->s, true, job->id);
+	if (srv->cfg->on_queued)
+		srv->cfg->on_queued(srv->cfg->on_queued_ctx, job->id);
 }
 
 static void store_message(struct smtp_server *srv, struct conn *c)
 {
 	const struct smtp_envelope *e = smtp_session_envelope(c->s);
-	struct spool_envelope se = {
+	struct job *job = calloc(1, sizeof(*job));
+	if (!job) {
+		smtp_session_message_done(c->s, false, NULL);
+		return;
+	}
+	job->type = JOB_STORE;
+	job->srv = srv;
+	job->conn = c;
+	job->env = (struct spool_envelope){
 		.listener = c->role == SMTP_ROLE_MX ? "mx" : "submission",
 		.client = c->peer,
 		.helo = e->helo,
@@ -426,24 +498,22 @@ static void store_message(struct smtp_server *srv, struct conn *c)
 		.n_rcpts = e->n_rcpts,
 		.received = (int64_t)time(NULL),
 	};
-	char id[SPOOL_ID_MAX];
-	if (spool_store(srv->cfg->spool, &se, e->data, e->len, id) < 0) {
-		log_error("cannot spool message from %s: %s", c->peer, strerror(errno));
-		smtp_session_message_done(c->s, false, NULL);
-		return;
+	job->data = e->data;
+	job->len = e->len;
+	if (start_job(srv, job) < 0) {
+		/* No worker to spare: store on the loop thread. */
+		job->rc = spool_store(srv->cfg->spool, &job->env, job->data, job->len, job->id);
+		job->err = errno;
+		finish_store(srv, job);
+		free(job);
 	}
-	log_info("queued %s: from=<%s> rcpts=%zu size=%zu client=%s%s%s", id, e->mail_from, e->n_rcpts,
-		 e->len, c->peer, e->auth_identity ? " auth=" : "", e->auth_identity ? e->auth_identity : "");
-	smtp_session_message_done(c->s, true, id);
-	if (srv->cfg->on_queued)
-		srv->cfg->on_queued(srv->cfg->on_queued_ctx, id);
 }
 
 /* Runs the session until it needs input or waits on something. */
 static void run_session(struct smtp_server *srv, struct conn *c)
 {
 	enum smtp_event ev;
-	while (!c->closing && !c->auth_pending && (c->tls == TLS_NONE || c->tls == TLS_ON) &&
+	while (!c->closing && !c->job_pending && (c->tls == TLS_NONE || c->tls == TLS_ON) &&
 	       (ev = smtp_session_step(c->s)) != SMTP_EV_NONE) {
 		switch (ev) {
 		case SMTP_EV_STARTTLS:
@@ -580,14 +650,14 @@ static void conn_progress(struct smtp_server *srv, struct conn *c, uint32_t even
 				continue; /* handshake finished already */
 		}
 		/* TLS may hold decrypted input we have not taken yet. */
-		if (c->tls == TLS_ON && !c->closing && !c->auth_pending && SSL_pending(c->ssl) > 0) {
+		if (c->tls == TLS_ON && !c->closing && !c->job_pending && SSL_pending(c->ssl) > 0) {
 			if (read_input(c) < 0) {
 				conn_free(srv, c);
 				return;
 			}
 			continue;
 		}
-		uint32_t want = (c->closing || c->auth_pending || c->tls == TLS_PENDING) ? 0 : EPOLLIN;
+		uint32_t want = (c->closing || c->job_pending || c->tls == TLS_PENDING) ? 0 : EPOLLIN;
 		if (f == 1 || c->ssl_read_wants_write)
 			want |= EPOLLOUT;
 		if (c->tls == TLS_HANDSHAKE && SSL_want_write(c->ssl))
@@ -597,31 +667,26 @@ static void conn_progress(struct smtp_server *srv, struct conn *c, uint32_t even
 	}
 }
 
-static struct conn *find_conn(struct smtp_server *srv, uint64_t id)
-{
-	for (struct conn *c = srv->conns; c; c = c->next)
-		if (c->id == id)
-			return c;
-	return NULL;
-}
-
 static void collect_jobs(struct smtp_server *srv)
 {
-	struct auth_job *job;
-	while (read(srv->jobpipe[0], &job, sizeof(job)) == (ssize_t)sizeof(job)) {
+	struct job *job;
+	while (srv->jobs_running > 0 && read(srv->jobpipe[0], &job, sizeof(job)) == (ssize_t)sizeof(job)) {
 		srv->jobs_running--;
-		struct conn *c = find_conn(srv, job->conn_id);
-		if (c) {
-			c->auth_pending = false;
-			log_info("AUTH %s for %s from %s", job->result == SMTP_AUTH_OK ? "ok"
-							  : job->result == SMTP_AUTH_BAD ? "failed" : "tempfail",
-				 job->user, c->peer);
-			smtp_session_auth_done(c->s, job->result, job->identity);
-			conn_progress(srv, c, 0);
+		struct conn *c = job->conn;
+		c->job_pending = false;
+		if (c->dead) {
+			if (job->type == JOB_AUTH)
+				wipe(job->password, sizeof(job->password));
+			conn_free(srv, c);
+		} else {
+			if (job->type == JOB_AUTH)
+				finish_auth(srv, job);
+			else
+				finish_store(srv, job);
+			if (!srv->stopping)
+				conn_progress(srv, c, 0);
 		}
 		free(job);
-		if (srv->jobs_running == 0)
-			break;
 	}
 }
 
@@ -633,8 +698,8 @@ static void check_timeouts(struct smtp_server *srv)
 		next = c->next;
 		bool idle = t - c->last_active > srv->cfg->idle_timeout_s;
 		bool old = t - c->started > srv->cfg->session_timeout_s;
-		if ((!idle && !old) || c->auth_pending)
-			continue; /* the checker has its own time limit */
+		if ((!idle && !old) || c->job_pending || c->dead)
+			continue; /* a job has its own time limit */
 		if (c->closing || c->tls == TLS_HANDSHAKE || c->tls == TLS_PENDING) {
 			conn_free(srv, c); /* not even reading its last reply */
 			continue;
@@ -686,19 +751,14 @@ int smtp_server_run(struct smtp_server *srv)
 			last_check = t;
 		}
 	}
-	/* Shutting down: tell sessions, wait for password checks. */
+	/* Shutting down: finish running jobs first, so messages being stored
+	 * still get their 250 (they are on disk), then tell sessions 421. */
+	fcntl(srv->jobpipe[0], F_SETFL, 0);
+	collect_jobs(srv);
 	for (struct conn *c = srv->conns; c; c = c->next) {
 		if (c->tls == TLS_NONE || c->tls == TLS_ON) {
 			smtp_session_shutdown(c->s);
 			flush_output(c);
-		}
-	}
-	fcntl(srv->jobpipe[0], F_SETFL, 0);
-	while (srv->jobs_running > 0) {
-		struct auth_job *job;
-		if (read(srv->jobpipe[0], &job, sizeof(job)) == (ssize_t)sizeof(job)) {
-			srv->jobs_running--;
-			free(job);
 		}
 	}
 	while (srv->conns)
