@@ -429,7 +429,7 @@ static void test_table(void **state)
 			}
 		}
 	}
-	print_message("%zu table rows, %d runs across room versions\n", sizeof(rows) / sizeof(rows[0]), runs);
+	print_message("# %zu table rows, %d runs across room versions\n", sizeof(rows) / sizeof(rows[0]), runs);
 	assert_int_equal(failures, 0);
 }
 
