@@ -50,8 +50,8 @@ scop_mailbridge_SOURCES = bridge-smtp/mailbridge_main.c bridge-smtp/smtp_auth_hs
 scop_mailbridge_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 scop_mailbridge_LDADD = $(SMTP_LIB) $(COMMON_LIBS) $(CURL_LIBS)
 
-SCRIPT_TESTS += tests/e2e/test_smtp_swaks.py
-EXTRA_DIST += tests/e2e/test_smtp_swaks.py
+SCRIPT_TESTS += tests/e2e/test_smtp_swaks.py tests/e2e/test_smtp_limits.py
+EXTRA_DIST += tests/e2e/test_smtp_swaks.py tests/e2e/test_smtp_limits.py
 
 BENCH_PROGS += bench/bench_smtp
 bench_bench_smtp_SOURCES = bench/bench_smtp.c
