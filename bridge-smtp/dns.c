@@ -139,8 +139,10 @@ static int wire_name(const uint8_t *d, size_t len, size_t *pos, struct buf *out)
 			return -1;
 		for (size_t i = 0; i < l; i++) {
 			unsigned char c = d[p + i];
-			int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-				(c >= '0' && c <= '9') || c == '-' || c == '_';
+			/* Escape only what would make the text ambiguous or
+			 * unprintable, so a name read here can be looked up again
+			 * with dns_lookup() (which takes text as is). */
+			int plain = c > 0x20 && c < 0x7F && c != '.' && c != '\\';
 			if ((plain ? buf_putc(out, (char)c) : buf_printf(out, "\\%03u", c)) != 0)
 				return -1;
 		}

@@ -56,8 +56,10 @@ struct dns_record {
 	 * are sorted by preference (lowest first).
 	 * PTR: the host name in text.
 	 * Host names have no trailing dot, except the root, which is "." (a
-	 * null MX, RFC 7505); bytes other than letters, digits, '-' and '_'
-	 * (and a '.' inside a label) are written as \DDD as in zone files.
+	 * null MX, RFC 7505); a '.' or '\\' inside a label, space, and
+	 * bytes outside printable ASCII are written as \DDD as in zone files;
+	 * other bytes are as they are, so such a name can be passed back to
+	 * dns_lookup(), which takes names as plain text split at dots.
 	 * text is NUL-terminated for every type (NULL for A/AAAA). */
 	char *text;
 	size_t len;

@@ -105,15 +105,35 @@ static int fill_result(struct ub_result *u, enum dns_type type, struct dns_resul
 	return 0;
 }
 
+/* libunbound parses names as zone-file text, where bytes such as space,
+ * quote, backslash, ';' or '(' mean something: send any unusual byte as
+ * \DDD so the name asked for is exactly the one given (SPF macros can
+ * produce such names from a HELO argument). */
+static void escape_name(const char *name, char *out, size_t outlen)
+{
+	size_t o = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p && o + 5 < outlen; p++) {
+		int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			*p == '-' || *p == '_' || *p == '.';
+		if (plain)
+			out[o++] = (char)*p;
+		else
+			o += (size_t)snprintf(out + o, outlen - o, "\\%03u", *p);
+	}
+	out[o] = '\0';
+}
+
 static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type type, struct dns_result *res)
 {
 	struct ub_resolver *r = (struct ub_resolver *)base;
+	char text[256 * 4 + 1]; /* a 253-octet name, every byte escaped */
+	escape_name(name, text, sizeof(text));
 	struct ub_query *q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return -1;
 	int id = 0;
 	pthread_mutex_lock(&r->lock);
-	int err = ub_resolve_async(r->ctx, name, (int)type, 1, q, on_result, &id);
+	int err = ub_resolve_async(r->ctx, text, (int)type, 1, q, on_result, &id);
 	pthread_mutex_unlock(&r->lock);
 	if (err != 0) {
 		free(q);

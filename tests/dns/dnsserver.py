@@ -12,7 +12,8 @@ From the shell (prints "PORT TRUST_ANCHOR_FILE" and leaves knotd running):
     dnsserver.py start DIR [--sign ZONE]... [--bogus ZONE]... ZONEFILE...
     dnsserver.py stop DIR
 
-Each zone file needs an $ORIGIN line (or is named ORIGIN.zone).  Zones in
+Each zone file needs an $ORIGIN line (or is named ORIGIN.zone); "$ORIGIN ."
+serves the root zone, so every name outside the other zones is NXDOMAIN.  Zones in
 sign are signed with a fresh ECDSA P-256 key by ldns-signzone (NSEC); zones
 in bogus are signed and then have one A record changed, so validation
 fails.  The trust anchor file holds the DS records of every signed zone.
@@ -109,8 +110,8 @@ class KnotServer:
         ds = []
         zones = []
         for src in self.zonefiles:
-            origin = zone_origin(src)
-            dst = os.path.join(self.workdir, origin + ".zone")
+            origin = zone_origin(src)  # "" for the root zone
+            dst = os.path.join(self.workdir, (origin or "root") + ".zone")
             if origin in self.sign or origin in self.bogus:
                 ds += sign_zone(self.workdir, origin, src, tamper=origin in self.bogus)
             elif os.path.abspath(src) != dst:
@@ -139,7 +140,7 @@ class KnotServer:
                 "    journal-content: none",
                 "zone:"]
         for z in zones:
-            conf += ["  - domain: %s." % z, "    file: \"%s.zone\"" % z]
+            conf += ["  - domain: %s." % z if z else "  - domain: .", "    file: \"%s.zone\"" % (z or "root")]
         self.conf = os.path.join(self.workdir, "knot.conf")
         with open(self.conf, "w") as f:
             f.write("\n".join(conf) + "\n")
@@ -192,7 +193,7 @@ def _soa_answers(port, zone):
     """True when a SOA query for zone gets an authoritative NOERROR answer."""
     qid = 0x5343
     q = bytearray(qid.to_bytes(2, "big") + b"\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00")
-    for label in zone.split("."):
+    for label in zone.split(".") if zone else []:
         q += bytes([len(label)]) + label.encode()
     q += b"\x00\x00\x06\x00\x01"
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
