@@ -122,10 +122,10 @@ static enum store_rc sq_rc(struct db_conn *c, int rc, const char *what)
 static enum store_rc sq_connect(struct db_conn *c, const char *path, char *err, size_t errlen)
 {
 	static const char setup[] =
-		"PRAGMA journal_mode=WAL;"
 		/* FULL: a commit is on disk before we acknowledge it. */
 		"PRAGMA synchronous=FULL;"
 		"PRAGMA foreign_keys=ON;";
+	sqlite3_stmt *wal = NULL;
 	char *msg = NULL;
 	int rc, fd;
 
@@ -144,6 +144,19 @@ static enum store_rc sq_connect(struct db_conn *c, const char *path, char *err, 
 	}
 	sqlite3_extended_result_codes(c->sq, 1);
 	sqlite3_busy_timeout(c->sq, SQLITE_BUSY_MS);
+	/* WAL lets readers run beside the writer.  Some file systems (network
+	 * mounts) cannot do it; SQLite then answers with the old mode. */
+	rc = sqlite3_prepare_v2(c->sq, "PRAGMA journal_mode=WAL", -1, &wal, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(wal)) == SQLITE_ROW) {
+		const char *mode = (const char *)sqlite3_column_text(wal, 0);
+		rc = mode && strcmp(mode, "wal") == 0 ? SQLITE_OK : SQLITE_CANTOPEN;
+	}
+	sqlite3_finalize(wal);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "sqlite: cannot use WAL mode on %s (%s)", path,
+			 rc == SQLITE_CANTOPEN ? "not supported there" : sqlite3_errmsg(c->sq));
+		return STORE_ERROR;
+	}
 	if (sqlite3_exec(c->sq, setup, NULL, NULL, &msg) != SQLITE_OK) {
 		snprintf(err, errlen, "sqlite: setting up %s: %s", path, msg ? msg : "?");
 		sqlite3_free(msg);

@@ -149,6 +149,8 @@ void store_close(struct store *st)
 		db_disconnect(st->idle[i]);
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->freed);
+	if (st->conninfo) /* may hold a database password */
+		explicit_bzero(st->conninfo, strlen(st->conninfo));
 	free(st->conninfo);
 	free(st);
 }
