@@ -42,7 +42,8 @@ HS_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(ARGON2_CFLAGS) $(
 HS_TEST_LIBS = $(HS_LIBS) $(CMOCKA_TEST_LIBS)
 UNIT_TESTS += tests/unit/homeserver/test_router tests/unit/homeserver/test_config \
 	tests/unit/homeserver/test_jsonbody tests/unit/homeserver/test_ratelimit \
-	tests/unit/homeserver/test_userid tests/unit/homeserver/test_password
+	tests/unit/homeserver/test_userid tests/unit/homeserver/test_password \
+	tests/unit/homeserver/test_http
 tests_unit_homeserver_test_router_SOURCES = tests/unit/homeserver/test_router.c
 tests_unit_homeserver_test_router_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_router_LDADD = $(HS_TEST_LIBS)
@@ -61,6 +62,9 @@ tests_unit_homeserver_test_userid_LDADD = $(HS_TEST_LIBS)
 tests_unit_homeserver_test_password_SOURCES = tests/unit/homeserver/test_password.c
 tests_unit_homeserver_test_password_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_password_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_http_SOURCES = tests/unit/homeserver/test_http.c
+tests_unit_homeserver_test_http_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_http_LDADD = $(HS_TEST_LIBS)
 
 # Fuzz harnesses for the parsers of untrusted input.
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_router tests/fuzz/fuzz_hs_config tests/fuzz/fuzz_hs_jsonbody
