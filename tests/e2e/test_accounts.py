@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import urllib.error
 import urllib.request
 
@@ -410,11 +411,11 @@ def run_other_configs(tmp, db_sqlite):
         finally:
             srv.stop()
 
-    @t.case("registration tokens: flow, wrong token, right token, validity")
+    @t.case("registration tokens: flow, wrong token, right token, validity; soft logout and refresh")
     def _():
         srv = Server(tmp, "tokens", db_sqlite("tokens"),
                      "enable_registration: true\nregistration_requires_token: true\n"
-                     "registration_tokens: [letmein]")
+                     "registration_tokens: [letmein]\naccess_token_lifetime_ms: 1000")
         try:
             j = expect(srv.call("POST", C + "/register", {"username": "tim", "password": PASSWORD}), 401)
             assert j["flows"] == [{"stages": ["m.login.registration_token"]}], j
@@ -434,6 +435,17 @@ def run_other_configs(tmp, db_sqlite):
             v = expect(srv.call("GET", "/_matrix/client/v1/register/m.login.registration_token/validity"
                                 "?token=other"), 200)
             assert v["valid"] is False
+            # An expired refreshable token is a soft logout; refreshing revives the session.
+            j = expect(login(srv, "tim", refresh_token=True), 200)
+            assert j["expires_in_ms"] == 1000, j
+            time.sleep(1.2)
+            e = expect(srv.call("GET", C + "/account/whoami", token=j["access_token"]), 401, "M_UNKNOWN_TOKEN")
+            assert e["soft_logout"] is True, e
+            r = expect(srv.call("POST", C + "/refresh", {"refresh_token": j["refresh_token"]}), 200)
+            expect(srv.call("GET", C + "/account/whoami", token=r["access_token"]), 200)
+            # A non-refreshable login does not expire.
+            j = expect(login(srv, "tim"), 200)
+            assert "expires_in_ms" not in j and "refresh_token" not in j, j
         finally:
             srv.stop()
 
