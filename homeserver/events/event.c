@@ -2,6 +2,7 @@
 #include "homeserver/events/event.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,42 @@ int matrix_user_id_valid(const char *s)
 	colon = strchr(s, ':');
 	/* Historical grammar: any localpart without ':'; server name non-empty. */
 	return len <= EVENT_MAX_ID_BYTES && colon && colon[1] != '\0';
+}
+
+json_t *event_new(const struct room_version *rv, const char *room_id, const char *sender,
+		  const char *type, const char *state_key, const json_t *content,
+		  const char *const *prev_events, size_t nprev,
+		  const char *const *auth_events, size_t nauth, int64_t depth, int64_t origin_server_ts)
+{
+	json_t *ev, *prev, *auth;
+	bool v12_create;
+
+	if (!rv || rv->event_id == EVENT_ID_V1 || !sender || !type || !json_is_object(content))
+		return NULL;
+	v12_create = rv->room_id_is_create_hash && strcmp(type, "m.room.create") == 0;
+	if (!room_id && !v12_create)
+		return NULL;
+	ev = json_pack("{s:s, s:s, s:O, s:I, s:I, s:[], s:[], s:{}, s:{}}", "sender", sender, "type", type,
+		       "content", content, "depth", (json_int_t)depth, "origin_server_ts",
+		       (json_int_t)origin_server_ts, "prev_events", "auth_events", "hashes", "signatures");
+	if (!ev)
+		return NULL;
+	prev = json_object_get(ev, "prev_events");
+	auth = json_object_get(ev, "auth_events");
+	for (size_t i = 0; i < nprev; i++)
+		if (!prev_events[i] || json_array_append_new(prev, json_string(prev_events[i])) < 0)
+			goto fail;
+	for (size_t i = 0; i < nauth; i++)
+		if (!auth_events[i] || json_array_append_new(auth, json_string(auth_events[i])) < 0)
+			goto fail;
+	if (state_key && json_object_set_new(ev, "state_key", json_string(state_key)) < 0)
+		goto fail;
+	if (!v12_create && json_object_set_new(ev, "room_id", json_string(room_id)) < 0)
+		goto fail;
+	return ev;
+fail:
+	json_decref(ev);
+	return NULL;
 }
 
 /* ---- validation ---- */

@@ -13,6 +13,7 @@
 #define SCOP_EVENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "homeserver/events/room_version.h"
@@ -56,6 +57,19 @@ int event_compute_id(const struct room_version *rv, const json_t *ev, char out[E
 /* Room version 12: the room ID of the room a create event makes ("!" +
  * URL-safe unpadded base64 of its reference hash).  -1 for other versions. */
 int event_create_room_id(const struct room_version *rv, const json_t *create, char out[EVENT_ID_BUF]);
+
+/* A new unsigned PDU for room version 3 or later (NULL for v1/v2, whose
+ * events need an event_id and reference-hash pairs this server does not
+ * create): room_id (omitted for a v12 create event), sender, type,
+ * state_key (NULL for a message event), a copy of content, the given
+ * prev_events and auth_events IDs, depth and origin_server_ts.  Then call
+ * event_hash_and_sign() (event_sign.h) and event_compute_id().  For
+ * m.room.redaction the caller sets redacts (top level before v11, in
+ * content from v11). */
+json_t *event_new(const struct room_version *rv, const char *room_id, const char *sender,
+		  const char *type, const char *state_key, const json_t *content,
+		  const char *const *prev_events, size_t nprev,
+		  const char *const *auth_events, size_t nauth, int64_t depth, int64_t origin_server_ts);
 
 /* Small accessors that return NULL when the key is absent or not a string
  * (state_key: NULL means "not a state event"). */

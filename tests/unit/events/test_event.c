@@ -415,6 +415,35 @@ static void test_validation_limits(void **state)
 	json_decref(ev);
 }
 
+static void test_event_new(void **state)
+{
+	struct scop_ed25519 key;
+	const char *prev[] = { "$p" }, *auth[] = { "$a", "$b" };
+	json_t *content = J("{\"body\":\"hi\"}");
+	char id[EVENT_ID_BUF], err[128];
+	(void)state;
+	assert_int_equal(scop_ed25519_generate(&key, "k"), 0);
+	assert_null(event_new(V("2"), "!r:x", "@a:x", "m.room.message", NULL, content, prev, 1, auth, 2, 1, 1));
+	assert_null(event_new(V("10"), NULL, "@a:x", "m.room.message", NULL, content, prev, 1, auth, 2, 1, 1));
+	json_t *ev = event_new(V("10"), "!r:x", "@a:x", "m.room.message", NULL, content, prev, 1, auth, 2, 7, 1234);
+	assert_non_null(ev);
+	assert_int_equal(event_hash_and_sign(V("10"), ev, "x", &key), 0);
+	assert_int_equal(event_validate(V("10"), ev, err, sizeof(err)), 0);
+	assert_int_equal(event_compute_id(V("10"), ev, id), 0);
+	assert_int_equal(json_array_size(json_object_get(ev, "auth_events")), 2);
+	assert_null(event_state_key(ev));
+	json_decref(ev);
+	/* A v12 create event has no room_id; its hash names the room. */
+	ev = event_new(V("12"), NULL, "@a:x", "m.room.create", "", content, NULL, 0, NULL, 0, 1, 1);
+	assert_non_null(ev);
+	assert_null(json_object_get(ev, "room_id"));
+	assert_int_equal(event_hash_and_sign(V("12"), ev, "x", &key), 0);
+	assert_int_equal(event_validate(V("12"), ev, err, sizeof(err)), 0);
+	json_decref(ev);
+	json_decref(content);
+	scop_ed25519_clear(&key);
+}
+
 static void test_helpers(void **state)
 {
 	json_t *ev = J("{\"type\":\"m.room.member\",\"state_key\":\"@b:c\",\"sender\":\"@a:b\",\"content\":{\"membership\":\"ban\"}}");
@@ -451,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_sign_roundtrip_all_versions),
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_validation_limits),
+		cmocka_unit_test(test_event_new),
 		cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
