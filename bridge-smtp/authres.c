@@ -111,6 +111,8 @@ static int read_quoted(struct lex *l, char *out, size_t outsz, size_t *o)
 		}
 		if (c == '\r' || c == '\n')
 			continue; /* folding inside the string */
+		if ((c < ' ' && c != '\t') || c == 0x7f)
+			return -1;
 		if (put(out, outsz, o, c) < 0)
 			return -1;
 	}
@@ -252,7 +254,7 @@ int authres_parse(const char *value, size_t len, struct authres *out)
 
 static int safe_char(int c)
 {
-	return c >= ' ' && c != 0x7f;
+	return (c >= ' ' || c == '\t') && c != 0x7f;
 }
 
 /* RFC 5322 atext and '.': what a dot-atom local part or a domain holds. */

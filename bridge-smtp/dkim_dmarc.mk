@@ -42,3 +42,17 @@ scop_dkim_CFLAGS = $(AM_CFLAGS) $(UNBOUND_CFLAGS)
 scop_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_dkim_interop.py
+
+FUZZ_TARGETS += tests/fuzz/fuzz_dkim_sig tests/fuzz/fuzz_dkim_key tests/fuzz/fuzz_dmarc_record tests/fuzz/fuzz_authres
+tests_fuzz_fuzz_dkim_sig_SOURCES = tests/fuzz/fuzz_dkim_sig.c
+tests_fuzz_fuzz_dkim_sig_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_dkim_sig_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
+tests_fuzz_fuzz_dkim_key_SOURCES = tests/fuzz/fuzz_dkim_key.c
+tests_fuzz_fuzz_dkim_key_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_dkim_key_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
+tests_fuzz_fuzz_dmarc_record_SOURCES = tests/fuzz/fuzz_dmarc_record.c
+tests_fuzz_fuzz_dmarc_record_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_dmarc_record_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
+tests_fuzz_fuzz_authres_SOURCES = tests/fuzz/fuzz_authres.c
+tests_fuzz_fuzz_authres_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_authres_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
