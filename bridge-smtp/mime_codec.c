@@ -292,28 +292,29 @@ int mime_b64_encode(const char *in, size_t n, const char *eol, size_t eol_len, s
 	const unsigned char *p = (const unsigned char *)in;
 	size_t col = 0;
 
-	if (buf_reserve(out, (n + 2) / 3 * 4 + (n / 57 + 1) * eol_len) < 0)
+	if (n > ((size_t)-1) / 4 || buf_reserve(out, (n + 2) / 3 * 4 + (n / 57 + 1) * eol_len) < 0)
 		return -1;
+	char *o = out->data + out->len;
 	for (size_t i = 0; i < n; i += 3) {
 		unsigned v = (unsigned)p[i] << 16;
-		char q[4];
 		if (i + 1 < n)
 			v |= (unsigned)p[i + 1] << 8;
 		if (i + 2 < n)
 			v |= p[i + 2];
-		q[0] = b64chars[(v >> 18) & 63];
-		q[1] = b64chars[(v >> 12) & 63];
-		q[2] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < n ? b64chars[v & 63] : '=';
 		if (col == 76) {
-			if (buf_append(out, eol, eol_len) < 0)
-				return -1;
+			memcpy(o, eol, eol_len);
+			o += eol_len;
 			col = 0;
 		}
-		if (buf_append(out, q, 4) < 0)
-			return -1;
+		o[0] = b64chars[(v >> 18) & 63];
+		o[1] = b64chars[(v >> 12) & 63];
+		o[2] = i + 1 < n ? b64chars[(v >> 6) & 63] : '=';
+		o[3] = i + 2 < n ? b64chars[v & 63] : '=';
+		o += 4;
 		col += 4;
 	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
 	return 0;
 }
 
@@ -393,44 +394,52 @@ int mime_qp_decode(const char *in, size_t n, struct buf *out, int *bad, int q_mo
 
 static const char hexdig[] = "0123456789ABCDEF";
 
+static int at_eol(const char *in, size_t i, size_t n, const char *eol, size_t eol_len)
+{
+	return in[i] == eol[0] && (eol_len == 1 || (i + 1 < n && in[i + 1] == eol[1]));
+}
+
 /* Lines are split at eol (a hard break); every other CR or LF is encoded. */
 int mime_qp_encode(const char *in, size_t n, const char *eol, size_t eol_len, struct buf *out)
 {
 	size_t col = 0;
+	/* worst case: every byte as =XX, plus a soft break per 25 bytes */
+	if (n > ((size_t)-1) / 4 || buf_reserve(out, n * 3 + (n / 25 + 1) * (eol_len + 1)) < 0)
+		return -1;
+	char *o = out->data + out->len;
 
 	for (size_t i = 0; i < n;) {
 		unsigned char c = (unsigned char)in[i];
-		char tmp[3];
-		size_t tl;
-		if (i + eol_len <= n && memcmp(in + i, eol, eol_len) == 0) {
-			if (buf_append(out, eol, eol_len) < 0)
-				return -1;
+		if (at_eol(in, i, n, eol, eol_len)) {
+			memcpy(o, eol, eol_len);
+			o += eol_len;
 			col = 0;
 			i += eol_len;
 			continue;
 		}
-		int at_eol = (i + 1 == n) ||
-			(i + 1 + eol_len <= n && memcmp(in + i + 1, eol, eol_len) == 0);
-		if ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_eol)) {
-			tmp[0] = (char)c;
-			tl = 1;
-		} else {
-			tmp[0] = '=';
-			tmp[1] = hexdig[c >> 4];
-			tmp[2] = hexdig[c & 15];
-			tl = 3;
-		}
+		int last = i + 1 == n || at_eol(in, i + 1, n, eol, eol_len);
+		int lit = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !last);
+		size_t tl = lit ? 1 : 3;
 		/* keep room for the '=' of a soft break */
-		if (col + tl > 75 && !(at_eol && col + tl <= 76)) {
-			if (buf_putc(out, '=') < 0 || buf_append(out, eol, eol_len) < 0)
-				return -1;
+		if (col + tl > 75 && !(last && col + tl <= 76)) {
+			*o++ = '=';
+			memcpy(o, eol, eol_len);
+			o += eol_len;
 			col = 0;
 		}
-		if (buf_append(out, tmp, tl) < 0)
-			return -1;
+		if (lit) {
+			*o++ = (char)c;
+		} else {
+			o[0] = '=';
+			o[1] = hexdig[c >> 4];
+			o[2] = hexdig[c & 15];
+			o += 3;
+		}
 		col += tl;
 		i++;
 	}
+	out->len = (size_t)(o - out->data);
+	out->data[out->len] = '\0';
 	return 0;
 }
 
