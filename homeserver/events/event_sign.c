@@ -110,3 +110,31 @@ int event_verify_signature(const struct room_version *rv, const json_t *ev, cons
 	json_decref(red);
 	return rc;
 }
+
+static size_t add_signer(const char *servers[EVENT_MAX_SIGNERS], size_t n, const char *server)
+{
+	if (!server || !*server || n >= EVENT_MAX_SIGNERS)
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(servers[i], server) == 0)
+			return n;
+	servers[n] = server;
+	return n + 1;
+}
+
+size_t event_required_signers(const struct room_version *rv, const json_t *ev,
+			      const char *servers[EVENT_MAX_SIGNERS])
+{
+	const json_t *content = json_object_get(ev, "content");
+	const char *m = event_membership(ev);
+	size_t n = 0;
+
+	if (!(m && strcmp(m, "invite") == 0 && json_object_get(content, "third_party_invite")))
+		n = add_signer(servers, n, matrix_id_domain(event_sender(ev)));
+	if (rv->event_id == EVENT_ID_V1)
+		n = add_signer(servers, n, matrix_id_domain(json_string_value(json_object_get(ev, "event_id"))));
+	if (rv->restricted && m && strcmp(m, "join") == 0)
+		n = add_signer(servers, n, matrix_id_domain(json_string_value(
+						   json_object_get(content, "join_authorised_via_users_server"))));
+	return n;
+}

@@ -444,6 +444,28 @@ static void test_event_new(void **state)
 	scop_ed25519_clear(&key);
 }
 
+static void test_required_signers(void **state)
+{
+	const char *sv[EVENT_MAX_SIGNERS];
+	json_t *ev = J("{\"type\":\"m.room.message\",\"sender\":\"@a:one\",\"event_id\":\"$e:two\",\"content\":{}}");
+	(void)state;
+	assert_int_equal(event_required_signers(V("1"), ev, sv), 2);
+	assert_string_equal(sv[0], "one");
+	assert_string_equal(sv[1], "two");
+	assert_int_equal(event_required_signers(V("3"), ev, sv), 1);
+	json_decref(ev);
+	ev = J("{\"type\":\"m.room.member\",\"sender\":\"@a:one\",\"state_key\":\"@a:one\",\"content\":"
+	       "{\"membership\":\"join\",\"join_authorised_via_users_server\":\"@m:three\"}}");
+	assert_int_equal(event_required_signers(V("7"), ev, sv), 1);
+	assert_int_equal(event_required_signers(V("8"), ev, sv), 2);
+	assert_string_equal(sv[1], "three");
+	json_decref(ev);
+	ev = J("{\"type\":\"m.room.member\",\"sender\":\"@a:one\",\"state_key\":\"@b:x\",\"content\":"
+	       "{\"membership\":\"invite\",\"third_party_invite\":{}}}");
+	assert_int_equal(event_required_signers(V("10"), ev, sv), 0);
+	json_decref(ev);
+}
+
 static void test_helpers(void **state)
 {
 	json_t *ev = J("{\"type\":\"m.room.member\",\"state_key\":\"@b:c\",\"sender\":\"@a:b\",\"content\":{\"membership\":\"ban\"}}");
@@ -481,6 +503,7 @@ int main(void)
 		cmocka_unit_test(test_validation),
 		cmocka_unit_test(test_validation_limits),
 		cmocka_unit_test(test_event_new),
+		cmocka_unit_test(test_required_signers),
 		cmocka_unit_test(test_helpers),
 	};
 	return cmocka_run_group_tests_name("event", tests, NULL, NULL);
