@@ -34,9 +34,9 @@ int event_verify_signature(const struct room_version *rv, const json_t *ev, cons
 /* The servers whose signatures a received event must carry (the checks on
  * receipt of a PDU): the sender's server, except for an invite made through
  * a third-party invite (the auth rules check its signed block instead, and
- * the transaction's origin may differ from the sender); in room versions 1 and 2 also the server of the
- * event_id; from room version 8 the server of a join's
- * join_authorised_via_users_server.  Fills servers (pointers into ev, no
+ * the transaction's origin may differ from the sender); in room versions
+ * 1 and 2 also the server of the event_id; from room version 8 the server
+ * of a join's join_authorised_via_users_server.  Fills servers (pointers into ev, no
  * duplicates) and returns the count, at most EVENT_MAX_SIGNERS. */
 #define EVENT_MAX_SIGNERS 3
 size_t event_required_signers(const struct room_version *rv, const json_t *ev,
