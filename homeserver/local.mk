@@ -34,8 +34,11 @@ scopctl_SOURCES = homeserver/scopctl.c
 scopctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 scopctl_LDADD = homeserver/libscophs.a $(MHD_LIBS) $(ARGON2_LIBS) $(CURL_LIBS) $(COMMON_LIBS)
 
-SCRIPT_TESTS += tests/e2e/test_accounts.py tests/e2e/test_accounts_nio.py
-EXTRA_DIST += tests/e2e/test_accounts.py tests/e2e/test_accounts_nio.py
+SCRIPT_TESTS += tests/e2e/test_accounts.py tests/e2e/test_accounts_nio.py \
+	tests/e2e/test_accounts_jssdk.py
+EXTRA_DIST += tests/e2e/test_accounts.py tests/e2e/test_accounts_nio.py \
+	tests/e2e/test_accounts_jssdk.py tests/jssdk/package.json tests/jssdk/package-lock.json \
+	tests/jssdk/accounts.mjs
 
 # Unit tests, one per module.
 HS_TEST_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(ARGON2_CFLAGS) $(STORE_CFLAGS)
