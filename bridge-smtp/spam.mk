@@ -44,3 +44,8 @@ tests_fuzz_fuzz_spam_tokenize_SOURCES = tests/fuzz/fuzz_spam_tokenize.c
 tests_fuzz_fuzz_spam_tokenize_CFLAGS = $(SPAM_CFLAGS)
 tests_fuzz_fuzz_spam_tokenize_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_spam_tokenize_LDADD = $(FUZZ_MAIN_LIB) $(SPAM_LIBS)
+
+BENCH_PROGS += bench/bench_spam_classify
+bench_bench_spam_classify_SOURCES = bench/bench_spam_classify.c
+bench_bench_spam_classify_CFLAGS = $(SPAM_CFLAGS) -DSCOP_SRCDIR='"$(abs_top_srcdir)"'
+bench_bench_spam_classify_LDADD = $(SPAM_LIBS)

@@ -5,6 +5,7 @@
  * spam_msg_mime.c is the adapter over that parser. */
 #include "bridge-smtp/spam_msg.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/buf.h"
@@ -70,26 +71,29 @@ static int base64_decode(const char *s, size_t n, struct buf *out)
 	unsigned acc = 0;
 	int bits = 0;
 
-	for (size_t i = 0; i < n; i++) {
+	/* Output is at most 3/4 of the input: reserve once, write directly. */
+	if (buf_reserve(out, n / 4 * 3 + 4) < 0)
+		return -1;
+	for (size_t i = 0; i < n && s[i] != '='; i++) {
 		int v = b64val((unsigned char)s[i]);
-		if (s[i] == '=')
-			break;
 		if (v < 0)
 			continue;
 		acc = (acc << 6) | (unsigned)v;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			if (buf_putc(out, (char)((acc >> bits) & 0xff)) < 0)
-				return -1;
+			out->data[out->len++] = (char)((acc >> bits) & 0xff);
 		}
 	}
+	out->data[out->len] = '\0';
 	return 0;
 }
 
 /* Quoted-printable; in_header makes '_' a space (RFC 2047 "Q"). */
 static int qp_decode(const char *s, size_t n, int in_header, struct buf *out)
 {
+	if (buf_reserve(out, n + 1) < 0)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (c == '=' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
@@ -104,9 +108,9 @@ static int qp_decode(const char *s, size_t n, int in_header, struct buf *out)
 		} else if (c == '_' && in_header) {
 			c = ' ';
 		}
-		if (buf_putc(out, c) < 0)
-			return -1;
+		out->data[out->len++] = c;
 	}
+	out->data[out->len] = '\0';
 	return 0;
 }
 
@@ -119,6 +123,8 @@ static int decode_words(const char *s, size_t n, struct buf *out)
 	size_t ws_start = 0;
 
 	buf_reset(out);
+	if (n < 2 || !memmem(s, n, "=?", 2))
+		return buf_append(out, s, n);
 	while (i < n) {
 		if (s[i] == '=' && i + 1 < n && s[i + 1] == '?') {
 			size_t q1 = i + 2, q2, end;

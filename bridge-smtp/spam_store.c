@@ -165,6 +165,10 @@ int spam_store_lookup(struct spam_store *s, const uint64_t *h, size_t n, struct 
 {
 	if (!s->cached)
 		return s->ops->lookup(s, h, n, out);
+	/* The table is larger than the CPU caches: ask for every home slot
+	 * first so the misses overlap instead of queueing. */
+	for (size_t i = 0; i < n; i++)
+		__builtin_prefetch(&s->slots[(size_t)(h[i] ^ (h[i] >> 29)) & s->mask]);
 	for (size_t i = 0; i < n; i++) {
 		const struct spam_cache_slot *slot = cache_slot(s, h[i]);
 		out[i] = slot->h ? slot->c : (struct spam_count){ 0, 0 };

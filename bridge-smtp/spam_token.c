@@ -8,14 +8,31 @@
 #define PREFIX_MAX 48
 #define HOST_MAX 128
 
+static uint64_t load_le(const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v |= (uint64_t)p[i] << (8 * i);
+	return v;
+}
+
 uint64_t spam_token_hash(const char *s, size_t len)
 {
-	/* FNV-1a, then a splitmix64 finalizer so nearby strings spread over
-	 * the table; stable across builds since the database stores it. */
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
+	/* Eight bytes a step (read little-endian, so the value is the same on
+	 * every machine: the database stores it), multiply-xorshift mixing and
+	 * a splitmix64 finalizer. */
+	const unsigned char *p = (const unsigned char *)s;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ ((uint64_t)len * 0xff51afd7ed558ccdULL);
+
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t k = load_le(p, 8) * 0x87c37b91114253d5ULL;
+		h ^= k ^ (k >> 31);
+		h = (h << 27 | h >> 37) * 0x4cf5ad432745937fULL;
+	}
+	if (len) {
+		uint64_t k = load_le(p, len) * 0x87c37b91114253d5ULL;
+		h ^= k ^ (k >> 31);
+		h = (h << 27 | h >> 37) * 0x4cf5ad432745937fULL;
 	}
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ULL;
@@ -38,9 +55,10 @@ int spam_tokens_init(struct spam_tokens *t, size_t max_tokens)
 		cap <<= 1;
 	t->hashes = malloc(t->max * sizeof(*t->hashes));
 	t->str_off = malloc(t->max * sizeof(*t->str_off));
+	t->slot = malloc(t->max * sizeof(*t->slot));
 	t->table = calloc(cap, sizeof(*t->table));
 	buf_init(&t->pool, 0);
-	if (!t->hashes || !t->str_off || !t->table) {
+	if (!t->hashes || !t->str_off || !t->slot || !t->table) {
 		spam_tokens_free(t);
 		return -1;
 	}
@@ -53,6 +71,7 @@ void spam_tokens_free(struct spam_tokens *t)
 {
 	free(t->hashes);
 	free(t->str_off);
+	free(t->slot);
 	free(t->table);
 	buf_free(&t->pool);
 	memset(t, 0, sizeof(*t));
@@ -60,8 +79,9 @@ void spam_tokens_free(struct spam_tokens *t)
 
 void spam_tokens_reset(struct spam_tokens *t)
 {
-	if (t->table)
-		memset(t->table, 0, (t->table_mask + 1) * sizeof(*t->table));
+	/* Clearing only the used slots keeps reset cheap for small messages. */
+	for (size_t i = 0; i < t->count; i++)
+		t->table[t->slot[i]] = 0;
 	buf_reset(&t->pool);
 	t->count = 0;
 	t->budget = SPAM_TOK_TEXT_BUDGET;
@@ -88,11 +108,14 @@ int spam_tokens_add(struct spam_tokens *t, const char *s, size_t len)
 		t->truncated = 1;
 		return 0;
 	}
-	if (buf_append(&t->pool, s, len) < 0 || buf_putc(&t->pool, '\0') < 0) {
-		t->pool.len = off;
+	if (buf_reserve(&t->pool, len + 1) < 0)
 		return -1;
-	}
+	memcpy(t->pool.data + off, s, len);
+	t->pool.data[off + len] = '\0';
+	t->pool.len += len + 1;
+	t->pool.data[t->pool.len] = '\0';
 	t->table[i] = h;
+	t->slot[t->count] = (uint32_t)i;
 	t->hashes[t->count] = h;
 	t->str_off[t->count] = (uint32_t)off;
 	t->count++;
@@ -127,11 +150,23 @@ static int is_alnum(unsigned char c)
 }
 
 /* Inside a word: letters, digits, any non-ASCII byte, and punctuation that
- * spam likes to carry ("$100", "100%", "don't", "e-mail", "v1.0"). */
+ * spam likes to carry ("$100", "100%", "don't", "e-mail", "v1.0").  A
+ * table, as this is the tokenizer's innermost test. */
+static const unsigned char word_chars[256] = {
+	['$'] = 1, ['%'] = 1, ['\''] = 1, ['-'] = 1, ['_'] = 1, ['.'] = 1, ['@'] = 1, ['!'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1,
+	['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1,
+	['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1, ['Y'] = 1, ['Z'] = 1,
+	[0x80 ... 0xff] = 1,
+};
+
 static int is_word(unsigned char c)
 {
-	return is_alnum(c) || c >= 0x80 || c == '$' || c == '%' || c == '\'' || c == '-' ||
-	       c == '_' || c == '.' || c == '@' || c == '!';
+	return word_chars[c];
 }
 
 /* Punctuation stripped from either end of a word. */
@@ -295,8 +330,9 @@ int spam_tok_header(struct spam_tokens *t, const char *name, const char *value, 
 	prefix[n] = '\0';
 	{
 		char tok[PREFIX_MAX + 8];
-		int k = snprintf(tok, sizeof(tok), "hdr:%s", prefix);
-		if (spam_tokens_add(t, tok, (size_t)k) < 0)
+		memcpy(tok, "hdr:", 4);
+		memcpy(tok + 4, prefix, n);
+		if (spam_tokens_add(t, tok, 4 + n) < 0)
 			return -1;
 	}
 	{
@@ -431,18 +467,20 @@ static size_t entity(const char *s, size_t len, struct buf *out, int *err)
 	return 0;
 }
 
-/* Tags after which the text reads as a new word. */
+static int cmp_name(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+/* Tags after which the text reads as a new word (sorted, for bsearch). */
 static int is_block_tag(const char *name)
 {
 	static const char *const block[] = {
-		"p", "br", "div", "td", "th", "tr", "li", "ul", "ol", "table", "tbody", "hr",
-		"h1", "h2", "h3", "h4", "h5", "h6", "center", "title", "body", "head", "html",
-		"blockquote", "pre", "img", "a", "option", "select", "form", "input", "dd", "dt", NULL,
+		"a", "blockquote", "body", "br", "center", "dd", "div", "dt", "form", "h1", "h2", "h3",
+		"h4", "h5", "h6", "head", "hr", "html", "img", "input", "li", "ol", "option", "p",
+		"pre", "select", "table", "tbody", "td", "th", "title", "tr", "ul",
 	};
-	for (size_t i = 0; block[i]; i++)
-		if (strcmp(name, block[i]) == 0)
-			return 1;
-	return 0;
+	return bsearch(name, block, sizeof(block) / sizeof(block[0]), sizeof(block[0]), cmp_name) != NULL;
 }
 
 /* Handles the tag whose text (between < and >) is s[0..n): a markup token,
@@ -461,8 +499,9 @@ static int html_tag(struct spam_tokens *t, const char *s, size_t n, struct buf *
 		return 0;
 	if (s[0] != '/') {
 		char tok[32];
-		int m = snprintf(tok, sizeof(tok), "html:%s", name);
-		if (spam_tokens_add(t, tok, (size_t)m) < 0)
+		memcpy(tok, "html:", 5);
+		memcpy(tok + 5, name, k);
+		if (spam_tokens_add(t, tok, 5 + k) < 0)
 			return -1;
 	}
 	if (is_block_tag(name) && buf_putc(out, ' ') < 0)
@@ -487,8 +526,7 @@ int spam_tok_html(struct spam_tokens *t, const char *html, size_t len)
 	if (buf_reserve(&out, len + 1) < 0)
 		goto done;
 	while (i < len) {
-		char c = html[i];
-		if (c == '<') {
+		if (html[i] == '<') {
 			if (starts_ci(html + i, len - i, "<!--")) {
 				/* Comments inside words ("vi<!-- x -->agra") vanish. */
 				size_t e = find_ci(html + i + 4, len - i - 4, "-->");
@@ -512,7 +550,7 @@ int spam_tok_html(struct spam_tokens *t, const char *html, size_t len)
 			i = e + 1;
 			continue;
 		}
-		if (c == '&') {
+		if (html[i] == '&') {
 			int err = 0;
 			size_t used = entity(html + i, len - i, &out, &err);
 			if (err < 0)
@@ -522,9 +560,13 @@ int spam_tok_html(struct spam_tokens *t, const char *html, size_t len)
 				continue;
 			}
 		}
-		if (buf_putc(&out, c) < 0)
+		/* Copy the run of plain text up to the next markup. */
+		size_t e = i + 1;
+		while (e < len && html[e] != '<' && html[e] != '&')
+			e++;
+		if (buf_append(&out, html + i, e - i) < 0)
 			goto done;
-		i++;
+		i = e;
 	}
 	if (scan_urls(t, out.data ? out.data : "", out.len) < 0 ||
 	    scan_words(t, "", out.data ? out.data : "", out.len) < 0)

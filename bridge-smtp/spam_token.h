@@ -39,6 +39,7 @@ struct spam_tokens {
 	size_t count;
 	size_t max;         /* max_tokens */
 	uint64_t *table;    /* open addressing on the hash; 0 = empty slot */
+	uint32_t *slot;     /* table index of each token, to clear just those */
 	size_t table_mask;
 	size_t budget;      /* bytes of text still to be scanned */
 	int truncated;      /* a bound was reached */
