@@ -91,6 +91,7 @@ static int fx_open(struct fx *f)
 }
 
 static int teardown(void **state);
+static void wipe_database(struct fx *f);
 
 static int setup(void **state, const char *backend)
 {
@@ -786,17 +787,7 @@ static void test_upgrade_from_version_1(void **state)
 	assert_non_null(v1);
 	store_close(f->st);
 	f->st = NULL;
-	if (strcmp(f->backend, "sqlite") == 0) {
-		char p[1100];
-		static const char *suffix[] = { "", "-wal", "-shm" };
-		for (int i = 0; i < 3; i++) {
-			snprintf(p, sizeof(p), "%s%s", f->conninfo, suffix[i]);
-			unlink(p);
-		}
-	} else {
-		assert_int_equal(raw_exec(f, "SET client_min_messages = warning;"
-					  " DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
-	}
+	wipe_database(f);
 	assert_int_equal(raw_exec(f, v1), 0);
 	assert_int_equal(raw_exec(f, "CREATE TABLE schema_version (version INTEGER NOT NULL PRIMARY KEY,"
 				  " name TEXT NOT NULL, applied_ts BIGINT NOT NULL);"
@@ -1010,6 +1001,63 @@ static void test_crash_keeps_acknowledged_writes(void **state)
 	}
 }
 
+/* Empties the test database (the fixture's store must be closed). */
+static void wipe_database(struct fx *f)
+{
+	if (strcmp(f->backend, "sqlite") == 0) {
+		char p[1100];
+		static const char *suffix[] = { "", "-wal", "-shm" };
+		for (int i = 0; i < 3; i++) {
+			snprintf(p, sizeof(p), "%s%s", f->conninfo, suffix[i]);
+			unlink(p);
+		}
+	} else {
+		assert_int_equal(raw_exec(f, "SET client_min_messages = warning;"
+					  " DROP SCHEMA public CASCADE; CREATE SCHEMA public"), 0);
+	}
+}
+
+struct opener {
+	struct fx *f;
+	enum store_rc rc;
+	int version;
+};
+
+static void *open_main(void *arg)
+{
+	struct opener *o = arg;
+	struct store *st = NULL;
+	char err[256];
+	o->rc = store_open(o->f->backend, o->f->conninfo, &st, err, sizeof(err));
+	if (o->rc == STORE_OK)
+		o->rc = store_schema_version(st, &o->version);
+	store_close(st);
+	return NULL;
+}
+
+/* Several scopd processes starting at once on an empty database: one
+ * applies each migration, the others wait and find it done. */
+static void test_concurrent_first_open(void **state)
+{
+	struct fx *f = fx(state);
+	struct opener o[THREADS];
+	pthread_t th[THREADS];
+
+	store_close(f->st);
+	f->st = NULL;
+	wipe_database(f);
+	for (int i = 0; i < THREADS; i++) {
+		o[i] = (struct opener){ f, STORE_ERROR, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, open_main, &o[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(o[i].rc, STORE_OK);
+		assert_int_equal(o[i].version, newest_version(f->backend));
+	}
+	assert_int_equal(fx_open(f), 0);
+}
+
 #define BOTH(t)                                                                \
 	{ #t " (sqlite)", t, setup_sqlite, teardown, NULL },                   \
 	{ #t " (postgres)", t, setup_pg, teardown, NULL }
@@ -1032,6 +1080,7 @@ int main(void)
 		BOTH(test_events_stream),
 		BOTH(test_events_concurrent_append),
 		BOTH(test_crash_keeps_acknowledged_writes),
+		BOTH(test_concurrent_first_open),
 		{ "test_pg_reconnects (postgres)", test_pg_reconnects, setup_pg, teardown, NULL },
 	};
 	srand((unsigned)getpid());
