@@ -364,6 +364,84 @@ def _():
     r.close()
 
 
+def scopd_available():
+    try:
+        binary("scopd")
+        binary("scopctl")
+        return True
+    except FileNotFoundError:
+        return False
+
+
+def test_with_scopd():
+    """The same AUTH path against the real homeserver: a user registered
+    with scopctl logs in through SMTP submission."""
+    desc = "STARTTLS + AUTH PLAIN checked by the real scopd (login, then logout of the device)"
+    if not scopd_available():
+        print("ok %d - %s # SKIP scopd not built" % (t.n + 1, desc))
+        t.n += 1
+        return
+    d = os.path.join(tmp, "scopd")
+    os.makedirs(d)
+    hs_port = free_port()
+    hs_conf = os.path.join(d, "homeserver.yaml")
+    with open(hs_conf, "w") as f:
+        f.write("""server_name: test.local
+public_baseurl: http://127.0.0.1:%d
+listeners:
+  - port: %d
+    type: http
+    bind_addresses: ['127.0.0.1']
+database: {name: sqlite3, args: {database: %s}}
+signing_key_path: signing.key
+registration_shared_secret: "smtp-e2e-secret"
+log_level: info
+thread_pool_size: 2
+password_hashing: {time_cost: 1, memory_kib: 256, parallelism: 1}
+""" % (hs_port, hs_port, json.dumps(os.path.join(d, "hs.db"))))
+    hs_proc = Proc([binary("scopd"), "-c", hs_conf], os.path.join(d, "scopd.log"))
+    try:
+        wait_port(hs_port, proc=hs_proc.p)
+    except Exception as e:
+        hs_proc.stop()
+        print("ok %d - %s # SKIP scopd did not start: %s" % (t.n + 1, desc, e))
+        t.n += 1
+        return
+    mb_port = free_port()
+    mb_conf = os.path.join(d, "mailbridge.yaml")
+    with open(mb_conf, "w") as f:
+        f.write("hostname: mx.test.example\nlocal_domains: [test.local]\n"
+                "listeners: {submission: {address: 127.0.0.1, port: %d}}\n"
+                "tls: {cert: %s, key: %s}\nspool_dir: %s\nhomeserver_url: http://127.0.0.1:%d\n"
+                % (mb_port, cert, key, os.path.join(d, "spool"), hs_port))
+    mb = Proc([binary("scop-mailbridge"), "-c", mb_conf], os.path.join(d, "mailbridge.log"))
+
+    @t.case(desc)
+    def _():
+        try:
+            wait_port(mb_port, proc=mb.p)
+            p = subprocess.run([binary("scopctl"), "register", "-c", hs_conf, "-u", "carol", "-p", "carol pass"],
+                               capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0, p.stderr
+            rc, out = swaks("--port", str(mb_port), "-tls", "--auth", "PLAIN", "--auth-user", "carol",
+                            "--auth-password", "carol pass", "--from", "carol@test.local", "--to", "x@far.example")
+            assert rc == 0 and "235 2.7.0" in out and "250 2.0.0 Ok: queued" in out, out
+            rc, out = swaks("--port", str(mb_port), "-tls", "--auth", "LOGIN", "--auth-user", "carol",
+                            "--auth-password", "wrong", "--from", "carol@test.local", "--to", "x@far.example")
+            assert rc != 0 and "535 5.7.8" in out, out
+            q = os.listdir(os.path.join(d, "spool", "queue"))
+            with open(os.path.join(d, "spool", "queue", q[0]), "rb") as f:
+                assert b"auth: @carol:test.local\n" in f.read()
+            with open(mb.log.name, "rb") as f:
+                assert b"logout after SMTP AUTH" not in f.read(), "device logout failed"
+        finally:
+            mb.stop()
+            hs_proc.stop()
+
+
+test_with_scopd()
+
+
 @t.case("no password appears in the daemon log")
 def _():
     log = daemon_log()
