@@ -10,7 +10,7 @@ DNS_LIBS = bridge-smtp/libscopdns.a $(COMMON_LIBS) $(UNBOUND_LIBS) -lpthread
 noinst_LIBRARIES += bridge-smtp/libscopspf.a
 bridge_smtp_libscopspf_a_SOURCES = \
 	bridge-smtp/spf.c bridge-smtp/spf.h \
-	bridge-smtp/spf_record.c bridge-smtp/spf_macro.c
+	bridge-smtp/spf_record.c bridge-smtp/spf_macro.c bridge-smtp/spf_header.c
 SPF_LIBS = bridge-smtp/libscopspf.a $(DNS_LIBS)
 
 # Command-line probe the end-to-end tests drive (lookups and SPF checks).

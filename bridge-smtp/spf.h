@@ -122,4 +122,21 @@ int spf_check_host_str(struct dns_resolver *r, const char *ip, const char *domai
 
 void spf_outcome_free(struct spf_outcome *out);
 
+/* Header text for a result.  identity is "mailfrom" or "helo"; receiver is
+ * our host name (NULL: left out).  Untrusted values (sender, HELO, the
+ * problem text) are quoted and stripped of control characters, so the
+ * result is one safe header line.  malloc()ed; NULL if out of memory.
+ *
+ * spf_received_spf(): the value of a Received-SPF field (RFC 7208 section
+ * 9.1), e.g. `pass (example.org: domain of a@example.com designates
+ * 192.0.2.1 as permitted sender) client-ip=192.0.2.1;
+ * envelope-from="a@example.com"; helo=mx.example.com; receiver=example.org;
+ * identity=mailfrom; mechanism="ip4:192.0.2.0/24"`.
+ *
+ * spf_auth_result(): the resinfo of an Authentication-Results field (RFC
+ * 8601), e.g. `spf=pass smtp.mailfrom=a@example.com`. */
+char *spf_received_spf(const struct spf_request *req, const struct spf_outcome *out,
+	const char *identity, const char *receiver);
+char *spf_auth_result(const struct spf_request *req, const struct spf_outcome *out, const char *identity);
+
 #endif

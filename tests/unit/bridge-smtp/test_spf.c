@@ -257,6 +257,46 @@ static void test_results(void **state)
 	dns_resolver_free(r);
 }
 
+static void test_headers(void **state)
+{
+	(void)state;
+	struct spf_request req;
+	memset(&req, 0, sizeof(req));
+	req.family = 4;
+	req.ip[0] = 192;
+	req.ip[2] = 2;
+	req.ip[3] = 1;
+	req.domain = "example.com";
+	req.sender = "a@example.com";
+	req.helo = "mx.example.com";
+	struct spf_outcome out;
+	memset(&out, 0, sizeof(out));
+	out.result = SPF_PASS;
+	snprintf(out.mechanism, sizeof(out.mechanism), "ip4:192.0.2.0/24");
+	char *h = spf_received_spf(&req, &out, "mailfrom", "mx.example.org");
+	assert_string_equal(h, "pass (mx.example.org: domain of a@example.com designates 192.0.2.1 as permitted "
+		"sender) client-ip=192.0.2.1; envelope-from=\"a@example.com\"; helo=mx.example.com; "
+		"receiver=mx.example.org; identity=mailfrom; mechanism=\"ip4:192.0.2.0/24\"");
+	free(h);
+	h = spf_auth_result(&req, &out, "mailfrom");
+	assert_string_equal(h, "spf=pass smtp.mailfrom=\"a@example.com\"");
+	free(h);
+	/* Hostile HELO: no line break or unbalanced quote gets through. */
+	req.helo = "evil\r\nX-Injected: yes \"(x)";
+	out.result = SPF_PERMERROR;
+	out.mechanism[0] = '\0';
+	snprintf(out.problem, sizeof(out.problem), "bad \"record\"");
+	h = spf_received_spf(&req, &out, "helo", NULL);
+	assert_null(strchr(h, '\r'));
+	assert_null(strchr(h, '\n'));
+	assert_non_null(strstr(h, "helo=\"evil??X-Injected: yes \\\"(x)\""));
+	assert_non_null(strstr(h, "identity=helo; problem=\"bad \\\"record\\\"\""));
+	free(h);
+	h = spf_auth_result(&req, &out, "helo");
+	assert_string_equal(h, "spf=permerror smtp.helo=\"evil??X-Injected: yes \\\"(x)\"");
+	free(h);
+}
+
 /* ---- The RFC 7208 suite ---- */
 
 static char *read_gz(const char *path, size_t *len)
@@ -539,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_macros),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_results),
+		cmocka_unit_test(test_headers),
 		cmocka_unit_test(test_rfc7208_suite),
 	};
 	return cmocka_run_group_tests_name("spf", tests, NULL, NULL);
