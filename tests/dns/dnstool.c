@@ -3,9 +3,12 @@
  *
  *   dnstool [--fwd ADDR@PORT] [--ta FILE] [--timeout MS] lookup NAME TYPE...
  *   dnstool [...] spf IP DOMAIN SENDER HELO      (several quadruples allowed)
+ *   dnstool [...] stress THREADS ROUNDS NAME TYPE...  (concurrent lookups on
+ *                 one resolver; prints how many answers matched the first)
  */
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +73,65 @@ static int do_lookup(struct dns_resolver *r, const char *name, const char *type)
 	return 0;
 }
 
+struct stress {
+	struct dns_resolver *r;
+	char **pairs;
+	int npairs, rounds;
+	size_t *want; /* record count of each pair's first answer */
+	unsigned long same, differ;
+	pthread_mutex_t lock;
+};
+
+static void *stress_thread(void *arg)
+{
+	struct stress *st = arg;
+	unsigned long same = 0, differ = 0;
+	for (int k = 0; k < st->rounds; k++)
+		for (int i = 0; i < st->npairs; i++) {
+			enum dns_type t;
+			struct dns_result res;
+			if (parse_type(st->pairs[2 * i + 1], &t) != 0 || dns_lookup(st->r, st->pairs[2 * i], t, &res) != 0) {
+				differ++;
+				continue;
+			}
+			if (res.status == DNS_OK && res.count == st->want[i])
+				same++;
+			else
+				differ++;
+			dns_result_free(&res);
+		}
+	pthread_mutex_lock(&st->lock);
+	st->same += same;
+	st->differ += differ;
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+static int do_stress(struct dns_resolver *r, int nthreads, int rounds, char **pairs, int npairs)
+{
+	struct stress st = { r, pairs, npairs, rounds, NULL, 0, 0, PTHREAD_MUTEX_INITIALIZER };
+	pthread_t th[16];
+	if (nthreads < 1 || nthreads > 16 || npairs < 1 || (st.want = calloc((size_t)npairs, sizeof(size_t))) == NULL)
+		return -1;
+	for (int i = 0; i < npairs; i++) {
+		enum dns_type t;
+		struct dns_result res;
+		if (parse_type(pairs[2 * i + 1], &t) == 0 && dns_lookup(r, pairs[2 * i], t, &res) == 0) {
+			st.want[i] = res.status == DNS_OK ? res.count : 0;
+			dns_result_free(&res);
+		}
+	}
+	int started = 0;
+	for (; started < nthreads; started++)
+		if (pthread_create(&th[started], NULL, stress_thread, &st) != 0)
+			break;
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	printf("{\"threads\": %d, \"same\": %lu, \"differ\": %lu}\n", started, st.same, st.differ);
+	free(st.want);
+	return 0;
+}
+
 #ifdef DNSTOOL_SPF
 static int do_spf(struct dns_resolver *r, char **a)
 {
@@ -120,6 +182,8 @@ int main(int argc, char **argv)
 	if (strcmp(argv[i], "lookup") == 0) {
 		for (i++; i + 1 < argc && rc == 0; i += 2)
 			rc = do_lookup(r, argv[i], argv[i + 1]);
+	} else if (strcmp(argv[i], "stress") == 0 && i + 4 < argc) {
+		rc = do_stress(r, atoi(argv[i + 1]), atoi(argv[i + 2]), argv + i + 3, (argc - i - 3) / 2);
 #ifdef DNSTOOL_SPF
 	} else if (strcmp(argv[i], "spf") == 0) {
 		for (i++; i + 3 < argc && rc == 0; i += 4)

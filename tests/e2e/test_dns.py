@@ -84,6 +84,16 @@ with tempfile.TemporaryDirectory(prefix="scop-dns-") as tmp:
             r = lookup(["--fwd", srv.forwarder], ("secure.example.org", "A"), ("bogus.example.org", "A"))
             t.ok(r[0]["status"] == "OK" and r[0]["security"] == "insecure", "no trust anchor: insecure", r[0])
             t.ok(r[1]["status"] == "OK" and r[1]["security"] == "insecure", "no trust anchor: no bogus", r[1])
+
+            # One resolver shared by 4 threads (the cache and the answer
+            # hand-off are shared): every answer must be the full one.
+            argv = [DNSTOOL, "--fwd", srv.forwarder, "--ta", srv.trust_anchor, "stress", "4", "25",
+                    "example.com", "MX", "secure.example.org", "TXT", "multi.example.com", "TXT",
+                    "30.2.0.192.in-addr.arpa", "PTR", "www.example.com", "A"]
+            out = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+            st = json.loads(out.stdout) if out.returncode == 0 else {"error": out.stderr}
+            t.ok(st.get("threads") == 4 and st.get("same") == 4 * 25 * 5 and st.get("differ") == 0,
+                 "4 threads x 125 lookups on one resolver all get full answers", st)
         finally:
             srv.stop()
 
