@@ -5,14 +5,14 @@
 # (SQLite or PostgreSQL), the scop-spam CLI, their tests, fuzz harness and
 # benchmark.
 SPAM_LIB = bridge-smtp/libscopspam.a
-SPAM_LIBS = $(SPAM_LIB) $(COMMON_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) -lm
+SPAM_LIBS = $(SPAM_LIB) bridge-smtp/libscopmime.a $(COMMON_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) -lm
 SPAM_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS)
 
 noinst_LIBRARIES += bridge-smtp/libscopspam.a
 bridge_smtp_libscopspam_a_SOURCES = \
 	bridge-smtp/spam.c bridge-smtp/spam.h \
 	bridge-smtp/spam_token.c bridge-smtp/spam_token.h \
-	bridge-smtp/spam_msg.h bridge-smtp/spam_msg_raw.c \
+	bridge-smtp/spam_msg.h bridge-smtp/spam_msg_mime.c \
 	bridge-smtp/spam_classify.c bridge-smtp/spam_classify.h \
 	bridge-smtp/spam_store.c bridge-smtp/spam_store.h bridge-smtp/spam_store_int.h \
 	bridge-smtp/spam_store_sqlite.c bridge-smtp/spam_store_pg.c

@@ -3,12 +3,14 @@
  * each text/plain and text/html body (transfer encoding undone) and the
  * content type of every other part.
  *
- * Two adapters implement this with one contract: spam_msg_mime.c over the
- * bridge's MIME parser (mime.h), and spam_msg_raw.c, a small self-contained
- * walker over the raw text used until the MIME parser is linked.
+ * Implemented in spam_msg_mime.c over the bridge's MIME parser (mime.h):
+ * header values arrive RFC 2047-decoded and text bodies converted from
+ * their charset to UTF-8.  A message without a single header field is
+ * taken as plain text.
  *
  * Input is untrusted: any bytes are accepted, time and memory are bounded
- * (nesting depth, part count and the tokenizer's own bounds).  Returns 0,
+ * (nesting depth, part count, header section size, and the tokenizer's own
+ * bounds); parts past the depth or part limits set t->truncated.  Returns 0,
  * or -1 only when memory runs out.  A leading mbox "From " line is skipped.
  */
 #ifndef SCOP_SPAM_MSG_H
