@@ -209,10 +209,10 @@ int main(int argc, char **argv)
 	pthread_create(&st.t, NULL, server_main, &st);
 
 	printf("spool on the build directory's file system; every message fsynced before its 250\n");
-	run_case(port, 10 * 1024, 1, 200 * scale);
-	run_case(port, 10 * 1024, 50, 20 * scale);
-	run_case(port, 1024 * 1024, 1, 20 * scale);
-	run_case(port, 1024 * 1024, 50, 2 * scale);
+	run_case(port, 10 * 1024, 1, 1000 * scale);
+	run_case(port, 10 * 1024, 50, 40 * scale);
+	run_case(port, 1024 * 1024, 1, 100 * scale);
+	run_case(port, 1024 * 1024, 50, 4 * scale);
 
 	smtp_server_stop(st.srv);
 	pthread_join(st.t, NULL);
