@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -263,8 +264,23 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("microhttpd: %s", line);
 }
 
+/* Long polls (/sync) keep many connections open: allow as many as the
+ * descriptor limit leaves room for (the database and logs need a few). */
+static unsigned connection_limit(size_t ndaemons)
+{
+	struct rlimit rl;
+	rlim_t n = 1024;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		n = rl.rlim_cur;
+	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		n = 65536;
+	n = n > 256 ? n - 128 : 128;
+	n /= ndaemons ? ndaemons : 1;
+	return n > 1000000 ? 1000000u : (unsigned)n;
+}
+
 static struct MHD_Daemon *start_one(struct http_server *srv, const struct hs_bind *b,
-				    unsigned threads, char *err, size_t errlen)
+				    unsigned threads, unsigned conn_limit, char *err, size_t errlen)
 {
 	struct sockaddr_in sin;
 	struct sockaddr_in6 sin6;
@@ -292,6 +308,7 @@ static struct MHD_Daemon *start_one(struct http_server *srv, const struct hs_bin
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, sa,
 			     MHD_OPTION_THREAD_POOL_SIZE, threads,
+			     MHD_OPTION_CONNECTION_LIMIT, conn_limit,
 			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 			     MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
@@ -316,7 +333,8 @@ struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds
 	srv->ctx = ctx;
 	srv->max_body = max_body;
 	for (size_t i = 0; i < nbinds && i < HS_MAX_BINDS; i++) {
-		srv->d[srv->nd] = start_one(srv, &binds[i], threads ? threads : 1, err, errlen);
+		srv->d[srv->nd] = start_one(srv, &binds[i], threads ? threads : 1,
+					    connection_limit(nbinds), err, errlen);
 		if (!srv->d[srv->nd]) {
 			http_server_stop(srv);
 			return NULL;

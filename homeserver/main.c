@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -54,6 +55,17 @@ static int load_or_make_key(const char *path)
 	return rc;
 }
 
+/* Raises the soft descriptor limit to the hard one: every open client
+ * connection (and every suspended long poll) holds a descriptor. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 1048576 ? 1048576 : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
 static int serve(const char *path)
 {
 	struct hs_config cfg;
@@ -71,6 +83,7 @@ static int serve(const char *path)
 		return 1;
 	}
 	scop_log_init("scopd", cfg.log_level);
+	raise_fd_limit();
 	if (load_or_make_key(cfg.signing_key_path) < 0)
 		goto out;
 	if (store_open(cfg.db_kind == HS_DB_SQLITE ? "sqlite" : "postgres",
