@@ -230,12 +230,14 @@ struct dns_resolver *dns_unbound_new(const struct dns_resolver_options *opt, cha
 			snprintf(err, errlen, "ub_ctx_async: %s", ub_strerror(e));
 		goto fail;
 	}
+	/* A resolver on loopback (a test server, systemd-resolved's
+	 * 127.0.0.53 in resolv.conf, a local unbound) is refused by default. */
+	if (set_opt(r->ctx, "do-not-query-localhost:", "no", err, errlen) != 0)
+		goto fail;
 	if (opt->forwarder != NULL) {
-		/* A forwarder on loopback (a test server, a local resolver) is
-		 * refused by default; so are the RFC 1918/6303 reverse zones
-		 * and test names, which the forwarder is trusted to answer. */
-		if (set_opt(r->ctx, "do-not-query-localhost:", "no", err, errlen) != 0 ||
-		    set_opt(r->ctx, "unblock-lan-zones:", "yes", err, errlen) != 0 ||
+		/* The RFC 1918/6303 reverse zones are answered locally by
+		 * default; an explicit forwarder is trusted to answer them. */
+		if (set_opt(r->ctx, "unblock-lan-zones:", "yes", err, errlen) != 0 ||
 		    set_opt(r->ctx, "insecure-lan-zones:", "yes", err, errlen) != 0)
 			goto fail;
 		if ((e = ub_ctx_set_fwd(r->ctx, opt->forwarder)) != 0) {
