@@ -149,14 +149,24 @@ class KnotServer:
     def start(self, detach=False):
         if self.proc is not None and self.proc.poll() is None:
             return self  # already running (e.g. start() then "with srv:")
-        self.prepare()
-        log = open(os.path.join(self.workdir, "knotd.log"), "wb")
-        self.proc = subprocess.Popen([KNOTD, "-c", self.conf], stdout=log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=detach)
-        log.close()
-        with open(os.path.join(self.workdir, "knotd.pid"), "w") as f:
-            f.write("%d\n" % self.proc.pid)
-        self.wait_ready()
+        chosen = self.port
+        for attempt in range(3):
+            self.prepare()
+            log = open(os.path.join(self.workdir, "knotd.log"), "ab")
+            self.proc = subprocess.Popen([KNOTD, "-c", self.conf], stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, start_new_session=detach)
+            log.close()
+            with open(os.path.join(self.workdir, "knotd.pid"), "w") as f:
+                f.write("%d\n" % self.proc.pid)
+            try:
+                self.wait_ready()
+                return self
+            except (RuntimeError, TimeoutError):
+                # Most likely another test took the free port first.
+                self.stop()
+                if chosen is not None or attempt == 2:
+                    raise
+                self.port = None
         return self
 
     def wait_ready(self, timeout=20.0):
