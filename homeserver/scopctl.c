@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -18,8 +19,41 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: scopctl register -c CONFIG -u USER [-p PASSWORD] [--admin] [--url URL]\n"
-		   "  without -p the password is read from standard input\n");
+	fprintf(f, "usage: scopctl register -c CONFIG [-u USER] [-p PASSWORD] [--admin] [--url URL]\n"
+		   "  what is not given is asked for (the password without echo), or read\n"
+		   "  from standard input, one line each, when it is not a terminal\n");
+}
+
+/* Reads one line from stdin (prompting on a terminal, without echo when
+ * secret); malloc'd without the newline, or NULL at end of input. */
+static char *read_line(const char *prompt, int secret)
+{
+	struct termios old, quiet;
+	int tty = isatty(STDIN_FILENO), hidden = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		if (secret && tcgetattr(STDIN_FILENO, &old) == 0) {
+			quiet = old;
+			quiet.c_lflag &= ~(tcflag_t)ECHO;
+			hidden = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+		}
+	}
+	n = getline(&line, &cap, stdin);
+	if (hidden) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	if (n <= 0) {
+		free(line);
+		return NULL;
+	}
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	return line;
 }
 
 static size_t collect(char *data, size_t size, size_t n, void *ud)
@@ -150,8 +184,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *config = NULL, *user = NULL, *url = NULL;
-	char *pw = NULL, *base = NULL, *line = NULL;
-	size_t cap = 0;
+	char *pw = NULL, *base = NULL, *line = NULL, *user_line = NULL;
+	char local[256];
 	int admin = 0, c, rc;
 	struct hs_config cfg;
 	char err[512];
@@ -172,13 +206,21 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (!config || !user || optind != argc) {
+	if (!config || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
+	if (!user) {
+		user_line = read_line("User (localpart): ", 0);
+		if (!user_line || !user_line[0]) {
+			fprintf(stderr, "scopctl: no user given\n");
+			free(user_line);
+			return 2;
+		}
+		user = user_line;
+	}
 	if (user[0] == '@') {
 		/* Accept a full user id; the API takes the localpart. */
-		static char local[256];
 		const char *colon = strchr(user, ':');
 		size_t n = colon ? (size_t)(colon - user - 1) : strlen(user) - 1;
 		if (n >= sizeof(local))
@@ -188,20 +230,19 @@ int main(int argc, char **argv)
 		user = local;
 	}
 	if (!pw) {
-		ssize_t n = getline(&line, &cap, stdin);
-		if (n <= 0) {
+		line = read_line("Password: ", 1);
+		if (!line) {
 			fprintf(stderr, "scopctl: no password given\n");
-			free(line);
+			free(user_line);
 			return 2;
 		}
-		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-			line[--n] = '\0';
 		pw = line;
 	}
 	hs_config_init(&cfg);
 	if (hs_config_load(&cfg, config, err, sizeof(err)) < 0) {
 		fprintf(stderr, "scopctl: %s\n", err);
 		free(line);
+		free(user_line);
 		return 1;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -210,9 +251,10 @@ int main(int argc, char **argv)
 	curl_global_cleanup();
 	free(base);
 	if (line) {
-		explicit_bzero(line, cap);
+		explicit_bzero(line, strlen(line));
 		free(line);
 	}
+	free(user_line);
 	hs_config_free(&cfg);
 	return rc;
 }

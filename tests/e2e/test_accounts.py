@@ -370,6 +370,13 @@ def run_suite(srv, tag):
         p = subprocess.run([binary("scopctl"), "register", "-c", srv.config, "-u", "erin"],
                            input="x\n", capture_output=True, text=True, timeout=60)
         assert p.returncode != 0 and "M_USER_IN_USE" in p.stderr, (p.stdout, p.stderr)
+        # User and password from standard input, as a script would give them.
+        p = subprocess.run([binary("scopctl"), "register", "-c", srv.config],
+                           input="zed\nzed password\n", capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0 and "@zed:" + SERVER in p.stdout, (p.stdout, p.stderr)
+        expect(login(srv, "zed", "zed password"), 200)
+        p = subprocess.run([binary("scopctl"), "register", "-u", "x"], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 2 and "usage" in p.stderr, p.stderr
 
     @case("failed logins are rate limited per user (across IPs) and per IP")
     def _():
