@@ -21,6 +21,7 @@
 
 #include <openssl/err.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 
 #define MAX_LISTENERS 8
@@ -81,6 +82,7 @@ struct job {
 	struct spool_envelope env;
 	const char *data;
 	size_t len;
+	struct buf trace;
 	char id[SPOOL_ID_MAX];
 	int rc;
 	int err;
@@ -474,6 +476,32 @@ static void finish_store(struct smtp_server *srv, struct job *job)
 		srv->cfg->on_queued(srv->cfg->on_queued_ctx, job->id);
 }
 
+/* The Received: header of RFC 5321 4.4, with the protocol names of
+ * RFC 3848 and RFC 6531.  The recipient is named only when there is one
+ * (naming several would disclose Bcc recipients to each other). */
+static int format_received(struct buf *out, const struct smtp_server *srv, const struct conn *c,
+			   const struct smtp_envelope *e)
+{
+	static const char *const proto[2][2][2] = {
+		{ { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
+		{ { "UTF8SMTP", "UTF8SMTPA" }, { "UTF8SMTPS", "UTF8SMTPSA" } },
+	};
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	const char *with = proto[e->smtputf8][c->tls == TLS_ON][e->auth_identity != NULL];
+	if (buf_printf(out, "Received: from %s (%s)\r\n\tby %s (SCoP) with %s", e->helo, c->peer,
+		       srv->cfg->hostname, with) < 0)
+		return -1;
+	if (c->tls == TLS_ON && buf_printf(out, "\r\n\t(%s)", c->tls_desc) < 0)
+		return -1;
+	if (e->n_rcpts == 1 && buf_printf(out, "\r\n\tfor <%s>", e->rcpts[0]) < 0)
+		return -1;
+	return buf_printf(out, "; %s\r\n", date);
+}
+
 static void store_message(struct smtp_server *srv, struct conn *c)
 {
 	const struct smtp_envelope *e = smtp_session_envelope(c->s);
@@ -500,11 +528,19 @@ static void store_message(struct smtp_server *srv, struct conn *c)
 	};
 	job->data = e->data;
 	job->len = e->len;
+	if (format_received(&job->trace, srv, c, e) < 0) {
+		buf_free(&job->trace);
+		free(job);
+		smtp_session_message_done(c->s, false, NULL);
+		return;
+	}
+	job->env.trace = job->trace.data;
 	if (start_job(srv, job) < 0) {
 		/* No worker to spare: store on the loop thread. */
 		job->rc = spool_store(srv->cfg->spool, &job->env, job->data, job->len, job->id);
 		job->err = errno;
 		finish_store(srv, job);
+		buf_free(&job->trace);
 		free(job);
 	}
 }
@@ -686,6 +722,7 @@ static void collect_jobs(struct smtp_server *srv)
 			if (!srv->stopping)
 				conn_progress(srv, c, 0);
 		}
+		buf_free(&job->trace);
 		free(job);
 	}
 }

@@ -193,7 +193,8 @@ int spool_store(struct spool *sp, const struct spool_envelope *env, const void *
 	for (size_t i = 0; i < env->n_rcpts; i++)
 		if (put_field(&h, "rcpt", env->rcpts[i]) < 0)
 			goto fail;
-	if (buf_printf(&h, "size: %zu\n\n", len) < 0)
+	size_t tlen = env->trace ? strlen(env->trace) : 0;
+	if (buf_printf(&h, "size: %zu\n\n", tlen + len) < 0 || (tlen && buf_append(&h, env->trace, tlen) < 0))
 		goto fail;
 
 	fd = openat(sp->tmp_fd, id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

@@ -7,7 +7,8 @@
  *   queue/  complete messages, one file each, named by queue id
  * spool_store() writes tmp/<id>, fsync()s it, renames it into queue/ and
  * fsync()s queue/, so a crash at any point leaves either no queue file or
- * a whole one (rename is atomic within one file system).
+ * a whole one (rename is atomic within one file system).  The stored
+ * message is env->trace (the Received: header) followed by the data.
  *
  * Queue file format (version 1): a header block of "key: value" lines,
  * each ending in LF, then one empty line, then exactly `size` octets of
@@ -64,6 +65,10 @@ struct spool_envelope {
 	const char *const *rcpts;
 	size_t n_rcpts;
 	int64_t received;     /* unix seconds */
+	/* Trace header(s) the server adds (RFC 5321 4.4), CRLF-terminated;
+	 * written in front of the message and counted in its size.  May be
+	 * NULL. */
+	const char *trace;
 };
 
 struct spool_message {

@@ -180,6 +180,8 @@ def _():
     assert env["listener"] == "mx" and env["client"] == "127.0.0.1" and env["helo"] == "client.test", env
     assert env["tls"] == "none" and int(env["size"]) == len(msg), env
     assert b"Subject: e2e plain\r\n" in msg and b"hello from swaks" in msg, msg
+    assert msg.startswith(b"Received: from client.test (127.0.0.1)\r\n\tby mx.test.example (SCoP) with ESMTP\r\n"
+                          b"\tfor <bob@example.org>; "), msg[:300]
     assert b"\n" not in msg.replace(b"\r\n", b""), "message must keep CRLF line ends"
 
 
@@ -220,6 +222,9 @@ def _():
         head = f.read().split(b"\n\n", 1)[0].decode()
     assert "listener: submission" in head and "auth: @alice:example.org" in head, head
     assert "tls: TLSv1." in head and "rcpt: friend@far.example" in head, head
+    with open(os.path.join(spool, "queue", ids[-1]), "rb") as f:
+        msg = f.read().split(b"\n\n", 1)[1]
+    assert b"(SCoP) with ESMTPSA\r\n\t(TLSv1." in msg.split(b"\r\n\r\n")[0], msg[:400]
     assert len(logouts) == nlogout + 1 and logouts[-1].startswith("Bearer tok-"), logouts
 
 
@@ -274,7 +279,8 @@ def _():
     ids = queue_ids()
     assert len(ids) == before + 1
     with open(os.path.join(spool, "queue", ids[-1]), "rb") as f:
-        assert f.read().split(b"\n\n", 1)[1] == part1 + part2
+        msg = f.read().split(b"\n\n", 1)[1]
+    assert msg.startswith(b"Received: from c (127.0.0.1)") and msg.endswith(b"+0000\r\n" + part1 + part2), msg
 
 
 @t.case("swaks and smtplib: oversize messages get 552 5.3.4")

@@ -108,11 +108,21 @@ static void test_store_and_load(void **state)
 	spool_message_free(&m);
 
 	assert_int_equal(spool_load(&sp, id2, &m), 0);
+	assert_int_equal(m.size, 0);
 	assert_string_equal(m.from, "");
 	assert_string_equal(m.auth, "@alice:example.org");
 	assert_true(m.smtputf8);
-	assert_int_equal(m.size, 0);
 	spool_message_free(&m);
+
+	/* The trace header goes in front of the message. */
+	char id3[SPOOL_ID_MAX];
+	env.trace = "Received: from c by h; date\r\n";
+	assert_int_equal(spool_store(&sp, &env, "x\r\n", 3, id3), 0);
+	assert_int_equal(spool_load(&sp, id3, &m), 0);
+	assert_string_equal(m.data, "Received: from c by h; date\r\nx\r\n");
+	assert_int_equal(m.size, strlen(m.data));
+	spool_message_free(&m);
+	assert_int_equal(spool_remove(&sp, id3), 0);
 
 	assert_int_equal(spool_remove(&sp, id2), 0);
 	assert_int_equal(count_files(dir, "queue"), 1);
