@@ -78,6 +78,11 @@ int auth_requester(struct api_req *r)
 	a.user_id = NULL;
 	a.device_id = NULL;
 	store_access_clear(&a);
+	/* Keep the device list's last_seen fields roughly current. */
+	if (r->who.device_id &&
+	    ratelimit_check(r->hs->rl.touch, r->who.token_hash, http_monotonic_ms(), 1) == 0)
+		store_device_touch(r->hs->store, r->who.user_id, r->who.device_id, http_now_ms(),
+				   r->http->remote_ip);
 	return 0;
 }
 

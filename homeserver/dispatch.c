@@ -212,11 +212,13 @@ int hs_init(struct hs *hs, const struct hs_config *cfg, struct store *st)
 					   cfg->rc_login_failed.burst_count, RATELIMIT_KEYS);
 	hs->rl.register_ip = ratelimit_new(cfg->rc_registration.per_second,
 					   cfg->rc_registration.burst_count, RATELIMIT_KEYS);
+	/* One last-seen write per token per five minutes, not per request. */
+	hs->rl.touch = ratelimit_new(1.0 / 300, 1, RATELIMIT_KEYS);
 	hs->uia = uia_new(release_regtoken, hs);
 	hs->nonces = nonces_new();
 	hs->dummy_hash = password_hash("not a password", &hs->pw);
 	if (!hs->router || !hs->rl.login_ip || !hs->rl.login_user || !hs->rl.failed_ip ||
-	    !hs->rl.failed_user || !hs->rl.register_ip || !hs->uia || !hs->nonces ||
+	    !hs->rl.failed_user || !hs->rl.register_ip || !hs->rl.touch || !hs->uia || !hs->nonces ||
 	    !hs->dummy_hash)
 		goto fail;
 	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
@@ -236,6 +238,7 @@ void hs_free(struct hs *hs)
 	ratelimit_free(hs->rl.failed_ip);
 	ratelimit_free(hs->rl.failed_user);
 	ratelimit_free(hs->rl.register_ip);
+	ratelimit_free(hs->rl.touch);
 	uia_free(hs->uia);
 	nonces_free(hs->nonces);
 	free(hs->dummy_hash);

@@ -23,6 +23,7 @@ struct hs_limits {
 	struct ratelimit *failed_ip;    /* rc_login.failed_attempts, per IP */
 	struct ratelimit *failed_user;  /* rc_login.failed_attempts, per user */
 	struct ratelimit *register_ip;  /* rc_registration */
+	struct ratelimit *touch;        /* throttles last-seen writes per token */
 };
 
 struct hs {

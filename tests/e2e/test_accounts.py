@@ -253,11 +253,13 @@ def run_suite(srv, tag):
     @case("devices: list, get, rename, unknown is 404")
     def _():
         tok = expect(login(srv, "alice", device_id="DEVNAME", initial_device_display_name="Phone"), 200)["access_token"]
+        expect(srv.call("GET", C + "/account/whoami", token=tok, host="::1"), 200)
         j = expect(srv.call("GET", C + "/devices", token=tok), 200)
         ids = [d["device_id"] for d in j["devices"]]
         assert "DEVNAME" in ids and "MYDEVICE" in ids, ids
         d = expect(srv.call("GET", C + "/devices/DEVNAME", token=tok), 200)
         assert d["display_name"] == "Phone" and d["last_seen_ts"] > 0, d
+        assert d["last_seen_ip"] == "::1", d  # the first request after login updates it
         expect(srv.call("PUT", C + "/devices/DEVNAME", {"display_name": "Tablet"}, token=tok), 200)
         d = expect(srv.call("GET", C + "/devices/DEVNAME", token=tok), 200)
         assert d["display_name"] == "Tablet", d
