@@ -478,6 +478,24 @@ def _():
     assert out.returncode == 0 and len(out.stdout.splitlines()) == len(ids), out
 
 
+@t.case("--generate-config writes a loadable example once and never overwrites")
+def _():
+    path = os.path.join(tmp, "generated.yaml")
+    p = subprocess.run([binary("scop-mailbridge"), "-c", path, "--generate-config"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode == 0 and os.path.exists(path), p
+    assert os.stat(path).st_mode & 0o077 == 0
+    with open(path) as f:
+        text = f.read()
+    assert "local_domains:" in text and "submission:" in text, text
+    p = subprocess.run([binary("scop-mailbridge"), "-c", path, "--generate-config"], capture_output=True,
+                       text=True, timeout=30)
+    assert p.returncode != 0 and "File exists" in p.stderr, p
+    p = subprocess.run([binary("scop-mailbridge"), "-c", os.path.join(tmp, "missing.yaml")],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode != 0 and "missing.yaml" in p.stderr, p
+
+
 @t.case("SIGTERM stops the daemon cleanly")
 def _():
     daemon.p.send_signal(signal.SIGTERM)
