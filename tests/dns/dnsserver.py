@@ -87,7 +87,10 @@ def sign_zone(workdir, origin, src, tamper=False):
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
     with open(os.path.join(workdir, keybase + ".ds")) as f:
-        return [l for l in f.read().splitlines() if l.strip()]
+        ds = [l for l in f.read().splitlines() if l.strip()]
+    with open(os.path.join(workdir, keybase + ".key")) as f:
+        dnskey = [l for l in f.read().splitlines() if l.strip() and not l.startswith(";")]
+    return ds, dnskey
 
 
 class KnotServer:
@@ -99,6 +102,8 @@ class KnotServer:
         self.port = port
         self.proc = None
         self.trust_anchor = os.path.join(self.workdir, "trust-anchor.ds")
+        # The same anchors as the signed zones' key-signing DNSKEY records.
+        self.trust_anchor_dnskey = os.path.join(self.workdir, "trust-anchor.dnskey")
 
     @property
     def forwarder(self):
@@ -108,17 +113,22 @@ class KnotServer:
         os.makedirs(self.workdir, exist_ok=True)
         os.makedirs(os.path.join(self.workdir, "db"), exist_ok=True)
         ds = []
+        dnskeys = []
         zones = []
         for src in self.zonefiles:
             origin = zone_origin(src)  # "" for the root zone
             dst = os.path.join(self.workdir, (origin or "root") + ".zone")
             if origin in self.sign or origin in self.bogus:
-                ds += sign_zone(self.workdir, origin, src, tamper=origin in self.bogus)
+                d, k = sign_zone(self.workdir, origin, src, tamper=origin in self.bogus)
+                ds += d
+                dnskeys += k
             elif os.path.abspath(src) != dst:
                 shutil.copyfile(src, dst)
             zones.append(origin)
         with open(self.trust_anchor, "w") as f:
             f.write("\n".join(ds) + ("\n" if ds else ""))
+        with open(self.trust_anchor_dnskey, "w") as f:
+            f.write("\n".join(dnskeys) + ("\n" if dnskeys else ""))
         if self.port is None:
             self.port = free_port()
         conf = ["server:",

@@ -79,6 +79,11 @@ with tempfile.TemporaryDirectory(prefix="scop-dns-") as tmp:
             t.ok(r[15]["records"] == ["192.0.2.10"], "names are case-insensitive, trailing dot allowed", r[15])
             t.ok(r[16]["status"] == "PERMFAIL", "an invalid name is PERMFAIL, not sent", r[16])
 
+            r = lookup(["--fwd", srv.forwarder, "--ta", srv.trust_anchor_dnskey],
+                       ("secure.example.org", "A"), ("bogus.example.org", "A"))
+            t.ok(r[0]["security"] == "secure" and r[1]["security"] == "bogus",
+                 "a DNSKEY trust anchor works as well as a DS one", r)
+
             # Without the trust anchor nothing can be proven: insecure, and
             # the tampered zone is not detected.
             r = lookup(["--fwd", srv.forwarder], ("secure.example.org", "A"), ("bogus.example.org", "A"))

@@ -213,6 +213,21 @@ static void test_limits(void **state)
 	assert_string_equal(out.mechanism, "mx");
 	assert_int_equal(check(r, "192.0.2.1", "loop.example.com", &out), SPF_PERMERROR);
 	assert_int_equal(check(r, "192.0.2.1", "redir.example.com", &out), SPF_PERMERROR);
+	/* ptr: only the first 10 PTR names are tried; the 11th would match. */
+	assert_int_equal(dns_static_add(r, "ptr.example.com", DNS_TXT, "v=spf1 ptr -all", (size_t)-1), 0);
+	for (int i = 0; i < 11; i++) {
+		char host[64];
+		snprintf(host, sizeof(host), "h%d.%s", i, i == 10 ? "ptr.example.com" : "elsewhere.example");
+		assert_int_equal(dns_static_add(r, "7.2.0.192.in-addr.arpa", DNS_PTR, host, (size_t)-1), 0);
+		assert_int_equal(dns_static_add(r, host, DNS_A, "192.0.2.7", (size_t)-1), 0);
+		if (i == 0)
+			assert_int_equal(dns_static_add(r, "8.2.0.192.in-addr.arpa", DNS_PTR, "h10.ptr.example.com", (size_t)-1), 0);
+	}
+	assert_int_equal(check(r, "192.0.2.7", "ptr.example.com", &out), SPF_FAIL);
+	/* The name must also resolve back to the client to count. */
+	assert_int_equal(check(r, "192.0.2.8", "ptr.example.com", &out), SPF_FAIL);
+	assert_int_equal(dns_static_add(r, "h10.ptr.example.com", DNS_A, "192.0.2.8", (size_t)-1), 0);
+	assert_int_equal(check(r, "192.0.2.8", "ptr.example.com", &out), SPF_PASS);
 	dns_resolver_free(r);
 }
 
