@@ -186,6 +186,10 @@ static int get_rate(json_t *obj, const char *key, struct hs_rate *r, char *err, 
 
 static int add_bind(struct hs_config *c, const char *addr, int port, char *err, size_t errlen)
 {
+	if (strlen(addr) > 63) {
+		set_err(err, errlen, "listeners: bind address too long");
+		return -1;
+	}
 	if (c->nbinds >= HS_MAX_BINDS) {
 		set_err(err, errlen, "listeners: at most %d bind addresses", HS_MAX_BINDS);
 		return -1;
@@ -194,6 +198,7 @@ static int add_bind(struct hs_config *c, const char *addr, int port, char *err, 
 	if (!c->binds[c->nbinds].addr)
 		return -1;
 	c->binds[c->nbinds].port = port;
+	c->binds[c->nbinds].x_forwarded = false;
 	c->nbinds++;
 	return 0;
 }
@@ -223,6 +228,7 @@ static int parse_listeners(struct hs_config *c, json_t *ls, char *err, size_t er
 		/* Only HTTP listeners; metrics, manhole and replication are Synapse's. */
 		if (type && (!json_is_string(type) || strcmp(json_string_value(type), "http") != 0))
 			continue;
+		size_t first = c->nbinds;
 		if (json_is_true(json_object_get(l, "tls"))) {
 			set_err(err, errlen, "listeners[%zu]: tls is not supported yet; use a reverse proxy", i);
 			return -1;
@@ -244,6 +250,8 @@ static int parse_listeners(struct hs_config *c, json_t *ls, char *err, size_t er
 			    add_bind(c, "127.0.0.1", (int)json_integer_value(port), err, errlen) < 0)
 				return -1;
 		}
+		for (size_t k = first; k < c->nbinds; k++)
+			c->binds[k].x_forwarded = json_is_true(json_object_get(l, "x_forwarded"));
 	}
 	return 0;
 }

@@ -31,6 +31,7 @@ enum hs_db_kind {
 struct hs_bind {
 	char *addr;
 	int port;
+	bool x_forwarded; /* behind a reverse proxy: trust its X-Forwarded-For */
 };
 
 /* A token bucket's parameters (Synapse's rc_* blocks). */

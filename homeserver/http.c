@@ -21,8 +21,17 @@ enum rq_state {
 	RQ_READY,          /* the answer is set */
 };
 
+struct http_server;
+
+/* What the access handler of one daemon (one bind) needs. */
+struct http_daemon {
+	struct http_server *srv;
+	int x_forwarded;
+};
+
 struct http_server {
 	struct MHD_Daemon *d[HS_MAX_BINDS];
+	struct http_daemon dctx[HS_MAX_BINDS];
 	size_t nd;
 	size_t max_body;
 	http_handler_fn fn;
@@ -148,8 +157,36 @@ static void set_too_large(struct http_request *rq)
 	rq->state = RQ_READY;
 }
 
+/* The client as a trusted reverse proxy reports it: the last address in
+ * X-Forwarded-For (earlier ones are the client's own claims). */
+static void forwarded_ip(struct MHD_Connection *c, char *out, size_t outlen)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For");
+	const char *last, *end;
+	char ip[64];
+	unsigned char bin[16];
+	size_t n;
+
+	if (!h)
+		return;
+	last = strrchr(h, ',');
+	last = last ? last + 1 : h;
+	while (*last == ' ' || *last == '\t')
+		last++;
+	end = last + strlen(last);
+	while (end > last && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	n = (size_t)(end - last);
+	if (n == 0 || n >= sizeof(ip) || n >= outlen)
+		return;
+	memcpy(ip, last, n);
+	ip[n] = '\0';
+	if (inet_pton(AF_INET, ip, bin) == 1 || inet_pton(AF_INET6, ip, bin) == 1)
+		memcpy(out, ip, n + 1);
+}
+
 static struct http_request *new_request(struct MHD_Connection *c, const char *url,
-					const char *method)
+					const char *method, int x_forwarded)
 {
 	struct http_request *rq = calloc(1, sizeof(*rq));
 	const union MHD_ConnectionInfo *ci;
@@ -170,6 +207,8 @@ static struct http_request *new_request(struct MHD_Connection *c, const char *ur
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr,
 				  rq->remote_ip, sizeof(rq->remote_ip));
 	}
+	if (x_forwarded)
+		forwarded_ip(c, rq->remote_ip, sizeof(rq->remote_ip));
 	if (!rq->remote_ip[0])
 		strcpy(rq->remote_ip, "unknown");
 	return rq;
@@ -179,13 +218,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 				 const char *method, const char *version,
 				 const char *upload_data, size_t *upload_size, void **con_cls)
 {
-	struct http_server *srv = cls;
+	struct http_daemon *dc = cls;
+	struct http_server *srv = dc->srv;
 	struct http_request *rq = *con_cls;
 	(void)version;
 
 	if (!rq) {
 		const char *cl;
-		rq = new_request(c, url, method);
+		rq = new_request(c, url, method, dc->x_forwarded);
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
@@ -279,7 +319,7 @@ static unsigned connection_limit(size_t ndaemons)
 	return n > 1000000 ? 1000000u : (unsigned)n;
 }
 
-static struct MHD_Daemon *start_one(struct http_server *srv, const struct hs_bind *b,
+static struct MHD_Daemon *start_one(struct http_daemon *dc, const struct hs_bind *b,
 				    unsigned threads, unsigned conn_limit, char *err, size_t errlen)
 {
 	struct sockaddr_in sin;
@@ -304,12 +344,12 @@ static struct MHD_Daemon *start_one(struct http_server *srv, const struct hs_bin
 		snprintf(err, errlen, "bind address %s is not an IP address", b->addr);
 		return NULL;
 	}
-	d = MHD_start_daemon(flags, (uint16_t)b->port, NULL, NULL, on_access, srv,
+	d = MHD_start_daemon(flags, (uint16_t)b->port, NULL, NULL, on_access, dc,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 			     MHD_OPTION_SOCK_ADDR, sa,
 			     MHD_OPTION_THREAD_POOL_SIZE, threads,
 			     MHD_OPTION_CONNECTION_LIMIT, conn_limit,
-			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
 			     MHD_OPTION_UNESCAPE_CALLBACK, keep_escaped, NULL,
 			     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
 			     MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1,
@@ -333,7 +373,9 @@ struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds
 	srv->ctx = ctx;
 	srv->max_body = max_body;
 	for (size_t i = 0; i < nbinds && i < HS_MAX_BINDS; i++) {
-		srv->d[srv->nd] = start_one(srv, &binds[i], threads ? threads : 1,
+		srv->dctx[srv->nd].srv = srv;
+		srv->dctx[srv->nd].x_forwarded = binds[i].x_forwarded;
+		srv->d[srv->nd] = start_one(&srv->dctx[srv->nd], &binds[i], threads ? threads : 1,
 					    connection_limit(nbinds), err, errlen);
 		if (!srv->d[srv->nd]) {
 			http_server_stop(srv);
@@ -358,11 +400,16 @@ void http_server_stop(struct http_server *s)
 	free(s);
 }
 
-int http_server_port(const struct http_server *s)
+int http_server_bind_port(const struct http_server *s, size_t i)
 {
 	const union MHD_DaemonInfo *di;
-	if (!s || s->nd == 0)
+	if (!s || i >= s->nd)
 		return 0;
-	di = MHD_get_daemon_info(s->d[0], MHD_DAEMON_INFO_BIND_PORT);
+	di = MHD_get_daemon_info(s->d[i], MHD_DAEMON_INFO_BIND_PORT);
 	return di ? di->port : 0;
+}
+
+int http_server_port(const struct http_server *s)
+{
+	return http_server_bind_port(s, 0);
 }

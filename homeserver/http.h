@@ -57,8 +57,10 @@ struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds
 				      char *err, size_t errlen);
 /* Stops accepting, waits for handlers to finish, frees the server. */
 void http_server_stop(struct http_server *s);
-/* The port actually bound by the first daemon (for port 0 in tests). */
+/* The port actually bound for binds[0] (for port 0 in tests). */
 int http_server_port(const struct http_server *s);
+/* The same for binds[i]; 0 when there is no such bind. */
+int http_server_bind_port(const struct http_server *s, size_t i);
 
 /* A request header (case-insensitive name), or NULL. */
 const char *http_header(struct http_request *rq, const char *name);

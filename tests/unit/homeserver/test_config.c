@@ -61,6 +61,7 @@ static void test_synapse_style(void **state)
 			       "    type: http\n"
 			       "    tls: false\n"
 			       "    bind_addresses: ['::1', '127.0.0.1']\n"
+			       "    x_forwarded: true\n"
 			       "    resources: [{names: [client, federation]}]\n"
 			       "  - port: 9001\n"
 			       "    type: metrics\n"
@@ -88,6 +89,7 @@ static void test_synapse_style(void **state)
 	assert_int_equal(c.nbinds, 2);
 	assert_string_equal(c.binds[0].addr, "::1");
 	assert_int_equal(c.binds[0].port, 9000);
+	assert_true(c.binds[0].x_forwarded && c.binds[1].x_forwarded);
 	assert_int_equal(c.db_kind, HS_DB_POSTGRES);
 	assert_string_equal(c.db_conninfo, "dbname='synapse' user='synapse' password='it\\'s secret' "
 					   "host='localhost' port='5432'");

@@ -42,24 +42,26 @@ static void handler(void *ctx, struct http_request *rq)
 	char *q = http_query(rq, "q");
 	const char *h = http_header(rq, "x-test");
 	rq->status = 200;
-	rq->reply = json_pack("{s:s,s:s,s:I,s:s?,s:s?}", "method", rq->method, "path", rq->path,
-			      "len", (json_int_t)rq->body_len, "q", q, "h", h);
+	rq->reply = json_pack("{s:s,s:s,s:I,s:s?,s:s?,s:s}", "method", rq->method, "path", rq->path,
+			      "len", (json_int_t)rq->body_len, "q", q, "h", h, "ip", rq->remote_ip);
 	free(q);
 }
 
 static struct http_server *srv;
-static int port;
+static int port, proxied_port;
 
 static int setup(void **state)
 {
-	struct hs_bind b = { (char *)"127.0.0.1", 0 };
+	struct hs_bind b[2] = { { (char *)"127.0.0.1", 0, false }, { (char *)"127.0.0.1", 0, true } };
 	char err[256];
 	(void)state;
 	scop_log_init("test_http", SCOP_LOG_ERROR);
-	srv = http_server_start(&b, 1, 2, 1000, handler, NULL, err, sizeof(err));
+	srv = http_server_start(b, 2, 2, 1000, handler, NULL, err, sizeof(err));
 	assert_non_null(srv);
 	port = http_server_port(srv);
-	assert_true(port > 0);
+	proxied_port = http_server_bind_port(srv, 1);
+	assert_true(port > 0 && proxied_port > 0 && port != proxied_port);
+	assert_int_equal(http_server_bind_port(srv, 2), 0);
 	return 0;
 }
 
@@ -70,8 +72,8 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Sends raw and returns the whole answer (the server closes after it). */
-static char *exchange(const char *raw, size_t len)
+/* Sends raw to a port and returns the whole answer (the server closes after it). */
+static char *exchange_to(int to_port, const char *raw, size_t len)
 {
 	struct sockaddr_in sa;
 	static char out[65536];
@@ -80,7 +82,7 @@ static char *exchange(const char *raw, size_t len)
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
+	sa.sin_port = htons((uint16_t)to_port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	for (size_t off = 0; off < len;) {
@@ -95,6 +97,11 @@ static char *exchange(const char *raw, size_t len)
 	out[got] = '\0';
 	close(fd);
 	return out;
+}
+
+static char *exchange(const char *raw, size_t len)
+{
+	return exchange_to(port, raw, len);
 }
 
 static char *exchange_str(const char *raw)
@@ -171,6 +178,23 @@ static void test_suspend_resume(void **state)
 	assert_non_null(strstr(r, "\"resumed\":\"yes\""));
 }
 
+static void test_x_forwarded(void **state)
+{
+	const char *req = "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1, 192.0.2.7\r\n"
+			  "Connection: close\r\n\r\n";
+	char *r;
+	(void)state;
+	/* Only a listener marked x_forwarded believes the header, and only
+	 * its last (proxy-added) address. */
+	r = exchange_to(proxied_port, req, strlen(req));
+	assert_non_null(strstr(r, "\"ip\":\"192.0.2.7\""));
+	r = exchange_to(port, req, strlen(req));
+	assert_non_null(strstr(r, "\"ip\":\"127.0.0.1\""));
+	req = "GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: not-an-ip\r\nConnection: close\r\n\r\n";
+	r = exchange_to(proxied_port, req, strlen(req));
+	assert_non_null(strstr(r, "\"ip\":\"127.0.0.1\""));
+}
+
 static void test_garbage(void **state)
 {
 	char *r;
@@ -188,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_body),
 		cmocka_unit_test(test_too_large),
 		cmocka_unit_test(test_suspend_resume),
+		cmocka_unit_test(test_x_forwarded),
 		cmocka_unit_test(test_garbage),
 	};
 	return cmocka_run_group_tests_name("homeserver http", tests, setup, teardown);
