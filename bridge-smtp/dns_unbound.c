@@ -22,26 +22,39 @@
 #define RCODE_NXDOMAIN 3
 #define RCODE_REFUSED 5
 
+struct ub_query;
+
 struct ub_resolver {
 	struct dns_resolver base;
 	struct ub_ctx *ctx;
 	unsigned timeout_ms;
 	pthread_mutex_t lock; /* held around ub_process/resolve/cancel */
+	struct ub_query *abandoned; /* given up on, answer still to come */
 };
 
 /* One lookup in flight.  Freed by the waiter, unless the waiter gave up
- * and could not cancel it: then by the callback (abandoned set). */
+ * and could not cancel it: then it goes on the resolver's abandoned list
+ * and is freed by the callback, or by dns_resolver_free() if the answer
+ * never comes. */
 struct ub_query {
+	struct ub_resolver *r;
 	int done;
 	int abandoned;
 	int err;
 	struct ub_result *result;
+	struct ub_query *prev, *next; /* on r->abandoned */
 };
 
 static void on_result(void *data, int err, struct ub_result *result)
 {
 	struct ub_query *q = data;
-	if (q->abandoned) {
+	if (q->abandoned) { /* runs under r->lock, inside ub_process() */
+		if (q->prev != NULL)
+			q->prev->next = q->next;
+		else
+			q->r->abandoned = q->next;
+		if (q->next != NULL)
+			q->next->prev = q->prev;
 		if (result != NULL)
 			ub_resolve_free(result);
 		free(q);
@@ -123,6 +136,29 @@ static void escape_name(const char *name, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
+/* Stops waiting for q: cancels it, or if it cannot be cancelled (its
+ * answer is already on the way) hands it to the abandoned list.  Returns 1
+ * if the answer arrived after all (q is still the caller's), else 0 (q is
+ * no longer the caller's to touch). */
+static int give_up(struct ub_resolver *r, struct ub_query *q, int id)
+{
+	int keep = 0;
+	pthread_mutex_lock(&r->lock);
+	if (q->done) {
+		keep = 1;
+	} else if (ub_cancel(r->ctx, id) == 0) {
+		free(q);
+	} else {
+		q->abandoned = 1;
+		q->next = r->abandoned;
+		if (q->next != NULL)
+			q->next->prev = q;
+		r->abandoned = q;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return keep;
+}
+
 static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type type, struct dns_result *res)
 {
 	struct ub_resolver *r = (struct ub_resolver *)base;
@@ -131,6 +167,7 @@ static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type 
 	struct ub_query *q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return -1;
+	q->r = r;
 	int id = 0;
 	pthread_mutex_lock(&r->lock);
 	int err = ub_resolve_async(r->ctx, text, (int)type, 1, q, on_result, &id);
@@ -152,28 +189,18 @@ static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type 
 		if (done)
 			break;
 		long left = deadline - now_ms();
-		if (left <= 0) {
-			int abandoned = 0;
-			pthread_mutex_lock(&r->lock);
-			if (!q->done && ub_cancel(r->ctx, id) != 0)
-				q->abandoned = abandoned = 1; /* on its way: the callback frees q */
-			done = q->done;
-			pthread_mutex_unlock(&r->lock);
-			if (done)
-				break;
-			if (!abandoned)
-				free(q);
-			res->status = DNS_TEMPFAIL;
-			return 0;
-		}
 		/* Short slices: another thread may consume our answer from the
 		 * shared fd in its own ub_process(). */
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (poll(&pfd, 1, left < 50 ? (int)left : 50) < 0 && errno != EINTR)
-			break;
+		if (left <= 0 || (poll(&pfd, 1, left < 50 ? (int)left : 50) < 0 && errno != EINTR)) {
+			if (give_up(r, q, id))
+				break; /* the answer arrived meanwhile */
+			res->status = DNS_TEMPFAIL;
+			return 0;
+		}
 	}
 	int rc = 0;
-	if (!q->done || q->err != 0 || q->result == NULL)
+	if (q->err != 0 || q->result == NULL)
 		res->status = DNS_TEMPFAIL;
 	else
 		rc = fill_result(q->result, type, res);
@@ -187,6 +214,12 @@ static void ub_free(struct dns_resolver *base)
 {
 	struct ub_resolver *r = (struct ub_resolver *)base;
 	ub_ctx_delete(r->ctx);
+	/* Callbacks never run after ub_ctx_delete(): free what still waits. */
+	while (r->abandoned != NULL) {
+		struct ub_query *q = r->abandoned;
+		r->abandoned = q->next;
+		free(q);
+	}
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
