@@ -15,8 +15,10 @@
  *
  * Memory: parse functions fill caller structs that the matching _free
  * releases.  Signers and verifiers are opaque and own copies of what they
- * need.  Private keys are EVP_PKEYs the caller owns; nothing here logs
- * key material.
+ * need.  A struct dkim_privkey (and a parsed struct dkim_key) keeps its
+ * OpenSSL operation context ready between uses, because setting one up
+ * costs more than an Ed25519 signature: so each may be used by one thread
+ * at a time.  Nothing here logs key material.
  *
  * Errors: functions return 0, or -1 with a one-line reason in err (err
  * may be NULL).  Verification problems are results, not errors: -1 from
@@ -70,6 +72,8 @@ struct dkim_key {
 	int email_ok;        /* s= absent, or lists "*" or "email" */
 	int bits;            /* RSA modulus size */
 	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *vctx;  /* RSA verify context, made on first use */
+	EVP_MD_CTX *vmd;     /* Ed25519 verify context, made on first use */
 };
 
 /* Parses a key record (the joined TXT strings).  A revoked key parses
@@ -78,10 +82,17 @@ struct dkim_key {
 int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err, size_t errlen);
 void dkim_key_free(struct dkim_key *key);
 
+/* A signing key: RSA (at least 1024 bits) or Ed25519. */
+struct dkim_privkey;
+
 /* Loads a signing key: PEM (PKCS#8 or traditional RSA) or, for Ed25519,
  * a file holding the base64 of the 32-byte seed (as dkimpy's dknewkey
  * writes it).  The error never quotes the file's content. */
-int dkim_privkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen);
+int dkim_privkey_load(const char *path, struct dkim_privkey **out, char *err, size_t errlen);
+/* Wraps pkey (taking a reference of its own); NULL for other key types. */
+struct dkim_privkey *dkim_privkey_from_pkey(EVP_PKEY *pkey);
+EVP_PKEY *dkim_privkey_pkey(const struct dkim_privkey *k);
+void dkim_privkey_free(struct dkim_privkey *k);
 /* The key record ("v=DKIM1; k=...; p=...") for a key's public half. */
 int dkim_pubkey_record(EVP_PKEY *key, struct buf *out);
 
@@ -103,7 +114,7 @@ struct dkim_sign_opts {
 
 struct dkim_signer;
 
-struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, EVP_PKEY *key, char *err, size_t errlen);
+struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, struct dkim_privkey *key, char *err, size_t errlen);
 /* The header block: fields as on the wire, with or without the empty line. */
 int dkim_signer_headers(struct dkim_signer *s, const char *hdr, size_t len, char *err, size_t errlen);
 int dkim_signer_body(struct dkim_signer *s, const void *data, size_t n);
@@ -111,7 +122,7 @@ int dkim_signer_body(struct dkim_signer *s, const void *data, size_t n);
 int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t errlen);
 void dkim_signer_free(struct dkim_signer *s);
 
-int dkim_sign(const struct dkim_sign_opts *o, EVP_PKEY *key, const char *msg, size_t len,
+int dkim_sign(const struct dkim_sign_opts *o, struct dkim_privkey *key, const char *msg, size_t len,
 	      struct buf *out, char *err, size_t errlen);
 
 /* ---- verifying ---- */
@@ -140,8 +151,16 @@ struct dkim_result {
 	char reason[160];
 };
 
+/* Parsed keys kept across messages, keyed by the record's text (so a
+ * changed record is parsed afresh); least recently used goes first.
+ * One thread at a time. */
+struct dkim_keycache;
+struct dkim_keycache *dkim_keycache_new(size_t entries);
+void dkim_keycache_free(struct dkim_keycache *c);
+
 struct dkim_verify_opts {
 	struct dns_resolver *dns; /* key lookups at <s>._domainkey.<d> */
+	struct dkim_keycache *keys; /* optional */
 	const char *key_record;   /* when set, used for every signature instead of DNS */
 	long long now;            /* 0: time(NULL); for x= */
 	unsigned max_signatures;  /* 0: 8; signatures past this are not checked */

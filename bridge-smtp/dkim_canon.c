@@ -93,6 +93,12 @@ static int emit(struct dkim_body *b, const char *p, size_t n)
 			n = (size_t)room;
 	}
 	b->hashed += n;
+	if (n >= STAGE / 2) {
+		/* Long runs go straight to the hash. */
+		if (flush(b) < 0 || EVP_DigestUpdate(b->md, p, n) != 1)
+			return -1;
+		return 0;
+	}
 	while (n) {
 		size_t k = STAGE - b->nstage;
 		if (k > n)
@@ -138,6 +144,49 @@ static int end_line(struct dkim_body *b)
 	return 0;
 }
 
+/* Exactly 0x80 in each byte of x that is zero. */
+static uint64_t zero_bytes(uint64_t x)
+{
+	const uint64_t low7 = 0x7f7f7f7f7f7f7f7fULL;
+
+	return ~(((x & low7) + low7) | x | low7);
+}
+
+/* The end of the run from p that relaxed canonicalization leaves as it
+ * is: no CR or HTAB, and no SP followed by SP, HTAB, CR or the end of the
+ * data (a lone SP between ordinary bytes is already canonical).  Eight
+ * bytes at a time where the byte order allows. */
+static const char *relaxed_run(const char *p, const char *end)
+{
+	const char *q = p;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ULL;
+
+	while (end - q >= 9) {
+		uint64_t w, n, sp, bad;
+		memcpy(&w, q, 8);
+		memcpy(&n, q + 1, 8);
+		sp = zero_bytes(w ^ (ones * ' '));
+		bad = zero_bytes(w ^ (ones * '\r')) | zero_bytes(w ^ (ones * '\t'));
+		bad |= sp & (zero_bytes(n ^ (ones * ' ')) | zero_bytes(n ^ (ones * '\t')) |
+			     zero_bytes(n ^ (ones * '\r')));
+		if (bad)
+			return q + __builtin_ctzll(bad) / 8;
+		q += 8;
+	}
+#endif
+	while (q < end) {
+		char c = *q;
+		if (c == '\r' || c == '\t')
+			break;
+		if (c == ' ' && (q + 1 == end || q[1] == ' ' || q[1] == '\t' || q[1] == '\r'))
+			break;
+		q++;
+	}
+	return q;
+}
+
 struct dkim_body *dkim_body_new(enum dkim_canon c, long long limit)
 {
 	struct dkim_body *b = calloc(1, sizeof(*b));
@@ -176,9 +225,8 @@ int dkim_body_update(struct dkim_body *b, const void *data, size_t n)
 			q = memchr(p, '\r', (size_t)(end - p));
 			if (!q)
 				q = end;
-		} else {
-			while (q < end && *q != '\r' && *q != ' ' && *q != '\t')
-				q++;
+		} else if (*p != ' ' && *p != '\t') {
+			q = relaxed_run(p, end);
 		}
 		if (q > p) {
 			if (before_content(b) < 0 || emit(b, p, (size_t)(q - p)) < 0)

@@ -10,7 +10,7 @@ bridge_smtp_libscopdkim_a_SOURCES = \
 	bridge-smtp/dkim_tags.c bridge-smtp/dkim_tags.h \
 	bridge-smtp/dkim_canon.c bridge-smtp/dkim_canon.h \
 	bridge-smtp/dkim_record.c bridge-smtp/dkim_hash.c bridge-smtp/dkim_int.h \
-	bridge-smtp/dkim_sign.c bridge-smtp/dkim_verify.c bridge-smtp/dkim.h \
+	bridge-smtp/dkim_sign.c bridge-smtp/dkim_verify.c bridge-smtp/dkim_keycache.c bridge-smtp/dkim.h \
 	bridge-smtp/pubsuffix.c bridge-smtp/pubsuffix.h \
 	bridge-smtp/dmarc.c bridge-smtp/dmarc.h \
 	bridge-smtp/authres.c bridge-smtp/authres.h
@@ -56,3 +56,7 @@ tests_fuzz_fuzz_dmarc_record_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
 tests_fuzz_fuzz_authres_SOURCES = tests/fuzz/fuzz_authres.c
 tests_fuzz_fuzz_authres_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_authres_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
+
+BENCH_PROGS += bench/bench_dkim
+bench_bench_dkim_SOURCES = bench/bench_dkim.c
+bench_bench_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS)

@@ -18,7 +18,19 @@ int dkim_strip_b(const char *raw, size_t len, struct buf *out);
 
 /* Sign / verify the 32-byte header hash: RSA PKCS#1 v1.5 with SHA-256, or
  * Ed25519 over the hash itself (RFC 8463 section 3). */
-int dkim_crypto_sign(EVP_PKEY *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen);
-int dkim_crypto_verify(EVP_PKEY *key, const unsigned char digest[32], const unsigned char *sig, size_t siglen);
+int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen);
+int dkim_crypto_verify(struct dkim_key *key, const unsigned char digest[32], const unsigned char *sig, size_t siglen);
+
+struct dkim_privkey {
+	EVP_PKEY *pkey;
+	EVP_PKEY_CTX *pctx; /* RSA, ready for EVP_PKEY_sign */
+	EVP_MD_CTX *mctx;   /* Ed25519, ready for EVP_DigestSign */
+};
+
+/* The cached key for record rec[len], or NULL. */
+struct dkim_key *dkim_keycache_get(struct dkim_keycache *c, const char *rec, size_t len);
+/* Moves *key into the cache (leaving *key empty) and returns the cached
+ * copy; NULL when memory runs out (then *key is untouched). */
+struct dkim_key *dkim_keycache_put(struct dkim_keycache *c, const char *rec, size_t len, struct dkim_key *key);
 
 #endif

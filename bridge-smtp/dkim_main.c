@@ -98,7 +98,7 @@ struct cli {
 
 static int do_sign(struct cli *c)
 {
-	EVP_PKEY *key = NULL;
+	struct dkim_privkey *key = NULL;
 	struct buf msg = BUF_INIT, sig = BUF_INIT;
 	char err[256];
 	int rc = 2;
@@ -109,7 +109,7 @@ static int do_sign(struct cli *c)
 		fprintf(stderr, "scop-dkim: %s\n", err);
 		return 2;
 	}
-	if (c->algo && strcmp(c->algo, EVP_PKEY_get_base_id(key) == EVP_PKEY_ED25519 ? "ed25519" : "rsa") != 0) {
+	if (c->algo && strcmp(c->algo, EVP_PKEY_get_base_id(dkim_privkey_pkey(key)) == EVP_PKEY_ED25519 ? "ed25519" : "rsa") != 0) {
 		fprintf(stderr, "scop-dkim: --algo %s does not match the key\n", c->algo);
 		goto out;
 	}
@@ -126,7 +126,7 @@ static int do_sign(struct cli *c)
 		fwrite(msg.data, 1, msg.len, stdout);
 	rc = fflush(stdout) == 0 ? 0 : 2;
 out:
-	EVP_PKEY_free(key);
+	dkim_privkey_free(key);
 	buf_free(&msg);
 	buf_free(&sig);
 	return rc;
@@ -181,7 +181,7 @@ out:
 
 static int do_pubkey(struct cli *c)
 {
-	EVP_PKEY *key = NULL;
+	struct dkim_privkey *key = NULL;
 	struct buf rec = BUF_INIT;
 	char err[256];
 	int rc = 2;
@@ -192,11 +192,11 @@ static int do_pubkey(struct cli *c)
 		fprintf(stderr, "scop-dkim: %s\n", err);
 		return 2;
 	}
-	if (dkim_pubkey_record(key, &rec) == 0) {
+	if (dkim_pubkey_record(dkim_privkey_pkey(key), &rec) == 0) {
 		printf("%s\n", rec.data);
 		rc = 0;
 	}
-	EVP_PKEY_free(key);
+	dkim_privkey_free(key);
 	buf_free(&rec);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /* DKIM-Signature fields and key records: parsing, and key loading. */
-#include "bridge-smtp/dkim.h"
+#include "bridge-smtp/dkim_int.h"
 #include "bridge-smtp/dkim_tags.h"
 
 #include <ctype.h>
@@ -258,8 +258,12 @@ bad_h:
 
 void dkim_key_free(struct dkim_key *key)
 {
+	EVP_PKEY_CTX_free(key->vctx);
+	EVP_MD_CTX_free(key->vmd);
 	EVP_PKEY_free(key->pkey);
 	key->pkey = NULL;
+	key->vctx = NULL;
+	key->vmd = NULL;
 }
 
 static EVP_PKEY *rsa_from_der(const unsigned char *der, size_t n)
@@ -342,7 +346,37 @@ int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err,
 	return 0;
 }
 
-int dkim_privkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen)
+struct dkim_privkey *dkim_privkey_from_pkey(EVP_PKEY *pkey)
+{
+	struct dkim_privkey *k;
+	int id = pkey ? EVP_PKEY_get_base_id(pkey) : 0;
+
+	if ((id != EVP_PKEY_RSA && id != EVP_PKEY_ED25519) || !(k = calloc(1, sizeof(*k))))
+		return NULL;
+	if (EVP_PKEY_up_ref(pkey) != 1) {
+		free(k);
+		return NULL;
+	}
+	k->pkey = pkey;
+	return k;
+}
+
+EVP_PKEY *dkim_privkey_pkey(const struct dkim_privkey *k)
+{
+	return k->pkey;
+}
+
+void dkim_privkey_free(struct dkim_privkey *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_CTX_free(k->pctx);
+	EVP_MD_CTX_free(k->mctx);
+	EVP_PKEY_free(k->pkey);
+	free(k);
+}
+
+int dkim_privkey_load(const char *path, struct dkim_privkey **out, char *err, size_t errlen)
 {
 	FILE *f = fopen(path, "rb");
 	char text[16384];
@@ -386,8 +420,9 @@ int dkim_privkey_load(const char *path, EVP_PKEY **out, char *err, size_t errlen
 		EVP_PKEY_free(pk);
 		return fail(err, errlen, "%s: key is neither RSA nor Ed25519", path);
 	}
-	*out = pk;
-	return 0;
+	*out = dkim_privkey_from_pkey(pk);
+	EVP_PKEY_free(pk);
+	return *out ? 0 : fail(err, errlen, "out of memory");
 }
 
 int dkim_pubkey_record(EVP_PKEY *key, struct buf *out)

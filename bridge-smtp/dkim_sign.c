@@ -17,7 +17,7 @@ static const char *const default_headers[] = {
 struct dkim_signer {
 	struct dkim_sign_opts o;
 	char *domain, *selector, *identity;
-	EVP_PKEY *key;
+	struct dkim_privkey *key;
 	enum dkim_algo algo;
 	struct dkim_body *body;
 	char *hdr; /* copy of the header block */
@@ -61,10 +61,11 @@ void dkim_signer_free(struct dkim_signer *s)
 	free(s);
 }
 
-struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, EVP_PKEY *key, char *err, size_t errlen)
+struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, struct dkim_privkey *key, char *err,
+				    size_t errlen)
 {
 	struct dkim_signer *s;
-	int id = key ? EVP_PKEY_get_base_id(key) : 0;
+	int id = key ? EVP_PKEY_get_base_id(key->pkey) : 0;
 
 	if (!valid_name(o->domain) || !valid_name(o->selector)) {
 		fail(err, errlen, "domain or selector missing or malformed");
@@ -255,7 +256,7 @@ out:
 	return rc;
 }
 
-int dkim_sign(const struct dkim_sign_opts *o, EVP_PKEY *key, const char *msg, size_t len,
+int dkim_sign(const struct dkim_sign_opts *o, struct dkim_privkey *key, const char *msg, size_t len,
 	      struct buf *out, char *err, size_t errlen)
 {
 	struct dkim_signer *s = dkim_signer_new(o, key, err, errlen);

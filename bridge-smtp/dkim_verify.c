@@ -161,29 +161,45 @@ int dkim_verifier_body(struct dkim_verifier *v, const void *data, size_t n)
 	return 0;
 }
 
-/* Fetches and parses the key for s; on failure sets r and returns -1. */
-static int get_key(struct dkim_verifier *v, const struct dkim_sig *sig, struct dkim_key *key, struct dkim_result *r)
+/* Parses rec into local, or finds it in the cache; NULL on a bad record
+ * (with r set). */
+static struct dkim_key *use_record(struct dkim_verifier *v, const char *rec, size_t len, struct dkim_key *local,
+				   struct dkim_result *r)
 {
-	char name[600], err[128];
-	struct dns_result dr;
-	int got = 0;
+	struct dkim_key *k;
+	char err[128];
 
-	if (v->o.key_record) {
-		if (dkim_key_parse(v->o.key_record, strlen(v->o.key_record), key, err, sizeof(err)) < 0) {
-			set_result(r, DKIM_PERMERROR, err);
-			return -1;
-		}
-		return 0;
+	if (v->o.keys && (k = dkim_keycache_get(v->o.keys, rec, len)))
+		return k;
+	if (dkim_key_parse(rec, len, local, err, sizeof(err)) < 0) {
+		set_result(r, DKIM_PERMERROR, err);
+		return NULL;
 	}
+	if (v->o.keys && (k = dkim_keycache_put(v->o.keys, rec, len, local)))
+		return k;
+	return local;
+}
+
+/* Fetches the key for sig: from the fixed record, or DNS.  On failure
+ * sets r and returns NULL. */
+static struct dkim_key *get_key(struct dkim_verifier *v, const struct dkim_sig *sig, struct dkim_key *local,
+				struct dkim_result *r)
+{
+	struct dkim_key *k = NULL;
+	char name[600];
+	struct dns_result dr;
+
+	if (v->o.key_record)
+		return use_record(v, v->o.key_record, strlen(v->o.key_record), local, r);
 	if (!v->o.dns) {
 		set_result(r, DKIM_TEMPERROR, "no resolver for the key lookup");
-		return -1;
+		return NULL;
 	}
 	snprintf(name, sizeof(name), "%s._domainkey.%s", sig->selector, sig->domain);
 	memset(&dr, 0, sizeof(dr));
 	if (dns_lookup(v->o.dns, name, DNS_TXT, &dr) < 0) {
 		set_result(r, DKIM_TEMPERROR, "key lookup failed");
-		return -1;
+		return NULL;
 	}
 	if (dr.status == DNS_TEMPFAIL || dr.security == DNS_SEC_BOGUS) {
 		set_result(r, DKIM_TEMPERROR, "key lookup failed temporarily");
@@ -191,27 +207,24 @@ static int get_key(struct dkim_verifier *v, const struct dkim_sig *sig, struct d
 		set_result(r, DKIM_PERMERROR, "no key record");
 	} else {
 		/* Several records at one name: take the first that parses. */
-		snprintf(err, sizeof(err), "no usable key record");
-		for (size_t i = 0; i < dr.count && !got; i++)
-			got = dkim_key_parse(dr.records[i].text, dr.records[i].len, key, err, sizeof(err)) == 0;
-		if (!got)
-			set_result(r, DKIM_PERMERROR, err);
+		for (size_t i = 0; i < dr.count && !k; i++)
+			k = use_record(v, dr.records[i].text, dr.records[i].len, local, r);
 	}
 	dns_result_free(&dr);
-	return got ? 0 : -1;
+	return k;
 }
 
 static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_result *r)
 {
 	const struct dkim_sig *sig = &s->sig;
 	struct body_slot *slot = &v->slots[s->slot];
-	struct dkim_key key;
+	struct dkim_key local, *key;
 	struct buf stripped = BUF_INIT;
 	const struct mailhdr_field *f = &v->h.fields[s->field];
 	unsigned char hh[32];
 	long long now = v->o.now ? v->o.now : (long long)time(NULL);
 
-	memset(&key, 0, sizeof(key));
+	memset(&local, 0, sizeof(local));
 	if (sig->x >= 0 && sig->x < now) {
 		set_result(r, DKIM_FAIL, "signature expired");
 		return;
@@ -221,26 +234,26 @@ static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_
 		return;
 	}
 	/* The key comes before the hashes: its t=y changes what a failure means. */
-	if (get_key(v, sig, &key, r) < 0)
+	if (!(key = get_key(v, sig, &local, r)))
 		return;
-	r->testing = key.testing;
-	if (key.revoked) {
+	r->testing = key->testing;
+	if (key->revoked) {
 		set_result(r, DKIM_PERMERROR, "key revoked");
 		goto out;
 	}
-	if (key.algo != sig->algo) {
+	if (key->algo != sig->algo) {
 		set_result(r, DKIM_PERMERROR, "key type does not match a=");
 		goto out;
 	}
-	if (!key.sha256_ok) {
+	if (!key->sha256_ok) {
 		set_result(r, DKIM_PERMERROR, "key h= does not allow sha256");
 		goto out;
 	}
-	if (!key.email_ok) {
+	if (!key->email_ok) {
 		set_result(r, DKIM_PERMERROR, "key s= does not allow email");
 		goto out;
 	}
-	if (key.strict) {
+	if (key->strict) {
 		const char *at = strrchr(sig->identity, '@');
 		if (!at || strcasecmp(at + 1, sig->domain) != 0) {
 			set_result(r, DKIM_PERMERROR, "key t=s forbids an i= subdomain");
@@ -256,7 +269,7 @@ static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_
 		set_result(r, DKIM_PERMERROR, "cannot hash the header");
 		goto out;
 	}
-	if (dkim_crypto_verify(key.pkey, hh, sig->b, sig->b_len) < 0) {
+	if (dkim_crypto_verify(key, hh, sig->b, sig->b_len) < 0) {
 		set_result(r, DKIM_FAIL, "signature did not verify");
 		goto out;
 	}
@@ -279,7 +292,7 @@ out:
 		set_result(r, DKIM_NEUTRAL, why);
 	}
 	buf_free(&stripped);
-	dkim_key_free(&key);
+	dkim_key_free(&local);
 }
 
 int dkim_verifier_finish(struct dkim_verifier *v, const struct dkim_result **res, size_t *count)

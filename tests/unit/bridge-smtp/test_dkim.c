@@ -83,7 +83,17 @@ static const char plain_msg[] =
 	"\r\n"
 	"\r\n";
 
-static EVP_PKEY *rfc_ed_key(void)
+static struct dkim_privkey *wrap(EVP_PKEY *pk)
+{
+	struct dkim_privkey *k;
+	assert_non_null(pk);
+	k = dkim_privkey_from_pkey(pk);
+	EVP_PKEY_free(pk);
+	assert_non_null(k);
+	return k;
+}
+
+static struct dkim_privkey *rfc_ed_key(void)
 {
 	size_t n;
 	unsigned char *seed = base64_decode_alloc(rfc_seed_b64, strlen(rfc_seed_b64), BASE64_PAD, &n);
@@ -92,8 +102,7 @@ static EVP_PKEY *rfc_ed_key(void)
 	assert_int_equal(n, 32);
 	k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
 	free(seed);
-	assert_non_null(k);
-	return k;
+	return wrap(k);
 }
 
 static char *concat(const char *a, size_t al, const char *b, size_t bl)
@@ -226,6 +235,82 @@ static void test_canon_edge_cases(void **state)
 	/* Lone CR and LF are content; empty lines inside stay. */
 	check_body(DKIM_CANON_SIMPLE, "a\rb\nc\r\n\r\nd\r\n\r\n", "a\rb\nc\r\n\r\nd\r\n");
 	check_body(DKIM_CANON_RELAXED, "  lead\r\n\r\n x \r", " lead\r\n\r\n x \r\r\n");
+}
+
+/* A plain reading of RFC 6376 3.4.3/3.4.4: split at CRLF, fix each line,
+ * drop trailing empty lines, end each line with CRLF. */
+static size_t reference_body(enum dkim_canon c, const char *in, size_t n, char *out)
+{
+	size_t o = 0, keep = 0, i = 0;
+	while (i < n) {
+		size_t j = i, start = o;
+		int complete = 0;
+		while (j < n && !(in[j] == '\r' && j + 1 < n && in[j + 1] == '\n'))
+			j++;
+		complete = j < n;
+		if (c == DKIM_CANON_SIMPLE) {
+			memcpy(out + o, in + i, j - i);
+			o += j - i;
+		} else {
+			int wsp = 0;
+			for (size_t k = i; k < j; k++) {
+				if (in[k] == ' ' || in[k] == '\t') {
+					wsp = 1;
+					continue;
+				}
+				if (wsp)
+					out[o++] = ' ';
+				wsp = 0;
+				out[o++] = in[k];
+			}
+		}
+		if (!complete && o == start)
+			break; /* an empty unterminated last line is no line */
+		out[o++] = '\r';
+		out[o++] = '\n';
+		if (o - start > 2)
+			keep = o;
+		i = complete ? j + 2 : n;
+	}
+	o = keep;
+	if (o == 0 && c == DKIM_CANON_SIMPLE) {
+		out[0] = '\r';
+		out[1] = '\n';
+		o = 2;
+	}
+	return o;
+}
+
+static void test_canon_random(void **state)
+{
+	/* Dense with white space and line ends, or mostly text with single
+	 * spaces (long runs for the eight-bytes-at-a-time scan). */
+	static const char *alphabets[2] = { "ab  \t\r\n\r\n", "abcdefghijk lmnopqrstu vwxyz.\r\n\t " };
+	char in[300], want[700];
+	unsigned seed = 7;
+	(void)state;
+	for (int round = 0; round < 3000; round++) {
+		size_t n = (size_t)(round % 97) * 3;
+		const char *alphabet = alphabets[round & 1];
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[i] = alphabet[(seed >> 16) % strlen(alphabet)];
+		}
+		for (int c = 0; c < 2; c++) {
+			unsigned char a[32], w[32];
+			size_t wl = reference_body((enum dkim_canon)c, in, n, want);
+			struct dkim_body *b = dkim_body_new((enum dkim_canon)c, -1);
+			unsigned long long total;
+			/* Chunks of varying size, so runs split anywhere. */
+			for (size_t off = 0, k = 1; off < n; off += k, k = k % 13 + 1)
+				assert_int_equal(dkim_body_update(b, in + off, off + k <= n ? k : n - off), 0);
+			assert_int_equal(dkim_body_final(b, a, &total), 0);
+			dkim_body_free(b);
+			digest_of(want, wl, w);
+			if (memcmp(a, w, 32) != 0 || total != wl)
+				fail_msg("round %d canon %d: body differs from the reference", round, c);
+		}
+	}
 }
 
 static void test_canon_limit(void **state)
@@ -369,7 +454,10 @@ static void test_rfc8463_verify(void **state)
 	free(bad);
 
 	/* DNS trouble is a temperror; no record is a permerror. */
-	dns_static_set_status(dns, "brisbane._domainkey.football.example.com", DNS_TEMPFAIL);
+	dns_resolver_free(dns);
+	dns = dns_with("test._domainkey.football.example.com", rfc_rsa_record, NULL, NULL);
+	o.dns = dns;
+	assert_int_equal(dns_static_set_status(dns, "brisbane._domainkey.football.example.com", DNS_TEMPFAIL), 0);
 	assert_int_equal(dkim_verify(&o, msg, strlen(msg), &r, &n), 0);
 	assert_int_equal(r[0].status, DKIM_TEMPERROR);
 	assert_int_equal(r[1].status, DKIM_PASS);
@@ -392,7 +480,7 @@ static void test_rfc8463_sign(void **state)
 	const char msg[] = RFC_MSG;
 	const char field[] = RFC_ED_SIG;
 	static const char *names[] = { "from", "to", "subject", "date", "message-id", "from", "subject", "date" };
-	EVP_PKEY *key = rfc_ed_key();
+	struct dkim_privkey *key = rfc_ed_key();
 	struct mailhdr h;
 	struct buf stripped = BUF_INIT, rec = BUF_INIT;
 	unsigned char hh[32], *sig;
@@ -409,17 +497,17 @@ static void test_rfc8463_sign(void **state)
 	free(b64);
 	free(sig);
 	/* The public half is the RFC's key record. */
-	assert_int_equal(dkim_pubkey_record(key, &rec), 0);
+	assert_int_equal(dkim_pubkey_record(dkim_privkey_pkey(key), &rec), 0);
 	assert_string_equal(rec.data, rfc_ed_record);
 	buf_free(&rec);
 	buf_free(&stripped);
 	mailhdr_free(&h);
-	EVP_PKEY_free(key);
+	dkim_privkey_free(key);
 }
 
 /* ---- our signer, round trips ---- */
 
-static struct dkim_result *sign_verify(EVP_PKEY *key, const struct dkim_sign_opts *so, const char *msg,
+static struct dkim_result *sign_verify(struct dkim_privkey *key, const struct dkim_sign_opts *so, const char *msg,
 				       const char *record, size_t *n, char **signed_out)
 {
 	struct buf out = BUF_INIT;
@@ -438,12 +526,12 @@ static struct dkim_result *sign_verify(EVP_PKEY *key, const struct dkim_sign_opt
 
 static void test_sign_roundtrip(void **state)
 {
-	EVP_PKEY *keys[2] = { rfc_ed_key(), EVP_RSA_gen(2048) };
+	struct dkim_privkey *keys[2] = { rfc_ed_key(), wrap(EVP_RSA_gen(2048)) };
 	(void)state;
 	assert_non_null(keys[1]);
 	for (int k = 0; k < 2; k++) {
 		struct buf rec = BUF_INIT;
-		assert_int_equal(dkim_pubkey_record(keys[k], &rec), 0);
+		assert_int_equal(dkim_pubkey_record(dkim_privkey_pkey(keys[k]), &rec), 0);
 		for (int c = 0; c < 4; c++) {
 			struct dkim_sign_opts so = { .domain = "example.com", .selector = "s1",
 						     .hcanon = (enum dkim_canon)(c >> 1), .bcanon = (enum dkim_canon)(c & 1),
@@ -462,13 +550,13 @@ static void test_sign_roundtrip(void **state)
 			free(r);
 		}
 		buf_free(&rec);
-		EVP_PKEY_free(keys[k]);
+		dkim_privkey_free(keys[k]);
 	}
 }
 
 static void test_multiple_signatures(void **state)
 {
-	EVP_PKEY *ed = rfc_ed_key();
+	struct dkim_privkey *ed = rfc_ed_key();
 	struct buf msg = BUF_INIT, s1 = BUF_INIT, s2 = BUF_INIT, rec = BUF_INIT;
 	struct dkim_sign_opts o1 = { .domain = "example.com", .selector = "a", .hcanon = DKIM_CANON_RELAXED };
 	struct dkim_sign_opts o2 = { .domain = "example.org", .selector = "b", .bcanon = DKIM_CANON_RELAXED };
@@ -478,7 +566,7 @@ static void test_multiple_signatures(void **state)
 	size_t n;
 	char err[128];
 	(void)state;
-	assert_int_equal(dkim_pubkey_record(ed, &rec), 0);
+	assert_int_equal(dkim_pubkey_record(dkim_privkey_pkey(ed), &rec), 0);
 	dns = dns_with("a._domainkey.example.com", rec.data, "b._domainkey.example.org", "p=");
 	vo.dns = dns;
 	assert_int_equal(dkim_sign(&o1, ed, plain_msg, strlen(plain_msg), &s1, err, sizeof(err)), 0);
@@ -504,12 +592,12 @@ static void test_multiple_signatures(void **state)
 	buf_free(&s2);
 	buf_free(&rec);
 	dns_resolver_free(dns);
-	EVP_PKEY_free(ed);
+	dkim_privkey_free(ed);
 }
 
 /* Builds a signature by hand with the given extra tags (for l= and
  * friends, which our signer never writes) and prepends it. */
-static char *hand_signed(EVP_PKEY *key, const char *extra, long long l, const char *msg)
+static char *hand_signed(struct dkim_privkey *key, const char *extra, long long l, const char *msg)
 {
 	struct mailhdr h;
 	struct dkim_body *b = dkim_body_new(DKIM_CANON_RELAXED, l);
@@ -561,7 +649,7 @@ static struct dkim_result verify_one(const char *msg, const char *record, int re
 
 static void test_body_length(void **state)
 {
-	EVP_PKEY *ed = rfc_ed_key();
+	struct dkim_privkey *ed = rfc_ed_key();
 	const char *base = "From: a@example.com\r\nSubject: s\r\n\r\nsigned part\r\n";
 	char *m, *ext;
 	struct dkim_result r;
@@ -586,12 +674,12 @@ static void test_body_length(void **state)
 	r = verify_one(m, rfc_ed_record, 0, 0);
 	assert_int_equal(r.status, DKIM_PERMERROR);
 	free(m);
-	EVP_PKEY_free(ed);
+	dkim_privkey_free(ed);
 }
 
 static void test_key_flags_and_expiry(void **state)
 {
-	EVP_PKEY *ed = rfc_ed_key();
+	struct dkim_privkey *ed = rfc_ed_key();
 	const char *base = "From: a@example.com\r\nSubject: s\r\n\r\nbody\r\n";
 	const char *p = "p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=";
 	char rec[256], *m;
@@ -630,12 +718,12 @@ static void test_key_flags_and_expiry(void **state)
 	assert_int_equal(r.status, DKIM_NEUTRAL);
 	assert_true(r.testing);
 	free(m);
-	EVP_PKEY_free(ed);
+	dkim_privkey_free(ed);
 }
 
 static void test_oversigning(void **state)
 {
-	EVP_PKEY *ed = rfc_ed_key();
+	struct dkim_privkey *ed = rfc_ed_key();
 	struct buf rec = BUF_INIT;
 	struct dkim_sign_opts so = { .domain = "example.com", .selector = "s", .hcanon = DKIM_CANON_RELAXED,
 				     .bcanon = DKIM_CANON_RELAXED };
@@ -643,7 +731,7 @@ static void test_oversigning(void **state)
 	char *signed_msg, *hdr_end, *forged;
 	struct dkim_result *r;
 	(void)state;
-	assert_int_equal(dkim_pubkey_record(ed, &rec), 0);
+	assert_int_equal(dkim_pubkey_record(dkim_privkey_pkey(ed), &rec), 0);
 	for (int over = 0; over < 2; over++) {
 		so.no_oversign = !over;
 		r = sign_verify(ed, &so, plain_msg, rec.data, &n, &signed_msg);
@@ -662,7 +750,7 @@ static void test_oversigning(void **state)
 		free(signed_msg);
 	}
 	buf_free(&rec);
-	EVP_PKEY_free(ed);
+	dkim_privkey_free(ed);
 }
 
 static void test_streaming_verifier(void **state)
@@ -687,7 +775,7 @@ static void test_privkey_load(void **state)
 {
 	char path[] = "/tmp/test_dkim_keyXXXXXX";
 	int fd = mkstemp(path);
-	EVP_PKEY *k;
+	struct dkim_privkey *k;
 	char err[256];
 	FILE *f;
 	(void)state;
@@ -696,8 +784,8 @@ static void test_privkey_load(void **state)
 	fprintf(f, "%s\n", rfc_seed_b64);
 	fclose(f);
 	assert_int_equal(dkim_privkey_load(path, &k, err, sizeof(err)), 0);
-	assert_int_equal(EVP_PKEY_get_base_id(k), EVP_PKEY_ED25519);
-	EVP_PKEY_free(k);
+	assert_int_equal(EVP_PKEY_get_base_id(dkim_privkey_pkey(k)), EVP_PKEY_ED25519);
+	dkim_privkey_free(k);
 	f = fopen(path, "w");
 	fprintf(f, "not a key\n");
 	fclose(f);
@@ -707,6 +795,43 @@ static void test_privkey_load(void **state)
 	assert_int_equal(dkim_privkey_load(path, &k, err, sizeof(err)), -1);
 }
 
+static void test_keycache(void **state)
+{
+	struct dkim_keycache *c = dkim_keycache_new(2);
+	struct dkim_verify_opts o = { .keys = c, .now = 1528637909 };
+	const char msg[] = RFC_ED_SIG RFC_MSG;
+	struct dns_resolver *dns = dns_with("brisbane._domainkey.football.example.com", rfc_ed_record, NULL, NULL);
+	struct dkim_result *r;
+	size_t n;
+	struct dkim_key k;
+	(void)state;
+	o.dns = dns;
+	/* The same key verifies many messages through one cached entry. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(dkim_verify(&o, msg, strlen(msg), &r, &n), 0);
+		assert_int_equal(r[0].status, DKIM_PASS);
+		free(r);
+	}
+	assert_non_null(dkim_keycache_get(c, rfc_ed_record, strlen(rfc_ed_record)));
+	/* Eviction: two more records push the least recently used one out. */
+	for (int i = 0; i < 2; i++) {
+		char rec[64];
+		snprintf(rec, sizeof(rec), "v=DKIM1; n=%d; p=", i);
+		assert_int_equal(dkim_key_parse(rec, strlen(rec), &k, NULL, 0), 0);
+		assert_non_null(dkim_keycache_put(c, rec, strlen(rec), &k));
+	}
+	assert_null(dkim_keycache_get(c, rfc_ed_record, strlen(rfc_ed_record)));
+	assert_non_null(dkim_keycache_get(c, "v=DKIM1; n=1; p=", 16));
+	/* A bad record is not cached, and still a permerror. */
+	o.dns = NULL;
+	o.key_record = "k=bogus; p=";
+	assert_int_equal(dkim_verify(&o, msg, strlen(msg), &r, &n), 0);
+	assert_int_equal(r[0].status, DKIM_PERMERROR);
+	free(r);
+	dkim_keycache_free(c);
+	dns_resolver_free(dns);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -714,6 +839,7 @@ int main(void)
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_canon_rfc_example),
 		cmocka_unit_test(test_canon_edge_cases),
+		cmocka_unit_test(test_canon_random),
 		cmocka_unit_test(test_canon_limit),
 		cmocka_unit_test(test_sig_parse),
 		cmocka_unit_test(test_key_parse),
@@ -726,6 +852,7 @@ int main(void)
 		cmocka_unit_test(test_oversigning),
 		cmocka_unit_test(test_streaming_verifier),
 		cmocka_unit_test(test_privkey_load),
+		cmocka_unit_test(test_keycache),
 	};
 	return cmocka_run_group_tests_name("dkim", tests, NULL, NULL);
 }
