@@ -33,6 +33,7 @@ static void login(struct api_req *r)
 	struct hs *hs = r->hs;
 	const char *type, *password, *device_id, *display_name;
 	char *user = NULL, *canonical = NULL;
+	char key[HS_USER_ID_MAX + 1];
 	int refresh;
 	int64_t now = http_monotonic_ms(), wait, retry = 0;
 	struct auth_session s;
@@ -55,8 +56,9 @@ static void login(struct api_req *r)
 		api_error(r, 400, "M_INVALID_PARAM", "Invalid device_id");
 		goto out;
 	}
+	auth_user_key(user, key);
 	if ((wait = ratelimit_check(hs->rl.login_ip, r->http->remote_ip, now, 1)) ||
-	    (wait = ratelimit_check(hs->rl.login_user, user, now, 1))) {
+	    (wait = ratelimit_check(hs->rl.login_user, key, now, 1))) {
 		api_ratelimited(r, wait);
 		goto out;
 	}

@@ -1,5 +1,6 @@
 #include "homeserver/auth.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,6 +122,14 @@ int auth_make_device_id(char out[11])
 	return 0;
 }
 
+void auth_user_key(const char *user_id, char out[HS_USER_ID_MAX + 1])
+{
+	size_t i;
+	for (i = 0; i < HS_USER_ID_MAX && user_id[i]; i++)
+		out[i] = (char)tolower((unsigned char)user_id[i]);
+	out[i] = '\0';
+}
+
 enum auth_pw auth_check_password(struct hs *hs, const char *user_id, const char *password,
 				 const char *ip, int64_t *retry_ms, char **canonical)
 {
@@ -129,13 +138,15 @@ enum auth_pw auth_check_password(struct hs *hs, const char *user_id, const char 
 	int64_t w1, w2;
 	enum store_rc rc;
 	int ok;
+	char key[HS_USER_ID_MAX + 1];
 
 	*canonical = NULL;
 	*retry_ms = 0;
 	memset(&u, 0, sizeof(u));
 	/* Refuse before hashing, so guessing costs the guesser, not us. */
 	w1 = ratelimit_check(hs->rl.failed_ip, ip, now, 0);
-	w2 = ratelimit_check(hs->rl.failed_user, user_id, now, 0);
+	auth_user_key(user_id, key);
+	w2 = ratelimit_check(hs->rl.failed_user, key, now, 0);
 	if (w1 || w2) {
 		*retry_ms = w1 > w2 ? w1 : w2;
 		return AUTH_PW_LIMITED;
@@ -152,7 +163,7 @@ enum auth_pw auth_check_password(struct hs *hs, const char *user_id, const char 
 								  hs->dummy_hash);
 	if (rc != STORE_OK || !u.password_hash || !ok) {
 		ratelimit_charge(hs->rl.failed_ip, ip, now);
-		ratelimit_charge(hs->rl.failed_user, user_id, now);
+		ratelimit_charge(hs->rl.failed_user, key, now);
 		store_user_clear(&u);
 		return AUTH_PW_WRONG;
 	}

@@ -17,6 +17,7 @@
 
 #include "homeserver/api.h"
 #include "homeserver/store/store.h"
+#include "homeserver/userid.h"
 
 #define AUTH_TOKEN_MAX 400
 #define AUTH_DEVICE_ID_MAX 256
@@ -32,6 +33,10 @@ int auth_make_token(const char *prefix, const char *user_id, char *out, size_t o
 		    char hash[65]);
 /* Ten random upper-case letters, as Synapse makes device ids. */
 int auth_make_device_id(char out[11]);
+
+/* The rate-limiter key for a user: the id lower-cased, since logins match
+ * ids case-insensitively and changing case must not buy more guesses. */
+void auth_user_key(const char *user_id, char out[HS_USER_ID_MAX + 1]);
 
 enum auth_pw {
 	AUTH_PW_OK = 0,

@@ -222,6 +222,8 @@ def run_suite(srv, tag):
         c = expect(srv.call("POST", "/_matrix/client/r0/login",
                             {"type": "m.login.password", "user": "alice", "password": PASSWORD}), 200)
         assert c["user_id"] == "@alice:" + SERVER and c["home_server"] == SERVER
+        d = expect(login(srv, "@ALICE:" + SERVER), 200)  # ids match case-insensitively
+        assert d["user_id"] == "@alice:" + SERVER, d
 
     @case("login: wrong password 403 M_FORBIDDEN; unknown user too; other login type 400")
     def _():
@@ -392,8 +394,10 @@ def run_suite(srv, tag):
                 break
             assert s == 403, (s, j)
         assert seen and seen["errcode"] == "M_LIMIT_EXCEEDED" and seen["retry_after_ms"] > 0, seen
-        # The same user from the other address: still limited (per user).
+        # The same user from the other address: still limited (per user),
+        # also when spelled with other letter case.
         expect(login(srv, "frank", host="127.0.0.1"), 429, "M_LIMIT_EXCEEDED")
+        expect(login(srv, "@FRANK:" + SERVER, host="127.0.0.1"), 429, "M_LIMIT_EXCEEDED")
         # Another user from the address that failed: limited (per IP).
         expect(login(srv, "grace", host="::1"), 429, "M_LIMIT_EXCEEDED")
         # Another user from the other address is fine.
