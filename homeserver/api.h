@@ -5,8 +5,13 @@
  * Contract: a handler answers exactly once, with api_reply() or
  * api_error() (a later call replaces an earlier one).  Everything in
  * struct api_req is owned by the dispatcher and lives until the handler
- * returns.  Helpers that validate input answer 400 themselves and return
- * -1, so a handler just returns.
+ * returns; a handler that answers later (http_suspend(r->http), e.g. a
+ * long-polling /sync) copies what it needs first, sets r->http->status and
+ * ->reply itself and calls http_resume().  Helpers that validate input
+ * answer 400 themselves and return -1, so a handler just returns.
+ *
+ * Other parts add their endpoints with api_add_routes(hs->router, table,
+ * n) after hs_init() and before the HTTP server starts (see main.c).
  */
 #ifndef SCOP_HS_API_H
 #define SCOP_HS_API_H

@@ -76,10 +76,22 @@ static void threepid_unbind(struct api_req *r)
 	api_reply(r, 200, json_pack("{s:s}", "id_server_unbind_result", "no-support"));
 }
 
+/* What this server lets accounts change.  Room versions are the events
+ * part's to add when rooms exist. */
+static void capabilities(struct api_req *r)
+{
+	api_reply(r, 200, json_pack("{s:{s:{s:b},s:{s:b},s:{s:b},s:{s:b}}}", "capabilities",
+				    "m.change_password", "enabled", 1,
+				    "m.set_displayname", "enabled", 1,
+				    "m.set_avatar_url", "enabled", 1,
+				    "m.3pid_changes", "enabled", 0));
+}
+
 #define CS (API_CLIENT_R0 | API_CLIENT_V3)
 const struct api_route api_account_routes[] = {
 	{ "POST", "/account/password", change_password, CS | API_AUTH | API_JSON },
 	{ "POST", "/account/deactivate", deactivate, CS | API_AUTH | API_JSON },
+	{ "GET", "/capabilities", capabilities, CS | API_AUTH },
 	{ "GET", "/account/3pid", threepids, CS | API_AUTH },
 	{ "POST", "/account/3pid", threepid_refuse, CS | API_AUTH | API_JSON },
 	{ "POST", "/account/3pid/add", threepid_refuse, CS | API_AUTH | API_JSON },

@@ -329,13 +329,17 @@ def run_suite(srv, tag):
         expect(login(srv, "carol"), 403, "M_FORBIDDEN")
         expect(login(srv, "carol", "n3w pass"), 200)
 
-    @case("3pid endpoints answer empty lists or refuse")
+    @case("3pid endpoints answer empty lists or refuse; capabilities")
     def _():
         tok = expect(login(srv, "alice"), 200)["access_token"]
         j = expect(srv.call("GET", C + "/account/3pid", token=tok), 200)
         assert j == {"threepids": []}, j
         expect(srv.call("POST", C + "/account/3pid/delete", {"medium": "email", "address": "a@b"},
                         token=tok), 200)
+        expect(srv.call("POST", C + "/account/3pid/email/requestToken",
+                        {"client_secret": "x", "email": "a@b", "send_attempt": 1}), 400, "M_THREEPID_DENIED")
+        caps = expect(srv.call("GET", C + "/capabilities", token=tok), 200)["capabilities"]
+        assert caps["m.change_password"]["enabled"] is True and caps["m.3pid_changes"]["enabled"] is False
 
     @case("account/deactivate behind UIA; the account cannot log in or be re-registered")
     def _():
