@@ -291,6 +291,29 @@ static void test_message_odd(void **state)
 	assert_int_equal(spam_msg_tokenize(t, "", 0), 0);
 }
 
+static void test_message_huge(void **state)
+{
+	struct spam_tokens *t = *state;
+	struct buf m = BUF_INIT;
+	(void)state;
+	/* 4 MiB: a header section of thousands of fields, one enormous line,
+	 * thousands of parts and distinct words.  Everything past the bounds
+	 * is dropped and flagged; nothing fails. */
+	for (int i = 0; i < 3000; i++)
+		assert_int_equal(buf_printf(&m, "X-Field-%d: value%d\n", i, i), 0);
+	assert_int_equal(buf_puts(&m, "Content-Type: multipart/mixed; boundary=zz\n\n"), 0);
+	for (int i = 0; i < 2000; i++)
+		assert_int_equal(buf_printf(&m, "--zz\nContent-Type: text/plain\n\nword%dx distinct%dy\n", i, i), 0);
+	assert_int_equal(buf_puts(&m, "--zz\nContent-Type: text/plain\n\n"), 0);
+	while (m.len < (4u << 20))
+		assert_int_equal(buf_puts(&m, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"), 0);
+	assert_int_equal(buf_puts(&m, "\n--zz--\n"), 0);
+	assert_int_equal(spam_msg_tokenize(t, m.data, m.len), 0);
+	assert_true(t->truncated);
+	assert_true(t->count <= t->max);
+	buf_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +327,7 @@ int main(void)
 		cmocka_unit_test_setup(test_dedup_and_hash, reset),
 		cmocka_unit_test_setup(test_message_mime, reset),
 		cmocka_unit_test_setup(test_message_odd, reset),
+		cmocka_unit_test_setup(test_message_huge, reset),
 	};
 	return cmocka_run_group_tests_name("spam_tokenize", tests, setup, teardown);
 }
