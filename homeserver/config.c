@@ -528,7 +528,7 @@ int hs_config_generate(const char *path, const char *server_name,
 {
 	struct scop_ed25519 key;
 	char secret[49];
-	char *copy = NULL, *dir, *key_path = NULL, *db_path = NULL;
+	char *copy = NULL, *dir, *abs_dir = NULL, *key_path = NULL, *db_path = NULL;
 	struct buf b = BUF_INIT;
 	int rc = -1;
 
@@ -548,6 +548,13 @@ int hs_config_generate(const char *path, const char *server_name,
 		set_err(err, errlen, "%s: %s", data_dir, strerror(errno));
 		goto out;
 	}
+	/* Absolute paths in the file, so it works from any directory. */
+	abs_dir = realpath(dir, NULL);
+	if (!abs_dir) {
+		set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	dir = abs_dir;
 	if (asprintf(&key_path, "%s/%s.signing.key", dir, server_name) < 0) {
 		key_path = NULL;
 		goto out;
@@ -607,6 +614,7 @@ out:
 		explicit_bzero(b.data, b.len);
 	buf_free(&b);
 	free(copy);
+	free(abs_dir);
 	free(key_path);
 	free(db_path);
 	return rc;

@@ -195,6 +195,33 @@ static void test_generate_and_load(void **state)
 	rmdir(dir);
 }
 
+static void test_generate_relative(void **state)
+{
+	char dir[] = "/tmp/scop-config-XXXXXX";
+	char cwd[512], key[512], err[256];
+	struct hs_config c;
+	struct scop_ed25519 k;
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(dir), 0);
+	assert_int_equal(mkdir("sub", 0700), 0);
+	/* A relative config path: the paths inside must still resolve. */
+	assert_int_equal(hs_config_generate("sub/hs.yaml", "localhost", NULL, err, sizeof(err)), 0);
+	assert_int_equal(chdir(cwd), 0);
+	snprintf(key, sizeof(key), "%s/sub/hs.yaml", dir);
+	hs_config_init(&c);
+	assert_int_equal(hs_config_load(&c, key, err, sizeof(err)), 0);
+	assert_int_equal(scop_ed25519_load(c.signing_key_path, &k), 0);
+	scop_ed25519_clear(&k);
+	unlink(c.signing_key_path);
+	hs_config_free(&c);
+	unlink(key);
+	snprintf(key, sizeof(key), "%s/sub", dir);
+	rmdir(key);
+	rmdir(dir);
+}
+
 static void test_load_missing(void **state)
 {
 	struct hs_config c;
@@ -213,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_sqlite_relative_and_dsn),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_generate_and_load),
+		cmocka_unit_test(test_generate_relative),
 		cmocka_unit_test(test_load_missing),
 	};
 	return cmocka_run_group_tests_name("homeserver config", tests, NULL, NULL);
