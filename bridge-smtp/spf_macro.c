@@ -149,14 +149,14 @@ static int transform(const struct macro *m, const char *v, size_t vlen, struct b
 	const char *delims = m->delims[0] ? m->delims : ".";
 	size_t nparts = 1;
 	for (size_t i = 0; i < vlen; i++)
-		if (strchr(delims, v[i]) != NULL)
+		if (v[i] != '\0' && strchr(delims, v[i]) != NULL)
 			nparts++;
 	struct { size_t off, len; } *parts = calloc(nparts, sizeof(*parts));
 	if (parts == NULL)
 		return -1;
 	size_t k = 0, start = 0;
 	for (size_t i = 0; i <= vlen; i++) {
-		if (i == vlen || strchr(delims, v[i]) != NULL) {
+		if (i == vlen || (v[i] != '\0' && strchr(delims, v[i]) != NULL)) {
 			parts[k].off = start;
 			parts[k].len = i - start;
 			k++;
