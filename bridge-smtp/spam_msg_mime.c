@@ -12,9 +12,12 @@
 static int tokenize_part(struct spam_tokens *t, struct mime_msg *m, struct mime_part *p)
 {
 	for (struct mime_header *h = mime_header_first(p); h; h = mime_header_next(h)) {
+		const char *name = mime_header_name(h), *v = "";
 		size_t len = 0;
-		const char *v = mime_header_value(m, h, &len);
-		if (v && spam_tok_header(t, mime_header_name(h), v, len) < 0)
+		/* Decoding values nobody reads is most of a header's cost. */
+		if (spam_tok_header_words(name) && !(v = mime_header_value(m, h, &len)))
+			return -1;
+		if (spam_tok_header(t, name, v, len) < 0)
 			return -1;
 	}
 	if (mime_part_kind(p) != MIME_LEAF)

@@ -314,6 +314,24 @@ static const char *const word_fields[] = {
 	"list-id", "message-id", "received", NULL,
 };
 
+static int is_word_field(const char *lname)
+{
+	for (size_t i = 0; word_fields[i]; i++)
+		if (strcmp(lname, word_fields[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int spam_tok_header_words(const char *name)
+{
+	char lname[32];
+	size_t n = 0;
+	for (; name[n] && n < sizeof(lname) - 1; n++)
+		lname[n] = lower(name[n]);
+	lname[n] = '\0';
+	return !name[n] && is_word_field(lname);
+}
+
 int spam_tok_header(struct spam_tokens *t, const char *name, const char *value, size_t len)
 {
 	char prefix[PREFIX_MAX];
@@ -335,13 +353,8 @@ int spam_tok_header(struct spam_tokens *t, const char *name, const char *value, 
 		if (spam_tokens_add(t, tok, 4 + n) < 0)
 			return -1;
 	}
-	{
-		int words = 0;
-		for (size_t i = 0; word_fields[i] && !words; i++)
-			words = strcmp(prefix, word_fields[i]) == 0;
-		if (!words)
-			return 0;
-	}
+	if (!is_word_field(prefix))
+		return 0;
 	len = spend(t, len);
 	if (strcmp(prefix, "message-id") == 0) {
 		/* Only the domain is shared between messages. */

@@ -66,6 +66,10 @@ uint64_t spam_token_hash(const char *s, size_t len);
 /* A header field: name as written, value already unfolded and with
  * RFC 2047 encoded words decoded. */
 int spam_tok_header(struct spam_tokens *t, const char *name, const char *value, size_t len);
+/* 1 when spam_tok_header() tokenizes the value of field `name` (any case),
+ * 0 when only the field's presence counts: adapters may then skip
+ * decoding the value and pass an empty one. */
+int spam_tok_header_words(const char *name);
 /* A text/plain body part, transfer encoding already undone. */
 int spam_tok_text(struct spam_tokens *t, const char *text, size_t len);
 /* A text/html body part: tags are stripped (URLs in href/src kept, style,
