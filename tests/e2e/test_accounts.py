@@ -407,6 +407,35 @@ def run_suite(srv, tag):
         # Another user from the other address is fine.
         expect(login(srv, "grace", host="127.0.0.1"), 200)
 
+    @case("concurrent registrations of one name: exactly one wins")
+    def _():
+        import threading
+        results = []
+
+        def go():
+            results.append(register(srv, "racer")[0])
+        threads = [threading.Thread(target=go) for _ in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert sorted(results) == [200] + [400] * 7, results
+
+    @case("stalled clients (half-sent requests) do not block others")
+    def _():
+        import socket
+        stalled = []
+        for _ in range(40):
+            sk = socket.create_connection(("127.0.0.1", srv.port))
+            sk.sendall(b"POST " + C.encode() + b"/login HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")
+            stalled.append(sk)
+        try:
+            expect(srv.call("GET", "/_matrix/client/versions"), 200)
+            expect(login(srv, "alice"), 200)
+        finally:
+            for sk in stalled:
+                sk.close()
+
     @case("no secrets in the log")
     def _():
         log = srv.log()
