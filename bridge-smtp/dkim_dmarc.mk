@@ -41,7 +41,7 @@ scop_dkim_SOURCES = bridge-smtp/dkim_main.c
 scop_dkim_CFLAGS = $(AM_CFLAGS) $(UNBOUND_CFLAGS)
 scop_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS)
 
-SCRIPT_TESTS += tests/e2e/test_dkim_interop.py
+SCRIPT_TESTS += tests/e2e/test_dkim_interop.py tests/e2e/test_dmarc_e2e.py
 
 FUZZ_TARGETS += tests/fuzz/fuzz_dkim_sig tests/fuzz/fuzz_dkim_key tests/fuzz/fuzz_dmarc_record tests/fuzz/fuzz_authres
 tests_fuzz_fuzz_dkim_sig_SOURCES = tests/fuzz/fuzz_dkim_sig.c

@@ -9,6 +9,12 @@
  *       exits 0 when at least one signature passes, 1 otherwise.
  *   scop-dkim pubkey --key FILE
  *       prints the key record to publish for the key.
+ *   scop-dkim check [--dns ...] [--key-record ...] [--psl FILE] [--authserv-id ID]
+ *                   [--mail-from ADDR --spf RESULT] [--sample 0-99] < msg
+ *       DKIM, then DMARC for the From domain (SPF's verdict is given, not
+ *       computed); prints the Authentication-Results field.
+ *   scop-dkim parse-ar < field
+ *       parses an Authentication-Results field and prints its results.
  *
  * Bare LF line endings in the input become CRLF, as on the wire.  Exit
  * status 2 means bad usage or input. */
@@ -16,10 +22,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "bridge-smtp/authres.h"
 #include "bridge-smtp/dkim.h"
+#include "bridge-smtp/dmarc.h"
 #include "bridge-smtp/dns.h"
+#include "bridge-smtp/mailhdr.h"
+#include "bridge-smtp/pubsuffix.h"
 #include "common/buf.h"
+#include "common/crypto.h"
 
 static int usage(void)
 {
@@ -28,7 +40,10 @@ static int usage(void)
 		"                      [--canon relaxed/relaxed] [--identity I] [--expire SECS] < msg\n"
 		"       scop-dkim verify [--dns 127.0.0.1@PORT] [--key-record REC] [--now T]\n"
 		"                        [--reject-partial-body] < msg\n"
-		"       scop-dkim pubkey --key FILE\n");
+		"       scop-dkim pubkey --key FILE\n"
+		"       scop-dkim check [--dns 127.0.0.1@PORT] [--key-record REC] [--psl FILE]\n"
+		"                       [--authserv-id ID] [--mail-from ADDR --spf RESULT] [--sample N] < msg\n"
+		"       scop-dkim parse-ar < field\n");
 	return 2;
 }
 
@@ -73,7 +88,7 @@ static int parse_canon(const char *s, struct dkim_sign_opts *o)
 }
 
 enum { OPT_KEY = 1, OPT_DOMAIN, OPT_SELECTOR, OPT_ALGO, OPT_CANON, OPT_IDENTITY, OPT_EXPIRE,
-       OPT_DNS, OPT_KEYREC, OPT_NOW, OPT_PARTIAL };
+       OPT_DNS, OPT_KEYREC, OPT_NOW, OPT_PARTIAL, OPT_PSL, OPT_AUTHSERV, OPT_MAILFROM, OPT_SPF, OPT_SAMPLE };
 
 static const struct option long_opts[] = {
 	{ "key", required_argument, NULL, OPT_KEY },
@@ -87,11 +102,17 @@ static const struct option long_opts[] = {
 	{ "key-record", required_argument, NULL, OPT_KEYREC },
 	{ "now", required_argument, NULL, OPT_NOW },
 	{ "reject-partial-body", no_argument, NULL, OPT_PARTIAL },
+	{ "psl", required_argument, NULL, OPT_PSL },
+	{ "authserv-id", required_argument, NULL, OPT_AUTHSERV },
+	{ "mail-from", required_argument, NULL, OPT_MAILFROM },
+	{ "spf", required_argument, NULL, OPT_SPF },
+	{ "sample", required_argument, NULL, OPT_SAMPLE },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct cli {
-	const char *key, *algo, *dns;
+	const char *key, *algo, *dns, *psl, *authserv, *mail_from, *spf;
+	int sample;
 	struct dkim_sign_opts so;
 	struct dkim_verify_opts vo;
 };
@@ -132,28 +153,29 @@ out:
 	return rc;
 }
 
+/* A resolver forwarding to --dns, or the system's. */
+static struct dns_resolver *resolver(const struct cli *c)
+{
+	struct dns_resolver_options ro = { .forwarder = c->dns, .timeout_ms = c->dns ? 3000 : 5000 };
+	struct dns_resolver *dns;
+	char err[256];
+
+	if (!(dns = dns_unbound_new(&ro, err, sizeof(err))))
+		fprintf(stderr, "scop-dkim: resolver: %s\n", err);
+	return dns;
+}
+
 static int do_verify(struct cli *c)
 {
 	struct dns_resolver *dns = NULL;
 	struct buf msg = BUF_INIT;
 	struct dkim_result *res = NULL;
 	size_t n = 0;
-	char err[256];
 	int rc = 1;
 
-	if (c->dns && !c->vo.key_record) {
-		struct dns_resolver_options ro = { .forwarder = c->dns, .timeout_ms = 3000 };
-		if (!(dns = dns_unbound_new(&ro, err, sizeof(err)))) {
-			fprintf(stderr, "scop-dkim: resolver: %s\n", err);
+	if (!c->vo.key_record) {
+		if (!(dns = resolver(c)))
 			return 2;
-		}
-		c->vo.dns = dns;
-	} else if (!c->vo.key_record) {
-		struct dns_resolver_options ro = { .timeout_ms = 5000 };
-		if (!(dns = dns_unbound_new(&ro, err, sizeof(err)))) {
-			fprintf(stderr, "scop-dkim: resolver: %s\n", err);
-			return 2;
-		}
 		c->vo.dns = dns;
 	}
 	if (read_message(&msg) < 0 ||
@@ -201,6 +223,116 @@ static int do_pubkey(struct cli *c)
 	return rc;
 }
 
+static int do_check(struct cli *c)
+{
+	struct dns_resolver *dns = resolver(c);
+	struct psl *psl = NULL;
+	struct buf msg = BUF_INIT, out = BUF_INIT;
+	struct dkim_result *res = NULL;
+	struct dmarc_outcome dm;
+	struct dmarc_input in;
+	struct mailhdr h;
+	struct authres ar;
+	char err[256], from[256], spf_domain[256];
+	size_t n = 0;
+	int rc = 2;
+
+	memset(&ar, 0, sizeof(ar));
+	memset(&in, 0, sizeof(in));
+	memset(&dm, 0, sizeof(dm));
+	if (!dns)
+		return 2;
+	c->vo.dns = dns;
+	if (!(psl = psl_load(c->psl, err, sizeof(err)))) {
+		fprintf(stderr, "scop-dkim: %s\n", err);
+		goto out;
+	}
+	if (read_message(&msg) < 0 || dkim_verify(&c->vo, msg.data ? msg.data : "", msg.len, &res, &n) < 0) {
+		fprintf(stderr, "scop-dkim: cannot read or verify the message\n");
+		goto out;
+	}
+	snprintf(ar.authserv_id, sizeof(ar.authserv_id), "%s", c->authserv ? c->authserv : "localhost");
+	for (size_t i = 0; i < n; i++)
+		authres_add_dkim(&ar, &res[i]);
+	if (n == 0)
+		authres_add(&ar, "dkim", "none", NULL);
+	if (c->spf) {
+		const char *at = c->mail_from ? strrchr(c->mail_from, '@') : NULL;
+		snprintf(spf_domain, sizeof(spf_domain), "%s", at ? at + 1 : c->mail_from ? c->mail_from : "");
+		authres_add(&ar, "spf", c->spf, NULL);
+		if (c->mail_from)
+			authres_add_prop(&ar, "smtp", "mailfrom", c->mail_from);
+		in.spf_pass = strcmp(c->spf, "pass") == 0;
+		in.spf_domain = spf_domain;
+	}
+	if (mailhdr_split(msg.data ? msg.data : "", msg.len, &h) == 0 &&
+	    mailhdr_from_domain(&h, from, sizeof(from)) == 0) {
+		unsigned char r = 0;
+		in.from_domain = from;
+		in.dkim = res;
+		in.ndkim = n;
+		if (c->sample >= 0)
+			in.sample = (unsigned)c->sample;
+		else if (scop_random_bytes(&r, 1) == 0)
+			in.sample = r % 100;
+		dmarc_check(dns, psl, &in, &dm);
+	} else {
+		dm.result = DMARC_RES_PERMERROR; /* no single From domain to check */
+	}
+	mailhdr_free(&h);
+	authres_add_dmarc(&ar, &dm);
+	if (authres_write(&ar, &out) == 0) {
+		fwrite(out.data, 1, out.len, stdout);
+		rc = 0;
+	}
+out:
+	free(res);
+	buf_free(&msg);
+	buf_free(&out);
+	psl_free(psl);
+	dns_resolver_free(dns);
+	return rc;
+}
+
+static int do_parse_ar(void)
+{
+	struct buf in = BUF_INIT;
+	struct authres ar;
+	const char *v;
+	size_t len;
+	int rc = 1;
+
+	if (read_message(&in) < 0 || !in.data) {
+		buf_free(&in);
+		return 2;
+	}
+	v = in.data;
+	len = in.len;
+	if (len > 23 && strncasecmp(v, "Authentication-Results:", 23) == 0) {
+		v += 23;
+		len -= 23;
+	}
+	while (len && (v[len - 1] == '\n' || v[len - 1] == '\r'))
+		len--;
+	if (authres_parse(v, len, &ar) == 0) {
+		printf("authserv-id=%s version=%d\n", ar.authserv_id, ar.version);
+		for (size_t i = 0; i < ar.count; i++) {
+			const struct authres_result *r = &ar.results[i];
+			printf("%s%s%s=%s", r->method, r->version[0] ? "/" : "", r->version, r->result);
+			if (r->reason[0])
+				printf(" reason=%s", r->reason);
+			for (size_t k = 0; k < r->nprops; k++)
+				printf(" %s.%s=%s", r->props[k].ptype, r->props[k].property, r->props[k].value);
+			printf("\n");
+		}
+		rc = 0;
+	} else {
+		fprintf(stderr, "scop-dkim: not a valid Authentication-Results field\n");
+	}
+	buf_free(&in);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
@@ -208,6 +340,7 @@ int main(int argc, char **argv)
 	int opt;
 
 	memset(&c, 0, sizeof(c));
+	c.sample = -1;
 	if (argc < 2)
 		return usage();
 	cmd = argv[1];
@@ -233,6 +366,11 @@ int main(int argc, char **argv)
 		case OPT_KEYREC: c.vo.key_record = optarg; break;
 		case OPT_NOW: c.vo.now = atoll(optarg); break;
 		case OPT_PARTIAL: c.vo.reject_partial_body = 1; break;
+		case OPT_PSL: c.psl = optarg; break;
+		case OPT_AUTHSERV: c.authserv = optarg; break;
+		case OPT_MAILFROM: c.mail_from = optarg; break;
+		case OPT_SPF: c.spf = optarg; break;
+		case OPT_SAMPLE: c.sample = atoi(optarg) % 100; break;
 		default: return usage();
 		}
 	}
@@ -244,5 +382,9 @@ int main(int argc, char **argv)
 		return do_verify(&c);
 	if (strcmp(cmd, "pubkey") == 0)
 		return do_pubkey(&c);
+	if (strcmp(cmd, "check") == 0)
+		return do_check(&c);
+	if (strcmp(cmd, "parse-ar") == 0)
+		return do_parse_ar();
 	return usage();
 }

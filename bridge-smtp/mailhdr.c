@@ -1,5 +1,6 @@
 #include "bridge-smtp/mailhdr.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -137,4 +138,81 @@ int mailhdr_unfold(const char *value, size_t len, struct buf *out)
 		}
 	}
 	return buf_append(out, value + start, len - start);
+}
+
+int mailhdr_from_domain(const struct mailhdr *h, char *out, size_t outlen)
+{
+	const struct mailhdr_field *from = NULL;
+	struct buf v = BUF_INIT;
+	char *addr, *at, *end;
+	int depth = 0, quoted = 0, rc = -1;
+	size_t k = 0, n;
+
+	for (size_t i = 0; i < h->count; i++) {
+		if (mailhdr_name_is(&h->fields[i], "from")) {
+			if (from)
+				return -1;
+			from = &h->fields[i];
+		}
+	}
+	if (!from || mailhdr_unfold(from->value, from->value_len, &v) < 0 || !v.data)
+		goto out;
+	/* Drop comments and quoted strings; a comma outside them means a list. */
+	for (size_t i = 0; i < v.len; i++) {
+		char c = v.data[i];
+		if (quoted) {
+			if (c == '\\' && i + 1 < v.len)
+				i++;
+			else if (c == '"')
+				quoted = 0;
+			continue;
+		}
+		if (depth) {
+			if (c == '\\' && i + 1 < v.len)
+				i++;
+			else if (c == '(')
+				depth++;
+			else if (c == ')')
+				depth--;
+			continue;
+		}
+		if (c == '"') {
+			quoted = 1;
+		} else if (c == '(') {
+			depth = 1;
+		} else if (c == ',') {
+			goto out;
+		} else {
+			v.data[k++] = c;
+		}
+	}
+	v.data[k] = '\0';
+	addr = v.data;
+	if ((at = strrchr(addr, '<'))) {
+		addr = at + 1;
+		if (!(end = strchr(addr, '>')))
+			goto out;
+		*end = '\0';
+	}
+	if (!(at = strrchr(addr, '@')))
+		goto out;
+	at++;
+	while (*at == ' ' || *at == '\t')
+		at++;
+	n = strcspn(at, " \t");
+	if (n == 0 || n >= outlen || at[n + strspn(at + n, " \t")] != '\0')
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)at[i];
+		if (!isalnum(c) && c != '-' && c != '.' && c != '_' && c < 0x80)
+			goto out;
+		out[i] = (char)tolower(c);
+	}
+	out[n] = '\0';
+	if (out[n - 1] == '.')
+		out[n - 1] = '\0';
+	rc = out[0] ? 0 : -1;
+out:
+	buf_free(&v);
+	return rc;
 }

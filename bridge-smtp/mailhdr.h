@@ -51,4 +51,11 @@ int mailhdr_name_is(const struct mailhdr_field *f, const char *name);
  * kept) to out.  Returns 0 or -1 when memory runs out. */
 int mailhdr_unfold(const char *value, size_t len, struct buf *out);
 
+/* The domain of the one address in the one From field (lower case), for
+ * DMARC.  -1 when there is no From field or more than one, the field
+ * lists several addresses, or no domain can be found.  A small reader of
+ * the common forms ("Name <a@b>", "a@b (comment)"), not a full RFC 5322
+ * address parser. */
+int mailhdr_from_domain(const struct mailhdr *h, char *out, size_t outlen);
+
 #endif

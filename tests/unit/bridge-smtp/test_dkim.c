@@ -149,6 +149,35 @@ static void test_mailhdr_split(void **state)
 	mailhdr_free(&h);
 }
 
+static void from_domain(const char *hdrs, const char *want)
+{
+	struct mailhdr h;
+	char d[256];
+	int rc;
+	assert_int_equal(mailhdr_split(hdrs, strlen(hdrs), &h), 0);
+	rc = mailhdr_from_domain(&h, d, sizeof(d));
+	mailhdr_free(&h);
+	if (want == NULL ? rc != -1 : (rc != 0 || strcmp(d, want) != 0))
+		fail_msg("From domain of %s: rc %d %s", hdrs, rc, rc == 0 ? d : "");
+}
+
+static void test_from_domain(void **state)
+{
+	(void)state;
+	from_domain("From: a@Example.COM\r\n\r\n", "example.com");
+	from_domain("From: \"Doe, John (x@evil.com)\" <john@mail.example.net>\r\n\r\n", "mail.example.net");
+	from_domain("From: john@example.org (John, \"x@evil.com\")\r\n\r\n", "example.org");
+	from_domain("Subject: x\r\nFrom: Name\r\n <a@folded.example>\r\n\r\n", "folded.example");
+	from_domain("From: a@example.com, b@example.net\r\n\r\n", NULL);   /* several authors */
+	from_domain("From: a@x.com\r\nFrom: b@y.com\r\n\r\n", NULL);      /* two From fields */
+	from_domain("To: a@x.com\r\n\r\n", NULL);
+	from_domain("From: undisclosed\r\n\r\n", NULL);
+	from_domain("From: <a@bad;domain>\r\n\r\n", NULL);
+	from_domain("From: a@example.com extra\r\n\r\n", NULL);
+	from_domain("From: Joe <joe@example.com>  \r\n\r\n", "example.com");
+	from_domain("From: <a@b/c>\r\n\r\n", NULL);
+}
+
 /* ---- tag lists ---- */
 
 static void test_tags(void **state)
@@ -836,6 +865,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mailhdr_split),
+		cmocka_unit_test(test_from_domain),
 		cmocka_unit_test(test_tags),
 		cmocka_unit_test(test_canon_rfc_example),
 		cmocka_unit_test(test_canon_edge_cases),
