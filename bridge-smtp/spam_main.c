@@ -4,7 +4,7 @@
  *   scop-spam untrain [--db W] --spam PATH... --ham PATH...
  *   scop-spam classify [--db W] FILE...      prints "FILE verdict score"
  *   scop-spam eval [--db W] --train LIST --test LIST [--json]
- *   scop-spam prune [--db W] --days N [--max-count C]
+ *   scop-spam prune [--db W] [--days N [--max-count C]] [--max-size T]
  *   scop-spam stats [--db W]
  *
  * PATH is a message file, an mbox file or a directory of either.  A LIST
@@ -242,7 +242,7 @@ static int usage(void)
 	fputs("usage: scop-spam train|untrain [--db W] [--spam PATH]... [--ham PATH]...\n"
 	      "       scop-spam classify [--db W] FILE...\n"
 	      "       scop-spam eval [--db W] --train LIST --test LIST [--json]\n"
-	      "       scop-spam prune [--db W] --days N [--max-count C]\n"
+	      "       scop-spam prune [--db W] [--days N [--max-count C]] [--max-size T]\n"
 	      "       scop-spam stats [--db W]\n"
 	      "options: --ham-cutoff X --spam-cutoff X (scores are 0 ham .. 1 spam)\n"
 	      "         --robs S --robx X --min-dev D --max-tokens N (classifier; see spam_classify.h)\n"
@@ -258,6 +258,7 @@ struct opts {
 	int json;
 	int verbose; /* eval: list the messages it got wrong */
 	long days, max_count;
+	long long max_size; /* prune: keep at most this many tokens; -1 no bound */
 	struct spam_params params;
 };
 
@@ -424,21 +425,23 @@ out:
 static int cmd_prune(struct opts *o)
 {
 	struct spam_filter *f;
-	uint64_t removed = 0, left = 0;
+	uint64_t removed = 0, trimmed = 0, left = 0;
 	uint32_t today = (uint32_t)(time(NULL) / 86400);
 
-	if (o->days < 0)
+	if (o->days < 0 && o->max_size < 0)
 		return usage();
 	if (open_filter(o, default_db(), &f) < 0)
 		return 1;
 	struct spam_store *st = spam_filter_store(f);
 	uint32_t before = o->days > (long)today ? 0 : today - (uint32_t)o->days;
-	if (spam_store_prune(st, (uint32_t)o->max_count, before, &removed) < 0 || spam_store_size(st, &left) < 0) {
+	if ((o->days >= 0 && spam_store_prune(st, (uint32_t)o->max_count, before, &removed) < 0) ||
+	    (o->max_size >= 0 && spam_store_trim(st, (uint64_t)o->max_size, &trimmed) < 0) ||
+	    spam_store_size(st, &left) < 0) {
 		fprintf(stderr, "scop-spam: %s\n", spam_store_error(st));
 		spam_filter_close(f);
 		return 1;
 	}
-	printf("pruned %llu tokens; %llu left\n", (unsigned long long)removed, (unsigned long long)left);
+	printf("pruned %llu tokens; %llu left\n", (unsigned long long)(removed + trimmed), (unsigned long long)left);
 	spam_filter_close(f);
 	return 0;
 }
@@ -482,6 +485,7 @@ int main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "days", required_argument, NULL, 'D' },
 		{ "max-count", required_argument, NULL, 'c' },
+		{ "max-size", required_argument, NULL, 'z' },
 		{ "ham-cutoff", required_argument, NULL, 'H' },
 		{ "spam-cutoff", required_argument, NULL, 'S' },
 		{ "robs", required_argument, NULL, 'r' },
@@ -492,7 +496,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static const struct spam_params defaults = SPAM_PARAMS_DEFAULT;
-	struct opts o = { .days = -1, .max_count = 1, .params = defaults };
+	struct opts o = { .days = -1, .max_count = 1, .max_size = -1, .params = defaults };
 	const char *cmd;
 	int c, rc;
 
@@ -528,6 +532,11 @@ int main(int argc, char **argv)
 			o.max_count = strtol(optarg, NULL, 10);
 			if (o.max_count < 0)
 				o.max_count = 0;
+			break;
+		case 'z':
+			o.max_size = strtoll(optarg, NULL, 10);
+			if (o.max_size < 0)
+				o.max_size = 0;
 			break;
 		case 'H':
 		case 'S':

@@ -260,6 +260,24 @@ int spam_store_prune(struct spam_store *s, uint32_t max_total, uint32_t before_d
 	return rc;
 }
 
+int spam_store_trim(struct spam_store *s, uint64_t max_tokens, uint64_t *removed)
+{
+	uint64_t size, dummy;
+	int rc;
+
+	if (!removed)
+		removed = &dummy;
+	*removed = 0;
+	if (s->ops->size(s, &size) < 0)
+		return -1;
+	if (size <= max_tokens)
+		return 0;
+	rc = s->ops->trim(s, size - max_tokens, removed);
+	if (rc == 0 && s->cached)
+		return spam_store_cache_load(s);
+	return rc;
+}
+
 int spam_store_size(struct spam_store *s, uint64_t *tokens)
 {
 	return s->ops->size(s, tokens);

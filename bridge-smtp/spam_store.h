@@ -57,6 +57,10 @@ int spam_store_rollback(struct spam_store *s);
 /* Deletes tokens seen in at most max_total messages and last seen before
  * day before_day; *removed (may be NULL) gets how many. */
 int spam_store_prune(struct spam_store *s, uint32_t max_total, uint32_t before_day, uint64_t *removed);
+/* Bounds the database: when more than max_tokens are stored, deletes the
+ * excess, rarest first and among equally rare the longest unseen.
+ * *removed (may be NULL) gets how many. */
+int spam_store_trim(struct spam_store *s, uint64_t max_tokens, uint64_t *removed);
 /* Number of tokens stored. */
 int spam_store_size(struct spam_store *s, uint64_t *tokens);
 

@@ -21,6 +21,8 @@ struct spam_store_ops {
 	int (*exec)(struct spam_store *s, const char *sql);
 	int (*prune)(struct spam_store *s, uint32_t max_total, uint32_t before_day, uint64_t *removed);
 	int (*size)(struct spam_store *s, uint64_t *tokens);
+	/* Deletes the n rarest, then oldest, tokens. */
+	int (*trim)(struct spam_store *s, uint64_t n, uint64_t *removed);
 	/* Calls fn for every token; fn returning -1 stops with -1. */
 	int (*scan)(struct spam_store *s, int (*fn)(void *arg, uint64_t h, struct spam_count c), void *arg);
 	void (*close)(struct spam_store *s);

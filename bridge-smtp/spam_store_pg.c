@@ -202,6 +202,23 @@ static int pg_size(struct spam_store *s, uint64_t *tokens)
 	return 0;
 }
 
+static int pg_trim(struct spam_store *s, uint64_t n, uint64_t *removed)
+{
+	char a[24];
+	const char *p[1] = { a };
+	PGresult *r;
+
+	snprintf(a, sizeof(a), "%llu", (unsigned long long)n);
+	if (run(s, "trim",
+		"DELETE FROM spam_tokens WHERE h IN "
+		"(SELECT h FROM spam_tokens ORDER BY spam + ham, day LIMIT $1::bigint)",
+		1, p, &r) < 0)
+		return -1;
+	*removed = strtoull(PQcmdTuples(r), NULL, 10);
+	PQclear(r);
+	return 0;
+}
+
 static int pg_scan(struct spam_store *s, int (*fn)(void *, uint64_t, struct spam_count), void *arg)
 {
 	PGresult *r;
@@ -232,7 +249,7 @@ static void pg_close(struct spam_store *s)
 }
 
 static const struct spam_store_ops pg_ops = {
-	"postgresql", pg_totals, pg_lookup, pg_update, pg_exec, pg_prune, pg_size, pg_scan, pg_close,
+	"postgresql", pg_totals, pg_lookup, pg_update, pg_exec, pg_prune, pg_size, pg_trim, pg_scan, pg_close,
 };
 
 int spam_store_pg_open(struct spam_store *s, const char *conninfo)

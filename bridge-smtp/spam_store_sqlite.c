@@ -154,6 +154,25 @@ static int sq_size(struct spam_store *s, uint64_t *tokens)
 	return rc == SQLITE_ROW ? 0 : fail(s, "size");
 }
 
+static int sq_trim(struct spam_store *s, uint64_t n, uint64_t *removed)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(db_of(s),
+			       "DELETE FROM spam_tokens WHERE h IN "
+			       "(SELECT h FROM spam_tokens ORDER BY spam + ham, day LIMIT ?1)",
+			       -1, &q, NULL) != SQLITE_OK)
+		return fail(s, "trim");
+	sqlite3_bind_int64(q, 1, n > INT64_MAX ? INT64_MAX : (sqlite3_int64)n);
+	rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return fail(s, "trim");
+	*removed = (uint64_t)sqlite3_changes(db_of(s));
+	return 0;
+}
+
 static int sq_scan(struct spam_store *s, int (*fn)(void *, uint64_t, struct spam_count), void *arg)
 {
 	sqlite3_stmt *q;
@@ -183,7 +202,7 @@ static void sq_close(struct spam_store *s)
 }
 
 static const struct spam_store_ops sqlite_ops = {
-	"sqlite", sq_totals, sq_lookup, sq_update, sq_exec, sq_prune, sq_size, sq_scan, sq_close,
+	"sqlite", sq_totals, sq_lookup, sq_update, sq_exec, sq_prune, sq_size, sq_trim, sq_scan, sq_close,
 };
 
 int spam_store_sqlite_open(struct spam_store *s, const char *path)

@@ -227,6 +227,37 @@ static void test_prune(void **state)
 	assert_int_equal(size, 1);
 }
 
+static void test_trim(void **state)
+{
+	FX();
+	uint64_t h[] = { 1, 2, 3, 4, 5 };
+	struct spam_count c[5];
+	uint64_t removed = 9, size;
+	/* Counts 1,1,2,3,1 on days 10,20,10,10,30. */
+	assert_int_equal(spam_store_update(st, h, 1, 1, 0, 10), 0);
+	assert_int_equal(spam_store_update(st, h + 1, 1, 1, 0, 20), 0);
+	assert_int_equal(spam_store_update(st, h + 2, 2, 1, 0, 10), 0);
+	assert_int_equal(spam_store_update(st, h + 2, 2, 0, 1, 10), 0);
+	assert_int_equal(spam_store_update(st, h + 3, 1, 1, 0, 10), 0);
+	assert_int_equal(spam_store_update(st, h + 4, 1, 0, 1, 30), 0);
+	assert_int_equal(spam_store_trim(st, 10, &removed), 0);
+	assert_int_equal(removed, 0);
+	assert_int_equal(spam_store_cache_load(st), 0);
+	/* Down to 3: the rarest go, oldest first among equals (1 then 2). */
+	assert_int_equal(spam_store_trim(st, 3, &removed), 0);
+	assert_int_equal(removed, 2);
+	assert_int_equal(spam_store_size(st, &size), 0);
+	assert_int_equal(size, 3);
+	assert_int_equal(spam_store_lookup(st, h, 5, c), 0); /* from the reloaded cache */
+	assert_int_equal(c[0].spam + c[1].spam, 0);
+	assert_int_equal(c[2].spam + c[2].ham, 2);
+	assert_int_equal(c[3].spam + c[3].ham, 3);
+	assert_int_equal(c[4].ham, 1);
+	assert_int_equal(spam_store_trim(st, 0, NULL), 0);
+	assert_int_equal(spam_store_size(st, &size), 0);
+	assert_int_equal(size, 0);
+}
+
 static void test_cache(void **state)
 {
 	FX();
@@ -306,6 +337,7 @@ int main(void)
 		BOTH(test_untrain_clamps),
 		BOTH(test_transactions),
 		BOTH(test_prune),
+		BOTH(test_trim),
 		BOTH(test_cache),
 		BOTH(test_reopen),
 		cmocka_unit_test(test_open_errors),
