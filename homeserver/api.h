@@ -32,6 +32,7 @@ enum api_flags {
 	API_CLIENT_V3 = 8,   /* served under /_matrix/client/v3 */
 	API_CLIENT_V1 = 16,  /* served under /_matrix/client/v1 */
 	API_JSON_OPTIONAL = 32, /* a JSON object body may be given or left empty */
+	API_RAW_BODY = 64,   /* a raw body up to max_upload_size (media), in r->http */
 };
 
 /* One endpoint.  path is the part after "/_matrix/client/<version>" when a

@@ -138,6 +138,21 @@ static int parse_body(struct api_req *r, int optional)
 	return -1;
 }
 
+size_t hs_body_limit(void *ctx, const char *method, const char *path)
+{
+	struct hs *hs = ctx;
+	struct route_match m;
+	size_t limit = hs->cfg->max_request_body;
+
+	if (router_match(hs->router, method, path, &m) == ROUTE_FOUND) {
+		const struct api_route *route = m.handler;
+		if (route->flags & API_RAW_BODY)
+			limit = hs->cfg->max_upload_size;
+		route_match_free(&m);
+	}
+	return limit;
+}
+
 void hs_dispatch(void *ctx, struct http_request *rq)
 {
 	struct api_req r;

@@ -43,7 +43,10 @@ struct hs {
 int hs_init(struct hs *hs, const struct hs_config *cfg, struct store *st);
 void hs_free(struct hs *hs);
 
-/* The HTTP layer's callback (ctx is a struct hs). */
+/* The HTTP layer's callbacks (ctx is a struct hs): the handler, and the
+ * body limit (max_upload_size for API_RAW_BODY routes, else
+ * max_request_body). */
 void hs_dispatch(void *ctx, struct http_request *rq);
+size_t hs_body_limit(void *ctx, const char *method, const char *path);
 
 #endif

@@ -35,6 +35,7 @@ struct http_server {
 	size_t nd;
 	size_t max_body;
 	http_handler_fn fn;
+	http_limit_fn limit;
 	void *ctx;
 };
 
@@ -229,12 +230,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
+		rq->max_body = srv->limit ? srv->limit(srv->ctx, method, url) : srv->max_body;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
 			char *end;
 			errno = 0;
 			unsigned long long n = strtoull(cl, &end, 10);
-			if (errno || *end || n > srv->max_body) {
+			if (errno || *end || n > rq->max_body) {
 				/* Answer before reading: a client honouring
 				 * "Expect: 100-continue" never sends the body. */
 				set_too_large(rq);
@@ -245,7 +247,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	}
 	if (*upload_size) {
 		if (rq->state == RQ_COLLECTING && !rq->body_too_large) {
-			if (rq->body_len + *upload_size > srv->max_body) {
+			if (rq->body_len + *upload_size > rq->max_body) {
 				/* A chunked body grew past the limit.  libmicrohttpd
 				 * cannot answer mid-upload, so the rest is read and
 				 * dropped, and 413 goes out at the end. */
@@ -361,7 +363,7 @@ static struct MHD_Daemon *start_one(struct http_daemon *dc, const struct hs_bind
 
 struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds,
 				      unsigned threads, size_t max_body,
-				      http_handler_fn fn, void *ctx,
+				      http_handler_fn fn, http_limit_fn limit, void *ctx,
 				      char *err, size_t errlen)
 {
 	struct http_server *srv = calloc(1, sizeof(*srv));
@@ -370,6 +372,7 @@ struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds
 		return NULL;
 	}
 	srv->fn = fn;
+	srv->limit = limit;
 	srv->ctx = ctx;
 	srv->max_body = max_body;
 	for (size_t i = 0; i < nbinds && i < HS_MAX_BINDS; i++) {

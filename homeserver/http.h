@@ -35,6 +35,7 @@ struct http_request {
 	char *body;            /* NUL-terminated; NULL when there was none */
 	size_t body_len;
 	int body_too_large;    /* the body passed the limit and was dropped */
+	size_t max_body;       /* this request's limit */
 	int64_t start_us;
 
 	/* The answer. */
@@ -49,11 +50,15 @@ struct http_request {
 };
 
 typedef void (*http_handler_fn)(void *ctx, struct http_request *rq);
+/* The body limit for one request (e.g. larger for media uploads), asked
+ * once its headers are in; path is still percent-encoded. */
+typedef size_t (*http_limit_fn)(void *ctx, const char *method, const char *path);
 
-/* Listens on every bind; NULL with a message in err when one fails. */
+/* Listens on every bind; NULL with a message in err when one fails.
+ * limit may be NULL: then every request gets max_body. */
 struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds,
 				      unsigned threads, size_t max_body,
-				      http_handler_fn fn, void *ctx,
+				      http_handler_fn fn, http_limit_fn limit, void *ctx,
 				      char *err, size_t errlen);
 /* Stops accepting, waits for handlers to finish, frees the server. */
 void http_server_stop(struct http_server *s);

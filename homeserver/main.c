@@ -107,7 +107,7 @@ static int serve(const char *path)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	srv = http_server_start(cfg.binds, cfg.nbinds, cfg.thread_pool_size, cfg.max_request_body,
-				hs_dispatch, &hs, err, sizeof(err));
+				hs_dispatch, hs_body_limit, &hs, err, sizeof(err));
 	if (!srv) {
 		log_error("%s", err);
 		goto out;

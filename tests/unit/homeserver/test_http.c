@@ -47,6 +47,14 @@ static void handler(void *ctx, struct http_request *rq)
 	free(q);
 }
 
+/* Uploads to /big get a larger limit, as media will. */
+static size_t limit(void *ctx, const char *method, const char *path)
+{
+	(void)ctx;
+	(void)method;
+	return strcmp(path, "/big") == 0 ? 5000 : 1000;
+}
+
 static struct http_server *srv;
 static int port, proxied_port;
 
@@ -56,7 +64,7 @@ static int setup(void **state)
 	char err[256];
 	(void)state;
 	scop_log_init("test_http", SCOP_LOG_ERROR);
-	srv = http_server_start(b, 2, 2, 1000, handler, NULL, err, sizeof(err));
+	srv = http_server_start(b, 2, 2, 1000, handler, limit, NULL, err, sizeof(err));
 	assert_non_null(srv);
 	port = http_server_port(srv);
 	proxied_port = http_server_bind_port(srv, 1);
@@ -164,6 +172,15 @@ static void test_too_large(void **state)
 	r = exchange(raw, n);
 	free(raw);
 	assert_non_null(strstr(r, "HTTP/1.1 413"));
+	/* A route with a larger limit takes the same body. */
+	raw = malloc(2048);
+	n = (size_t)snprintf(raw, 2048, "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n"
+				       "Connection: close\r\n\r\n");
+	memset(raw + n, 'b', 1001);
+	r = exchange(raw, n + 1001);
+	free(raw);
+	assert_non_null(strstr(r, "HTTP/1.1 200"));
+	assert_non_null(strstr(r, "\"len\":1001"));
 	/* The server still serves afterwards. */
 	r = exchange_str("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
 	assert_non_null(strstr(r, "HTTP/1.1 200"));
