@@ -25,7 +25,7 @@ PASSWORD = "correct horse battery"
 class Server:
     """A running scopd with its own config and data directory."""
 
-    def __init__(self, tmp, name, db, extra=""):
+    def __init__(self, tmp, name, db, extra="", rc_registration="{per_second: 1000, burst_count: 1000}"):
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
         self.port = free_port()
@@ -49,7 +49,7 @@ rc_login:
   address: {{per_second: 1000, burst_count: 1000}}
   account: {{per_second: 1000, burst_count: 1000}}
   failed_attempts: {{per_second: 0.01, burst_count: 8}}
-rc_registration: {{per_second: 1000, burst_count: 1000}}
+rc_registration: {rc_registration}
 {extra}
 """)
         self.log_path = os.path.join(self.dir, "scopd.log")
@@ -457,11 +457,12 @@ def run_other_configs(tmp, db_sqlite):
         finally:
             srv.stop()
 
-    @t.case("registration tokens: flow, wrong token, right token, validity; soft logout and refresh")
+    @t.case("registration tokens: flow, wrong token, right token, validity; soft logout and refresh; registration rate limit")
     def _():
         srv = Server(tmp, "tokens", db_sqlite("tokens"),
                      "enable_registration: true\nregistration_requires_token: true\n"
-                     "registration_tokens: [letmein]\naccess_token_lifetime_ms: 1000")
+                     "registration_tokens: [letmein]\naccess_token_lifetime_ms: 1000",
+                     rc_registration="{per_second: 0.001, burst_count: 2}")
         try:
             j = expect(srv.call("POST", C + "/register", {"username": "tim", "password": PASSWORD}), 401)
             assert j["flows"] == [{"stages": ["m.login.registration_token"]}], j
@@ -492,6 +493,12 @@ def run_other_configs(tmp, db_sqlite):
             # A non-refreshable login does not expire.
             j = expect(login(srv, "tim"), 200)
             assert "expires_in_ms" not in j and "refresh_token" not in j, j
+            # Registrations per IP are rate limited (burst 2 here).
+            tok = {"type": "m.login.registration_token", "token": "letmein"}
+            expect(srv.call("POST", C + "/register", {"username": "tom", "password": PASSWORD, "auth": tok}), 200)
+            j = expect(srv.call("POST", C + "/register", {"username": "tam", "password": PASSWORD, "auth": tok}),
+                       429, "M_LIMIT_EXCEEDED")
+            assert j["retry_after_ms"] > 0, j
         finally:
             srv.stop()
 
