@@ -69,14 +69,21 @@ static size_t keep_escaped(void *cls, struct MHD_Connection *c, char *s)
 	return strlen(s);
 }
 
+/* A request without a connection is one a test or fuzz harness built:
+ * it has no headers and no query. */
 const char *http_header(struct http_request *rq, const char *name)
 {
+	if (!rq->conn)
+		return NULL;
 	return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
 }
 
 char *http_query(struct http_request *rq, const char *name)
 {
-	const char *v = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+	const char *v;
+	if (!rq->conn)
+		return NULL;
+	v = MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
 	if (!v)
 		return NULL;
 	return percent_decode(v, strlen(v), 1);

@@ -67,7 +67,8 @@ int http_server_port(const struct http_server *s);
 /* The same for binds[i]; 0 when there is no such bind. */
 int http_server_bind_port(const struct http_server *s, size_t i);
 
-/* A request header (case-insensitive name), or NULL. */
+/* A request header (case-insensitive name), or NULL (also for a request
+ * with conn NULL, as tests and fuzz harnesses build them). */
 const char *http_header(struct http_request *rq, const char *name);
 /* A query parameter, percent-decoded (malloc'd; caller frees), or NULL
  * when absent or badly encoded. */
