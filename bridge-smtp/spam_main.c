@@ -2,6 +2,9 @@
  *
  *   scop-spam train   [--db W] --spam PATH... --ham PATH...
  *   scop-spam untrain [--db W] --spam PATH... --ham PATH...
+ *   scop-spam relearn [--db W] --spam PATH... --ham PATH...
+ *        (users' verdicts: mail trained as ham that is spam, and the
+ *        reverse, moved across in one update per message)
  *   scop-spam classify [--db W] FILE...      prints "FILE verdict score"
  *   scop-spam eval [--db W] --train LIST --test LIST [--json]
  *   scop-spam prune [--db W] [--days N [--max-count C]] [--max-size T]
@@ -239,7 +242,7 @@ static double now(void)
 
 static int usage(void)
 {
-	fputs("usage: scop-spam train|untrain [--db W] [--spam PATH]... [--ham PATH]...\n"
+	fputs("usage: scop-spam train|untrain|relearn [--db W] [--spam PATH]... [--ham PATH]...\n"
 	      "       scop-spam classify [--db W] FILE...\n"
 	      "       scop-spam eval [--db W] --train LIST --test LIST [--json]\n"
 	      "       scop-spam prune [--db W] [--days N [--max-count C]] [--max-size T]\n"
@@ -262,7 +265,21 @@ struct opts {
 	struct spam_params params;
 };
 
-static int train_all(struct spam_filter *f, const struct msgs *m, int untrain)
+enum learn_mode { LEARN_TRAIN, LEARN_UNTRAIN, LEARN_RELEARN };
+
+static int learn_one(struct spam_filter *f, const struct msg *m, enum learn_mode mode)
+{
+	switch (mode) {
+	case LEARN_UNTRAIN:
+		return spam_filter_untrain(f, m->data, m->len, m->is_spam);
+	case LEARN_RELEARN:
+		return spam_filter_relearn(f, m->data, m->len, !m->is_spam, m->is_spam);
+	default:
+		return spam_filter_train(f, m->data, m->len, m->is_spam);
+	}
+}
+
+static int train_all(struct spam_filter *f, const struct msgs *m, enum learn_mode mode)
 {
 	struct spam_store *st = spam_filter_store(f);
 
@@ -270,9 +287,7 @@ static int train_all(struct spam_filter *f, const struct msgs *m, int untrain)
 	if (spam_store_begin(st) < 0)
 		goto fail;
 	for (size_t i = 0; i < m->n; i++) {
-		int rc = untrain ? spam_filter_untrain(f, m->v[i].data, m->v[i].len, m->v[i].is_spam)
-				 : spam_filter_train(f, m->v[i].data, m->v[i].len, m->v[i].is_spam);
-		if (rc < 0) {
+		if (learn_one(f, &m->v[i], mode) < 0) {
 			fprintf(stderr, "scop-spam: %s: %s\n", m->v[i].name, spam_filter_error(f));
 			spam_store_rollback(st);
 			return -1;
@@ -303,7 +318,7 @@ static const char *default_db(void)
 	return e && *e ? e : "scop-spam.db";
 }
 
-static int cmd_train(struct opts *o, int untrain)
+static int cmd_train(struct opts *o, enum learn_mode mode)
 {
 	struct spam_filter *f;
 	int rc;
@@ -312,12 +327,12 @@ static int cmd_train(struct opts *o, int untrain)
 		return usage();
 	if (open_filter(o, default_db(), &f) < 0)
 		return 1;
-	rc = train_all(f, &o->labelled, untrain);
+	rc = train_all(f, &o->labelled, mode);
 	if (rc == 0) {
+		static const char *const done[] = { "trained", "untrained", "relearned" };
 		uint32_t ns, nh;
 		spam_store_totals(spam_filter_store(f), &ns, &nh);
-		printf("%s %zu messages; now %u spam, %u ham\n", untrain ? "untrained" : "trained", o->labelled.n,
-		       ns, nh);
+		printf("%s %zu messages; now %u spam, %u ham\n", done[mode], o->labelled.n, ns, nh);
 	}
 	spam_filter_close(f);
 	return rc == 0 ? 0 : 1;
@@ -367,7 +382,7 @@ static int cmd_eval(struct opts *o)
 	if (add_list(&train, o->train) < 0 || add_list(&test, o->test) < 0 || open_filter(o, ":memory:", &f) < 0)
 		goto out;
 	t0 = now();
-	if (train_all(f, &train, 0) < 0)
+	if (train_all(f, &train, LEARN_TRAIN) < 0)
 		goto out;
 	t_train = now() - t0;
 	if (spam_store_cache_load(spam_filter_store(f)) < 0) {
@@ -568,8 +583,12 @@ int main(int argc, char **argv)
 			return usage();
 		}
 	}
-	if (strcmp(cmd, "train") == 0 || strcmp(cmd, "untrain") == 0)
-		rc = cmd_train(&o, cmd[0] == 'u');
+	if (strcmp(cmd, "train") == 0)
+		rc = cmd_train(&o, LEARN_TRAIN);
+	else if (strcmp(cmd, "untrain") == 0)
+		rc = cmd_train(&o, LEARN_UNTRAIN);
+	else if (strcmp(cmd, "relearn") == 0)
+		rc = cmd_train(&o, LEARN_RELEARN);
 	else if (strcmp(cmd, "classify") == 0)
 		rc = cmd_classify(&o, argc - optind, argv + optind);
 	else if (strcmp(cmd, "eval") == 0)

@@ -89,6 +89,18 @@ else:
         p = run("prune", "--db", db, "--days", "0")
         assert "pruned" in p.stdout, p.stdout
 
+    @t.case("relearn moves a message from one class to the other")
+    def _relearn():
+        rdb = os.path.join(tmp, "relearn.db")
+        ham = os.path.join(tmp, "one-ham.eml")
+        with open(ham, "w") as f:
+            f.write("From: a@example.com\nSubject: lunch friday\n\nShall we have lunch on friday?\n")
+        run("train", "--db", rdb, "--ham", ham)
+        st = dict(l.rsplit(" ", 1) for l in run("stats", "--db", rdb).stdout.splitlines())
+        assert st["ham messages"] == "1" and st["spam messages"] == "0", st
+        p = run("relearn", "--db", rdb, "--spam", ham)
+        assert "relearned 1 messages; now 1 spam, 0 ham" in p.stdout, p.stdout
+
     @t.case("prune --max-size bounds the database")
     def _trim():
         run("train", "--db", db, "--ham", os.path.join(small, "train", "ham"))
