@@ -37,6 +37,8 @@ struct http_request {
 	int body_too_large;    /* the body passed the limit and was dropped */
 	size_t max_body;       /* this request's limit */
 	int64_t start_us;
+	const char *test_token; /* harness-built requests (conn NULL): the
+				 * access token the request carries */
 
 	/* The answer. */
 	int status;

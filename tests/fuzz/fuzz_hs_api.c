@@ -1,8 +1,10 @@
-/* Fuzzes scopd's request dispatch and the unauthenticated endpoint
- * handlers (register, login, refresh, shared-secret registration, ...)
- * against a real SQLite store: the first line of the input is
- * "METHOD PATH", the rest the body.  Whatever the input, the handler must
- * answer with a status and a JSON body, without crashing or leaking. */
+/* Fuzzes scopd's request dispatch and the endpoint handlers (register,
+ * login, refresh, shared-secret registration, devices, UIA, password,
+ * deactivation, ...) against a real SQLite store: the first line of the
+ * input is "METHOD PATH", the rest the body; every request carries the
+ * access token of a user the harness keeps registered.  Whatever the
+ * input, the handler must answer with a status and a JSON body, without
+ * crashing or leaking. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,7 +30,48 @@ static struct {
 	struct store *st;
 	struct hs hs;
 	int ready;
+	char token[512];
+	unsigned users;
 } fx;
+
+/* Runs one request through the dispatcher; the caller frees rq->reply. */
+static void dispatch(struct http_request *rq, const char *method, const char *path,
+		     char *body, size_t len)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->method = method;
+	rq->path = path;
+	strcpy(rq->remote_ip, "127.0.0.1");
+	rq->max_body = fx.cfg.max_request_body;
+	rq->body = body;
+	rq->body_len = len;
+	rq->test_token = fx.token[0] ? fx.token : NULL;
+	hs_dispatch(&fx.hs, rq);
+}
+
+/* Keeps a live token: inputs may log out, change the password or
+ * deactivate; then a fresh user is registered. */
+static void ensure_user(void)
+{
+	struct http_request rq;
+	char body[256];
+	const char *tok;
+
+	if (fx.token[0]) {
+		dispatch(&rq, "GET", "/_matrix/client/v3/account/whoami", NULL, 0);
+		json_decref(rq.reply);
+		if (rq.status == 200)
+			return;
+	}
+	fx.token[0] = '\0';
+	snprintf(body, sizeof(body), "{\"username\":\"fuzzer%u\",\"password\":\"pw\","
+				     "\"auth\":{\"type\":\"m.login.dummy\"}}", fx.users++);
+	dispatch(&rq, "POST", "/_matrix/client/v3/register", body, strlen(body));
+	tok = json_string_value(json_object_get(rq.reply, "access_token"));
+	if (tok)
+		snprintf(fx.token, sizeof(fx.token), "%s", tok);
+	json_decref(rq.reply);
+}
 
 static void teardown(void)
 {
@@ -98,21 +141,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(method, line, (size_t)(sp - line));
 	method[sp - line] = '\0';
 
-	memset(&rq, 0, sizeof(rq));
-	rq.method = method;
-	rq.path = sp + 1;
-	strcpy(rq.remote_ip, "127.0.0.1");
-	rq.max_body = fx.cfg.max_request_body;
+	char *body = NULL;
+	size_t blen = 0;
 	if (nl) {
-		size_t blen = size - n - 1;
-		rq.body = malloc(blen + 1);
-		if (!rq.body)
+		blen = size - n - 1;
+		body = malloc(blen + 1);
+		if (!body)
 			return 0;
-		memcpy(rq.body, nl + 1, blen);
-		rq.body[blen] = '\0';
-		rq.body_len = blen;
+		memcpy(body, nl + 1, blen);
+		body[blen] = '\0';
 	}
-	hs_dispatch(&fx.hs, &rq);
+	ensure_user();
+	dispatch(&rq, method, sp + 1, body, blen);
 	if (rq.status < 100 || rq.status > 599 || (!rq.reply && !rq.raw_reply))
 		abort();
 	/* Every error carries the spec's errcode, except the UIA 401 that
@@ -123,6 +163,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	json_decref(rq.reply);
 	free(rq.raw_reply);
-	free(rq.body);
+	free(body);
 	return 0;
 }
