@@ -12,8 +12,9 @@
  * SPAM_TOK_TEXT_BUDGET bytes of header and body text scanned; past either
  * bound input is ignored and `truncated` is set, so time and memory per
  * message are bounded whatever the input.  Bytes >= 0x80 are word
- * characters (UTF-8 text stays whole; a word is cut only at a character
- * boundary); only ASCII letters are folded to lower case.
+ * characters, so UTF-8 text stays whole (words of 3 to 40 bytes count;
+ * longer runs become one "skip:" token of their kind and rough length);
+ * only ASCII letters are folded to lower case.
  *
  * Memory: struct spam_tokens owns everything it holds; spam_tokens_free()
  * releases it.  Functions return 0, or -1 when memory runs out (the set
