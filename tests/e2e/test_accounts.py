@@ -328,6 +328,15 @@ def run_suite(srv, tag):
         expect(srv.call("GET", C + "/account/whoami", token=other), 401, "M_UNKNOWN_TOKEN")
         expect(login(srv, "carol"), 403, "M_FORBIDDEN")
         expect(login(srv, "carol", "n3w pass"), 200)
+        # logout_devices: false keeps the other sessions.
+        other = expect(login(srv, "carol", "n3w pass"), 200)["access_token"]
+        j = expect(srv.call("POST", C + "/account/password", {"new_password": "third", "logout_devices": False},
+                            token=keep), 401)
+        auth = {"type": "m.login.password", "session": j["session"], "user": "carol", "password": "n3w pass"}
+        expect(srv.call("POST", C + "/account/password",
+                        {"new_password": "third", "logout_devices": False, "auth": auth}, token=keep), 200)
+        expect(srv.call("GET", C + "/account/whoami", token=other), 200)
+        expect(login(srv, "carol", "third"), 200)
 
     @case("3pid endpoints answer empty lists or refuse; capabilities")
     def _():
