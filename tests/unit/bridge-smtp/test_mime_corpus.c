@@ -38,6 +38,16 @@ static void test_built_trees_reparse(void **state)
 		assert_int_equal(mime_parse(out.data, out.len, 0, NULL, &back), 0);
 		if (!mime_msg_equal(m, back, why, sizeof(why)))
 			fail_msg("message %u: %s", i, why);
+		/* text in every charset converts to UTF-8 without a replacement */
+		for (struct mime_part *p = mime_msg_root(back); p; p = mime_part_walk(mime_msg_root(back), p)) {
+			if (mime_part_kind(p) != MIME_LEAF || strcmp(mime_part_type(back, p), "text") != 0)
+				continue;
+			size_t tl;
+			const char *t = mime_part_text(back, p, &tl);
+			assert_non_null(t);
+			if (strstr(t, "\xef\xbf\xbd"))
+				fail_msg("message %u: U+FFFD in text (charset %s)", i, mime_part_charset(back, p));
+		}
 		size_t ne, total;
 		mime_msg_errors(back, &ne, &total);
 		if (total)
