@@ -68,6 +68,8 @@ void hs_config_free(struct hs_config *c)
 		free(c->registration_tokens);
 	}
 	free(c->signing_key_path);
+	free(c->tls_certificate_path);
+	free(c->tls_private_key_path);
 	hs_config_init(c);
 }
 
@@ -199,6 +201,7 @@ static int add_bind(struct hs_config *c, const char *addr, int port, char *err, 
 		return -1;
 	c->binds[c->nbinds].port = port;
 	c->binds[c->nbinds].x_forwarded = false;
+	c->binds[c->nbinds].tls = false;
 	c->nbinds++;
 	return 0;
 }
@@ -229,10 +232,6 @@ static int parse_listeners(struct hs_config *c, json_t *ls, char *err, size_t er
 		if (type && (!json_is_string(type) || strcmp(json_string_value(type), "http") != 0))
 			continue;
 		size_t first = c->nbinds;
-		if (json_is_true(json_object_get(l, "tls"))) {
-			set_err(err, errlen, "listeners[%zu]: tls is not supported yet; use a reverse proxy", i);
-			return -1;
-		}
 		if (json_is_string(one)) {
 			if (add_bind(c, json_string_value(one), (int)json_integer_value(port), err, errlen) < 0)
 				return -1;
@@ -250,8 +249,10 @@ static int parse_listeners(struct hs_config *c, json_t *ls, char *err, size_t er
 			    add_bind(c, "127.0.0.1", (int)json_integer_value(port), err, errlen) < 0)
 				return -1;
 		}
-		for (size_t k = first; k < c->nbinds; k++)
+		for (size_t k = first; k < c->nbinds; k++) {
 			c->binds[k].x_forwarded = json_is_true(json_object_get(l, "x_forwarded"));
+			c->binds[k].tls = json_is_true(json_object_get(l, "tls"));
+		}
 	}
 	return 0;
 }
@@ -358,6 +359,33 @@ static int parse_tokens(struct hs_config *c, json_t *v, char *err, size_t errlen
 	return 0;
 }
 
+/* Synapse's top-level certificate and key; required by tls listeners. */
+static int parse_tls(struct hs_config *c, json_t *root, const char *base_dir,
+		     char *err, size_t errlen)
+{
+	char *cert = NULL, *key = NULL;
+	int need = 0, rc = -1;
+
+	for (size_t i = 0; i < c->nbinds; i++)
+		need |= c->binds[i].tls;
+	if (get_string(root, "tls_certificate_path", &cert, err, errlen) < 0 ||
+	    get_string(root, "tls_private_key_path", &key, err, errlen) < 0)
+		goto out;
+	if (need && (!cert || !key)) {
+		set_err(err, errlen, "a tls listener needs tls_certificate_path and tls_private_key_path");
+		goto out;
+	}
+	if (cert && !(c->tls_certificate_path = resolve_path(cert, base_dir)))
+		goto out;
+	if (key && !(c->tls_private_key_path = resolve_path(key, base_dir)))
+		goto out;
+	rc = 0;
+out:
+	free(cert);
+	free(key);
+	return rc;
+}
+
 static int parse_root(struct hs_config *c, json_t *root, const char *base_dir,
 		      char *err, size_t errlen)
 {
@@ -421,6 +449,8 @@ static int parse_root(struct hs_config *c, json_t *root, const char *base_dir,
 		c->signing_key_path = resolve_path(name, base_dir);
 	}
 	if (!c->signing_key_path)
+		return -1;
+	if (parse_tls(c, root, base_dir, err, errlen) < 0)
 		return -1;
 	if (get_string(root, "log_level", &level, err, errlen) < 0)
 		return -1;

@@ -32,6 +32,7 @@ struct hs_bind {
 	char *addr;
 	int port;
 	bool x_forwarded; /* behind a reverse proxy: trust its X-Forwarded-For */
+	bool tls;         /* HTTPS with tls_certificate_path / tls_private_key_path */
 };
 
 /* A token bucket's parameters (Synapse's rc_* blocks). */
@@ -56,6 +57,8 @@ struct hs_config {
 	char **registration_tokens; /* NULL-terminated list; may be NULL */
 
 	char *signing_key_path;
+	char *tls_certificate_path; /* PEM; needed when a listener has tls: true */
+	char *tls_private_key_path;
 	enum scop_log_level log_level;
 	size_t max_upload_size;     /* media, bytes */
 	size_t max_request_body;    /* JSON request bodies, bytes */

@@ -33,6 +33,7 @@ struct http_server {
 	struct MHD_Daemon *d[HS_MAX_BINDS];
 	struct http_daemon dctx[HS_MAX_BINDS];
 	size_t nd;
+	char *cert_pem, *key_pem; /* kept for the daemons' lifetime */
 	size_t max_body;
 	http_handler_fn fn;
 	http_limit_fn limit;
@@ -340,6 +341,17 @@ static struct MHD_Daemon *start_one(struct http_daemon *dc, const struct hs_bind
 
 	memset(&sin, 0, sizeof(sin));
 	memset(&sin6, 0, sizeof(sin6));
+	if (b->tls) {
+		if (!dc->srv->cert_pem || !dc->srv->key_pem) {
+			snprintf(err, errlen, "%s port %d: tls without a certificate and key", b->addr, b->port);
+			return NULL;
+		}
+		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+			snprintf(err, errlen, "this libmicrohttpd has no TLS support");
+			return NULL;
+		}
+		flags |= MHD_USE_TLS;
+	}
 	if (inet_pton(AF_INET, b->addr, &sin.sin_addr) == 1) {
 		sin.sin_family = AF_INET;
 		sin.sin_port = htons((uint16_t)b->port);
@@ -353,8 +365,16 @@ static struct MHD_Daemon *start_one(struct http_daemon *dc, const struct hs_bind
 		snprintf(err, errlen, "bind address %s is not an IP address", b->addr);
 		return NULL;
 	}
+	/* libmicrohttpd refuses TLS options on a plain daemon: for one, the
+	 * array's first entry already ends it. */
+	struct MHD_OptionItem tls_opts[] = {
+		{ b->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, dc->srv->cert_pem },
+		{ MHD_OPTION_HTTPS_MEM_KEY, 0, dc->srv->key_pem },
+		{ MHD_OPTION_END, 0, NULL },
+	};
 	d = MHD_start_daemon(flags, (uint16_t)b->port, NULL, NULL, on_access, dc,
 			     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+			     MHD_OPTION_ARRAY, tls_opts,
 			     MHD_OPTION_SOCK_ADDR, sa,
 			     MHD_OPTION_THREAD_POOL_SIZE, threads,
 			     MHD_OPTION_CONNECTION_LIMIT, conn_limit,
@@ -370,6 +390,7 @@ static struct MHD_Daemon *start_one(struct http_daemon *dc, const struct hs_bind
 
 struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds,
 				      unsigned threads, size_t max_body,
+				      const struct http_tls *tls,
 				      http_handler_fn fn, http_limit_fn limit, void *ctx,
 				      char *err, size_t errlen)
 {
@@ -377,6 +398,15 @@ struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds
 	if (!srv) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
+	}
+	if (tls && tls->cert_pem && tls->key_pem) {
+		srv->cert_pem = strdup(tls->cert_pem);
+		srv->key_pem = strdup(tls->key_pem);
+		if (!srv->cert_pem || !srv->key_pem) {
+			snprintf(err, errlen, "out of memory");
+			http_server_stop(srv);
+			return NULL;
+		}
 	}
 	srv->fn = fn;
 	srv->limit = limit;
@@ -394,7 +424,8 @@ struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds
 		const union MHD_DaemonInfo *di =
 			MHD_get_daemon_info(srv->d[srv->nd], MHD_DAEMON_INFO_BIND_PORT);
 		int colon = strchr(binds[i].addr, ':') != NULL;
-		log_info("listening on http://%s%s%s:%d/", colon ? "[" : "", binds[i].addr,
+		log_info("listening on %s://%s%s%s:%d/", binds[i].tls ? "https" : "http",
+			 colon ? "[" : "", binds[i].addr,
 			 colon ? "]" : "", di ? (int)di->port : binds[i].port);
 		srv->nd++;
 	}
@@ -407,6 +438,11 @@ void http_server_stop(struct http_server *s)
 		return;
 	for (size_t i = 0; i < s->nd; i++)
 		MHD_stop_daemon(s->d[i]);
+	if (s->key_pem) {
+		explicit_bzero(s->key_pem, strlen(s->key_pem));
+		free(s->key_pem);
+	}
+	free(s->cert_pem);
 	free(s);
 }
 

@@ -56,10 +56,18 @@ typedef void (*http_handler_fn)(void *ctx, struct http_request *rq);
  * once its headers are in; path is still percent-encoded. */
 typedef size_t (*http_limit_fn)(void *ctx, const char *method, const char *path);
 
+/* The certificate chain and private key (PEM text) for binds with tls. */
+struct http_tls {
+	const char *cert_pem;
+	const char *key_pem;
+};
+
 /* Listens on every bind; NULL with a message in err when one fails.
- * limit may be NULL: then every request gets max_body. */
+ * limit may be NULL: then every request gets max_body.  tls may be NULL
+ * when no bind has tls set; the server copies what it needs. */
 struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds,
 				      unsigned threads, size_t max_body,
+				      const struct http_tls *tls,
 				      http_handler_fn fn, http_limit_fn limit, void *ctx,
 				      char *err, size_t errlen);
 /* Stops accepting, waits for handlers to finish, frees the server. */

@@ -66,12 +66,36 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* A whole (small) file as a string; NULL when unreadable. */
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && n < (1 << 20) &&
+	    fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n + 1))) {
+		if (fread(data, 1, (size_t)n, f) != (size_t)n) {
+			free(data);
+			data = NULL;
+		} else {
+			data[n] = '\0';
+		}
+	}
+	fclose(f);
+	return data;
+}
+
 static int serve(const char *path)
 {
 	struct hs_config cfg;
 	struct store *st = NULL;
 	struct hs hs;
 	struct http_server *srv = NULL;
+	struct http_tls tls = { NULL, NULL };
+	char *cert = NULL, *key = NULL;
 	char err[512];
 	sigset_t set;
 	int sig, rc = 1;
@@ -106,8 +130,19 @@ static int serve(const char *path)
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (cfg.tls_certificate_path && cfg.tls_private_key_path) {
+		cert = slurp(cfg.tls_certificate_path);
+		key = slurp(cfg.tls_private_key_path);
+		if (!cert || !key) {
+			log_error("cannot read %s or %s", cfg.tls_certificate_path,
+				  cfg.tls_private_key_path);
+			goto out;
+		}
+		tls.cert_pem = cert;
+		tls.key_pem = key;
+	}
 	srv = http_server_start(cfg.binds, cfg.nbinds, cfg.thread_pool_size, cfg.max_request_body,
-				hs_dispatch, hs_body_limit, &hs, err, sizeof(err));
+				&tls, hs_dispatch, hs_body_limit, &hs, err, sizeof(err));
 	if (!srv) {
 		log_error("%s", err);
 		goto out;
@@ -122,6 +157,11 @@ out:
 		hs_free(&hs);
 	store_close(st);
 	hs_config_free(&cfg);
+	free(cert);
+	if (key) {
+		explicit_bzero(key, strlen(key));
+		free(key);
+	}
 	return rc;
 }
 

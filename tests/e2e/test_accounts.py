@@ -25,9 +25,18 @@ PASSWORD = "correct horse battery"
 class Server:
     """A running scopd with its own config and data directory."""
 
-    def __init__(self, tmp, name, db, extra="", rc_registration="{per_second: 1000, burst_count: 1000}"):
+    def __init__(self, tmp, name, db, extra="", rc_registration="{per_second: 1000, burst_count: 1000}",
+                 tls=False):
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
+        self.tls = tls
+        tls_conf = ""
+        if tls:
+            key, cert = os.path.join(self.dir, "tls.key"), os.path.join(self.dir, "tls.crt")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "1", "-subj", "/CN=localhost"], check=True, capture_output=True)
+            tls_conf = "tls_certificate_path: %s\ntls_private_key_path: %s\n" % (cert, key)
         self.port = free_port()
         self.secret = "s3cret-" + name
         self.config = os.path.join(self.dir, "homeserver.yaml")
@@ -37,8 +46,9 @@ public_baseurl: http://127.0.0.1:{self.port}
 listeners:
   - port: {self.port}
     type: http
+    tls: {"true" if tls else "false"}
     bind_addresses: ['127.0.0.1', '::1']
-database: {db}
+{tls_conf}database: {db}
 signing_key_path: signing.key
 registration_shared_secret: "{self.secret}"
 max_request_body_size: 65536
@@ -67,7 +77,7 @@ rc_registration: {rc_registration}
     def call(self, method, path, body=None, token=None, raw=None, headers=None, host="127.0.0.1"):
         """Returns (status, parsed JSON body or None, response headers)."""
         h = "[%s]" % host if ":" in host else host
-        url = "http://%s:%d%s" % (h, self.port, path)
+        url = "%s://%s:%d%s" % ("https" if self.tls else "http", h, self.port, path)
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         req = urllib.request.Request(url, data=data, method=method)
         if data is not None:
@@ -76,8 +86,14 @@ rc_registration: {rc_registration}
             req.add_header("Authorization", "Bearer " + token)
         for k, v in (headers or {}).items():
             req.add_header(k, v)
+        ctx = None
+        if self.tls:
+            import ssl
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE  # a self-signed test certificate
         try:
-            with urllib.request.urlopen(req, timeout=30) as r:
+            with urllib.request.urlopen(req, timeout=30, context=ctx) as r:
                 status, text, hdrs = r.status, r.read(), r.headers
         except urllib.error.HTTPError as e:
             status, text, hdrs = e.code, e.read(), e.headers
@@ -465,6 +481,26 @@ def run_other_configs(tmp, db_sqlite):
             expect(login(srv, "admin"), 200)
         finally:
             srv.stop()
+
+    @t.case("a tls listener serves HTTPS (self-signed certificate)")
+    def _():
+        srv = Server(tmp, "tls", db_sqlite("tls"), "enable_registration: true", tls=True)
+        try:
+            expect(srv.call("GET", "/_matrix/client/versions"), 200)
+            expect(register(srv, "secure"), 200)
+            j = expect(login(srv, "secure"), 200)
+            expect(srv.call("GET", C + "/account/whoami", token=j["access_token"], host="::1"), 200)
+            # Plain HTTP on the TLS port gets no answer, never a crash.
+            import socket
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as sk:
+                sk.sendall(b"GET /_matrix/client/versions HTTP/1.1\r\nHost: x\r\n\r\n")
+                try:
+                    assert b"HTTP/1.1 200" not in sk.recv(4096)
+                except OSError:
+                    pass
+            expect(srv.call("GET", "/_matrix/client/versions"), 200)
+        finally:
+            assert srv.stop() == 0, srv.log()[-2000:]
 
     @t.case("registration tokens: flow, wrong token, right token, validity; soft logout and refresh; registration rate limit")
     def _():

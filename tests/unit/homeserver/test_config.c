@@ -143,7 +143,7 @@ static void test_errors(void **state)
 	expect_error("server_name: 'bad name'\n", "server_name");
 	expect_error("server_name: a.b\nlisteners: {port: 1}\n", "listeners");
 	expect_error("server_name: a.b\nlisteners: [{port: 70000}]\n", "port");
-	expect_error("server_name: a.b\nlisteners: [{port: 80, tls: true}]\n", "tls");
+	expect_error("server_name: a.b\nlisteners: [{port: 80, tls: true}]\n", "tls_certificate_path");
 	expect_error("server_name: a.b\ndatabase: {name: mysql}\n", "mysql");
 	expect_error("server_name: a.b\ndatabase: {name: sqlite3}\n", "database");
 	expect_error("server_name: a.b\nenable_registration: maybe\n", "enable_registration");

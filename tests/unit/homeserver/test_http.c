@@ -60,11 +60,12 @@ static int port, proxied_port;
 
 static int setup(void **state)
 {
-	struct hs_bind b[2] = { { (char *)"127.0.0.1", 0, false }, { (char *)"127.0.0.1", 0, true } };
+	struct hs_bind b[2] = { { (char *)"127.0.0.1", 0, false, false },
+				{ (char *)"127.0.0.1", 0, true, false } };
 	char err[256];
 	(void)state;
 	scop_log_init("test_http", SCOP_LOG_ERROR);
-	srv = http_server_start(b, 2, 2, 1000, handler, limit, NULL, err, sizeof(err));
+	srv = http_server_start(b, 2, 2, 1000, NULL, handler, limit, NULL, err, sizeof(err));
 	assert_non_null(srv);
 	port = http_server_port(srv);
 	proxied_port = http_server_bind_port(srv, 1);
