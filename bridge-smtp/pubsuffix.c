@@ -372,11 +372,28 @@ static int suffix_labels(const struct psl *p, const char *d)
 	return best;
 }
 
+/* normalize(), then U-labels to A-labels when the name has any. */
+static int normalize_ascii(const char *name, char *out, size_t outlen)
+{
+	char tmp[256];
+
+	if (normalize(name, tmp, sizeof(tmp)) < 0)
+		return -1;
+	for (const char *s = tmp; *s; s++) {
+		if ((unsigned char)*s >= 0x80)
+			return to_ascii(tmp, strlen(tmp), out, outlen) < 0 || strlen(out) > 253 ? -1 : 0;
+	}
+	if (strlen(tmp) >= outlen)
+		return -1;
+	strcpy(out, tmp);
+	return 0;
+}
+
 int psl_suffix_labels(const struct psl *p, const char *name)
 {
 	char d[256];
 
-	if (normalize(name, d, sizeof(d)) < 0)
+	if (normalize_ascii(name, d, sizeof(d)) < 0)
 		return -1;
 	return suffix_labels(p, d);
 }
@@ -387,7 +404,7 @@ int psl_org_domain(const struct psl *p, const char *name, char *out, size_t outl
 	int labels, total = 1;
 	const char *s;
 
-	if (normalize(name, d, sizeof(d)) < 0 || (labels = suffix_labels(p, d)) < 0)
+	if (normalize_ascii(name, d, sizeof(d)) < 0 || (labels = suffix_labels(p, d)) < 0)
 		return -1;
 	for (s = d; *s; s++)
 		total += *s == '.';

@@ -33,7 +33,8 @@ int psl_suffix_labels(const struct psl *p, const char *name);
 
 /* The organizational domain: the public suffix plus one label, lower
  * case, without a trailing dot, into out[outlen].  A name that is itself
- * a public suffix is its own organizational domain. */
+ * a public suffix is its own organizational domain.  UTF-8 labels are
+ * converted to A-labels first, so the answer is always ASCII. */
 int psl_org_domain(const struct psl *p, const char *name, char *out, size_t outlen);
 
 /* Punycode (RFC 3492) of one UTF-8 label, with the "xn--" prefix when it

@@ -20,6 +20,7 @@ import dkim  # noqa: E402  (Debian's python3-dkim)
 
 t = Tap()
 SCOP_DKIM = binary("scop-dkim")
+OPENDKIM = "/usr/sbin/opendkim"
 DOMAIN = "mail.example.net"  # not .test: unbound answers that TLD locally
 CANONS = ["simple/simple", "simple/relaxed", "relaxed/simple", "relaxed/relaxed"]
 
@@ -81,7 +82,7 @@ def opendkim_verify(tmp, keyfile, msg):
         f.write(msg)
     conf = opendkim_conf(tmp, ["Mode v", "TestPublicKeys " + keyfile, "AlwaysAddARHeader yes",
                                "AuthservID test"])
-    p = run(["opendkim", "-x", conf, "-t", path, "-vvv"], check=False)
+    p = run([OPENDKIM, "-x", conf, "-t", path, "-vvv"], check=False)
     out = (p.stdout + p.stderr).decode(errors="replace")
     return p.returncode, out
 
@@ -92,7 +93,7 @@ def opendkim_sign(tmp, key, selector, algo, canon):
         f.write(MESSAGE)
     conf = opendkim_conf(tmp, ["Mode s", "Domain " + DOMAIN, "Selector " + selector, "KeyFile " + key,
                                "SignatureAlgorithm " + algo, "Canonicalization " + canon])
-    p = run(["opendkim", "-x", conf, "-t", path, "-vvv"], check=False)
+    p = run([OPENDKIM, "-x", conf, "-t", path, "-vvv"], check=False)
     out = (p.stdout + p.stderr).decode(errors="replace")
     m = re.search(r"INSHEADER: idx=0 hname='DKIM-Signature' hvalue='([^']*)'", out)
     if not m:

@@ -800,6 +800,56 @@ static void test_streaming_verifier(void **state)
 	dkim_verifier_free(v);
 }
 
+/* The streaming signer, fed a byte at a time, writes the same field as the
+ * one-call form (Ed25519 is deterministic), and a 1 MiB body streams
+ * through the verifier in chunks. */
+static void test_streaming_signer_and_big_body(void **state)
+{
+	struct dkim_privkey *ed = rfc_ed_key();
+	struct dkim_sign_opts so = { .domain = "example.com", .selector = "s", .hcanon = DKIM_CANON_RELAXED,
+				     .bcanon = DKIM_CANON_RELAXED, .timestamp = 1700000000 };
+	struct buf whole = BUF_INIT, streamed = BUF_INIT, big = BUF_INIT, rec = BUF_INIT;
+	const char *body = strstr(plain_msg, "\r\n\r\n") + 4;
+	struct dkim_signer *s;
+	char err[128];
+	(void)state;
+	assert_int_equal(dkim_sign(&so, ed, plain_msg, strlen(plain_msg), &whole, err, sizeof(err)), 0);
+	assert_non_null(s = dkim_signer_new(&so, ed, err, sizeof(err)));
+	assert_int_equal(dkim_signer_headers(s, plain_msg, (size_t)(body - plain_msg), err, sizeof(err)), 0);
+	for (const char *p = body; *p; p++)
+		assert_int_equal(dkim_signer_body(s, p, 1), 0);
+	assert_int_equal(dkim_signer_finish(s, &streamed, err, sizeof(err)), 0);
+	dkim_signer_free(s);
+	assert_string_equal(whole.data, streamed.data);
+
+	/* 1 MiB of body: signed in one call, verified in 64 KiB chunks. */
+	assert_int_equal(buf_puts(&big, "From: a@example.com\r\nSubject: big\r\n\r\n"), 0);
+	while (big.len < 1024 * 1024)
+		assert_int_equal(buf_puts(&big, "Lorem ipsum  dolor sit amet,\tconsectetur adipiscing elit.  \r\n"), 0);
+	buf_reset(&whole);
+	assert_int_equal(dkim_sign(&so, ed, big.data, big.len, &whole, err, sizeof(err)), 0);
+	assert_int_equal(dkim_pubkey_record(dkim_privkey_pkey(ed), &rec), 0);
+	{
+		struct dkim_verify_opts vo = { .key_record = rec.data };
+		struct dkim_verifier *v = dkim_verifier_new(&vo);
+		const struct dkim_result *r;
+		size_t n, hl = (size_t)(strstr(big.data, "\r\n\r\n") + 4 - big.data);
+		assert_int_equal(buf_append(&whole, big.data, hl), 0);
+		assert_int_equal(dkim_verifier_headers(v, whole.data, whole.len), 0);
+		for (size_t off = hl; off < big.len; off += 65536)
+			assert_int_equal(dkim_verifier_body(v, big.data + off, off + 65536 <= big.len ? 65536 : big.len - off), 0);
+		assert_int_equal(dkim_verifier_finish(v, &r, &n), 0);
+		assert_int_equal(n, 1);
+		assert_int_equal(r[0].status, DKIM_PASS);
+		dkim_verifier_free(v);
+	}
+	buf_free(&whole);
+	buf_free(&streamed);
+	buf_free(&big);
+	buf_free(&rec);
+	dkim_privkey_free(ed);
+}
+
 static void test_privkey_load(void **state)
 {
 	char path[] = "/tmp/test_dkim_keyXXXXXX";
@@ -881,6 +931,7 @@ int main(void)
 		cmocka_unit_test(test_key_flags_and_expiry),
 		cmocka_unit_test(test_oversigning),
 		cmocka_unit_test(test_streaming_verifier),
+		cmocka_unit_test(test_streaming_signer_and_big_body),
 		cmocka_unit_test(test_privkey_load),
 		cmocka_unit_test(test_keycache),
 	};

@@ -60,6 +60,9 @@ static void test_rules(void **state)
 	org(p, "www.city.kobe.jp", "city.kobe.jp");
 	org(p, "shishi.xn--85x722f.com.cn", "shishi.xn--85x722f.com.cn");
 	org(p, "a.shishi.com.cn", "shishi.com.cn");
+	/* U-labels in the name: converted before the lookup. */
+	org(p, "shishi.\xe9\xa3\x9f\xe7\x8b\xae.com.cn", "shishi.xn--85x722f.com.cn");
+	org(p, "www.B\xc3\xbc" "cher.com", "xn--bcher-kva.com");
 	org(p, "example.unlisted", "example.unlisted"); /* the implicit "*" rule */
 	assert_int_equal(psl_suffix_labels(p, "a.b.example.co.uk"), 2);
 	assert_int_equal(psl_suffix_labels(p, "x.test.ck"), 2);
