@@ -255,6 +255,10 @@ def run_suite(srv, tag):
         assert j["soft_logout"] is False
         tok = expect(login(srv, "alice"), 200)["access_token"]
         expect(srv.call("GET", C + "/account/whoami?access_token=" + tok), 200)
+        expect(srv.call("GET", C + "/account/whoami", headers={"Authorization": "Basic " + tok}),
+               401, "M_MISSING_TOKEN")
+        expect(srv.call("GET", C + "/account/whoami", headers={"Authorization": "bearer " + tok}), 200)
+        expect(srv.call("GET", C + "/account/whoami?access_token=" + tok + "x"), 401, "M_UNKNOWN_TOKEN")
 
     @case("refresh tokens: login with refresh_token, refresh, old token dies")
     def _():
@@ -266,6 +270,10 @@ def run_suite(srv, tag):
         assert w["device_id"] == j["device_id"]
         expect(srv.call("GET", C + "/account/whoami", token=j["access_token"]), 401, "M_UNKNOWN_TOKEN")
         expect(srv.call("POST", C + "/refresh", {"refresh_token": "syr_nope"}), 401, "M_UNKNOWN_TOKEN")
+        # Once the successor has been used, the old refresh token is dead.
+        r2 = expect(srv.call("POST", C + "/refresh", {"refresh_token": r["refresh_token"]}), 200)
+        expect(srv.call("POST", C + "/refresh", {"refresh_token": j["refresh_token"]}), 401, "M_UNKNOWN_TOKEN")
+        expect(srv.call("GET", C + "/account/whoami", token=r2["access_token"]), 200)
         expect(srv.call("POST", C + "/refresh", {}), 400, "M_MISSING_PARAM")
 
     @case("devices: list, get, rename, unknown is 404")
