@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,6 +135,37 @@ static char *make_message(size_t size, size_t *len)
 	return m;
 }
 
+/* What the disk allows: the same write, fsync, rename, fsync-directory
+ * sequence as the spool, without SMTP, one message at a time. */
+static void fsync_baseline(const char *dir)
+{
+	char tmp[300], dst[300], q[256];
+	char data[10240];
+	memset(data, 'x', sizeof(data));
+	snprintf(q, sizeof(q), "%s/probe", dir);
+	if (mkdir(q, 0700) < 0)
+		return;
+	int dfd = open(q, O_RDONLY | O_DIRECTORY);
+	int n = 200;
+	double t0 = now_s();
+	for (int i = 0; i < n; i++) {
+		snprintf(tmp, sizeof(tmp), "%s/t%d", dir, i);
+		snprintf(dst, sizeof(dst), "%s/%d", q, i);
+		int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || write(fd, data, sizeof(data)) != (ssize_t)sizeof(data) || fsync(fd) < 0 ||
+		    close(fd) < 0 || rename(tmp, dst) < 0 || fsync(dfd) < 0)
+			break;
+	}
+	double dt = now_s() - t0;
+	printf("disk baseline (10 KiB write+fsync+rename+fsync dir, serial): %.1f/s\n", n / dt);
+	for (int i = 0; i < n; i++) {
+		snprintf(dst, sizeof(dst), "%s/%d", q, i);
+		unlink(dst);
+	}
+	close(dfd);
+	rmdir(q);
+}
+
 struct server_thread {
 	pthread_t t;
 	struct smtp_server *srv;
@@ -209,6 +242,7 @@ int main(int argc, char **argv)
 	pthread_create(&st.t, NULL, server_main, &st);
 
 	printf("spool on the build directory's file system; every message fsynced before its 250\n");
+	fsync_baseline(dir);
 	run_case(port, 10 * 1024, 1, 1000 * scale);
 	run_case(port, 10 * 1024, 50, 40 * scale);
 	run_case(port, 1024 * 1024, 1, 100 * scale);

@@ -44,6 +44,9 @@ struct conn {
 	enum smtp_role role;
 	struct smtp_session *s;
 	struct smtp_session_config *scfg;
+	struct smtp_server *srv;
+	struct smtp_sink sink;
+	struct spool_writer *writer; /* message being received, if any */
 	char peer[INET6_ADDRSTRLEN + 8];
 	char tls_desc[96];
 	double started, last_active;
@@ -78,11 +81,11 @@ struct job {
 	char password[512];
 	char identity[512];
 	enum smtp_auth_result result;
-	/* JOB_STORE: the strings point into the paused session and conn. */
+	/* JOB_STORE: the envelope's strings point into the paused session
+	 * and conn; the writer holds the streamed message. */
 	struct spool_envelope env;
-	const char *data;
 	size_t len;
-	struct buf trace;
+	struct spool_writer *writer;
 	char id[SPOOL_ID_MAX];
 	int rc;
 	int err;
@@ -304,6 +307,10 @@ static void peer_name(const struct sockaddr_storage *ss, char *out, size_t outle
 	snprintf(out, outlen, "%s", host);
 }
 
+static int sink_begin(void *ctx, const struct smtp_envelope *e);
+static int sink_write(void *ctx, const void *data, size_t len);
+static void sink_abort(void *ctx);
+
 static void do_accept(struct smtp_server *srv, struct listener *l)
 {
 	for (;;) {
@@ -329,6 +336,9 @@ static void do_accept(struct smtp_server *srv, struct listener *l)
 			continue;
 		}
 		c->id = srv->next_id++;
+		c->srv = srv;
+		c->sink = (struct smtp_sink){ sink_begin, sink_write, sink_abort, c };
+		smtp_session_set_sink(c->s, &c->sink);
 		c->fd = fd;
 		c->role = l->role;
 		c->scfg = &l->scfg;
@@ -396,7 +406,7 @@ static void *job_thread(void *arg)
 						  sizeof(job->identity));
 		wipe(job->password, sizeof(job->password));
 	} else {
-		job->rc = spool_store(job->srv->cfg->spool, &job->env, job->data, job->len, job->id);
+		job->rc = spool_commit(job->writer, job->id);
 		job->err = errno;
 	}
 	ssize_t w;
@@ -502,18 +512,9 @@ static int format_received(struct buf *out, const struct smtp_server *srv, const
 	return buf_printf(out, "; %s\r\n", date);
 }
 
-static void store_message(struct smtp_server *srv, struct conn *c)
+static void fill_spool_envelope(struct spool_envelope *se, const struct conn *c, const struct smtp_envelope *e)
 {
-	const struct smtp_envelope *e = smtp_session_envelope(c->s);
-	struct job *job = calloc(1, sizeof(*job));
-	if (!job) {
-		smtp_session_message_done(c->s, false, NULL);
-		return;
-	}
-	job->type = JOB_STORE;
-	job->srv = srv;
-	job->conn = c;
-	job->env = (struct spool_envelope){
+	*se = (struct spool_envelope){
 		.listener = c->role == SMTP_ROLE_MX ? "mx" : "submission",
 		.client = c->peer,
 		.helo = e->helo,
@@ -526,21 +527,67 @@ static void store_message(struct smtp_server *srv, struct conn *c)
 		.n_rcpts = e->n_rcpts,
 		.received = (int64_t)time(NULL),
 	};
-	job->data = e->data;
-	job->len = e->len;
-	if (format_received(&job->trace, srv, c, e) < 0) {
-		buf_free(&job->trace);
-		free(job);
+}
+
+/* The session's sink: message content goes straight to a spool file as
+ * it arrives, so a session holds at most a read buffer of it in memory. */
+static int sink_begin(void *ctx, const struct smtp_envelope *e)
+{
+	struct conn *c = ctx;
+	struct spool_envelope se;
+	struct buf trace = BUF_INIT;
+	fill_spool_envelope(&se, c, e);
+	if (format_received(&trace, c->srv, c, e) < 0) {
+		buf_free(&trace);
+		return -1;
+	}
+	se.trace = trace.data;
+	int rc = spool_begin(c->srv->cfg->spool, &se, &c->writer);
+	if (rc < 0)
+		log_error("cannot start a spool file for %s: %s", c->peer, strerror(errno));
+	buf_free(&trace);
+	return rc;
+}
+
+static int sink_write(void *ctx, const void *data, size_t len)
+{
+	struct conn *c = ctx;
+	if (spool_write(c->writer, data, len) < 0) {
+		log_error("cannot write to the spool for %s: %s", c->peer, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void sink_abort(void *ctx)
+{
+	struct conn *c = ctx;
+	spool_abort(c->writer);
+	c->writer = NULL;
+}
+
+static void store_message(struct smtp_server *srv, struct conn *c)
+{
+	const struct smtp_envelope *e = smtp_session_envelope(c->s);
+	struct job *job = calloc(1, sizeof(*job));
+	if (!job) {
+		spool_abort(c->writer);
+		c->writer = NULL;
 		smtp_session_message_done(c->s, false, NULL);
 		return;
 	}
-	job->env.trace = job->trace.data;
+	job->type = JOB_STORE;
+	job->srv = srv;
+	job->conn = c;
+	fill_spool_envelope(&job->env, c, e); /* for the log line */
+	job->len = e->len;
+	job->writer = c->writer;
+	c->writer = NULL;
 	if (start_job(srv, job) < 0) {
-		/* No worker to spare: store on the loop thread. */
-		job->rc = spool_store(srv->cfg->spool, &job->env, job->data, job->len, job->id);
+		/* No worker to spare: commit on the loop thread. */
+		job->rc = spool_commit(job->writer, job->id);
 		job->err = errno;
 		finish_store(srv, job);
-		buf_free(&job->trace);
 		free(job);
 	}
 }
@@ -722,7 +769,6 @@ static void collect_jobs(struct smtp_server *srv)
 			if (!srv->stopping)
 				conn_progress(srv, c, 0);
 		}
-		buf_free(&job->trace);
 		free(job);
 	}
 }

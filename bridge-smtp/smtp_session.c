@@ -67,6 +67,8 @@ struct smtp_session {
 	const char *bdat_error; /* reply for the chunk instead of 250 */
 	int prev_octet;       /* BDAT: last octet, for bare CR/LF checks */
 	struct smtp_envelope env;
+	const struct smtp_sink *sink;
+	bool sink_open;       /* begin() succeeded, content not yet handed over */
 };
 
 void smtp_limits_default(struct smtp_limits *l)
@@ -112,6 +114,10 @@ static void wipe(void *p, size_t n)
 
 static void txn_reset(struct smtp_session *s)
 {
+	if (s->sink_open) {
+		s->sink->abort(s->sink->ctx);
+		s->sink_open = false;
+	}
 	free(s->mail_from);
 	s->mail_from = NULL;
 	for (size_t i = 0; i < s->n_rcpts; i++)
@@ -144,6 +150,11 @@ struct smtp_session *smtp_session_new(const struct smtp_session_config *cfg)
 	s->prev_octet = -1;
 	replyf(s, "220 %s ESMTP SCoP", cfg->hostname);
 	return s;
+}
+
+void smtp_session_set_sink(struct smtp_session *s, const struct smtp_sink *sink)
+{
+	s->sink = sink;
 }
 
 void smtp_session_free(struct smtp_session *s)
@@ -336,11 +347,35 @@ static void do_rcpt(struct smtp_session *s, const struct smtp_cmd *c)
 	reply(s, "250 2.1.5 Recipient OK");
 }
 
+static void fill_envelope(struct smtp_session *s)
+{
+	s->env.mail_from = s->mail_from;
+	s->env.rcpts = (const char *const *)s->rcpts;
+	s->env.n_rcpts = s->n_rcpts;
+	s->env.body = s->body;
+	s->env.smtputf8 = s->smtputf8;
+	s->env.chunked = s->chunked;
+	s->env.helo = s->helo;
+	s->env.tls = s->tls;
+	s->env.auth_identity = s->authed ? s->identity : NULL;
+	s->env.data = NULL;
+	s->env.len = 0;
+}
+
+#define E_STORAGE "452 4.3.1 Insufficient system storage"
+
 static void start_message(struct smtp_session *s)
 {
 	buf_init(&s->msg, s->cfg->limits.max_message_size);
 	s->msg_size = 0;
 	s->msg_error = NULL;
+	if (s->sink) {
+		fill_envelope(s);
+		if (s->sink->begin(s->sink->ctx, &s->env) < 0)
+			s->msg_error = E_STORAGE;
+		else
+			s->sink_open = true;
+	}
 }
 
 static void do_data(struct smtp_session *s)
@@ -590,28 +625,30 @@ static enum smtp_event do_command(struct smtp_session *s, const char *line, size
 	return s->state == ST_CLOSED ? SMTP_EV_CLOSE : SMTP_EV_NONE;
 }
 
-static void msg_append(struct smtp_session *s, const char *p, size_t n)
-{
-	s->msg_size += n;
-	if (s->msg_error)
-		return;
-	if (s->msg_size > s->cfg->limits.max_message_size) {
-		s->msg_error = "552 5.3.4 Message size exceeds fixed maximum message size";
-		buf_free(&s->msg);
-		return;
-	}
-	if (buf_append(&s->msg, p, n) < 0) {
-		s->msg_error = "452 4.3.1 Insufficient system storage";
-		buf_free(&s->msg);
-	}
-}
-
 static void msg_fail(struct smtp_session *s, const char *why)
 {
 	if (!s->msg_error) {
 		s->msg_error = why;
 		buf_free(&s->msg);
 	}
+	if (s->sink_open) {
+		s->sink->abort(s->sink->ctx);
+		s->sink_open = false;
+	}
+}
+
+static void msg_append(struct smtp_session *s, const char *p, size_t n)
+{
+	s->msg_size += n;
+	if (s->msg_error)
+		return;
+	if (s->msg_size > s->cfg->limits.max_message_size) {
+		msg_fail(s, "552 5.3.4 Message size exceeds fixed maximum message size");
+		return;
+	}
+	int rc = s->sink ? s->sink->write(s->sink->ctx, p, n) : buf_append(&s->msg, p, n);
+	if (rc < 0)
+		msg_fail(s, E_STORAGE);
 }
 
 #define E_BARE "550 5.6.0 Message contains bare CR or LF (RFC 5321 2.3.8)"
@@ -625,17 +662,14 @@ static enum smtp_event finish_message(struct smtp_session *s)
 		s->state = ST_CMD;
 		return SMTP_EV_NONE;
 	}
-	s->env.mail_from = s->mail_from;
-	s->env.rcpts = (const char *const *)s->rcpts;
-	s->env.n_rcpts = s->n_rcpts;
-	s->env.body = s->body;
-	s->env.smtputf8 = s->smtputf8;
-	s->env.chunked = s->chunked;
-	s->env.helo = s->helo;
-	s->env.tls = s->tls;
-	s->env.auth_identity = s->authed ? s->identity : NULL;
-	s->env.data = s->msg.data ? s->msg.data : "";
-	s->env.len = s->msg.len;
+	fill_envelope(s);
+	if (s->sink) {
+		s->env.len = s->msg_size;
+		s->sink_open = false; /* the caller commits it now */
+	} else {
+		s->env.data = s->msg.data ? s->msg.data : "";
+		s->env.len = s->msg.len;
+	}
 	s->state = ST_WAIT_MESSAGE;
 	return SMTP_EV_MESSAGE;
 }

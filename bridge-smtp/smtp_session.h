@@ -90,14 +90,32 @@ struct smtp_envelope {
 	const char *helo;
 	bool tls;
 	const char *auth_identity; /* NULL unless authenticated */
-	const char *data;        /* the message, CRLF lines, dots unstuffed */
+	const char *data;        /* the message, CRLF lines, dots unstuffed;
+				    NULL when it went to a sink */
 	size_t len;
+};
+
+/* Where message content goes.  Without a sink (the default) the session
+ * keeps the message in memory and hands it over in the envelope.  With
+ * one, content is streamed as it arrives: begin() when the first octet is
+ * due (the envelope is complete; its data is NULL), write() for each
+ * piece, and abort() if the message is refused or the transaction ends
+ * without it.  On SMTP_EV_MESSAGE the streamed content belongs to the
+ * caller (to commit); the session will not abort it.  begin() and write()
+ * return 0 or -1; -1 makes the message fail with 452 4.3.1. */
+struct smtp_sink {
+	int (*begin)(void *ctx, const struct smtp_envelope *env);
+	int (*write)(void *ctx, const void *data, size_t len);
+	void (*abort)(void *ctx);
+	void *ctx;
 };
 
 struct smtp_session;
 
 struct smtp_session *smtp_session_new(const struct smtp_session_config *cfg);
 void smtp_session_free(struct smtp_session *s);
+/* sink must outlive the session; set it before feeding input. */
+void smtp_session_set_sink(struct smtp_session *s, const struct smtp_sink *sink);
 
 /* Buffers input; -1 when more than the input limit is waiting (the
  * caller should close the connection). */

@@ -168,19 +168,48 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-int spool_store(struct spool *sp, const struct spool_envelope *env, const void *data, size_t len,
-		char id_out[SPOOL_ID_MAX])
+/* The size field is written as a fixed-width placeholder and filled in
+ * by spool_commit(), so a message can be streamed to disk as it arrives. */
+#define SPOOL_SIZE_DIGITS 20
+#define WRITER_BUF (64 * 1024)
+
+struct spool_writer {
+	struct spool *sp;
+	char id[SPOOL_ID_MAX];
+	int fd;
+	off_t size_off;   /* where the size digits are */
+	uint64_t size;    /* message octets so far, trace included */
+	int error;        /* first write error (errno), reported at commit */
+	struct buf pending;
+};
+
+static int writer_flush(struct spool_writer *w)
+{
+	if (w->pending.len > 0 && !w->error && write_all(w->fd, w->pending.data, w->pending.len) < 0)
+		w->error = errno ? errno : EIO;
+	buf_reset(&w->pending);
+	return w->error ? -1 : 0;
+}
+
+int spool_begin(struct spool *sp, const struct spool_envelope *env, struct spool_writer **out)
 {
 	struct buf h = BUF_INIT;
-	char id[SPOOL_ID_MAX];
-	int fd = -1, e;
+	struct spool_writer *w = NULL;
+	int e;
+	*out = NULL;
 	if (env->n_rcpts == 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	if (make_id(id) < 0)
+	w = calloc(1, sizeof(*w));
+	if (!w)
 		return -1;
-	if (buf_puts(&h, MAGIC) < 0 || put_field(&h, "id", id) < 0 ||
+	w->sp = sp;
+	w->fd = -1;
+	buf_init(&w->pending, 0);
+	if (make_id(w->id) < 0)
+		goto fail;
+	if (buf_puts(&h, MAGIC) < 0 || put_field(&h, "id", w->id) < 0 ||
 	    buf_printf(&h, "received: %" PRId64 "\n", env->received) < 0 ||
 	    put_field(&h, "listener", env->listener) < 0 || put_field(&h, "client", env->client) < 0 ||
 	    put_field(&h, "helo", env->helo) < 0 ||
@@ -193,49 +222,135 @@ int spool_store(struct spool *sp, const struct spool_envelope *env, const void *
 	for (size_t i = 0; i < env->n_rcpts; i++)
 		if (put_field(&h, "rcpt", env->rcpts[i]) < 0)
 			goto fail;
-	size_t tlen = env->trace ? strlen(env->trace) : 0;
-	if (buf_printf(&h, "size: %zu\n\n", tlen + len) < 0 || (tlen && buf_append(&h, env->trace, tlen) < 0))
+	if (buf_puts(&h, "size: ") < 0)
 		goto fail;
-
-	fd = openat(sp->tmp_fd, id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
+	w->size_off = (off_t)h.len;
+	if (buf_printf(&h, "%0*d\n\n", SPOOL_SIZE_DIGITS, 0) < 0)
 		goto fail;
-	if (write_all(fd, h.data, h.len) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0)
-		goto fail_unlink;
-	if (close(fd) < 0) {
-		fd = -1;
-		goto fail_unlink;
-	}
-	fd = -1;
-	if (sp->crash_before_rename) {
-		buf_free(&h);
-		errno = EIO;
-		return -1;
-	}
-	if (renameat(sp->tmp_fd, id, sp->queue_fd, id) < 0)
-		goto fail_unlink;
-	/* The rename is durable only once the directory is synced. */
-	if (fsync(sp->queue_fd) < 0) {
-		e = errno;
-		unlinkat(sp->queue_fd, id, 0);
-		errno = e;
+	w->fd = openat(sp->tmp_fd, w->id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (w->fd < 0)
 		goto fail;
-	}
+	if (write_all(w->fd, h.data, h.len) < 0)
+		goto fail;
 	buf_free(&h);
-	memcpy(id_out, id, SPOOL_ID_MAX);
+	if (env->trace && spool_write(w, env->trace, strlen(env->trace)) < 0)
+		goto fail;
+	*out = w;
 	return 0;
-
-fail_unlink:
-	e = errno;
-	if (fd >= 0)
-		close(fd);
-	unlinkat(sp->tmp_fd, id, 0);
-	errno = e;
 fail:
 	e = errno;
 	buf_free(&h);
+	spool_abort(w);
 	errno = e;
 	return -1;
+}
+
+int spool_write(struct spool_writer *w, const void *data, size_t len)
+{
+	if (w->error) {
+		errno = w->error;
+		return -1;
+	}
+	w->size += len;
+	if (w->pending.len + len > WRITER_BUF && writer_flush(w) < 0) {
+		errno = w->error;
+		return -1;
+	}
+	if (len >= WRITER_BUF) {
+		if (write_all(w->fd, data, len) < 0) {
+			w->error = errno ? errno : EIO;
+			return -1;
+		}
+		return 0;
+	}
+	if (buf_append(&w->pending, data, len) < 0) {
+		w->error = ENOMEM;
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+void spool_abort(struct spool_writer *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0) {
+		close(w->fd);
+		unlinkat(w->sp->tmp_fd, w->id, 0);
+	}
+	buf_free(&w->pending);
+	free(w);
+}
+
+int spool_commit(struct spool_writer *w, char id_out[SPOOL_ID_MAX])
+{
+	char digits[SPOOL_SIZE_DIGITS + 1];
+	struct spool *sp = w->sp;
+	int e;
+	if (writer_flush(w) < 0) {
+		errno = w->error;
+		goto fail;
+	}
+	snprintf(digits, sizeof(digits), "%0*llu", SPOOL_SIZE_DIGITS, (unsigned long long)w->size);
+	if (pwrite(w->fd, digits, SPOOL_SIZE_DIGITS, w->size_off) != SPOOL_SIZE_DIGITS) {
+		if (errno == 0)
+			errno = EIO;
+		goto fail;
+	}
+	if (fsync(w->fd) < 0)
+		goto fail;
+	e = close(w->fd);
+	w->fd = -1;
+	if (e < 0) {
+		e = errno;
+		unlinkat(sp->tmp_fd, w->id, 0);
+		errno = e;
+		goto fail;
+	}
+	if (sp->crash_before_rename) {
+		buf_free(&w->pending);
+		free(w);
+		errno = EIO;
+		return -1;
+	}
+	if (renameat(sp->tmp_fd, w->id, sp->queue_fd, w->id) < 0) {
+		e = errno;
+		unlinkat(sp->tmp_fd, w->id, 0);
+		errno = e;
+		goto fail;
+	}
+	/* The rename is durable only once the directory is synced. */
+	if (fsync(sp->queue_fd) < 0) {
+		e = errno;
+		unlinkat(sp->queue_fd, w->id, 0);
+		errno = e;
+		goto fail;
+	}
+	memcpy(id_out, w->id, SPOOL_ID_MAX);
+	buf_free(&w->pending);
+	free(w);
+	return 0;
+fail:
+	e = errno;
+	spool_abort(w);
+	errno = e;
+	return -1;
+}
+
+int spool_store(struct spool *sp, const struct spool_envelope *env, const void *data, size_t len,
+		char id_out[SPOOL_ID_MAX])
+{
+	struct spool_writer *w;
+	if (spool_begin(sp, env, &w) < 0)
+		return -1;
+	if (spool_write(w, data, len) < 0) {
+		int e = errno;
+		spool_abort(w);
+		errno = e;
+		return -1;
+	}
+	return spool_commit(w, id_out);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -317,7 +432,13 @@ static int set_str(char **dst, const char *v, size_t n)
 static int parse_num(const char *v, size_t n, uint64_t *out)
 {
 	uint64_t x = 0;
-	if (n == 0 || n > 19)
+	if (n == 0 || n > 20)
+		return -1;
+	while (n > 1 && v[0] == '0') { /* the size field is zero-padded */
+		v++;
+		n--;
+	}
+	if (n > 19)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (v[i] < '0' || v[i] > '9')

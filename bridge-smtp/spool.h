@@ -25,7 +25,7 @@
  *   smtputf8: yes | no
  *   from: <reverse-path without brackets; empty for <>>
  *   rcpt: <forward-path>                  (one line per recipient, >= 1)
- *   size: <octets of message>
+ *   size: <octets of message, zero-padded to 20 digits>
  * Values never contain control characters; spool_store() refuses such
  * input rather than escaping it.
  *
@@ -93,6 +93,21 @@ void spool_close(struct spool *sp);
 /* Stores a message durably; id_out gets its queue id. */
 int spool_store(struct spool *sp, const struct spool_envelope *env, const void *data, size_t len,
 		char id_out[SPOOL_ID_MAX]);
+
+/* The same in steps, so a message can go to disk while it arrives instead
+ * of being held in memory: spool_begin() creates tmp/<id> with the
+ * envelope (and env->trace); spool_write() appends message octets (write
+ * errors are remembered and reported again by spool_commit());
+ * spool_commit() fills in the size, fsyncs, renames into queue/ and
+ * fsyncs the directory, then frees the writer whether it succeeded or
+ * not; spool_abort() removes the tmp file and frees the writer.  A writer
+ * is used by one thread at a time; begin/write and commit may run on
+ * different threads. */
+struct spool_writer;
+int spool_begin(struct spool *sp, const struct spool_envelope *env, struct spool_writer **out);
+int spool_write(struct spool_writer *w, const void *data, size_t len);
+int spool_commit(struct spool_writer *w, char id_out[SPOOL_ID_MAX]);
+void spool_abort(struct spool_writer *w);
 
 /* Queue ids, oldest first (ids sort by time). */
 int spool_list(struct spool *sp, char ***ids, size_t *n);

@@ -11,6 +11,40 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const domains[] = { "example.org" };
 
+/* A sink that checks the streaming contract: writes only between begin
+ * and abort/hand-over, never two begins in a row. */
+struct fsink {
+	int open;
+	size_t len;
+};
+
+static int f_begin(void *ctx, const struct smtp_envelope *e)
+{
+	struct fsink *f = ctx;
+	if (f->open || e->data || e->n_rcpts == 0)
+		__builtin_trap();
+	f->open = 1;
+	f->len = 0;
+	return 0;
+}
+
+static int f_write(void *ctx, const void *data, size_t len)
+{
+	struct fsink *f = ctx;
+	if (!f->open || (len && !data))
+		__builtin_trap();
+	f->len += len;
+	return 0;
+}
+
+static void f_abort(void *ctx)
+{
+	struct fsink *f = ctx;
+	if (!f->open)
+		__builtin_trap();
+	f->open = 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct smtp_session_config cfg;
@@ -26,13 +60,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.limits.max_line = 512;
 	cfg.tls_available = true;
 	cfg.auth_available = true;
-	size_t piece = (size_t)(data[0] & 0x7f) + 1;
+	size_t piece = (size_t)(data[0] & 0x3f) + 1;
+	int use_sink = data[0] & 0x40;
+	struct fsink fs = { 0, 0 };
+	struct smtp_sink sink = { f_begin, f_write, f_abort, &fs };
 	data++;
 	size--;
 
 	struct smtp_session *s = smtp_session_new(&cfg);
 	if (!s)
 		return 0;
+	if (use_sink)
+		smtp_session_set_sink(s, &sink);
 	int n = 0;
 	for (size_t off = 0; off < size && !smtp_session_closed(s); off += piece) {
 		size_t len = size - off < piece ? size - off : piece;
@@ -47,8 +86,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				smtp_session_auth_done(s, u[0] == 'a' ? SMTP_AUTH_OK : SMTP_AUTH_BAD, NULL);
 			} else if (ev == SMTP_EV_MESSAGE) {
 				const struct smtp_envelope *e = smtp_session_envelope(s);
-				if (!e || e->n_rcpts == 0)
+				if (!e || e->n_rcpts == 0 || (use_sink && (!fs.open || fs.len != e->len)))
 					__builtin_trap();
+				fs.open = 0; /* handed over */
 				smtp_session_message_done(s, (n++ & 1) == 0, "Q");
 			}
 		}
@@ -58,5 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	smtp_session_timeout(s);
 	smtp_session_free(s);
+	if (fs.open)
+		__builtin_trap(); /* a started message was neither handed over nor aborted */
 	return 0;
 }

@@ -84,7 +84,8 @@ static void h_run(struct harness *h)
 			assert_non_null(e);
 			h->n_messages++;
 			buf_reset(&h->last_msg);
-			assert_int_equal(buf_append(&h->last_msg, e->data, e->len), 0);
+			if (e->data)
+				assert_int_equal(buf_append(&h->last_msg, e->data, e->len), 0);
 			snprintf(h->last_from, sizeof(h->last_from), "%s", e->mail_from);
 			h->last_rcpts[0] = '\0';
 			for (size_t i = 0; i < e->n_rcpts; i++) {
@@ -469,6 +470,91 @@ static void test_smtputf8_rcpt(void **state)
 	h_free(&h);
 }
 
+/* A sink that collects into a buffer and counts its calls. */
+struct test_sink {
+	struct buf data;
+	int begins, aborts, writes;
+	bool fail_begin;
+	size_t fail_after; /* fail write once this many octets are in (0: never) */
+	char helo[64];
+};
+
+static int ts_begin(void *ctx, const struct smtp_envelope *e)
+{
+	struct test_sink *t = ctx;
+	t->begins++;
+	buf_reset(&t->data);
+	assert_null(e->data);
+	assert_true(e->n_rcpts > 0);
+	snprintf(t->helo, sizeof(t->helo), "%s", e->helo);
+	return t->fail_begin ? -1 : 0;
+}
+
+static int ts_write(void *ctx, const void *data, size_t len)
+{
+	struct test_sink *t = ctx;
+	t->writes++;
+	if (t->fail_after && t->data.len + len > t->fail_after)
+		return -1;
+	return buf_append(&t->data, data, len);
+}
+
+static void ts_abort(void *ctx)
+{
+	struct test_sink *t = ctx;
+	t->aborts++;
+}
+
+static void test_sink_streams(void **state)
+{
+	struct harness h;
+	struct test_sink ts = { 0 };
+	struct smtp_sink sink = { ts_begin, ts_write, ts_abort, &ts };
+	(void)state;
+	buf_init(&ts.data, 0);
+	h_init(&h, SMTP_ROLE_MX, false);
+	h_start(&h);
+	smtp_session_set_sink(h.s, &sink);
+	h_say(&h, "EHLO c\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"
+		  "Subject: s\r\n\r\n..x\r\n.\r\n");
+	assert_int_equal(h.n_messages, 1);
+	assert_int_equal(ts.begins, 1);
+	assert_int_equal(ts.aborts, 0);
+	assert_string_equal(ts.data.data, "Subject: s\r\n\r\n.x\r\n");
+	assert_int_equal(h.last_msg.len, 0); /* no copy in the envelope */
+	assert_string_equal(ts.helo, "c");
+
+	/* Refused message (bare LF): aborted once, never handed over. */
+	h_say(&h, "MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nx\ny\r\n.\r\n");
+	assert_int_equal(ts.begins, 2);
+	assert_int_equal(ts.aborts, 1);
+	assert_int_equal(h.n_messages, 1);
+
+	/* RSET in the middle of BDAT chunks aborts the started message. */
+	h_say(&h, "MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.org>\r\nBDAT 3\r\nabcRSET\r\n");
+	assert_int_equal(ts.begins, 3);
+	assert_int_equal(ts.aborts, 2);
+
+	/* Storage trouble: begin fails, or a write fails: 452 4.3.1. */
+	ts.fail_begin = true;
+	h_say(&h, "MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nx\r\n.\r\n");
+	assert_true(has_line(&h, "452 4.3.1"));
+	assert_int_equal(ts.aborts, 2);
+	ts.fail_begin = false;
+	ts.fail_after = 4;
+	h_say(&h, "MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nline1\r\nline2\r\n.\r\n");
+	assert_int_equal(ts.aborts, 3);
+	assert_int_equal(h.n_messages, 1);
+
+	/* A session freed mid-message aborts it. */
+	ts.fail_after = 0;
+	h_say(&h, "MAIL FROM:<a@b.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\npartial\r\n");
+	assert_int_equal(ts.begins, 6);
+	h_free(&h);
+	assert_int_equal(ts.aborts, 4);
+	buf_free(&ts.data);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -487,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_auth_login),
 		cmocka_unit_test(test_store_failure),
 		cmocka_unit_test(test_smtputf8_rcpt),
+		cmocka_unit_test(test_sink_streams),
 	};
 	return cmocka_run_group_tests_name("smtp_session", tests, NULL, NULL);
 }

@@ -241,6 +241,46 @@ static void test_parse_rejects_bad_files(void **state)
 	assert_int_equal(spool_parse("", 0, &m), -1);
 }
 
+static void test_streaming_writer(void **state)
+{
+	const char *dir = *state;
+	struct spool sp;
+	struct spool_envelope env;
+	struct spool_writer *w;
+	char id[SPOOL_ID_MAX];
+	assert_int_equal(spool_open(&sp, dir, true, NULL), 0);
+	fill_env(&env);
+	env.trace = "Received: t\r\n";
+	/* Many small writes and one large one, past the writer's buffer. */
+	size_t big = 300 * 1024;
+	char *chunk = malloc(big);
+	memset(chunk, 'b', big);
+	assert_int_equal(spool_begin(&sp, &env, &w), 0);
+	assert_int_equal(count_files(dir, "tmp"), 1);
+	for (int i = 0; i < 5000; i++)
+		assert_int_equal(spool_write(w, "line of text\r\n", 14), 0);
+	assert_int_equal(spool_write(w, chunk, big), 0);
+	assert_int_equal(spool_write(w, "end\r\n", 5), 0);
+	assert_int_equal(spool_commit(w, id), 0);
+	assert_int_equal(count_files(dir, "tmp"), 0);
+	struct spool_message m;
+	assert_int_equal(spool_load(&sp, id, &m), 0);
+	assert_int_equal(m.size, 13 + 5000 * 14 + big + 5);
+	assert_memory_equal(m.data, "Received: t\r\nline of text\r\n", 27);
+	assert_memory_equal(m.data + 13 + 5000 * 14, chunk, big);
+	assert_memory_equal(m.data + m.size - 5, "end\r\n", 5);
+	spool_message_free(&m);
+	free(chunk);
+
+	/* Abort leaves nothing behind. */
+	assert_int_equal(spool_begin(&sp, &env, &w), 0);
+	assert_int_equal(spool_write(w, "x", 1), 0);
+	spool_abort(w);
+	assert_int_equal(count_files(dir, "tmp"), 0);
+	assert_int_equal(count_files(dir, "queue"), 1);
+	spool_close(&sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +288,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refuses_control_chars, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_before_rename, setup, teardown),
 		cmocka_unit_test(test_parse_rejects_bad_files),
+		cmocka_unit_test_setup_teardown(test_streaming_writer, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);
 }
