@@ -47,7 +47,7 @@ UNIT_TESTS += tests/unit/homeserver/test_router tests/unit/homeserver/test_confi
 	tests/unit/homeserver/test_jsonbody tests/unit/homeserver/test_ratelimit \
 	tests/unit/homeserver/test_userid tests/unit/homeserver/test_password \
 	tests/unit/homeserver/test_http tests/unit/homeserver/test_nonce \
-	tests/unit/homeserver/test_uia
+	tests/unit/homeserver/test_uia tests/unit/homeserver/test_auth
 tests_unit_homeserver_test_router_SOURCES = tests/unit/homeserver/test_router.c
 tests_unit_homeserver_test_router_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_router_LDADD = $(HS_TEST_LIBS)
@@ -75,6 +75,9 @@ tests_unit_homeserver_test_nonce_LDADD = $(HS_TEST_LIBS)
 tests_unit_homeserver_test_uia_SOURCES = tests/unit/homeserver/test_uia.c
 tests_unit_homeserver_test_uia_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_uia_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_auth_SOURCES = tests/unit/homeserver/test_auth.c
+tests_unit_homeserver_test_auth_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_auth_LDADD = $(HS_TEST_LIBS)
 
 # Fuzz harnesses for the parsers of untrusted input.
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_router tests/fuzz/fuzz_hs_config tests/fuzz/fuzz_hs_jsonbody
