@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "bridge-smtp/dkim.h"
 #include "bridge-smtp/dmarc.h"
@@ -248,6 +249,18 @@ int authres_parse(const char *value, size_t len, struct authres *out)
 	if (skip_cfws(&l) < 0 || !at_end(&l))
 		return -1;
 	return out->count ? 0 : -1;
+}
+
+int authres_claims(const char *value, size_t len, const char *authserv_id)
+{
+	struct lex l = { value, len, 0 };
+	char id[256];
+
+	/* Only the authserv-id matters, so read just that much: the rest of
+	 * a forged field may be junk. */
+	if (skip_cfws(&l) < 0 || read_value(&l, id, sizeof(id)) < 0)
+		return 0;
+	return strcasecmp(id, authserv_id) == 0;
 }
 
 /* ---- writing ---- */

@@ -53,6 +53,12 @@ struct authres {
 };
 
 int authres_parse(const char *value, size_t len, struct authres *out);
+
+/* 1 when an arriving field (value after the colon) names authserv_id
+ * (case-insensitively), so it must be removed before ours is added (RFC
+ * 8601 section 5); also for fields too broken to parse, as long as their
+ * first word is that id.  0 otherwise. */
+int authres_claims(const char *value, size_t len, const char *authserv_id);
 /* Appends the whole field, CRLF-terminated, to out. */
 int authres_write(const struct authres *ar, struct buf *out);
 

@@ -182,6 +182,23 @@ static void test_add_limits(void **state)
 	assert_int_equal(authres_add_prop(&ar, "smtp", "mailfrom", big), -1);
 }
 
+static void test_claims(void **state)
+{
+	static const char *ours[] = {
+		" mx.scop.example; dkim=pass header.d=evil.com",
+		"(forged) MX.Scop.Example; junk that does not parse ((",
+		"\"mx.scop.example\" 1; none",
+	};
+	static const char *theirs[] = {
+		" mx.other.example; dkim=pass", "mx.scop.example.evil; none", "", "(unterminated",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(ours) / sizeof(ours[0]); i++)
+		assert_true(authres_claims(ours[i], strlen(ours[i]), "mx.scop.example"));
+	for (size_t i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
+		assert_false(authres_claims(theirs[i], strlen(theirs[i]), "mx.scop.example"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rejects),
 		cmocka_unit_test(test_write_and_parse_back),
 		cmocka_unit_test(test_add_limits),
+		cmocka_unit_test(test_claims),
 	};
 	return cmocka_run_group_tests_name("authres", tests, NULL, NULL);
 }
