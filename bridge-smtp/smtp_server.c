@@ -463,9 +463,18 @@ static void start_auth(struct smtp_server *srv, struct conn *c)
 static void finish_auth(struct smtp_server *srv, struct job *job)
 {
 	struct conn *c = job->conn;
+	/* The user name is the client's choice of bytes: keep control
+	 * characters out of the log. */
+	char shown[128];
+	size_t i;
+	for (i = 0; job->user[i] && i < sizeof(shown) - 1; i++) {
+		unsigned char ch = (unsigned char)job->user[i];
+		shown[i] = ch < 32 || ch == 127 ? '?' : (char)ch;
+	}
+	shown[i] = '\0';
 	log_info("AUTH %s for %s from %s",
 		 job->result == SMTP_AUTH_OK ? "ok" : job->result == SMTP_AUTH_BAD ? "failed" : "tempfail",
-		 job->user, c->peer);
+		 shown, c->peer);
 	smtp_session_auth_done(c->s, job->result, job->identity);
 	(void)srv;
 }
