@@ -19,6 +19,7 @@ enum rq_state {
 	RQ_COLLECTING = 0, /* reading headers and body */
 	RQ_SUSPENDED,      /* the handler will answer later */
 	RQ_READY,          /* the answer is set */
+	RQ_SENT,           /* the answer is queued; nothing more to do */
 };
 
 struct http_server;
@@ -92,6 +93,10 @@ char *http_query(struct http_request *rq, const char *name)
 
 void http_suspend(struct http_request *rq)
 {
+	/* suspended is only ever written by the handler's thread, so the
+	 * access handler can trust it even if http_resume() already ran on
+	 * another thread and moved state on. */
+	rq->suspended = 1;
 	rq->state = RQ_SUSPENDED;
 	MHD_suspend_connection(rq->conn);
 }
@@ -248,6 +253,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 				/* Answer before reading: a client honouring
 				 * "Expect: 100-continue" never sends the body. */
 				set_too_large(rq);
+				rq->state = RQ_SENT;
 				return send_reply(rq);
 			}
 		}
@@ -279,12 +285,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		rq->state = RQ_READY;
 	if (rq->state == RQ_COLLECTING) {
 		srv->fn(srv->ctx, rq);
-		if (rq->state == RQ_SUSPENDED)
-			return MHD_YES;
+		if (rq->suspended)
+			return MHD_YES; /* called again once resumed */
 		rq->state = RQ_READY;
 	}
 	if (rq->state != RQ_READY)
 		return MHD_YES;
+	rq->state = RQ_SENT;
 	return send_reply(rq);
 }
 

@@ -49,6 +49,7 @@ struct http_request {
 
 	/* Private to the HTTP layer. */
 	int state;
+	int suspended;
 };
 
 typedef void (*http_handler_fn)(void *ctx, struct http_request *rq);
