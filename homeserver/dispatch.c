@@ -166,7 +166,9 @@ void hs_dispatch(void *ctx, struct http_request *rq)
 		api_reply(&r, 200, json_object());
 		return;
 	}
-	switch (router_match(r.hs->router, rq->method, rq->path, &r.match)) {
+	/* HEAD is GET without the body, which libmicrohttpd leaves out. */
+	switch (router_match(r.hs->router, strcmp(rq->method, "HEAD") == 0 ? "GET" : rq->method,
+			     rq->path, &r.match)) {
 	case ROUTE_FOUND:
 		break;
 	case ROUTE_BAD_METHOD:

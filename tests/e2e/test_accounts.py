@@ -165,6 +165,8 @@ def run_suite(srv, tag):
     def _():
         expect(srv.call("GET", C + "/no/such/thing"), 404, "M_UNRECOGNIZED")
         expect(srv.call("PUT", C + "/login", {}), 405, "M_UNRECOGNIZED")
+        s, j, h = srv.call("HEAD", "/_matrix/client/versions")
+        assert s == 200 and j is None, (s, j)
 
     @case("register without auth gives the dummy flow and a session")
     def _():
