@@ -216,9 +216,17 @@ int dmarc_evaluate(const struct psl *psl, const struct dmarc_record *rec, const 
 	return 0;
 }
 
-/* Looks for exactly one DMARC record at _dmarc.<domain>.  Returns 1 found,
- * 0 none (or several, or unusable), -1 temporary failure. */
-static int fetch(struct dns_resolver *dns, const char *domain, struct dmarc_record *rec)
+enum fetch_result {
+	FETCH_NONE = 0,  /* no DMARC record there: the caller may look further */
+	FETCH_FOUND,     /* exactly one, and usable */
+	FETCH_STOP,      /* several, or one unusable: no DMARC for this message */
+	FETCH_TEMPFAIL,
+};
+
+/* RFC 7489 6.6.3: keep only the TXT records that start with v=DMARC1; an
+ * empty set lets discovery go on to the organizational domain, anything
+ * but exactly one usable record ends it. */
+static enum fetch_result fetch(struct dns_resolver *dns, const char *domain, struct dmarc_record *rec)
 {
 	char name[300];
 	struct dns_result r;
@@ -227,16 +235,15 @@ static int fetch(struct dns_resolver *dns, const char *domain, struct dmarc_reco
 	snprintf(name, sizeof(name), "_dmarc.%s", domain);
 	memset(&r, 0, sizeof(r));
 	if (dns_lookup(dns, name, DNS_TXT, &r) < 0)
-		return -1;
+		return FETCH_TEMPFAIL;
 	if (r.status == DNS_TEMPFAIL || r.security == DNS_SEC_BOGUS) {
 		dns_result_free(&r);
-		return -1;
+		return FETCH_TEMPFAIL;
 	}
 	if (r.status == DNS_OK) {
 		for (size_t i = 0; i < r.count; i++) {
 			const char *t = r.records[i].text;
 			size_t n = r.records[i].len, k = 0;
-			/* Records not starting with v=DMARC1 are not ours. */
 			while (k < n && (t[k] == ' ' || t[k] == '\t'))
 				k++;
 			if (n - k < 8 || strncmp(t + k, "v=DMARC1", 8) != 0)
@@ -249,8 +256,9 @@ static int fetch(struct dns_resolver *dns, const char *domain, struct dmarc_reco
 		}
 	}
 	dns_result_free(&r);
-	/* Several records at one name: apply none (RFC 7489 6.6.3). */
-	return candidates == 1 && found;
+	if (candidates == 0)
+		return FETCH_NONE;
+	return candidates == 1 && found ? FETCH_FOUND : FETCH_STOP;
 }
 
 int dmarc_check(struct dns_resolver *dns, const struct psl *psl, const struct dmarc_input *in,
@@ -258,7 +266,7 @@ int dmarc_check(struct dns_resolver *dns, const struct psl *psl, const struct dm
 {
 	char from[256];
 	struct dmarc_record rec;
-	int rc;
+	enum fetch_result rc;
 
 	memset(out, 0, sizeof(*out));
 	if (norm(in->from_domain, from, sizeof(from)) < 0 || !strchr(from, '.') ||
@@ -268,13 +276,13 @@ int dmarc_check(struct dns_resolver *dns, const struct psl *psl, const struct dm
 	}
 	snprintf(out->from_domain, sizeof(out->from_domain), "%s", from);
 	rc = fetch(dns, from, &rec);
-	if (rc == 0 && strcmp(from, out->org_domain) != 0) {
-		rc = fetch(dns, out->org_domain, &rec);
-		if (rc == 1)
-			return dmarc_evaluate(psl, &rec, out->org_domain, in, out);
-	} else if (rc == 1) {
+	if (rc == FETCH_FOUND)
 		return dmarc_evaluate(psl, &rec, from, in, out);
+	if (rc == FETCH_NONE && strcmp(from, out->org_domain) != 0) {
+		rc = fetch(dns, out->org_domain, &rec);
+		if (rc == FETCH_FOUND)
+			return dmarc_evaluate(psl, &rec, out->org_domain, in, out);
 	}
-	out->result = rc < 0 ? DMARC_RES_TEMPERROR : DMARC_RES_NONE;
+	out->result = rc == FETCH_TEMPFAIL ? DMARC_RES_TEMPERROR : DMARC_RES_NONE;
 	return 0;
 }

@@ -194,6 +194,8 @@ static void test_discovery(void **state)
 	assert_int_equal(dns_static_add(dns, "_dmarc.two.example.net", DNS_TXT, "v=DMARC1; p=reject", (size_t)-1), 0);
 	assert_int_equal(dns_static_add(dns, "_dmarc.two.example.net", DNS_TXT, "v=DMARC1; p=none", (size_t)-1), 0);
 	assert_int_equal(dns_static_add(dns, "_dmarc.example.net", DNS_TXT, "v=DMARC1; p=quarantine", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(dns, "_dmarc.spf.example.net", DNS_TXT, "v=spf1 -all", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(dns, "_dmarc.broken.example.net", DNS_TXT, "v=DMARC1; p=maybe", (size_t)-1), 0);
 	assert_int_equal(dns_static_set_status(dns, "_dmarc.slow.com", DNS_TEMPFAIL), 0);
 
 	/* At the From domain itself. */
@@ -213,11 +215,21 @@ static void test_discovery(void **state)
 	assert_string_equal(o.from_domain, "mail.example.com");
 	assert_int_equal(o.policy, DMARC_POLICY_NONE);
 
-	/* Two DMARC records at one name count as none there: fall back. */
+	/* Two DMARC records at one name: no DMARC at all (RFC 7489 6.6.3
+	 * step 5), not a fall-back to the organizational domain... */
 	in.from_domain = "two.example.net";
+	assert_int_equal(dmarc_check(dns, p, &in, &o), 0);
+	assert_int_equal(o.result, DMARC_RES_NONE);
+	assert_false(o.have_record);
+	/* ...while a name with only non-DMARC TXT records does fall back. */
+	in.from_domain = "spf.example.net";
 	assert_int_equal(dmarc_check(dns, p, &in, &o), 0);
 	assert_string_equal(o.record_domain, "example.net");
 	assert_int_equal(o.disposition, DMARC_POLICY_QUARANTINE);
+	/* One DMARC1 record without a usable p= (or rua=): no DMARC either. */
+	in.from_domain = "broken.example.net";
+	assert_int_equal(dmarc_check(dns, p, &in, &o), 0);
+	assert_int_equal(o.result, DMARC_RES_NONE);
 
 	/* No record anywhere. */
 	in.from_domain = "nodmarc.org";
