@@ -131,7 +131,8 @@ enum dkim_status {
 	DKIM_NONE = 0,   /* no signature */
 	DKIM_PASS,
 	DKIM_FAIL,       /* bad signature, body hash mismatch, expired */
-	DKIM_NEUTRAL,    /* failed, but the key is in testing mode (t=y) */
+	DKIM_NEUTRAL,    /* failed, but the key is in testing mode (t=y); or not
+			  * checked (past max_signatures, too many body variants) */
 	DKIM_POLICY,     /* valid but not acceptable here (l= short of the body) */
 	DKIM_TEMPERROR,  /* key lookup failed for now */
 	DKIM_PERMERROR,  /* malformed signature or key, no key, revoked key */

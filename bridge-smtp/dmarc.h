@@ -2,7 +2,9 @@
  * per-message result and disposition.
  *
  * dmarc_check() does the whole job for one message: it finds the record
- * (_dmarc.<From domain>, else _dmarc.<organizational domain>), decides
+ * (_dmarc.<From domain>; only when no v=DMARC1 record is there,
+ * _dmarc.<organizational domain>; several records, or one without a
+ * usable p=, mean no DMARC: RFC 7489 6.6.3), decides
  * whether SPF or DKIM passed *aligned* with the From domain, and says what
  * the policy asks for, after pct sampling.  The pieces are exposed for
  * tests and for callers that already hold a record.
