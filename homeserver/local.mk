@@ -4,7 +4,7 @@
 # (federation) can link it.
 noinst_LIBRARIES += homeserver/libscophs.a
 homeserver_libscophs_a_SOURCES = \
-	homeserver/config.c homeserver/config.h \
+	homeserver/config.c homeserver/config_gen.c homeserver/config.h \
 	homeserver/userid.c homeserver/userid.h \
 	homeserver/router.c homeserver/router.h \
 	homeserver/ratelimit.c homeserver/ratelimit.h \
