@@ -193,7 +193,7 @@ static int attr_char(unsigned char c)
 
 static int put_piece(struct folder *f, const char *s, size_t n)
 {
-	if (f->col + 2 + n > FOLD_AT) {
+	if (f->col + 2 + n + 1 > FOLD_AT) { /* room for a following ";" */
 		if (buf_putc(f->out, ';') < 0 || buf_append(f->out, f->eol, f->eol_len) < 0 ||
 		    buf_putc(f->out, ' ') < 0)
 			return -1;

@@ -620,6 +620,111 @@ static void test_copy_flag(void **state)
 	mime_msg_free(m);
 }
 
+
+static void test_api_details(void **state)
+{
+	(void)state;
+	/* error names are distinct and never NULL */
+	for (int c = MIME_E_NO_BLANK_LINE; c <= MIME_E_UNKNOWN_CTE; c++) {
+		assert_non_null(mime_error_name((enum mime_error_code)c));
+		for (int d = MIME_E_NO_BLANK_LINE; d < c; d++)
+			assert_string_not_equal(mime_error_name((enum mime_error_code)c),
+				mime_error_name((enum mime_error_code)d));
+	}
+	/* parameter iteration, RFC 2231 merged, names lowercased */
+	struct mime_msg *m = parse("Content-Type: Text/Plain; CharSet=utf-8; N*0=a; N*1=b\n"
+		"Content-Disposition: INLINE\n\nx");
+	struct mime_part *r = mime_msg_root(m);
+	struct mime_header *h = mime_header_find(r, "content-type", NULL);
+	assert_int_equal(mime_header_param_count(m, h), 2);
+	const char *n, *v;
+	assert_int_equal(mime_header_param_at(m, h, 0, &n, &v), 0);
+	assert_string_equal(n, "charset");
+	assert_string_equal(v, "utf-8");
+	assert_int_equal(mime_header_param_at(m, h, 1, &n, &v), 0);
+	assert_string_equal(n, "n");
+	assert_string_equal(v, "ab");
+	assert_int_equal(mime_header_param_at(m, h, 2, &n, &v), -1);
+	assert_string_equal(mime_part_type(m, r), "text");
+	assert_string_equal(mime_part_disposition(m, r), "inline");
+	assert_null(mime_part_filename(m, r));
+	/* a field added to an LF message uses LF; set replaces every copy */
+	assert_int_equal(mime_header_add(m, r, "X-A", "1"), 0);
+	assert_int_equal(mime_header_add(m, r, "x-a", "2"), 0);
+	assert_int_equal(mime_header_set(m, r, "X-A", "  3  "), 0);
+	assert_string_equal(mime_part_header(m, r, "x-a"), "3");
+	struct buf out = BUF_INIT;
+	assert_int_equal(mime_encode(m, &out), 0);
+	assert_string_equal(out.data, "Content-Type: Text/Plain; CharSet=utf-8; N*0=a; N*1=b\n"
+		"Content-Disposition: INLINE\nX-A: 3\n\nx");
+	assert_int_equal(mime_header_remove(m, r, "nope"), 0);
+	mime_msg_free(m);
+	/* bad arguments */
+	m = mime_msg_new();
+	r = mime_msg_root(m);
+	assert_int_equal(mime_part_set_type(m, r, "noslash", NULL), -1);
+	assert_int_equal(mime_part_set_type(m, r, "text/", NULL), -1);
+	const char *const badp[] = { "bad name", "v", NULL };
+	assert_int_equal(mime_part_set_type(m, r, "text/plain", badp), -1);
+	assert_null(mime_part_add_child(m, r)); /* a leaf */
+	/* an empty body and a multipart with no parts survive a round trip */
+	assert_int_equal(mime_part_set_body(m, r, "", 0), 0);
+	buf_reset(&out);
+	struct mime_msg *back = assert_rebuilds(m, &out);
+	mime_msg_free(back);
+	mime_msg_free(m);
+	m = mime_msg_new();
+	r = mime_msg_root(m);
+	assert_int_equal(mime_part_set_type(m, r, "multipart/mixed", NULL), 0);
+	buf_reset(&out);
+	back = assert_rebuilds(m, &out);
+	assert_int_equal(mime_part_child_count(mime_msg_root(back)), 0);
+	mime_msg_free(back);
+	mime_msg_free(m);
+	buf_free(&out);
+}
+
+static void test_encoder_folding(void **state)
+{
+	(void)state;
+	struct mime_msg *m = mime_msg_new();
+	struct mime_part *r = mime_msg_root(m);
+	struct buf out = BUF_INIT, v = BUF_INIT;
+	/* a word longer than a line stays whole; the rest folds at white space */
+	for (int i = 0; i < 120; i++)
+		buf_putc(&v, 'w');
+	for (int i = 0; i < 40; i++)
+		buf_puts(&v, i % 3 ? " word" : "\t\tтекст");
+	assert_int_equal(mime_header_add(m, r, "X-Fold", v.data), 0);
+	/* parameter values: long ASCII, quotes, non-ASCII, leading spaces, "=?" */
+	const char *const params[] = {
+		"a", "plain", "b", "with space and \"quotes\" and \\", "c", " lead and trail ",
+		"d", "=?utf-8?q?not-a-word?=", "e", "日本語のファイル名はとても長いのでRFC 2231の続き行に分割される.txt",
+		"f", "", NULL };
+	assert_int_equal(mime_part_set_disposition(m, r, "attachment", params), 0);
+	assert_int_equal(mime_part_set_body(m, r, "x", 1), 0);
+	struct mime_msg *back = assert_rebuilds(m, &out);
+	size_t col = 0, maxcol = 0;
+	int lines_over = 0;
+	for (size_t i = 0; i < out.len; i++) {
+		if (out.data[i] == '\n') {
+			if (col > 79)
+				lines_over++;
+			col = 0;
+		} else if (++col > maxcol) {
+			maxcol = col;
+		}
+	}
+	assert_int_equal(lines_over, 1); /* only the line with the 120-char word */
+	struct mime_header *h = mime_header_find(mime_msg_root(back), "content-disposition", NULL);
+	assert_string_equal(mime_header_param(back, h, "c"), " lead and trail ");
+	assert_string_equal(mime_header_param(back, h, "f"), "");
+	mime_msg_free(back);
+	mime_msg_free(m);
+	buf_free(&out);
+	buf_free(&v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -637,6 +742,8 @@ int main(void)
 		cmocka_unit_test(test_build_and_reparse),
 		cmocka_unit_test(test_modify_parsed),
 		cmocka_unit_test(test_copy_flag),
+		cmocka_unit_test(test_api_details),
+		cmocka_unit_test(test_encoder_folding),
 	};
 	return cmocka_run_group_tests_name("mime", tests, NULL, NULL);
 }
