@@ -616,6 +616,24 @@ void store_access_clear(struct store_access *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* The first use of an access token from a rotation settles that rotation:
+ * the refresh token it replaced can no longer be retried.  Best effort: if
+ * this fails, the next use tries again. */
+static void first_use(struct db_conn *c, const char *token_hash, const char *refresh_hash)
+{
+	struct db_res r;
+	enum store_rc rc = db_begin(c);
+	if (rc == STORE_OK) {
+		rc = DBQ(c, &r, "UPDATE access_tokens SET used = 1 WHERE token_hash = ? AND used = 0",
+			 DB_TEXT(token_hash));
+		if (rc == STORE_OK && r.changes == 1)
+			rc = DBQ(c, NULL, "DELETE FROM refresh_tokens WHERE next_hash = ?",
+				 DB_TEXT(refresh_hash));
+		db_res_free(&r);
+		tx_end(c, rc);
+	}
+}
+
 enum store_rc store_access_token_lookup(struct store *st, const char *token_hash,
 					struct store_access *out)
 {
@@ -628,7 +646,7 @@ enum store_rc store_access_token_lookup(struct store *st, const char *token_hash
 		return STORE_ERROR;
 	rc = DBQ(c, &r,
 		 "SELECT a.user_id, a.device_id, a.valid_until_ms, a.refresh_hash,"
-		 " u.is_admin, u.deactivated"
+		 " u.is_admin, u.deactivated, a.used"
 		 " FROM access_tokens a JOIN users u ON u.user_id = a.user_id"
 		 " WHERE a.token_hash = ?",
 		 DB_TEXT(token_hash));
@@ -644,6 +662,8 @@ enum store_rc store_access_token_lookup(struct store *st, const char *token_hash
 		if (oom) {
 			store_access_clear(out);
 			rc = STORE_ERROR;
+		} else if (out->refresh_token_hash && db_get_int(&r, 0, 6) == 0) {
+			first_use(c, token_hash, out->refresh_token_hash);
 		}
 	}
 	db_res_free(&r);

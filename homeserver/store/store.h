@@ -184,7 +184,9 @@ struct store_access {
 void store_access_clear(struct store_access *a);
 
 /* STORE_NOT_FOUND: no such token.  An expired token is still returned (the
- * caller answers M_UNKNOWN_TOKEN with soft_logout for it). */
+ * caller answers M_UNKNOWN_TOKEN with soft_logout for it).  The first
+ * lookup of an access token issued by store_refresh_rotate also revokes the
+ * refresh token that rotation replaced (one small write, once per token). */
 enum store_rc store_access_token_lookup(struct store *st, const char *token_hash,
 					struct store_access *out);
 /* Adds an access token for an existing device (device_id NULL: device-less,
@@ -205,9 +207,9 @@ enum store_rc store_tokens_delete_for_user(struct store *st, const char *user_id
 
 /* Rotates a refresh token (POST /refresh), in one transaction:
  * the old token must exist, be unexpired at now_ms, and not be superseded:
- * it stays usable until its successor refresh token has itself been used,
- * so a client that lost the response can retry (then the unused successor
- * and its access token are replaced).  The access tokens issued with the
+ * as the spec says, it stays usable until the new access token or the new
+ * refresh token is used, so a client that lost the response can retry
+ * (then the unused successor and its access token are replaced).  The access tokens issued with the
  * old refresh token are deleted; new_access_hash (valid until
  * new_access_valid_until_ms, 0 never) and new_refresh_hash (valid until
  * new_refresh_valid_until_ms, 0 never) are stored on the same device.

@@ -499,6 +499,7 @@ static void test_refresh_rotation(void **state)
 	char *user = NULL, *dev = NULL;
 	struct store_access a;
 
+	/* Note: token_exists() is a lookup, i.e. a use of the access token. */
 	l.refresh_valid_until_ms = 10000;
 	assert_int_equal(store_user_create(f->st, "@u:x", "h", 0, 1, &l), STORE_OK);
 
@@ -508,26 +509,31 @@ static void test_refresh_rotation(void **state)
 	free(user);
 	free(dev);
 	assert_false(token_exists(f->st, "a0"));
-	assert_int_equal(store_access_token_lookup(f->st, "a1", &a), STORE_OK);
-	assert_int_equal(a.valid_until_ms, 900);
-	assert_string_equal(a.refresh_token_hash, "r1");
-	store_access_clear(&a);
 
-	/* The client lost the answer and retries with r0: allowed while r1 is
-	 * unused; r1 and a1 are replaced. */
-	assert_int_equal(store_refresh_rotate(f->st, "r0", 200, "a2", 0, "r2", 0, NULL, NULL), STORE_OK);
+	/* The client lost the answer and retries with r0: allowed while a1 and
+	 * r1 are unused; r1 and a1 are replaced. */
+	assert_int_equal(store_refresh_rotate(f->st, "r0", 200, "a2", 900, "r2", 0, NULL, NULL), STORE_OK);
 	assert_false(token_exists(f->st, "a1"));
-	assert_true(token_exists(f->st, "a2"));
 	assert_int_equal(store_refresh_rotate(f->st, "r1", 200, "ax", 0, "rx", 0, NULL, NULL), STORE_NOT_FOUND);
 
-	/* Using r2 settles it: r0 is gone for good. */
-	assert_int_equal(store_refresh_rotate(f->st, "r2", 300, "a3", 0, "r3", 0, NULL, NULL), STORE_OK);
+	/* Using the new access token settles the rotation: r0 is revoked. */
+	assert_int_equal(store_access_token_lookup(f->st, "a2", &a), STORE_OK);
+	assert_int_equal(a.valid_until_ms, 900);
+	assert_string_equal(a.refresh_token_hash, "r2");
+	store_access_clear(&a);
 	assert_int_equal(store_refresh_rotate(f->st, "r0", 300, "ay", 0, "ry", 0, NULL, NULL), STORE_NOT_FOUND);
-	/* r2 may be retried while r3 is unused, but not once r3 is used. */
-	assert_int_equal(store_refresh_rotate(f->st, "r3", 400, "a4", 0, "r4", 0, NULL, NULL), STORE_OK);
+	assert_true(token_exists(f->st, "a2"));
+
+	/* So does using the new refresh token. */
+	assert_int_equal(store_refresh_rotate(f->st, "r2", 300, "a3", 0, "r3", 0, NULL, NULL), STORE_OK);
+	assert_false(token_exists(f->st, "a2"));
+	assert_int_equal(store_refresh_rotate(f->st, "r2", 310, "a3b", 0, "r3b", 0, NULL, NULL), STORE_OK);
+	assert_int_equal(store_refresh_rotate(f->st, "r3", 320, "az", 0, "rz", 0, NULL, NULL), STORE_NOT_FOUND);
+	assert_int_equal(store_refresh_rotate(f->st, "r3b", 400, "a4", 0, "r4", 0, NULL, NULL), STORE_OK);
 	assert_int_equal(store_refresh_rotate(f->st, "r2", 400, "az", 0, "rz", 0, NULL, NULL), STORE_NOT_FOUND);
-	assert_true(token_exists(f->st, "a4"));
 	assert_false(token_exists(f->st, "az"));
+	assert_false(token_exists(f->st, "a3b"));
+	assert_true(token_exists(f->st, "a4"));
 
 	/* A collision of the new hash changes nothing. */
 	assert_int_equal(store_access_token_add(f->st, "collide", "@u:x", NULL, 0), STORE_OK);
