@@ -280,6 +280,10 @@ static const char *parse_header(struct mime_msg *m, struct mime_part *p,
 	}
 	if (long_line)
 		mime_err(m, MIME_E_LONG_LINE, s, p);
+	/* a body part made only of header lines is most likely a body whose
+	 * empty line was lost */
+	if (end > s && p->parent && p->parent->kind == MIME_MULTIPART)
+		mime_err(m, MIME_E_NO_BLANK_LINE, s, p);
 	p->sep_off = (size_t)(end - s);
 	p->sep_len = 0;
 	return end;

@@ -43,7 +43,7 @@ struct mime_header;
 /* ---- errors -------------------------------------------------------------- */
 
 enum mime_error_code {
-	MIME_E_NO_BLANK_LINE = 1, /* header section not ended by an empty line */
+	MIME_E_NO_BLANK_LINE = 1, /* body part with no empty line after its header */
 	MIME_E_BAD_HEADER,        /* line in a header section that is not a field */
 	MIME_E_LONG_LINE,         /* header line longer than 998 octets */
 	MIME_E_TOO_MANY_HEADERS,  /* past limits.max_headers: rest kept as raw bytes */

@@ -377,11 +377,18 @@ static void test_missing_boundaries(void **state)
 	m = parse(s3);
 	assert_int_equal(mime_part_child_count(mime_msg_root(m)), 2);
 	assert_true(has_error(m, MIME_E_NO_CLOSE));
+	assert_false(has_error(m, MIME_E_NO_BLANK_LINE));
 	size_t n;
 	assert_string_equal(mime_part_body(m, mime_part_next(mime_part_first_child(mime_msg_root(m))), &n),
 		"two\r\n");
 	mime_msg_free(m);
 	assert_identical(s3, strlen(s3));
+	/* a body part whose empty line was lost */
+	const char *s3b = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n--b--\r\n";
+	m = parse(s3b);
+	assert_true(has_error(m, MIME_E_NO_BLANK_LINE));
+	mime_msg_free(m);
+	assert_identical(s3b, strlen(s3b));
 	/* only a close delimiter */
 	const char *s4 = "Content-Type: multipart/mixed; boundary=b\n\npre\n--b--\nepi";
 	m = parse(s4);
