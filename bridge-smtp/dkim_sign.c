@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/base64.h"
@@ -75,9 +76,16 @@ struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, struct dkim_
 		fail(err, errlen, "signing key is neither RSA nor Ed25519");
 		return NULL;
 	}
-	if (o->identity && (strchr(o->identity, ';') || strpbrk(o->identity, " \t\r\n"))) {
-		fail(err, errlen, "identity must not contain ';' or white space");
-		return NULL;
+	if (o->identity) {
+		/* i= must sit in d= (or below it), or verifiers reject it. */
+		const char *at = strrchr(o->identity, '@');
+		size_t dl = strlen(o->domain), il = at ? strlen(at + 1) : 0;
+		if (!at || strlen(o->identity) > 255 || strpbrk(o->identity, "; \t\r\n") ||
+		    !((il == dl && strcasecmp(at + 1, o->domain) == 0) ||
+		      (il > dl && at[il - dl] == '.' && strcasecmp(at + 1 + il - dl, o->domain) == 0))) {
+			fail(err, errlen, "identity must be an address in the signing domain or below it");
+			return NULL;
+		}
 	}
 	if (!(s = calloc(1, sizeof(*s))))
 		goto nomem;

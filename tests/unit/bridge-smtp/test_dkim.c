@@ -843,6 +843,14 @@ static void test_streaming_signer_and_big_body(void **state)
 		assert_int_equal(r[0].status, DKIM_PASS);
 		dkim_verifier_free(v);
 	}
+	/* An i= outside d= is refused up front. */
+	so.identity = "x@example.org";
+	assert_null(dkim_signer_new(&so, ed, err, sizeof(err)));
+	so.identity = "x@badexample.com";
+	assert_null(dkim_signer_new(&so, ed, err, sizeof(err)));
+	so.identity = "@sub.example.com";
+	assert_non_null(s = dkim_signer_new(&so, ed, err, sizeof(err)));
+	dkim_signer_free(s);
 	buf_free(&whole);
 	buf_free(&streamed);
 	buf_free(&big);
