@@ -170,6 +170,22 @@ with tempfile.TemporaryDirectory(prefix="scop-dkim-") as tmp:
         rc, out = opendkim_verify(tmp, pubkeys, signed)
         assert "dkim=pass" not in out, out[-1500:]
 
+    @t.case("signed messages shipped in dkimpy's test data (Exim's Ed25519 prototype, RFC 8463 simple/simple) verify")
+    def _():
+        data = os.path.join(os.path.dirname(dkim.__file__), "tests", "data")
+        with open(os.path.join(data, "eximtest.dns")) as f:
+            exim_key = f.read().strip()
+        cases = [("ed25519test2.msg", exim_key, "pass d=test.ex s=sed a=ed25519-sha256"),
+                 ("rfc6376.signed.msg", "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=",
+                  "pass d=football.example.com s=brisbane a=ed25519-sha256")]
+        with open(os.path.join(data, "test.txt")) as f:
+            cases.append(("rfc6376.signed.rsa.msg", f.read().strip(), "pass d=football.example.com s=test a=rsa-sha256"))
+        for name, rec, want in cases:
+            with open(os.path.join(data, name), "rb") as f:
+                msg = f.read()
+            p = run([SCOP_DKIM, "verify", "--now", "1600000000", "--key-record", rec], msg, check=False)
+            assert want in p.stdout.decode(), (name, p.stdout)
+
     # --- dkimpy, OpenDKIM -> ours, keys over real DNS ---
     if up:
         for sel in ("rsa", "ed"):
