@@ -1,10 +1,10 @@
 /* The SQL migrations in schema/<backend>/NNN_name.sql, compiled into the
  * binary (schema/embed.sh generates the table at build time).
  *
- * Contract: the table is static and read-only.  Within a backend, versions
- * run 1, 2, 3, ... without gaps; a migration, once released, is never edited
- * (a change is a new, higher-numbered file), because databases record only
- * the numbers they have applied.
+ * Contract: the table is static and read-only.  Each backend has the same
+ * version numbers, ascending, gaps allowed (a part may reserve a range).
+ * A migration, once committed, is never edited (a change is a new file),
+ * because databases record only the numbers they have applied.
  */
 #ifndef SCOP_SCHEMA_MIGRATIONS_H
 #define SCOP_SCHEMA_MIGRATIONS_H

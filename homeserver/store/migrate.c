@@ -26,6 +26,19 @@ static const struct schema_migration *find(const char *backend, int version)
 	return NULL;
 }
 
+/* The backend's next migration after version, or NULL. */
+static const struct schema_migration *next_after(const char *backend, int version)
+{
+	const struct schema_migration *best = NULL;
+	for (size_t i = 0; i < schema_migrations_count; i++) {
+		const struct schema_migration *m = &schema_migrations[i];
+		if (m->version > version && strcmp(m->backend, backend) == 0 &&
+		    (!best || m->version < best->version))
+			best = m;
+	}
+	return best;
+}
+
 enum store_rc migrate_version(struct db_conn *c, int *version)
 {
 	struct db_res r;
@@ -67,29 +80,38 @@ static enum store_rc apply_one(struct db_conn *c, const struct schema_migration 
 enum store_rc migrate_apply(struct db_conn *c, char *err, size_t errlen)
 {
 	const char *backend = db_kind(c) == DB_SQLITE ? "sqlite" : "postgres";
+	const struct schema_migration *m;
 	enum store_rc rc = STORE_OK;
-	int have = 0, newest = 0;
+	struct db_res r;
 
-	while (find(backend, newest + 1))
-		newest++;
 	if (db_kind(c) == DB_POSTGRES &&
 	    DBQ(c, NULL, "SELECT pg_advisory_lock(?)", DB_INT(PG_MIGRATE_LOCK)) != STORE_OK) {
 		snprintf(err, errlen, "cannot take the migration lock");
 		return STORE_ERROR;
 	}
 	if (db_exec_script(c, create_version_table) != STORE_OK ||
-	    migrate_version(c, &have) != STORE_OK) {
+	    db_query(c, "SELECT version FROM schema_version ORDER BY version", NULL, 0, &r) != STORE_OK) {
 		snprintf(err, errlen, "cannot read schema_version");
 		rc = STORE_ERROR;
-	} else if (have > newest) {
-		snprintf(err, errlen, "database schema version %d is newer than this "
-			 "program's %d; upgrade scopd", have, newest);
-		rc = STORE_ERROR;
+	} else {
+		/* A migration this binary does not know means a newer scopd
+		 * wrote the database: running on it could corrupt it. */
+		for (int i = 0; i < r.nrows && rc == STORE_OK; i++) {
+			int v = (int)db_get_int(&r, i, 0);
+			if (!find(backend, v)) {
+				snprintf(err, errlen, "database has schema migration %d, which "
+					 "this program does not know: it is newer; upgrade scopd", v);
+				rc = STORE_ERROR;
+			}
+		}
+		db_res_free(&r);
 	}
-	for (int v = have + 1; rc == STORE_OK && v <= newest; v++) {
-		const struct schema_migration *m = find(backend, v);
+	/* Numbers ascend but may leave gaps (parts reserve ranges), and every
+	 * missing one is applied, also one numbered below others already
+	 * applied.  apply_one() skips those present. */
+	for (m = next_after(backend, 0); rc == STORE_OK && m; m = next_after(backend, m->version)) {
 		if (apply_one(c, m) != STORE_OK) {
-			snprintf(err, errlen, "migration %s/%03d_%s failed", backend, v, m->name);
+			snprintf(err, errlen, "migration %s/%03d_%s failed", backend, m->version, m->name);
 			rc = STORE_ERROR;
 		}
 	}

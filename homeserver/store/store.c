@@ -1035,10 +1035,9 @@ enum store_rc store_kv_delete(struct store *st, const char *key)
 /* ---- events and the stream ------------------------------------------ */
 
 #define EVENT_COLS "stream_pos, event_id, room_id, type, state_key, sender, origin_server_ts, event_json"
-/* Any fixed number: the advisory lock that serialises event appends on
- * PostgreSQL, where sequence values are handed out before commit and could
- * otherwise become visible out of order. */
-#define PG_EVENTS_LOCK 0x5c0b0002
+/* PostgreSQL hands out identity values before commit, so without this
+ * lock (store.h, STORE_PG_EVENTS_LOCK) positions could become visible out
+ * of order. */
 
 void store_event_clear(struct store_event *e)
 {
@@ -1094,7 +1093,7 @@ enum store_rc store_event_append(struct store *st, const struct store_event *ev,
 		return STORE_ERROR;
 	rc = db_begin(c); /* SQLite: BEGIN IMMEDIATE already serialises writers */
 	if (rc == STORE_OK && st->kind == DB_POSTGRES)
-		rc = DBQ(c, NULL, "SELECT pg_advisory_xact_lock(?)", DB_INT(PG_EVENTS_LOCK));
+		rc = DBQ(c, NULL, "SELECT pg_advisory_xact_lock(?)", DB_INT(STORE_PG_EVENTS_LOCK));
 	if (rc == STORE_OK) {
 		rc = DBQ(c, &r,
 			 "INSERT INTO events (event_id, room_id, type, state_key, sender,"

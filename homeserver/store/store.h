@@ -286,6 +286,12 @@ struct store_event {
 void store_event_clear(struct store_event *e);
 void store_event_list_free(struct store_event *list, size_t n);
 
+/* Any other PostgreSQL writer of the events table must take
+ * pg_advisory_xact_lock(STORE_PG_EVENTS_LOCK) in its transaction before
+ * inserting, so that stream positions keep becoming visible in order.
+ * (On SQLite, BEGIN IMMEDIATE already serialises writers.) */
+#define STORE_PG_EVENTS_LOCK 0x5c0b0002
+
 /* Stores an event (ev->stream_pos is ignored) and gives it the next global
  * stream position in *stream_pos.  Appends are serialised, so positions
  * become visible in increasing order: a reader that has seen position p

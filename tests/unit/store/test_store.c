@@ -211,6 +211,15 @@ static void test_migrations_idempotent_and_durable(void **state)
 	assert_int_equal(store_schema_version(f->st, &v), STORE_OK);
 	assert_int_equal(v, newest_version(f->backend));
 	assert_true(v >= 1);
+	/* Each migration exists for both backends. */
+	for (size_t i = 0; i < schema_migrations_count; i++) {
+		int twins = 0;
+		for (size_t j = 0; j < schema_migrations_count; j++)
+			if (schema_migrations[j].version == schema_migrations[i].version &&
+			    strcmp(schema_migrations[j].backend, schema_migrations[i].backend) != 0)
+				twins++;
+		assert_int_equal(twins, 1);
+	}
 	assert_string_equal(store_backend(f->st), f->backend);
 	assert_int_equal(store_user_create(f->st, "@keep:x", "hash", 0, 5, NULL), STORE_OK);
 	assert_int_equal(store_kv_set(f->st, "k", "v"), STORE_OK);
