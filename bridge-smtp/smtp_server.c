@@ -702,7 +702,9 @@ static int read_input(struct conn *c)
 /* Brings the connection forward after any event; frees it when done. */
 static void conn_progress(struct smtp_server *srv, struct conn *c, uint32_t events)
 {
-	if (events & (EPOLLERR)) {
+	/* HUP: reset, or both directions shut; nothing can reach the
+	 * client any more (a plain FIN comes as EPOLLIN and is read). */
+	if (events & (EPOLLERR | EPOLLHUP)) {
 		conn_free(srv, c);
 		return;
 	}
@@ -711,7 +713,7 @@ static void conn_progress(struct smtp_server *srv, struct conn *c, uint32_t even
 			conn_free(srv, c);
 			return;
 		}
-	} else if ((events & (EPOLLIN | EPOLLHUP)) || (c->ssl_read_wants_write && (events & EPOLLOUT))) {
+	} else if ((events & EPOLLIN) || (c->ssl_read_wants_write && (events & EPOLLOUT))) {
 		if (!c->closing && c->tls != TLS_PENDING && read_input(c) < 0) {
 			conn_free(srv, c);
 			return;
@@ -754,6 +756,8 @@ static void conn_progress(struct smtp_server *srv, struct conn *c, uint32_t even
 			want |= EPOLLOUT;
 		if (c->tls == TLS_HANDSHAKE && SSL_want_write(c->ssl))
 			want |= EPOLLOUT;
+		if (c->tls == TLS_ON && f == 1 && SSL_want_read(c->ssl))
+			want |= EPOLLIN; /* a write that waits for the peer's record */
 		conn_set_events(srv, c, want);
 		return;
 	}
