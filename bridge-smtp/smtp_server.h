@@ -3,9 +3,12 @@
  * protocol), spool (storage) and smtp_auth (password checks).
  *
  * One thread runs every session; an idle client costs a socket and a
- * session struct, never a thread.  Password checks may block (an HTTP
- * round trip to the homeserver), so each runs on a short-lived worker
- * thread and its result comes back to the loop through a pipe.
+ * session struct, never a thread.  Message content is streamed into its
+ * spool file as it arrives (the session's sink), so memory per session
+ * stays small.  What may block runs on short-lived worker threads whose
+ * results come back to the loop through a pipe: password checks (an HTTP
+ * round trip to the homeserver) and committing a message (fsync, rename,
+ * fsync of the directory), after which the session sends its 250.
  *
  * Contract: the config and everything it points to (spool, SSL_CTX,
  * checker, domain list) must outlive the server.  Functions return 0 or
