@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/log.h"
 #include "schema/migrations.h"
 
 /* Any fixed number: the key of the advisory lock that serialises
@@ -74,7 +75,10 @@ static enum store_rc apply_one(struct db_conn *c, const struct schema_migration 
 		db_rollback(c);
 		return STORE_ERROR;
 	}
-	return db_commit(c);
+	rc = db_commit(c);
+	if (rc == STORE_OK && !present)
+		log_info("store: applied schema migration %03d_%s", m->version, m->name);
+	return rc;
 }
 
 enum store_rc migrate_apply(struct db_conn *c, char *err, size_t errlen)
