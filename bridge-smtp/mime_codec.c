@@ -591,9 +591,13 @@ struct rawparam {
 	int ext;                          /* value is %-encoded, maybe charset'' */
 	const char *val; size_t vlen;     /* unquoted */
 	int quoted;
+	size_t qoff;                      /* quoted: offset of the value in qb */
+	int used;                         /* merged already */
 };
 
-#define MAX_PARAMS 64
+/* Parameters (RFC 2231 sections count one each) per field; more are dropped
+ * with MIME_E_BAD_PARAM.  A 4 KiB non-ASCII file name needs about 250. */
+#define MAX_PARAMS 512
 
 static size_t skip_cfws(const char *s, size_t i, size_t n)
 {
@@ -623,11 +627,10 @@ static size_t skip_cfws(const char *s, size_t i, size_t n)
 int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 	const char **mainv, struct mparam **list, size_t *count)
 {
-	struct rawparam rp[MAX_PARAMS];
-	size_t nrp = 0, i, j;
+	struct rawparam stack_rp[16], *rp = stack_rp;
+	size_t nrp = 0, cap = 16, i, j;
 	int bad = 0;
 	struct buf qb = BUF_INIT; /* unquoted values, kept until merged */
-	size_t *qoff = NULL;
 
 	i = skip_cfws(s, 0, n);
 	for (j = i; j < n && s[j] != ';' && s[j] != '(' && !is_ws(s[j]) && s[j] != '\r' && s[j] != '\n'; j++)
@@ -638,10 +641,6 @@ int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 	for (char *c = mv; *c; c++)
 		*c = (char)lower((unsigned char)*c);
 	*mainv = mv;
-	/* offsets into qb for unquoted strings; pointers set after qb is final */
-	qoff = calloc(MAX_PARAMS, sizeof(*qoff));
-	if (!qoff)
-		return -1;
 	while (j < n && s[j] != ';')
 		j++;
 	i = j;
@@ -665,6 +664,18 @@ int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 			continue;
 		}
 		i = skip_cfws(s, i + 1, n);
+		if (nrp == cap) {
+			/* most fields have a few parameters: grow off the stack only
+			 * for long RFC 2231 section lists */
+			struct rawparam *g = malloc(cap * 2 * sizeof(*g));
+			if (!g)
+				goto oom;
+			memcpy(g, rp, nrp * sizeof(*g));
+			if (rp != stack_rp)
+				free(rp);
+			rp = g;
+			cap *= 2;
+		}
 		struct rawparam *p = &rp[nrp];
 		memset(p, 0, sizeof(*p));
 		p->section = -1;
@@ -682,7 +693,7 @@ int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 				bad = 1;
 			else
 				i++;
-			qoff[nrp] = start;
+			p->qoff = start;
 			p->vlen = qb.len - start;
 			p->quoted = 1;
 			while (i < n && s[i] != ';')
@@ -719,16 +730,15 @@ int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 	}
 	for (size_t q = 0; q < nrp; q++)
 		if (rp[q].quoted)
-			rp[q].val = qb.data ? qb.data + qoff[q] : "";
+			rp[q].val = qb.data ? qb.data + rp[q].qoff : "";
 
 	/* merge: one entry per base name, in order of first appearance */
 	struct mparam *out = mime_alloc(m, (nrp ? nrp : 1) * sizeof(*out));
 	size_t nout = 0;
 	if (!out)
 		goto oom;
-	char used[MAX_PARAMS] = { 0 };
 	for (size_t q = 0; q < nrp; q++) {
-		if (used[q])
+		if (rp[q].used)
 			continue;
 		/* Does any form of this name use RFC 2231? It wins over a plain one. */
 		int has2231 = 0;
@@ -740,10 +750,10 @@ int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 		const char *cs = NULL;
 		size_t cslen = 0;
 		if (!has2231) {
-			used[q] = 1;
+			rp[q].used = 1;
 			for (size_t r = q + 1; r < nrp; r++)
 				if (rp[r].nlen == rp[q].nlen && !strncasecmp(rp[r].name, rp[q].name, rp[q].nlen))
-					used[r] = 1; /* duplicates: first wins */
+					rp[r].used = 1; /* duplicates: first wins */
 			if (mime_decode_words(m, rp[q].val, rp[q].vlen, &val) < 0)
 				goto oom2;
 			/* decode_words trims; a quoted value keeps its spaces */
@@ -758,7 +768,7 @@ int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 			for (int sec = 0; sec < 1000; sec++) {
 				size_t r, found = nrp;
 				for (r = q; r < nrp; r++)
-					if (!used[r] && rp[r].nlen == rp[q].nlen &&
+					if (!rp[r].used && rp[r].nlen == rp[q].nlen &&
 					    !strncasecmp(rp[r].name, rp[q].name, rp[q].nlen) &&
 					    (rp[r].ext || rp[r].section >= 0) &&
 					    (rp[r].section < 0 ? 0 : rp[r].section) == sec) {
@@ -768,7 +778,7 @@ int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 				if (found == nrp)
 					break;
 				struct rawparam *p = &rp[found];
-				used[found] = 1;
+				rp[found].used = 1;
 				const char *v = p->val;
 				size_t vl = p->vlen;
 				if (p->ext && sec == 0) {
@@ -806,7 +816,7 @@ int mime_parse_params(struct mime_msg *m, const char *s, size_t n,
 			/* leftovers of this name (plain duplicates) are ignored */
 			for (size_t r = q; r < nrp; r++)
 				if (rp[r].nlen == rp[q].nlen && !strncasecmp(rp[r].name, rp[q].name, rp[q].nlen))
-					used[r] = 1;
+					rp[r].used = 1;
 			if (mime_conv_utf8(m, cs, cs ? cslen : 0, bytes.data ? bytes.data : "", bytes.len, &val) < 0)
 				goto oom2;
 		}
@@ -832,10 +842,12 @@ oom2:
 	*list = out;
 	*count = nout;
 	buf_free(&qb);
-	free(qoff);
+	if (rp != stack_rp)
+		free(rp);
 	return 0;
 oom:
 	buf_free(&qb);
-	free(qoff);
+	if (rp != stack_rp)
+		free(rp);
 	return -1;
 }
