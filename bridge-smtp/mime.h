@@ -169,10 +169,12 @@ const char *mime_part_disposition(struct mime_msg *m, const struct mime_part *p)
 const char *mime_part_filename(struct mime_msg *m, const struct mime_part *p);
 enum mime_cte mime_part_cte(struct mime_msg *m, const struct mime_part *p);
 
-/* The body as in the input (for a multipart: preamble, parts and epilogue). */
+/* The body as in the input (for a multipart: preamble, parts and epilogue);
+ * not NUL-terminated.  NULL (and *len 0) for built parts. */
 const char *mime_part_raw_body(const struct mime_part *p, size_t *len);
 /* The body with its transfer encoding undone (always NUL-terminated, the NUL
- * not counted).  NULL only when memory runs out. */
+ * not counted); for a multipart or message part, its raw body.  NULL only
+ * when memory runs out. */
 const char *mime_part_body(struct mime_msg *m, struct mime_part *p, size_t *len);
 /* The decoded body converted from its charset to UTF-8 (NUL-terminated;
  * invalid bytes become U+FFFD).  Meant for text parts; works on any. */
