@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -255,6 +256,12 @@ int main(int argc, char **argv)
 		scop_log_init("scop-mailbridge", lvl);
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Each session in DATA holds a socket and a spool file. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 
 	struct spool sp;
 	size_t removed = 0;

@@ -60,6 +60,7 @@ struct conn {
 struct listener {
 	int fd;
 	int port;
+	bool paused; /* out of file descriptors: not accepting for a moment */
 	enum smtp_role role;
 	struct smtp_session_config scfg;
 };
@@ -318,8 +319,17 @@ static void do_accept(struct smtp_server *srv, struct listener *l)
 		socklen_t sl = sizeof(ss);
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE) {
+				/* The connection stays queued and the listener
+				 * stays readable: stop watching it until the next
+				 * timer tick instead of spinning. */
+				log_warn("accept: %s; pausing the listener", strerror(errno));
+				struct epoll_event ev = { .events = 0, .data.u64 = TAG_LISTENER + (uint64_t)(l - srv->listeners) };
+				epoll_ctl(srv->epfd, EPOLL_CTL_MOD, l->fd, &ev);
+				l->paused = true;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
 				log_warn("accept: %s", strerror(errno));
+			}
 			return;
 		}
 		if (srv->n_conns >= srv->cfg->max_sessions) {
@@ -789,6 +799,14 @@ static void collect_jobs(struct smtp_server *srv)
 static void check_timeouts(struct smtp_server *srv)
 {
 	double t = now_s();
+	for (size_t i = 0; i < srv->n_listeners; i++) {
+		struct listener *l = &srv->listeners[i];
+		if (l->paused) {
+			struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_LISTENER + i };
+			epoll_ctl(srv->epfd, EPOLL_CTL_MOD, l->fd, &ev);
+			l->paused = false;
+		}
+	}
 	struct conn *next;
 	for (struct conn *c = srv->conns; c; c = next) {
 		next = c->next;

@@ -16,7 +16,7 @@ t = Tap()
 tmp = tempfile.mkdtemp(prefix="scop-smtp-limits-")
 
 
-def start(name, limits):
+def start(name, limits, wrap=()):
     port = free_port()
     conf = os.path.join(tmp, name + ".yaml")
     with open(conf, "w") as f:
@@ -24,7 +24,7 @@ def start(name, limits):
                 "listeners: {mx: {address: 127.0.0.1, port: %d}}\n"
                 "spool_dir: %s\nlog_level: warn\nlimits: %s\n"
                 % (port, os.path.join(tmp, name + "-spool"), limits))
-    p = Proc([binary("scop-mailbridge"), "-c", conf], os.path.join(tmp, name + ".log"))
+    p = Proc(list(wrap) + [binary("scop-mailbridge"), "-c", conf], os.path.join(tmp, name + ".log"))
     wait_port(port, proc=p.p)
     return p, port
 
@@ -133,5 +133,44 @@ def _():
 
 rc = small.stop()
 t.ok(rc == 0, "daemon exits cleanly on SIGTERM", "exit status %s" % rc)
+
+# Out of file descriptors: the daemon must pause accepting, not spin or die.
+lowfd, lowfd_port = start("lowfd", "{max_sessions: 1000}", wrap=("prlimit", "--nofile=48:48"))
+
+
+@t.case("out of file descriptors: accepting pauses, and resumes once clients leave")
+def _():
+    held = []
+    for _ in range(80):
+        held.append(socket.create_connection(("127.0.0.1", lowfd_port), timeout=30))
+    deadline = time.monotonic() + 20
+    log = ""
+    while time.monotonic() < deadline and "pausing the listener" not in log:
+        time.sleep(0.1)
+        with open(os.path.join(tmp, "lowfd.log"), errors="replace") as f:
+            log = f.read()
+    assert "pausing the listener" in log, log[-2000:]
+    for s in held:
+        s.close()
+    # Once the held connections are gone, new clients are served again.
+    for attempt in range(100):
+        s = socket.create_connection(("127.0.0.1", lowfd_port), timeout=30)
+        buf = [b""]
+        try:
+            line = read_line(s, buf)
+        except (EOFError, OSError):
+            line = ""
+        if line.startswith("220 "):
+            s.sendall(b"QUIT\r\n")
+            s.close()
+            break
+        s.close()
+        time.sleep(0.1)
+    assert line.startswith("220 "), line
+    assert lowfd.p.poll() is None, "daemon died"
+
+
+rc = lowfd.stop()
+t.ok(rc == 0, "daemon exits cleanly after running out of descriptors", "exit status %s" % rc)
 subprocess.run(["rm", "-rf", tmp])
 t.done()
