@@ -6,7 +6,9 @@ common_libscopcommon_a_SOURCES = \
 	common/base64.c common/base64.h \
 	common/crypto.c common/crypto.h \
 	common/yamljson.c common/yamljson.h \
-	common/canonjson.c common/canonjson.h
+	common/canonjson.c common/canonjson.h \
+	common/httpc.c common/httpc.h
+common_libscopcommon_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 
 UNIT_TESTS += tests/unit/common/test_common
 tests_unit_common_test_common_SOURCES = tests/unit/common/test_common.c

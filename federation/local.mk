@@ -7,6 +7,16 @@ federation_libscopfed_a_SOURCES = \
 	federation/discovery.c federation/discovery.h
 FED_LIBS = federation/libscopfed.a $(EVENTS_LIBS)
 
+# The network side (libcurl, libunbound): only what talks to other servers
+# links it, so the pure parts above stay free of those libraries.
+noinst_LIBRARIES += federation/libscopfednet.a
+federation_libscopfednet_a_SOURCES = \
+	federation/resolver.c federation/resolver.h \
+	federation/keyring.c federation/keyring.h \
+	federation/sender.c federation/sender.h
+federation_libscopfednet_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(UNBOUND_CFLAGS)
+FEDNET_LIBS = federation/libscopfednet.a $(FED_LIBS) $(CURL_LIBS) $(UNBOUND_LIBS) -lpthread
+
 UNIT_TESTS += tests/unit/federation/test_xmatrix
 tests_unit_federation_test_xmatrix_SOURCES = tests/unit/federation/test_xmatrix.c
 tests_unit_federation_test_xmatrix_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
@@ -36,3 +46,11 @@ FUZZ_TARGETS += tests/fuzz/fuzz_discovery
 tests_fuzz_fuzz_discovery_SOURCES = tests/fuzz/fuzz_discovery.c
 tests_fuzz_fuzz_discovery_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_discovery_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
+
+# Test driver for tests/e2e/test_federation_net.py (not a unit test).
+check_PROGRAMS += tests/federation/fedtool
+tests_federation_fedtool_SOURCES = tests/federation/fedtool.c
+tests_federation_fedtool_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(UNBOUND_CFLAGS)
+tests_federation_fedtool_LDADD = $(FEDNET_LIBS)
+SCRIPT_TESTS += tests/e2e/test_federation_net.py
+EXTRA_DIST += tests/federation/fedpeer.py tests/federation/zones/example.test.zone

@@ -1,0 +1,481 @@
+/* sender.h: per-destination state machine
+ *   IDLE --(items queued, backoff over)--> BUILDING (txn fixed) --> IN_FLIGHT
+ *   IN_FLIGHT --200--> IDLE (txn items popped, backoff reset)
+ *   IN_FLIGHT --error--> IDLE with the same txn kept and next_try_ms set
+ * All state is under s->lock; the thread drops the lock while curl runs
+ * and while a destination is being resolved (which may block on DNS or a
+ * well-known fetch: resolution results are cached for an hour). */
+#include "federation/sender.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "common/buf.h"
+#include "common/httpc.h"
+#include "common/log.h"
+#include "federation/server_name.h"
+#include "federation/xmatrix.h"
+
+#define TARGET_CACHE_MS (3600 * 1000LL)
+
+struct item {
+	json_t *j;
+	struct item *next;
+};
+
+struct queue {
+	struct item *head, *tail;
+	size_t n;
+};
+
+struct dest {
+	char name[256];
+	struct queue pdus, edus;
+	/* The transaction being sent: the first txn_pdus/txn_edus items of
+	 * the queues, frozen as body so a retry is byte-identical. */
+	char txn_id[64];
+	char *body;
+	size_t body_len;
+	char *auth;
+	size_t txn_pdus, txn_edus;
+	int in_flight;
+	unsigned failures;
+	int64_t next_try_ms;
+	struct fed_target target;
+	int64_t target_until_ms;
+	struct fed_sender *s;
+	struct dest *next;
+};
+
+struct fed_sender {
+	char *origin;
+	const struct scop_ed25519 *key;
+	struct fed_resolver *resolver;
+	size_t max_edus;
+	long backoff_base_ms, backoff_max_ms, timeout_ms;
+	struct fed_sender_persist persist;
+
+	pthread_mutex_t lock;
+	pthread_cond_t idle;
+	struct dest *dests;
+	struct httpc_multi *multi;
+	struct fed_sender_stats stats;
+	uint64_t txn_counter;
+	int64_t started_ms;
+	uint32_t rnd;
+	int stop;
+	int started;
+	pthread_t thread;
+};
+
+static int64_t wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long fed_backoff_ms(unsigned failures, long base, long max, uint32_t rnd)
+{
+	if (failures == 0)
+		return 0;
+	long d = base;
+	for (unsigned i = 1; i < failures && d < max; i++)
+		d *= 2;
+	if (d > max)
+		d = max;
+	long half = d / 2;
+	return half + (long)(rnd % (uint32_t)(d - half + 1));
+}
+
+static uint32_t next_rnd(struct fed_sender *s)
+{
+	/* xorshift32: jitter only needs to spread retries, not be secret. */
+	uint32_t x = s->rnd;
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	s->rnd = x;
+	return x;
+}
+
+static void q_push(struct queue *q, struct item *it)
+{
+	it->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = it;
+	else
+		q->head = it;
+	q->tail = it;
+	q->n++;
+}
+
+static void q_pop(struct queue *q, size_t n)
+{
+	while (n-- > 0 && q->head != NULL) {
+		struct item *it = q->head;
+		q->head = it->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		q->n--;
+		json_decref(it->j);
+		free(it);
+	}
+}
+
+static void txn_clear(struct dest *d)
+{
+	free(d->body);
+	free(d->auth);
+	d->body = NULL;
+	d->auth = NULL;
+	d->txn_pdus = d->txn_edus = 0;
+	d->txn_id[0] = '\0';
+}
+
+static void dest_free(struct dest *d)
+{
+	q_pop(&d->pdus, d->pdus.n);
+	q_pop(&d->edus, d->edus.n);
+	txn_clear(d);
+	free(d);
+}
+
+static int dest_busy(const struct dest *d)
+{
+	return d->in_flight || d->body != NULL || d->pdus.n > 0 || d->edus.n > 0;
+}
+
+/* Under the lock. */
+static struct dest *get_dest(struct fed_sender *s, const char *name)
+{
+	for (struct dest *d = s->dests; d != NULL; d = d->next)
+		if (strcasecmp(d->name, name) == 0)
+			return d;
+	struct dest *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->s = s;
+	d->next = s->dests;
+	s->dests = d;
+	return d;
+}
+
+static int queue_item(struct fed_sender *s, const char *dest, json_t *j, int is_pdu)
+{
+	struct server_name sn;
+	if (j == NULL || server_name_parse(dest, &sn) != 0 || strcasecmp(dest, s->origin) == 0)
+		return -1;
+	struct item *it = calloc(1, sizeof(*it));
+	if (it == NULL)
+		return -1;
+	it->j = json_deep_copy(j);
+	if (it->j == NULL) {
+		free(it);
+		return -1;
+	}
+	pthread_mutex_lock(&s->lock);
+	struct dest *d = get_dest(s, dest);
+	if (d == NULL) {
+		pthread_mutex_unlock(&s->lock);
+		json_decref(it->j);
+		free(it);
+		return -1;
+	}
+	if (is_pdu) {
+		q_push(&d->pdus, it);
+		if (s->persist.pdu_queued != NULL) {
+			char *text = json_dumps(it->j, JSON_COMPACT);
+			if (text != NULL)
+				s->persist.pdu_queued(s->persist.ctx, d->name, text);
+			free(text);
+		}
+	} else {
+		q_push(&d->edus, it);
+		/* Over the limit: drop the oldest EDU not already part of the
+		 * transaction being sent. */
+		while (d->edus.n > s->max_edus && d->edus.n > d->txn_edus) {
+			struct item *prev = NULL, *victim = d->edus.head;
+			for (size_t i = 0; i < d->txn_edus; i++) {
+				prev = victim;
+				victim = victim->next;
+			}
+			if (prev != NULL)
+				prev->next = victim->next;
+			else
+				d->edus.head = victim->next;
+			if (d->edus.tail == victim)
+				d->edus.tail = prev;
+			d->edus.n--;
+			json_decref(victim->j);
+			free(victim);
+			s->stats.edus_dropped++;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (s->multi != NULL)
+		httpc_multi_wakeup(s->multi);
+	return 0;
+}
+
+int fed_sender_queue_pdu(struct fed_sender *s, const char *dest, json_t *pdu)
+{
+	return queue_item(s, dest, pdu, 1);
+}
+
+int fed_sender_queue_edu(struct fed_sender *s, const char *dest, json_t *edu)
+{
+	return queue_item(s, dest, edu, 0);
+}
+
+/* Under the lock: freezes the next transaction of d. */
+static int build_txn(struct fed_sender *s, struct dest *d)
+{
+	json_t *pdus = json_array(), *edus = json_array();
+	size_t np = 0, ne = 0;
+	for (struct item *it = d->pdus.head; it != NULL && np < FED_TXN_MAX_PDUS; it = it->next, np++)
+		json_array_append(pdus, it->j);
+	for (struct item *it = d->edus.head; it != NULL && ne < FED_TXN_MAX_EDUS; it = it->next, ne++)
+		json_array_append(edus, it->j);
+	json_t *txn = json_pack("{ss sI so so}", "origin", s->origin, "origin_server_ts", (json_int_t)wall_ms(),
+				"pdus", pdus, "edus", edus);
+	if (txn == NULL)
+		return -1;
+	snprintf(d->txn_id, sizeof(d->txn_id), "%lld.%llu", (long long)s->started_ms,
+		 (unsigned long long)++s->txn_counter);
+	char uri[128];
+	snprintf(uri, sizeof(uri), "/_matrix/federation/v1/send/%s", d->txn_id);
+	struct buf auth = BUF_INIT;
+	buf_puts(&auth, "Authorization: ");
+	int rc = xmatrix_sign(s->key, s->origin, d->name, "PUT", uri, txn, &auth);
+	d->body = json_dumps(txn, JSON_COMPACT);
+	json_decref(txn);
+	if (rc != 0 || d->body == NULL) {
+		buf_free(&auth);
+		txn_clear(d);
+		return -1;
+	}
+	d->body_len = strlen(d->body);
+	d->auth = buf_detach(&auth, NULL);
+	d->txn_pdus = np;
+	d->txn_edus = ne;
+	return 0;
+}
+
+static void on_done(void *arg, int result, struct httpc_response *resp)
+{
+	struct dest *d = arg;
+	struct fed_sender *s = d->s;
+	pthread_mutex_lock(&s->lock);
+	d->in_flight = 0;
+	if (result == HTTPC_OK && resp->status == 200) {
+		s->stats.txns_sent++;
+		s->stats.pdus_sent += d->txn_pdus;
+		s->stats.edus_sent += d->txn_edus;
+		if (d->txn_pdus > 0 && s->persist.pdus_delivered != NULL)
+			s->persist.pdus_delivered(s->persist.ctx, d->name, d->txn_pdus);
+		q_pop(&d->pdus, d->txn_pdus);
+		q_pop(&d->edus, d->txn_edus);
+		txn_clear(d);
+		d->failures = 0;
+		d->next_try_ms = 0;
+	} else {
+		s->stats.txns_failed++;
+		d->failures++;
+		long delay = fed_backoff_ms(d->failures, s->backoff_base_ms, s->backoff_max_ms, next_rnd(s));
+		d->next_try_ms = mono_ms() + delay;
+		if (result != HTTPC_OK)
+			d->target_until_ms = 0; /* resolve again: the server may have moved */
+		log_info("federation: txn %s to %s failed (%s), retry in %ld ms", d->txn_id, d->name,
+			 result != HTTPC_OK ? resp->err : "non-200 answer", delay);
+	}
+	pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Called with the lock held and d->in_flight set; drops the lock while
+ * resolving.  On failure schedules a retry. */
+static void start_txn(struct fed_sender *s, struct dest *d)
+{
+	int64_t now = mono_ms();
+	int ok = 1;
+	if (d->target_until_ms <= now) {
+		char name[256], err[256];
+		struct fed_target t;
+		snprintf(name, sizeof(name), "%s", d->name);
+		pthread_mutex_unlock(&s->lock);
+		int rc = fed_resolver_resolve(s->resolver, name, &t, err, sizeof(err));
+		pthread_mutex_lock(&s->lock);
+		if (rc == 0) {
+			d->target = t;
+			d->target_until_ms = now + TARGET_CACHE_MS;
+		} else {
+			log_info("federation: cannot resolve %s: %s", name, err);
+			ok = 0;
+		}
+	}
+	if (ok && d->body == NULL && build_txn(s, d) != 0)
+		ok = 0;
+	struct fed_route route;
+	char path[128];
+	if (ok) {
+		snprintf(path, sizeof(path), "/_matrix/federation/v1/send/%s", d->txn_id);
+		ok = fed_resolver_route(s->resolver, d->name, &d->target, path, &route) == 0;
+	}
+	if (ok) {
+		const char *headers[] = { route.host_header, d->auth, "Content-Type: application/json", NULL };
+		struct httpc_request req = {
+			.method = "PUT", .headers = headers, .body = d->body, .body_len = d->body_len,
+			.timeout_ms = s->timeout_ms, .max_body = 1024 * 1024,
+		};
+		fed_route_apply(&route, &req);
+		ok = httpc_multi_add(s->multi, &req, on_done, d) == 0;
+	}
+	if (!ok) {
+		d->in_flight = 0;
+		s->stats.txns_failed++;
+		d->failures++;
+		d->next_try_ms = mono_ms() + fed_backoff_ms(d->failures, s->backoff_base_ms, s->backoff_max_ms,
+							     next_rnd(s));
+		pthread_cond_broadcast(&s->idle);
+	}
+}
+
+static void *run(void *arg)
+{
+	struct fed_sender *s = arg;
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		int64_t now = mono_ms();
+		int64_t wait = 1000;
+		/* Restart the scan after each start: the lock may have been
+		 * dropped while resolving, and the list may have grown. */
+		int again = 1;
+		while (again && !s->stop) {
+			again = 0;
+			for (struct dest *d = s->dests; d != NULL; d = d->next) {
+				if (d->in_flight || !dest_busy(d))
+					continue;
+				if (d->next_try_ms > now) {
+					if (d->next_try_ms - now < wait)
+						wait = d->next_try_ms - now;
+					continue;
+				}
+				d->in_flight = 1;
+				start_txn(s, d);
+				again = 1;
+				break;
+			}
+		}
+		pthread_mutex_unlock(&s->lock);
+		httpc_multi_run(s->multi, (int)wait);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
+struct fed_sender *fed_sender_new(const struct fed_sender_options *opt)
+{
+	struct fed_sender *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->origin = strdup(opt->origin ? opt->origin : "");
+	s->key = opt->key;
+	s->resolver = opt->resolver;
+	s->max_edus = opt->max_edus ? opt->max_edus : 1000;
+	s->backoff_base_ms = opt->backoff_base_ms > 0 ? opt->backoff_base_ms : 1000;
+	s->backoff_max_ms = opt->backoff_max_ms > 0 ? opt->backoff_max_ms : 3600 * 1000L;
+	s->timeout_ms = opt->request_timeout_ms > 0 ? opt->request_timeout_ms : 60000;
+	s->persist = opt->persist;
+	s->started_ms = wall_ms();
+	if (scop_random_bytes(&s->rnd, sizeof(s->rnd)) != 0 || s->rnd == 0)
+		s->rnd = 0x9e3779b9u;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->idle, NULL);
+	s->multi = httpc_multi_new();
+	if (s->origin == NULL || s->multi == NULL) {
+		fed_sender_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int fed_sender_start(struct fed_sender *s)
+{
+	if (s->started)
+		return 0;
+	if (pthread_create(&s->thread, NULL, run, s) != 0)
+		return -1;
+	s->started = 1;
+	return 0;
+}
+
+void fed_sender_free(struct fed_sender *s)
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->lock);
+	s->stop = 1;
+	pthread_mutex_unlock(&s->lock);
+	if (s->started) {
+		httpc_multi_wakeup(s->multi);
+		pthread_join(s->thread, NULL);
+	}
+	httpc_multi_free(s->multi); /* on_done for what was in flight */
+	while (s->dests != NULL) {
+		struct dest *d = s->dests;
+		s->dests = d->next;
+		dest_free(d);
+	}
+	free(s->origin);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->idle);
+	free(s);
+}
+
+int fed_sender_wait_idle(struct fed_sender *s, long timeout_ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (;;) {
+		int busy = 0;
+		for (struct dest *d = s->dests; d != NULL && !busy; d = d->next)
+			busy = dest_busy(d);
+		if (!busy)
+			break;
+		if (pthread_cond_timedwait(&s->idle, &s->lock, &until) != 0) {
+			pthread_mutex_unlock(&s->lock);
+			return -1;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+void fed_sender_get_stats(struct fed_sender *s, struct fed_sender_stats *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->stats;
+	pthread_mutex_unlock(&s->lock);
+}
