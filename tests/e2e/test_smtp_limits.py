@@ -99,6 +99,32 @@ def _():
     assert len(os.listdir(os.path.join(tmp, "many-spool", "queue"))) == N
 
 
+@t.case("clients that reset the connection right after the final dot do not upset the daemon")
+def _():
+    import struct
+    before = len(os.listdir(os.path.join(tmp, "many-spool", "queue")))
+    for i in range(40):
+        s = socket.create_connection(("127.0.0.1", big_port), timeout=30)
+        s.sendall(b"EHLO c\r\nMAIL FROM:<r@remote.example>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n")
+        buf = [b""]
+        while not read_line(s, buf).startswith("354"):
+            pass
+        s.sendall(b"Subject: reset %d\r\n\r\nbye\r\n.\r\n" % i)
+        # SO_LINGER 0: close() sends a RST, possibly while the message is
+        # still being committed on a worker thread.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+    s = socket.create_connection(("127.0.0.1", big_port), timeout=30)
+    buf = [b""]
+    assert read_line(s, buf).startswith("220 ")
+    s.sendall(b"QUIT\r\n")
+    assert read_line(s, buf).startswith("221 ")
+    s.close()
+    after = len(os.listdir(os.path.join(tmp, "many-spool", "queue")))
+    assert before <= after <= before + 40, (before, after)
+    assert big.p.poll() is None
+
+
 rc = big.stop()
 t.ok(rc == 0, "daemon exits cleanly on SIGTERM after the load", "exit status %s" % rc)
 small, small_port = start("timeouts", "{idle_timeout: 1, session_timeout: 3}")
