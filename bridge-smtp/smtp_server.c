@@ -781,6 +781,8 @@ static void collect_jobs(struct smtp_server *srv)
 		struct conn *c = job->conn;
 		c->job_pending = false;
 		if (c->dead) {
+			log_debug("connection %llu: %s finished after the client left", (unsigned long long)c->id,
+				  job->type == JOB_AUTH ? "password check" : "message commit");
 			if (job->type == JOB_AUTH)
 				wipe(job->password, sizeof(job->password));
 			conn_free(srv, c);

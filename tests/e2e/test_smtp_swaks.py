@@ -38,6 +38,8 @@ class HsStub(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(n) or b"{}")
         if self.path == "/_matrix/client/v3/login":
             ident = body.get("identifier", {})
+            if ident.get("user") == "slow":
+                time.sleep(1.5)  # the SMTP client goes away meanwhile
             if (body.get("type") == "m.login.password" and ident.get("type") == "m.id.user"
                     and ident.get("user") == "alice" and body.get("password") == PASSWORD):
                 self.reply(200, {"access_token": "tok-%d" % time.monotonic_ns(),
@@ -446,6 +448,31 @@ password_hashing: {time_cost: 1, memory_kib: 256, parallelism: 1}
 
 
 test_with_scopd()
+
+
+@t.case("a client that vanishes while its password is being checked does not upset the daemon")
+def _():
+    import struct
+    r = Raw(sub_port)
+    r.cmd("EHLO c")
+    r.send("STARTTLS\r\n")
+    assert r.reply()[-1].startswith("220")
+    tls = tls_ctx().wrap_socket(r.s, server_hostname="localhost")
+    tls.sendall(b"EHLO c\r\n")
+    data = b""
+    while b"250 " not in data:
+        data += tls.recv(4096)
+    tls.sendall(b"AUTH PLAIN AHNsb3cAeHg=\r\n")  # \0slow\0xx
+    time.sleep(0.2)
+    tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    tls.close()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and "password check finished after the client left" not in daemon_log():
+        time.sleep(0.1)
+    assert "password check finished after the client left" in daemon_log()
+    with smtplib.SMTP("127.0.0.1", mx_port, timeout=20) as s:
+        assert s.noop()[0] == 250
+    assert daemon.p.poll() is None
 
 
 @t.case("no password appears in the daemon log")
