@@ -54,3 +54,36 @@ tests_federation_fedtool_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(UNBOUND_CFLAGS)
 tests_federation_fedtool_LDADD = $(FEDNET_LIBS)
 SCRIPT_TESTS += tests/e2e/test_federation_net.py
 EXTRA_DIST += tests/federation/fedpeer.py tests/federation/zones/example.test.zone
+
+UNIT_TESTS += tests/unit/federation/test_resolver
+tests_unit_federation_test_resolver_SOURCES = tests/unit/federation/test_resolver.c
+tests_unit_federation_test_resolver_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS)
+tests_unit_federation_test_resolver_LDADD = $(FEDNET_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/federation/test_keyring
+tests_unit_federation_test_keyring_SOURCES = tests/unit/federation/test_keyring.c
+tests_unit_federation_test_keyring_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS)
+tests_unit_federation_test_keyring_LDADD = $(FEDNET_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/federation/test_sender
+tests_unit_federation_test_sender_SOURCES = tests/unit/federation/test_sender.c
+tests_unit_federation_test_sender_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS)
+tests_unit_federation_test_sender_LDADD = $(FEDNET_LIBS) $(CMOCKA_TEST_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_fed_headers
+tests_fuzz_fuzz_fed_headers_SOURCES = tests/fuzz/fuzz_fed_headers.c
+tests_fuzz_fuzz_fed_headers_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+tests_fuzz_fuzz_fed_headers_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_fed_headers_LDADD = $(FUZZ_MAIN_LIB) $(FEDNET_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_fed_srv
+tests_fuzz_fuzz_fed_srv_SOURCES = tests/fuzz/fuzz_fed_srv.c
+tests_fuzz_fuzz_fed_srv_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+tests_fuzz_fuzz_fed_srv_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_fed_srv_LDADD = $(FUZZ_MAIN_LIB) $(FEDNET_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_fed_keyquery
+tests_fuzz_fuzz_fed_keyquery_SOURCES = tests/fuzz/fuzz_fed_keyquery.c
+tests_fuzz_fuzz_fed_keyquery_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+tests_fuzz_fuzz_fed_keyquery_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_fed_keyquery_LDADD = $(FUZZ_MAIN_LIB) $(FEDNET_LIBS)

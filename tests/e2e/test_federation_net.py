@@ -150,7 +150,7 @@ try:
          "each fedtool run fetches the well-known once (cache is per process)", r)
     r = fedtool("keys", "example.test", "ed25519:k1")
     t.ok("error" in r and "example.test" in json.dumps(r),
-         "keys of a delegated name come from the delegated host (document names the server)", r)
+         "a key document naming the delegated host instead of the server is refused", r)
 
     # ---- sender ----
     d1 = "d1.example.test:%d" % P

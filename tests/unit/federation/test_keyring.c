@@ -1,0 +1,185 @@
+/* keyring.h without the network: documents added by hand, cache validity
+ * (valid_until_ts, old keys' expired_ts), persistence hooks, and the two
+ * server-side handlers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <cmocka.h>
+
+#include "federation/keyring.h"
+#include "homeserver/events/event_sign.h"
+
+static int64_t now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+struct persisted {
+	char server[256];
+	char *doc;
+	int saves;
+};
+
+static void save(void *ctx, const char *server, const char *doc)
+{
+	struct persisted *p = ctx;
+	snprintf(p->server, sizeof(p->server), "%s", server);
+	free(p->doc);
+	p->doc = strdup(doc);
+	p->saves++;
+}
+
+static char *load(void *ctx, const char *server)
+{
+	struct persisted *p = ctx;
+	if (p->doc == NULL || strcmp(server, p->server) != 0)
+		return NULL;
+	return strdup(p->doc);
+}
+
+static void test_cache_validity(void **state)
+{
+	(void)state;
+	struct scop_ed25519 ours, theirs, old;
+	assert_int_equal(scop_ed25519_generate(&ours, "me"), 0);
+	assert_int_equal(scop_ed25519_generate(&theirs, "t1"), 0);
+	assert_int_equal(scop_ed25519_generate(&old, "t0"), 0);
+	struct persisted p = { .doc = NULL };
+	struct keyring_options opt = { .server_name = "me.test", .key = &ours,
+				       .persist = { .save = save, .load = load, .ctx = &p } };
+	struct keyring *kr = keyring_new(&opt);
+	assert_non_null(kr);
+	int64_t now = now_ms();
+	struct server_old_key ok = { "ed25519:t0", { 0 }, now - 1000 };
+	memcpy(ok.pub, old.pub, 32);
+	json_t *doc = server_keys_build("them.test", &theirs, now + 60000, &ok, 1);
+	char err[256];
+	assert_int_equal(keyring_add_document(kr, doc, "them.test", NULL, err, sizeof(err)), 0);
+	assert_int_equal(p.saves, 1);
+	/* Not accepted for another server's name. */
+	assert_int_equal(keyring_add_document(kr, doc, "other.test", NULL, err, sizeof(err)), -1);
+
+	unsigned char pub[32];
+	assert_int_equal(keyring_get(kr, "them.test", "ed25519:t1", now, pub, err, sizeof(err)), 0);
+	assert_memory_equal(pub, theirs.pub, 32);
+	/* The old key verifies events from before it expired, not after. */
+	assert_int_equal(keyring_get(kr, "them.test", "ed25519:t0", now - 5000, pub, err, sizeof(err)), 0);
+	assert_memory_equal(pub, old.pub, 32);
+	/* Past valid_until_ts / expired_ts: no resolver, so no refetch. */
+	assert_int_equal(keyring_get(kr, "them.test", "ed25519:t1", now + 120000, pub, err, sizeof(err)), -1);
+	assert_int_equal(keyring_get(kr, "them.test", "ed25519:t0", now, pub, err, sizeof(err)), -1);
+	assert_int_equal(keyring_get(kr, "them.test", "ed25519:nope", now, pub, err, sizeof(err)), -1);
+	keyring_free(kr);
+
+	/* A new keyring finds the document through the persistence hook. */
+	kr = keyring_new(&opt);
+	assert_int_equal(keyring_get(kr, "them.test", "ed25519:t1", now, pub, err, sizeof(err)), 0);
+	assert_memory_equal(pub, theirs.pub, 32);
+	keyring_free(kr);
+	json_decref(doc);
+	free(p.doc);
+}
+
+static void test_query_parse(void **state)
+{
+	(void)state;
+	struct keyring_query_item items[4];
+	size_t n;
+	char err[128];
+	json_t *b = json_loads("{\"server_keys\":{\"a.test\":{},\"b.test:8448\":{\"ed25519:x\":"
+			       "{\"minimum_valid_until_ts\":123},\"ed25519:y\":{}}}}", 0, NULL);
+	assert_int_equal(keyring_query_parse(b, items, 4, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(items[0].server, "a.test");
+	assert_string_equal(items[0].key_id, "");
+	assert_string_equal(items[1].server, "b.test:8448");
+	assert_string_equal(items[1].key_id, "ed25519:x");
+	assert_int_equal(items[1].min_valid_until_ts, 123);
+	assert_int_equal(items[2].min_valid_until_ts, 0);
+	assert_int_equal(keyring_query_parse(b, items, 2, &n, err, sizeof(err)), -1);
+	json_decref(b);
+	static const char *bad[] = {
+		"[]", "{}", "{\"server_keys\":[]}", "{\"server_keys\":{\"bad name\":{}}}",
+		"{\"server_keys\":{\"a.test\":[]}}", "{\"server_keys\":{\"a.test\":{\"k\":1}}}",
+		"{\"server_keys\":{\"a.test\":{\"k\":{\"minimum_valid_until_ts\":\"1\"}}}}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		b = json_loads(bad[i], 0, NULL);
+		assert_non_null(b);
+		assert_int_equal(keyring_query_parse(b, items, 4, &n, err, sizeof(err)), -1);
+		json_decref(b);
+	}
+}
+
+static void test_handlers(void **state)
+{
+	(void)state;
+	struct scop_ed25519 ours, theirs;
+	assert_int_equal(scop_ed25519_generate(&ours, "me"), 0);
+	assert_int_equal(scop_ed25519_generate(&theirs, "t1"), 0);
+	struct keyring_options opt = { .server_name = "me.test", .key = &ours };
+	struct keyring *kr = keyring_new(&opt);
+	char err[256];
+	struct server_key keys[4];
+	size_t n;
+
+	json_t *mine = keyring_handle_server(kr);
+	assert_int_equal(server_keys_verify(mine, "me.test", NULL, NULL, NULL, keys, 4, &n, err, sizeof(err)), 0);
+	assert_true(keys[0].valid_until_ts > now_ms());
+	json_decref(mine);
+
+	int64_t vu = now_ms() + 60000;
+	json_t *doc = server_keys_build("them.test", &theirs, vu, NULL, 0);
+	assert_int_equal(keyring_add_document(kr, doc, "them.test", NULL, err, sizeof(err)), 0);
+	struct keyring_query_item items[3] = {
+		{ "them.test", "", 0 }, { "them.test", "ed25519:t1", 0 }, { "me.test", "", 0 },
+	};
+	json_t *resp = keyring_handle_query(kr, items, 3);
+	json_t *list = json_object_get(resp, "server_keys");
+	assert_int_equal(json_array_size(list), 2); /* one document per server */
+	json_t *relayed = json_array_get(list, 0);
+	struct keyring_notary notary = { "me.test", ours.key_id, { 0 } };
+	memcpy(notary.pub, ours.pub, 32);
+	assert_int_equal(server_keys_verify(relayed, "them.test", "me.test", ours.key_id, ours.pub, keys, 4, &n,
+					    err, sizeof(err)), 0);
+	assert_int_equal(server_keys_verify(json_array_get(list, 1), "me.test", NULL, NULL, NULL, keys, 4, &n,
+					    err, sizeof(err)), 0);
+	json_decref(resp);
+
+	/* Not valid long enough, or an unknown key: left out (no resolver to refetch). */
+	struct keyring_query_item later = { "them.test", "", vu + 1 };
+	resp = keyring_handle_query(kr, &later, 1);
+	assert_int_equal(json_array_size(json_object_get(resp, "server_keys")), 0);
+	json_decref(resp);
+	struct keyring_query_item unknown = { "them.test", "ed25519:zz", 0 };
+	resp = keyring_handle_query(kr, &unknown, 1);
+	assert_int_equal(json_array_size(json_object_get(resp, "server_keys")), 0);
+	json_decref(resp);
+
+	/* A relayed copy older than the one cached does not replace it. */
+	json_t *older = server_keys_build("them.test", &theirs, vu - 30000, NULL, 0);
+	assert_int_equal(keyring_add_document(kr, older, "them.test", NULL, err, sizeof(err)), 0);
+	resp = keyring_handle_query(kr, items, 1);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(json_object_get(resp, "server_keys"), 0),
+							    "valid_until_ts")), vu);
+	json_decref(resp);
+	json_decref(older);
+	json_decref(doc);
+	keyring_free(kr);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cache_validity),
+		cmocka_unit_test(test_query_parse),
+		cmocka_unit_test(test_handlers),
+	};
+	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
+}
