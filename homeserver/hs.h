@@ -16,6 +16,8 @@ struct ratelimit;
 struct uia;
 struct nonces;
 struct http_request;
+struct rooms;
+struct sync_hub;
 
 struct hs_limits {
 	struct ratelimit *login_ip;     /* rc_login.address */
@@ -36,7 +38,20 @@ struct hs {
 	struct password_params pw;
 	char *dummy_hash;              /* verified against for unknown users, so
 					* timing does not reveal who exists */
+	struct rooms *rooms;           /* NULL until hs_rooms_start() */
+	struct sync_hub *sync;         /* long-polling /sync requests */
 };
+
+/* Rooms, events and /sync (hs_rooms.c): opens the room store on the
+ * database store_open() migrated, loads the signing key and adds the room
+ * and sync endpoints.  After hs_init(), before the HTTP server starts.
+ * 0, or -1 with a message in err. */
+int hs_rooms_start(struct hs *hs, const char *backend, const char *conninfo,
+		   char *err, size_t errlen);
+/* Answers every suspended /sync (call before stopping the HTTP server). */
+void hs_rooms_stop(struct hs *hs);
+/* Frees what hs_rooms_start() made (after the HTTP server stopped). */
+void hs_rooms_free(struct hs *hs);
 
 /* Builds the router with every endpoint group and the limiters.  Returns 0
  * or -1 (out of memory) with hs freed. */

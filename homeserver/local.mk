@@ -21,9 +21,16 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/api_register.c \
 	homeserver/api_devices.c \
 	homeserver/api_account.c \
-	homeserver/api_admin.c
+	homeserver/api_admin.c \
+	homeserver/store/store_rooms.c homeserver/store/store_rooms.h \
+	homeserver/rooms.c homeserver/rooms.h \
+	homeserver/filter.c homeserver/filter.h \
+	homeserver/sync.c homeserver/sync.h \
+	homeserver/api_rooms.c homeserver/api_rooms.h \
+	homeserver/api_sync.c \
+	homeserver/hs_rooms.c
 homeserver_libscophs_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(ARGON2_CFLAGS) $(STORE_CFLAGS)
-HS_LIBS = homeserver/libscophs.a $(STORE_LIBS) $(MHD_LIBS) $(ARGON2_LIBS) $(COMMON_LIBS)
+HS_LIBS = homeserver/libscophs.a homeserver/events/libscopevents.a $(STORE_LIBS) $(MHD_LIBS) $(ARGON2_LIBS) $(COMMON_LIBS)
 
 bin_PROGRAMS += scopd scopctl
 scopd_SOURCES = homeserver/main.c
@@ -32,7 +39,7 @@ scopd_LDADD = $(HS_LIBS)
 
 scopctl_SOURCES = homeserver/scopctl.c
 scopctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
-scopctl_LDADD = homeserver/libscophs.a $(MHD_LIBS) $(ARGON2_LIBS) $(CURL_LIBS) $(COMMON_LIBS)
+scopctl_LDADD = homeserver/libscophs.a homeserver/events/libscopevents.a $(MHD_LIBS) $(ARGON2_LIBS) $(CURL_LIBS) $(COMMON_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_accounts.py tests/e2e/test_accounts_nio.py \
 	tests/e2e/test_accounts_jssdk.py

@@ -124,6 +124,12 @@ static int serve(const char *path)
 		log_error("out of memory");
 		goto out;
 	}
+	if (hs_rooms_start(&hs, cfg.db_kind == HS_DB_SQLITE ? "sqlite" : "postgres",
+			   cfg.db_kind == HS_DB_SQLITE ? cfg.db_path : cfg.db_conninfo,
+			   err, sizeof(err)) < 0) {
+		log_error("rooms: %s", err);
+		goto out;
+	}
 	/* Block the stop signals in every thread; this one waits for them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -152,7 +158,11 @@ static int serve(const char *path)
 		log_info("stopping (signal %d)", sig);
 	rc = 0;
 out:
+	/* Parked /sync requests first: the HTTP server waits for them. */
+	if (hs.sync)
+		hs_rooms_stop(&hs);
 	http_server_stop(srv);
+	hs_rooms_free(&hs);
 	if (hs.router)
 		hs_free(&hs);
 	store_close(st);

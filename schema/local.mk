@@ -6,7 +6,9 @@ SCHEMA_SQL = \
 	schema/sqlite/003_access_token_used.sql \
 	schema/postgres/001_accounts.sql \
 	schema/postgres/002_events.sql \
-	schema/postgres/003_access_token_used.sql
+	schema/postgres/003_access_token_used.sql \
+	schema/sqlite/010_rooms.sql \
+	schema/postgres/010_rooms.sql
 
 EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh schema/README.md
 BUILT_SOURCES += schema/migrations.c

@@ -1,0 +1,706 @@
+/* Room endpoints of the client-server API v3: createRoom, send, state,
+ * membership (join, invite, leave, forget, kick, ban, unban), members,
+ * joined_rooms, event, messages, redact.  The work is in rooms.c; this
+ * file maps requests to it and its results to the spec's errors.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "homeserver/api.h"
+#include "homeserver/api_rooms.h"
+#include "homeserver/rooms.h"
+#include "homeserver/store/store.h"
+
+#define MESSAGES_MAX 1000
+
+static void room_err(struct api_req *r, enum room_rc rc, const struct room_result *res)
+{
+	const char *why = res && res->reason[0] ? res->reason : NULL;
+	switch (rc) {
+	case ROOM_OK:
+		break;
+	case ROOM_NOT_FOUND:
+		api_error(r, 404, "M_NOT_FOUND", "%s", why ? why : "Unknown room");
+		break;
+	case ROOM_FORBIDDEN:
+		api_error(r, 403, "M_FORBIDDEN", "%s", why ? why : "Forbidden");
+		break;
+	case ROOM_TOO_LARGE:
+		api_error(r, 413, "M_TOO_LARGE", "%s", why ? why : "Event too large");
+		break;
+	case ROOM_BAD_JSON:
+		api_error(r, 400, "M_BAD_JSON", "%s", why ? why : "Malformed event");
+		break;
+	case ROOM_UNSUPPORTED:
+		api_error(r, 400, "M_UNSUPPORTED_ROOM_VERSION", "%s",
+			  why ? why : "Unsupported room version");
+		break;
+	default:
+		api_error(r, 500, "M_UNKNOWN", "Internal error");
+		break;
+	}
+}
+
+static struct rooms *rooms_of(struct api_req *r)
+{
+	if (!r->hs->rooms)
+		api_error(r, 404, "M_UNRECOGNIZED", "Rooms are not enabled");
+	return r->hs->rooms;
+}
+
+/* 403 unless the requester is joined. */
+int api_require_joined(struct api_req *r, const char *room_id)
+{
+	char m[16];
+	if (rooms_membership(r->hs->rooms, room_id, r->who.user_id, m) != ROOM_OK) {
+		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+		return -1;
+	}
+	if (strcmp(m, "join") != 0) {
+		api_error(r, 403, "M_FORBIDDEN", "You are not joined to this room");
+		return -1;
+	}
+	return 0;
+}
+
+static void reply_event_id(struct api_req *r, const struct room_result *res)
+{
+	api_reply(r, 200, json_pack("{s:s}", "event_id", res->event_id));
+}
+
+static void send_one(struct api_req *r, const char *room_id, const char *type,
+		     const char *state_key, const json_t *content, const char *redacts,
+		     const char *txn_id)
+{
+	struct room_send s = { room_id, r->who.user_id, type, state_key, content, redacts,
+			       r->who.device_id, txn_id };
+	struct room_result res;
+	enum room_rc rc = rooms_send(r->hs->rooms, &s, &res);
+	if (rc == ROOM_OK)
+		reply_event_id(r, &res);
+	else
+		room_err(r, rc, &res);
+}
+
+/* ---- createRoom --------------------------------------------------------- */
+
+static int pl_level_ok(const json_t *v, int strict)
+{
+	if (json_is_integer(v))
+		return 1;
+	if (!strict && json_is_string(v)) {
+		char *end;
+		strtoll(json_string_value(v), &end, 10);
+		return *json_string_value(v) && !*end;
+	}
+	return 0;
+}
+
+/* Power levels a client may ask for: integers (strings before v10). */
+static int pl_valid(const json_t *pl, int strict)
+{
+	static const char *const levels[] = {
+		"ban", "kick", "redact", "invite", "events_default", "state_default",
+		"users_default",
+	};
+	const char *k;
+	json_t *v;
+	for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++)
+		if ((v = json_object_get(pl, levels[i])) && !pl_level_ok(v, strict))
+			return 0;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *m = json_object_get(pl, i ? "users" : "events");
+		if (m && !json_is_object(m))
+			return 0;
+		json_object_foreach(m, k, v)
+			if (!pl_level_ok(v, strict))
+				return 0;
+	}
+	if ((v = json_object_get(pl, "notifications"))) {
+		if (!json_is_object(v))
+			return 0;
+		json_t *room = json_object_get(v, "room");
+		if (room && !pl_level_ok(room, strict))
+			return 0;
+	}
+	return 1;
+}
+
+static void add_initial(json_t *list, const char *type, const char *state_key, json_t *content)
+{
+	json_array_append_new(list, json_pack("{s:s,s:s,s:o}", "type", type, "state_key",
+					      state_key, "content", content));
+}
+
+static json_t *member_content(struct api_req *r, const char *membership, const char *user)
+{
+	json_t *c = json_pack("{s:s}", "membership", membership);
+	struct store_user u;
+	memset(&u, 0, sizeof(u));
+	if (c && user && store_user_get(r->hs->store, user, &u) == STORE_OK) {
+		if (u.displayname)
+			json_object_set_new(c, "displayname", json_string(u.displayname));
+		if (u.avatar_url)
+			json_object_set_new(c, "avatar_url", json_string(u.avatar_url));
+	}
+	store_user_clear(&u);
+	return c;
+}
+
+static void create_room(struct api_req *r)
+{
+	struct rooms *rooms = rooms_of(r);
+	const char *preset = NULL, *name = NULL, *topic = NULL, *version = NULL, *vis = NULL;
+	json_t *override = NULL, *creation = NULL, *initial_state, *invite, *list, *pl, *v;
+	const struct room_version *rv;
+	struct room_result res;
+	enum room_rc rc;
+	int is_direct, private_chat, trusted;
+	size_t i;
+
+	if (!rooms || api_opt_string(r, r->body, "preset", &preset) < 0 ||
+	    api_opt_string(r, r->body, "name", &name) < 0 ||
+	    api_opt_string(r, r->body, "topic", &topic) < 0 ||
+	    api_opt_string(r, r->body, "room_version", &version) < 0 ||
+	    api_opt_string(r, r->body, "visibility", &vis) < 0 ||
+	    api_opt_object(r, r->body, "power_level_content_override", &override) < 0 ||
+	    api_opt_object(r, r->body, "creation_content", &creation) < 0 ||
+	    api_opt_bool(r, r->body, "is_direct", 0, &is_direct) < 0)
+		return;
+	initial_state = json_object_get(r->body, "initial_state");
+	invite = json_object_get(r->body, "invite");
+	if ((initial_state && !json_is_array(initial_state) && !json_is_null(initial_state)) ||
+	    (invite && !json_is_array(invite) && !json_is_null(invite))) {
+		api_error(r, 400, "M_BAD_JSON", "initial_state and invite must be arrays");
+		return;
+	}
+	json_array_foreach(invite, i, v)
+		if (!json_is_string(v) || !matrix_user_id_valid(json_string_value(v))) {
+			api_error(r, 400, "M_INVALID_PARAM", "invite must list user IDs");
+			return;
+		}
+	json_array_foreach(initial_state, i, v)
+		if (!json_is_object(v) || !json_is_string(json_object_get(v, "type")) ||
+		    !json_is_object(json_object_get(v, "content")) ||
+		    (json_object_get(v, "state_key") &&
+		     !json_is_string(json_object_get(v, "state_key")))) {
+			api_error(r, 400, "M_BAD_JSON", "initial_state entries need type and content");
+			return;
+		}
+	rv = room_version_get(version ? version : ROOM_VERSION_DEFAULT);
+	if (!rv || rv->event_id == EVENT_ID_V1) {
+		api_error(r, 400, "M_UNSUPPORTED_ROOM_VERSION", "Unsupported room version");
+		return;
+	}
+	if (!preset)
+		preset = vis && strcmp(vis, "public") == 0 ? "public_chat" : "private_chat";
+	private_chat = strcmp(preset, "public_chat") != 0;
+	trusted = strcmp(preset, "trusted_private_chat") == 0;
+	if (strcmp(preset, "public_chat") != 0 && strcmp(preset, "private_chat") != 0 && !trusted) {
+		api_error(r, 400, "M_INVALID_PARAM", "Unknown preset");
+		return;
+	}
+	if (override && !pl_valid(override, rv->integer_power_levels)) {
+		api_error(r, 400, "M_INVALID_PARAM", "power_level_content_override is invalid");
+		return;
+	}
+	if (override && rv->privileged_creators &&
+	    json_object_get(json_object_get(override, "users"), r->who.user_id)) {
+		api_error(r, 400, "M_INVALID_PARAM", "room creators may not be listed in users");
+		return;
+	}
+	list = json_array();
+	add_initial(list, "m.room.member", r->who.user_id,
+		    member_content(r, "join", r->who.user_id));
+	pl = json_pack("{s:{},s:i,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i},s:i,s:i,s:i,s:i,s:i,s:i,"
+		       "s:{s:i}}",
+		       "users", "users_default", 0,
+		       "events", "m.room.name", 50, "m.room.power_levels", 100,
+		       "m.room.history_visibility", 100, "m.room.canonical_alias", 50,
+		       "m.room.avatar", 50, "m.room.tombstone", 100, "m.room.encryption", 100,
+		       "events_default", 0, "state_default", 50, "ban", 50, "kick", 50,
+		       "redact", 50, "invite", 0, "notifications", "room", 50);
+	if (!rv->privileged_creators)
+		json_object_set_new(json_object_get(pl, "users"), r->who.user_id, json_integer(100));
+	if (trusted)
+		json_array_foreach(invite, i, v)
+			json_object_set_new(json_object_get(pl, "users"), json_string_value(v),
+					    json_integer(100));
+	if (override) {
+		const char *k;
+		json_object_foreach(override, k, v)
+			json_object_set(pl, k, v);
+	}
+	add_initial(list, "m.room.power_levels", "", pl);
+	add_initial(list, "m.room.join_rules", "",
+		    json_pack("{s:s}", "join_rule", private_chat ? "invite" : "public"));
+	add_initial(list, "m.room.history_visibility", "",
+		    json_pack("{s:s}", "history_visibility", "shared"));
+	if (private_chat)
+		add_initial(list, "m.room.guest_access", "",
+			    json_pack("{s:s}", "guest_access", "can_join"));
+	json_array_foreach(initial_state, i, v) {
+		const char *sk = json_string_value(json_object_get(v, "state_key"));
+		add_initial(list, json_string_value(json_object_get(v, "type")), sk ? sk : "",
+			    json_deep_copy(json_object_get(v, "content")));
+	}
+	if (name)
+		add_initial(list, "m.room.name", "", json_pack("{s:s}", "name", name));
+	if (topic)
+		add_initial(list, "m.room.topic", "", json_pack("{s:s}", "topic", topic));
+	json_array_foreach(invite, i, v) {
+		json_t *c = member_content(r, "invite", NULL);
+		if (is_direct)
+			json_object_set_new(c, "is_direct", json_true());
+		add_initial(list, "m.room.member", json_string_value(v), c);
+	}
+	rc = rooms_create(rooms, r->who.user_id, rv->id, creation, list, &res);
+	json_decref(list);
+	if (rc == ROOM_FORBIDDEN || (rc == ROOM_BAD_JSON && res.room_id[0])) {
+		api_error(r, 400, "M_INVALID_PARAM", "%s", res.reason);
+		return;
+	}
+	if (rc != ROOM_OK) {
+		room_err(r, rc, &res);
+		return;
+	}
+	api_reply(r, 200, json_pack("{s:s}", "room_id", res.room_id));
+}
+
+/* ---- send, state ------------------------------------------------------------ */
+
+static void send_event(struct api_req *r)
+{
+	if (!rooms_of(r))
+		return;
+	send_one(r, api_param(r, 0), api_param(r, 1), NULL, r->body, NULL, api_param(r, 2));
+}
+
+static void put_state(struct api_req *r)
+{
+	const char *type = api_param(r, 1);
+	const char *sk = r->match.nparams > 2 ? api_param(r, 2) : "";
+	if (!rooms_of(r))
+		return;
+	if (strcmp(type, "m.room.create") == 0) {
+		api_error(r, 403, "M_FORBIDDEN", "A room has one create event");
+		return;
+	}
+	send_one(r, api_param(r, 0), type, sk, r->body, NULL, NULL);
+}
+
+static void get_state_event(struct api_req *r)
+{
+	const char *sk = r->match.nparams > 2 ? api_param(r, 2) : "";
+	json_t *ev;
+	if (!rooms_of(r) || api_require_joined(r, api_param(r, 0)) < 0)
+		return;
+	ev = rooms_state_event(r->hs->rooms, api_param(r, 0), api_param(r, 1), sk);
+	if (!ev) {
+		api_error(r, 404, "M_NOT_FOUND", "Event not found");
+		return;
+	}
+	api_reply(r, 200, json_deep_copy(json_object_get(ev, "content")));
+	json_decref(ev);
+}
+
+/* Each current state event of room in client format, filtered by type. */
+static json_t *client_state(struct api_req *r, const char *room_id, const char *only_type)
+{
+	struct room_membership *m = NULL;
+	json_t *all = rooms_state_all(r->hs->rooms, room_id), *out = json_array(), *ev;
+	size_t i;
+	(void)m;
+	json_array_foreach(all, i, ev) {
+		struct room_event e;
+		char id[EVENT_ID_BUF];
+		const struct room_version *rv;
+		if (only_type && strcmp(event_type(ev) ? event_type(ev) : "", only_type) != 0)
+			continue;
+		if (rooms_version(r->hs->rooms, room_id, &rv) != ROOM_OK ||
+		    event_compute_id(rv, ev, id) < 0)
+			continue;
+		if (room_store_event_get(rooms_store(r->hs->rooms), id, &e) == STORE_OK) {
+			json_t *ce = rooms_client_event(r->hs->rooms, &e, r->who.user_id,
+							r->who.device_id);
+			if (ce)
+				json_array_append_new(out, ce);
+			room_event_clear(&e);
+		}
+	}
+	json_decref(all);
+	return out;
+}
+
+static void get_state(struct api_req *r)
+{
+	if (!rooms_of(r) || api_require_joined(r, api_param(r, 0)) < 0)
+		return;
+	api_reply(r, 200, client_state(r, api_param(r, 0), NULL));
+}
+
+/* ---- membership ------------------------------------------------------------ */
+
+static void do_join(struct api_req *r, const char *room_id)
+{
+	struct room_send s;
+	struct room_result res;
+	enum room_rc rc;
+	json_t *c;
+	char m[16];
+
+	if (room_id[0] == '#') {
+		api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
+		return;
+	}
+	if (room_id[0] != '!') {
+		api_error(r, 400, "M_INVALID_PARAM", "Not a room ID or alias");
+		return;
+	}
+	if (rooms_membership(r->hs->rooms, room_id, r->who.user_id, m) != ROOM_OK) {
+		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+		return;
+	}
+	if (strcmp(m, "join") == 0) {
+		api_reply(r, 200, json_pack("{s:s}", "room_id", room_id));
+		return;
+	}
+	c = member_content(r, "join", r->who.user_id);
+	memset(&s, 0, sizeof(s));
+	s.room_id = room_id;
+	s.sender = r->who.user_id;
+	s.type = "m.room.member";
+	s.state_key = r->who.user_id;
+	s.content = c;
+	rc = rooms_send(r->hs->rooms, &s, &res);
+	json_decref(c);
+	if (rc != ROOM_OK)
+		room_err(r, rc, &res);
+	else
+		api_reply(r, 200, json_pack("{s:s}", "room_id", room_id));
+}
+
+static void join_room_id(struct api_req *r)
+{
+	if (rooms_of(r))
+		do_join(r, api_param(r, 0));
+}
+
+static void membership_change(struct api_req *r, const char *membership, int needs_target)
+{
+	const char *target = r->who.user_id, *reason = NULL;
+	json_t *c;
+	char m[16];
+
+	if (!rooms_of(r))
+		return;
+	if (r->body && api_opt_string(r, r->body, "reason", &reason) < 0)
+		return;
+	if (needs_target) {
+		if (api_req_string(r, r->body, "user_id", &target) < 0)
+			return;
+		if (!matrix_user_id_valid(target)) {
+			api_error(r, 400, "M_INVALID_PARAM", "Invalid user ID");
+			return;
+		}
+	}
+	if (rooms_membership(r->hs->rooms, api_param(r, 0), r->who.user_id, m) != ROOM_OK) {
+		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+		return;
+	}
+	c = member_content(r, membership, strcmp(membership, "invite") == 0 ? NULL : NULL);
+	if (reason)
+		json_object_set_new(c, "reason", json_string(reason));
+	send_one(r, api_param(r, 0), "m.room.member", target, c, NULL, NULL);
+	json_decref(c);
+	if (r->http->status == 200) {
+		json_decref(r->http->reply);
+		r->http->reply = json_object();
+	}
+}
+
+static void invite(struct api_req *r) { membership_change(r, "invite", 1); }
+static void leave(struct api_req *r) { membership_change(r, "leave", 0); }
+static void kick(struct api_req *r) { membership_change(r, "leave", 1); }
+static void ban(struct api_req *r) { membership_change(r, "ban", 1); }
+
+static void unban(struct api_req *r)
+{
+	const char *target;
+	json_t *ev;
+	if (!rooms_of(r) || api_req_string(r, r->body, "user_id", &target) < 0)
+		return;
+	ev = rooms_state_event(r->hs->rooms, api_param(r, 0), "m.room.member", target);
+	if (!ev || strcmp(event_membership(ev) ? event_membership(ev) : "", "ban") != 0) {
+		json_decref(ev);
+		api_error(r, 403, "M_FORBIDDEN", "The user is not banned");
+		return;
+	}
+	json_decref(ev);
+	membership_change(r, "leave", 1);
+}
+
+static void forget(struct api_req *r)
+{
+	enum store_rc rc;
+	if (!rooms_of(r))
+		return;
+	rc = room_store_forget(rooms_store(r->hs->rooms), api_param(r, 0), r->who.user_id);
+	if (rc == STORE_OK)
+		api_reply(r, 200, json_object());
+	else if (rc == STORE_CONFLICT)
+		api_error(r, 400, "M_UNKNOWN", "You must leave the room before forgetting it");
+	else if (rc == STORE_NOT_FOUND)
+		api_error(r, 404, "M_NOT_FOUND", "You were never in this room");
+	else
+		api_error(r, 500, "M_UNKNOWN", "Internal error");
+}
+
+static void members(struct api_req *r)
+{
+	char *want = http_query(r->http, "membership"), *not = http_query(r->http, "not_membership");
+	json_t *all, *chunk = json_array(), *ev;
+	size_t i;
+	if (rooms_of(r) && api_require_joined(r, api_param(r, 0)) == 0) {
+		all = client_state(r, api_param(r, 0), "m.room.member");
+		json_array_foreach(all, i, ev) {
+			const char *m = json_string_value(json_object_get(
+				json_object_get(ev, "content"), "membership"));
+			if (!m || (want && strcmp(m, want) != 0) || (not && strcmp(m, not) == 0))
+				continue;
+			json_array_append(chunk, ev);
+		}
+		json_decref(all);
+		api_reply(r, 200, json_pack("{s:O}", "chunk", chunk));
+	}
+	json_decref(chunk);
+	free(want);
+	free(not);
+}
+
+static void joined_members(struct api_req *r)
+{
+	json_t *all, *joined, *ev;
+	size_t i;
+	if (!rooms_of(r) || api_require_joined(r, api_param(r, 0)) < 0)
+		return;
+	all = rooms_state_all(r->hs->rooms, api_param(r, 0));
+	joined = json_object();
+	json_array_foreach(all, i, ev) {
+		json_t *c = json_object_get(ev, "content"), *o;
+		if (strcmp(event_type(ev) ? event_type(ev) : "", "m.room.member") != 0 ||
+		    strcmp(event_membership(ev) ? event_membership(ev) : "", "join") != 0)
+			continue;
+		o = json_object();
+		if (json_is_string(json_object_get(c, "displayname")))
+			json_object_set(o, "display_name", json_object_get(c, "displayname"));
+		if (json_is_string(json_object_get(c, "avatar_url")))
+			json_object_set(o, "avatar_url", json_object_get(c, "avatar_url"));
+		json_object_set_new(joined, event_state_key(ev), o);
+	}
+	json_decref(all);
+	api_reply(r, 200, json_pack("{s:o}", "joined", joined));
+}
+
+static void joined_rooms(struct api_req *r)
+{
+	struct room_membership *list;
+	size_t n;
+	json_t *ids;
+	if (!rooms_of(r))
+		return;
+	if (room_store_user_rooms(rooms_store(r->hs->rooms), r->who.user_id, &list, &n) != STORE_OK) {
+		api_error(r, 500, "M_UNKNOWN", "Internal error");
+		return;
+	}
+	ids = json_array();
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i].membership, "join") == 0)
+			json_array_append_new(ids, json_string(list[i].room_id));
+	room_membership_list_free(list, n);
+	api_reply(r, 200, json_pack("{s:o}", "joined_rooms", ids));
+}
+
+/* ---- events ----------------------------------------------------------------- */
+
+static void get_event(struct api_req *r)
+{
+	struct room_event e;
+	json_t *ce;
+	if (!rooms_of(r) || api_require_joined(r, api_param(r, 0)) < 0)
+		return;
+	if (room_store_event_get(rooms_store(r->hs->rooms), api_param(r, 1), &e) != STORE_OK ||
+	    strcmp(e.room_id, api_param(r, 0)) != 0) {
+		room_event_clear(&e);
+		api_error(r, 404, "M_NOT_FOUND", "Event not found");
+		return;
+	}
+	ce = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
+	room_event_clear(&e);
+	if (ce)
+		api_reply(r, 200, ce);
+	else
+		api_error(r, 500, "M_UNKNOWN", "Internal error");
+}
+
+static void messages(struct api_req *r)
+{
+	char *from_s = http_query(r->http, "from"), *to_s = http_query(r->http, "to");
+	char *dir_s = http_query(r->http, "dir"), *limit_s = http_query(r->http, "limit");
+	char *filter_s = http_query(r->http, "filter");
+	struct room_filter f;
+	int64_t from, to = -1, max = 0;
+	long limit = 10;
+	char dir = 'b', tok[32];
+	json_t *chunk = NULL;
+	const char *room_id = api_param(r, 0);
+
+	room_filter_init(&f);
+	if (!rooms_of(r) || api_require_joined(r, room_id) < 0)
+		goto out;
+	if (dir_s && strcmp(dir_s, "b") != 0 && strcmp(dir_s, "f") != 0) {
+		api_error(r, 400, "M_INVALID_PARAM", "dir must be b or f");
+		goto out;
+	}
+	if (dir_s)
+		dir = dir_s[0];
+	if (limit_s) {
+		char *end;
+		limit = strtol(limit_s, &end, 10);
+		if (*end || limit < 0) {
+			api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
+			goto out;
+		}
+		if (limit > MESSAGES_MAX)
+			limit = MESSAGES_MAX;
+		if (limit == 0)
+			limit = 10;
+	}
+	if (filter_s && room_filter_parse(&f, filter_s, strlen(filter_s), 0) < 0) {
+		api_error(r, 400, "M_INVALID_PARAM", "Bad filter");
+		goto out;
+	}
+	if (f.limit > 0 && f.limit < limit)
+		limit = f.limit;
+	store_stream_max(r->hs->store, &max);
+	if (from_s) {
+		if (sync_token_parse(from_s, &from) < 0) {
+			api_error(r, 400, "M_INVALID_PARAM", "Bad from token");
+			goto out;
+		}
+	} else {
+		from = dir == 'b' ? max : 0;
+	}
+	if (to_s && sync_token_parse(to_s, &to) < 0) {
+		api_error(r, 400, "M_INVALID_PARAM", "Bad to token");
+		goto out;
+	}
+	chunk = json_array();
+	{
+		int64_t pos = from, last = from;
+		int exhausted = 0, rounds = 0;
+		while ((long)json_array_size(chunk) < limit && !exhausted && rounds++ < 20) {
+			struct room_event *evs;
+			size_t n;
+			if (room_store_events(rooms_store(r->hs->rooms), room_id, dir, pos, to,
+					      (int)limit, &evs, &n) != STORE_OK) {
+				api_error(r, 500, "M_UNKNOWN", "Internal error");
+				goto out;
+			}
+			exhausted = n < (size_t)limit;
+			for (size_t i = 0; i < n; i++) {
+				last = dir == 'b' ? evs[i].stream_pos - 1 : evs[i].stream_pos;
+				if ((long)json_array_size(chunk) >= limit) {
+					exhausted = 0;
+					break;
+				}
+				json_t *ev = rooms_client_event(r->hs->rooms, &evs[i], r->who.user_id,
+								r->who.device_id);
+				if (ev && room_filter_match(&f, ev))
+					json_array_append(chunk, ev);
+				json_decref(ev);
+			}
+			if (n)
+				pos = dir == 'b' ? evs[n - 1].stream_pos - 1 : evs[n - 1].stream_pos;
+			room_event_list_free(evs, n);
+		}
+		snprintf(tok, sizeof(tok), "s%lld", (long long)from);
+		json_t *body = json_pack("{s:s,s:O,s:[]}", "start", tok, "chunk", chunk, "state");
+		if (!exhausted || json_array_size(chunk) > 0) {
+			snprintf(tok, sizeof(tok), "s%lld", (long long)last);
+			if (!exhausted)
+				json_object_set_new(body, "end", json_string(tok));
+		}
+		api_reply(r, 200, body);
+	}
+out:
+	json_decref(chunk);
+	room_filter_clear(&f);
+	free(from_s);
+	free(to_s);
+	free(dir_s);
+	free(limit_s);
+	free(filter_s);
+}
+
+static void redact(struct api_req *r)
+{
+	struct room_event e;
+	const char *reason = NULL;
+	json_t *c;
+	int64_t have, red, kick_l, ban_l, inv;
+	json_t *orig;
+
+	if (!rooms_of(r) || api_opt_string(r, r->body, "reason", &reason) < 0 ||
+	    api_require_joined(r, api_param(r, 0)) < 0)
+		return;
+	if (room_store_event_get(rooms_store(r->hs->rooms), api_param(r, 1), &e) != STORE_OK ||
+	    strcmp(e.room_id, api_param(r, 0)) != 0) {
+		room_event_clear(&e);
+		api_error(r, 404, "M_NOT_FOUND", "Event not found");
+		return;
+	}
+	orig = json_loads(e.json, 0, NULL);
+	room_event_clear(&e);
+	if (rooms_power(r->hs->rooms, api_param(r, 0), r->who.user_id, NULL, &have, NULL, &red,
+			&kick_l, &ban_l, &inv) != ROOM_OK ||
+	    (strcmp(event_sender(orig) ? event_sender(orig) : "", r->who.user_id) != 0 &&
+	     have < red)) {
+		json_decref(orig);
+		api_error(r, 403, "M_FORBIDDEN", "You may not redact this event");
+		return;
+	}
+	json_decref(orig);
+	c = json_object();
+	if (reason)
+		json_object_set_new(c, "reason", json_string(reason));
+	send_one(r, api_param(r, 0), "m.room.redaction", NULL, c, api_param(r, 1), api_param(r, 2));
+	json_decref(c);
+}
+
+#define V (API_CLIENT_R0 | API_CLIENT_V3 | API_AUTH)
+const struct api_route api_rooms_routes[] = {
+	{ "POST", "/createRoom", create_room, V | API_JSON },
+	{ "PUT", "/rooms/{roomId}/send/{eventType}/{txnId}", send_event, V | API_JSON },
+	{ "PUT", "/rooms/{roomId}/state/{eventType}", put_state, V | API_JSON },
+	{ "PUT", "/rooms/{roomId}/state/{eventType}/{stateKey}", put_state, V | API_JSON },
+	{ "GET", "/rooms/{roomId}/state/{eventType}", get_state_event, V },
+	{ "GET", "/rooms/{roomId}/state/{eventType}/{stateKey}", get_state_event, V },
+	{ "GET", "/rooms/{roomId}/state", get_state, V },
+	{ "POST", "/join/{roomIdOrAlias}", join_room_id, V | API_JSON_OPTIONAL },
+	{ "POST", "/rooms/{roomId}/join", join_room_id, V | API_JSON_OPTIONAL },
+	{ "POST", "/rooms/{roomId}/invite", invite, V | API_JSON },
+	{ "POST", "/rooms/{roomId}/leave", leave, V | API_JSON_OPTIONAL },
+	{ "POST", "/rooms/{roomId}/forget", forget, V | API_JSON_OPTIONAL },
+	{ "POST", "/rooms/{roomId}/kick", kick, V | API_JSON },
+	{ "POST", "/rooms/{roomId}/ban", ban, V | API_JSON },
+	{ "POST", "/rooms/{roomId}/unban", unban, V | API_JSON },
+	{ "GET", "/rooms/{roomId}/members", members, V },
+	{ "GET", "/rooms/{roomId}/joined_members", joined_members, V },
+	{ "GET", "/joined_rooms", joined_rooms, V },
+	{ "GET", "/rooms/{roomId}/event/{eventId}", get_event, V },
+	{ "GET", "/rooms/{roomId}/messages", messages, V },
+	{ "PUT", "/rooms/{roomId}/redact/{eventId}/{txnId}", redact, V | API_JSON },
+};
+const size_t api_rooms_nroutes = sizeof(api_rooms_routes) / sizeof(api_rooms_routes[0]);

@@ -1,0 +1,40 @@
+/* Client input the room endpoints parse: event filters (the spec's
+ * RoomEventFilter for /messages, and the room.timeline part of a sync
+ * Filter) and stream tokens ("s<position>").
+ *
+ * Contract: parsers take untrusted bytes, return 0 or -1 (malformed) and
+ * never crash; a parsed filter owns its strings until room_filter_clear().
+ */
+#ifndef SCOP_HS_FILTER_H
+#define SCOP_HS_FILTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define FILTER_MAX_TYPES 100
+#define FILTER_MAX_LIMIT 1000
+
+struct room_filter {
+	long limit;          /* 0: not given */
+	int has_types;       /* types given (an empty list matches nothing) */
+	char **types;
+	size_t ntypes;
+	char **not_types;
+	size_t nnot;
+};
+
+void room_filter_init(struct room_filter *f);
+void room_filter_clear(struct room_filter *f);
+/* sync == 0: data is a RoomEventFilter; sync == 1: a Filter whose
+ * room.timeline is read.  f is cleared first; on -1 it is left empty. */
+int room_filter_parse(struct room_filter *f, const char *data, size_t len, int sync);
+int room_filter_from_json(struct room_filter *f, const json_t *obj);
+/* 1 when a client event passes the filter (types may end in '*'). */
+int room_filter_match(const struct room_filter *f, const json_t *ev);
+
+/* "s123" or "123" -> 123; -1 for anything else (or out of range). */
+int sync_token_parse(const char *s, int64_t *pos);
+
+#endif

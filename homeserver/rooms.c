@@ -1,0 +1,750 @@
+/* Rooms: the event-creation pipeline and the per-room cache.  See rooms.h. */
+#include "homeserver/rooms.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "common/canonjson.h"
+#include "common/log.h"
+#include "homeserver/events/auth_rules.h"
+#include "homeserver/events/event_sign.h"
+
+#define NBUCKETS 1024
+
+struct room {
+	struct room *next;
+	char *room_id;
+	const struct room_version *rv;
+	pthread_mutex_t lock;     /* held by the writer, and briefly by readers */
+	json_t *ids;              /* {"type": {"state_key": "event_id"}} */
+	json_t *events;           /* "type\x1fstate_key" -> PDU */
+	char **extrem;
+	size_t nextrem;
+	int64_t depth;
+	int64_t group;
+};
+
+struct rooms {
+	struct room_store *rs;
+	char *server_name;
+	struct scop_ed25519 key;
+	pthread_mutex_t lock;     /* the table */
+	struct room *buckets[NBUCKETS];
+	rooms_listener_fn listener;
+	void *listener_arg;
+};
+
+static int64_t now_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static unsigned hash(const char *s)
+{
+	unsigned h = 5381;
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % NBUCKETS;
+}
+
+struct rooms *rooms_new(struct room_store *rs, const char *server_name,
+			const struct scop_ed25519 *key)
+{
+	struct rooms *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->rs = rs;
+	if (!(r->server_name = strdup(server_name))) {
+		free(r);
+		return NULL;
+	}
+	r->key = *key;
+	pthread_mutex_init(&r->lock, NULL);
+	return r;
+}
+
+static void room_free(struct room *rm)
+{
+	free(rm->room_id);
+	json_decref(rm->ids);
+	json_decref(rm->events);
+	for (size_t i = 0; i < rm->nextrem; i++)
+		free(rm->extrem[i]);
+	free(rm->extrem);
+	pthread_mutex_destroy(&rm->lock);
+	free(rm);
+}
+
+void rooms_free(struct rooms *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < NBUCKETS; i++)
+		while (r->buckets[i]) {
+			struct room *rm = r->buckets[i];
+			r->buckets[i] = rm->next;
+			room_free(rm);
+		}
+	scop_ed25519_clear(&r->key);
+	pthread_mutex_destroy(&r->lock);
+	free(r->server_name);
+	free(r);
+}
+
+void rooms_set_listener(struct rooms *r, rooms_listener_fn fn, void *arg)
+{
+	r->listener = fn;
+	r->listener_arg = arg;
+}
+
+struct room_store *rooms_store(struct rooms *r)
+{
+	return r->rs;
+}
+
+const char *rooms_server_name(const struct rooms *r)
+{
+	return r->server_name;
+}
+
+/* ---- the cache -------------------------------------------------------- */
+
+static int state_key_buf(char *out, size_t n, const char *type, const char *sk)
+{
+	int len = snprintf(out, n, "%s\x1f%s", type, sk);
+	return len < 0 || (size_t)len >= n ? -1 : 0;
+}
+
+static const json_t *cache_lookup(void *arg, const char *type, const char *sk)
+{
+	struct room *rm = arg;
+	char key[2 * EVENT_MAX_ID_BYTES + 4];
+	if (state_key_buf(key, sizeof(key), type, sk) < 0)
+		return NULL;
+	return json_object_get(rm->events, key);
+}
+
+static json_t *load_pdu(struct rooms *r, const char *event_id)
+{
+	struct room_event e;
+	json_t *ev = NULL;
+	if (room_store_event_get(r->rs, event_id, &e) == STORE_OK) {
+		ev = json_loads(e.json, 0, NULL);
+		room_event_clear(&e);
+	}
+	return ev;
+}
+
+static struct room *room_load(struct rooms *r, const char *room_id)
+{
+	struct room *rm;
+	struct room_head h;
+	char *version = NULL;
+	const char *type, *sk;
+	json_t *m, *eid;
+
+	if (room_store_room(r->rs, room_id, &version, NULL) != STORE_OK)
+		return NULL;
+	rm = calloc(1, sizeof(*rm));
+	if (!rm) {
+		free(version);
+		return NULL;
+	}
+	pthread_mutex_init(&rm->lock, NULL);
+	rm->rv = room_version_get(version);
+	free(version);
+	rm->room_id = strdup(room_id);
+	rm->events = json_object();
+	if (!rm->rv || !rm->room_id || !rm->events ||
+	    room_store_head(r->rs, room_id, &h) != STORE_OK) {
+		room_free(rm);
+		return NULL;
+	}
+	rm->ids = h.state;
+	h.state = NULL;
+	rm->extrem = h.extremities;
+	rm->nextrem = h.nextrem;
+	h.extremities = NULL;
+	h.nextrem = 0;
+	rm->depth = h.depth;
+	rm->group = h.state_group;
+	room_head_clear(&h);
+	json_object_foreach(rm->ids, type, m) {
+		json_object_foreach(m, sk, eid) {
+			char key[2 * EVENT_MAX_ID_BYTES + 4];
+			json_t *ev = load_pdu(r, json_string_value(eid));
+			if (!ev || state_key_buf(key, sizeof(key), type, sk) < 0 ||
+			    json_object_set_new(rm->events, key, ev) < 0) {
+				room_free(rm);
+				return NULL;
+			}
+		}
+	}
+	return rm;
+}
+
+/* The cached room, loaded on first use; NULL when it does not exist.
+ * Rooms stay cached for the life of the process. */
+static struct room *room_get(struct rooms *r, const char *room_id)
+{
+	unsigned h = hash(room_id);
+	struct room *rm, *loaded;
+
+	pthread_mutex_lock(&r->lock);
+	for (rm = r->buckets[h]; rm; rm = rm->next)
+		if (strcmp(rm->room_id, room_id) == 0)
+			break;
+	pthread_mutex_unlock(&r->lock);
+	if (rm)
+		return rm;
+	if (!(loaded = room_load(r, room_id)))
+		return NULL;
+	pthread_mutex_lock(&r->lock);
+	for (rm = r->buckets[h]; rm; rm = rm->next)
+		if (strcmp(rm->room_id, room_id) == 0)
+			break;
+	if (!rm) {
+		loaded->next = r->buckets[h];
+		r->buckets[h] = loaded;
+		rm = loaded;
+		loaded = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	if (loaded)
+		room_free(loaded);
+	return rm;
+}
+
+/* ---- the pipeline ----------------------------------------------------- */
+
+static void set_reason(struct room_result *res, const char *fmt, const char *arg)
+	__attribute__((format(printf, 2, 0)));
+static void set_reason(struct room_result *res, const char *fmt, const char *arg)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	/* fmt is always a literal with at most one %s. */
+	snprintf(res->reason, sizeof(res->reason), fmt, arg ? arg : "");
+#pragma GCC diagnostic pop
+}
+
+/* Users to wake for an event: joined and invited members, and the target. */
+static size_t wake_list(struct room *rm, const char *target, const char ***out)
+{
+	json_t *members = json_object_get(rm->ids, "m.room.member");
+	size_t n = 0, cap = json_object_size(members) + 1;
+	const char **users = calloc(cap, sizeof(*users));
+	const char *uid;
+	json_t *v;
+
+	*out = users;
+	if (!users)
+		return 0;
+	json_object_foreach(members, uid, v) {
+		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
+		const char *m = ev ? event_membership(ev) : NULL;
+		(void)v;
+		if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
+			users[n++] = uid;
+		else if (target && strcmp(uid, target) == 0)
+			users[n++] = uid;
+	}
+	return n;
+}
+
+/* Builds, checks, signs and stores one event in rm (locked by the caller).
+ * create: rm is not yet in the table and the event is the create event. */
+static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct room_send *s,
+				  struct room_result *res)
+{
+	const struct room_version *rv = rm->rv;
+	struct auth_state st = { cache_lookup, NULL, rm };
+	struct auth_key keys[AUTH_MAX_KEYS];
+	const char *auth_ids[AUTH_MAX_KEYS];
+	size_t nauth = 0, nkeys, nprev;
+	json_t *ev = NULL, *after = NULL;
+	char *json = NULL, *after_json = NULL, *stored_txn = NULL;
+	size_t len = 0;
+	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX;
+	int is_create = strcmp(s->type, "m.room.create") == 0 && s->state_key &&
+			!s->state_key[0] && !rm->nextrem;
+	struct room_append a;
+	enum room_rc rc = ROOM_ERROR;
+	int64_t pos, group;
+	char err[200];
+
+	if (s->txn_id && s->device_id &&
+	    room_store_txn_get(r->rs, s->sender, s->device_id, s->txn_id, &stored_txn) == STORE_OK) {
+		snprintf(res->event_id, sizeof(res->event_id), "%s", stored_txn);
+		free(stored_txn);
+		return ROOM_OK;
+	}
+	nprev = rm->nextrem > EVENT_MAX_PREV_EVENTS ? EVENT_MAX_PREV_EVENTS : rm->nextrem;
+	ev = event_new(rv, rv->room_id_is_create_hash && is_create ? NULL : rm->room_id, s->sender,
+		       s->type, s->state_key, s->content, (const char *const *)rm->extrem, nprev,
+		       NULL, 0, rm->depth + 1, now_ms());
+	if (!ev) {
+		set_reason(res, "cannot build the event", NULL);
+		return ROOM_BAD_JSON;
+	}
+	if (s->redacts) {
+		if (rv->redacts_in_content)
+			json_object_set_new(json_object_get(ev, "content"), "redacts",
+					    json_string(s->redacts));
+		else
+			json_object_set_new(ev, "redacts", json_string(s->redacts));
+	}
+	/* auth_events: the selection's events from the current state. */
+	nkeys = auth_events_selection(rv, ev, keys);
+	for (size_t i = 0; i < nkeys; i++) {
+		const json_t *ae = cache_lookup(rm, keys[i].type, keys[i].state_key);
+		const char *id = ae ? json_string_value(json_object_get(
+			json_object_get(rm->ids, keys[i].type), keys[i].state_key)) : NULL;
+		if (id)
+			auth_ids[nauth++] = id;
+	}
+	{
+		json_t *arr = json_array();
+		for (size_t i = 0; arr && i < nauth; i++)
+			json_array_append_new(arr, json_string(auth_ids[i]));
+		if (!arr || json_object_set_new(ev, "auth_events", arr) < 0)
+			goto out;
+	}
+	if (auth_check(rv, ev, &st, err, sizeof(err)) != AUTH_ALLOW) {
+		set_reason(res, "%s", err);
+		rc = ROOM_FORBIDDEN;
+		goto out;
+	}
+	if (event_hash_and_sign(rv, ev, r->server_name, &r->key) < 0)
+		goto out;
+	if (!(json = canonjson_dumps(ev, &len, flags))) {
+		set_reason(res, "the event cannot be encoded as canonical JSON", NULL);
+		rc = ROOM_BAD_JSON;
+		goto out;
+	}
+	if (len > EVENT_MAX_BYTES) {
+		set_reason(res, "event too large", NULL);
+		rc = ROOM_TOO_LARGE;
+		goto out;
+	}
+	if (event_validate(rv, ev, err, sizeof(err)) < 0) {
+		set_reason(res, "%s", err);
+		rc = ROOM_BAD_JSON;
+		goto out;
+	}
+	if (event_compute_id(rv, ev, res->event_id) < 0)
+		goto out;
+	if (is_create && rv->room_id_is_create_hash) {
+		if (event_create_room_id(rv, ev, res->room_id) < 0)
+			goto out;
+		free(rm->room_id);
+		if (!(rm->room_id = strdup(res->room_id)))
+			goto out;
+	} else {
+		snprintf(res->room_id, sizeof(res->room_id), "%s", rm->room_id);
+	}
+	if (s->state_key) {
+		json_t *m;
+		if (!(after = json_deep_copy(rm->ids)))
+			goto out;
+		if (!(m = json_object_get(after, s->type))) {
+			m = json_object();
+			json_object_set_new(after, s->type, m);
+		}
+		if (!m || json_object_set_new(m, s->state_key, json_string(res->event_id)) < 0 ||
+		    !(after_json = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS)))
+			goto out;
+	}
+	memset(&a, 0, sizeof(a));
+	a.event_id = res->event_id;
+	a.room_id = rm->room_id;
+	a.type = s->type;
+	a.state_key = s->state_key;
+	a.sender = s->sender;
+	a.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+	a.depth = rm->depth + 1;
+	a.json = json;
+	a.prev_events = (const char *const *)rm->extrem;
+	a.nprev = rm->nextrem;
+	a.state_before = rm->group;
+	a.state_after_json = after_json;
+	a.membership = strcmp(s->type, "m.room.member") == 0 ? event_membership(ev) : NULL;
+	a.redacts = s->redacts;
+	a.device_id = s->device_id;
+	a.txn_id = s->txn_id;
+	a.room_version = is_create ? rv->id : NULL;
+	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
+		set_reason(res, "cannot store the event", NULL);
+		goto out;
+	}
+	res->stream_pos = pos;
+	/* Committed: now the cache. */
+	{
+		char **one = calloc(1, sizeof(char *));
+		char *id = strdup(res->event_id);
+		if (!one || !id) {
+			free(one);
+			free(id);
+			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
+		} else {
+			for (size_t i = 0; i < rm->nextrem; i++)
+				free(rm->extrem[i]);
+			free(rm->extrem);
+			one[0] = id;
+			rm->extrem = one;
+			rm->nextrem = 1;
+		}
+	}
+	rm->depth++;
+	rm->group = group;
+	if (s->state_key) {
+		char key[2 * EVENT_MAX_ID_BYTES + 4];
+		json_decref(rm->ids);
+		rm->ids = after;
+		after = NULL;
+		if (state_key_buf(key, sizeof(key), s->type, s->state_key) == 0)
+			json_object_set(rm->events, key, ev);
+	}
+	if (s->redacts) {
+		/* A redacted state event stays in the state in its redacted form. */
+		const char *tk;
+		json_t *cur;
+		json_object_foreach(rm->events, tk, cur) {
+			char id[EVENT_ID_BUF];
+			if (event_compute_id(rv, cur, id) == 0 && strcmp(id, s->redacts) == 0) {
+				json_t *red = event_redact(rv, cur);
+				if (red)
+					json_object_set_new(rm->events, tk, red);
+				break;
+			}
+		}
+	}
+	rc = ROOM_OK;
+out:
+	json_decref(ev);
+	json_decref(after);
+	free(json);
+	free(after_json);
+	return rc;
+}
+
+static void notify(struct rooms *r, struct room *rm, const char *target, int64_t pos)
+{
+	const char **users = NULL;
+	size_t n;
+	if (!r->listener)
+		return;
+	n = wake_list(rm, target, &users);
+	r->listener(r->listener_arg, pos, users, n);
+	free(users);
+}
+
+enum room_rc rooms_send(struct rooms *r, const struct room_send *s, struct room_result *res)
+{
+	struct room *rm;
+	enum room_rc rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!(rm = room_get(r, s->room_id))) {
+		set_reason(res, "unknown room", NULL);
+		return ROOM_NOT_FOUND;
+	}
+	if (strcmp(s->type, "m.room.create") == 0 && s->state_key) {
+		set_reason(res, "a room has one create event", NULL);
+		return ROOM_FORBIDDEN;
+	}
+	pthread_mutex_lock(&rm->lock);
+	rc = append_locked(r, rm, s, res);
+	if (rc == ROOM_OK && res->stream_pos)
+		notify(r, rm, strcmp(s->type, "m.room.member") == 0 ? s->state_key : NULL,
+		       res->stream_pos);
+	pthread_mutex_unlock(&rm->lock);
+	return rc;
+}
+
+enum room_rc rooms_create(struct rooms *r, const char *creator, const char *version,
+			  const json_t *create_content, const json_t *initial,
+			  struct room_result *res)
+{
+	const struct room_version *rv = room_version_get(version ? version : ROOM_VERSION_DEFAULT);
+	struct room *rm;
+	struct room_send s;
+	json_t *content;
+	enum room_rc rc;
+	char rid[EVENT_ID_BUF], rnd[19];
+	size_t i;
+	json_t *item;
+	unsigned h;
+
+	memset(res, 0, sizeof(*res));
+	if (!rv || rv->event_id == EVENT_ID_V1) {
+		set_reason(res, "unsupported room version %s", version);
+		return ROOM_UNSUPPORTED;
+	}
+	if (scop_random_token(rnd, 18) < 0)
+		return ROOM_ERROR;
+	snprintf(rid, sizeof(rid), "!%s:%s", rnd, r->server_name);
+	content = create_content ? json_deep_copy(create_content) : json_object();
+	if (!content || !(rm = calloc(1, sizeof(*rm)))) {
+		json_decref(content);
+		return ROOM_ERROR;
+	}
+	if (rv->creator_in_content)
+		json_object_set_new(content, "creator", json_string(creator));
+	else
+		json_object_del(content, "creator");
+	json_object_set_new(content, "room_version", json_string(rv->id));
+	pthread_mutex_init(&rm->lock, NULL);
+	rm->rv = rv;
+	rm->room_id = strdup(rid);
+	rm->ids = json_object();
+	rm->events = json_object();
+	if (!rm->room_id || !rm->ids || !rm->events) {
+		json_decref(content);
+		room_free(rm);
+		return ROOM_ERROR;
+	}
+	memset(&s, 0, sizeof(s));
+	s.room_id = rid;
+	s.sender = creator;
+	s.type = "m.room.create";
+	s.state_key = "";
+	s.content = content;
+	/* Nobody else can know the room yet: no need for its lock here. */
+	rc = append_locked(r, rm, &s, res);
+	json_decref(content);
+	if (rc != ROOM_OK) {
+		room_free(rm);
+		return rc;
+	}
+	h = hash(rm->room_id);
+	pthread_mutex_lock(&r->lock);
+	rm->next = r->buckets[h];
+	r->buckets[h] = rm;
+	pthread_mutex_unlock(&r->lock);
+	snprintf(rid, sizeof(rid), "%s", res->room_id);
+	pthread_mutex_lock(&rm->lock);
+	json_array_foreach(initial, i, item) {
+		struct room_result one;
+		const char *sender = json_string_value(json_object_get(item, "sender"));
+		memset(&s, 0, sizeof(s));
+		memset(&one, 0, sizeof(one));
+		s.room_id = rid;
+		s.sender = sender ? sender : creator;
+		s.type = json_string_value(json_object_get(item, "type"));
+		s.state_key = json_string_value(json_object_get(item, "state_key"));
+		s.content = json_object_get(item, "content");
+		if (!s.type || !json_is_object(s.content)) {
+			rc = ROOM_BAD_JSON;
+			set_reason(res, "initial_state entries need a type and a content object", NULL);
+			break;
+		}
+		rc = append_locked(r, rm, &s, &one);
+		if (rc != ROOM_OK) {
+			snprintf(res->reason, sizeof(res->reason), "%.60s: %.190s", s.type, one.reason);
+			break;
+		}
+		res->stream_pos = one.stream_pos;
+	}
+	if (res->stream_pos)
+		notify(r, rm, NULL, res->stream_pos);
+	pthread_mutex_unlock(&rm->lock);
+	return rc;
+}
+
+/* ---- reads ------------------------------------------------------------ */
+
+enum room_rc rooms_version(struct rooms *r, const char *room_id, const struct room_version **rv)
+{
+	struct room *rm = room_get(r, room_id);
+	*rv = rm ? rm->rv : NULL;
+	return rm ? ROOM_OK : ROOM_NOT_FOUND;
+}
+
+json_t *rooms_state_event(struct rooms *r, const char *room_id, const char *type,
+			  const char *state_key)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *ev = NULL;
+	if (!rm)
+		return NULL;
+	pthread_mutex_lock(&rm->lock);
+	ev = json_incref((json_t *)cache_lookup(rm, type, state_key));
+	pthread_mutex_unlock(&rm->lock);
+	return ev;
+}
+
+json_t *rooms_state_all(struct rooms *r, const char *room_id)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *arr, *ev;
+	const char *k;
+	if (!rm || !(arr = json_array()))
+		return NULL;
+	pthread_mutex_lock(&rm->lock);
+	json_object_foreach(rm->events, k, ev)
+		json_array_append(arr, ev);
+	pthread_mutex_unlock(&rm->lock);
+	return arr;
+}
+
+enum room_rc rooms_membership(struct rooms *r, const char *room_id, const char *user,
+			      char out[16])
+{
+	struct room *rm = room_get(r, room_id);
+	const char *m;
+	out[0] = '\0';
+	if (!rm)
+		return ROOM_NOT_FOUND;
+	pthread_mutex_lock(&rm->lock);
+	m = event_membership(cache_lookup(rm, "m.room.member", user));
+	if (m)
+		snprintf(out, 16, "%s", m);
+	pthread_mutex_unlock(&rm->lock);
+	return ROOM_OK;
+}
+
+static int64_t pl_field(const json_t *pl, const char *key, int64_t dflt)
+{
+	const json_t *v = json_object_get(json_object_get(pl, "content"), key);
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_string(v))
+		return strtoll(json_string_value(v), NULL, 10);
+	return dflt;
+}
+
+enum room_rc rooms_power(struct rooms *r, const char *room_id, const char *user,
+			 const char *state_type, int64_t *have, int64_t *needed, int64_t *redact,
+			 int64_t *kick, int64_t *ban, int64_t *invite)
+{
+	struct room *rm = room_get(r, room_id);
+	struct auth_state st = { cache_lookup, NULL, rm };
+	const json_t *pl;
+	if (!rm)
+		return ROOM_NOT_FOUND;
+	pthread_mutex_lock(&rm->lock);
+	pl = cache_lookup(rm, "m.room.power_levels", "");
+	*have = auth_user_power_level(rm->rv, &st, user);
+	if (needed) {
+		const json_t *ev = json_object_get(json_object_get(json_object_get(pl, "content"),
+								    "events"), state_type);
+		*needed = json_is_integer(ev) ? json_integer_value(ev)
+					      : pl_field(pl, "state_default", pl ? 50 : 0);
+	}
+	*redact = pl_field(pl, "redact", 50);
+	*kick = pl_field(pl, "kick", 50);
+	*ban = pl_field(pl, "ban", 50);
+	*invite = pl_field(pl, "invite", 0);
+	pthread_mutex_unlock(&rm->lock);
+	return ROOM_OK;
+}
+
+/* ---- client format ---------------------------------------------------- */
+
+static const char *const pdu_only[] = {
+	"auth_events", "prev_events", "depth", "hashes", "signatures", "origin",
+	"prev_state", "membership",
+};
+
+json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
+			   const char *viewer, const char *viewer_device)
+{
+	json_t *ev = json_loads(e->json, 0, NULL), *uns;
+	const struct room_version *rv = NULL;
+
+	if (!ev)
+		return NULL;
+	rooms_version(r, e->room_id, &rv);
+	if (e->redacted_by && rv) {
+		json_t *red = event_redact(rv, ev);
+		if (red) {
+			json_decref(ev);
+			ev = red;
+		}
+	}
+	for (size_t i = 0; i < sizeof(pdu_only) / sizeof(pdu_only[0]); i++)
+		json_object_del(ev, pdu_only[i]);
+	json_object_set_new(ev, "event_id", json_string(e->event_id));
+	json_object_set_new(ev, "room_id", json_string(e->room_id));
+	uns = json_object_get(ev, "unsigned");
+	if (!json_is_object(uns)) {
+		uns = json_object();
+		json_object_set_new(ev, "unsigned", uns);
+	}
+	{
+		int64_t age = now_ms() - json_integer_value(json_object_get(ev, "origin_server_ts"));
+		json_object_set_new(uns, "age", json_integer(age < 0 ? 0 : age));
+	}
+	if (e->txn_id && e->device_id && viewer_device && viewer &&
+	    strcmp(e->device_id, viewer_device) == 0 &&
+	    strcmp(event_sender(ev) ? event_sender(ev) : "", viewer) == 0)
+		json_object_set_new(uns, "transaction_id", json_string(e->txn_id));
+	if (e->redacted_by) {
+		struct room_event re;
+		if (room_store_event_get(r->rs, e->redacted_by, &re) == STORE_OK) {
+			if (!re.redacted_by) {
+				json_t *because = rooms_client_event(r, &re, NULL, NULL);
+				if (because)
+					json_object_set_new(uns, "redacted_because", because);
+			}
+			room_event_clear(&re);
+		}
+	}
+	return ev;
+}
+
+json_t *rooms_client_state(struct rooms *r, int64_t group, const char *viewer,
+			   const char *viewer_device)
+{
+	json_t *map = NULL, *arr = json_array(), *m, *eid;
+	const char *type, *sk;
+
+	if (!arr || room_store_state_group(r->rs, group, &map) != STORE_OK) {
+		json_decref(arr);
+		return NULL;
+	}
+	json_object_foreach(map, type, m) {
+		json_object_foreach(m, sk, eid) {
+			struct room_event e;
+			if (room_store_event_get(r->rs, json_string_value(eid), &e) == STORE_OK) {
+				json_t *ce = rooms_client_event(r, &e, viewer, viewer_device);
+				if (ce)
+					json_array_append_new(arr, ce);
+				room_event_clear(&e);
+			}
+		}
+	}
+	json_decref(map);
+	return arr;
+}
+
+json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer)
+{
+	static const char *const types[] = {
+		"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
+		"m.room.canonical_alias", "m.room.encryption", "m.room.topic",
+	};
+	json_t *arr = json_array();
+	if (!arr)
+		return NULL;
+	for (size_t i = 0; i <= sizeof(types) / sizeof(types[0]); i++) {
+		int member = i == sizeof(types) / sizeof(types[0]);
+		json_t *ev = rooms_state_event(r, room_id, member ? "m.room.member" : types[i],
+					       member ? viewer : "");
+		if (ev) {
+			json_array_append_new(arr, json_pack("{s:O?,s:O?,s:O?,s:O?}",
+				"type", json_object_get(ev, "type"),
+				"state_key", json_object_get(ev, "state_key"),
+				"content", json_object_get(ev, "content"),
+				"sender", json_object_get(ev, "sender")));
+			json_decref(ev);
+		}
+	}
+	return arr;
+}

@@ -1,0 +1,116 @@
+/* Rooms of this server: the event-creation pipeline and the per-room cache.
+ *
+ * rooms_send() builds an event for a local sender (prev_events = the
+ * room's forward extremities, auth_events from the auth rules' selection),
+ * checks it against the current state, hashes and signs it with the
+ * server key, persists it with everything it changes in one store
+ * transaction (store_rooms.h), then updates the cache and tells the
+ * listener (the /sync hub) whom to wake.  Writes of one room are
+ * serialised by a per-room lock, so concurrent sends never fork the DAG.
+ *
+ * The cache holds, per room touched since start, its version, current
+ * state (events), forward extremities and depth; it is loaded from the
+ * store on first use and updated only by the writer, under the room lock.
+ *
+ * Contract: thread-safe.  Results are enum room_rc with a one-line reason
+ * for the client in res->reason.  json_t * returned are new references the
+ * caller decrefs; inputs are borrowed.  Nothing aborts on bad input.
+ */
+#ifndef SCOP_HS_ROOMS_H
+#define SCOP_HS_ROOMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "common/crypto.h"
+#include "homeserver/events/event.h"
+#include "homeserver/store/store_rooms.h"
+
+struct rooms;
+
+enum room_rc {
+	ROOM_OK = 0,
+	ROOM_NOT_FOUND,     /* no such room / state / event */
+	ROOM_FORBIDDEN,     /* the auth rules or a membership check said no */
+	ROOM_TOO_LARGE,     /* the event passes 65,536 bytes */
+	ROOM_BAD_JSON,      /* the event is malformed for the room version */
+	ROOM_UNSUPPORTED,   /* room version this server cannot create */
+	ROOM_ERROR,         /* storage or memory */
+};
+
+struct room_result {
+	char event_id[EVENT_ID_BUF];
+	char room_id[EVENT_ID_BUF];
+	int64_t stream_pos;
+	char reason[256];
+};
+
+/* Called after every stored event with the users who should hear of it
+ * (joined or invited members, and a member event's target).  users is a
+ * borrowed array, valid for the call. */
+typedef void (*rooms_listener_fn)(void *arg, int64_t stream_pos, const char *const *users,
+				  size_t nusers);
+
+/* server_name and key are copied. */
+struct rooms *rooms_new(struct room_store *rs, const char *server_name,
+			const struct scop_ed25519 *key);
+void rooms_free(struct rooms *r);
+void rooms_set_listener(struct rooms *r, rooms_listener_fn fn, void *arg);
+struct room_store *rooms_store(struct rooms *r);
+const char *rooms_server_name(const struct rooms *r);
+
+struct room_send {
+	const char *room_id;
+	const char *sender;
+	const char *type;
+	const char *state_key;   /* NULL: message event */
+	const json_t *content;
+	const char *redacts;     /* m.room.redaction: the target */
+	const char *device_id;   /* with txn_id: idempotent sends */
+	const char *txn_id;
+};
+/* A txn_id already used by this device answers ROOM_OK with the first
+ * event's ID. */
+enum room_rc rooms_send(struct rooms *r, const struct room_send *s, struct room_result *res);
+
+/* Creates a room: the create event (content given, "creator" added where
+ * the version needs it), then each of initial (an array of {type,
+ * state_key, content, sender?}) in order, each sent by creator.  version
+ * NULL: the default. */
+enum room_rc rooms_create(struct rooms *r, const char *creator, const char *version,
+			  const json_t *create_content, const json_t *initial,
+			  struct room_result *res);
+
+/* Current state. */
+enum room_rc rooms_version(struct rooms *r, const char *room_id,
+			   const struct room_version **rv);
+/* The current state event (a PDU), NULL when absent. */
+json_t *rooms_state_event(struct rooms *r, const char *room_id, const char *type,
+			  const char *state_key);
+/* Every current state event (PDUs) as a new array, NULL if no such room. */
+json_t *rooms_state_all(struct rooms *r, const char *room_id);
+/* user's current membership into out ("" if none). ROOM_NOT_FOUND: no room. */
+enum room_rc rooms_membership(struct rooms *r, const char *room_id, const char *user,
+			      char out[16]);
+/* The power level user has and the level needed to send a state event of
+ * type (needed may be NULL). */
+enum room_rc rooms_power(struct rooms *r, const char *room_id, const char *user,
+			 const char *state_type, int64_t *have, int64_t *needed, int64_t *redact,
+			 int64_t *kick, int64_t *ban, int64_t *invite);
+
+/* An event in the client-server format for viewer (event_id, room_id,
+ * unsigned.transaction_id for the device that sent it, redacted content
+ * with unsigned.redacted_because when redacted).  NULL on failure. */
+json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
+			   const char *viewer, const char *viewer_device);
+/* The state of a snapshot as client events (array), NULL on failure;
+ * types (array of strings or NULL) limits which. */
+json_t *rooms_client_state(struct rooms *r, int64_t group, const char *viewer,
+			   const char *viewer_device);
+/* Stripped state for an invite: create, join rules, name, avatar, aliases,
+ * encryption, topic and the viewer's member event. */
+json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer);
+
+#endif

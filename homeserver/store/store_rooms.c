@@ -1,0 +1,646 @@
+/* Room storage.  See store_rooms.h. */
+#include "homeserver/store/store_rooms.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "homeserver/store/db.h"
+
+#define RS_POOL 6
+/* The same advisory lock store_event_append() takes, so both writers of
+ * the events table hand out positions in commit order. */
+#define PG_EVENTS_LOCK 0x5c0b0002
+
+struct room_store {
+	enum db_kind kind;
+	char *conninfo;
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	pthread_mutex_t wlock; /* one appender at a time */
+	int total;
+	int nidle;
+	struct db_conn *idle[RS_POOL];
+};
+
+static struct db_conn *conn_get(struct room_store *rs)
+{
+	struct db_conn *c = NULL;
+	char err[256];
+
+	pthread_mutex_lock(&rs->lock);
+	for (;;) {
+		while (rs->nidle == 0 && rs->total >= RS_POOL)
+			pthread_cond_wait(&rs->freed, &rs->lock);
+		if (rs->nidle == 0)
+			break;
+		c = rs->idle[--rs->nidle];
+		if (db_alive(c)) {
+			pthread_mutex_unlock(&rs->lock);
+			return c;
+		}
+		db_disconnect(c);
+		c = NULL;
+		rs->total--;
+	}
+	rs->total++;
+	pthread_mutex_unlock(&rs->lock);
+	if (db_connect(rs->kind, rs->conninfo, &c, err, sizeof(err)) != STORE_OK) {
+		log_error("room store: %s", err);
+		pthread_mutex_lock(&rs->lock);
+		rs->total--;
+		pthread_cond_signal(&rs->freed);
+		pthread_mutex_unlock(&rs->lock);
+		return NULL;
+	}
+	return c;
+}
+
+static void conn_put(struct room_store *rs, struct db_conn *c)
+{
+	int drop;
+	if (!c)
+		return;
+	db_rollback(c);
+	pthread_mutex_lock(&rs->lock);
+	drop = db_broken(c);
+	if (drop)
+		rs->total--;
+	else
+		rs->idle[rs->nidle++] = c;
+	pthread_cond_signal(&rs->freed);
+	pthread_mutex_unlock(&rs->lock);
+	if (drop)
+		db_disconnect(c);
+}
+
+enum store_rc room_store_open(const char *backend, const char *conninfo,
+			      struct room_store **out, char *err, size_t errlen)
+{
+	struct room_store *rs;
+	struct db_conn *c;
+
+	*out = NULL;
+	if (!backend || !conninfo) {
+		snprintf(err, errlen, "room store: backend and database are required");
+		return STORE_ERROR;
+	}
+	rs = calloc(1, sizeof(*rs));
+	if (!rs || !(rs->conninfo = strdup(conninfo))) {
+		free(rs);
+		snprintf(err, errlen, "room store: out of memory");
+		return STORE_ERROR;
+	}
+	rs->kind = (strcmp(backend, "postgres") == 0 || strcmp(backend, "psycopg2") == 0)
+			   ? DB_POSTGRES : DB_SQLITE;
+	pthread_mutex_init(&rs->lock, NULL);
+	pthread_cond_init(&rs->freed, NULL);
+	pthread_mutex_init(&rs->wlock, NULL);
+	if (db_connect(rs->kind, conninfo, &c, err, errlen) != STORE_OK) {
+		room_store_close(rs);
+		return STORE_ERROR;
+	}
+	rs->total = 1;
+	conn_put(rs, c);
+	*out = rs;
+	return STORE_OK;
+}
+
+void room_store_close(struct room_store *rs)
+{
+	if (!rs)
+		return;
+	for (int i = 0; i < rs->nidle; i++)
+		db_disconnect(rs->idle[i]);
+	pthread_mutex_destroy(&rs->lock);
+	pthread_cond_destroy(&rs->freed);
+	pthread_mutex_destroy(&rs->wlock);
+	if (rs->conninfo)
+		explicit_bzero(rs->conninfo, strlen(rs->conninfo));
+	free(rs->conninfo);
+	free(rs);
+}
+
+/* ---- append ----------------------------------------------------------- */
+
+static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
+				 const struct room_append *a, int64_t *pos, int64_t *after)
+{
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	if (rs->kind == DB_POSTGRES &&
+	    (rc = DBQ(c, NULL, "SELECT pg_advisory_xact_lock(?)", DB_INT(PG_EVENTS_LOCK))) != STORE_OK)
+		return rc;
+	if (a->room_version &&
+	    (rc = DBQ(c, NULL, "INSERT INTO rooms (room_id, version, creator, created_ts)"
+		      " VALUES (?, ?, ?, ?)", DB_TEXT(a->room_id), DB_TEXT(a->room_version),
+		      DB_TEXT(a->sender), DB_INT(a->origin_server_ts))) != STORE_OK)
+		return rc;
+	rc = DBQ(c, &r,
+		 "INSERT INTO events (event_id, room_id, type, state_key, sender,"
+		 " origin_server_ts, event_json) VALUES (?, ?, ?, ?, ?, ?, ?)"
+		 " RETURNING stream_pos",
+		 DB_TEXT(a->event_id), DB_TEXT(a->room_id), DB_TEXT(a->type),
+		 DB_TEXT(a->state_key), DB_TEXT(a->sender),
+		 DB_INT(a->origin_server_ts), DB_TEXT(a->json));
+	if (rc == STORE_OK)
+		*pos = db_get_int(&r, 0, 0);
+	db_res_free(&r);
+	if (rc != STORE_OK)
+		return rc;
+	*after = a->state_before;
+	if (a->state_key && a->state_after_json) {
+		*after = *pos;
+		rc = DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json)"
+			 " VALUES (?, ?, ?)", DB_INT(*pos), DB_TEXT(a->room_id),
+			 DB_TEXT(a->state_after_json));
+		if (rc == STORE_OK)
+			rc = DBQ(c, NULL, "DELETE FROM room_state WHERE room_id = ? AND type = ?"
+				 " AND state_key = ?", DB_TEXT(a->room_id), DB_TEXT(a->type),
+				 DB_TEXT(a->state_key));
+		if (rc == STORE_OK)
+			rc = DBQ(c, NULL, "INSERT INTO room_state (room_id, type, state_key, event_id)"
+				 " VALUES (?, ?, ?, ?)", DB_TEXT(a->room_id), DB_TEXT(a->type),
+				 DB_TEXT(a->state_key), DB_TEXT(a->event_id));
+		if (rc != STORE_OK)
+			return rc;
+	}
+	rc = DBQ(c, NULL, "INSERT INTO event_meta (event_id, room_id, depth, state_before,"
+		 " state_after, sender_device, txn_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+		 DB_TEXT(a->event_id), DB_TEXT(a->room_id), DB_INT(a->depth),
+		 DB_INT(a->state_before), DB_INT(*after),
+		 DB_TEXT(a->txn_id ? a->device_id : NULL), DB_TEXT(a->txn_id));
+	if (rc != STORE_OK)
+		return rc;
+	if (a->membership && a->state_key) {
+		rc = DBQ(c, NULL, "DELETE FROM room_memberships WHERE room_id = ? AND user_id = ?",
+			 DB_TEXT(a->room_id), DB_TEXT(a->state_key));
+		if (rc == STORE_OK)
+			rc = DBQ(c, NULL, "INSERT INTO room_memberships (room_id, user_id, membership,"
+				 " event_id, stream_pos) VALUES (?, ?, ?, ?, ?)",
+				 DB_TEXT(a->room_id), DB_TEXT(a->state_key), DB_TEXT(a->membership),
+				 DB_TEXT(a->event_id), DB_INT(*pos));
+		if (rc != STORE_OK)
+			return rc;
+	}
+	for (size_t i = 0; i < a->nprev; i++)
+		if ((rc = DBQ(c, NULL, "DELETE FROM room_extremities WHERE room_id = ? AND event_id = ?",
+			      DB_TEXT(a->room_id), DB_TEXT(a->prev_events[i]))) != STORE_OK)
+			return rc;
+	if ((rc = DBQ(c, NULL, "INSERT INTO room_extremities (room_id, event_id) VALUES (?, ?)",
+		      DB_TEXT(a->room_id), DB_TEXT(a->event_id))) != STORE_OK)
+		return rc;
+	if (a->redacts &&
+	    (rc = DBQ(c, NULL, "UPDATE event_meta SET redacted_by = ? WHERE event_id = ?"
+		      " AND room_id = ? AND redacted_by IS NULL", DB_TEXT(a->event_id),
+		      DB_TEXT(a->redacts), DB_TEXT(a->room_id))) != STORE_OK)
+		return rc;
+	if (a->txn_id && a->device_id &&
+	    (rc = DBQ(c, NULL, "INSERT INTO room_txns (user_id, device_id, txn_id, event_id)"
+		      " VALUES (?, ?, ?, ?)", DB_TEXT(a->sender), DB_TEXT(a->device_id),
+		      DB_TEXT(a->txn_id), DB_TEXT(a->event_id))) != STORE_OK)
+		return rc;
+	return STORE_OK;
+}
+
+enum store_rc room_store_append(struct room_store *rs, const struct room_append *a,
+				int64_t *stream_pos, int64_t *state_after)
+{
+	struct db_conn *c;
+	enum store_rc rc;
+
+	*stream_pos = 0;
+	*state_after = 0;
+	if (!a->event_id || !a->room_id || !a->type || !a->sender || !a->json)
+		return STORE_ERROR;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	pthread_mutex_lock(&rs->wlock);
+	rc = db_begin(c);
+	if (rc == STORE_OK)
+		rc = append_rows(rs, c, a, stream_pos, state_after);
+	if (rc == STORE_OK)
+		rc = db_commit(c);
+	else
+		db_rollback(c);
+	pthread_mutex_unlock(&rs->wlock);
+	conn_put(rs, c);
+	if (rc != STORE_OK) {
+		*stream_pos = 0;
+		*state_after = 0;
+	}
+	return rc;
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+#define EV_COLS "e.stream_pos, e.event_id, e.room_id, e.event_json, m.depth, m.state_before," \
+		" m.state_after, m.redacted_by, m.sender_device, m.txn_id"
+#define EV_FROM " FROM events e JOIN event_meta m ON m.event_id = e.event_id"
+
+void room_event_clear(struct room_event *e)
+{
+	if (!e)
+		return;
+	free(e->event_id);
+	free(e->room_id);
+	free(e->json);
+	free(e->redacted_by);
+	free(e->device_id);
+	free(e->txn_id);
+	memset(e, 0, sizeof(*e));
+}
+
+void room_event_list_free(struct room_event *list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++)
+		room_event_clear(&list[i]);
+	free(list);
+}
+
+static enum store_rc ev_from_row(const struct db_res *r, int row, struct room_event *e)
+{
+	int oom = 0;
+	e->stream_pos = db_get_int(r, row, 0);
+	e->event_id = db_dup(r, row, 1, &oom);
+	e->room_id = db_dup(r, row, 2, &oom);
+	e->json = db_dup(r, row, 3, &oom);
+	e->depth = db_get_int(r, row, 4);
+	e->state_before = db_get_int(r, row, 5);
+	e->state_after = db_get_int(r, row, 6);
+	e->redacted_by = db_dup(r, row, 7, &oom);
+	e->device_id = db_dup(r, row, 8, &oom);
+	e->txn_id = db_dup(r, row, 9, &oom);
+	if (oom || !e->event_id || !e->json) {
+		room_event_clear(e);
+		return STORE_ERROR;
+	}
+	return STORE_OK;
+}
+
+enum store_rc room_store_event_get(struct room_store *rs, const char *event_id,
+				   struct room_event *out)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT " EV_COLS EV_FROM " WHERE e.event_id = ?", DB_TEXT(event_id));
+	if (rc == STORE_OK)
+		rc = r.nrows ? ev_from_row(&r, 0, out) : STORE_NOT_FOUND;
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_events(struct room_store *rs, const char *room_id, char dir,
+				int64_t from, int64_t to, int limit,
+				struct room_event **out, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*out = NULL;
+	*n = 0;
+	if (limit <= 0 || (dir != 'f' && dir != 'b'))
+		return STORE_ERROR;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	if (to < 0)
+		to = dir == 'f' ? INT64_MAX : -1;
+	if (dir == 'f')
+		rc = DBQ(c, &r, "SELECT " EV_COLS EV_FROM " WHERE e.room_id = ? AND e.stream_pos > ?"
+			 " AND e.stream_pos <= ? ORDER BY e.stream_pos LIMIT ?",
+			 DB_TEXT(room_id), DB_INT(from), DB_INT(to), DB_INT(limit));
+	else
+		rc = DBQ(c, &r, "SELECT " EV_COLS EV_FROM " WHERE e.room_id = ? AND e.stream_pos <= ?"
+			 " AND e.stream_pos > ? ORDER BY e.stream_pos DESC LIMIT ?",
+			 DB_TEXT(room_id), DB_INT(from), DB_INT(to), DB_INT(limit));
+	if (rc == STORE_OK && r.nrows > 0) {
+		struct room_event *list = calloc((size_t)r.nrows, sizeof(*list));
+		if (!list)
+			rc = STORE_ERROR;
+		for (int i = 0; list && i < r.nrows && rc == STORE_OK; i++)
+			rc = ev_from_row(&r, i, &list[i]);
+		if (rc == STORE_OK) {
+			*out = list;
+			*n = (size_t)r.nrows;
+		} else {
+			room_event_list_free(list, (size_t)r.nrows);
+		}
+	}
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+/* ---- rooms and state -------------------------------------------------- */
+
+enum store_rc room_store_room(struct room_store *rs, const char *room_id,
+			      char **version, char **creator)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+	int oom = 0;
+
+	*version = NULL;
+	if (creator)
+		*creator = NULL;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT version, creator FROM rooms WHERE room_id = ?", DB_TEXT(room_id));
+	if (rc == STORE_OK && r.nrows == 0)
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_OK) {
+		*version = db_dup(&r, 0, 0, &oom);
+		if (creator)
+			*creator = db_dup(&r, 0, 1, &oom);
+		if (oom) {
+			free(*version);
+			*version = NULL;
+			if (creator) {
+				free(*creator);
+				*creator = NULL;
+			}
+			rc = STORE_ERROR;
+		}
+	}
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+void room_head_clear(struct room_head *h)
+{
+	if (!h)
+		return;
+	json_decref(h->state);
+	for (size_t i = 0; i < h->nextrem; i++)
+		free(h->extremities[i]);
+	free(h->extremities);
+	memset(h, 0, sizeof(*h));
+}
+
+static enum store_rc set_state(json_t *map, const char *type, const char *sk, const char *eid)
+{
+	json_t *m = json_object_get(map, type);
+	if (!m) {
+		m = json_object();
+		if (!m || json_object_set_new(map, type, m) < 0)
+			return STORE_ERROR;
+	}
+	return json_object_set_new(m, sk, json_string(eid)) < 0 ? STORE_ERROR : STORE_OK;
+}
+
+enum store_rc room_store_head(struct room_store *rs, const char *room_id, struct room_head *out)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	memset(out, 0, sizeof(*out));
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	out->state = json_object();
+	rc = out->state ? STORE_OK : STORE_ERROR;
+	if (rc == STORE_OK)
+		rc = DBQ(c, &r, "SELECT type, state_key, event_id FROM room_state WHERE room_id = ?",
+			 DB_TEXT(room_id));
+	for (int i = 0; rc == STORE_OK && i < r.nrows; i++)
+		rc = set_state(out->state, db_get(&r, i, 0), db_get(&r, i, 1), db_get(&r, i, 2));
+	if (rc != STORE_OK)
+		goto done;
+	db_res_free(&r);
+	rc = DBQ(c, &r, "SELECT x.event_id, m.depth FROM room_extremities x"
+		 " JOIN event_meta m ON m.event_id = x.event_id WHERE x.room_id = ?"
+		 " ORDER BY m.depth DESC", DB_TEXT(room_id));
+	if (rc == STORE_OK && r.nrows > 0) {
+		int oom = 0;
+		if (!(out->extremities = calloc((size_t)r.nrows, sizeof(char *))))
+			rc = STORE_ERROR;
+		for (int i = 0; out->extremities && i < r.nrows; i++) {
+			out->extremities[out->nextrem++] = db_dup(&r, i, 0, &oom);
+			if (db_get_int(&r, i, 1) > out->depth)
+				out->depth = db_get_int(&r, i, 1);
+		}
+		if (oom)
+			rc = STORE_ERROR;
+	}
+	if (rc != STORE_OK)
+		goto done;
+	db_res_free(&r);
+	rc = DBQ(c, &r, "SELECT m.state_after FROM events e JOIN event_meta m"
+		 " ON m.event_id = e.event_id WHERE e.room_id = ? ORDER BY e.stream_pos DESC LIMIT 1",
+		 DB_TEXT(room_id));
+	if (rc == STORE_OK && r.nrows > 0)
+		out->state_group = db_get_int(&r, 0, 0);
+done:
+	db_res_free(&r);
+	conn_put(rs, c);
+	if (rc != STORE_OK)
+		room_head_clear(out);
+	return rc;
+}
+
+enum store_rc room_store_state_group(struct room_store *rs, int64_t group, json_t **out)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*out = NULL;
+	if (group == 0) {
+		*out = json_object();
+		return *out ? STORE_OK : STORE_ERROR;
+	}
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT state_json FROM state_groups WHERE group_id = ?", DB_INT(group));
+	if (rc == STORE_OK && r.nrows == 0)
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_OK) {
+		const char *s = db_get(&r, 0, 0);
+		*out = s ? json_loads(s, 0, NULL) : NULL;
+		if (!json_is_object(*out)) {
+			json_decref(*out);
+			*out = NULL;
+			rc = STORE_ERROR;
+		}
+	}
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+/* ---- memberships ------------------------------------------------------ */
+
+void room_membership_list_free(struct room_membership *list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].room_id);
+		free(list[i].user_id);
+		free(list[i].membership);
+		free(list[i].event_id);
+	}
+	free(list);
+}
+
+static enum store_rc memberships(struct room_store *rs, const char *sql, const char *key,
+				 struct room_membership **out, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, sql, DB_TEXT(key));
+	if (rc == STORE_OK && r.nrows > 0) {
+		struct room_membership *list = calloc((size_t)r.nrows, sizeof(*list));
+		int oom = !list;
+		for (int i = 0; list && i < r.nrows; i++) {
+			list[i].room_id = db_dup(&r, i, 0, &oom);
+			list[i].user_id = db_dup(&r, i, 1, &oom);
+			list[i].membership = db_dup(&r, i, 2, &oom);
+			list[i].event_id = db_dup(&r, i, 3, &oom);
+			list[i].stream_pos = db_get_int(&r, i, 4);
+			list[i].forgotten = (int)db_get_int(&r, i, 5);
+		}
+		if (oom) {
+			room_membership_list_free(list, list ? (size_t)r.nrows : 0);
+			rc = STORE_ERROR;
+		} else {
+			*out = list;
+			*n = (size_t)r.nrows;
+		}
+	}
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_user_rooms(struct room_store *rs, const char *user_id,
+				    struct room_membership **out, size_t *n)
+{
+	return memberships(rs, "SELECT room_id, user_id, membership, event_id, stream_pos, forgotten"
+			   " FROM room_memberships WHERE user_id = ? ORDER BY stream_pos",
+			   user_id, out, n);
+}
+
+enum store_rc room_store_members(struct room_store *rs, const char *room_id,
+				 struct room_membership **out, size_t *n)
+{
+	return memberships(rs, "SELECT room_id, user_id, membership, event_id, stream_pos, forgotten"
+			   " FROM room_memberships WHERE room_id = ? ORDER BY stream_pos",
+			   room_id, out, n);
+}
+
+enum store_rc room_store_forget(struct room_store *rs, const char *room_id, const char *user_id)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT membership FROM room_memberships WHERE room_id = ? AND user_id = ?",
+		 DB_TEXT(room_id), DB_TEXT(user_id));
+	if (rc == STORE_OK && r.nrows == 0)
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_OK) {
+		const char *m = db_get(&r, 0, 0);
+		if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
+			rc = STORE_CONFLICT;
+	}
+	db_res_free(&r);
+	if (rc == STORE_OK)
+		rc = DBQ(c, NULL, "UPDATE room_memberships SET forgotten = 1 WHERE room_id = ?"
+			 " AND user_id = ?", DB_TEXT(room_id), DB_TEXT(user_id));
+	conn_put(rs, c);
+	return rc;
+}
+
+/* ---- transaction ids and filters --------------------------------------- */
+
+static enum store_rc one_string(struct room_store *rs, const char *sql,
+				const struct db_param *p, int np, char **out)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+	int oom = 0;
+
+	*out = NULL;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = db_query(c, sql, p, np, &r);
+	if (rc == STORE_OK && r.nrows == 0)
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_OK && (!(*out = db_dup(&r, 0, 0, &oom)) || oom)) {
+		free(*out);
+		*out = NULL;
+		rc = STORE_ERROR;
+	}
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_txn_get(struct room_store *rs, const char *user_id,
+				 const char *device_id, const char *txn_id, char **event_id)
+{
+	const struct db_param p[] = { DB_TEXT(user_id), DB_TEXT(device_id), DB_TEXT(txn_id) };
+	return one_string(rs, "SELECT event_id FROM room_txns WHERE user_id = ? AND device_id = ?"
+			  " AND txn_id = ?", p, 3, event_id);
+}
+
+enum store_rc room_store_filter_add(struct room_store *rs, const char *user_id,
+				    const char *json, int64_t *filter_id)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*filter_id = -1;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = db_begin(c);
+	if (rc == STORE_OK)
+		rc = DBQ(c, &r, "SELECT count(*) FROM user_filters WHERE user_id = ?", DB_TEXT(user_id));
+	if (rc == STORE_OK) {
+		*filter_id = db_get_int(&r, 0, 0);
+		db_res_free(&r);
+		rc = DBQ(c, NULL, "INSERT INTO user_filters (user_id, filter_id, filter_json)"
+			 " VALUES (?, ?, ?)", DB_TEXT(user_id), DB_INT(*filter_id), DB_TEXT(json));
+	}
+	if (rc == STORE_OK)
+		rc = db_commit(c);
+	else
+		db_rollback(c);
+	conn_put(rs, c);
+	if (rc != STORE_OK)
+		*filter_id = -1;
+	return rc;
+}
+
+enum store_rc room_store_filter_get(struct room_store *rs, const char *user_id,
+				    int64_t filter_id, char **json)
+{
+	const struct db_param p[] = { DB_TEXT(user_id), DB_INT(filter_id) };
+	return one_string(rs, "SELECT filter_json FROM user_filters WHERE user_id = ?"
+			  " AND filter_id = ?", p, 2, json);
+}

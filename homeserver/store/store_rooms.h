@@ -1,0 +1,130 @@
+/* Room storage: rooms, per-event metadata, state snapshots, current state,
+ * memberships, forward extremities, transaction ids and filters, on the
+ * same database as store.h (migration 010).
+ *
+ * Contract (as store.h): thread-safe, returns enum store_rc, never aborts.
+ * A struct room_store holds its own small pool of connections, opened
+ * after store_open() has migrated the database.  room_store_append() is
+ * the only writer of events here and does everything one new event implies
+ * in one transaction: on STORE_OK it is committed; on error nothing of it
+ * is left.  Appends are serialised, so stream positions become visible in
+ * increasing order.  Output strings are malloc'd and freed with the
+ * matching clear or free function; inputs are borrowed.
+ *
+ * State snapshots ("state groups"): each state event writes one row holding
+ * the whole state after it, as JSON {"type": {"state_key": "event_id"}},
+ * under group id = its stream position; every event records the group in
+ * force before and after it.  Group 0 is the empty state.
+ */
+#ifndef SCOP_STORE_ROOMS_H
+#define SCOP_STORE_ROOMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "homeserver/store/store.h"
+
+struct room_store;
+
+enum store_rc room_store_open(const char *backend, const char *conninfo,
+			      struct room_store **out, char *err, size_t errlen);
+void room_store_close(struct room_store *rs);
+
+/* One new event and what it changes. */
+struct room_append {
+	const char *event_id;
+	const char *room_id;
+	const char *type;
+	const char *state_key;        /* NULL: not a state event */
+	const char *sender;
+	int64_t origin_server_ts;
+	int64_t depth;
+	const char *json;             /* the PDU as stored */
+	const char *const *prev_events; /* leave the forward extremities */
+	size_t nprev;
+	int64_t state_before;         /* group in force before the event */
+	const char *state_after_json; /* state events: the new snapshot */
+	const char *membership;       /* m.room.member: target is state_key */
+	const char *redacts;          /* m.room.redaction: the event it hits */
+	const char *device_id;        /* with txn_id: remembered for idempotency */
+	const char *txn_id;
+	const char *room_version;     /* create events: adds the rooms row */
+};
+/* *stream_pos gets the event's position, *state_after its group.
+ * STORE_CONFLICT: event ID or transaction id already stored. */
+enum store_rc room_store_append(struct room_store *rs, const struct room_append *a,
+				int64_t *stream_pos, int64_t *state_after);
+
+struct room_event {
+	int64_t stream_pos;
+	char *event_id;
+	char *room_id;
+	char *json;
+	int64_t depth;
+	int64_t state_before;
+	int64_t state_after;
+	char *redacted_by;  /* NULL unless redacted */
+	char *device_id;    /* sender's device, when sent with a txn id */
+	char *txn_id;
+};
+void room_event_clear(struct room_event *e);
+void room_event_list_free(struct room_event *list, size_t n);
+
+enum store_rc room_store_event_get(struct room_store *rs, const char *event_id,
+				   struct room_event *out);
+/* Events of one room by stream position.  dir 'f': after > from and <= to
+ * (to < 0: no bound), ascending; dir 'b': <= from and > to, descending.  At
+ * most limit (> 0).  *n may be 0. */
+enum store_rc room_store_events(struct room_store *rs, const char *room_id, char dir,
+				int64_t from, int64_t to, int limit,
+				struct room_event **out, size_t *n);
+
+/* STORE_NOT_FOUND: no such room. */
+enum store_rc room_store_room(struct room_store *rs, const char *room_id,
+			      char **version, char **creator);
+/* The room's current state as a JSON map {"type": {"state_key":
+ * "event_id"}}, its forward extremities, highest depth and current group. */
+struct room_head {
+	json_t *state;          /* new reference */
+	char **extremities;
+	size_t nextrem;
+	int64_t depth;
+	int64_t state_group;
+};
+enum store_rc room_store_head(struct room_store *rs, const char *room_id, struct room_head *out);
+void room_head_clear(struct room_head *h);
+/* A snapshot as a new JSON map (group 0: empty). */
+enum store_rc room_store_state_group(struct room_store *rs, int64_t group, json_t **out);
+
+struct room_membership {
+	char *room_id;
+	char *user_id;
+	char *membership;
+	char *event_id;
+	int64_t stream_pos;
+	int forgotten;
+};
+void room_membership_list_free(struct room_membership *list, size_t n);
+/* A user's memberships (every room where they have one, forgotten too). */
+enum store_rc room_store_user_rooms(struct room_store *rs, const char *user_id,
+				    struct room_membership **out, size_t *n);
+/* A room's memberships. */
+enum store_rc room_store_members(struct room_store *rs, const char *room_id,
+				 struct room_membership **out, size_t *n);
+/* Marks a left room forgotten for user: STORE_CONFLICT while they are
+ * joined or invited, STORE_NOT_FOUND when they never were in it. */
+enum store_rc room_store_forget(struct room_store *rs, const char *room_id, const char *user_id);
+
+/* The event a (user, device, txn_id) produced; STORE_NOT_FOUND if none. */
+enum store_rc room_store_txn_get(struct room_store *rs, const char *user_id,
+				 const char *device_id, const char *txn_id, char **event_id);
+
+/* Filters (POST /user/{userId}/filter): ids count from 0 per user. */
+enum store_rc room_store_filter_add(struct room_store *rs, const char *user_id,
+				    const char *json, int64_t *filter_id);
+enum store_rc room_store_filter_get(struct room_store *rs, const char *user_id,
+				    int64_t filter_id, char **json);
+
+#endif

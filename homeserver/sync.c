@@ -1,0 +1,415 @@
+/* /sync responses and the long-poll hub.  See sync.h. */
+#include "homeserver/sync.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/log.h"
+#include "homeserver/hs.h"
+#include "homeserver/http.h"
+#include "homeserver/rooms.h"
+#include "homeserver/store/store.h"
+
+#define TIMELINE_DEFAULT 10
+
+void sync_params_clear(struct sync_params *p)
+{
+	free(p->user_id);
+	free(p->device_id);
+	room_filter_clear(&p->timeline);
+	memset(p, 0, sizeof(*p));
+}
+
+static json_t *empty_events(void)
+{
+	return json_pack("{s:[]}", "events");
+}
+
+/* The timeline of one room: events in (since, upto], newest limit of them,
+ * oldest first.  Sets *limited and *first_group (the state before the first
+ * event returned; -1 when there is none). */
+static json_t *timeline(struct hs *hs, const struct sync_params *p, const char *room_id,
+			int64_t since, int64_t upto, int *limited, int64_t *first_group,
+			int64_t *first_pos)
+{
+	struct rooms *rooms = hs->rooms;
+	long limit = p->timeline.limit > 0 ? p->timeline.limit : TIMELINE_DEFAULT;
+	struct room_event *evs = NULL;
+	size_t n = 0;
+	json_t *arr = json_array();
+
+	*limited = 0;
+	*first_group = -1;
+	*first_pos = upto;
+	if (!arr || room_store_events(rooms_store(rooms), room_id, 'b', upto, since,
+				      (int)limit + 1, &evs, &n) != STORE_OK) {
+		json_decref(arr);
+		return NULL;
+	}
+	if ((long)n > limit) {
+		*limited = 1;
+		n = (size_t)limit;
+	}
+	for (size_t i = n; i-- > 0;) {
+		json_t *ev = rooms_client_event(rooms, &evs[i], p->user_id, p->device_id);
+		if (*first_group < 0) {
+			*first_group = evs[i].state_before;
+			*first_pos = evs[i].stream_pos - 1;
+		}
+		if (ev && room_filter_match(&p->timeline, ev))
+			json_array_append(arr, ev);
+		json_decref(ev);
+	}
+	if (*limited) {
+		/* the extra event fetched is not returned */
+	}
+	room_event_list_free(evs, *limited ? (size_t)limit + 1 : n);
+	return arr;
+}
+
+/* The group in force at position upto in a room (the state after the last
+ * event at or before it). */
+static int64_t group_at(struct hs *hs, const char *room_id, int64_t upto)
+{
+	struct room_event *evs = NULL;
+	size_t n = 0;
+	int64_t g = 0;
+	if (room_store_events(rooms_store(hs->rooms), room_id, 'b', upto, -1, 1, &evs, &n) ==
+		    STORE_OK && n == 1)
+		g = evs[0].state_after;
+	room_event_list_free(evs, n);
+	return g;
+}
+
+static json_t *joined_room(struct hs *hs, const struct sync_params *p,
+			   const struct room_membership *m, int64_t upto, int *news)
+{
+	int limited, newly = p->since == 0 || m->stream_pos > p->since;
+	int64_t first_group, first_pos;
+	json_t *tl, *state = NULL, *room;
+	char tok[32];
+
+	tl = timeline(hs, p, m->room_id, newly && p->since ? 0 : p->since, upto, &limited,
+		      &first_group, &first_pos);
+	if (!tl)
+		return NULL;
+	if (newly && p->since) {
+		/* Joined since: the whole recent history, as for an initial sync. */
+	}
+	if (newly || limited || p->full_state) {
+		int64_t g = first_group >= 0 ? first_group : group_at(hs, m->room_id, upto);
+		state = rooms_client_state(hs->rooms, g, p->user_id, p->device_id);
+	}
+	if (!state)
+		state = json_array();
+	if (json_array_size(tl) || json_array_size(state) || newly)
+		*news = 1;
+	if (!newly && !json_array_size(tl) && !json_array_size(state) && !p->full_state) {
+		json_decref(tl);
+		json_decref(state);
+		return json_null();
+	}
+	snprintf(tok, sizeof(tok), "s%lld", (long long)first_pos);
+	room = json_pack("{s:{s:o,s:b,s:s},s:{s:o},s:o,s:o,s:{},s:{}}",
+			 "timeline", "events", tl, "limited", limited, "prev_batch", tok,
+			 "state", "events", state, "ephemeral", empty_events(),
+			 "account_data", empty_events(), "unread_notifications", "summary");
+	return room;
+}
+
+static json_t *left_room(struct hs *hs, const struct sync_params *p,
+			 const struct room_membership *m)
+{
+	int limited;
+	int64_t first_group, first_pos;
+	char tok[32];
+	json_t *tl = timeline(hs, p, m->room_id, p->since, m->stream_pos, &limited, &first_group,
+			      &first_pos);
+	if (!tl)
+		return NULL;
+	snprintf(tok, sizeof(tok), "s%lld", (long long)first_pos);
+	return json_pack("{s:{s:o,s:b,s:s},s:{s:[]},s:o}", "timeline", "events", tl,
+			 "limited", limited, "prev_batch", tok, "state", "events",
+			 "account_data", empty_events());
+}
+
+json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_t *upto)
+{
+	struct room_membership *list = NULL;
+	size_t n = 0;
+	json_t *resp, *join, *invite, *leave;
+	char tok[32];
+
+	*news = 0;
+	*upto = 0;
+	if (store_stream_max(hs->store, upto) != STORE_OK ||
+	    room_store_user_rooms(rooms_store(hs->rooms), p->user_id, &list, &n) != STORE_OK)
+		return NULL;
+	if (*upto < p->since)
+		*upto = p->since;
+	snprintf(tok, sizeof(tok), "s%lld", (long long)*upto);
+	resp = json_pack("{s:s,s:{s:{},s:{},s:{},s:{}},s:o,s:o,s:o,s:{s:[],s:[]},s:{},s:[]}",
+			 "next_batch", tok,
+			 "rooms", "join", "invite", "leave", "knock",
+			 "account_data", empty_events(), "presence", empty_events(),
+			 "to_device", empty_events(),
+			 "device_lists", "changed", "left",
+			 "device_one_time_keys_count", "device_unused_fallback_key_types");
+	if (!resp) {
+		room_membership_list_free(list, n);
+		return NULL;
+	}
+	join = json_object_get(json_object_get(resp, "rooms"), "join");
+	invite = json_object_get(json_object_get(resp, "rooms"), "invite");
+	leave = json_object_get(json_object_get(resp, "rooms"), "leave");
+	for (size_t i = 0; i < n; i++) {
+		const struct room_membership *m = &list[i];
+		int changed = m->stream_pos > p->since;
+		json_t *room = NULL;
+		if (m->forgotten || m->stream_pos > *upto)
+			continue;
+		if (strcmp(m->membership, "join") == 0) {
+			room = joined_room(hs, p, m, *upto, news);
+			if (room && !json_is_null(room))
+				json_object_set(join, m->room_id, room);
+		} else if (strcmp(m->membership, "invite") == 0 && (changed || !p->since)) {
+			json_t *stripped = rooms_stripped_state(hs->rooms, m->room_id, p->user_id);
+			room = json_pack("{s:{s:o}}", "invite_state", "events",
+					 stripped ? stripped : json_array());
+			json_object_set(invite, m->room_id, room);
+			*news = 1;
+		} else if ((strcmp(m->membership, "leave") == 0 ||
+			    strcmp(m->membership, "ban") == 0) && changed && p->since) {
+			room = left_room(hs, p, m);
+			if (room) {
+				json_object_set(leave, m->room_id, room);
+				*news = 1;
+			}
+		}
+		json_decref(room);
+	}
+	room_membership_list_free(list, n);
+	return resp;
+}
+
+/* ---- the hub ------------------------------------------------------------ */
+
+struct waiter {
+	struct waiter *next;
+	struct http_request *rq;
+	struct sync_params p;
+	int64_t upto;
+	int64_t deadline;
+	int pending;
+};
+
+struct sync_hub {
+	struct hs *hs;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	int started;
+	int stop;
+	int64_t latest;       /* highest position announced */
+	struct waiter *head;
+	size_t count;
+};
+
+static void answer(struct sync_hub *h, struct waiter *w, int final)
+{
+	int news = 0;
+	int64_t upto;
+	json_t *resp = final ? NULL : sync_build(h->hs, &w->p, &news, &upto);
+	if (!resp) {
+		char tok[32];
+		snprintf(tok, sizeof(tok), "s%lld", (long long)w->p.since);
+		resp = json_pack("{s:s,s:{s:{},s:{},s:{},s:{}}}", "next_batch", tok, "rooms",
+				 "join", "invite", "leave", "knock");
+	}
+	w->rq->status = 200;
+	w->rq->reply = resp;
+	http_resume(w->rq);
+	sync_params_clear(&w->p);
+	free(w);
+}
+
+static void *hub_main(void *arg)
+{
+	struct sync_hub *h = arg;
+
+	pthread_mutex_lock(&h->lock);
+	while (!h->stop) {
+		int64_t now = http_monotonic_ms(), next = now + 60000;
+		struct waiter **pp = &h->head, *work = NULL;
+		while (*pp) {
+			struct waiter *w = *pp;
+			if (w->pending || w->deadline <= now) {
+				*pp = w->next;
+				h->count--;
+				w->next = work;
+				work = w;
+			} else {
+				if (w->deadline < next)
+					next = w->deadline;
+				pp = &w->next;
+			}
+		}
+		if (work) {
+			pthread_mutex_unlock(&h->lock);
+			while (work) {
+				struct waiter *w = work;
+				int news = 0;
+				int64_t upto;
+				json_t *resp;
+				work = w->next;
+				w->pending = 0;
+				resp = sync_build(h->hs, &w->p, &news, &upto);
+				if (resp && !news && w->deadline > http_monotonic_ms()) {
+					json_decref(resp);
+					pthread_mutex_lock(&h->lock);
+					w->upto = upto;
+					w->pending = h->latest > upto;
+					w->next = h->head;
+					h->head = w;
+					h->count++;
+					pthread_mutex_unlock(&h->lock);
+					continue;
+				}
+				if (resp) {
+					w->rq->status = 200;
+					w->rq->reply = resp;
+					http_resume(w->rq);
+					sync_params_clear(&w->p);
+					free(w);
+				} else {
+					answer(h, w, 1);
+				}
+			}
+			pthread_mutex_lock(&h->lock);
+			continue;
+		}
+		{
+			struct timespec ts;
+			int64_t wait = next - now;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += wait / 1000;
+			ts.tv_nsec += (wait % 1000) * 1000000;
+			if (ts.tv_nsec >= 1000000000) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000;
+			}
+			pthread_cond_timedwait(&h->cond, &h->lock, &ts);
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+struct sync_hub *sync_hub_new(struct hs *hs)
+{
+	struct sync_hub *h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->hs = hs;
+	pthread_mutex_init(&h->lock, NULL);
+	pthread_cond_init(&h->cond, NULL);
+	if (pthread_create(&h->thread, NULL, hub_main, h) != 0) {
+		pthread_mutex_destroy(&h->lock);
+		pthread_cond_destroy(&h->cond);
+		free(h);
+		return NULL;
+	}
+	h->started = 1;
+	return h;
+}
+
+int sync_hub_park(struct sync_hub *h, struct http_request *rq, struct sync_params *p,
+		  int64_t upto, int64_t deadline_ms)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -1;
+	w->rq = rq;
+	w->p = *p;
+	memset(p, 0, sizeof(*p));
+	w->upto = upto;
+	w->deadline = deadline_ms;
+	pthread_mutex_lock(&h->lock);
+	if (h->stop) {
+		pthread_mutex_unlock(&h->lock);
+		answer(h, w, 1);
+		return 0;
+	}
+	w->pending = h->latest > upto;
+	w->next = h->head;
+	h->head = w;
+	h->count++;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	return 0;
+}
+
+void sync_hub_listener(void *hub, int64_t stream_pos, const char *const *users, size_t n)
+{
+	struct sync_hub *h = hub;
+	int wake = 0;
+	pthread_mutex_lock(&h->lock);
+	if (stream_pos > h->latest)
+		h->latest = stream_pos;
+	for (struct waiter *w = h->head; w; w = w->next)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(w->p.user_id, users[i]) == 0) {
+				w->pending = 1;
+				wake = 1;
+				break;
+			}
+	if (wake)
+		pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
+void sync_hub_stop(struct sync_hub *h)
+{
+	struct waiter *w;
+	if (!h || !h->started)
+		return;
+	pthread_mutex_lock(&h->lock);
+	h->stop = 1;
+	pthread_cond_signal(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+	pthread_join(h->thread, NULL);
+	h->started = 0;
+	pthread_mutex_lock(&h->lock);
+	w = h->head;
+	h->head = NULL;
+	h->count = 0;
+	pthread_mutex_unlock(&h->lock);
+	while (w) {
+		struct waiter *next = w->next;
+		answer(h, w, 1);
+		w = next;
+	}
+}
+
+void sync_hub_free(struct sync_hub *h)
+{
+	if (!h)
+		return;
+	sync_hub_stop(h);
+	pthread_mutex_destroy(&h->lock);
+	pthread_cond_destroy(&h->cond);
+	free(h);
+}
+
+size_t sync_hub_parked(struct sync_hub *h)
+{
+	size_t n;
+	pthread_mutex_lock(&h->lock);
+	n = h->count;
+	pthread_mutex_unlock(&h->lock);
+	return n;
+}
