@@ -268,14 +268,11 @@ static void unlink_xfer(struct httpc_multi *m, struct xfer *x)
 	}
 }
 
-int httpc_multi_run(struct httpc_multi *m, int timeout_ms)
+/* Calls done for every finished transfer; returns how many. */
+static int reap(struct httpc_multi *m)
 {
-	int running = 0;
-	curl_multi_perform(m->multi, &running);
-	curl_multi_poll(m->multi, NULL, 0, timeout_ms, NULL);
-	curl_multi_perform(m->multi, &running);
 	CURLMsg *msg;
-	int left;
+	int left, n = 0;
 	while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -288,7 +285,22 @@ int httpc_multi_run(struct httpc_multi *m, int timeout_ms)
 		int result = xfer_finish(x, rc);
 		x->done(x->arg, result, &x->resp);
 		xfer_free(x);
+		n++;
 	}
+	return n;
+}
+
+int httpc_multi_run(struct httpc_multi *m, int timeout_ms)
+{
+	int running = 0;
+	curl_multi_perform(m->multi, &running);
+	/* Something finished already: report it now rather than wait (a
+	 * poll with nothing to watch would sleep the whole timeout). */
+	if (reap(m) > 0)
+		return running;
+	curl_multi_poll(m->multi, NULL, 0, timeout_ms, NULL);
+	curl_multi_perform(m->multi, &running);
+	reap(m);
 	return running;
 }
 

@@ -87,3 +87,8 @@ tests_fuzz_fuzz_fed_keyquery_SOURCES = tests/fuzz/fuzz_fed_keyquery.c
 tests_fuzz_fuzz_fed_keyquery_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 tests_fuzz_fuzz_fed_keyquery_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_fed_keyquery_LDADD = $(FUZZ_MAIN_LIB) $(FEDNET_LIBS)
+
+BENCH_PROGS += bench/bench_sender
+bench_bench_sender_SOURCES = bench/bench_sender.c
+bench_bench_sender_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
+bench_bench_sender_LDADD = $(FEDNET_LIBS)
