@@ -492,7 +492,7 @@ static void joined_members(struct api_req *r)
 		if (strcmp(event_type(ev) ? event_type(ev) : "", "m.room.member") != 0 ||
 		    strcmp(event_membership(ev) ? event_membership(ev) : "", "join") != 0)
 			continue;
-		o = json_object();
+		o = json_pack("{s:n,s:n}", "display_name", "avatar_url");
 		if (json_is_string(json_object_get(c, "displayname")))
 			json_object_set(o, "display_name", json_object_get(c, "displayname"));
 		if (json_is_string(json_object_get(c, "avatar_url")))

@@ -111,3 +111,7 @@ tests_fuzz_fuzz_hs_api_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_hs_api_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_api_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/hs_api
+
+# Rooms, events and /sync (issue 3).
+SCRIPT_TESTS += tests/e2e/test_rooms.py
+EXTRA_DIST += tests/e2e/test_rooms.py tests/e2e/test_rooms_common.py

@@ -1,0 +1,278 @@
+#!/usr/bin/python3
+"""End-to-end tests of scopd's room endpoints on SQLite and (with
+SCOP_TEST_PG_DSN) PostgreSQL: raw HTTP for the spec's errors, and
+matrix-nio (python3-matrix-nio) as a real client for rooms, messages,
+pagination, state, power levels and redaction.  Prints TAP."""
+import asyncio
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scoptest import Tap  # noqa: E402
+from test_rooms_common import C, Server, backends, expect  # noqa: E402
+
+t = Tap()
+try:
+    import nio
+    from nio import responses as R
+except ImportError:
+    nio = None
+
+
+def raw_suite(srv, tag):
+    def case(desc):
+        return t.case("%s: %s" % (tag, desc))
+
+    a, ta = srv.register("alice")
+    b, tb = srv.register("bob")
+    c, tc = srv.register("carol")
+    rid = expect(srv.call("POST", C + "/createRoom", {"name": "raw", "topic": "t"}, ta), 200)["room_id"]
+
+    @case("createRoom makes a room whose state has name, topic, member and power levels")
+    def _():
+        st = expect(srv.call("GET", C + "/rooms/%s/state" % rid, None, ta), 200)
+        types = {e["type"] for e in st}
+        assert {"m.room.create", "m.room.member", "m.room.power_levels", "m.room.join_rules",
+                "m.room.name", "m.room.topic"} <= types, types
+        assert expect(srv.call("GET", C + "/rooms/%s/state/m.room.topic" % rid, None, ta), 200) == {"topic": "t"}
+        assert rid in expect(srv.call("GET", C + "/joined_rooms", None, ta), 200)["joined_rooms"]
+
+    @case("unknown room version: 400 M_UNSUPPORTED_ROOM_VERSION")
+    def _():
+        expect(srv.call("POST", C + "/createRoom", {"room_version": "99"}, ta), 400,
+               "M_UNSUPPORTED_ROOM_VERSION")
+
+    @case("room versions 10 and 11 can be created too")
+    def _():
+        for v in ("10", "11"):
+            r = expect(srv.call("POST", C + "/createRoom", {"room_version": v}, ta), 200)["room_id"]
+            ev = expect(srv.call("GET", C + "/rooms/%s/state/m.room.create/" % r, None, ta), 200)
+            assert ev["room_version"] == v and ev.get("creator") == (a if v == "10" else None), ev
+
+    @case("invalid power_level_content_override: 400, and no room is made")
+    def _():
+        before = expect(srv.call("GET", C + "/joined_rooms", None, ta), 200)["joined_rooms"]
+        expect(srv.call("POST", C + "/createRoom",
+                        {"power_level_content_override": {"ban": "lots"}}, ta), 400)
+        expect(srv.call("POST", C + "/createRoom",
+                        {"power_level_content_override": {"users": {b: "x"}}}, ta), 400)
+        after = expect(srv.call("GET", C + "/joined_rooms", None, ta), 200)["joined_rooms"]
+        assert sorted(before) == sorted(after)
+
+    @case("a non-member cannot send, read state or join an invite-only room (403)")
+    def _():
+        expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/x1" % rid,
+                        {"msgtype": "m.text", "body": "hi"}, tb), 403, "M_FORBIDDEN")
+        expect(srv.call("GET", C + "/rooms/%s/state" % rid, None, tb), 403, "M_FORBIDDEN")
+        expect(srv.call("POST", C + "/rooms/%s/join" % rid, {}, tb), 403, "M_FORBIDDEN")
+
+    @case("unknown room: 404 M_NOT_FOUND")
+    def _():
+        expect(srv.call("PUT", C + "/rooms/!nope:rooms.test/send/m.room.message/x",
+                        {"body": "x"}, ta), 404, "M_NOT_FOUND")
+        expect(srv.call("POST", C + "/join/!nope:rooms.test", {}, tb), 404, "M_NOT_FOUND")
+
+    @case("send with a txn id is idempotent per device")
+    def _():
+        e1 = expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/same" % rid,
+                             {"msgtype": "m.text", "body": "once"}, ta), 200)["event_id"]
+        e2 = expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/same" % rid,
+                             {"msgtype": "m.text", "body": "once"}, ta), 200)["event_id"]
+        assert e1 == e2
+        msgs = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=5" % rid, None, ta), 200)
+        assert [m["content"].get("body") for m in msgs["chunk"]].count("once") == 1
+        assert msgs["chunk"][0]["unsigned"].get("transaction_id") == "same", msgs["chunk"][0]
+
+    @case("an over-size event: 413 M_TOO_LARGE, nothing stored")
+    def _():
+        expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/big" % rid,
+                        {"msgtype": "m.text", "body": "x" * 70000}, ta), 413, "M_TOO_LARGE")
+        msgs = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=1" % rid, None, ta), 200)
+        assert msgs["chunk"][0]["content"].get("body") == "once"
+
+    @case("a member event for another user's state_key is refused (403)")
+    def _():
+        expect(srv.call("PUT", C + "/rooms/%s/state/m.room.member/%s" % (rid, b),
+                        {"membership": "join"}, ta), 403, "M_FORBIDDEN")
+
+    @case("non-object body: 400 M_NOT_JSON / M_BAD_JSON")
+    def _():
+        s, j = srv.call("PUT", C + "/rooms/%s/send/m.room.message/nj" % rid, raw=b"[1]", token=ta)
+        assert s == 400 and j["errcode"] in ("M_NOT_JSON", "M_BAD_JSON"), (s, j)
+
+    @case("invite, join, members filters, joined_members")
+    def _():
+        expect(srv.call("POST", C + "/rooms/%s/invite" % rid, {"user_id": b}, ta), 200)
+        m = expect(srv.call("GET", C + "/rooms/%s/members?membership=invite" % rid, None, ta), 200)
+        assert [e["state_key"] for e in m["chunk"]] == [b], m
+        expect(srv.call("POST", C + "/join/" + rid, {}, tb), 200)
+        m = expect(srv.call("GET", C + "/rooms/%s/members?not_membership=leave" % rid, None, tb), 200)
+        assert sorted(e["state_key"] for e in m["chunk"]) == sorted([a, b])
+        j = expect(srv.call("GET", C + "/rooms/%s/joined_members" % rid, None, tb), 200)
+        assert set(j["joined"]) == {a, b}
+
+    @case("power levels: bob (0) cannot set the name, kick or ban (403)")
+    def _():
+        expect(srv.call("PUT", C + "/rooms/%s/state/m.room.name/" % rid, {"name": "x"}, tb), 403, "M_FORBIDDEN")
+        expect(srv.call("POST", C + "/rooms/%s/kick" % rid, {"user_id": a}, tb), 403, "M_FORBIDDEN")
+        expect(srv.call("POST", C + "/rooms/%s/ban" % rid, {"user_id": a}, tb), 403, "M_FORBIDDEN")
+
+    @case("redaction: bob may not redact alice's event; alice may; content goes")
+    def _():
+        eid = expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/r1" % rid,
+                              {"msgtype": "m.text", "body": "secret"}, ta), 200)["event_id"]
+        expect(srv.call("PUT", C + "/rooms/%s/redact/%s/rb" % (rid, eid), {}, tb), 403, "M_FORBIDDEN")
+        expect(srv.call("PUT", C + "/rooms/%s/redact/%s/ra" % (rid, eid), {"reason": "oops"}, ta), 200)
+        ev = expect(srv.call("GET", C + "/rooms/%s/event/%s" % (rid, eid), None, tb), 200)
+        assert ev["content"] == {} and ev["unsigned"]["redacted_because"]["sender"] == a, ev
+        expect(srv.call("PUT", C + "/rooms/%s/redact/$nope/rc" % rid, {}, ta), 404, "M_NOT_FOUND")
+
+    @case("kick, ban, unban, leave, forget")
+    def _():
+        expect(srv.call("POST", C + "/rooms/%s/kick" % rid, {"user_id": b, "reason": "r"}, ta), 200)
+        expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/k1" % rid, {"body": "x"}, tb), 403)
+        expect(srv.call("POST", C + "/rooms/%s/ban" % rid, {"user_id": b}, ta), 200)
+        expect(srv.call("POST", C + "/rooms/%s/invite" % rid, {"user_id": b}, ta), 403)
+        expect(srv.call("POST", C + "/rooms/%s/unban" % rid, {"user_id": c}, ta), 403)
+        expect(srv.call("POST", C + "/rooms/%s/unban" % rid, {"user_id": b}, ta), 200)
+        expect(srv.call("POST", C + "/rooms/%s/invite" % rid, {"user_id": b}, ta), 200)
+        expect(srv.call("POST", C + "/rooms/%s/join" % rid, {}, tb), 200)
+        expect(srv.call("POST", C + "/rooms/%s/forget" % rid, {}, tb), 400)
+        expect(srv.call("POST", C + "/rooms/%s/leave" % rid, {}, tb), 200)
+        expect(srv.call("POST", C + "/rooms/%s/forget" % rid, {}, tb), 200)
+        assert rid not in expect(srv.call("GET", C + "/joined_rooms", None, tb), 200)["joined_rooms"]
+
+    @case("public_chat: anyone may join")
+    def _():
+        pub = expect(srv.call("POST", C + "/createRoom", {"preset": "public_chat"}, ta), 200)["room_id"]
+        expect(srv.call("POST", C + "/join/" + pub, {}, tc), 200)
+        expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/p" % pub, {"body": "x"}, tc), 200)
+
+    @case("/messages: filter types/not_types, bad tokens and dir")
+    def _():
+        m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=50&filter=%s"
+                            % (rid, '{"types":["m.room.member"]}'), None, ta), 200)
+        assert m["chunk"] and all(e["type"] == "m.room.member" for e in m["chunk"])
+        m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=50&filter=%s"
+                            % (rid, '{"not_types":["m.room.member"]}'), None, ta), 200)
+        assert all(e["type"] != "m.room.member" for e in m["chunk"])
+        expect(srv.call("GET", C + "/rooms/%s/messages?dir=x" % rid, None, ta), 400, "M_INVALID_PARAM")
+        expect(srv.call("GET", C + "/rooms/%s/messages?from=zz" % rid, None, ta), 400, "M_INVALID_PARAM")
+
+    @case("filters: POST then GET; another user's filters are refused")
+    def _():
+        f = {"room": {"timeline": {"limit": 3}}}
+        fid = expect(srv.call("POST", C + "/user/%s/filter" % a, f, ta), 200)["filter_id"]
+        assert expect(srv.call("GET", C + "/user/%s/filter/%s" % (a, fid), None, ta), 200) == f
+        expect(srv.call("GET", C + "/user/%s/filter/%s" % (a, fid), None, tb), 403)
+        expect(srv.call("GET", C + "/user/%s/filter/99" % a, None, ta), 404, "M_NOT_FOUND")
+
+
+async def nio_scenario(url, store_dir, tag):
+    u1 = nio.AsyncClient(url, "", store_path=store_dir)
+    u2 = nio.AsyncClient(url, "", store_path=store_dir)
+    try:
+        r = await u1.register("nio1" + tag, "pw one pass", "d1")
+        t.ok(isinstance(r, R.RegisterResponse), "%s: nio register user 1" % tag, r)
+        r = await u2.register("nio2" + tag, "pw two pass", "d2")
+        t.ok(isinstance(r, R.RegisterResponse), "%s: nio register user 2" % tag, r)
+        r = await u1.room_create(name="nio room", topic="about", invite=[u2.user_id])
+        t.ok(isinstance(r, R.RoomCreateResponse), "%s: nio room_create" % tag, r)
+        rid = r.room_id
+        r = await u2.join(rid)
+        t.ok(isinstance(r, R.JoinResponse), "%s: nio join" % tag, r)
+        r = await u1.sync(timeout=0)
+        t.ok(isinstance(r, R.SyncResponse) and rid in u1.rooms, "%s: nio initial sync" % tag, r)
+        r = await u1.room_send(rid, "m.room.message", {"msgtype": "m.text", "body": "hello"})
+        t.ok(isinstance(r, R.RoomSendResponse), "%s: nio room_send" % tag, r)
+        r = await u2.sync(timeout=0, full_state=True)
+        ok = isinstance(r, R.SyncResponse) and rid in r.rooms.join and any(
+            getattr(e, "body", None) == "hello" for e in r.rooms.join[rid].timeline.events)
+        t.ok(ok, "%s: nio sync shows the room and the message" % tag, r)
+        room = u2.rooms.get(rid)
+        t.ok(room is not None and room.name == "nio room" and room.topic == "about"
+             and u1.user_id in room.users, "%s: nio's room model has name, topic and members" % tag,
+             room and (room.name, room.topic, list(room.users)))
+        # a few hundred messages, then page back through them all
+        for i in range(250):
+            r = await u1.room_send(rid, "m.room.message", {"msgtype": "m.text", "body": "m%d" % i})
+            if not isinstance(r, R.RoomSendResponse):
+                break
+        t.ok(isinstance(r, R.RoomSendResponse), "%s: 250 sends" % tag, r)
+        seen, token = [], None
+        r = await u2.sync(timeout=0)
+        token = r.rooms.join[rid].timeline.prev_batch
+        seen = [e.body for e in r.rooms.join[rid].timeline.events if hasattr(e, "body")]
+        for _ in range(100):
+            r = await u2.room_messages(rid, token, limit=37)
+            if not isinstance(r, R.RoomMessagesResponse) or not r.chunk:
+                break
+            seen = [e.body for e in reversed(r.chunk) if hasattr(e, "body")] + seen
+            if not r.end:
+                break
+            token = r.end
+        want = ["hello"] + ["m%d" % i for i in range(250)]
+        t.ok(seen == want, "%s: nio room_messages pages back through every message in order" % tag,
+             (len(seen), seen[:3], seen[-3:]))
+        r = await u2.room_messages(rid, "s0", direction=nio.MessageDirection.front, limit=1000)
+        fwd = [e.body for e in r.chunk if hasattr(e, "body")] if isinstance(r, R.RoomMessagesResponse) else r
+        t.ok(fwd == want, "%s: room_messages forwards from the start" % tag, fwd if not isinstance(fwd, list) else len(fwd))
+        r = await u1.room_get_state(rid)
+        t.ok(isinstance(r, R.RoomGetStateResponse) and any(e["type"] == "m.room.name" for e in r.events),
+             "%s: nio room_get_state" % tag, r)
+        r = await u2.room_put_state(rid, "m.room.topic", {"topic": "mine"})
+        t.ok(isinstance(r, R.RoomPutStateError) and r.status_code == "M_FORBIDDEN",
+             "%s: nio room_put_state without power: M_FORBIDDEN" % tag, r)
+        r = await u1.room_put_state(rid, "m.room.topic", {"topic": "new"})
+        t.ok(isinstance(r, R.RoomPutStateResponse), "%s: nio room_put_state" % tag, r)
+        r = await u2.room_get_state_event(rid, "m.room.topic")
+        t.ok(isinstance(r, R.RoomGetStateEventResponse) and r.content == {"topic": "new"},
+             "%s: nio room_get_state_event" % tag, r)
+        r = await u1.joined_members(rid)
+        t.ok(isinstance(r, R.JoinedMembersResponse) and {m.user_id for m in r.members} ==
+             {u1.user_id, u2.user_id}, "%s: nio joined_members" % tag, r)
+        r = await u2.room_leave(rid)
+        t.ok(isinstance(r, R.RoomLeaveResponse), "%s: nio room_leave" % tag, r)
+        r = await u2.joined_rooms()
+        t.ok(isinstance(r, R.JoinedRoomsResponse) and rid not in r.rooms, "%s: nio joined_rooms" % tag, r)
+    finally:
+        await u1.close()
+        await u2.close()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="scop-rooms-")
+    ok = False
+    try:
+        for name, db, cleanup in backends(tmp, "rooms"):
+            srv = Server(tmp, name, db)
+            try:
+                raw_suite(srv, name)
+                if nio:
+                    store = os.path.join(tmp, name + "-nio")
+                    os.makedirs(store)
+                    try:
+                        asyncio.run(nio_scenario(srv.url, store, name))
+                    except Exception as e:  # a client crash is a failure too
+                        t.ok(False, "%s: nio scenario ran" % name, repr(e))
+                else:
+                    print("# python3-matrix-nio missing: nio part skipped")
+            finally:
+                rc = srv.stop()
+                cleanup()
+            t.ok(rc == 0, "%s: scopd stops cleanly (exit 0, no leaks)" % name, srv.log()[-3000:])
+        if not os.environ.get("SCOP_TEST_PG_DSN") and os.environ.get("SCOP_REQUIRE_PG") == "1":
+            t.ok(False, "postgres: SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset")
+        ok = True
+    finally:
+        if ok and not t.failed:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("# logs kept in %s" % tmp, flush=True)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
