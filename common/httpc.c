@@ -112,12 +112,14 @@ static struct xfer *xfer_new(const struct httpc_request *req, int copy_body)
 	}
 	if (req->ca_file != NULL)
 		curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file);
-	if (req->connect_to != NULL) {
-		x->connect_to = curl_slist_append(NULL, req->connect_to);
-		if (x->connect_to == NULL)
+	for (const char *const *c = req->connect_to; c != NULL && *c != NULL; c++) {
+		struct curl_slist *n = curl_slist_append(x->connect_to, *c);
+		if (n == NULL)
 			goto fail;
-		curl_easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to);
+		x->connect_to = n;
 	}
+	if (x->connect_to != NULL)
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, x->connect_to);
 	for (const char *const *h = req->headers; h != NULL && *h != NULL; h++) {
 		struct curl_slist *n = curl_slist_append(x->hdrs, *h);
 		if (n == NULL)

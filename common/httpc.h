@@ -37,10 +37,11 @@ struct httpc_request {
 	size_t max_body;                 /* 1 MiB when 0 */
 	int no_verify;                   /* 1: do not check the peer certificate (test setups only) */
 	const char *ca_file;             /* extra trust anchors instead of the system's, or NULL */
-	/* Send the request to another address while the URL (and so the TLS
-	 * name check and SNI) keeps its name: curl's CONNECT_TO format
-	 * "HOST:PORT:CONNECT-HOST:CONNECT-PORT", or NULL. */
-	const char *connect_to;
+	/* Send requests for some host:port to another address while the URL
+	 * (and so the TLS name check and SNI) keeps its name: NULL-terminated
+	 * entries in curl's CONNECT_TO format "HOST:PORT:CONNECT-HOST:CONNECT-PORT"
+	 * (the first that matches wins; they apply to redirects too), or NULL. */
+	const char *const *connect_to;
 	int max_redirects;               /* 0: redirects are returned, not followed */
 };
 

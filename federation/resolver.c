@@ -269,10 +269,12 @@ int fed_resolver_route(struct fed_resolver *r, const char *server_name, const st
 	return 0;
 }
 
-void fed_route_apply(const struct fed_route *route, struct httpc_request *req)
+void fed_route_apply(struct fed_route *route, struct httpc_request *req)
 {
+	route->connect_list[0] = route->connect_to;
+	route->connect_list[1] = NULL;
 	req->url = route->url;
-	req->connect_to = route->connect_to;
+	req->connect_to = route->connect_list;
 	req->no_verify = route->no_verify;
 	req->ca_file = route->ca_file;
 }
@@ -339,18 +341,15 @@ static int fetch_well_known(void *ctx, const char *hostname, char **body, size_t
 	if (wk_lookup(r, hostname, body, len))
 		return *body != NULL ? 0 : -1;
 
-	char url[600], host[300], hp[320], dest[320], connect_to[700];
+	char url[600], host[300];
 	url_host(hostname, host, sizeof(host));
 	snprintf(url, sizeof(url), "https://%s/.well-known/matrix/server", host);
-	snprintf(hp, sizeof(hp), "%s:443", host);
+	/* All overrides: a redirect may lead to another of the names. */
 	struct httpc_request req = {
 		.url = url, .timeout_ms = r->http_timeout_ms, .max_body = FED_WELL_KNOWN_MAX,
 		.max_redirects = 5, .ca_file = r->ca_file, .no_verify = fed_resolver_no_verify(r, hostname),
+		.connect_to = (const char *const *)r->overrides,
 	};
-	if (find_override(r, hp, dest, sizeof(dest)) == 0) {
-		snprintf(connect_to, sizeof(connect_to), "%s:%s", hp, dest);
-		req.connect_to = connect_to;
-	}
 	struct httpc_response resp;
 	int rc = httpc_request(&req, &resp);
 	int ok = rc == HTTPC_OK && resp.status == 200;

@@ -49,7 +49,8 @@ int fed_resolver_resolve(struct fed_resolver *r, const char *server_name, struct
 /* Everything needed to send one request to a resolved target. */
 struct fed_route {
 	char url[1024];
-	char connect_to[1024];   /* "tls_name:port:host:port" (after overrides) */
+	char connect_to[1024];   /* "tls_name:port:addr:port" (after overrides) */
+	const char *connect_list[2]; /* set by fed_route_apply() */   /* "tls_name:port:host:port" (after overrides) */
 	char host_header[300];  /* "Host: ..." */
 	int no_verify;
 	const char *ca_file;    /* points into the resolver */
@@ -60,9 +61,10 @@ struct fed_route {
 int fed_resolver_route(struct fed_resolver *r, const char *server_name, const struct fed_target *t,
 		       const char *path, struct fed_route *route);
 
-/* Applies route to req (url, connect_to, TLS options); headers stay the
- * caller's, who should include route->host_header. */
-void fed_route_apply(const struct fed_route *route, struct httpc_request *req);
+/* Applies route to req (url, connect_to, TLS options); req points into
+ * route, which must outlive it.  Headers stay the caller's, who should
+ * include route->host_header. */
+void fed_route_apply(struct fed_route *route, struct httpc_request *req);
 
 /* 1 when server_name is on the no-verify list. */
 int fed_resolver_no_verify(const struct fed_resolver *r, const char *server_name);

@@ -46,7 +46,8 @@ for n in NAMES:
     overrides += ["--override", "%s.example.test:%d:127.0.0.1:%d" % (n, P, P)]
 # Well-known on port 443 and the SRV targets, all to the peer.
 for h in ("example.test:443", "srv.example.test:443", "delegated.example.test:443",
-          "nowk.example.test:443", "fed.example.test:8451"):
+          "nowk.example.test:443", "fed.example.test:8451", "redir.example.test:443", "huge.example.test:443",
+          "nocache.example.test:443", "broken.example.test:443"):
     overrides += ["--override", "%s:127.0.0.1:%d" % (h, P)]
 overrides += ["--override", "bad.example.test:%d:127.0.0.1:%d" % (BP, BP)]
 
@@ -148,6 +149,33 @@ try:
     r = fedtool("discover", "example.test")
     t.ok(peer.well_known_hits.get("example.test", 0) == hits + 1 and r.get("via_well_known") is True,
          "each fedtool run fetches the well-known once (cache is per process)", r)
+    peer.well_known["redir.example.test"] = (302, {}, {"Location": "https://example.test/.well-known/matrix/server"})
+    r = fedtool("discover", "redir.example.test")
+    t.ok(r.get("host") == "fed.example.test" and r.get("port") == P and r.get("via_well_known") is True,
+         "a redirected well-known is followed", r)
+    peer.well_known["huge.example.test"] = (200, {"m.server": "fed.example.test:%d" % P, "pad": "x" * 60000}, {})
+    r = fedtool("discover", "huge.example.test")
+    t.ok(r.get("host") == "huge.example.test" and r.get("port") == 8448 and r.get("via_well_known") is False,
+         "a well-known body over 50 KiB is ignored", r)
+    peer.well_known["nocache.example.test"] = (200, {"m.server": "fed.example.test:%d" % P},
+                                               {"Cache-Control": "no-store"})
+    peer.well_known["broken.example.test"] = (500, {}, {})
+    for name in ("nocache", "broken"):
+        peer.well_known_hits.pop(name + ".example.test", None)
+    hits = peer.well_known_hits.get("example.test", 0)
+    p = subprocess.run([FEDTOOL, "--ca", pki["ca.crt"], "--dns", knot.forwarder] + overrides +
+                       ["discover", "example.test", "example.test", "nocache.example.test", "nocache.example.test",
+                        "broken.example.test", "broken.example.test"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    lines = [json.loads(x) for x in p.stdout.splitlines()]
+    t.ok(len(lines) == 6 and all(x.get("via_well_known") for x in lines[:4]) and
+         peer.well_known_hits.get("example.test", 0) == hits + 1,
+         "a well-known answer is cached within a process (max-age)", (lines, peer.well_known_hits))
+    t.ok(peer.well_known_hits.get("nocache.example.test") == 2, "Cache-Control: no-store is not cached",
+         peer.well_known_hits)
+    t.ok(peer.well_known_hits.get("broken.example.test") == 1 and lines[-1].get("port") == 8448,
+         "a failed well-known fetch is cached too (the spec's error caching)", (lines, peer.well_known_hits))
+
     r = fedtool("keys", "example.test", "ed25519:k1")
     t.ok("error" in r and "example.test" in json.dumps(r),
          "a key document naming the delegated host instead of the server is refused", r)
@@ -170,6 +198,31 @@ try:
     t.ok(r.get("idle") and len(att) == 4 and len({a[1] for a in att}) == 1 and [a[2] for a in att] ==
          [500, 500, 500, 200] and len(got) == 1 and len(got[0]["pdus"]) == 5 and r.get("txns_failed") == 3,
          "after 3 x 500 the same txn id is retried and delivered once", (r, att))
+
+    # Catch-up: the destination is down (nothing listening) when the PDUs
+    # are queued and comes up later; the sender keeps retrying and delivers.
+    import socket
+    import time
+    with socket.socket() as s_:
+        s_.bind(("127.0.0.1", 0))
+        late_port = s_.getsockname()[1]
+    late_dest = "127.0.0.1:%d" % late_port
+    proc = subprocess.Popen([FEDTOOL, "--origin", ORIGIN, "--key", keyfile, "--ca", pki["ca.crt"],
+                             "--backoff", "100", "--timeout", "30000", "send", "60", "3", late_dest],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    late = fedpeer.Peer(pki["srv.crt"], pki["srv.key"], port=late_port)
+    late.origin_keys[ORIGIN] = peer.origin_keys[ORIGIN]
+    late.start()
+    try:
+        out, errout = proc.communicate(timeout=60)
+        r = json.loads(out.strip().splitlines()[-1])
+        seqs = [p_["seq"] for x in late.txns for p_ in x["pdus"]]
+        t.ok(r.get("idle") and r.get("txns_failed", 0) >= 1 and seqs == list(range(60)) and
+             all(x["sig_ok"] for x in late.txns),
+             "a destination that was down gets every PDU, in order, once it is back", (r, seqs))
+    finally:
+        late.stop()
 
     dests = ["d%d.example.test:%d" % (i, P) for i in range(1, 6)] + ["127.0.0.1:%d" % P]
     del peer.txns[:]

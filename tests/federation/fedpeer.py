@@ -56,7 +56,7 @@ def verify_key_b64(sk):
 
 
 class Peer:
-    def __init__(self, certfile, keyfile):
+    def __init__(self, certfile, keyfile, port=0):
         self.keys = {}          # server name -> signing key
         self.rogue = signedjson.key.generate_signing_key("rogue")
         self.notary_key = signedjson.key.generate_signing_key("notary")
@@ -103,7 +103,7 @@ class Peer:
                 n = int(self.headers.get("Content-Length", "0"))
                 return self.rfile.read(n)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(certfile, keyfile)

@@ -1,7 +1,7 @@
 /* fedtool: drives the federation network code for tests/e2e/test_federation_net.py
  * and by hand.  Prints one JSON object per command on stdout.
  *
- *   fedtool [OPTIONS] discover NAME
+ *   fedtool [OPTIONS] discover NAME...
  *   fedtool [OPTIONS] keys SERVER KEY_ID          keyring_get (direct, then notaries)
  *   fedtool [OPTIONS] keys-direct SERVER
  *   fedtool [OPTIONS] keys-notary SERVER          through the --notary servers only
@@ -113,13 +113,16 @@ int main(int argc, char **argv)
 	if (kr == NULL) {
 		rc = 1;
 	} else if (strcmp(cmd, "discover") == 0 && i < argc) {
-		struct fed_target t;
-		if (fed_resolver_resolve(r, argv[i], &t, err, sizeof(err)) != 0)
-			print_err(err);
-		else
-			print_json(json_pack("{ss si ss ss sb sb}", "host", t.host, "port", (int)t.port, "host_header",
-					     t.host_header, "tls_name", t.tls_name, "via_well_known", t.via_well_known,
-					     "via_srv", t.via_srv));
+		/* Several names in one run share the well-known cache. */
+		for (; i < argc; i++) {
+			struct fed_target t;
+			if (fed_resolver_resolve(r, argv[i], &t, err, sizeof(err)) != 0)
+				print_err(err);
+			else
+				print_json(json_pack("{ss si ss ss sb sb}", "host", t.host, "port", (int)t.port,
+						     "host_header", t.host_header, "tls_name", t.tls_name,
+						     "via_well_known", t.via_well_known, "via_srv", t.via_srv));
+		}
 	} else if (strcmp(cmd, "keys") == 0 && i + 1 < argc) {
 		unsigned char pub[32];
 		if (keyring_get(kr, argv[i], argv[i + 1], 0, pub, err, sizeof(err)) != 0) {

@@ -88,7 +88,8 @@ static void test_routes(void **state)
 	struct httpc_request req = { 0 };
 	fed_route_apply(&route, &req);
 	assert_string_equal(req.url, route.url);
-	assert_ptr_equal(req.connect_to, route.connect_to);
+	assert_ptr_equal(req.connect_to[0], route.connect_to);
+	assert_null(req.connect_to[1]);
 	fed_resolver_free(r);
 }
 
