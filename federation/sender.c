@@ -1,10 +1,12 @@
 /* sender.h: per-destination state machine
- *   IDLE --(items queued, backoff over)--> BUILDING (txn fixed) --> IN_FLIGHT
+ *   IDLE --(items queued, backoff over, no target)--> RESOLVING --> IDLE
+ *   IDLE --(items queued, backoff over, target known)--> txn frozen, IN_FLIGHT
  *   IN_FLIGHT --200--> IDLE (txn items popped, backoff reset)
  *   IN_FLIGHT --error--> IDLE with the same txn kept and next_try_ms set
- * All state is under s->lock; the thread drops the lock while curl runs
- * and while a destination is being resolved (which may block on DNS or a
- * well-known fetch: resolution results are cached for an hour). */
+ * All state is under s->lock.  Two threads: the send loop, which never
+ * blocks except in curl_multi_poll(), and a resolver thread, because
+ * discovery may block on DNS or a well-known fetch (targets are then
+ * cached for an hour, and dropped after a transport error). */
 #include "federation/sender.h"
 
 #include <pthread.h>
@@ -44,6 +46,7 @@ struct dest {
 	char *auth;
 	size_t txn_pdus, txn_edus;
 	int in_flight;
+	int resolving;       /* queued for, or in, the resolver thread */
 	unsigned failures;
 	int64_t next_try_ms;
 	struct fed_target target;
@@ -62,6 +65,7 @@ struct fed_sender {
 
 	pthread_mutex_t lock;
 	pthread_cond_t idle;
+	pthread_cond_t resolve_cv; /* wakes the resolver thread */
 	struct dest *dests;
 	struct httpc_multi *multi;
 	struct fed_sender_stats stats;
@@ -70,7 +74,7 @@ struct fed_sender {
 	uint32_t rnd;
 	int stop;
 	int started;
-	pthread_t thread;
+	pthread_t thread, resolver_thread;
 };
 
 static int64_t wall_ms(void)
@@ -306,29 +310,11 @@ static void on_done(void *arg, int result, struct httpc_response *resp)
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* Called with the lock held and d->in_flight set; drops the lock while
- * resolving.  On failure schedules a retry. */
+/* Called with the lock held, d->in_flight set and d->target known.  On
+ * failure schedules a retry. */
 static void start_txn(struct fed_sender *s, struct dest *d)
 {
-	int64_t now = mono_ms();
-	int ok = 1;
-	if (d->target_until_ms <= now) {
-		char name[256], err[256];
-		struct fed_target t;
-		snprintf(name, sizeof(name), "%s", d->name);
-		pthread_mutex_unlock(&s->lock);
-		int rc = fed_resolver_resolve(s->resolver, name, &t, err, sizeof(err));
-		pthread_mutex_lock(&s->lock);
-		if (rc == 0) {
-			d->target = t;
-			d->target_until_ms = now + TARGET_CACHE_MS;
-		} else {
-			log_info("federation: cannot resolve %s: %s", name, err);
-			ok = 0;
-		}
-	}
-	if (ok && d->body == NULL && build_txn(s, d) != 0)
-		ok = 0;
+	int ok = d->body != NULL || build_txn(s, d) == 0;
 	struct fed_route route;
 	char path[128];
 	if (ok) {
@@ -354,6 +340,62 @@ static void start_txn(struct fed_sender *s, struct dest *d)
 	}
 }
 
+/* IP literals and names with a port resolve without any lookup, so the
+ * send loop does them itself rather than queue behind a slow discovery.
+ * 1 when d->target is now set. */
+static int resolve_inline(struct fed_sender *s, struct dest *d, int64_t now)
+{
+	struct server_name sn;
+	struct fed_target t;
+	char err[128];
+	if (server_name_parse(d->name, &sn) != 0 || (sn.kind == SERVER_HOST_DNS && sn.port == 0))
+		return 0;
+	if (fed_resolver_resolve(s->resolver, d->name, &t, err, sizeof(err)) != 0)
+		return 0;
+	d->target = t;
+	d->target_until_ms = now + TARGET_CACHE_MS;
+	return 1;
+}
+
+/* The resolver thread: takes destinations marked resolving, one at a
+ * time, with the lock dropped during discovery. */
+static void *resolve_loop(void *arg)
+{
+	struct fed_sender *s = arg;
+	pthread_mutex_lock(&s->lock);
+	while (!s->stop) {
+		struct dest *d = s->dests;
+		while (d != NULL && !d->resolving)
+			d = d->next;
+		if (d == NULL) {
+			pthread_cond_wait(&s->resolve_cv, &s->lock);
+			continue;
+		}
+		char name[256], err[256];
+		struct fed_target t;
+		snprintf(name, sizeof(name), "%s", d->name);
+		pthread_mutex_unlock(&s->lock);
+		int rc = fed_resolver_resolve(s->resolver, name, &t, err, sizeof(err));
+		pthread_mutex_lock(&s->lock);
+		if (rc == 0) {
+			d->target = t;
+			d->target_until_ms = mono_ms() + TARGET_CACHE_MS;
+		} else {
+			log_info("federation: cannot resolve %s: %s", name, err);
+			s->stats.txns_failed++;
+			d->failures++;
+			d->next_try_ms = mono_ms() + fed_backoff_ms(d->failures, s->backoff_base_ms,
+								     s->backoff_max_ms, next_rnd(s));
+		}
+		d->resolving = 0;
+		pthread_mutex_unlock(&s->lock);
+		httpc_multi_wakeup(s->multi);
+		pthread_mutex_lock(&s->lock);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return NULL;
+}
+
 static void *run(void *arg)
 {
 	struct fed_sender *s = arg;
@@ -361,24 +403,21 @@ static void *run(void *arg)
 	while (!s->stop) {
 		int64_t now = mono_ms();
 		int64_t wait = 1000;
-		/* Restart the scan after each start: the lock may have been
-		 * dropped while resolving, and the list may have grown. */
-		int again = 1;
-		while (again && !s->stop) {
-			again = 0;
-			for (struct dest *d = s->dests; d != NULL; d = d->next) {
-				if (d->in_flight || !dest_busy(d))
-					continue;
-				if (d->next_try_ms > now) {
-					if (d->next_try_ms - now < wait)
-						wait = d->next_try_ms - now;
-					continue;
-				}
-				d->in_flight = 1;
-				start_txn(s, d);
-				again = 1;
-				break;
+		for (struct dest *d = s->dests; d != NULL; d = d->next) {
+			if (d->in_flight || d->resolving || !dest_busy(d))
+				continue;
+			if (d->next_try_ms > now) {
+				if (d->next_try_ms - now < wait)
+					wait = d->next_try_ms - now;
+				continue;
 			}
+			if (d->target_until_ms <= now && !resolve_inline(s, d, now)) {
+				d->resolving = 1;
+				pthread_cond_signal(&s->resolve_cv);
+				continue;
+			}
+			d->in_flight = 1;
+			start_txn(s, d);
 		}
 		pthread_mutex_unlock(&s->lock);
 		httpc_multi_run(s->multi, (int)wait);
@@ -406,6 +445,7 @@ struct fed_sender *fed_sender_new(const struct fed_sender_options *opt)
 		s->rnd = 0x9e3779b9u;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
+	pthread_cond_init(&s->resolve_cv, NULL);
 	s->multi = httpc_multi_new();
 	if (s->origin == NULL || s->multi == NULL) {
 		fed_sender_free(s);
@@ -418,8 +458,17 @@ int fed_sender_start(struct fed_sender *s)
 {
 	if (s->started)
 		return 0;
-	if (pthread_create(&s->thread, NULL, run, s) != 0)
+	if (pthread_create(&s->resolver_thread, NULL, resolve_loop, s) != 0)
 		return -1;
+	if (pthread_create(&s->thread, NULL, run, s) != 0) {
+		pthread_mutex_lock(&s->lock);
+		s->stop = 1;
+		pthread_cond_broadcast(&s->resolve_cv);
+		pthread_mutex_unlock(&s->lock);
+		pthread_join(s->resolver_thread, NULL);
+		s->stop = 0;
+		return -1;
+	}
 	s->started = 1;
 	return 0;
 }
@@ -430,10 +479,13 @@ void fed_sender_free(struct fed_sender *s)
 		return;
 	pthread_mutex_lock(&s->lock);
 	s->stop = 1;
+	pthread_cond_broadcast(&s->resolve_cv);
 	pthread_mutex_unlock(&s->lock);
 	if (s->started) {
 		httpc_multi_wakeup(s->multi);
 		pthread_join(s->thread, NULL);
+		/* Waits for a discovery under way (bounded by its timeouts). */
+		pthread_join(s->resolver_thread, NULL);
 	}
 	httpc_multi_free(s->multi); /* on_done for what was in flight */
 	while (s->dests != NULL) {
@@ -444,6 +496,7 @@ void fed_sender_free(struct fed_sender *s)
 	free(s->origin);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->resolve_cv);
 	free(s);
 }
 

@@ -1,6 +1,6 @@
 /* Outbound federation: a queue per destination server, drained by one
  * thread that drives every transfer through curl multi (no thread per
- * destination).  Each destination has at most one transaction in flight,
+ * destination; a second thread runs server discovery, which may block).  Each destination has at most one transaction in flight,
  * PUT /_matrix/federation/v1/send/{txnId} with up to 50 PDUs and 100 EDUs,
  * signed with X-Matrix.  A failed transaction is retried unchanged (same
  * txn id and body, so the receiver can deduplicate) after an exponential

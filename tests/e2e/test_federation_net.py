@@ -224,6 +224,17 @@ try:
     finally:
         late.stop()
 
+    # A destination whose discovery is slow (the well-known answer takes
+    # 2 s) does not hold up the others: the send loop never blocks on it.
+    peer.well_known["slow.example.test"] = (200, {"m.server": "d5.example.test:%d" % P}, {})
+    peer.well_known_delay["slow.example.test"] = 2.0
+    del peer.txns[:]
+    r = fedtool("send", "1", "0", "slow.example.test", "d4.example.test:%d" % P,
+                extra=["--override", "slow.example.test:443:127.0.0.1:%d" % P])
+    order = [x["dest"] for x in peer.txns]
+    t.ok(r.get("idle") and order == ["d4.example.test:%d" % P, "d5.example.test:%d" % P],
+         "a slow discovery does not hold up other destinations", (r, order))
+
     dests = ["d%d.example.test:%d" % (i, P) for i in range(1, 6)] + ["127.0.0.1:%d" % P]
     del peer.txns[:]
     r = fedtool("send", "120", "7", *dests)

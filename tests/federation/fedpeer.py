@@ -63,6 +63,7 @@ class Peer:
         self.badnotary_key = signedjson.key.generate_signing_key("notary")
         self.well_known = {}    # hostname -> (status, body, headers)
         self.well_known_hits = {}
+        self.well_known_delay = {}  # hostname -> seconds before answering
         self.fail_first = 0
         self.txns = []          # delivered: dicts
         self.attempts = []      # every PUT: (host, txn_id, status)
@@ -143,6 +144,7 @@ class Peer:
         if method == "GET" and path == "/.well-known/matrix/server":
             with self.lock:
                 self.well_known_hits[hostname] = self.well_known_hits.get(hostname, 0) + 1
+            time.sleep(self.well_known_delay.get(hostname, 0))
             status, obj, headers = self.well_known.get(hostname, (404, {"errcode": "M_NOT_FOUND"}, {}))
             return h.reply(status, obj, headers)
         if method == "GET" and path == "/_matrix/key/v2/server":
