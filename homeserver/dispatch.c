@@ -189,7 +189,9 @@ void hs_dispatch(void *ctx, struct http_request *rq)
 		goto out;
 	route->fn(&r);
 out:
-	if (!rq->reply && !rq->raw_reply)
+	/* A suspended request is answered later by whoever resumes it (and
+	 * may already have been, on another thread: do not touch its reply). */
+	if (!rq->suspended && !rq->reply && !rq->raw_reply)
 		api_error(&r, 500, "M_UNKNOWN", "Internal server error");
 	requester_clear(&r.who);
 	json_decref(r.body);

@@ -3,12 +3,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -39,6 +41,8 @@ struct http_server {
 	http_handler_fn fn;
 	http_limit_fn limit;
 	void *ctx;
+	pthread_mutex_t lock;
+	int parked;        /* suspended at some point, not completed yet */
 };
 
 int64_t http_now_ms(void)
@@ -96,6 +100,12 @@ void http_suspend(struct http_request *rq)
 	/* suspended is only ever written by the handler's thread, so the
 	 * access handler can trust it even if http_resume() already ran on
 	 * another thread and moved state on. */
+	if (!rq->suspended && rq->srv) {
+		struct http_server *srv = rq->srv;
+		pthread_mutex_lock(&srv->lock);
+		srv->parked++;
+		pthread_mutex_unlock(&srv->lock);
+	}
 	rq->suspended = 1;
 	rq->state = RQ_SUSPENDED;
 	MHD_suspend_connection(rq->conn);
@@ -243,6 +253,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 		if (!rq)
 			return MHD_NO;
 		*con_cls = rq;
+		rq->srv = srv;
 		rq->max_body = srv->limit ? srv->limit(srv->ctx, method, url) : srv->max_body;
 		cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 		if (cl) {
@@ -304,6 +315,12 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	(void)toe;
 	if (!rq)
 		return;
+	if (rq->suspended && rq->srv) {
+		struct http_server *srv = rq->srv;
+		pthread_mutex_lock(&srv->lock);
+		srv->parked--;
+		pthread_mutex_unlock(&srv->lock);
+	}
 	free(rq->body);
 	free(rq->raw_reply);
 	json_decref(rq->reply);
@@ -406,6 +423,7 @@ struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&srv->lock, NULL);
 	if (tls && tls->cert_pem && tls->key_pem) {
 		srv->cert_pem = strdup(tls->cert_pem);
 		srv->key_pem = strdup(tls->key_pem);
@@ -443,8 +461,19 @@ void http_server_stop(struct http_server *s)
 {
 	if (!s)
 		return;
+	/* Resumed long polls still have their answers to send. */
+	for (int i = 0; i < 500; i++) {
+		int parked;
+		pthread_mutex_lock(&s->lock);
+		parked = s->parked;
+		pthread_mutex_unlock(&s->lock);
+		if (parked <= 0)
+			break;
+		usleep(10000);
+	}
 	for (size_t i = 0; i < s->nd; i++)
 		MHD_stop_daemon(s->d[i]);
+	pthread_mutex_destroy(&s->lock);
 	if (s->key_pem) {
 		explicit_bzero(s->key_pem, strlen(s->key_pem));
 		free(s->key_pem);

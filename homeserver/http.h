@@ -50,6 +50,7 @@ struct http_request {
 	/* Private to the HTTP layer. */
 	int state;
 	int suspended;
+	void *srv;             /* the struct http_server (counts parked requests) */
 };
 
 typedef void (*http_handler_fn)(void *ctx, struct http_request *rq);
@@ -71,7 +72,9 @@ struct http_server *http_server_start(const struct hs_bind *binds, size_t nbinds
 				      const struct http_tls *tls,
 				      http_handler_fn fn, http_limit_fn limit, void *ctx,
 				      char *err, size_t errlen);
-/* Stops accepting, waits for handlers to finish, frees the server. */
+/* Waits (up to a few seconds) for requests that were suspended to be sent,
+ * then stops accepting, waits for handlers to finish, frees the server.
+ * Resume every suspended request before calling it. */
 void http_server_stop(struct http_server *s);
 /* The port actually bound for binds[0] (for port 0 in tests). */
 int http_server_port(const struct http_server *s);

@@ -113,5 +113,5 @@ tests_fuzz_fuzz_hs_api_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/hs_api
 
 # Rooms, events and /sync (issue 3).
-SCRIPT_TESTS += tests/e2e/test_rooms.py
-EXTRA_DIST += tests/e2e/test_rooms.py tests/e2e/test_rooms_common.py
+SCRIPT_TESTS += tests/e2e/test_rooms.py tests/e2e/test_sync.py
+EXTRA_DIST += tests/e2e/test_rooms.py tests/e2e/test_rooms_common.py tests/e2e/test_sync.py
