@@ -13,6 +13,7 @@
 #include "common/httpc.h"
 #include "common/log.h"
 #include "federation/server_name.h"
+#include "federation/xmatrix.h"
 #include "homeserver/events/event_sign.h"
 
 #define MAX_KEYS 32
@@ -348,6 +349,32 @@ int keyring_get(struct keyring *kr, const char *server, const char *key_id, int6
 	if (err != NULL && errlen > 0 && err[0] == '\0')
 		snprintf(err, errlen, "no keys for %s", server);
 	return -1;
+}
+
+int keyring_check_request(struct keyring *kr, const char *authorization, const char *method, const char *uri,
+			  const json_t *content, char *origin, size_t cap, char *err, size_t errlen)
+{
+	struct xmatrix_auth auth;
+	struct server_name sn;
+	unsigned char pub[32];
+	enum xmatrix_status st = authorization ? xmatrix_parse(authorization, &auth) : XMATRIX_MALFORMED;
+	if (st != XMATRIX_OK) {
+		snprintf(err, errlen, "Authorization: %s", xmatrix_status_str(st));
+		return -1;
+	}
+	if (server_name_parse(auth.origin, &sn) != 0) {
+		snprintf(err, errlen, "invalid origin");
+		return -1;
+	}
+	if (keyring_get(kr, auth.origin, auth.key_id, 0, pub, err, errlen) != 0)
+		return -1;
+	st = xmatrix_verify(&auth, kr->server_name, method, uri, content, pub);
+	if (st != XMATRIX_OK) {
+		snprintf(err, errlen, "Authorization: %s", xmatrix_status_str(st));
+		return -1;
+	}
+	snprintf(origin, cap, "%s", auth.origin);
+	return 0;
 }
 
 /* ---- server side ---- */

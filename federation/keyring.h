@@ -68,6 +68,16 @@ int keyring_fetch_direct(struct keyring *kr, const char *server, char *err, size
 int keyring_fetch_notary(struct keyring *kr, const struct keyring_notary *notary, const char *server,
 			 const char *key_id, int64_t min_valid_ts, char *err, size_t errlen);
 
+/* Checks an inbound federation request's Authorization header (X-Matrix)
+ * against the request as received by us: parses it, looks up the origin's
+ * key with keyring_get() (fetching it if needed) and verifies the
+ * signature over method, uri, origin, destination and content (the parsed
+ * JSON body, or NULL without one).  0 with the origin server name copied
+ * to origin[cap], or -1 with a reason (the caller answers 401
+ * M_UNAUTHORIZED). */
+int keyring_check_request(struct keyring *kr, const char *authorization, const char *method, const char *uri,
+			  const json_t *content, char *origin, size_t cap, char *err, size_t errlen);
+
 /* ---- server side: handlers for the HTTP layer ---- */
 
 /* GET /_matrix/key/v2/server: our signed key document (new reference). */

@@ -118,6 +118,29 @@ try:
     resp = fedtool("notary-query", json.dumps({"server_keys": ["x"]}))
     t.ok("error" in resp, "notary rejects a malformed query body", resp)
 
+    # ---- inbound X-Matrix, signed by signedjson ----
+    def xmatrix(origin, sk, method, uri, content, destination=ORIGIN):
+        req = {"method": method, "uri": uri, "origin": origin, "destination": destination}
+        if content is not None:
+            req["content"] = content
+        sig = signedjson.sign.sign_json(req, origin, sk)["signatures"][origin]["ed25519:" + sk.version]
+        return 'X-Matrix origin="%s",destination="%s",key="ed25519:%s",sig="%s"' % (
+            origin, destination, sk.version, sig)
+    body = {"pdus": [], "edus": [{"edu_type": "m.typing", "content": {"é": 1}}]}
+    uri = "/_matrix/federation/v1/send/42?x=%20y"
+    hdr = xmatrix(good, peer.key_for(good), "PUT", uri, body)
+    r = fedtool("check-auth", "PUT", uri, json.dumps(body), hdr)
+    t.ok(r.get("origin") == good, "an inbound request signed by signedjson passes (key fetched from the origin)", r)
+    r = fedtool("check-auth", "PUT", uri, json.dumps(dict(body, pdus=[{"x": 1}])), hdr)
+    t.ok("error" in r, "the same header over another body is refused", r)
+    r = fedtool("check-auth", "PUT", uri, json.dumps(body),
+                xmatrix(good, peer.key_for(good), "PUT", uri, body, destination="elsewhere.test"))
+    t.ok("error" in r, "a header for another destination is refused", r)
+    r = fedtool("check-auth", "GET", "/_matrix/federation/v1/version", "-",
+                xmatrix(good, peer.rogue, "GET", "/_matrix/federation/v1/version", None).replace(
+                    "ed25519:rogue", "ed25519:k1"))
+    t.ok("error" in r, "a signature by a key the origin does not publish is refused", r)
+
     # ---- TLS ----
     bad = "bad.example.test:%d" % BP
     r = fedtool("keys-direct", bad)

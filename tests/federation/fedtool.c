@@ -5,6 +5,7 @@
  *   fedtool [OPTIONS] keys SERVER KEY_ID          keyring_get (direct, then notaries)
  *   fedtool [OPTIONS] keys-direct SERVER
  *   fedtool [OPTIONS] keys-notary SERVER          through the --notary servers only
+ *   fedtool [OPTIONS] check-auth METHOD URI CONTENT|- AUTHORIZATION
  *   fedtool [OPTIONS] server-keys                 our /_matrix/key/v2/server answer
  *   fedtool [OPTIONS] notary-query BODY_JSON      our /_matrix/key/v2/query answer
  *   fedtool [OPTIONS] send PDUS EDUS DEST...      queue and wait until delivered
@@ -145,6 +146,15 @@ int main(int argc, char **argv)
 			print_err(err[0] ? err : "no notary");
 		else
 			print_json(json_pack("{sb}", "ok", 1));
+	} else if (strcmp(cmd, "check-auth") == 0 && i + 3 < argc) {
+		json_t *content = strcmp(argv[i + 2], "-") == 0 ? NULL : json_loads(argv[i + 2], 0, NULL);
+		char from[256];
+		if (keyring_check_request(kr, argv[i + 3], argv[i], argv[i + 1], content, from, sizeof(from), err,
+					  sizeof(err)) != 0)
+			print_err(err);
+		else
+			print_json(json_pack("{ss}", "origin", from));
+		json_decref(content);
 	} else if (strcmp(cmd, "server-keys") == 0) {
 		print_json(keyring_handle_server(kr));
 	} else if (strcmp(cmd, "notary-query") == 0 && i < argc) {
