@@ -115,3 +115,19 @@ EXTRA_DIST += tests/fuzz/corpus/hs_api
 # Rooms, events and /sync (issue 3).
 SCRIPT_TESTS += tests/e2e/test_rooms.py tests/e2e/test_sync.py
 EXTRA_DIST += tests/e2e/test_rooms.py tests/e2e/test_rooms_common.py tests/e2e/test_sync.py
+UNIT_TESTS += tests/unit/store/test_store_rooms tests/unit/homeserver/test_filter \
+	tests/unit/homeserver/test_rooms
+tests_unit_store_test_store_rooms_SOURCES = tests/unit/store/test_store_rooms.c
+tests_unit_store_test_store_rooms_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_store_test_store_rooms_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_filter_SOURCES = tests/unit/homeserver/test_filter.c
+tests_unit_homeserver_test_filter_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_filter_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_rooms_SOURCES = tests/unit/homeserver/test_rooms.c
+tests_unit_homeserver_test_rooms_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_rooms_LDADD = $(HS_TEST_LIBS)
+FUZZ_TARGETS += tests/fuzz/fuzz_hs_filter
+tests_fuzz_fuzz_hs_filter_SOURCES = tests/fuzz/fuzz_hs_filter.c
+tests_fuzz_fuzz_hs_filter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_hs_filter_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/hs_filter

@@ -1,0 +1,238 @@
+/* Unit tests for homeserver/rooms.c, the event-creation pipeline, over
+ * SQLite in a temp dir: room creation, auth checks, idempotent txn ids,
+ * size limits, the listener, and concurrent sends keeping the DAG linear. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+
+#include "common/log.h"
+#include "homeserver/events/event_sign.h"
+#include "homeserver/rooms.h"
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct store *st;
+	struct room_store *rs;
+	struct rooms *rooms;
+	struct scop_ed25519 key;
+	int woken;
+	int64_t last_pos;
+	pthread_mutex_t lock;
+};
+
+static void listener(void *arg, int64_t pos, const char *const *users, size_t n)
+{
+	struct fx *f = arg;
+	pthread_mutex_lock(&f->lock);
+	f->woken += (int)n;
+	f->last_pos = pos;
+	(void)users;
+	pthread_mutex_unlock(&f->lock);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	char err[256];
+	if (!f)
+		return -1;
+	*state = f;
+	pthread_mutex_init(&f->lock, NULL);
+	snprintf(f->dir, sizeof(f->dir), "/tmp/scop-rooms-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+	if (store_open("sqlite", f->path, &f->st, err, sizeof(err)) != STORE_OK ||
+	    room_store_open("sqlite", f->path, &f->rs, err, sizeof(err)) != STORE_OK ||
+	    scop_ed25519_generate(&f->key, "t1") < 0 ||
+	    !(f->rooms = rooms_new(f->rs, "test", &f->key)))
+		return -1;
+	rooms_set_listener(f->rooms, listener, f);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	char p[200];
+	static const char *suffix[] = { "", "-wal", "-shm" };
+	rooms_free(f->rooms);
+	room_store_close(f->rs);
+	store_close(f->st);
+	for (int i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(f->dir);
+	scop_ed25519_clear(&f->key);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+	return 0;
+}
+
+#define ALICE "@alice:test"
+#define BOB "@bob:test"
+
+static json_t *initial_for(const char *creator, const char *join_rule)
+{
+	return json_pack("[{s:s,s:s,s:{s:s}},{s:s,s:s,s:{s:{},s:i,s:i}},{s:s,s:s,s:{s:s}}]",
+			 "type", "m.room.member", "state_key", creator, "content", "membership", "join",
+			 "type", "m.room.power_levels", "state_key", "", "content", "users",
+			 "state_default", 50, "events_default", 0,
+			 "type", "m.room.join_rules", "state_key", "", "content", "join_rule", join_rule);
+}
+
+static void create(struct fx *f, const char *version, const char *join_rule, char *room_id)
+{
+	struct room_result res;
+	json_t *init = initial_for(ALICE, join_rule);
+	if (version && strcmp(version, "12") != 0) {
+		/* v1-v11 creators need a power level entry */
+		json_object_set_new(json_object_get(json_object_get(json_array_get(init, 1), "content"),
+						    "users"), ALICE, json_integer(100));
+	}
+	assert_int_equal(rooms_create(f->rooms, ALICE, version, NULL, init, &res), ROOM_OK);
+	json_decref(init);
+	strcpy(room_id, res.room_id);
+}
+
+static enum room_rc say(struct fx *f, const char *room, const char *sender, const char *body,
+			const char *txn, struct room_result *res)
+{
+	json_t *c = json_pack("{s:s,s:s}", "msgtype", "m.text", "body", body);
+	struct room_send s = { room, sender, "m.room.message", NULL, c, NULL, "DEV", txn };
+	enum room_rc rc = rooms_send(f->rooms, &s, res);
+	json_decref(c);
+	return rc;
+}
+
+static void test_create_and_send(void **state)
+{
+	struct fx *f = *state;
+	char room[EVENT_ID_BUF], m[16];
+	struct room_result res, res2;
+	const struct room_version *rv;
+	json_t *ev;
+
+	create(f, NULL, "invite", room);
+	assert_int_equal(room[0], '!');
+	assert_int_equal(rooms_version(f->rooms, room, &rv), ROOM_OK);
+	assert_string_equal(rv->id, ROOM_VERSION_DEFAULT);
+	assert_int_equal(rooms_membership(f->rooms, room, ALICE, m), ROOM_OK);
+	assert_string_equal(m, "join");
+	assert_true(f->woken > 0);
+
+	assert_int_equal(say(f, room, ALICE, "hi", "t1", &res), ROOM_OK);
+	assert_int_equal(res.event_id[0], '$');
+	assert_int_equal(say(f, room, ALICE, "hi", "t1", &res2), ROOM_OK);
+	assert_string_equal(res.event_id, res2.event_id);
+
+	/* a stranger may not speak; an unknown room is not found */
+	assert_int_equal(say(f, room, BOB, "hi", NULL, &res), ROOM_FORBIDDEN);
+	assert_int_equal(say(f, "!nope:test", ALICE, "hi", NULL, &res), ROOM_NOT_FOUND);
+
+	/* the stored event is signed by the server and verifies */
+	{
+		struct room_event e;
+		json_t *pdu;
+		assert_int_equal(room_store_event_get(f->rs, res2.event_id, &e), STORE_OK);
+		pdu = json_loads(e.json, 0, NULL);
+		assert_non_null(pdu);
+		assert_int_equal(event_verify_signature(rv, pdu, "test", f->key.key_id, f->key.pub), 0);
+		json_decref(pdu);
+		room_event_clear(&e);
+	}
+	ev = rooms_state_event(f->rooms, room, "m.room.join_rules", "");
+	assert_non_null(ev);
+	json_decref(ev);
+}
+
+static void test_limits_and_versions(void **state)
+{
+	struct fx *f = *state;
+	char room[EVENT_ID_BUF];
+	struct room_result res;
+	char *big = malloc(70001);
+	json_t *init = initial_for(ALICE, "public");
+
+	assert_int_equal(rooms_create(f->rooms, ALICE, "99", NULL, init, &res), ROOM_UNSUPPORTED);
+	assert_int_equal(rooms_create(f->rooms, ALICE, "1", NULL, init, &res), ROOM_UNSUPPORTED);
+	json_decref(init);
+	create(f, "10", "public", room);
+	memset(big, 'x', 70000);
+	big[70000] = '\0';
+	assert_int_equal(say(f, room, ALICE, big, NULL, &res), ROOM_TOO_LARGE);
+	free(big);
+	/* public room: bob may join, then speak */
+	{
+		json_t *c = json_pack("{s:s}", "membership", "join");
+		struct room_send s = { room, BOB, "m.room.member", BOB, c, NULL, NULL, NULL };
+		assert_int_equal(rooms_send(f->rooms, &s, &res), ROOM_OK);
+		/* but not join on alice's behalf */
+		s.state_key = ALICE;
+		s.sender = BOB;
+		assert_int_equal(rooms_send(f->rooms, &s, &res), ROOM_FORBIDDEN);
+		json_decref(c);
+	}
+	assert_int_equal(say(f, room, BOB, "hello", NULL, &res), ROOM_OK);
+}
+
+struct sender {
+	struct fx *f;
+	const char *room;
+	int fails;
+};
+
+static void *send_main(void *arg)
+{
+	struct sender *s = arg;
+	for (int i = 0; i < 20; i++) {
+		struct room_result res;
+		if (say(s->f, s->room, ALICE, "c", NULL, &res) != ROOM_OK)
+			s->fails++;
+	}
+	return NULL;
+}
+
+static void test_concurrent_sends_keep_one_extremity(void **state)
+{
+	struct fx *f = *state;
+	char room[EVENT_ID_BUF];
+	pthread_t th[4];
+	struct sender s[4];
+	struct room_head h;
+
+	create(f, NULL, "invite", room);
+	for (int i = 0; i < 4; i++) {
+		s[i] = (struct sender){ f, room, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, send_main, &s[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(s[i].fails, 0);
+	}
+	assert_int_equal(room_store_head(f->rs, room, &h), STORE_OK);
+	assert_int_equal(h.nextrem, 1);
+	assert_int_equal(h.depth, 4 + 80); /* create, member, power, join rules + 80 */
+	room_head_clear(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_create_and_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_limits_and_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_sends_keep_one_extremity, setup, teardown),
+	};
+	scop_log_init("test_rooms", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
+	return cmocka_run_group_tests_name("rooms", tests, NULL, NULL);
+}

@@ -1,0 +1,386 @@
+/* Unit tests for homeserver/store/store_rooms.c on SQLite (a temp file) and
+ * PostgreSQL (a private database through SCOP_TEST_PG_DSN, skipped when it
+ * is unset unless SCOP_REQUIRE_PG=1). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <libpq-fe.h>
+#include <pthread.h>
+
+#include "common/log.h"
+#include "homeserver/store/store.h"
+#include "homeserver/store/store_rooms.h"
+
+struct fx {
+	const char *backend;
+	int skip;
+	char dir[64];
+	char conninfo[1024];
+	char dbname[64];
+	struct store *st;
+	struct room_store *rs;
+};
+
+static int pg_admin(const char *dsn, const char *sql)
+{
+	PGconn *c = PQconnectdb(dsn);
+	PGresult *r;
+	int ok;
+	if (PQstatus(c) != CONNECTION_OK) {
+		fprintf(stderr, "# cannot connect to SCOP_TEST_PG_DSN: %s", PQerrorMessage(c));
+		PQfinish(c);
+		return -1;
+	}
+	r = PQexec(c, sql);
+	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	PQfinish(c);
+	return ok ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (!f)
+		return 0;
+	room_store_close(f->rs);
+	store_close(f->st);
+	if (f->dir[0]) {
+		char p[1100];
+		static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
+		for (int i = 0; i < 4; i++) {
+			snprintf(p, sizeof(p), "%s%s", f->conninfo, suffix[i]);
+			unlink(p);
+		}
+		rmdir(f->dir);
+	}
+	if (f->dbname[0]) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
+		pg_admin(getenv("SCOP_TEST_PG_DSN"), sql);
+	}
+	free(f);
+	*state = NULL;
+	return 0;
+}
+
+static int setup(void **state, const char *backend)
+{
+	static int seq;
+	char err[256] = "";
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	f->backend = backend;
+	*state = f;
+	if (strcmp(backend, "sqlite") == 0) {
+		snprintf(f->dir, sizeof(f->dir), "/tmp/scop-rooms-XXXXXX");
+		if (!mkdtemp(f->dir))
+			goto fail;
+		snprintf(f->conninfo, sizeof(f->conninfo), "%s/test.db", f->dir);
+	} else {
+		const char *dsn = getenv("SCOP_TEST_PG_DSN"), *req = getenv("SCOP_REQUIRE_PG");
+		char sql[128];
+		if (!dsn || !*dsn) {
+			if (req && strcmp(req, "1") == 0) {
+				fprintf(stderr, "# SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset\n");
+				goto fail;
+			}
+			f->skip = 1;
+			return 0;
+		}
+		snprintf(f->dbname, sizeof(f->dbname), "scop_rooms_%ld_%d", (long)getpid(), ++seq);
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
+		if (pg_admin(dsn, sql) != 0) {
+			f->dbname[0] = '\0';
+			goto fail;
+		}
+		snprintf(f->conninfo, sizeof(f->conninfo), "%s dbname=%s", dsn, f->dbname);
+	}
+	if (store_open(backend, f->conninfo, &f->st, err, sizeof(err)) != STORE_OK ||
+	    room_store_open(backend, f->conninfo, &f->rs, err, sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "# open: %s\n", err);
+		goto fail;
+	}
+	return 0;
+fail:
+	teardown(state);
+	return -1;
+}
+
+static int setup_sqlite(void **state) { return setup(state, "sqlite"); }
+static int setup_pg(void **state) { return setup(state, "postgres"); }
+
+static struct fx *fx(void **state)
+{
+	struct fx *f = *state;
+	if (f->skip)
+		skip();
+	return f;
+}
+
+#define ROOM "!r:test"
+#define ALICE "@alice:test"
+#define BOB "@bob:test"
+
+/* Appends one event; returns its position.  sa: new state snapshot JSON. */
+static int64_t add(struct fx *f, const char *id, const char *type, const char *sk,
+		   const char *membership, const char *prev, int64_t depth, int64_t before,
+		   const char *sa, enum store_rc want, int64_t *group)
+{
+	const char *prevs[1] = { prev };
+	struct room_append a = { 0 };
+	int64_t pos = 0, g = 0;
+	a.event_id = id;
+	a.room_id = ROOM;
+	a.type = type;
+	a.state_key = sk;
+	a.sender = ALICE;
+	a.origin_server_ts = 1000 + depth;
+	a.depth = depth;
+	a.json = "{\"type\":\"x\"}";
+	a.prev_events = prevs;
+	a.nprev = prev ? 1 : 0;
+	a.state_before = before;
+	a.state_after_json = sa;
+	a.membership = membership;
+	a.room_version = strcmp(type, "m.room.create") == 0 ? "12" : NULL;
+	assert_int_equal(room_store_append(f->rs, &a, &pos, &g), want);
+	if (group)
+		*group = g;
+	return pos;
+}
+
+static void test_append_state_and_reads(void **state)
+{
+	struct fx *f = fx(state);
+	struct room_head h;
+	struct room_event *evs;
+	struct room_membership *ms;
+	size_t n;
+	char *v, *c;
+	json_t *snap;
+	int64_t g1, g2, g3, p1, p3;
+
+	p1 = add(f, "$c", "m.room.create", "", NULL, NULL, 1, 0,
+		 "{\"m.room.create\":{\"\":\"$c\"}}", STORE_OK, &g1);
+	assert_true(p1 > 0);
+	assert_int_equal(g1, p1);
+	add(f, "$m", "m.room.member", ALICE, "join", "$c", 2, g1,
+	    "{\"m.room.create\":{\"\":\"$c\"},\"m.room.member\":{\"@alice:test\":\"$m\"}}",
+	    STORE_OK, &g2);
+	p3 = add(f, "$t", "m.room.message", NULL, NULL, "$m", 3, g2, NULL, STORE_OK, &g3);
+	assert_int_equal(g3, g2); /* a message does not change the state */
+
+	assert_int_equal(room_store_room(f->rs, ROOM, &v, &c), STORE_OK);
+	assert_string_equal(v, "12");
+	assert_string_equal(c, ALICE);
+	free(v);
+	free(c);
+	assert_int_equal(room_store_room(f->rs, "!none:test", &v, &c), STORE_NOT_FOUND);
+
+	assert_int_equal(room_store_head(f->rs, ROOM, &h), STORE_OK);
+	assert_int_equal(h.nextrem, 1);
+	assert_string_equal(h.extremities[0], "$t");
+	assert_int_equal(h.depth, 3);
+	assert_int_equal(h.state_group, g2);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(h.state,
+		"m.room.member"), ALICE)), "$m");
+	room_head_clear(&h);
+
+	assert_int_equal(room_store_state_group(f->rs, g1, &snap), STORE_OK);
+	assert_null(json_object_get(snap, "m.room.member"));
+	json_decref(snap);
+	assert_int_equal(room_store_state_group(f->rs, 0, &snap), STORE_OK);
+	assert_int_equal(json_object_size(snap), 0);
+	json_decref(snap);
+
+	assert_int_equal(room_store_events(f->rs, ROOM, 'b', p3, 0, 2, &evs, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(evs[0].event_id, "$t");
+	assert_string_equal(evs[1].event_id, "$m");
+	assert_int_equal(evs[1].state_before, g1);
+	room_event_list_free(evs, n);
+	assert_int_equal(room_store_events(f->rs, ROOM, 'f', p1, -1, 10, &evs, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(evs[0].event_id, "$m");
+	room_event_list_free(evs, n);
+
+	assert_int_equal(room_store_user_rooms(f->rs, ALICE, &ms, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(ms[0].membership, "join");
+	assert_string_equal(ms[0].room_id, ROOM);
+	room_membership_list_free(ms, n);
+	assert_int_equal(room_store_forget(f->rs, ROOM, ALICE), STORE_CONFLICT);
+	assert_int_equal(room_store_forget(f->rs, ROOM, BOB), STORE_NOT_FOUND);
+}
+
+static void test_failed_append_leaves_nothing(void **state)
+{
+	struct fx *f = fx(state);
+	struct room_head h;
+	struct room_membership *ms;
+	struct room_append a = { 0 };
+	struct room_event e;
+	size_t n;
+	int64_t g, pos, g2;
+	const char *prev[1] = { "$c" };
+
+	add(f, "$c", "m.room.create", "", NULL, NULL, 1, 0, "{\"m.room.create\":{\"\":\"$c\"}}",
+	    STORE_OK, &g);
+	/* The same event ID again, as a member event: nothing of it may stay. */
+	add(f, "$c", "m.room.member", BOB, "join", "$c", 2, g, "{}", STORE_CONFLICT, NULL);
+	assert_int_equal(room_store_user_rooms(f->rs, BOB, &ms, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(room_store_head(f->rs, ROOM, &h), STORE_OK);
+	assert_int_equal(h.nextrem, 1);
+	assert_string_equal(h.extremities[0], "$c");
+	assert_null(json_object_get(h.state, "m.room.member"));
+	room_head_clear(&h);
+
+	/* A transaction id used twice: the second event is rolled back. */
+	a.event_id = "$e1";
+	a.room_id = ROOM;
+	a.type = "m.room.message";
+	a.sender = ALICE;
+	a.depth = 2;
+	a.json = "{}";
+	a.prev_events = prev;
+	a.nprev = 1;
+	a.state_before = g;
+	a.device_id = "DEV";
+	a.txn_id = "txn1";
+	assert_int_equal(room_store_append(f->rs, &a, &pos, &g2), STORE_OK);
+	a.event_id = "$e2";
+	assert_int_equal(room_store_append(f->rs, &a, &pos, &g2), STORE_CONFLICT);
+	assert_int_equal(room_store_event_get(f->rs, "$e2", &e), STORE_NOT_FOUND);
+	assert_int_equal(room_store_event_get(f->rs, "$e1", &e), STORE_OK);
+	assert_string_equal(e.txn_id, "txn1");
+	assert_string_equal(e.device_id, "DEV");
+	room_event_clear(&e);
+	{
+		char *id;
+		assert_int_equal(room_store_txn_get(f->rs, ALICE, "DEV", "txn1", &id), STORE_OK);
+		assert_string_equal(id, "$e1");
+		free(id);
+		assert_int_equal(room_store_txn_get(f->rs, ALICE, "OTHER", "txn1", &id), STORE_NOT_FOUND);
+	}
+}
+
+static void test_redaction_forget_filters(void **state)
+{
+	struct fx *f = fx(state);
+	struct room_append a = { 0 };
+	struct room_event e;
+	int64_t g, pos, g2, id0, id1;
+	char *json;
+	const char *prev[1] = { "$m" };
+
+	add(f, "$c", "m.room.create", "", NULL, NULL, 1, 0, "{}", STORE_OK, &g);
+	add(f, "$m", "m.room.member", BOB, "leave", "$c", 2, g, "{}", STORE_OK, &g);
+	a.event_id = "$r";
+	a.room_id = ROOM;
+	a.type = "m.room.redaction";
+	a.sender = ALICE;
+	a.depth = 3;
+	a.json = "{}";
+	a.prev_events = prev;
+	a.nprev = 1;
+	a.state_before = g;
+	a.redacts = "$m";
+	assert_int_equal(room_store_append(f->rs, &a, &pos, &g2), STORE_OK);
+	assert_int_equal(room_store_event_get(f->rs, "$m", &e), STORE_OK);
+	assert_string_equal(e.redacted_by, "$r");
+	room_event_clear(&e);
+
+	assert_int_equal(room_store_forget(f->rs, ROOM, BOB), STORE_OK);
+
+	assert_int_equal(room_store_filter_add(f->rs, ALICE, "{\"a\":1}", &id0), STORE_OK);
+	assert_int_equal(room_store_filter_add(f->rs, ALICE, "{\"a\":2}", &id1), STORE_OK);
+	assert_int_equal(id0, 0);
+	assert_int_equal(id1, 1);
+	assert_int_equal(room_store_filter_get(f->rs, ALICE, 1, &json), STORE_OK);
+	assert_string_equal(json, "{\"a\":2}");
+	free(json);
+	assert_int_equal(room_store_filter_get(f->rs, BOB, 1, &json), STORE_NOT_FOUND);
+}
+
+#define THREADS 4
+#define PER_THREAD 25
+
+struct worker {
+	struct fx *f;
+	int idx;
+	int64_t pos[PER_THREAD];
+	int fails;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	for (int i = 0; i < PER_THREAD; i++) {
+		char id[32];
+		struct room_append a = { 0 };
+		int64_t g;
+		snprintf(id, sizeof(id), "$w%d_%d", w->idx, i);
+		a.event_id = id;
+		a.room_id = ROOM;
+		a.type = "m.room.message";
+		a.sender = ALICE;
+		a.depth = 2;
+		a.json = "{}";
+		if (room_store_append(w->f->rs, &a, &w->pos[i], &g) != STORE_OK)
+			w->fails++;
+	}
+	return NULL;
+}
+
+static void test_concurrent_appends(void **state)
+{
+	struct fx *f = fx(state);
+	struct worker w[THREADS];
+	pthread_t th[THREADS];
+	struct room_event *evs;
+	size_t n;
+
+	for (int i = 0; i < THREADS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].f = f;
+		w[i].idx = i;
+		assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(w[i].fails, 0);
+		for (int j = 1; j < PER_THREAD; j++)
+			assert_true(w[i].pos[j] > w[i].pos[j - 1]);
+	}
+	assert_int_equal(room_store_events(f->rs, ROOM, 'f', 0, -1, 1000, &evs, &n), STORE_OK);
+	assert_int_equal(n, THREADS * PER_THREAD);
+	for (size_t i = 1; i < n; i++)
+		assert_true(evs[i].stream_pos > evs[i - 1].stream_pos);
+	room_event_list_free(evs, n);
+}
+
+#define BOTH(t)                                                                \
+	{ #t " (sqlite)", t, setup_sqlite, teardown, NULL },                   \
+	{ #t " (postgres)", t, setup_pg, teardown, NULL }
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_append_state_and_reads),
+		BOTH(test_failed_append_leaves_nothing),
+		BOTH(test_redaction_forget_filters),
+		BOTH(test_concurrent_appends),
+	};
+	scop_log_init("test_store_rooms", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
+	return cmocka_run_group_tests_name("store_rooms", tests, NULL, NULL);
+}
