@@ -55,6 +55,9 @@ struct dkim_sig {
 	unsigned char *b;   /* signature */
 	size_t b_len;
 	char b_prefix[16];  /* start of b= in base64, for header.b */
+	size_t b_start, b_end; /* offsets in the parsed text of what the header
+				* hash leaves out: b='s value and the white
+				* space around it (as dkim_strip_b finds them) */
 	unsigned char bh[32];
 	long long l;        /* -1 when absent */
 	long long t, x;     /* -1 when absent */

@@ -4,11 +4,18 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/rsa.h>
 
 int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *const *names,
 		     size_t nnames, const char *sigfield, size_t siglen, unsigned char digest[32])
+{
+	return dkim_header_hash_md(c, h, names, nnames, sigfield, siglen, NULL, digest);
+}
+
+int dkim_header_hash_md(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
+			const char *sigfield, size_t siglen, const EVP_MD *sha256, unsigned char digest[32])
 {
 	unsigned char used_small[256];
 	unsigned char *used = h->count <= sizeof(used_small) ? used_small : calloc(h->count, 1);
@@ -20,15 +27,19 @@ int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *con
 	if (!used || !md)
 		goto out;
 	memset(used, 0, h->count <= sizeof(used_small) ? sizeof(used_small) : h->count);
-	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1)
+	if (EVP_DigestInit_ex(md, sha256 ? sha256 : EVP_sha256(), NULL) != 1)
 		goto out;
 	for (size_t i = 0; i < nnames; i++) {
+		/* names x fields comparisons: the length test first spares
+		 * most of the case-insensitive ones. */
+		size_t nl = strlen(names[i]);
 		for (size_t k = h->count; k-- > 0;) {
-			if (used[k] || !mailhdr_name_is(&h->fields[k], names[i]))
+			const struct mailhdr_field *f = &h->fields[k];
+			if (used[k] || f->name_len != nl || strncasecmp(f->name, names[i], nl) != 0)
 				continue;
 			used[k] = 1;
 			buf_reset(&b);
-			if (dkim_canon_header(c, h->fields[k].raw, h->fields[k].raw_len, &b) < 0 ||
+			if (dkim_canon_header(c, f->raw, f->raw_len, &b) < 0 ||
 			    EVP_DigestUpdate(md, b.data, b.len) != 1)
 				goto out;
 			break;

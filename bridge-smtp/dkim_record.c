@@ -29,22 +29,32 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
 	return -1;
 }
 
-/* Base64 with FWS inside (tag values may be folded): strip, then decode. */
-static unsigned char *b64_fws_decode(const char *s, size_t n, size_t *outlen)
+static int is_fws(char c)
 {
-	char *tmp = malloc(n + 1);
-	unsigned char *out;
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Base64 with FWS inside (tag values may be folded): the FWS dropped
+ * into a scratch copy (on the stack for anything a signature holds),
+ * then decoded into out[outmax].  The length; -1 when it is not
+ * base64, -2 when it would not fit. */
+static long b64_fws_decode(const char *s, size_t n, unsigned char *out, size_t outmax)
+{
+	char small[2048], *tmp = n <= sizeof(small) ? small : malloc(n);
 	size_t k = 0;
+	long rc = -2;
 
 	if (!tmp)
-		return NULL;
+		return -1;
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+		if (!is_fws(s[i]))
 			tmp[k++] = s[i];
 	}
-	out = base64_decode_alloc(tmp, k, BASE64_PAD_OPTIONAL, outlen);
-	free(tmp);
-	return out;
+	if (base64_decoded_max(k) <= outmax)
+		rc = base64_decode(tmp, k, out, BASE64_PAD_OPTIONAL);
+	if (tmp != small)
+		free(tmp);
+	return rc;
 }
 
 /* A domain name or selector: labels of [A-Za-z0-9_-] separated by dots. */
@@ -99,13 +109,13 @@ static int list_has(const struct dkim_tag *t, const char *word, int icase)
 
 	while (i < t->value_len) {
 		size_t s, e;
-		while (i < t->value_len && strchr(" \t\r\n", t->value[i]))
+		while (i < t->value_len && is_fws(t->value[i]))
 			i++;
 		s = i;
 		while (i < t->value_len && t->value[i] != ':')
 			i++;
 		e = i;
-		while (e > s && strchr(" \t\r\n", t->value[e - 1]))
+		while (e > s && is_fws(t->value[e - 1]))
 			e--;
 		if (e - s == wl && (icase ? strncasecmp(t->value + s, word, wl) : memcmp(t->value + s, word, wl)) == 0)
 			return 1;
@@ -126,7 +136,8 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 {
 	struct dkim_taglist tl;
 	const struct dkim_tag *t;
-	unsigned char *bh;
+	unsigned char bh[64];
+	long bhlen, blen;
 	size_t n;
 	char why[64];
 
@@ -196,16 +207,16 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 		size_t k = 0, i = 0;
 		while (i <= t->value_len) {
 			size_t s;
-			while (i < t->value_len && strchr(" \t\r\n", t->value[i]))
+			while (i < t->value_len && is_fws(t->value[i]))
 				i++;
 			s = k;
-			while (i < t->value_len && t->value[i] != ':' && !strchr(" \t\r\n", t->value[i])) {
+			while (i < t->value_len && t->value[i] != ':' && !is_fws(t->value[i])) {
 				unsigned char c = (unsigned char)t->value[i++];
 				if (c < 33 || c > 126)
 					goto bad_h;
 				sig->hbuf[k++] = (char)tolower(c);
 			}
-			while (i < t->value_len && strchr(" \t\r\n", t->value[i]))
+			while (i < t->value_len && is_fws(t->value[i]))
 				i++;
 			if (k == s || (i < t->value_len && t->value[i] != ':'))
 				goto bad_h;
@@ -226,26 +237,35 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 		}
 	}
 
-	if (!(t = dkim_tags_get(&tl, "bh")) || !(bh = b64_fws_decode(t->value, t->value_len, &n))) {
+	if (!(t = dkim_tags_get(&tl, "bh")) || (bhlen = b64_fws_decode(t->value, t->value_len, bh, sizeof(bh))) == -1) {
 		dkim_sig_free(sig);
 		return fail(err, errlen, "bh= missing or not base64");
 	}
-	if (n != 32) {
-		free(bh);
+	if (bhlen != 32) {
 		dkim_sig_free(sig);
 		return fail(err, errlen, "bh= is not a SHA-256 hash");
 	}
 	memcpy(sig->bh, bh, 32);
-	free(bh);
-	if (!(t = dkim_tags_get(&tl, "b")) ||
-	    !(sig->b = b64_fws_decode(t->value, t->value_len, &sig->b_len)) || sig->b_len == 0) {
+	if (!(t = dkim_tags_get(&tl, "b"))) {
 		dkim_sig_free(sig);
 		return fail(err, errlen, "b= missing or not base64");
 	}
+	n = base64_decoded_max(t->value_len) + 1;
+	if (!(sig->b = malloc(n)) || (blen = b64_fws_decode(t->value, t->value_len, sig->b, n)) <= 0) {
+		dkim_sig_free(sig);
+		return fail(err, errlen, "b= missing or not base64");
+	}
+	sig->b_len = (size_t)blen;
+	/* What the header hash leaves out: from just after "b=" to the end
+	 * of the tag-spec, the value and the white space around it. */
+	sig->b_start = t->value_off;
+	while (sig->b_start > 0 && value[sig->b_start - 1] != '=')
+		sig->b_start--;
+	sig->b_end = t->end_off;
 	{
 		size_t k = 0;
 		for (size_t i = 0; i < t->value_len && k < 8; i++) {
-			if (!strchr(" \t\r\n", t->value[i]))
+			if (!is_fws(t->value[i]))
 				sig->b_prefix[k++] = t->value[i];
 		}
 		sig->b_prefix[k] = '\0';
@@ -297,6 +317,7 @@ int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err,
 	struct dkim_taglist tl;
 	const struct dkim_tag *t;
 	unsigned char *der;
+	long dl;
 	size_t n;
 	char why[64];
 
@@ -324,8 +345,12 @@ int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err,
 		key->revoked = 1;
 		return 0;
 	}
-	if (!(der = b64_fws_decode(t->value, t->value_len, &n)))
+	if (!(der = malloc(base64_decoded_max(t->value_len) + 1)) ||
+	    (dl = b64_fws_decode(t->value, t->value_len, der, base64_decoded_max(t->value_len) + 1)) < 0) {
+		free(der);
 		return fail(err, errlen, "key record p= is not base64");
+	}
+	n = (size_t)dl;
 	if (key->algo == DKIM_ALGO_ED25519_SHA256) {
 		if (n == 32)
 			key->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, 32);
@@ -358,6 +383,9 @@ struct dkim_privkey *dkim_privkey_from_pkey(EVP_PKEY *pkey)
 		return NULL;
 	}
 	k->pkey = pkey;
+	/* An explicit fetch, kept with the key: EVP_sha256() would be looked
+	 * up in the provider store again for every message. */
+	k->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
 	return k;
 }
 
@@ -372,6 +400,7 @@ void dkim_privkey_free(struct dkim_privkey *k)
 		return;
 	EVP_PKEY_CTX_free(k->pctx);
 	EVP_MD_CTX_free(k->mctx);
+	EVP_MD_free(k->sha256);
 	EVP_PKEY_free(k->pkey);
 	free(k);
 }

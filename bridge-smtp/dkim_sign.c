@@ -94,7 +94,7 @@ struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, struct dkim_
 	s->algo = id == EVP_PKEY_ED25519 ? DKIM_ALGO_ED25519_SHA256 : DKIM_ALGO_RSA_SHA256;
 	if (!(s->domain = strdup(o->domain)) || !(s->selector = strdup(o->selector)) ||
 	    (o->identity && !(s->identity = strdup(o->identity))) ||
-	    !(s->body = dkim_body_new(o->bcanon, -1)))
+	    !(s->body = dkim_body_new_md(o->bcanon, -1, key->sha256)))
 		goto nomem;
 	return s;
 nomem:
@@ -125,15 +125,18 @@ int dkim_signer_body(struct dkim_signer *s, const void *data, size_t n)
 }
 
 /* Folding writer: pieces go on the current line while it stays under 76
- * columns, else on a new line after CRLF TAB. */
+ * columns, else on a new line after CRLF TAB.  A piece comes in up to
+ * three parts (e.g. "d=", the domain, ";") so that building the field
+ * needs no snprintf per tag: formatting was a measurable share of an
+ * Ed25519 signature. */
 struct folder {
 	struct buf *b;
 	size_t col;
 };
 
-static int put_piece(struct folder *f, const char *sep, const char *piece)
+static int put_parts(struct folder *f, const char *sep, const char *a, const char *b, const char *c)
 {
-	size_t pl = strlen(piece), sl = strlen(sep);
+	size_t pl = strlen(a) + strlen(b) + strlen(c), sl = strlen(sep);
 
 	if (f->col + sl + pl > 76 && f->col > 1) {
 		if (buf_puts(f->b, "\r\n\t") < 0)
@@ -145,7 +148,12 @@ static int put_piece(struct folder *f, const char *sep, const char *piece)
 		f->col += sl;
 	}
 	f->col += pl;
-	return buf_puts(f->b, piece);
+	return buf_puts(f->b, a) < 0 || buf_puts(f->b, b) < 0 || buf_puts(f->b, c) < 0 ? -1 : 0;
+}
+
+static int put_piece(struct folder *f, const char *sep, const char *piece)
+{
+	return put_parts(f, sep, piece, "", "");
 }
 
 int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t errlen)
@@ -170,9 +178,11 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 	/* Each wanted name once per occurrence, plus once more so that a field
 	 * added later in transit breaks the signature (RFC 6376 8.15). */
 	for (size_t w = 0; want[w]; w++) {
-		size_t count = 0;
-		for (size_t i = 0; i < s->h.count; i++)
-			count += mailhdr_name_is(&s->h.fields[i], want[w]);
+		size_t count = 0, wl = strlen(want[w]);
+		for (size_t i = 0; i < s->h.count; i++) {
+			const struct mailhdr_field *hf = &s->h.fields[i];
+			count += hf->name_len == wl && strncasecmp(hf->name, want[w], wl) == 0;
+		}
 		if (count && !s->o.no_oversign)
 			count++;
 		for (size_t k = 0; k < count; k++) {
@@ -190,24 +200,13 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 	if (buf_puts(&field, "DKIM-Signature:") < 0)
 		goto nomem;
 	f.col = field.len;
-	snprintf(piece, sizeof(piece), "a=%s;", s->algo == DKIM_ALGO_RSA_SHA256 ? "rsa-sha256" : "ed25519-sha256");
-	if (put_piece(&f, " ", "v=1;") < 0 || put_piece(&f, " ", piece) < 0)
+	if (put_piece(&f, " ", "v=1;") < 0 ||
+	    put_piece(&f, " ", s->algo == DKIM_ALGO_RSA_SHA256 ? "a=rsa-sha256;" : "a=ed25519-sha256;") < 0 ||
+	    put_parts(&f, " ", s->o.hcanon == DKIM_CANON_RELAXED ? "c=relaxed/" : "c=simple/",
+		      s->o.bcanon == DKIM_CANON_RELAXED ? "relaxed;" : "simple;", "") < 0 ||
+	    put_parts(&f, " ", "d=", s->domain, ";") < 0 || put_parts(&f, " ", "s=", s->selector, ";") < 0 ||
+	    (s->identity && put_parts(&f, " ", "i=", s->identity, ";") < 0))
 		goto nomem;
-	snprintf(piece, sizeof(piece), "c=%s/%s;", s->o.hcanon == DKIM_CANON_RELAXED ? "relaxed" : "simple",
-		 s->o.bcanon == DKIM_CANON_RELAXED ? "relaxed" : "simple");
-	if (put_piece(&f, " ", piece) < 0)
-		goto nomem;
-	snprintf(piece, sizeof(piece), "d=%s;", s->domain);
-	if (put_piece(&f, " ", piece) < 0)
-		goto nomem;
-	snprintf(piece, sizeof(piece), "s=%s;", s->selector);
-	if (put_piece(&f, " ", piece) < 0)
-		goto nomem;
-	if (s->identity) {
-		snprintf(piece, sizeof(piece), "i=%s;", s->identity);
-		if (put_piece(&f, " ", piece) < 0)
-			goto nomem;
-	}
 	if (t > 0) {
 		snprintf(piece, sizeof(piece), "t=%lld;", t);
 		if (put_piece(&f, " ", piece) < 0)
@@ -219,15 +218,13 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 		}
 	}
 	for (size_t i = 0; i < nnames; i++) {
-		snprintf(piece, sizeof(piece), "%s%s%s", i == 0 ? "h=" : "", names[i], i + 1 < nnames ? ":" : ";");
-		if (put_piece(&f, i == 0 ? " " : "", piece) < 0)
+		if (put_parts(&f, i == 0 ? " " : "", i == 0 ? "h=" : "", names[i], i + 1 < nnames ? ":" : ";") < 0)
 			goto nomem;
 	}
-	snprintf(piece, sizeof(piece), "bh=%s;", bh64);
-	if (put_piece(&f, " ", piece) < 0 || put_piece(&f, " ", "b=") < 0)
+	if (put_parts(&f, " ", "bh=", bh64, ";") < 0 || put_piece(&f, " ", "b=") < 0)
 		goto nomem;
 
-	if (dkim_header_hash(s->o.hcanon, &s->h, names, nnames, field.data, field.len, hh) < 0 ||
+	if (dkim_header_hash_md(s->o.hcanon, &s->h, names, nnames, field.data, field.len, s->key->sha256, hh) < 0 ||
 	    dkim_crypto_sign(s->key, hh, &sig, &siglen) < 0) {
 		fail(err, errlen, "signing failed");
 		goto out;
@@ -268,19 +265,14 @@ int dkim_sign(const struct dkim_sign_opts *o, struct dkim_privkey *key, const ch
 	      struct buf *out, char *err, size_t errlen)
 {
 	struct dkim_signer *s = dkim_signer_new(o, key, err, errlen);
-	struct mailhdr h;
 	int rc = -1;
 
 	if (!s)
 		return -1;
-	if (mailhdr_split(msg, len, &h) < 0) {
-		fail(err, errlen, "malformed header block");
+	size_t body_off = mailhdr_body_off(msg, len);
+	if (dkim_signer_headers(s, msg, body_off, err, errlen) < 0)
 		goto out;
-	}
-	mailhdr_free(&h);
-	if (dkim_signer_headers(s, msg, h.body_off, err, errlen) < 0)
-		goto out;
-	if (dkim_signer_body(s, msg + h.body_off, len - h.body_off) < 0) {
+	if (dkim_signer_body(s, msg + body_off, len - body_off) < 0) {
 		fail(err, errlen, "body hash failed");
 		goto out;
 	}

@@ -37,6 +37,7 @@ struct dkim_verifier {
 	size_t nsigs;
 	struct body_slot slots[8];
 	size_t nslots;
+	const EVP_MD *sha256; /* the key cache's, if any */
 	int have_headers, finished;
 };
 
@@ -61,6 +62,7 @@ struct dkim_verifier *dkim_verifier_new(const struct dkim_verify_opts *o)
 	if (!v)
 		return NULL;
 	v->o = *o;
+	v->sha256 = o->keys ? dkim_keycache_sha256(o->keys) : NULL;
 	if (!v->o.max_signatures)
 		v->o.max_signatures = 8;
 	return v;
@@ -144,7 +146,7 @@ int dkim_verifier_headers(struct dkim_verifier *v, const char *hdr, size_t len)
 			}
 			v->slots[s->slot].canon = s->sig.bcanon;
 			v->slots[s->slot].l = s->sig.l;
-			if (!(v->slots[s->slot].body = dkim_body_new(s->sig.bcanon, s->sig.l)))
+			if (!(v->slots[s->slot].body = dkim_body_new_md(s->sig.bcanon, s->sig.l, v->sha256)))
 				return -1;
 			v->nslots++;
 		}
@@ -222,6 +224,7 @@ static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_
 	struct buf stripped = BUF_INIT;
 	const struct mailhdr_field *f = &v->h.fields[s->field];
 	unsigned char hh[32];
+	size_t voff;
 	long long now = v->o.now ? v->o.now : (long long)time(NULL);
 
 	memset(&local, 0, sizeof(local));
@@ -264,8 +267,13 @@ static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_
 		set_result(r, DKIM_FAIL, "body hash mismatch");
 		goto out;
 	}
-	if (dkim_strip_b(f->raw, f->raw_len, &stripped) < 0 ||
-	    dkim_header_hash(sig->hcanon, &v->h, sig->headers, sig->nheaders, stripped.data, stripped.len, hh) < 0) {
+	/* The field without b='s value, from the offsets the parse kept
+	 * (dkim_strip_b would parse the tag list again). */
+	voff = (size_t)(f->value - f->raw);
+	if (buf_append(&stripped, f->raw, voff + sig->b_start) < 0 ||
+	    buf_append(&stripped, f->raw + voff + sig->b_end, f->raw_len - voff - sig->b_end) < 0 ||
+	    dkim_header_hash_md(sig->hcanon, &v->h, sig->headers, sig->nheaders, stripped.data, stripped.len,
+				v->sha256, hh) < 0) {
 		set_result(r, DKIM_PERMERROR, "cannot hash the header");
 		goto out;
 	}
@@ -320,16 +328,13 @@ int dkim_verify(const struct dkim_verify_opts *o, const char *msg, size_t len,
 {
 	struct dkim_verifier *v = dkim_verifier_new(o);
 	const struct dkim_result *r;
-	struct mailhdr h;
-	size_t body_off;
+	size_t body_off = mailhdr_body_off(msg, len);
 	int rc = -1;
 
 	*res = NULL;
 	*count = 0;
 	if (!v)
 		return -1;
-	body_off = mailhdr_split(msg, len, &h) == 0 ? h.body_off : len;
-	mailhdr_free(&h);
 	if (dkim_verifier_headers(v, msg, body_off) < 0 ||
 	    dkim_verifier_body(v, msg + body_off, len - body_off) < 0 ||
 	    dkim_verifier_finish(v, &r, count) < 0)

@@ -111,6 +111,22 @@ fail:
 	return rc;
 }
 
+size_t mailhdr_body_off(const char *msg, size_t len)
+{
+	const char *p = msg, *end = msg + len;
+
+	/* Every CRLF ends a line, so the empty line is a CRLF at the very
+	 * start or the second half of the first CRLF CRLF. */
+	if (len >= 2 && msg[0] == '\r' && msg[1] == '\n')
+		return 2;
+	while (end - p >= 4 && (p = memchr(p, '\r', (size_t)(end - p) - 3))) {
+		if (p[1] == '\n' && p[2] == '\r' && p[3] == '\n')
+			return (size_t)(p - msg) + 4;
+		p++;
+	}
+	return len;
+}
+
 void mailhdr_free(struct mailhdr *h)
 {
 	free(h->fields);

@@ -42,6 +42,12 @@ struct mailhdr {
 };
 
 int mailhdr_split(const char *msg, size_t len, struct mailhdr *out);
+
+/* Where the body starts, as mailhdr_split would set body_off, without
+ * splitting: just past the first empty line, or len when there is none.
+ * For a malformed header block it still finds that line (mailhdr_split
+ * on msg[0..result] then fails just as it does on the whole message). */
+size_t mailhdr_body_off(const char *msg, size_t len);
 void mailhdr_free(struct mailhdr *h);
 
 /* Case-insensitive comparison of the field name with name (NUL-terminated). */

@@ -342,6 +342,51 @@ static void test_canon_random(void **state)
 	}
 }
 
+/* Long bodies in big chunks: the 16-byte relaxed scan, its handling of
+ * WSP runs and CRLFs inside a run, breaks at chunk ends, and stage
+ * flushes at every alignment, all checked against the reference. */
+static void test_canon_random_long(void **state)
+{
+	static const char *alphabets[4] = {
+		"abcdefghijklmnopqrstuvwxyz    .\r\n",  /* text, single and double spaces */
+		"abcdefgh \t  \r\n\r\n\r\n",          /* WSP and empty lines */
+		"abcdefghijklmnopqrstuvwxyz\r\n\r \n",  /* lone CR, lone LF */
+		"abcdefghijklmnopqrstuvwxyz0123456789",  /* one long run */
+	};
+	enum { MAXN = 20000 };
+	char *in = malloc(MAXN), *want = malloc(2 * MAXN + 4);
+	unsigned seed = 11;
+	(void)state;
+	assert_non_null(in);
+	assert_non_null(want);
+	for (int round = 0; round < 120; round++) {
+		size_t n = (size_t)(round * 167) % MAXN;
+		const char *alphabet = alphabets[round % 4];
+		size_t al = strlen(alphabet);
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			/* Mostly letters, so that runs grow past 16 bytes. */
+			in[i] = (seed >> 13) % 4 ? alphabet[(seed >> 16) % 8] : alphabet[(seed >> 16) % al];
+		}
+		for (int c = 0; c < 2; c++) {
+			unsigned char a[32], w[32];
+			size_t wl = reference_body((enum dkim_canon)c, in, n, want);
+			struct dkim_body *b = dkim_body_new((enum dkim_canon)c, -1);
+			unsigned long long total;
+			size_t k = round % 3 == 0 ? n + 1 : (size_t)(round % 41) * 37 + 1;
+			for (size_t off = 0; off < n; off += k)
+				assert_int_equal(dkim_body_update(b, in + off, off + k <= n ? k : n - off), 0);
+			assert_int_equal(dkim_body_final(b, a, &total), 0);
+			dkim_body_free(b);
+			digest_of(want, wl, w);
+			if (memcmp(a, w, 32) != 0 || total != wl)
+				fail_msg("round %d canon %d: long body differs from the reference", round, c);
+		}
+	}
+	free(in);
+	free(want);
+}
+
 static void test_canon_limit(void **state)
 {
 	struct dkim_body *b = dkim_body_new(DKIM_CANON_SIMPLE, 5);
@@ -928,6 +973,7 @@ int main(void)
 		cmocka_unit_test(test_canon_rfc_example),
 		cmocka_unit_test(test_canon_edge_cases),
 		cmocka_unit_test(test_canon_random),
+		cmocka_unit_test(test_canon_random_long),
 		cmocka_unit_test(test_canon_limit),
 		cmocka_unit_test(test_sig_parse),
 		cmocka_unit_test(test_key_parse),
