@@ -101,10 +101,15 @@ int spam_filter_classify_tokens(struct spam_filter *f, const struct spam_tokens 
 	if (spam_store_totals(f->store, &nspam, &nham) < 0 ||
 	    spam_store_lookup(f->store, t->hashes, n, f->counts) < 0)
 		return store_fail(f);
+	/* Tokens never trained carry no evidence: skipping them (rather than
+	 * giving them robx) keeps an empty or freshly upgraded store neutral,
+	 * whatever robx is.  Measured alike on the training split. */
+	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		f->probs[i] = spam_token_prob(&f->params, f->counts[i].spam, f->counts[i].ham, nspam, nham);
+		if (f->counts[i].spam || f->counts[i].ham)
+			f->probs[k++] = spam_token_prob(&f->params, f->counts[i].spam, f->counts[i].ham, nspam, nham);
 	r->tokens = t->count;
-	r->score = spam_combine(&f->params, f->probs, n, &r->used);
+	r->score = spam_combine(&f->params, f->probs, k, &r->used);
 	r->verdict = spam_verdict_of(&f->params, r->score);
 	return 0;
 }

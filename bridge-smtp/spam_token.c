@@ -211,11 +211,24 @@ static int add_word(struct spam_tokens *t, const char *prefix, size_t plen, cons
 	return k ? spam_tokens_add(t, tok, plen + k) : 0;
 }
 
+static int is_skip(const char *w, size_t n)
+{
+	return n > 5 && memcmp(w, "skip:", 5) == 0;
+}
+
+/* Words of s as tokens; in body text (no prefix) also each pair of
+ * neighbouring words, "bi:first second": measured by cross-validation on
+ * the training split, pairs cut missed spam by a third at the same false
+ * positives (BENCHMARKS.md).  Words too short to count and "skip:" tokens
+ * break a pair. */
 static int scan_words(struct spam_tokens *t, const char *prefix, const char *s, size_t len)
 {
 	size_t plen = strlen(prefix);
-	size_t i = 0;
+	size_t i = 0, prevn = 0;
+	char pair[3 + 2 * (SPAM_TOK_MAX_WORD + 16) + 1];
+	char *prev = pair + 3, cur[SPAM_TOK_MAX_WORD + 16];
 
+	memcpy(pair, "bi:", 3);
 	while (i < len) {
 		size_t start;
 		while (i < len && !is_word((unsigned char)s[i]))
@@ -223,8 +236,28 @@ static int scan_words(struct spam_tokens *t, const char *prefix, const char *s, 
 		start = i;
 		while (i < len && is_word((unsigned char)s[i]))
 			i++;
-		if (i > start && add_word(t, prefix, plen, s + start, i - start) < 0)
+		if (i == start)
+			continue;
+		if (plen) {
+			if (add_word(t, prefix, plen, s + start, i - start) < 0)
+				return -1;
+			continue;
+		}
+		size_t n = norm_word(s + start, i - start, cur);
+		if (n && spam_tokens_add(t, cur, n) < 0)
 			return -1;
+		if (n == 0 || is_skip(cur, n)) {
+			prevn = 0;
+			continue;
+		}
+		if (prevn) {
+			prev[prevn] = ' ';
+			memcpy(prev + prevn + 1, cur, n);
+			if (spam_tokens_add(t, pair, 3 + prevn + 1 + n) < 0)
+				return -1;
+		}
+		memcpy(prev, cur, n);
+		prevn = n;
 	}
 	return 0;
 }

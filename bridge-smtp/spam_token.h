@@ -4,8 +4,8 @@
  * The core knows nothing of MIME: an adapter (spam_msg.h) walks the message
  * and feeds it (header name, decoded value) pairs, text bodies, HTML bodies
  * (stripped here) and attachment content types.  Tokens are strings such
- * as "subject:free", "url:example.com", "att:application/zip" or a plain
- * body word; each is identified by a 64-bit hash, which is what the token
+ * as "subject:free", "url:example.com", "att:application/zip", a plain
+ * body word or a pair of neighbouring body words ("bi:click here"); each is identified by a 64-bit hash, which is what the token
  * database stores.  Two strings with the same hash count as one token.
  *
  * Bounds: at most max_tokens distinct tokens per message and at most

@@ -92,6 +92,13 @@ static void test_body_words(void **state)
 	HAS(t, "e-mail");
 	HASNT(t, "me");
 	HASNT(t, "wait...");
+	/* Neighbouring words pair up; a word too short to count breaks the
+	 * pair rather than being skipped over. */
+	HAS(t, "bi:dear friend");
+	HAS(t, "bi:friend earn");
+	HAS(t, "bi:don't wait");
+	HAS(t, "bi:wait e-mail");
+	HASNT(t, "bi:e-mail me");
 	/* A long run says only its kind and size. */
 	char longw[120];
 	memset(longw, 'Q', sizeof(longw));
@@ -207,8 +214,10 @@ static void test_dedup_and_hash(void **state)
 {
 	struct spam_tokens *t = *state;
 	assert_int_equal(spam_tok_text(t, "same same SAME", 14), 0);
-	assert_int_equal(t->count, 1);
+	/* The word once, and the pair "same same" once. */
+	assert_int_equal(t->count, 2);
 	assert_string_equal(spam_tokens_str(t, 0), "same");
+	assert_string_equal(spam_tokens_str(t, 1), "bi:same same");
 	assert_int_equal(t->hashes[0], spam_token_hash("same", 4));
 	/* Stable across builds: the database stores these. */
 	assert_true(spam_token_hash("same", 4) != spam_token_hash("Same", 4));
