@@ -54,7 +54,7 @@ double spam_token_prob(const struct spam_params *p, uint32_t spam, uint32_t ham,
 double spam_chi2q(double x2, unsigned df);
 
 /* Combines token probabilities f[0..n) into a message score as above.
- * Reorders f (most extreme first).  *used gets how many tokens counted
+ * Reorders f (the tokens that counted first, in no particular order).  *used gets how many tokens counted
  * (may be NULL). */
 double spam_combine(const struct spam_params *p, double *f, size_t n, size_t *used);
 
