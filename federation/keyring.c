@@ -20,13 +20,18 @@
 #define MAX_SERVERS 4096
 #define KEY_DOC_MAX (64 * 1024)
 #define QUERY_RESP_MAX (1024 * 1024)
+/* After every way of getting a server's keys failed, callers get the
+ * failure from the cache for this long instead of a new round of
+ * fetches: one unreachable server must not cost a fetch per event. */
+#define FAILURE_HOLD_MS (60 * 1000)
 
 struct ks_entry {
 	char server[256];
-	json_t *doc;                /* the latest verified document */
+	json_t *doc;                /* the latest verified document, or NULL */
 	struct server_key keys[MAX_KEYS];
 	size_t n;
 	int64_t fetched_ms;
+	int64_t failed_until_ms;    /* no new fetch before this */
 };
 
 struct keyring {
@@ -122,6 +127,25 @@ static struct ks_entry *find_entry(struct keyring *kr, const char *server)
 	return NULL;
 }
 
+/* Under the lock: a fresh entry for server, evicting the one fetched
+ * longest ago when the cache is full. */
+static struct ks_entry *new_entry(struct keyring *kr, const char *server)
+{
+	struct ks_entry *e;
+	if (kr->n_entries < MAX_SERVERS) {
+		e = &kr->entries[kr->n_entries++];
+	} else {
+		e = &kr->entries[0];
+		for (size_t i = 1; i < kr->n_entries; i++)
+			if (kr->entries[i].fetched_ms < e->fetched_ms)
+				e = &kr->entries[i];
+		json_decref(e->doc);
+	}
+	memset(e, 0, sizeof(*e));
+	snprintf(e->server, sizeof(e->server), "%s", server);
+	return e;
+}
+
 static int key_valid_at(const struct server_key *k, int64_t ts)
 {
 	return k->old ? k->expired_ts >= ts : k->valid_until_ts >= ts;
@@ -167,17 +191,7 @@ int keyring_add_document(struct keyring *kr, const json_t *doc, const char *serv
 			return 0;
 		}
 	} else {
-		if (kr->n_entries < MAX_SERVERS) {
-			e = &kr->entries[kr->n_entries++];
-		} else {
-			e = &kr->entries[0];
-			for (size_t i = 1; i < kr->n_entries; i++)
-				if (kr->entries[i].fetched_ms < e->fetched_ms)
-					e = &kr->entries[i];
-			json_decref(e->doc);
-		}
-		memset(e, 0, sizeof(*e));
-		snprintf(e->server, sizeof(e->server), "%s", server);
+		e = new_entry(kr, server);
 	}
 	/* Keys the new document no longer lists stay known (with their old
 	 * validity): events they signed still need checking. */
@@ -194,6 +208,7 @@ int keyring_add_document(struct keyring *kr, const json_t *doc, const char *serv
 	json_decref(e->doc);
 	e->doc = copy;
 	e->fetched_ms = now_ms();
+	e->failed_until_ms = 0;
 	pthread_mutex_unlock(&kr->lock);
 	if (kr->persist.save != NULL) {
 		char *text = json_dumps(doc, JSON_COMPACT);
@@ -318,12 +333,18 @@ int keyring_get(struct keyring *kr, const char *server, const char *key_id, int6
 {
 	if (ts_ms <= 0)
 		ts_ms = now_ms();
-	int hit;
+	int hit, held;
 	pthread_mutex_lock(&kr->lock);
 	hit = cached_key(kr, server, key_id, ts_ms, pub);
+	struct ks_entry *fe = find_entry(kr, server);
+	held = fe != NULL && fe->failed_until_ms > now_ms();
 	pthread_mutex_unlock(&kr->lock);
 	if (hit)
 		return 0;
+	if (held) {
+		snprintf(err, errlen, "keys of %s failed recently; not retrying yet", server);
+		return -1;
+	}
 
 	for (int step = 0; step < 2 + (int)kr->n_notaries; step++) {
 		char why[256] = "";
@@ -348,6 +369,12 @@ int keyring_get(struct keyring *kr, const char *server, const char *key_id, int6
 	}
 	if (err != NULL && errlen > 0 && err[0] == '\0')
 		snprintf(err, errlen, "no keys for %s", server);
+	pthread_mutex_lock(&kr->lock);
+	fe = find_entry(kr, server);
+	if (fe == NULL)
+		fe = new_entry(kr, server);
+	fe->failed_until_ms = now_ms() + FAILURE_HOLD_MS;
+	pthread_mutex_unlock(&kr->lock);
 	return -1;
 }
 

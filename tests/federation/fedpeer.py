@@ -106,6 +106,8 @@ class Peer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
+        # Clients that hang up early (the 50 KiB well-known limit) are expected.
+        self.httpd.handle_error = lambda request, address: None
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(certfile, keyfile)
         self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)

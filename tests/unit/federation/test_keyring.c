@@ -75,6 +75,18 @@ static void test_cache_validity(void **state)
 	assert_int_equal(keyring_get(kr, "them.test", "ed25519:t1", now + 120000, pub, err, sizeof(err)), -1);
 	assert_int_equal(keyring_get(kr, "them.test", "ed25519:t0", now, pub, err, sizeof(err)), -1);
 	assert_int_equal(keyring_get(kr, "them.test", "ed25519:nope", now, pub, err, sizeof(err)), -1);
+	/* The failures above are held: no new round of fetches for a while,
+	 * while keys that are cached and valid still answer. */
+	int saves = p.saves;
+	assert_int_equal(keyring_get(kr, "them.test", "ed25519:nope", now, pub, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "recently"));
+	assert_int_equal(p.saves, saves);
+	assert_int_equal(keyring_get(kr, "them.test", "ed25519:t1", now, pub, err, sizeof(err)), 0);
+	assert_int_equal(keyring_get(kr, "nobody.test", "ed25519:x", now, pub, err, sizeof(err)), -1);
+	assert_int_equal(keyring_get(kr, "nobody.test", "ed25519:x", now, pub, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "recently"));
+	/* A document arriving (e.g. relayed by a notary) lifts the hold. */
+	assert_int_equal(keyring_add_document(kr, doc, "them.test", NULL, err, sizeof(err)), 0);
 	keyring_free(kr);
 
 	/* A new keyring finds the document through the persistence hook. */
