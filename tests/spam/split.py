@@ -11,10 +11,12 @@ lines) and, with --dirs, directories of symlinks per split and class for
 tools such as bogofilter.  dev-train.list and dev-test.list split the
 training split again (hash mod 10 in 0..4 and 5..6) for tuning.
 
-usage: split.py OUTDIR [--dirs] [--mbox] [--subset N]
+usage: split.py OUTDIR [--dirs] [--mbox] [--subset N] [--folds]
   --mbox       also write train-spam.mbox and train-ham.mbox (body lines
                starting with "From " quoted as ">From ") for bogofilter's
                registration, which reads one mailbox from stdin.
+  --folds      also write fold0.list .. fold6.list: the training split
+               by hash mod 10, for cross-validation (bench/bench_spam_tune).
   --subset N   keep only messages whose hash is < N/100 of the range within
                each split (N in 1..100), for quick runs.
 """
@@ -59,10 +61,15 @@ def mbox_entry(path):
     return text + b"\n"
 
 
-def split(outdir, dirs=False, subset=100, mbox=False):
+def split(outdir, dirs=False, subset=100, mbox=False, folds=False):
     os.makedirs(outdir, exist_ok=True)
     lists = {"train": [], "test": [], "dev-train": [], "dev-test": []}
+    if folds:
+        for k in range(7):
+            lists["fold%d" % k] = []
     for label, path, h in messages():
+        if folds and h % 10 < 7 and (h // 10) % 100 < subset:
+            lists["fold%d" % (h % 10)].append((label, path))
         part = "train" if h % 10 < 7 else "test"
         # Tuning happens on a split of the training split only (5 : 2), so
         # the test split stays unseen.
@@ -103,7 +110,7 @@ def main(argv):
     subset = 100
     if "--subset" in argv:
         subset = int(argv[argv.index("--subset") + 1])
-    counts = split(argv[1], dirs="--dirs" in argv, subset=subset, mbox="--mbox" in argv)
+    counts = split(argv[1], dirs="--dirs" in argv, subset=subset, mbox="--mbox" in argv, folds="--folds" in argv)
     for part, (s, h) in counts.items():
         print("%s: %d spam, %d ham" % (part, s, h))
     return 0
