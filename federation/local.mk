@@ -92,3 +92,9 @@ BENCH_PROGS += bench/bench_sender
 bench_bench_sender_SOURCES = bench/bench_sender.c
 bench_bench_sender_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 bench_bench_sender_LDADD = $(FEDNET_LIBS)
+
+# common/httpc is federation's: its test lives here.
+UNIT_TESTS += tests/unit/federation/test_httpc
+tests_unit_federation_test_httpc_SOURCES = tests/unit/federation/test_httpc.c
+tests_unit_federation_test_httpc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS)
+tests_unit_federation_test_httpc_LDADD = $(COMMON_LIBS) $(CURL_LIBS) $(CMOCKA_TEST_LIBS)

@@ -271,6 +271,8 @@ try:
             ok_order = False
     t.ok(r.get("idle") and r.get("pdus_sent") == 720 and r.get("edus_sent") == 42,
          "6 destinations on one sender thread all delivered", r)
+    t.ok(r.get("journal_queued") == 720 and r.get("journal_delivered") == 720,
+         "the persistence hooks see every PDU queued and then delivered", r)
     t.ok(ok_order, "PDUs arrive in order per destination, 50 per transaction", per)
     t.ok(all(x["sig_ok"] for x in peer.txns), "every transaction's X-Matrix verifies (incl. IP literal)",
          [x["why"] for x in peer.txns if not x["sig_ok"]])

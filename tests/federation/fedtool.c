@@ -40,6 +40,23 @@ static int print_err(const char *err)
 	return print_json(json_pack("{ss}", "error", err));
 }
 
+/* Persistence hooks that only count, so the tests can see them called. */
+struct journal {
+	size_t queued, delivered;
+};
+
+static void j_queued(void *ctx, const char *dest, const char *pdu)
+{
+	(void)dest, (void)pdu;
+	((struct journal *)ctx)->queued++;
+}
+
+static void j_delivered(void *ctx, const char *dest, size_t n)
+{
+	(void)dest;
+	((struct journal *)ctx)->delivered += n;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: fedtool [options] discover|keys|keys-direct|keys-notary|server-keys|"
@@ -168,9 +185,11 @@ int main(int argc, char **argv)
 		json_decref(body);
 	} else if (strcmp(cmd, "send") == 0 && i + 2 < argc) {
 		int npdus = atoi(argv[i]), nedus = atoi(argv[i + 1]);
+		struct journal jr = { 0, 0 };
 		struct fed_sender_options sopt = {
 			.origin = origin, .key = &key, .resolver = r, .backoff_base_ms = backoff,
 			.backoff_max_ms = backoff > 0 ? backoff * 8 : 0, .request_timeout_ms = 10000,
+			.persist = { j_queued, j_delivered, &jr },
 		};
 		struct fed_sender *s = fed_sender_new(&sopt);
 		if (s == NULL) {
@@ -194,11 +213,12 @@ int main(int argc, char **argv)
 			int idle = fed_sender_start(s) == 0 ? fed_sender_wait_idle(s, timeout) : -1;
 			struct fed_sender_stats st;
 			fed_sender_get_stats(s, &st);
-			print_json(json_pack("{sb sI sI sI sI sI}", "idle", idle == 0, "txns_sent", (json_int_t)st.txns_sent,
-					     "txns_failed", (json_int_t)st.txns_failed, "pdus_sent", (json_int_t)st.pdus_sent,
-					     "edus_sent", (json_int_t)st.edus_sent, "edus_dropped",
-					     (json_int_t)st.edus_dropped));
 			fed_sender_free(s);
+			print_json(json_pack("{sb sI sI sI sI sI sI sI}", "idle", idle == 0, "txns_sent",
+					     (json_int_t)st.txns_sent, "txns_failed", (json_int_t)st.txns_failed,
+					     "pdus_sent", (json_int_t)st.pdus_sent, "edus_sent", (json_int_t)st.edus_sent,
+					     "edus_dropped", (json_int_t)st.edus_dropped, "journal_queued",
+					     (json_int_t)jr.queued, "journal_delivered", (json_int_t)jr.delivered));
 		}
 	} else {
 		rc = usage();
