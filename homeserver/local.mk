@@ -131,3 +131,5 @@ tests_fuzz_fuzz_hs_filter_SOURCES = tests/fuzz/fuzz_hs_filter.c
 tests_fuzz_fuzz_hs_filter_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_filter_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/hs_filter
+# bench/bench_rooms.py starts scopd itself: run it by hand with the build dir.
+EXTRA_DIST += bench/bench_rooms.py
