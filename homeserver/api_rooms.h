@@ -9,6 +9,8 @@ extern const struct api_route api_rooms_routes[];
 extern const size_t api_rooms_nroutes;
 extern const struct api_route api_sync_routes[];
 extern const size_t api_sync_nroutes;
+extern const struct api_route api_profile_routes[];
+extern const size_t api_profile_nroutes;
 
 /* Answers 404 (no room) or 403 (not joined) and returns -1. */
 int api_require_joined(struct api_req *r, const char *room_id);

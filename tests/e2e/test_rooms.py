@@ -161,6 +161,20 @@ def raw_suite(srv, tag):
         expect(srv.call("GET", C + "/rooms/%s/messages?dir=x" % rid, None, ta), 400, "M_INVALID_PARAM")
         expect(srv.call("GET", C + "/rooms/%s/messages?from=zz" % rid, None, ta), 400, "M_INVALID_PARAM")
 
+    @case("profile: set displayname and avatar, seen in GET /profile and in member events")
+    def _():
+        expect(srv.call("PUT", C + "/profile/%s/displayname" % a, {"displayname": "Alice A"}, ta), 200)
+        expect(srv.call("PUT", C + "/profile/%s/avatar_url" % a, {"avatar_url": "mxc://x/y"}, ta), 200)
+        expect(srv.call("PUT", C + "/profile/%s/displayname" % a, {"displayname": "B"}, tb), 403, "M_FORBIDDEN")
+        assert expect(srv.call("GET", C + "/profile/%s" % a), 200) == {"displayname": "Alice A",
+                                                                      "avatar_url": "mxc://x/y"}
+        assert expect(srv.call("GET", C + "/profile/%s/displayname" % a), 200) == {"displayname": "Alice A"}
+        expect(srv.call("GET", C + "/profile/@nobody:rooms.test"), 404, "M_NOT_FOUND")
+        m = expect(srv.call("GET", C + "/rooms/%s/state/m.room.member/%s" % (rid, a), None, ta), 200)
+        assert m["displayname"] == "Alice A" and m["avatar_url"] == "mxc://x/y", m
+        j = expect(srv.call("GET", C + "/rooms/%s/joined_members" % rid, None, ta), 200)
+        assert j["joined"][a]["display_name"] == "Alice A", j
+
     @case("filters: POST then GET; another user's filters are refused")
     def _():
         f = {"room": {"timeline": {"limit": 3}}}
