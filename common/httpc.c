@@ -71,7 +71,7 @@ static void xfer_free(struct xfer *x)
 static void resp_init(struct httpc_response *resp, size_t max_body)
 {
 	memset(resp, 0, sizeof(*resp));
-	buf_init(&resp->body, max_body + 1);
+	buf_init(&resp->body, max_body);
 	buf_init(&resp->headers, MAX_HEADER_BYTES);
 }
 

@@ -64,41 +64,40 @@ struct keyring *keyring_new(const struct keyring_options *opt)
 	if (kr == NULL)
 		return NULL;
 	pthread_mutex_init(&kr->lock, NULL);
-	kr->server_name = strdup(opt->server_name ? opt->server_name : "");
 	kr->key = opt->key;
 	kr->validity_ms = opt->key_validity_ms > 0 ? opt->key_validity_ms : 7LL * 24 * 3600 * 1000;
 	kr->resolver = opt->resolver;
 	kr->persist = opt->persist;
 	kr->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 10000;
+	kr->server_name = strdup(opt->server_name ? opt->server_name : "");
 	kr->entries = calloc(MAX_SERVERS, sizeof(*kr->entries));
+	if (kr->server_name == NULL || kr->entries == NULL)
+		goto fail;
 	if (opt->n_old > 0) {
 		kr->old_keys = calloc(opt->n_old, sizeof(*kr->old_keys));
-		if (kr->old_keys != NULL) {
-			memcpy(kr->old_keys, opt->old_keys, opt->n_old * sizeof(*kr->old_keys));
-			kr->n_old = opt->n_old;
-		}
+		if (kr->old_keys == NULL)
+			goto fail;
+		memcpy(kr->old_keys, opt->old_keys, opt->n_old * sizeof(*kr->old_keys));
+		kr->n_old = opt->n_old;
 	}
 	if (opt->n_notaries > 0) {
+		/* n_notaries counts the slots to free, filled or not. */
 		kr->notaries = calloc(opt->n_notaries, sizeof(*kr->notaries));
-		if (kr->notaries != NULL) {
-			kr->n_notaries = opt->n_notaries;
-			for (size_t i = 0; i < opt->n_notaries; i++) {
-				kr->notaries[i] = opt->notaries[i];
-				kr->notaries[i].server_name = strdup(opt->notaries[i].server_name);
-				kr->notaries[i].key_id = strdup(opt->notaries[i].key_id);
-				if (kr->notaries[i].server_name == NULL || kr->notaries[i].key_id == NULL)
-					kr->n_notaries = 0; /* freed below as a whole */
-			}
+		if (kr->notaries == NULL)
+			goto fail;
+		kr->n_notaries = opt->n_notaries;
+		for (size_t i = 0; i < opt->n_notaries; i++) {
+			kr->notaries[i] = opt->notaries[i];
+			kr->notaries[i].server_name = strdup(opt->notaries[i].server_name);
+			kr->notaries[i].key_id = strdup(opt->notaries[i].key_id);
+			if (kr->notaries[i].server_name == NULL || kr->notaries[i].key_id == NULL)
+				goto fail;
 		}
 	}
-	if (kr->server_name == NULL || kr->entries == NULL || (opt->n_old > 0 && kr->old_keys == NULL) ||
-	    (opt->n_notaries > 0 && kr->n_notaries != opt->n_notaries)) {
-		if (kr->notaries != NULL)
-			kr->n_notaries = opt->n_notaries;
-		keyring_free(kr);
-		return NULL;
-	}
 	return kr;
+fail:
+	keyring_free(kr);
+	return NULL;
 }
 
 void keyring_free(struct keyring *kr)
