@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -186,12 +187,68 @@ static void test_handlers(void **state)
 	keyring_free(kr);
 }
 
+struct race {
+	struct keyring *kr;
+	json_t *doc;
+	const unsigned char *pub;
+	int failures;
+};
+
+static void *racer(void *arg)
+{
+	struct race *r = arg;
+	char err[256];
+	unsigned char pub[32];
+	for (int i = 0; i < 200; i++) {
+		if (i % 10 == 0 && keyring_add_document(r->kr, r->doc, "them.test", NULL, err, sizeof(err)) != 0)
+			r->failures++;
+		if (keyring_get(r->kr, "them.test", "ed25519:t1", 0, pub, err, sizeof(err)) != 0 ||
+		    memcmp(pub, r->pub, 32) != 0)
+			r->failures++;
+	}
+	return NULL;
+}
+
+/* Readers and writers on one keyring from several threads (ASan would
+ * see a use-after-free of a replaced document). */
+static void test_threads(void **state)
+{
+	(void)state;
+	struct scop_ed25519 ours, theirs;
+	char err[256];
+	assert_int_equal(scop_ed25519_generate(&ours, "me"), 0);
+	assert_int_equal(scop_ed25519_generate(&theirs, "t1"), 0);
+	struct keyring_options opt = { .server_name = "me.test", .key = &ours };
+	struct keyring *kr = keyring_new(&opt);
+	json_t *doc = server_keys_build("them.test", &theirs, now_ms() + 600000, NULL, 0);
+	assert_int_equal(keyring_add_document(kr, doc, "them.test", NULL, err, sizeof(err)), 0);
+	pthread_t t[4];
+	struct race r[4];
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct race){ kr, doc, theirs.pub, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, racer, &r[i]), 0);
+	}
+	struct keyring_query_item item = { "them.test", "", 0 };
+	for (int i = 0; i < 50; i++) {
+		json_t *resp = keyring_handle_query(kr, &item, 1);
+		assert_int_equal(json_array_size(json_object_get(resp, "server_keys")), 1);
+		json_decref(resp);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(r[i].failures, 0);
+	}
+	json_decref(doc);
+	keyring_free(kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_cache_validity),
 		cmocka_unit_test(test_query_parse),
 		cmocka_unit_test(test_handlers),
+		cmocka_unit_test(test_threads),
 	};
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
 }
