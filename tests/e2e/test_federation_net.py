@@ -258,6 +258,27 @@ try:
     t.ok(r.get("idle") and order == ["d4.example.test:%d" % P, "d5.example.test:%d" % P],
          "a slow discovery does not hold up other destinations", (r, order))
 
+    # An IPv6 literal destination: bracketed in the URL and CONNECT_TO, and
+    # the certificate checked against the address.
+    try:
+        peer6 = fedpeer.Peer(pki["srv.crt"], pki["srv.key"], host="::1")
+    except OSError:
+        peer6 = None
+    if peer6 is None:
+        t.ok(True, "# SKIP no IPv6 loopback")
+    else:
+        peer6.origin_keys[ORIGIN] = peer.origin_keys[ORIGIN]
+        peer6.start()
+        try:
+            d6 = "[::1]:%d" % peer6.port
+            r = fedtool("send", "3", "1", d6)
+            got = peer6.txns
+            t.ok(r.get("idle") and len(got) == 1 and got[0]["dest"] == d6 and got[0]["sig_ok"] and
+                 len(got[0]["pdus"]) == 3, "an IPv6 literal destination gets its transaction over verified TLS",
+                 (r, got))
+        finally:
+            peer6.stop()
+
     dests = ["d%d.example.test:%d" % (i, P) for i in range(1, 6)] + ["127.0.0.1:%d" % P]
     del peer.txns[:]
     r = fedtool("send", "120", "7", *dests)

@@ -21,6 +21,7 @@ certificate nobody trusts.
 import json
 import os
 import re
+import socket
 import ssl
 import subprocess
 import threading
@@ -39,7 +40,7 @@ def make_pki(d):
         "-days", "2")
     run("openssl", "req", *ec, "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=example.test")
     with open(os.path.join(d, "ext.cnf"), "w") as f:
-        f.write("subjectAltName=DNS:example.test,DNS:*.example.test,IP:127.0.0.1\n")
+        f.write("subjectAltName=DNS:example.test,DNS:*.example.test,IP:127.0.0.1,IP:::1\n")
     run("openssl", "x509", "-req", "-in", "srv.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", "srv.crt", "-days", "2", "-extfile", "ext.cnf")
     run("openssl", "req", "-x509", *ec, "-keyout", "bad.key", "-out", "bad.crt", "-subj", "/CN=example.test",
@@ -56,7 +57,7 @@ def verify_key_b64(sk):
 
 
 class Peer:
-    def __init__(self, certfile, keyfile, port=0):
+    def __init__(self, certfile, keyfile, port=0, host="127.0.0.1"):
         self.keys = {}          # server name -> signing key
         self.rogue = signedjson.key.generate_signing_key("rogue")
         self.notary_key = signedjson.key.generate_signing_key("notary")
@@ -104,7 +105,12 @@ class Peer:
                 n = int(self.headers.get("Content-Length", "0"))
                 return self.rfile.read(n)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server_class = ThreadingHTTPServer
+        if ":" in host:
+            class V6(ThreadingHTTPServer):
+                address_family = socket.AF_INET6
+            server_class = V6
+        self.httpd = server_class((host, port), Handler)
         self.httpd.daemon_threads = True
         # Clients that hang up early (the 50 KiB well-known limit) are expected.
         self.httpd.handle_error = lambda request, address: None
