@@ -78,7 +78,16 @@ int keyring_fetch_notary(struct keyring *kr, const struct keyring_notary *notary
 int keyring_check_request(struct keyring *kr, const char *authorization, const char *method, const char *uri,
 			  const json_t *content, char *origin, size_t cap, char *err, size_t errlen);
 
-/* ---- server side: handlers for the HTTP layer ---- */
+/* ---- server side: handlers for the HTTP layer ----
+ *
+ * Mounting (no authentication on these endpoints):
+ *   GET  /_matrix/key/v2/server              -> 200 keyring_handle_server(kr)
+ *   POST /_matrix/key/v2/query               -> keyring_query_parse(body, ...) or 400 M_BAD_JSON,
+ *                                               then 200 keyring_handle_query(kr, items, n)
+ *   GET  /_matrix/key/v2/query/{serverName}  -> one item { serverName, "", minimum_valid_until_ts
+ *                                               query parameter or 0 }, 200 keyring_handle_query()
+ * keyring_handle_query() may fetch keys over the network, so it must run
+ * where blocking is allowed (a worker thread, not the event loop). */
 
 /* GET /_matrix/key/v2/server: our signed key document (new reference). */
 json_t *keyring_handle_server(struct keyring *kr);
