@@ -247,10 +247,10 @@ try:
     finally:
         late.stop()
 
-    # A destination whose discovery is slow (the well-known answer takes
-    # 2 s) does not hold up the others: the send loop never blocks on it.
+    # A destination whose discovery is slow (the well-known answer takes 3 s)
+    # does not hold up the others: the send loop never blocks on it.
     peer.well_known["slow.example.test"] = (200, {"m.server": "d5.example.test:%d" % P}, {})
-    peer.well_known_delay["slow.example.test"] = 2.0
+    peer.well_known_delay["slow.example.test"] = 3.0
     del peer.txns[:]
     r = fedtool("send", "1", "0", "slow.example.test", "d4.example.test:%d" % P,
                 extra=["--override", "slow.example.test:443:127.0.0.1:%d" % P])
