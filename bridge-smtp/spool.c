@@ -425,8 +425,14 @@ static int set_str(char **dst, const char *v, size_t n)
 {
 	if (*dst)
 		return -1; /* each field once */
-	*dst = strndup(v, n);
-	return *dst ? 0 : -1;
+	/* The field is not NUL-terminated inside the file buffer, so copy
+	 * exactly n bytes rather than rely on strndup's stop-at-n. */
+	*dst = malloc(n + 1);
+	if (!*dst)
+		return -1;
+	memcpy(*dst, v, n);
+	(*dst)[n] = '\0';
+	return 0;
 }
 
 static int parse_num(const char *v, size_t n, uint64_t *out)
