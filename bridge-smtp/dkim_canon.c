@@ -46,21 +46,27 @@ int dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, struct buf
 		*o++ = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
 	}
 	*o++ = ':';
-	for (i = colon + 1; i < len; i++) {
+	i = colon + 1;
+	while (i < len) {
 		char ch = raw[i];
 		if (ch == '\r' && i + 1 < len && raw[i + 1] == '\n') {
-			i++;
+			i += 2;
 			continue;
 		}
 		if (is_wsp(ch)) {
 			pending = 1;
+			i++;
 			continue;
 		}
 		if (pending && started)
 			*o++ = ' ';
 		pending = 0;
 		started = 1;
-		*o++ = ch;
+		/* The rest of the word in a tight loop: a lone CR is content,
+		 * copied here or on the next round. */
+		do
+			*o++ = raw[i++];
+		while (i < len && raw[i] != ' ' && raw[i] != '\t' && raw[i] != '\r');
 	}
 	*o++ = '\r';
 	*o++ = '\n';

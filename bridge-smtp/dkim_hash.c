@@ -38,14 +38,12 @@ int dkim_header_hash_md(enum dkim_canon c, const struct mailhdr *h, const char *
 			if (used[k] || f->name_len != nl || strncasecmp(f->name, names[i], nl) != 0)
 				continue;
 			used[k] = 1;
-			buf_reset(&b);
-			if (dkim_canon_header(c, f->raw, f->raw_len, &b) < 0 ||
-			    EVP_DigestUpdate(md, b.data, b.len) != 1)
+			/* All fields go to one buffer and the hash in one call. */
+			if (dkim_canon_header(c, f->raw, f->raw_len, &b) < 0)
 				goto out;
 			break;
 		}
 	}
-	buf_reset(&b);
 	if (dkim_canon_header(c, sigfield, siglen, &b) < 0 || b.len < 2 ||
 	    EVP_DigestUpdate(md, b.data, b.len - 2) != 1 ||
 	    EVP_DigestFinal_ex(md, digest, &dl) != 1 || dl != 32)

@@ -54,6 +54,11 @@ int dkim_tags_parse(const char *text, size_t len, struct dkim_taglist *out, char
 		vstart = vend = i;
 		while (i < len && text[i] != ';') {
 			unsigned char c = (unsigned char)text[i];
+			/* Visible bytes first: all of b= and p= is made of them. */
+			if (c > 0x20 && c != 0x7f) {
+				vend = ++i;
+				continue;
+			}
 			if (c < 0x20 && !is_fws((char)c))
 				return fail(err, errlen, "control character in tag value");
 			if (c == 0x7f)

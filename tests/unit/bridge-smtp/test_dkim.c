@@ -387,6 +387,139 @@ static void test_canon_random_long(void **state)
 	free(want);
 }
 
+/* The verifier cuts b= out with the offsets dkim_sig_parse keeps; they
+ * must cut exactly what dkim_strip_b does, wherever b= sits and however
+ * it is folded. */
+static void test_sig_b_offsets(void **state)
+{
+	static const char *fields[] = {
+		"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; h=from;\r\n"
+		"\tbh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAA\r\n\tBBBB\r\n",
+		"DKIM-Signature: v=1; a=rsa-sha256; b = AAAA BBBB ; d=example.com; s=s; h=from;"
+		" bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\r\n",
+		"DKIM-Signature:b=\r\n AAAA\r\n\tBA==;v=1; a=ed25519-sha256; d=example.com; s=s; h=From : To;"
+		" bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n",
+		"DKIM-Signature: v=1; a=rsa-sha256; d=example.com; s=s; h=from; "
+		"bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=; b=AAAABBBB;  \r\n",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const char *raw = fields[i];
+		size_t len = strlen(raw), voff = (size_t)(strchr(raw, ':') + 1 - raw);
+		size_t vlen = len - voff - 2; /* the value, as mailhdr_split gives it: no final CRLF */
+		struct buf want = BUF_INIT, got = BUF_INIT;
+		struct dkim_sig sig;
+		char err[128];
+		if (dkim_sig_parse(raw + voff, vlen, &sig, err, sizeof(err)) < 0)
+			fail_msg("field %zu: %s", i, err);
+		assert_int_equal(dkim_strip_b(raw, len, &want), 0);
+		assert_int_equal(buf_append(&got, raw, voff + sig.b_start), 0);
+		assert_int_equal(buf_append(&got, raw + voff + sig.b_end, len - voff - sig.b_end), 0);
+		assert_int_equal(got.len, want.len);
+		assert_memory_equal(got.data, want.data, want.len);
+		dkim_sig_free(&sig);
+		buf_free(&want);
+		buf_free(&got);
+	}
+}
+
+/* dkim_sign and dkim_verify find the body with mailhdr_body_off, then
+ * split the header part: that must agree with splitting the whole. */
+static void test_mailhdr_body_off(void **state)
+{
+	static const char *msgs[] = {
+		"", "\r\n", "\r\nbody", "A: b\r\n\r\nbody\r\n\r\n", "A: b\r\n", "A: b", "A: b\r\r\n\r\nx",
+		"A: b\r\n c\r\n\r\n", "A: b\n\nB: c\r\n\r\n", "A: b\r\n\r", "A: b\r\n\r\n",
+		"bad line\r\n\r\nbody", " lead: x\r\n\r\n", "A: b\r\nno colon\r\n\r\nC: d\r\n\r\n",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+		size_t len = strlen(msgs[i]), off = mailhdr_body_off(msgs[i], len);
+		struct mailhdr whole, part;
+		int rw = mailhdr_split(msgs[i], len, &whole), rp = mailhdr_split(msgs[i], off, &part);
+		assert_int_equal(rw, rp);
+		if (rw == 0) {
+			assert_int_equal(whole.body_off, off);
+			assert_int_equal(part.count, whole.count);
+		}
+		mailhdr_free(&whole);
+		mailhdr_free(&part);
+	}
+}
+
+/* Relaxed header canonicalization (RFC 6376 3.4.2) read plainly: name
+ * lower-cased without WSP, then the value with CRLFs taken out left to
+ * right, WSP runs as one SP, none at either end. */
+static size_t reference_header(const char *in, size_t n, char *out)
+{
+	size_t o = 0, colon = 0, k = 0;
+	char val[600];
+	int wsp = 0, started = 0;
+	if (n >= 2 && in[n - 2] == '\r' && in[n - 1] == '\n')
+		n -= 2;
+	while (colon < n && in[colon] != ':')
+		colon++;
+	for (size_t i = 0; i < colon; i++) {
+		if (in[i] != ' ' && in[i] != '\t')
+			out[o++] = (char)(in[i] >= 'A' && in[i] <= 'Z' ? in[i] + 32 : in[i]);
+	}
+	out[o++] = ':';
+	for (size_t i = colon + 1; i < n; i++) {
+		if (in[i] == '\r' && i + 1 < n && in[i + 1] == '\n')
+			i++;
+		else
+			val[k++] = in[i];
+	}
+	for (size_t i = 0; i < k; i++) {
+		if (val[i] == ' ' || val[i] == '\t') {
+			wsp = 1;
+			continue;
+		}
+		if (wsp && started)
+			out[o++] = ' ';
+		wsp = 0;
+		started = 1;
+		out[o++] = val[i];
+	}
+	out[o++] = '\r';
+	out[o++] = '\n';
+	return o;
+}
+
+static void test_canon_header_random(void **state)
+{
+	static const char name_chars[] = "aBcZ- \t";
+	static const char value_chars[] = "abXY.  \t\r\n\r\n:";
+	char in[300], want[700];
+	unsigned seed = 5;
+	(void)state;
+	for (int round = 0; round < 5000; round++) {
+		size_t n = 0, nl, vl;
+		struct buf got = BUF_INIT;
+		seed = seed * 1103515245u + 12345u;
+		nl = 1 + (seed >> 16) % 8;
+		vl = (size_t)(round % 250);
+		for (size_t i = 0; i < nl; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[n++] = name_chars[(seed >> 16) % (sizeof(name_chars) - 1)];
+		}
+		in[n++] = ':';
+		for (size_t i = 0; i < vl; i++) {
+			seed = seed * 1103515245u + 12345u;
+			in[n++] = value_chars[(seed >> 16) % (sizeof(value_chars) - 1)];
+		}
+		if (round & 1) {
+			in[n++] = '\r';
+			in[n++] = '\n';
+		}
+		size_t wl = reference_header(in, n, want);
+		assert_int_equal(dkim_canon_header(DKIM_CANON_RELAXED, in, n, &got), 0);
+		if (got.len != wl || memcmp(got.data, want, wl) != 0)
+			fail_msg("round %d: relaxed header differs from the reference", round);
+		buf_free(&got);
+	}
+}
+
 static void test_canon_limit(void **state)
 {
 	struct dkim_body *b = dkim_body_new(DKIM_CANON_SIMPLE, 5);
@@ -974,6 +1107,9 @@ int main(void)
 		cmocka_unit_test(test_canon_edge_cases),
 		cmocka_unit_test(test_canon_random),
 		cmocka_unit_test(test_canon_random_long),
+		cmocka_unit_test(test_canon_header_random),
+		cmocka_unit_test(test_sig_b_offsets),
+		cmocka_unit_test(test_mailhdr_body_off),
 		cmocka_unit_test(test_canon_limit),
 		cmocka_unit_test(test_sig_parse),
 		cmocka_unit_test(test_key_parse),
