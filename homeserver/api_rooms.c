@@ -152,6 +152,8 @@ static void create_room(struct api_req *r)
 {
 	struct rooms *rooms = rooms_of(r);
 	const char *preset = NULL, *name = NULL, *topic = NULL, *version = NULL, *vis = NULL;
+	const char *alias_name = NULL;
+	char alias[300] = "";
 	json_t *override = NULL, *creation = NULL, *initial_state, *invite, *list, *pl, *v;
 	const struct room_version *rv;
 	struct room_result res;
@@ -164,6 +166,7 @@ static void create_room(struct api_req *r)
 	    api_opt_string(r, r->body, "topic", &topic) < 0 ||
 	    api_opt_string(r, r->body, "room_version", &version) < 0 ||
 	    api_opt_string(r, r->body, "visibility", &vis) < 0 ||
+	    api_opt_string(r, r->body, "room_alias_name", &alias_name) < 0 ||
 	    api_opt_object(r, r->body, "power_level_content_override", &override) < 0 ||
 	    api_opt_object(r, r->body, "creation_content", &creation) < 0 ||
 	    api_opt_bool(r, r->body, "is_direct", 0, &is_direct) < 0)
@@ -188,6 +191,20 @@ static void create_room(struct api_req *r)
 			api_error(r, 400, "M_BAD_JSON", "initial_state entries need type and content");
 			return;
 		}
+	if (alias_name) {
+		char *taken = NULL;
+		if (!*alias_name || strchr(alias_name, ':') || strchr(alias_name, '#') ||
+		    (size_t)snprintf(alias, sizeof(alias), "#%s:%s", alias_name,
+				     rooms_server_name(rooms)) >= 256) {
+			api_error(r, 400, "M_INVALID_PARAM", "Invalid room_alias_name");
+			return;
+		}
+		if (room_store_alias_get(rooms_store(rooms), alias, &taken, NULL) == STORE_OK) {
+			free(taken);
+			api_error(r, 400, "M_ROOM_IN_USE", "Room alias already taken");
+			return;
+		}
+	}
 	rv = room_version_get(version ? version : ROOM_VERSION_DEFAULT);
 	if (!rv || rv->event_id == EVENT_ID_V1) {
 		api_error(r, 400, "M_UNSUPPORTED_ROOM_VERSION", "Unsupported room version");
@@ -245,6 +262,8 @@ static void create_room(struct api_req *r)
 		add_initial(list, json_string_value(json_object_get(v, "type")), sk ? sk : "",
 			    json_deep_copy(json_object_get(v, "content")));
 	}
+	if (alias[0])
+		add_initial(list, "m.room.canonical_alias", "", json_pack("{s:s}", "alias", alias));
 	if (name)
 		add_initial(list, "m.room.name", "", json_pack("{s:s}", "name", name));
 	if (topic)
@@ -265,6 +284,13 @@ static void create_room(struct api_req *r)
 		room_err(r, rc, &res);
 		return;
 	}
+	if (alias[0] && room_store_alias_put(rooms_store(rooms), alias, res.room_id,
+					     r->who.user_id) != STORE_OK) {
+		api_error(r, 400, "M_ROOM_IN_USE", "Room alias already taken");
+		return;
+	}
+	if (vis && strcmp(vis, "public") == 0)
+		room_store_directory_set(rooms_store(rooms), res.room_id, 1);
 	api_reply(r, 200, json_pack("{s:s}", "room_id", res.room_id));
 }
 
@@ -351,7 +377,14 @@ static void do_join(struct api_req *r, const char *room_id)
 	char m[16];
 
 	if (room_id[0] == '#') {
-		api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
+		char *resolved = NULL;
+		if (room_store_alias_get(rooms_store(r->hs->rooms), room_id, &resolved, NULL) !=
+		    STORE_OK) {
+			api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
+			return;
+		}
+		do_join(r, resolved);
+		free(resolved);
 		return;
 	}
 	if (room_id[0] != '!') {

@@ -10,6 +10,8 @@ extern const size_t api_rooms_nroutes;
 extern const struct api_route api_sync_routes[];
 extern const size_t api_sync_nroutes;
 extern const struct api_route api_profile_routes[];
+extern const struct api_route api_extras_routes[];
+extern const size_t api_extras_nroutes;
 extern const size_t api_profile_nroutes;
 
 /* Answers 404 (no room) or 403 (not joined) and returns -1. */

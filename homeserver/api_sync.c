@@ -35,7 +35,7 @@ static void sync(struct api_req *r)
 	struct sync_params p;
 	long long timeout = 0;
 	int news = 0;
-	int64_t upto = 0;
+	int64_t upto = 0, upto_x = 0;
 	json_t *resp;
 
 	memset(&p, 0, sizeof(p));
@@ -43,7 +43,7 @@ static void sync(struct api_req *r)
 		api_error(r, 404, "M_UNRECOGNIZED", "Rooms are not enabled");
 		goto out;
 	}
-	if (since && sync_token_parse(since, &p.since) < 0) {
+	if (since && sync_token_parse2(since, &p.since, &p.since_x) < 0) {
 		api_error(r, 400, "M_INVALID_PARAM", "Bad since token");
 		goto out;
 	}
@@ -68,7 +68,7 @@ static void sync(struct api_req *r)
 		api_error(r, 500, "M_UNKNOWN", "Out of memory");
 		goto out;
 	}
-	resp = sync_build(r->hs, &p, &news, &upto);
+	resp = sync_build(r->hs, &p, &news, &upto, &upto_x);
 	if (!resp) {
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
 		goto out;
@@ -79,10 +79,11 @@ static void sync(struct api_req *r)
 	}
 	json_decref(resp);
 	http_suspend(r->http);
-	if (sync_hub_park(r->hs->sync, r->http, &p, upto, http_monotonic_ms() + timeout) < 0) {
+	if (sync_hub_park(r->hs->sync, r->http, &p, upto, upto_x,
+			  http_monotonic_ms() + timeout) < 0) {
 		/* cannot park: answer now */
 		int n2;
-		resp = sync_build(r->hs, &p, &n2, &upto);
+		resp = sync_build(r->hs, &p, &n2, &upto, &upto_x);
 		r->http->status = resp ? 200 : 500;
 		r->http->reply = resp ? resp : json_pack("{s:s,s:s}", "errcode", "M_UNKNOWN",
 							 "error", "Internal error");

@@ -114,20 +114,38 @@ int room_filter_match(const struct room_filter *f, const json_t *ev)
 	return 0;
 }
 
-int sync_token_parse(const char *s, int64_t *pos)
+static const char *digits(const char *s, int64_t *v)
 {
-	int64_t v = 0;
+	int n = 0;
+	*v = 0;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (++n > 18)
+			return NULL;
+		*v = *v * 10 + (*s - '0');
+	}
+	return n ? s : NULL;
+}
+
+int sync_token_parse2(const char *s, int64_t *pos, int64_t *xpos)
+{
+	int64_t a, b = 0;
 	if (!s)
 		return -1;
 	if (*s == 's')
 		s++;
-	if (!*s || strlen(s) > 18)
+	if (!(s = digits(s, &a)))
 		return -1;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return -1;
-		v = v * 10 + (*s - '0');
-	}
-	*pos = v;
+	if (*s == '_' && !(s = digits(s + 1, &b)))
+		return -1;
+	if (*s)
+		return -1;
+	*pos = a;
+	if (xpos)
+		*xpos = b;
 	return 0;
+}
+
+int sync_token_parse(const char *s, int64_t *pos)
+{
+	return sync_token_parse2(s, pos, NULL);
 }

@@ -34,7 +34,10 @@ int room_filter_from_json(struct room_filter *f, const json_t *obj);
 /* 1 when a client event passes the filter (types may end in '*'). */
 int room_filter_match(const struct room_filter *f, const json_t *ev);
 
-/* "s123" or "123" -> 123; -1 for anything else (or out of range). */
+/* Stream tokens: "s<events position>[_<extras position>]" (the "s" is
+ * optional).  -1 for anything else or a number past 18 digits. */
+int sync_token_parse2(const char *s, int64_t *pos, int64_t *xpos);
+/* The events position only. */
 int sync_token_parse(const char *s, int64_t *pos);
 
 #endif

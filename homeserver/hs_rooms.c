@@ -32,12 +32,14 @@ int hs_rooms_start(struct hs *hs, const char *backend, const char *conninfo,
 	if (!(hs->sync = sync_hub_new(hs)) ||
 	    api_add_routes(hs->router, api_rooms_routes, api_rooms_nroutes) < 0 ||
 	    api_add_routes(hs->router, api_sync_routes, api_sync_nroutes) < 0 ||
-	    api_add_routes(hs->router, api_profile_routes, api_profile_nroutes) < 0) {
+	    api_add_routes(hs->router, api_profile_routes, api_profile_nroutes) < 0 ||
+	    api_add_routes(hs->router, api_extras_routes, api_extras_nroutes) < 0) {
 		hs_rooms_free(hs);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	rooms_set_listener(hs->rooms, sync_hub_listener, hs->sync);
+	rooms_set_xlistener(hs->rooms, sync_hub_xlistener, hs->sync);
 	return 0;
 }
 

@@ -27,7 +27,7 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/filter.c homeserver/filter.h \
 	homeserver/sync.c homeserver/sync.h \
 	homeserver/api_rooms.c homeserver/api_rooms.h \
-	homeserver/api_sync.c homeserver/api_profile.c \
+	homeserver/api_sync.c homeserver/api_profile.c homeserver/api_extras.c \
 	homeserver/hs_rooms.c
 homeserver_libscophs_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(ARGON2_CFLAGS) $(STORE_CFLAGS)
 HS_LIBS = homeserver/libscophs.a homeserver/events/libscopevents.a $(STORE_LIBS) $(MHD_LIBS) $(ARGON2_LIBS) $(COMMON_LIBS)

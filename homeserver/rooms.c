@@ -25,6 +25,8 @@ struct room {
 	size_t nextrem;
 	int64_t depth;
 	int64_t group;
+	json_t *typing;           /* user -> expiry (ms), under lock */
+	int64_t typing_pos;       /* extras position of the last change */
 };
 
 struct rooms {
@@ -35,6 +37,11 @@ struct rooms {
 	struct room *buckets[NBUCKETS];
 	rooms_listener_fn listener;
 	void *listener_arg;
+	rooms_xlistener_fn xlistener;
+	void *xlistener_arg;
+	pthread_mutex_t xlock;    /* the extras stream */
+	int xinit;
+	int64_t xpos;
 };
 
 static int64_t now_ms(void)
@@ -65,6 +72,7 @@ struct rooms *rooms_new(struct room_store *rs, const char *server_name,
 	}
 	r->key = *key;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_mutex_init(&r->xlock, NULL);
 	return r;
 }
 
@@ -73,6 +81,7 @@ static void room_free(struct room *rm)
 	free(rm->room_id);
 	json_decref(rm->ids);
 	json_decref(rm->events);
+	json_decref(rm->typing);
 	for (size_t i = 0; i < rm->nextrem; i++)
 		free(rm->extrem[i]);
 	free(rm->extrem);
@@ -92,6 +101,7 @@ void rooms_free(struct rooms *r)
 		}
 	scop_ed25519_clear(&r->key);
 	pthread_mutex_destroy(&r->lock);
+	pthread_mutex_destroy(&r->xlock);
 	free(r->server_name);
 	free(r);
 }
@@ -100,6 +110,12 @@ void rooms_set_listener(struct rooms *r, rooms_listener_fn fn, void *arg)
 {
 	r->listener = fn;
 	r->listener_arg = arg;
+}
+
+void rooms_set_xlistener(struct rooms *r, rooms_xlistener_fn fn, void *arg)
+{
+	r->xlistener = fn;
+	r->xlistener_arg = arg;
 }
 
 struct room_store *rooms_store(struct rooms *r)
@@ -747,4 +763,140 @@ json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *v
 		}
 	}
 	return arr;
+}
+
+/* ---- the extras stream -------------------------------------------------- */
+
+/* Caller holds xlock. */
+static void xinit_locked(struct rooms *r)
+{
+	if (!r->xinit) {
+		int64_t max = 0;
+		room_store_max_xpos(r->rs, &max);
+		r->xpos = max;
+		r->xinit = 1;
+	}
+}
+
+static int64_t xnext_locked(struct rooms *r)
+{
+	int64_t now = now_ms();
+	xinit_locked(r);
+	r->xpos = r->xpos + 1 > now ? r->xpos + 1 : now;
+	return r->xpos;
+}
+
+int64_t rooms_current_xpos(struct rooms *r)
+{
+	int64_t x;
+	pthread_mutex_lock(&r->xlock);
+	xinit_locked(r);
+	x = r->xpos;
+	pthread_mutex_unlock(&r->xlock);
+	return x;
+}
+
+static void xnotify_room(struct rooms *r, struct room *rm, const char *only, int64_t x)
+{
+	const char **users = NULL;
+	size_t n;
+	if (!r->xlistener)
+		return;
+	if (only) {
+		r->xlistener(r->xlistener_arg, x, &only, 1);
+		return;
+	}
+	pthread_mutex_lock(&rm->lock);
+	n = wake_list(rm, NULL, &users);
+	r->xlistener(r->xlistener_arg, x, users, n);
+	pthread_mutex_unlock(&rm->lock);
+	free(users);
+}
+
+enum room_rc rooms_account_data_put(struct rooms *r, const char *user, const char *room_id,
+				    const char *type, const json_t *content)
+{
+	char *json = json_dumps(content, JSON_COMPACT | JSON_SORT_KEYS);
+	enum store_rc rc;
+	int64_t x;
+	if (!json)
+		return ROOM_ERROR;
+	pthread_mutex_lock(&r->xlock);
+	x = xnext_locked(r);
+	rc = room_store_account_data_put(r->rs, user, room_id, type, json, x);
+	pthread_mutex_unlock(&r->xlock);
+	free(json);
+	if (rc != STORE_OK)
+		return ROOM_ERROR;
+	if (r->xlistener)
+		r->xlistener(r->xlistener_arg, x, &user, 1);
+	return ROOM_OK;
+}
+
+enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char *user,
+			       const char *type, const char *event_id)
+{
+	struct room *rm = room_get(r, room_id);
+	enum store_rc rc;
+	int64_t x;
+	if (!rm)
+		return ROOM_NOT_FOUND;
+	pthread_mutex_lock(&r->xlock);
+	x = xnext_locked(r);
+	rc = room_store_receipt_put(r->rs, room_id, user, type, event_id, now_ms(), x);
+	pthread_mutex_unlock(&r->xlock);
+	if (rc != STORE_OK)
+		return ROOM_ERROR;
+	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
+	return ROOM_OK;
+}
+
+enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user, int typing,
+			  int64_t timeout_ms)
+{
+	struct room *rm = room_get(r, room_id);
+	int changed;
+	int64_t x = 0;
+	if (!rm)
+		return ROOM_NOT_FOUND;
+	pthread_mutex_lock(&rm->lock);
+	if (!rm->typing)
+		rm->typing = json_object();
+	changed = typing ? !json_object_get(rm->typing, user)
+			 : json_object_get(rm->typing, user) != NULL;
+	if (typing)
+		json_object_set_new(rm->typing, user, json_integer(now_ms() + timeout_ms));
+	else
+		json_object_del(rm->typing, user);
+	if (changed) {
+		pthread_mutex_lock(&r->xlock);
+		x = xnext_locked(r);
+		pthread_mutex_unlock(&r->xlock);
+		rm->typing_pos = x;
+	}
+	pthread_mutex_unlock(&rm->lock);
+	if (changed)
+		xnotify_room(r, rm, NULL, x);
+	return ROOM_OK;
+}
+
+json_t *rooms_typing_event(struct rooms *r, const char *room_id, int64_t since_x)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *ids, *ev = NULL, *v;
+	const char *u;
+	int64_t now = now_ms();
+	if (!rm)
+		return NULL;
+	pthread_mutex_lock(&rm->lock);
+	if (rm->typing && (rm->typing_pos > since_x ||
+			   (since_x == 0 && json_object_size(rm->typing)))) {
+		ids = json_array();
+		json_object_foreach(rm->typing, u, v)
+			if (json_integer_value(v) > now)
+				json_array_append_new(ids, json_string(u));
+		ev = json_pack("{s:s,s:{s:o}}", "type", "m.typing", "content", "user_ids", ids);
+	}
+	pthread_mutex_unlock(&rm->lock);
+	return ev;
 }

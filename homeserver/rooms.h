@@ -53,11 +53,16 @@ struct room_result {
 typedef void (*rooms_listener_fn)(void *arg, int64_t stream_pos, const char *const *users,
 				  size_t nusers);
 
+/* The same for the extras stream (account data, receipts, typing). */
+typedef void (*rooms_xlistener_fn)(void *arg, int64_t xpos, const char *const *users,
+				   size_t nusers);
+
 /* server_name and key are copied. */
 struct rooms *rooms_new(struct room_store *rs, const char *server_name,
 			const struct scop_ed25519 *key);
 void rooms_free(struct rooms *r);
 void rooms_set_listener(struct rooms *r, rooms_listener_fn fn, void *arg);
+void rooms_set_xlistener(struct rooms *r, rooms_xlistener_fn fn, void *arg);
 struct room_store *rooms_store(struct rooms *r);
 const char *rooms_server_name(const struct rooms *r);
 
@@ -112,5 +117,24 @@ json_t *rooms_client_state(struct rooms *r, int64_t group, const char *viewer,
 /* Stripped state for an invite: create, join rules, name, avatar, aliases,
  * encryption, topic and the viewer's member event. */
 json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer);
+
+/* ---- the extras stream ----
+ * Positions are allocated under one lock together with their write, so a
+ * reader that sees position x has every row at or below x.  They never go
+ * back across restarts (they are at least the wall clock in ms). */
+int64_t rooms_current_xpos(struct rooms *r);
+/* room_id "" for global account data; content is borrowed.  Wakes the user. */
+enum room_rc rooms_account_data_put(struct rooms *r, const char *user, const char *room_id,
+				    const char *type, const json_t *content);
+/* Wakes the room's members (only user for m.read.private). */
+enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char *user,
+			       const char *type, const char *event_id);
+/* Typing notifications (memory only); timeout_ms bounds how long a user
+ * stays listed. */
+enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user, int typing,
+			  int64_t timeout_ms);
+/* An m.typing event for the room when its list changed after since_x (or
+ * since_x is 0 and someone is typing), else NULL. */
+json_t *rooms_typing_event(struct rooms *r, const char *room_id, int64_t since_x);
 
 #endif

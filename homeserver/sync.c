@@ -86,7 +86,8 @@ static int64_t group_at(struct hs *hs, const char *room_id, int64_t upto)
 }
 
 static json_t *joined_room(struct hs *hs, const struct sync_params *p,
-			   const struct room_membership *m, int64_t upto, int *news)
+			   const struct room_membership *m, int64_t upto, int *news,
+			   json_t *ephemeral, json_t *account_data)
 {
 	int limited, newly = p->since == 0 || m->stream_pos > p->since;
 	int64_t first_group, first_pos;
@@ -108,16 +109,19 @@ static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 		state = json_array();
 	if (json_array_size(tl) || json_array_size(state) || newly)
 		*news = 1;
-	if (!newly && !json_array_size(tl) && !json_array_size(state) && !p->full_state) {
+	if (json_array_size(ephemeral) || json_array_size(account_data))
+		*news = 1;
+	if (!newly && !json_array_size(tl) && !json_array_size(state) && !p->full_state &&
+	    !json_array_size(ephemeral) && !json_array_size(account_data)) {
 		json_decref(tl);
 		json_decref(state);
 		return json_null();
 	}
 	snprintf(tok, sizeof(tok), "s%lld", (long long)first_pos);
-	room = json_pack("{s:{s:o,s:b,s:s},s:{s:o},s:o,s:o,s:{},s:{}}",
+	room = json_pack("{s:{s:o,s:b,s:s},s:{s:o},s:{s:O},s:{s:O},s:{},s:{}}",
 			 "timeline", "events", tl, "limited", limited, "prev_batch", tok,
-			 "state", "events", state, "ephemeral", empty_events(),
-			 "account_data", empty_events(), "unread_notifications", "summary");
+			 "state", "events", state, "ephemeral", "events", ephemeral,
+			 "account_data", "events", account_data, "unread_notifications", "summary");
 	return room;
 }
 
@@ -137,21 +141,66 @@ static json_t *left_room(struct hs *hs, const struct sync_params *p,
 			 "account_data", empty_events());
 }
 
-json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_t *upto)
+/* The m.receipt event of a room for receipts after since_x, or NULL. */
+static json_t *receipts_event(struct hs *hs, const struct sync_params *p, const char *room_id,
+			      int64_t upto_x)
+{
+	struct room_extra *list = NULL;
+	size_t n = 0;
+	json_t *content, *ev = NULL;
+	if (room_store_receipts_since(rooms_store(hs->rooms), room_id, p->since_x, &list, &n) !=
+		    STORE_OK || n == 0)
+		return NULL;
+	content = json_object();
+	for (size_t i = 0; content && i < n; i++) {
+		json_t *byev, *bytype;
+		if (list[i].stream_pos > upto_x)
+			continue;
+		if (strcmp(list[i].type, "m.read.private") == 0 &&
+		    strcmp(list[i].user_id, p->user_id) != 0)
+			continue;
+		if (!(byev = json_object_get(content, list[i].value))) {
+			byev = json_object();
+			json_object_set_new(content, list[i].value, byev);
+		}
+		if (!(bytype = json_object_get(byev, list[i].type))) {
+			bytype = json_object();
+			json_object_set_new(byev, list[i].type, bytype);
+		}
+		json_object_set_new(bytype, list[i].user_id, json_pack("{s:I}", "ts", (json_int_t)list[i].ts));
+	}
+	if (json_object_size(content))
+		ev = json_pack("{s:s,s:O}", "type", "m.receipt", "content", content);
+	json_decref(content);
+	room_extra_list_free(list, n);
+	return ev;
+}
+
+json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_t *upto,
+		   int64_t *upto_x)
 {
 	struct room_membership *list = NULL;
-	size_t n = 0;
-	json_t *resp, *join, *invite, *leave;
-	char tok[32];
+	struct room_extra *ad = NULL;
+	size_t n = 0, nad = 0;
+	json_t *resp, *join, *invite, *leave, *global;
+	char tok[48];
 
 	*news = 0;
 	*upto = 0;
+	*upto_x = rooms_current_xpos(hs->rooms);
+	if (*upto_x < p->since_x)
+		*upto_x = p->since_x;
 	if (store_stream_max(hs->store, upto) != STORE_OK ||
 	    room_store_user_rooms(rooms_store(hs->rooms), p->user_id, &list, &n) != STORE_OK)
 		return NULL;
+	if (room_store_account_data_since(rooms_store(hs->rooms), p->user_id, p->since_x, &ad,
+					  &nad) != STORE_OK) {
+		room_membership_list_free(list, n);
+		return NULL;
+	}
 	if (*upto < p->since)
 		*upto = p->since;
-	snprintf(tok, sizeof(tok), "s%lld", (long long)*upto);
+	snprintf(tok, sizeof(tok), "s%lld_%lld", (long long)*upto, (long long)*upto_x);
 	resp = json_pack("{s:s,s:{s:{},s:{},s:{},s:{}},s:o,s:o,s:o,s:{s:[],s:[]},s:{},s:[]}",
 			 "next_batch", tok,
 			 "rooms", "join", "invite", "leave", "knock",
@@ -163,6 +212,15 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 		room_membership_list_free(list, n);
 		return NULL;
 	}
+	global = json_object_get(json_object_get(resp, "account_data"), "events");
+	for (size_t i = 0; i < nad; i++) {
+		json_t *c;
+		if (ad[i].room_id[0] || ad[i].stream_pos > *upto_x ||
+		    !(c = json_loads(ad[i].value, 0, NULL)))
+			continue;
+		json_array_append_new(global, json_pack("{s:s,s:o}", "type", ad[i].type, "content", c));
+		*news = 1;
+	}
 	join = json_object_get(json_object_get(resp, "rooms"), "join");
 	invite = json_object_get(json_object_get(resp, "rooms"), "invite");
 	leave = json_object_get(json_object_get(resp, "rooms"), "leave");
@@ -173,7 +231,22 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 		if (m->forgotten || m->stream_pos > *upto)
 			continue;
 		if (strcmp(m->membership, "join") == 0) {
-			room = joined_room(hs, p, m, *upto, news);
+			json_t *eph = json_array(), *rad = json_array(), *e;
+			if ((e = receipts_event(hs, p, m->room_id, *upto_x)))
+				json_array_append_new(eph, e);
+			if ((e = rooms_typing_event(hs->rooms, m->room_id, p->since_x)))
+				json_array_append_new(eph, e);
+			for (size_t k = 0; k < nad; k++) {
+				json_t *c;
+				if (strcmp(ad[k].room_id, m->room_id) != 0 || ad[k].stream_pos > *upto_x ||
+				    !(c = json_loads(ad[k].value, 0, NULL)))
+					continue;
+				json_array_append_new(rad, json_pack("{s:s,s:o}", "type", ad[k].type,
+								     "content", c));
+			}
+			room = joined_room(hs, p, m, *upto, news, eph, rad);
+			json_decref(eph);
+			json_decref(rad);
 			if (room && !json_is_null(room))
 				json_object_set(join, m->room_id, room);
 		} else if (strcmp(m->membership, "invite") == 0 && (changed || !p->since)) {
@@ -193,6 +266,7 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 		json_decref(room);
 	}
 	room_membership_list_free(list, n);
+	room_extra_list_free(ad, nad);
 	return resp;
 }
 
@@ -203,6 +277,7 @@ struct waiter {
 	struct http_request *rq;
 	struct sync_params p;
 	int64_t upto;
+	int64_t upto_x;
 	int64_t deadline;
 	int pending;
 };
@@ -215,6 +290,7 @@ struct sync_hub {
 	int started;
 	int stop;
 	int64_t latest;       /* highest position announced */
+	int64_t latest_x;     /* the same for the extras stream */
 	struct waiter *head;
 	size_t count;
 };
@@ -222,11 +298,12 @@ struct sync_hub {
 static void answer(struct sync_hub *h, struct waiter *w, int final)
 {
 	int news = 0;
-	int64_t upto;
-	json_t *resp = final ? NULL : sync_build(h->hs, &w->p, &news, &upto);
+	int64_t upto, upto_x;
+	json_t *resp = final ? NULL : sync_build(h->hs, &w->p, &news, &upto, &upto_x);
 	if (!resp) {
-		char tok[32];
-		snprintf(tok, sizeof(tok), "s%lld", (long long)w->p.since);
+		char tok[48];
+		snprintf(tok, sizeof(tok), "s%lld_%lld", (long long)w->p.since,
+			 (long long)w->p.since_x);
 		resp = json_pack("{s:s,s:{s:{},s:{},s:{},s:{}}}", "next_batch", tok, "rooms",
 				 "join", "invite", "leave", "knock");
 	}
@@ -263,16 +340,17 @@ static void *hub_main(void *arg)
 			while (work) {
 				struct waiter *w = work;
 				int news = 0;
-				int64_t upto;
+				int64_t upto, upto_x;
 				json_t *resp;
 				work = w->next;
 				w->pending = 0;
-				resp = sync_build(h->hs, &w->p, &news, &upto);
+				resp = sync_build(h->hs, &w->p, &news, &upto, &upto_x);
 				if (resp && !news && w->deadline > http_monotonic_ms()) {
 					json_decref(resp);
 					pthread_mutex_lock(&h->lock);
 					w->upto = upto;
-					w->pending = h->latest > upto;
+					w->upto_x = upto_x;
+					w->pending = h->latest > upto || h->latest_x > upto_x;
 					w->next = h->head;
 					h->head = w;
 					h->count++;
@@ -328,7 +406,7 @@ struct sync_hub *sync_hub_new(struct hs *hs)
 }
 
 int sync_hub_park(struct sync_hub *h, struct http_request *rq, struct sync_params *p,
-		  int64_t upto, int64_t deadline_ms)
+		  int64_t upto, int64_t upto_x, int64_t deadline_ms)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 	if (!w)
@@ -337,6 +415,7 @@ int sync_hub_park(struct sync_hub *h, struct http_request *rq, struct sync_param
 	w->p = *p;
 	memset(p, 0, sizeof(*p));
 	w->upto = upto;
+	w->upto_x = upto_x;
 	w->deadline = deadline_ms;
 	pthread_mutex_lock(&h->lock);
 	if (h->stop) {
@@ -344,7 +423,7 @@ int sync_hub_park(struct sync_hub *h, struct http_request *rq, struct sync_param
 		answer(h, w, 1);
 		return 0;
 	}
-	w->pending = h->latest > upto;
+	w->pending = h->latest > upto || h->latest_x > upto_x;
 	w->next = h->head;
 	h->head = w;
 	h->count++;
@@ -353,23 +432,35 @@ int sync_hub_park(struct sync_hub *h, struct http_request *rq, struct sync_param
 	return 0;
 }
 
-void sync_hub_listener(void *hub, int64_t stream_pos, const char *const *users, size_t n)
+static void wake(struct sync_hub *h, int64_t pos, int64_t xpos, const char *const *users,
+		 size_t n)
 {
-	struct sync_hub *h = hub;
-	int wake = 0;
+	int any = 0;
 	pthread_mutex_lock(&h->lock);
-	if (stream_pos > h->latest)
-		h->latest = stream_pos;
+	if (pos > h->latest)
+		h->latest = pos;
+	if (xpos > h->latest_x)
+		h->latest_x = xpos;
 	for (struct waiter *w = h->head; w; w = w->next)
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(w->p.user_id, users[i]) == 0) {
 				w->pending = 1;
-				wake = 1;
+				any = 1;
 				break;
 			}
-	if (wake)
+	if (any)
 		pthread_cond_signal(&h->cond);
 	pthread_mutex_unlock(&h->lock);
+}
+
+void sync_hub_listener(void *hub, int64_t stream_pos, const char *const *users, size_t n)
+{
+	wake(hub, stream_pos, 0, users, n);
+}
+
+void sync_hub_xlistener(void *hub, int64_t xpos, const char *const *users, size_t n)
+{
+	wake(hub, 0, xpos, users, n);
 }
 
 void sync_hub_stop(struct sync_hub *h)

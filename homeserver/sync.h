@@ -29,6 +29,7 @@ struct sync_params {
 	char *user_id;
 	char *device_id;     /* may be NULL */
 	int64_t since;       /* 0: initial sync */
+	int64_t since_x;     /* extras stream (account data, receipts, typing) */
 	int full_state;
 	struct room_filter timeline;
 };
@@ -37,14 +38,16 @@ void sync_params_clear(struct sync_params *p);
 /* The response for p up to the current stream position; *news is 1 when
  * it carries anything a waiting client should get; *upto is its position.
  * NULL on failure. */
-json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_t *upto);
+json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_t *upto,
+		   int64_t *upto_x);
 
 struct sync_hub *sync_hub_new(struct hs *hs);
 /* Parks a suspended request: takes p (moved: the caller's copy is zeroed)
  * and answers rq by deadline_ms (monotonic) at the latest. */
 int sync_hub_park(struct sync_hub *h, struct http_request *rq, struct sync_params *p,
-		  int64_t upto, int64_t deadline_ms);
+		  int64_t upto, int64_t upto_x, int64_t deadline_ms);
 void sync_hub_listener(void *hub, int64_t stream_pos, const char *const *users, size_t n);
+void sync_hub_xlistener(void *hub, int64_t xpos, const char *const *users, size_t n);
 void sync_hub_stop(struct sync_hub *h);
 void sync_hub_free(struct sync_hub *h);
 /* Parked requests now (for the benchmarks and tests). */

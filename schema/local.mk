@@ -8,7 +8,9 @@ SCHEMA_SQL = \
 	schema/postgres/002_events.sql \
 	schema/postgres/003_access_token_used.sql \
 	schema/sqlite/010_rooms.sql \
-	schema/postgres/010_rooms.sql
+	schema/postgres/010_rooms.sql \
+	schema/sqlite/011_room_extras.sql \
+	schema/postgres/011_room_extras.sql
 
 EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh schema/README.md
 BUILT_SOURCES += schema/migrations.c

@@ -644,3 +644,249 @@ enum store_rc room_store_filter_get(struct room_store *rs, const char *user_id,
 	return one_string(rs, "SELECT filter_json FROM user_filters WHERE user_id = ?"
 			  " AND filter_id = ?", p, 2, json);
 }
+
+/* ---- account data, receipts, aliases, directory ---------------------- */
+
+void room_extra_list_free(struct room_extra *list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		free(list[i].room_id);
+		free(list[i].user_id);
+		free(list[i].type);
+		free(list[i].value);
+	}
+	free(list);
+}
+
+static enum store_rc exec_one(struct room_store *rs, const char *sql,
+			      const struct db_param *p, int np)
+{
+	struct db_conn *c;
+	enum store_rc rc;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = db_query(c, sql, p, np, NULL);
+	conn_put(rs, c);
+	return rc;
+}
+
+/* Rows of (room_id, user_id, type, value, ts, stream_pos). */
+static enum store_rc extras(struct room_store *rs, const char *sql, const struct db_param *p,
+			    int np, struct room_extra **out, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*out = NULL;
+	*n = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = db_query(c, sql, p, np, &r);
+	if (rc == STORE_OK && r.nrows > 0) {
+		struct room_extra *list = calloc((size_t)r.nrows, sizeof(*list));
+		int oom = !list;
+		for (int i = 0; list && i < r.nrows; i++) {
+			list[i].room_id = db_dup(&r, i, 0, &oom);
+			list[i].user_id = db_dup(&r, i, 1, &oom);
+			list[i].type = db_dup(&r, i, 2, &oom);
+			list[i].value = db_dup(&r, i, 3, &oom);
+			list[i].ts = db_get_int(&r, i, 4);
+			list[i].stream_pos = db_get_int(&r, i, 5);
+		}
+		if (oom) {
+			room_extra_list_free(list, list ? (size_t)r.nrows : 0);
+			rc = STORE_ERROR;
+		} else {
+			*out = list;
+			*n = (size_t)r.nrows;
+		}
+	}
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_account_data_put(struct room_store *rs, const char *user_id,
+					  const char *room_id, const char *type,
+					  const char *content, int64_t pos)
+{
+	struct db_conn *c;
+	enum store_rc rc;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = db_begin(c);
+	if (rc == STORE_OK)
+		rc = DBQ(c, NULL, "DELETE FROM account_data WHERE user_id = ? AND room_id = ? AND type = ?",
+			 DB_TEXT(user_id), DB_TEXT(room_id), DB_TEXT(type));
+	if (rc == STORE_OK)
+		rc = DBQ(c, NULL, "INSERT INTO account_data (user_id, room_id, type, content, stream_pos)"
+			 " VALUES (?, ?, ?, ?, ?)", DB_TEXT(user_id), DB_TEXT(room_id), DB_TEXT(type),
+			 DB_TEXT(content), DB_INT(pos));
+	if (rc == STORE_OK)
+		rc = db_commit(c);
+	else
+		db_rollback(c);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_account_data_get(struct room_store *rs, const char *user_id,
+					  const char *room_id, const char *type, char **content)
+{
+	const struct db_param p[] = { DB_TEXT(user_id), DB_TEXT(room_id), DB_TEXT(type) };
+	return one_string(rs, "SELECT content FROM account_data WHERE user_id = ? AND room_id = ?"
+			  " AND type = ?", p, 3, content);
+}
+
+enum store_rc room_store_account_data_since(struct room_store *rs, const char *user_id,
+					    int64_t since, struct room_extra **out, size_t *n)
+{
+	const struct db_param p[] = { DB_TEXT(user_id), DB_INT(since) };
+	return extras(rs, "SELECT room_id, user_id, type, content, 0, stream_pos FROM account_data"
+		      " WHERE user_id = ? AND stream_pos > ? ORDER BY stream_pos", p, 2, out, n);
+}
+
+enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
+				     const char *user_id, const char *type,
+				     const char *event_id, int64_t ts, int64_t pos)
+{
+	struct db_conn *c;
+	enum store_rc rc;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = db_begin(c);
+	if (rc == STORE_OK)
+		rc = DBQ(c, NULL, "DELETE FROM receipts WHERE room_id = ? AND user_id = ?"
+			 " AND receipt_type = ?", DB_TEXT(room_id), DB_TEXT(user_id), DB_TEXT(type));
+	if (rc == STORE_OK)
+		rc = DBQ(c, NULL, "INSERT INTO receipts (room_id, user_id, receipt_type, event_id, ts,"
+			 " stream_pos) VALUES (?, ?, ?, ?, ?, ?)", DB_TEXT(room_id), DB_TEXT(user_id),
+			 DB_TEXT(type), DB_TEXT(event_id), DB_INT(ts), DB_INT(pos));
+	if (rc == STORE_OK)
+		rc = db_commit(c);
+	else
+		db_rollback(c);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_receipts_since(struct room_store *rs, const char *room_id,
+					int64_t since, struct room_extra **out, size_t *n)
+{
+	const struct db_param p[] = { DB_TEXT(room_id), DB_INT(since) };
+	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos"
+		      " FROM receipts WHERE room_id = ? AND stream_pos > ? ORDER BY stream_pos",
+		      p, 2, out, n);
+}
+
+enum store_rc room_store_max_xpos(struct room_store *rs, int64_t *pos)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+	*pos = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = db_query(c, "SELECT max(p) FROM (SELECT max(stream_pos) AS p FROM account_data"
+		      " UNION ALL SELECT max(stream_pos) AS p FROM receipts) AS x", NULL, 0, &r);
+	if (rc == STORE_OK && r.nrows)
+		*pos = db_get_int(&r, 0, 0);
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_alias_put(struct room_store *rs, const char *alias,
+				   const char *room_id, const char *creator)
+{
+	const struct db_param p[] = { DB_TEXT(alias), DB_TEXT(room_id), DB_TEXT(creator) };
+	return exec_one(rs, "INSERT INTO room_aliases (alias, room_id, creator) VALUES (?, ?, ?)",
+			p, 3);
+}
+
+enum store_rc room_store_alias_get(struct room_store *rs, const char *alias,
+				   char **room_id, char **creator)
+{
+	const struct db_param p[] = { DB_TEXT(alias) };
+	enum store_rc rc = one_string(rs, "SELECT room_id FROM room_aliases WHERE alias = ?", p, 1,
+				      room_id);
+	if (rc == STORE_OK && creator &&
+	    (rc = one_string(rs, "SELECT creator FROM room_aliases WHERE alias = ?", p, 1,
+			     creator)) != STORE_OK) {
+		free(*room_id);
+		*room_id = NULL;
+	}
+	return rc;
+}
+
+enum store_rc room_store_alias_delete(struct room_store *rs, const char *alias)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "DELETE FROM room_aliases WHERE alias = ?", DB_TEXT(alias));
+	if (rc == STORE_OK && r.changes == 0)
+		rc = STORE_NOT_FOUND;
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+static enum store_rc string_column(struct room_store *rs, const char *sql,
+				   const struct db_param *p, int np, json_t **out)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+	*out = NULL;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = db_query(c, sql, p, np, &r);
+	if (rc == STORE_OK) {
+		*out = json_array();
+		for (int i = 0; *out && i < r.nrows; i++)
+			json_array_append_new(*out, json_string(db_get(&r, i, 0)));
+		if (!*out)
+			rc = STORE_ERROR;
+	}
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_aliases_of(struct room_store *rs, const char *room_id, json_t **out)
+{
+	const struct db_param p[] = { DB_TEXT(room_id) };
+	return string_column(rs, "SELECT alias FROM room_aliases WHERE room_id = ? ORDER BY alias",
+			     p, 1, out);
+}
+
+enum store_rc room_store_directory_set(struct room_store *rs, const char *room_id, int pub)
+{
+	const struct db_param p[] = { DB_TEXT(room_id) };
+	enum store_rc rc = exec_one(rs, "DELETE FROM room_directory WHERE room_id = ?", p, 1);
+	if (rc == STORE_OK && pub)
+		rc = exec_one(rs, "INSERT INTO room_directory (room_id) VALUES (?)", p, 1);
+	return rc;
+}
+
+enum store_rc room_store_directory_get(struct room_store *rs, const char *room_id, int *pub)
+{
+	const struct db_param p[] = { DB_TEXT(room_id) };
+	char *id = NULL;
+	enum store_rc rc = one_string(rs, "SELECT room_id FROM room_directory WHERE room_id = ?",
+				      p, 1, &id);
+	*pub = rc == STORE_OK;
+	free(id);
+	return rc == STORE_NOT_FOUND ? STORE_OK : rc;
+}
+
+enum store_rc room_store_directory_list(struct room_store *rs, json_t **out)
+{
+	return string_column(rs, "SELECT room_id FROM room_directory ORDER BY room_id", NULL, 0, out);
+}

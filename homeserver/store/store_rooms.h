@@ -127,4 +127,47 @@ enum store_rc room_store_filter_add(struct room_store *rs, const char *user_id,
 enum store_rc room_store_filter_get(struct room_store *rs, const char *user_id,
 				    int64_t filter_id, char **json);
 
+/* ---- account data, receipts, aliases, directory (migration 011) ----
+ * Rows carry a position of the "extras" stream (the caller picks it, see
+ * rooms_next_xpos()); readers ask for rows after a position. */
+struct room_extra {
+	char *room_id;   /* "" for global account data */
+	char *user_id;
+	char *type;      /* account data type, or receipt type */
+	char *value;     /* account data content JSON, or receipt event ID */
+	int64_t ts;      /* receipts */
+	int64_t stream_pos;
+};
+void room_extra_list_free(struct room_extra *list, size_t n);
+/* room_id "" for global account data; content is JSON text. */
+enum store_rc room_store_account_data_put(struct room_store *rs, const char *user_id,
+					  const char *room_id, const char *type,
+					  const char *content, int64_t pos);
+enum store_rc room_store_account_data_get(struct room_store *rs, const char *user_id,
+					  const char *room_id, const char *type, char **content);
+/* The user's account data changed after since (every room and global). */
+enum store_rc room_store_account_data_since(struct room_store *rs, const char *user_id,
+					    int64_t since, struct room_extra **out, size_t *n);
+enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
+				     const char *user_id, const char *type,
+				     const char *event_id, int64_t ts, int64_t pos);
+enum store_rc room_store_receipts_since(struct room_store *rs, const char *room_id,
+					int64_t since, struct room_extra **out, size_t *n);
+/* Highest extras position stored (0 if none). */
+enum store_rc room_store_max_xpos(struct room_store *rs, int64_t *pos);
+
+/* STORE_CONFLICT: the alias is taken. */
+enum store_rc room_store_alias_put(struct room_store *rs, const char *alias,
+				   const char *room_id, const char *creator);
+/* *room_id and (creator may be NULL) *creator; STORE_NOT_FOUND. */
+enum store_rc room_store_alias_get(struct room_store *rs, const char *alias,
+				   char **room_id, char **creator);
+enum store_rc room_store_alias_delete(struct room_store *rs, const char *alias);
+/* A room's aliases as a new JSON array of strings. */
+enum store_rc room_store_aliases_of(struct room_store *rs, const char *room_id, json_t **out);
+enum store_rc room_store_directory_set(struct room_store *rs, const char *room_id, int pub);
+enum store_rc room_store_directory_get(struct room_store *rs, const char *room_id, int *pub);
+/* Every published room ID as a new JSON array. */
+enum store_rc room_store_directory_list(struct room_store *rs, json_t **out);
+
 #endif

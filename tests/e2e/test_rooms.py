@@ -175,6 +175,29 @@ def raw_suite(srv, tag):
         j = expect(srv.call("GET", C + "/rooms/%s/joined_members" % rid, None, ta), 200)
         assert j["joined"][a]["display_name"] == "Alice A", j
 
+    @case("aliases and the public directory: createRoom with an alias, join by alias, publicRooms")
+    def _():
+        r2 = expect(srv.call("POST", C + "/createRoom", {"preset": "public_chat", "visibility": "public",
+                                                        "room_alias_name": "lobby", "name": "Lobby"}, ta), 200)["room_id"]
+        expect(srv.call("POST", C + "/createRoom", {"room_alias_name": "lobby"}, ta), 400, "M_ROOM_IN_USE")
+        got = expect(srv.call("GET", C + "/directory/room/%23lobby:rooms.test"), 200)
+        assert got["room_id"] == r2, got
+        assert expect(srv.call("POST", C + "/join/%23lobby:rooms.test", {}, tc), 200)["room_id"] == r2
+        pub = expect(srv.call("GET", C + "/publicRooms"), 200)
+        entry = [e for e in pub["chunk"] if e["room_id"] == r2]
+        assert entry and entry[0]["name"] == "Lobby" and entry[0]["num_joined_members"] == 2, pub
+        assert expect(srv.call("GET", C + "/directory/list/room/" + r2), 200) == {"visibility": "public"}
+        expect(srv.call("PUT", C + "/directory/list/room/" + r2, {"visibility": "private"}, tc), 403)
+        expect(srv.call("PUT", C + "/directory/room/%23other:rooms.test", {"room_id": r2}, tc), 200)
+        expect(srv.call("PUT", C + "/directory/room/%23other:rooms.test", {"room_id": r2}, ta), 409)
+        al = expect(srv.call("GET", C + "/rooms/%s/aliases" % r2, None, ta), 200)["aliases"]
+        assert sorted(al) == ["#lobby:rooms.test", "#other:rooms.test"], al
+        expect(srv.call("DELETE", C + "/directory/room/%23lobby:rooms.test", None, tc), 403)
+        expect(srv.call("DELETE", C + "/directory/room/%23lobby:rooms.test", None, ta), 200)
+        expect(srv.call("GET", C + "/directory/room/%23lobby:rooms.test"), 404, "M_NOT_FOUND")
+        expect(srv.call("POST", C + "/join/%23nowhere:rooms.test", {}, tc), 404, "M_NOT_FOUND")
+        expect(srv.call("PUT", C + "/directory/room/%23x:elsewhere", {"room_id": r2}, ta), 400)
+
     @case("filters: POST then GET; another user's filters are refused")
     def _():
         f = {"room": {"timeline": {"limit": 3}}}

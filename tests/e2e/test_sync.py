@@ -122,6 +122,63 @@ def raw_suite(srv, tag):
         assert bodies(out["s"]["rooms"]["join"][rid]) == ["wake up"], out["s"]
         st["b"] = out["s"]["next_batch"]
 
+    @case("typing wakes the other member's long-poll with an m.typing ephemeral event")
+    def _():
+        out = {}
+
+        def poll():
+            out["s"] = sync(srv, tb, since=st["b"], timeout=30000)
+        th = threading.Thread(target=poll)
+        th.start()
+        time.sleep(0.3)
+        expect(srv.call("PUT", C + "/rooms/%s/typing/%s" % (rid, a), {"typing": True, "timeout": 20000}, ta), 200)
+        th.join(40)
+        eph = out["s"]["rooms"]["join"][rid]["ephemeral"]["events"]
+        assert {"type": "m.typing", "content": {"user_ids": [a]}} in eph, eph
+        st["b"] = out["s"]["next_batch"]
+        expect(srv.call("PUT", C + "/rooms/%s/typing/%s" % (rid, a), {"typing": False}, ta), 200)
+        s = sync(srv, tb, since=st["b"], timeout=5000)
+        assert {"type": "m.typing", "content": {"user_ids": []}} in s["rooms"]["join"][rid]["ephemeral"]["events"]
+        st["b"] = s["next_batch"]
+        expect(srv.call("PUT", C + "/rooms/%s/typing/%s" % (rid, b), {"typing": True}, ta), 403)
+
+    @case("receipts: m.read reaches the other member, m.read.private only its owner")
+    def _():
+        eid = send(srv, ta, rid, "read me")
+        s = sync(srv, tb, since=st["b"])
+        st["b"] = s["next_batch"]
+        expect(srv.call("POST", C + "/rooms/%s/receipt/m.read/%s" % (rid, eid), {}, tb), 200)
+        expect(srv.call("POST", C + "/rooms/%s/read_markers" % rid,
+                        {"m.fully_read": eid, "m.read.private": eid}, ta), 200)
+        expect(srv.call("POST", C + "/rooms/%s/receipt/m.read/$nope" % rid, {}, tb), 404)
+        s = sync(srv, ta, since=st["a"], timeout=5000)
+        room = s["rooms"]["join"][rid]
+        rec = [e for e in room["ephemeral"]["events"] if e["type"] == "m.receipt"][0]["content"]
+        assert b in rec[eid]["m.read"] and a in rec[eid]["m.read.private"], rec
+        assert {"type": "m.fully_read", "content": {"event_id": eid}} in room["account_data"]["events"]
+        st["a"] = s["next_batch"]
+        s = sync(srv, tb, since=st["b"], timeout=5000)
+        rec = [e for e in s["rooms"]["join"][rid]["ephemeral"]["events"] if e["type"] == "m.receipt"]
+        assert rec and "m.read.private" not in json.dumps(rec), rec
+        st["b"] = s["next_batch"]
+
+    @case("account data: global and per room, in sync and by GET; tags")
+    def _():
+        expect(srv.call("PUT", C + "/user/%s/account_data/org.example.x" % b, {"k": 1}, tb), 200)
+        expect(srv.call("PUT", C + "/user/%s/account_data/org.example.x" % a, {"k": 1}, tb), 403)
+        expect(srv.call("PUT", C + "/user/%s/rooms/%s/tags/u.work" % (b, rid), {"order": 0.5}, tb), 200)
+        s = sync(srv, tb, since=st["b"], timeout=5000)
+        assert {"type": "org.example.x", "content": {"k": 1}} in s["account_data"]["events"], s["account_data"]
+        rad = s["rooms"]["join"][rid]["account_data"]["events"]
+        assert {"type": "m.tag", "content": {"tags": {"u.work": {"order": 0.5}}}} in rad, rad
+        assert expect(srv.call("GET", C + "/user/%s/account_data/org.example.x" % b, None, tb), 200) == {"k": 1}
+        assert expect(srv.call("GET", C + "/user/%s/rooms/%s/tags" % (b, rid), None, tb), 200) == \
+            {"tags": {"u.work": {"order": 0.5}}}
+        expect(srv.call("DELETE", C + "/user/%s/rooms/%s/tags/u.work" % (b, rid), None, tb), 200)
+        assert expect(srv.call("GET", C + "/user/%s/rooms/%s/tags" % (b, rid), None, tb), 200) == {"tags": {}}
+        expect(srv.call("GET", C + "/user/%s/account_data/none" % b, None, tb), 404, "M_NOT_FOUND")
+        st["b"] = sync(srv, tb, since=s["next_batch"])["next_batch"]
+
     @case("timeline limit by inline filter: limited, with a prev_batch that /messages continues from")
     def _():
         for i in range(5):

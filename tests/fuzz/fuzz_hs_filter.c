@@ -32,6 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (sync_token_parse(s, &pos) == 0 && pos < 0)
 		abort();
+	{
+		int64_t x;
+		if (sync_token_parse2(s, &pos, &x) == 0 && (pos < 0 || x < 0))
+			abort();
+	}
 	free(s);
 	return 0;
 }

@@ -77,6 +77,18 @@ static void test_tokens(void **state)
 	assert_int_equal(sync_token_parse("s-1", &p), -1);
 	assert_int_equal(sync_token_parse("s1x", &p), -1);
 	assert_int_equal(sync_token_parse("s9999999999999999999", &p), -1);
+	{
+		int64_t x = -1;
+		assert_int_equal(sync_token_parse2("s5_77", &p, &x), 0);
+		assert_int_equal(p, 5);
+		assert_int_equal(x, 77);
+		assert_int_equal(sync_token_parse2("s5", &p, &x), 0);
+		assert_int_equal(x, 0);
+		assert_int_equal(sync_token_parse2("s5_", &p, &x), -1);
+		assert_int_equal(sync_token_parse2("s5_1_2", &p, &x), -1);
+		assert_int_equal(sync_token_parse("s5_9", &p), 0);
+		assert_int_equal(p, 5);
+	}
 }
 
 int main(void)
