@@ -312,6 +312,66 @@ static void test_redaction_forget_filters(void **state)
 	assert_int_equal(room_store_filter_get(f->rs, BOB, 1, &json), STORE_NOT_FOUND);
 }
 
+static void test_extras(void **state)
+{
+	struct fx *f = fx(state);
+	struct room_extra *list;
+	size_t n;
+	char *c, *room, *creator;
+	int64_t max;
+	json_t *arr;
+	int pub;
+
+	assert_int_equal(room_store_max_xpos(f->rs, &max), STORE_OK);
+	assert_int_equal(max, 0);
+	assert_int_equal(room_store_account_data_put(f->rs, ALICE, "", "t", "{\"a\":1}", 10), STORE_OK);
+	assert_int_equal(room_store_account_data_put(f->rs, ALICE, ROOM, "m.tag", "{}", 11), STORE_OK);
+	assert_int_equal(room_store_account_data_put(f->rs, ALICE, "", "t", "{\"a\":2}", 12), STORE_OK);
+	assert_int_equal(room_store_account_data_get(f->rs, ALICE, "", "t", &c), STORE_OK);
+	assert_string_equal(c, "{\"a\":2}");
+	free(c);
+	assert_int_equal(room_store_account_data_get(f->rs, BOB, "", "t", &c), STORE_NOT_FOUND);
+	assert_int_equal(room_store_account_data_since(f->rs, ALICE, 10, &list, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(list[0].room_id, ROOM);
+	assert_string_equal(list[1].value, "{\"a\":2}");
+	room_extra_list_free(list, n);
+
+	assert_int_equal(room_store_receipt_put(f->rs, ROOM, BOB, "m.read", "$e1", 5, 13), STORE_OK);
+	assert_int_equal(room_store_receipt_put(f->rs, ROOM, BOB, "m.read", "$e2", 6, 14), STORE_OK);
+	assert_int_equal(room_store_receipts_since(f->rs, ROOM, 0, &list, &n), STORE_OK);
+	assert_int_equal(n, 1); /* one receipt per user and type */
+	assert_string_equal(list[0].value, "$e2");
+	assert_int_equal(list[0].ts, 6);
+	room_extra_list_free(list, n);
+	assert_int_equal(room_store_max_xpos(f->rs, &max), STORE_OK);
+	assert_int_equal(max, 14);
+
+	assert_int_equal(room_store_alias_put(f->rs, "#a:test", ROOM, ALICE), STORE_OK);
+	assert_int_equal(room_store_alias_put(f->rs, "#a:test", "!x:test", BOB), STORE_CONFLICT);
+	assert_int_equal(room_store_alias_get(f->rs, "#a:test", &room, &creator), STORE_OK);
+	assert_string_equal(room, ROOM);
+	assert_string_equal(creator, ALICE);
+	free(room);
+	free(creator);
+	assert_int_equal(room_store_aliases_of(f->rs, ROOM, &arr), STORE_OK);
+	assert_int_equal(json_array_size(arr), 1);
+	json_decref(arr);
+	assert_int_equal(room_store_alias_delete(f->rs, "#a:test"), STORE_OK);
+	assert_int_equal(room_store_alias_delete(f->rs, "#a:test"), STORE_NOT_FOUND);
+
+	assert_int_equal(room_store_directory_set(f->rs, ROOM, 1), STORE_OK);
+	assert_int_equal(room_store_directory_set(f->rs, ROOM, 1), STORE_OK);
+	assert_int_equal(room_store_directory_get(f->rs, ROOM, &pub), STORE_OK);
+	assert_int_equal(pub, 1);
+	assert_int_equal(room_store_directory_list(f->rs, &arr), STORE_OK);
+	assert_int_equal(json_array_size(arr), 1);
+	json_decref(arr);
+	assert_int_equal(room_store_directory_set(f->rs, ROOM, 0), STORE_OK);
+	assert_int_equal(room_store_directory_get(f->rs, ROOM, &pub), STORE_OK);
+	assert_int_equal(pub, 0);
+}
+
 #define THREADS 4
 #define PER_THREAD 25
 
@@ -380,6 +440,7 @@ int main(void)
 		BOTH(test_failed_append_leaves_nothing),
 		BOTH(test_redaction_forget_filters),
 		BOTH(test_concurrent_appends),
+		BOTH(test_extras),
 	};
 	scop_log_init("test_store_rooms", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
 	return cmocka_run_group_tests_name("store_rooms", tests, NULL, NULL);
