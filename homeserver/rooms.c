@@ -274,9 +274,11 @@ static size_t wake_list(struct room *rm, const char *target, const char ***out)
 }
 
 /* Builds, checks, signs and stores one event in rm (locked by the caller).
- * create: rm is not yet in the table and the event is the create event. */
+ * create: rm is not yet in the table and the event is the create event.
+ * dry: everything but storing (the cache of rm is still updated), so a
+ * throw-away room can try a sequence of events first. */
 static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct room_send *s,
-				  struct room_result *res)
+				  struct room_result *res, int dry)
 {
 	const struct room_version *rv = rm->rv;
 	struct auth_state st = { cache_lookup, NULL, rm };
@@ -294,7 +296,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	int64_t pos, group;
 	char err[200];
 
-	if (s->txn_id && s->device_id &&
+	if (!dry && s->txn_id && s->device_id &&
 	    room_store_txn_get(r->rs, s->sender, s->device_id, s->txn_id, &stored_txn) == STORE_OK) {
 		snprintf(res->event_id, sizeof(res->event_id), "%s", stored_txn);
 		free(stored_txn);
@@ -394,7 +396,10 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	a.device_id = s->device_id;
 	a.txn_id = s->txn_id;
 	a.room_version = is_create ? rv->id : NULL;
-	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
+	if (dry) {
+		pos = 0;
+		group = rm->group;
+	} else if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
 		set_reason(res, "cannot store the event", NULL);
 		goto out;
 	}
@@ -475,7 +480,7 @@ enum room_rc rooms_send(struct rooms *r, const struct room_send *s, struct room_
 		return ROOM_FORBIDDEN;
 	}
 	pthread_mutex_lock(&rm->lock);
-	rc = append_locked(r, rm, s, res);
+	rc = append_locked(r, rm, s, res, 0);
 	if (rc == ROOM_OK && res->stream_pos)
 		notify(r, rm, strcmp(s->type, "m.room.member") == 0 ? s->state_key : NULL,
 		       res->stream_pos);
@@ -483,14 +488,13 @@ enum room_rc rooms_send(struct rooms *r, const struct room_send *s, struct room_
 	return rc;
 }
 
-enum room_rc rooms_create(struct rooms *r, const char *creator, const char *version,
-			  const json_t *create_content, const json_t *initial,
-			  struct room_result *res)
+/* Creates the room (dry: only tries, in a throw-away room). */
+static enum room_rc create_run(struct rooms *r, const char *creator, const struct room_version *rv,
+			       const json_t *content, const json_t *initial,
+			       struct room_result *res, int dry)
 {
-	const struct room_version *rv = room_version_get(version ? version : ROOM_VERSION_DEFAULT);
 	struct room *rm;
 	struct room_send s;
-	json_t *content;
 	enum room_rc rc;
 	char rid[EVENT_ID_BUF], rnd[19];
 	size_t i;
@@ -498,30 +502,15 @@ enum room_rc rooms_create(struct rooms *r, const char *creator, const char *vers
 	unsigned h;
 
 	memset(res, 0, sizeof(*res));
-	if (!rv || rv->event_id == EVENT_ID_V1) {
-		set_reason(res, "unsupported room version %s", version);
-		return ROOM_UNSUPPORTED;
-	}
-	if (scop_random_token(rnd, 18) < 0)
+	if (scop_random_token(rnd, 18) < 0 || !(rm = calloc(1, sizeof(*rm))))
 		return ROOM_ERROR;
 	snprintf(rid, sizeof(rid), "!%s:%s", rnd, r->server_name);
-	content = create_content ? json_deep_copy(create_content) : json_object();
-	if (!content || !(rm = calloc(1, sizeof(*rm)))) {
-		json_decref(content);
-		return ROOM_ERROR;
-	}
-	if (rv->creator_in_content)
-		json_object_set_new(content, "creator", json_string(creator));
-	else
-		json_object_del(content, "creator");
-	json_object_set_new(content, "room_version", json_string(rv->id));
 	pthread_mutex_init(&rm->lock, NULL);
 	rm->rv = rv;
 	rm->room_id = strdup(rid);
 	rm->ids = json_object();
 	rm->events = json_object();
 	if (!rm->room_id || !rm->ids || !rm->events) {
-		json_decref(content);
 		room_free(rm);
 		return ROOM_ERROR;
 	}
@@ -532,18 +521,18 @@ enum room_rc rooms_create(struct rooms *r, const char *creator, const char *vers
 	s.state_key = "";
 	s.content = content;
 	/* Nobody else can know the room yet: no need for its lock here. */
-	rc = append_locked(r, rm, &s, res);
-	json_decref(content);
-	if (rc != ROOM_OK) {
+	if ((rc = append_locked(r, rm, &s, res, dry)) != ROOM_OK) {
 		room_free(rm);
 		return rc;
 	}
-	h = hash(rm->room_id);
-	pthread_mutex_lock(&r->lock);
-	rm->next = r->buckets[h];
-	r->buckets[h] = rm;
-	pthread_mutex_unlock(&r->lock);
 	snprintf(rid, sizeof(rid), "%s", res->room_id);
+	if (!dry) {
+		h = hash(rm->room_id);
+		pthread_mutex_lock(&r->lock);
+		rm->next = r->buckets[h];
+		r->buckets[h] = rm;
+		pthread_mutex_unlock(&r->lock);
+	}
 	pthread_mutex_lock(&rm->lock);
 	json_array_foreach(initial, i, item) {
 		struct room_result one;
@@ -560,7 +549,7 @@ enum room_rc rooms_create(struct rooms *r, const char *creator, const char *vers
 			set_reason(res, "initial_state entries need a type and a content object", NULL);
 			break;
 		}
-		rc = append_locked(r, rm, &s, &one);
+		rc = append_locked(r, rm, &s, &one, dry);
 		if (rc != ROOM_OK) {
 			snprintf(res->reason, sizeof(res->reason), "%.60s: %.190s", s.type, one.reason);
 			break;
@@ -570,6 +559,42 @@ enum room_rc rooms_create(struct rooms *r, const char *creator, const char *vers
 	if (res->stream_pos)
 		notify(r, rm, NULL, res->stream_pos);
 	pthread_mutex_unlock(&rm->lock);
+	if (dry)
+		room_free(rm);
+	return rc;
+}
+
+enum room_rc rooms_create(struct rooms *r, const char *creator, const char *version,
+			  const json_t *create_content, const json_t *initial,
+			  struct room_result *res)
+{
+	const struct room_version *rv = room_version_get(version ? version : ROOM_VERSION_DEFAULT);
+	json_t *content;
+	enum room_rc rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!rv || rv->event_id == EVENT_ID_V1) {
+		set_reason(res, "unsupported room version %s", version);
+		return ROOM_UNSUPPORTED;
+	}
+	if (create_content && !json_is_object(create_content)) {
+		set_reason(res, "creation_content must be an object", NULL);
+		return ROOM_BAD_JSON;
+	}
+	content = create_content ? json_deep_copy(create_content) : json_object();
+	if (!content)
+		return ROOM_ERROR;
+	if (rv->creator_in_content)
+		json_object_set_new(content, "creator", json_string(creator));
+	else
+		json_object_del(content, "creator");
+	json_object_set_new(content, "room_version", json_string(rv->id));
+	/* Try the whole sequence first, so a refused event leaves no room
+	 * behind; then do it for real. */
+	rc = create_run(r, creator, rv, content, initial, res, 1);
+	if (rc == ROOM_OK)
+		rc = create_run(r, creator, rv, content, initial, res, 0);
+	json_decref(content);
 	return rc;
 }
 

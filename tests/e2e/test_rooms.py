@@ -51,13 +51,18 @@ def raw_suite(srv, tag):
             ev = expect(srv.call("GET", C + "/rooms/%s/state/m.room.create/" % r, None, ta), 200)
             assert ev["room_version"] == v and ev.get("creator") == (a if v == "10" else None), ev
 
-    @case("invalid power_level_content_override: 400, and no room is made")
+    @case("invalid power levels or initial state: 400, and no room is made")
     def _():
         before = expect(srv.call("GET", C + "/joined_rooms", None, ta), 200)["joined_rooms"]
         expect(srv.call("POST", C + "/createRoom",
                         {"power_level_content_override": {"ban": "lots"}}, ta), 400)
         expect(srv.call("POST", C + "/createRoom",
                         {"power_level_content_override": {"users": {b: "x"}}}, ta), 400)
+        # refused by the auth rules half-way through: still no room
+        expect(srv.call("POST", C + "/createRoom", {"initial_state": [
+            {"type": "m.room.power_levels", "state_key": "", "content": {"users": {b: "x"}}}]}, ta), 400)
+        expect(srv.call("POST", C + "/createRoom", {"initial_state": [
+            {"type": "m.room.member", "state_key": b, "content": {"membership": "join"}}]}, ta), 400)
         after = expect(srv.call("GET", C + "/joined_rooms", None, ta), 200)["joined_rooms"]
         assert sorted(before) == sorted(after)
 
