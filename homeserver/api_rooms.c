@@ -64,6 +64,42 @@ int api_require_joined(struct api_req *r, const char *room_id)
 	return 0;
 }
 
+/* Which events of the room the requester may read: all while joined, up
+ * to their leave (or ban) once they left.  Answers 404/403 and returns -1
+ * when none. */
+static int readable_upto(struct api_req *r, const char *room_id, int64_t *upto)
+{
+	char m[16];
+	json_t *ev;
+	struct room_event e;
+	const struct room_version *rv;
+	char id[EVENT_ID_BUF];
+	int ok = 0;
+
+	*upto = INT64_MAX;
+	if (rooms_membership(r->hs->rooms, room_id, r->who.user_id, m) != ROOM_OK) {
+		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+		return -1;
+	}
+	if (strcmp(m, "join") == 0)
+		return 0;
+	if (strcmp(m, "leave") == 0 || strcmp(m, "ban") == 0) {
+		ev = rooms_state_event(r->hs->rooms, room_id, "m.room.member", r->who.user_id);
+		if (ev && rooms_version(r->hs->rooms, room_id, &rv) == ROOM_OK &&
+		    event_compute_id(rv, ev, id) == 0 &&
+		    room_store_event_get(rooms_store(r->hs->rooms), id, &e) == STORE_OK) {
+			*upto = e.stream_pos;
+			room_event_clear(&e);
+			ok = 1;
+		}
+		json_decref(ev);
+		if (ok)
+			return 0;
+	}
+	api_error(r, 403, "M_FORBIDDEN", "You are not joined to this room");
+	return -1;
+}
+
 static void reply_event_id(struct api_req *r, const struct room_result *res)
 {
 	api_reply(r, 200, json_pack("{s:s}", "event_id", res->event_id));
@@ -561,10 +597,11 @@ static void get_event(struct api_req *r)
 {
 	struct room_event e;
 	json_t *ce;
-	if (!rooms_of(r) || api_require_joined(r, api_param(r, 0)) < 0)
+	int64_t upto;
+	if (!rooms_of(r) || readable_upto(r, api_param(r, 0), &upto) < 0)
 		return;
 	if (room_store_event_get(rooms_store(r->hs->rooms), api_param(r, 1), &e) != STORE_OK ||
-	    strcmp(e.room_id, api_param(r, 0)) != 0) {
+	    strcmp(e.room_id, api_param(r, 0)) != 0 || e.stream_pos > upto) {
 		room_event_clear(&e);
 		api_error(r, 404, "M_NOT_FOUND", "Event not found");
 		return;
@@ -583,14 +620,14 @@ static void messages(struct api_req *r)
 	char *dir_s = http_query(r->http, "dir"), *limit_s = http_query(r->http, "limit");
 	char *filter_s = http_query(r->http, "filter");
 	struct room_filter f;
-	int64_t from, to = -1, max = 0;
+	int64_t from, to = -1, max = 0, upto;
 	long limit = 10;
 	char dir = 'b', tok[32];
 	json_t *chunk = NULL;
 	const char *room_id = api_param(r, 0);
 
 	room_filter_init(&f);
-	if (!rooms_of(r) || api_require_joined(r, room_id) < 0)
+	if (!rooms_of(r) || readable_upto(r, room_id, &upto) < 0)
 		goto out;
 	if (dir_s && strcmp(dir_s, "b") != 0 && strcmp(dir_s, "f") != 0) {
 		api_error(r, 400, "M_INVALID_PARAM", "dir must be b or f");
@@ -629,6 +666,11 @@ static void messages(struct api_req *r)
 		api_error(r, 400, "M_INVALID_PARAM", "Bad to token");
 		goto out;
 	}
+	/* A user who left reads up to their leave. */
+	if (dir == 'b' && from > upto)
+		from = upto;
+	if (dir == 'f' && upto != INT64_MAX && (to < 0 || to > upto))
+		to = upto;
 	chunk = json_array();
 	{
 		int64_t pos = from, last = from;

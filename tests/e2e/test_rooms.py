@@ -21,6 +21,13 @@ except ImportError:
     nio = None
 
 
+def send_msg(srv, token, rid, body):
+    s, j = srv.call("PUT", C + "/rooms/%s/send/m.room.message/%s" % (rid, body.replace(" ", "_")),
+                    {"msgtype": "m.text", "body": body}, token)
+    assert s == 200, (s, j)
+    return j["event_id"]
+
+
 def raw_suite(srv, tag):
     def case(desc):
         return t.case("%s: %s" % (tag, desc))
@@ -146,6 +153,11 @@ def raw_suite(srv, tag):
         expect(srv.call("POST", C + "/rooms/%s/join" % rid, {}, tb), 200)
         expect(srv.call("POST", C + "/rooms/%s/forget" % rid, {}, tb), 400)
         expect(srv.call("POST", C + "/rooms/%s/leave" % rid, {}, tb), 200)
+        late = send_msg(srv, ta, rid, "after bob left")
+        m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=5" % rid, None, tb), 200)
+        assert m["chunk"][0]["type"] == "m.room.member" and m["chunk"][0]["state_key"] == b, m["chunk"][0]
+        assert all(e["content"].get("body") != "after bob left" for e in m["chunk"])
+        expect(srv.call("GET", C + "/rooms/%s/event/%s" % (rid, late), None, tb), 404, "M_NOT_FOUND")
         expect(srv.call("POST", C + "/rooms/%s/forget" % rid, {}, tb), 200)
         assert rid not in expect(srv.call("GET", C + "/joined_rooms", None, tb), 200)["joined_rooms"]
 
