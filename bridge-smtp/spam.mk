@@ -53,5 +53,5 @@ bench_bench_spam_classify_LDADD = $(SPAM_LIBS)
 # Cross-validation tuning on the training split only (see its header).
 BENCH_PROGS += bench/bench_spam_tune
 bench_bench_spam_tune_SOURCES = bench/bench_spam_tune.c
-bench_bench_spam_tune_CFLAGS = $(SPAM_CFLAGS)
+bench_bench_spam_tune_CFLAGS = $(SPAM_CFLAGS) -DSCOP_SRCDIR='"$(abs_top_srcdir)"'
 bench_bench_spam_tune_LDADD = $(SPAM_LIBS)
