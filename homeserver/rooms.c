@@ -740,19 +740,24 @@ json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
 	return ev;
 }
 
-json_t *rooms_client_state(struct rooms *r, int64_t group, const char *viewer,
-			   const char *viewer_device)
+json_t *rooms_client_state_delta(struct rooms *r, int64_t from, int64_t group,
+				 const char *viewer, const char *viewer_device)
 {
-	json_t *map = NULL, *arr = json_array(), *m, *eid;
+	json_t *map = NULL, *old = NULL, *arr = json_array(), *m, *eid;
 	const char *type, *sk;
 
-	if (!arr || room_store_state_group(r->rs, group, &map) != STORE_OK) {
+	if (!arr || room_store_state_group(r->rs, group, &map) != STORE_OK ||
+	    (from >= 0 && room_store_state_group(r->rs, from, &old) != STORE_OK)) {
 		json_decref(arr);
+		json_decref(map);
 		return NULL;
 	}
 	json_object_foreach(map, type, m) {
 		json_object_foreach(m, sk, eid) {
 			struct room_event e;
+			const char *was = json_string_value(json_object_get(json_object_get(old, type), sk));
+			if (was && strcmp(was, json_string_value(eid)) == 0)
+				continue;
 			if (room_store_event_get(r->rs, json_string_value(eid), &e) == STORE_OK) {
 				json_t *ce = rooms_client_event(r, &e, viewer, viewer_device);
 				if (ce)
@@ -762,7 +767,14 @@ json_t *rooms_client_state(struct rooms *r, int64_t group, const char *viewer,
 		}
 	}
 	json_decref(map);
+	json_decref(old);
 	return arr;
+}
+
+json_t *rooms_client_state(struct rooms *r, int64_t group, const char *viewer,
+			   const char *viewer_device)
+{
+	return rooms_client_state_delta(r, -1, group, viewer, viewer_device);
 }
 
 json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer)

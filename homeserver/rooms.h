@@ -114,6 +114,10 @@ json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
  * types (array of strings or NULL) limits which. */
 json_t *rooms_client_state(struct rooms *r, int64_t group, const char *viewer,
 			   const char *viewer_device);
+/* The state events of snapshot group that differ from snapshot from (from
+ * -1: all of them), as client events. */
+json_t *rooms_client_state_delta(struct rooms *r, int64_t from, int64_t group,
+				 const char *viewer, const char *viewer_device);
 /* Stripped state for an invite: create, join rules, name, avatar, aliases,
  * encryption, topic and the viewer's member event. */
 json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer);

@@ -103,7 +103,10 @@ static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 	}
 	if (newly || limited || p->full_state) {
 		int64_t g = first_group >= 0 ? first_group : group_at(hs, m->room_id, upto);
-		state = rooms_client_state(hs->rooms, g, p->user_id, p->device_id);
+		/* An incremental limited timeline: only what changed between the
+		 * since position and the timeline's start. */
+		int64_t from = newly || p->full_state ? -1 : group_at(hs, m->room_id, p->since);
+		state = rooms_client_state_delta(hs->rooms, from, g, p->user_id, p->device_id);
 	}
 	if (!state)
 		state = json_array();

@@ -181,12 +181,15 @@ def raw_suite(srv, tag):
 
     @case("timeline limit by inline filter: limited, with a prev_batch that /messages continues from")
     def _():
+        expect(srv.call("PUT", C + "/rooms/%s/state/m.room.topic/" % rid, {"topic": "in the gap"}, ta), 200)
         for i in range(5):
             send(srv, ta, rid, "n%d" % i)
         s = sync(srv, tb, since=st["b"], filt={"room": {"timeline": {"limit": 2}}})
         room = s["rooms"]["join"][rid]
         assert bodies(room) == ["n3", "n4"] and room["timeline"]["limited"] is True, room
-        assert room["state"]["events"], "a limited timeline carries the state at its start"
+        # the state that changed in the gap, and nothing else
+        assert [(e["type"], e["content"]) for e in room["state"]["events"]] == \
+            [("m.room.topic", {"topic": "in the gap"})], room["state"]
         m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=3&from=%s"
                             % (rid, room["timeline"]["prev_batch"]), None, tb), 200)
         assert [e["content"]["body"] for e in m["chunk"]] == ["n2", "n1", "n0"], m
