@@ -13,7 +13,8 @@ noinst_LIBRARIES += federation/libscopfednet.a
 federation_libscopfednet_a_SOURCES = \
 	federation/resolver.c federation/resolver.h \
 	federation/keyring.c federation/keyring.h \
-	federation/sender.c federation/sender.h
+	federation/sender.c federation/sender.h \
+	federation/fed_client.c federation/fed_client.h
 federation_libscopfednet_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(UNBOUND_CFLAGS)
 FEDNET_LIBS = federation/libscopfednet.a $(FED_LIBS) $(CURL_LIBS) $(UNBOUND_LIBS) -lpthread
 
@@ -98,3 +99,17 @@ UNIT_TESTS += tests/unit/federation/test_httpc
 tests_unit_federation_test_httpc_SOURCES = tests/unit/federation/test_httpc.c
 tests_unit_federation_test_httpc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(CURL_CFLAGS)
 tests_unit_federation_test_httpc_LDADD = $(COMMON_LIBS) $(CURL_LIBS) $(CMOCKA_TEST_LIBS)
+
+# scopd's federation endpoints and service (needs the homeserver's HTTP
+# layer and store, so it is a library of its own).
+noinst_LIBRARIES += federation/libscopfedapi.a
+federation_libscopfedapi_a_SOURCES = \
+	federation/api_federation.c federation/api_federation.h \
+	federation/api_keys.c federation/api_keys.h
+federation_libscopfedapi_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
+# What scopd links: the service, the homeserver, then the network side.
+FEDAPI_LIBS = federation/libscopfedapi.a $(HS_LIBS) $(FEDNET_LIBS) $(COMMON_LIBS)
+
+# Two scopd instances federating over TLS (and the Python peer).
+SCRIPT_TESTS += tests/e2e/test_federation_scopd.py
+EXTRA_DIST += tests/e2e/test_federation_scopd.py

@@ -34,8 +34,8 @@ HS_LIBS = homeserver/libscophs.a homeserver/events/libscopevents.a $(STORE_LIBS)
 
 bin_PROGRAMS += scopd scopctl
 scopd_SOURCES = homeserver/main.c
-scopd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(STORE_CFLAGS)
-scopd_LDADD = $(HS_LIBS)
+scopd_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(STORE_CFLAGS) $(CURL_CFLAGS)
+scopd_LDADD = $(FEDAPI_LIBS)
 
 scopctl_SOURCES = homeserver/scopctl.c
 scopctl_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "common/crypto.h"
+#include "common/httpc.h"
 #include "common/log.h"
+#include "federation/api_federation.h"
 #include "homeserver/config.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
@@ -93,6 +95,7 @@ static int serve(const char *path)
 	struct hs_config cfg;
 	struct store *st = NULL;
 	struct hs hs;
+	struct fed_service *fed = NULL;
 	struct http_server *srv = NULL;
 	struct http_tls tls = { NULL, NULL };
 	char *cert = NULL, *key = NULL;
@@ -107,6 +110,7 @@ static int serve(const char *path)
 		return 1;
 	}
 	scop_log_init("scopd", cfg.log_level);
+	httpc_global_init(); /* before any thread */
 	raise_fd_limit();
 	if (load_or_make_key(cfg.signing_key_path) < 0)
 		goto out;
@@ -130,12 +134,21 @@ static int serve(const char *path)
 		log_error("rooms: %s", err);
 		goto out;
 	}
+	fed = fed_service_new(&hs, path, err, sizeof(err));
+	if (!fed) {
+		log_error("federation: %s", err);
+		goto out;
+	}
 	/* Block the stop signals in every thread; this one waits for them. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (fed_service_start(fed) < 0) {
+		log_error("federation: cannot start the sender");
+		goto out;
+	}
 	if (cfg.tls_certificate_path && cfg.tls_private_key_path) {
 		cert = slurp(cfg.tls_certificate_path);
 		key = slurp(cfg.tls_private_key_path);
@@ -162,6 +175,7 @@ out:
 	if (hs.sync)
 		hs_rooms_stop(&hs);
 	http_server_stop(srv);
+	fed_service_free(fed);
 	hs_rooms_free(&hs);
 	if (hs.router)
 		hs_free(&hs);
