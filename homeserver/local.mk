@@ -133,3 +133,9 @@ tests_fuzz_fuzz_hs_filter_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMM
 EXTRA_DIST += tests/fuzz/corpus/hs_filter
 # bench/bench_rooms.py starts scopd itself: run it by hand with the build dir.
 EXTRA_DIST += bench/bench_rooms.py
+FUZZ_TARGETS += tests/fuzz/fuzz_hs_rooms
+tests_fuzz_fuzz_hs_rooms_SOURCES = tests/fuzz/fuzz_hs_rooms.c
+tests_fuzz_fuzz_hs_rooms_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
+tests_fuzz_fuzz_hs_rooms_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_hs_rooms_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/hs_rooms

@@ -1,0 +1,200 @@
+/* Fuzzes the room, sync, profile and extras endpoints through scopd's
+ * dispatcher against a real SQLite store: the first line of the input is
+ * "METHOD PATH", the rest the body; "$ROOM" in either is replaced by a room
+ * the harness's user is joined to (made again if an input left it).  Every
+ * request must get a status and a JSON body (errors with an errcode),
+ * without crashing, hanging or leaking. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/crypto.h"
+#include "common/log.h"
+#include "common/yamljson.h"
+#include "homeserver/config.h"
+#include "homeserver/hs.h"
+#include "homeserver/http.h"
+#include "homeserver/rooms.h"
+#include "homeserver/store/store.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static struct {
+	char dir[64];
+	char db[96];
+	struct hs_config cfg;
+	struct store *st;
+	struct hs hs;
+	int ready;
+	char token[512];
+	char user[128];
+	char room[300];
+	unsigned users;
+} fx;
+
+static void dispatch(struct http_request *rq, const char *method, const char *path,
+		     char *body, size_t len)
+{
+	memset(rq, 0, sizeof(*rq));
+	rq->method = method;
+	rq->path = path;
+	strcpy(rq->remote_ip, "127.0.0.1");
+	rq->max_body = fx.cfg.max_request_body;
+	rq->body = body;
+	rq->body_len = len;
+	rq->test_token = fx.token[0] ? fx.token : NULL;
+	hs_dispatch(&fx.hs, rq);
+}
+
+static void ensure_user_and_room(void)
+{
+	struct http_request rq;
+	char body[256], m[16];
+	const char *s;
+
+	if (fx.token[0]) {
+		dispatch(&rq, "GET", "/_matrix/client/v3/account/whoami", NULL, 0);
+		json_decref(rq.reply);
+		if (rq.status != 200)
+			fx.token[0] = '\0';
+	}
+	if (!fx.token[0]) {
+		snprintf(body, sizeof(body), "{\"username\":\"fuzzer%u\",\"password\":\"pw\","
+			 "\"auth\":{\"type\":\"m.login.dummy\"}}", fx.users++);
+		dispatch(&rq, "POST", "/_matrix/client/v3/register", body, strlen(body));
+		if ((s = json_string_value(json_object_get(rq.reply, "access_token"))))
+			snprintf(fx.token, sizeof(fx.token), "%s", s);
+		if ((s = json_string_value(json_object_get(rq.reply, "user_id"))))
+			snprintf(fx.user, sizeof(fx.user), "%s", s);
+		json_decref(rq.reply);
+		fx.room[0] = '\0';
+	}
+	if (fx.room[0] && rooms_membership(fx.hs.rooms, fx.room, fx.user, m) == ROOM_OK &&
+	    strcmp(m, "join") == 0)
+		return;
+	strcpy(body, "{\"name\":\"fuzz\",\"preset\":\"public_chat\"}");
+	dispatch(&rq, "POST", "/_matrix/client/v3/createRoom", body, strlen(body));
+	if ((s = json_string_value(json_object_get(rq.reply, "room_id"))))
+		snprintf(fx.room, sizeof(fx.room), "%s", s);
+	json_decref(rq.reply);
+}
+
+/* s with every "$ROOM" replaced; malloc'd. */
+static char *subst(const char *s, size_t len, size_t *outlen)
+{
+	size_t rl = strlen(fx.room), cap = len + 1, n = 0;
+	char *out;
+	for (size_t i = 0; i + 5 <= len; i++)
+		if (memcmp(s + i, "$ROOM", 5) == 0)
+			cap += rl;
+	if (!(out = malloc(cap)))
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		if (i + 5 <= len && memcmp(s + i, "$ROOM", 5) == 0) {
+			memcpy(out + n, fx.room, rl);
+			n += rl;
+			i += 5;
+		} else {
+			out[n++] = s[i++];
+		}
+	}
+	out[n] = '\0';
+	*outlen = n;
+	return out;
+}
+
+static void teardown(void)
+{
+	if (!fx.ready)
+		return;
+	hs_rooms_stop(&fx.hs);
+	hs_rooms_free(&fx.hs);
+	hs_free(&fx.hs);
+	store_close(fx.st);
+	hs_config_free(&fx.cfg);
+	unlink(fx.db);
+	snprintf(fx.db, sizeof(fx.db), "%s/hs.db-wal", fx.dir);
+	unlink(fx.db);
+	snprintf(fx.db, sizeof(fx.db), "%s/hs.db-shm", fx.dir);
+	unlink(fx.db);
+	snprintf(fx.db, sizeof(fx.db), "%s/signing.key", fx.dir);
+	unlink(fx.db);
+	rmdir(fx.dir);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const char yaml[] =
+		"server_name: fuzz.test\n"
+		"enable_registration: true\n"
+		"signing_key_path: signing.key\n"
+		"max_request_body_size: 65536\n"
+		"password_hashing: {time_cost: 1, memory_kib: 8, parallelism: 1}\n"
+		"rc_registration: {per_second: 1000000, burst_count: 1000000}\n";
+	char err[256];
+	struct scop_ed25519 key;
+	json_t *root;
+	(void)argc;
+	(void)argv;
+	scop_log_init("fuzz_hs_rooms", SCOP_LOG_OFF);
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/scop-fuzz-rooms-XXXXXX");
+	if (!mkdtemp(fx.dir))
+		abort();
+	snprintf(fx.db, sizeof(fx.db), "%s/hs.db", fx.dir);
+	hs_config_init(&fx.cfg);
+	root = yaml_load_string(yaml, sizeof(yaml) - 1, err, sizeof(err));
+	if (!root || hs_config_parse(&fx.cfg, root, fx.dir, err, sizeof(err)) < 0)
+		abort();
+	json_decref(root);
+	if (scop_ed25519_generate(&key, "fuzz") < 0 ||
+	    scop_ed25519_save(fx.cfg.signing_key_path, &key) < 0)
+		abort();
+	scop_ed25519_clear(&key);
+	if (store_open("sqlite", fx.db, &fx.st, err, sizeof(err)) != STORE_OK ||
+	    hs_init(&fx.hs, &fx.cfg, fx.st) < 0 ||
+	    hs_rooms_start(&fx.hs, "sqlite", fx.db, err, sizeof(err)) < 0)
+		abort();
+	fx.ready = 1;
+	atexit(teardown);
+	return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct http_request rq;
+	char line[512], method[16], *nl, *sp, *path, *body = NULL;
+	size_t n, plen, blen = 0;
+
+	nl = memchr(data, '\n', size);
+	n = nl ? (size_t)(nl - (const char *)data) : size;
+	if (n >= sizeof(line))
+		return 0;
+	memcpy(line, data, n);
+	line[n] = '\0';
+	sp = strchr(line, ' ');
+	if (!sp || (size_t)(sp - line) >= sizeof(method) || memchr(line, '\0', n) != NULL)
+		return 0;
+	memcpy(method, line, (size_t)(sp - line));
+	method[sp - line] = '\0';
+	ensure_user_and_room();
+	if (!(path = subst(sp + 1, strlen(sp + 1), &plen)))
+		return 0;
+	if (nl && !(body = subst(nl + 1, size - n - 1, &blen))) {
+		free(path);
+		return 0;
+	}
+	dispatch(&rq, method, path, body, blen);
+	if (rq.status < 100 || rq.status > 599 || (!rq.reply && !rq.raw_reply))
+		abort();
+	if (rq.reply && rq.status >= 400 && !json_is_string(json_object_get(rq.reply, "errcode")))
+		abort();
+	json_decref(rq.reply);
+	free(rq.raw_reply);
+	free(body);
+	free(path);
+	return 0;
+}
