@@ -201,6 +201,36 @@ static void test_tags(void **state)
 	assert_int_equal(dkim_tags_parse("a=\x01", 3, &tl, NULL, 0), -1);     /* control */
 }
 
+/* Long values are checked sixteen bytes at a time: a control character
+ * or DEL anywhere in one is still an error, while FWS and bytes
+ * 0x80-0xFF are not. */
+static void test_tags_control_long(void **state)
+{
+	static const unsigned char bad[] = { 0x00, 0x01, 0x08, 0x0b, 0x0c, 0x0e, 0x1f, 0x7f };
+	char text[80];
+	struct dkim_taglist tl;
+	(void)state;
+	for (size_t pos = 0; pos < 70; pos++) {
+		memset(text, 'A', sizeof(text));
+		memcpy(text, "b=", 2);
+		text[5] = '\xe9';
+		text[6] = '\x80';
+		text[20] = '\r';
+		text[21] = '\n';
+		text[22] = '\t';
+		text[40] = ' ';
+		assert_int_equal(dkim_tags_parse(text, 72, &tl, NULL, 0), 0);
+		assert_int_equal(tl.tags[0].value_len, 70);
+		if (pos < 2 || pos == 5 || pos == 6 || (pos >= 20 && pos <= 22) || pos == 40)
+			continue;
+		for (size_t b = 0; b < sizeof(bad); b++) {
+			text[pos] = (char)bad[b];
+			if (dkim_tags_parse(text, 72, &tl, NULL, 0) != -1)
+				fail_msg("byte 0x%02x at %zu accepted", bad[b], pos);
+		}
+	}
+}
+
 /* ---- canonicalization (RFC 6376 3.4.6) ---- */
 
 static void body_digest(enum dkim_canon c, const char *body, size_t n, size_t chunk, unsigned char out[32],
@@ -1107,6 +1137,7 @@ int main(void)
 		cmocka_unit_test(test_canon_edge_cases),
 		cmocka_unit_test(test_canon_random),
 		cmocka_unit_test(test_canon_random_long),
+		cmocka_unit_test(test_tags_control_long),
 		cmocka_unit_test(test_canon_header_random),
 		cmocka_unit_test(test_sig_b_offsets),
 		cmocka_unit_test(test_mailhdr_body_off),
