@@ -494,6 +494,15 @@ fail:
 	return NULL;
 }
 
+int fed_service_pdu_key(void *arg, const char *server, const char *key_id, int64_t ts_ms,
+			unsigned char pub[32])
+{
+	struct fed_service *fs = arg;
+	char err[256];
+	/* 0 means "any validity": the epoch is a time every key covered. */
+	return keyring_get(fs->keyring, server, key_id, ts_ms > 0 ? ts_ms : 1, pub, err, sizeof(err));
+}
+
 int fed_service_start(struct fed_service *fs)
 {
 	return fed_sender_start(fs->sender);

@@ -30,6 +30,7 @@
 #define SCOP_FED_API_FEDERATION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -89,6 +90,12 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 int fed_service_start(struct fed_service *fs);
 /* NULL is fine. */
 void fed_service_free(struct fed_service *fs);
+
+/* The pdu_check key callback (pdu_check.h's pdu_key_fn) served by the
+ * keyring; arg is the struct fed_service.  May fetch keys: worker threads
+ * only. */
+int fed_service_pdu_key(void *arg, const char *server, const char *key_id, int64_t ts_ms,
+			unsigned char pub[32]);
 
 /* Path plus query string exactly as received ("/p?a=1&b=2"), for X-Matrix;
  * malloc()ed, or NULL when out of memory. */

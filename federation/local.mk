@@ -4,7 +4,8 @@ federation_libscopfed_a_SOURCES = \
 	federation/xmatrix.c federation/xmatrix.h \
 	federation/server_keys.c federation/server_keys.h \
 	federation/server_name.c federation/server_name.h \
-	federation/discovery.c federation/discovery.h
+	federation/discovery.c federation/discovery.h \
+	federation/pdu_check.c federation/pdu_check.h
 FED_LIBS = federation/libscopfed.a $(EVENTS_LIBS)
 
 # The network side (libcurl, libunbound): only what talks to other servers
@@ -113,3 +114,14 @@ FEDAPI_LIBS = federation/libscopfedapi.a $(HS_LIBS) $(FEDNET_LIBS) $(COMMON_LIBS
 # Two scopd instances federating over TLS (and the Python peer).
 SCRIPT_TESTS += tests/e2e/test_federation_scopd.py
 EXTRA_DIST += tests/e2e/test_federation_scopd.py
+
+UNIT_TESTS += tests/unit/federation/test_pdu_check
+tests_unit_federation_test_pdu_check_SOURCES = tests/unit/federation/test_pdu_check.c
+tests_unit_federation_test_pdu_check_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_federation_test_pdu_check_LDADD = $(FED_LIBS) $(CMOCKA_TEST_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_fed_pdu
+tests_fuzz_fuzz_fed_pdu_SOURCES = tests/fuzz/fuzz_fed_pdu.c
+tests_fuzz_fuzz_fed_pdu_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_fed_pdu_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/fed_pdu
