@@ -140,6 +140,8 @@ static int parse_notaries(const json_t *root, struct fed_options *o, char *err, 
 int fed_options_parse(const json_t *root, struct fed_options *opt, char *err, size_t errlen)
 {
 	memset(opt, 0, sizeof(*opt));
+	if (err && errlen)
+		err[0] = '\0';
 	if (!json_is_object(root)) {
 		set_err(err, errlen, "config", "not a mapping");
 		return -1;

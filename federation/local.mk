@@ -125,3 +125,8 @@ tests_fuzz_fuzz_fed_pdu_SOURCES = tests/fuzz/fuzz_fed_pdu.c
 tests_fuzz_fuzz_fed_pdu_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_fed_pdu_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/fed_pdu
+
+UNIT_TESTS += tests/unit/federation/test_api_federation
+tests_unit_federation_test_api_federation_SOURCES = tests/unit/federation/test_api_federation.c
+tests_unit_federation_test_api_federation_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
+tests_unit_federation_test_api_federation_LDADD = $(FEDAPI_LIBS) $(CMOCKA_TEST_LIBS)
