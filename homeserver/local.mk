@@ -113,8 +113,9 @@ tests_fuzz_fuzz_hs_api_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/hs_api
 
 # Rooms, events and /sync (issue 3).
-SCRIPT_TESTS += tests/e2e/test_rooms.py tests/e2e/test_sync.py
-EXTRA_DIST += tests/e2e/test_rooms.py tests/e2e/test_rooms_common.py tests/e2e/test_sync.py
+SCRIPT_TESTS += tests/e2e/test_rooms.py tests/e2e/test_sync.py tests/e2e/test_rooms_jssdk.py
+EXTRA_DIST += tests/e2e/test_rooms.py tests/e2e/test_rooms_common.py tests/e2e/test_sync.py \
+	tests/e2e/test_rooms_jssdk.py tests/jssdk/rooms.mjs
 UNIT_TESTS += tests/unit/store/test_store_rooms tests/unit/homeserver/test_filter \
 	tests/unit/homeserver/test_rooms
 tests_unit_store_test_store_rooms_SOURCES = tests/unit/store/test_store_rooms.c
