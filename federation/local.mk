@@ -124,7 +124,7 @@ FUZZ_TARGETS += tests/fuzz/fuzz_fed_pdu
 tests_fuzz_fuzz_fed_pdu_SOURCES = tests/fuzz/fuzz_fed_pdu.c
 tests_fuzz_fuzz_fed_pdu_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_fed_pdu_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
-EXTRA_DIST += tests/fuzz/corpus/fed_pdu
+EXTRA_DIST += tests/fuzz/corpus/fed_pdu tests/federation/make_pdu_vectors.py
 
 UNIT_TESTS += tests/unit/federation/test_api_federation
 tests_unit_federation_test_api_federation_SOURCES = tests/unit/federation/test_api_federation.c

@@ -443,6 +443,82 @@ static void test_mutations(void **state)
 	free_room(&f);
 }
 
+/* ---- a room built and signed in Python by Synapse's signedjson and
+ * canonicaljson (tests/federation/make_pdu_vectors.py) ---- */
+/* public key (unpadded base64): A6EHv/POEL4dcN0Y50vAmWfk1jCbpQ1fHdyGZBJVMbg */
+static const char py_create[] = "{\"auth_events\": [], \"content\": {\"creator\": \"@py:py.test\", \"room_version\": \"10\"}, \"depth\": 1, \"hashes\": {\"sha256\": \"5rmmB7K/bp2GCyns1GspeM2xzm7WC5hMZLp8/uK2sB4\"}, \"origin_server_ts\": 1700000000001, \"prev_events\": [], \"room_id\": \"!py:py.test\", \"sender\": \"@py:py.test\", \"signatures\": {\"py.test\": {\"ed25519:py1\": \"LVhz3TU8tujF3TBDn0c4iadkHXjQQzMxwEVkzILQuIyRvgMd4jNy3t2AIaJSPDIlYMWE6JJPqWITqQu4SJpGBA\"}}, \"state_key\": \"\", \"type\": \"m.room.create\"}";
+static const char py_create_id[] = "$WU9IEmpO_bG9dPfd5AnyHoervj8eDSZQmAF4YWIKFQw";
+static const char py_join[] = "{\"auth_events\": [\"$WU9IEmpO_bG9dPfd5AnyHoervj8eDSZQmAF4YWIKFQw\"], \"content\": {\"displayname\": \"Py\", \"membership\": \"join\"}, \"depth\": 2, \"hashes\": {\"sha256\": \"pYQdB9kec+bomMCGPDf2UiTHqjnrsThGmuc/2VFpKYc\"}, \"origin_server_ts\": 1700000000002, \"prev_events\": [\"$WU9IEmpO_bG9dPfd5AnyHoervj8eDSZQmAF4YWIKFQw\"], \"room_id\": \"!py:py.test\", \"sender\": \"@py:py.test\", \"signatures\": {\"py.test\": {\"ed25519:py1\": \"XgGvTn7CVy4bjCFE6PhPatqMsikw8leXvoQJlGc5Zp+RBHa/APAPwSuiR9a0+fr+1pjKf0j6USpqEzSXwAMcDw\"}}, \"state_key\": \"@py:py.test\", \"type\": \"m.room.member\"}";
+static const char py_join_id[] = "$wSWCgB-aqjRuj2jQe4Gr_RKMmNtPqPrag9mBCxh0YL4";
+static const char py_msg[] = "{\"auth_events\": [\"$WU9IEmpO_bG9dPfd5AnyHoervj8eDSZQmAF4YWIKFQw\", \"$wSWCgB-aqjRuj2jQe4Gr_RKMmNtPqPrag9mBCxh0YL4\"], \"content\": {\"body\": \"signed by signedjson\", \"msgtype\": \"m.text\"}, \"depth\": 3, \"hashes\": {\"sha256\": \"jU2BvRsOdA2tV08SyNzNPbJsbTvFeVFFnvHzpbzFpnM\"}, \"origin_server_ts\": 1700000000003, \"prev_events\": [\"$wSWCgB-aqjRuj2jQe4Gr_RKMmNtPqPrag9mBCxh0YL4\"], \"room_id\": \"!py:py.test\", \"sender\": \"@py:py.test\", \"signatures\": {\"py.test\": {\"ed25519:py1\": \"ec2WhGYzcb/n1kizcdXBMbRgpI0cdi0xoCpIClQ7oZHiJPXBYMPuX9VAUvRY0Bc2r3z9xzIyOkcJNHxn5pk3DA\"}}, \"type\": \"m.room.message\"}";
+static const char py_msg_id[] = "$s-4M57yB5Ziuj2y7KLxmm3HTlC0Eg4gUCb9GXppoXEo";
+
+struct py_store {
+	json_t *ev[3];
+	const char *id[3];
+	unsigned char pub[32];
+};
+
+static int py_key(void *arg, const char *server, const char *key_id, int64_t ts, unsigned char pub[32])
+{
+	struct py_store *p = arg;
+	(void)ts;
+	if (strcmp(server, "py.test") != 0 || strcmp(key_id, "ed25519:py1") != 0)
+		return -1;
+	memcpy(pub, p->pub, 32);
+	return 0;
+}
+
+static const json_t *py_event(void *arg, const char *id, int *rejected)
+{
+	struct py_store *p = arg;
+	*rejected = 0;
+	for (size_t i = 0; i < 3; i++)
+		if (strcmp(p->id[i], id) == 0)
+			return p->ev[i];
+	return NULL;
+}
+
+static void test_signedjson_vectors(void **state)
+{
+	struct py_store p;
+	const char *texts[3] = { py_create, py_join, py_msg };
+	const struct room_version *rv = room_version_get("10");
+	unsigned char seed[32];
+	struct scop_ed25519 k;
+	(void)state;
+	for (int i = 0; i < 32; i++)
+		seed[i] = (unsigned char)i;
+	assert_int_equal(scop_ed25519_from_seed(&k, seed, "py1"), 0);
+	memcpy(p.pub, k.pub, 32);
+	p.id[0] = py_create_id;
+	p.id[1] = py_join_id;
+	p.id[2] = py_msg_id;
+	for (size_t i = 0; i < 3; i++)
+		assert_non_null(p.ev[i] = json_loads(texts[i], 0, NULL));
+	struct pdu_check_ctx c = { py_key, &p, py_event, &p, NULL, NULL };
+	for (size_t i = 0; i < 3; i++) {
+		struct pdu_check_result res;
+		assert_int_equal(pdu_check(rv, p.ev[i], &c, &res), PDU_ACCEPT);
+		assert_string_equal(res.event_id, p.id[i]);
+		pdu_check_result_clear(&res);
+	}
+	/* The same content hash and reference hash as Synapse's libraries. */
+	json_t *mine = json_deep_copy(p.ev[2]);
+	json_object_del(mine, "hashes");
+	json_object_del(mine, "signatures");
+	assert_int_equal(event_hash_and_sign(rv, mine, "py.test", &k), 0);
+	assert_true(json_equal(mine, p.ev[2]));
+	json_decref(mine);
+	/* Tampered in Python's copy: redacted and accepted. */
+	json_object_set_new(json_object_get(p.ev[2], "content"), "body", json_string("changed"));
+	struct pdu_check_result res;
+	assert_int_equal(pdu_check(rv, p.ev[2], &c, &res), PDU_ACCEPT_REDACTED);
+	pdu_check_result_clear(&res);
+	for (size_t i = 0; i < 3; i++)
+		json_decref(p.ev[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -455,6 +531,7 @@ int main(void)
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_v12_create_lookup),
 		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_signedjson_vectors),
 	};
 	return cmocka_run_group_tests_name("pdu_check", tests, NULL, NULL);
 }
