@@ -370,10 +370,8 @@ static void get_state_event(struct api_req *r)
 /* Each current state event of room in client format, filtered by type. */
 static json_t *client_state(struct api_req *r, const char *room_id, const char *only_type)
 {
-	struct room_membership *m = NULL;
 	json_t *all = rooms_state_all(r->hs->rooms, room_id), *out = json_array(), *ev;
 	size_t i;
-	(void)m;
 	json_array_foreach(all, i, ev) {
 		struct room_event e;
 		char id[EVENT_ID_BUF];
@@ -478,7 +476,8 @@ static void membership_change(struct api_req *r, const char *membership, int nee
 		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 		return;
 	}
-	c = member_content(r, membership, strcmp(membership, "invite") == 0 ? NULL : NULL);
+	/* An invite shows the invitee's profile, as the join will. */
+	c = member_content(r, membership, strcmp(membership, "invite") == 0 ? target : NULL);
 	if (reason)
 		json_object_set_new(c, "reason", json_string(reason));
 	send_one(r, api_param(r, 0), "m.room.member", target, c, NULL, NULL);

@@ -64,9 +64,7 @@ static json_t *timeline(struct hs *hs, const struct sync_params *p, const char *
 			json_array_append(arr, ev);
 		json_decref(ev);
 	}
-	if (*limited) {
-		/* the extra event fetched is not returned */
-	}
+	/* (the extra event fetched to tell "limited" is not returned) */
 	room_event_list_free(evs, *limited ? (size_t)limit + 1 : n);
 	return arr;
 }
@@ -94,13 +92,11 @@ static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 	json_t *tl, *state = NULL, *room;
 	char tok[32];
 
+	/* Joined since: the recent history, as for an initial sync. */
 	tl = timeline(hs, p, m->room_id, newly && p->since ? 0 : p->since, upto, &limited,
 		      &first_group, &first_pos);
 	if (!tl)
 		return NULL;
-	if (newly && p->since) {
-		/* Joined since: the whole recent history, as for an initial sync. */
-	}
 	if (newly || limited || p->full_state) {
 		int64_t g = first_group >= 0 ? first_group : group_at(hs, m->room_id, upto);
 		/* An incremental limited timeline: only what changed between the
