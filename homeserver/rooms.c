@@ -937,3 +937,26 @@ json_t *rooms_typing_event(struct rooms *r, const char *room_id, int64_t since_x
 	pthread_mutex_unlock(&rm->lock);
 	return ev;
 }
+
+json_t *rooms_summary(struct rooms *r, const char *room_id, const char *viewer)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *members, *v, *heroes;
+	const char *uid;
+	json_int_t joined = 0, invited = 0;
+	if (!rm || !(heroes = json_array()))
+		return NULL;
+	pthread_mutex_lock(&rm->lock);
+	members = json_object_get(rm->ids, "m.room.member");
+	json_object_foreach(members, uid, v) {
+		const char *m = event_membership(cache_lookup(rm, "m.room.member", uid));
+		int j = m && strcmp(m, "join") == 0, i = m && strcmp(m, "invite") == 0;
+		joined += j;
+		invited += i;
+		if ((j || i) && strcmp(uid, viewer) != 0 && json_array_size(heroes) < 5)
+			json_array_append_new(heroes, json_string(uid));
+	}
+	pthread_mutex_unlock(&rm->lock);
+	return json_pack("{s:I,s:I,s:o}", "m.joined_member_count", joined,
+			 "m.invited_member_count", invited, "m.heroes", heroes);
+}

@@ -122,6 +122,10 @@ json_t *rooms_client_state_delta(struct rooms *r, int64_t from, int64_t group,
  * encryption, topic and the viewer's member event. */
 json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer);
 
+/* The room summary of /sync: joined and invited counts and up to five
+ * other members as heroes.  NULL if no such room. */
+json_t *rooms_summary(struct rooms *r, const char *room_id, const char *viewer);
+
 /* ---- the extras stream ----
  * Positions are allocated under one lock together with their write, so a
  * reader that sees position x has every row at or below x.  They never go

@@ -83,13 +83,25 @@ static int64_t group_at(struct hs *hs, const char *room_id, int64_t upto)
 	return g;
 }
 
+/* 1 when a timeline holds a member event. */
+static int members_in(const json_t *tl)
+{
+	size_t i;
+	json_t *ev;
+	json_array_foreach(tl, i, ev)
+		if (strcmp(json_string_value(json_object_get(ev, "type")) ?
+			   json_string_value(json_object_get(ev, "type")) : "", "m.room.member") == 0)
+			return 1;
+	return 0;
+}
+
 static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 			   const struct room_membership *m, int64_t upto, int *news,
 			   json_t *ephemeral, json_t *account_data)
 {
 	int limited, newly = p->since == 0 || m->stream_pos > p->since;
 	int64_t first_group, first_pos;
-	json_t *tl, *state = NULL, *room;
+	json_t *tl, *state = NULL, *room, *summary;
 	char tok[32];
 
 	/* Joined since: the recent history, as for an initial sync. */
@@ -117,10 +129,15 @@ static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 		return json_null();
 	}
 	snprintf(tok, sizeof(tok), "s%lld", (long long)first_pos);
-	room = json_pack("{s:{s:o,s:b,s:s},s:{s:o},s:{s:O},s:{s:O},s:{},s:{}}",
+	/* The summary when membership may have changed (clients keep the last). */
+	summary = NULL;
+	if (newly || json_array_size(state) || members_in(tl))
+		summary = rooms_summary(hs->rooms, m->room_id, p->user_id);
+	room = json_pack("{s:{s:o,s:b,s:s},s:{s:o},s:{s:O},s:{s:O},s:{},s:o}",
 			 "timeline", "events", tl, "limited", limited, "prev_batch", tok,
 			 "state", "events", state, "ephemeral", "events", ephemeral,
-			 "account_data", "events", account_data, "unread_notifications", "summary");
+			 "account_data", "events", account_data, "unread_notifications",
+			 "summary", summary ? summary : json_object());
 	return room;
 }
 

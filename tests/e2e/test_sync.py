@@ -90,6 +90,8 @@ def raw_suite(srv, tag):
         types = {e["type"] for e in room["state"]["events"]} | {e["type"] for e in room["timeline"]["events"]}
         assert {"m.room.create", "m.room.power_levels", "m.room.name"} <= types, types
         assert rid not in s["rooms"]["invite"]
+        assert room["summary"] == {"m.joined_member_count": 2, "m.invited_member_count": 0,
+                                   "m.heroes": [a]}, room["summary"]
         st["b"] = s["next_batch"]
 
     @case("incremental sync with nothing new and timeout 0 returns at once, empty")
