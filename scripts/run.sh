@@ -12,7 +12,14 @@ mkdir -p data
 if [ ! -f data/homeserver.yaml ]; then
 	build/scopd -c data/homeserver.yaml --generate-config \
 		--server-name "${SCOP_SERVER_NAME:-localhost}" --data-dir "$PWD/data"
+	# This is a local development server: it listens on 127.0.0.1 and ::1
+	# only, so open registration lets any Matrix client on this machine
+	# sign up.  Generated configs otherwise keep registration closed, as
+	# production servers should (SCOP_OPEN_REGISTRATION=0 keeps it closed).
+	if [ "${SCOP_OPEN_REGISTRATION:-1}" = 1 ]; then
+		sed -i 's/^enable_registration: false$/enable_registration: true/' data/homeserver.yaml
+	fi
 fi
 echo "scopd: serving http://localhost:8008 (config data/homeserver.yaml)"
-echo "scopd: add a user with: build/scopctl register -c data/homeserver.yaml [-u NAME] [--admin]"
+echo "scopd: register from any Matrix client, or: build/scopctl register -c data/homeserver.yaml [-u NAME] [--admin]"
 exec build/scopd -c data/homeserver.yaml
