@@ -718,6 +718,94 @@ out:
 	free(filter_s);
 }
 
+/* Client events of room in (from, to] (dir f) or [.., from] down (dir b),
+ * at most limit, filtered; *last gets the position to continue from. */
+static json_t *page(struct api_req *r, const char *room_id, char dir, int64_t from, int64_t to,
+		    long limit, const struct room_filter *f, int64_t *last)
+{
+	struct room_event *evs = NULL;
+	size_t n = 0;
+	json_t *arr = json_array();
+	*last = from;
+	if (limit <= 0)
+		return arr;
+	if (room_store_events(rooms_store(r->hs->rooms), room_id, dir, from, to, (int)limit, &evs,
+			      &n) != STORE_OK) {
+		json_decref(arr);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_t *ev = rooms_client_event(r->hs->rooms, &evs[i], r->who.user_id,
+						r->who.device_id);
+		*last = dir == 'b' ? evs[i].stream_pos - 1 : evs[i].stream_pos;
+		if (ev && room_filter_match(f, ev))
+			json_array_append(arr, ev);
+		json_decref(ev);
+	}
+	room_event_list_free(evs, n);
+	return arr;
+}
+
+static void context(struct api_req *r)
+{
+	char *limit_s = http_query(r->http, "limit"), *filter_s = http_query(r->http, "filter");
+	struct room_filter f;
+	struct room_event e;
+	json_t *ev = NULL, *before = NULL, *after = NULL, *state = NULL;
+	int64_t upto, b_last, a_last;
+	long limit = 10;
+	char start[32], end[32];
+	const char *room_id = api_param(r, 0);
+
+	memset(&e, 0, sizeof(e));
+	room_filter_init(&f);
+	if (!rooms_of(r) || readable_upto(r, room_id, &upto) < 0)
+		goto out;
+	if (limit_s) {
+		char *endp;
+		limit = strtol(limit_s, &endp, 10);
+		if (*endp || limit < 0) {
+			api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
+			goto out;
+		}
+		if (limit > MESSAGES_MAX)
+			limit = MESSAGES_MAX;
+	}
+	if (filter_s && room_filter_parse(&f, filter_s, strlen(filter_s), 0) < 0) {
+		api_error(r, 400, "M_INVALID_PARAM", "Bad filter");
+		goto out;
+	}
+	if (room_store_event_get(rooms_store(r->hs->rooms), api_param(r, 1), &e) != STORE_OK ||
+	    strcmp(e.room_id, room_id) != 0 || e.stream_pos > upto) {
+		api_error(r, 404, "M_NOT_FOUND", "Event not found");
+		goto out;
+	}
+	/* Half the limit each side, as Synapse does. */
+	before = page(r, room_id, 'b', e.stream_pos - 1, -1, limit / 2, &f, &b_last);
+	after = page(r, room_id, 'f', e.stream_pos, upto == INT64_MAX ? -1 : upto,
+		     limit - limit / 2, &f, &a_last);
+	ev = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
+	state = rooms_client_state(r->hs->rooms, e.state_before, r->who.user_id, r->who.device_id);
+	if (!before || !after || !ev || !state) {
+		api_error(r, 500, "M_UNKNOWN", "Internal error");
+		goto out;
+	}
+	snprintf(start, sizeof(start), "s%lld", (long long)b_last);
+	snprintf(end, sizeof(end), "s%lld", (long long)a_last);
+	api_reply(r, 200, json_pack("{s:O,s:O,s:O,s:O,s:s,s:s}", "event", ev, "events_before",
+				    before, "events_after", after, "state", state, "start", start,
+				    "end", end));
+out:
+	json_decref(ev);
+	json_decref(before);
+	json_decref(after);
+	json_decref(state);
+	room_event_clear(&e);
+	room_filter_clear(&f);
+	free(limit_s);
+	free(filter_s);
+}
+
 static void redact(struct api_req *r)
 {
 	struct room_event e;
@@ -775,6 +863,7 @@ const struct api_route api_rooms_routes[] = {
 	{ "GET", "/joined_rooms", joined_rooms, V },
 	{ "GET", "/rooms/{roomId}/event/{eventId}", get_event, V },
 	{ "GET", "/rooms/{roomId}/messages", messages, V },
+	{ "GET", "/rooms/{roomId}/context/{eventId}", context, V },
 	{ "PUT", "/rooms/{roomId}/redact/{eventId}/{txnId}", redact, V | API_JSON },
 };
 const size_t api_rooms_nroutes = sizeof(api_rooms_routes) / sizeof(api_rooms_routes[0]);

@@ -168,6 +168,20 @@ def raw_suite(srv, tag):
         expect(srv.call("POST", C + "/join/" + pub, {}, tc), 200)
         expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/p" % pub, {"body": "x"}, tc), 200)
 
+    @case("/context: events around an event, the state at it, and tokens that /messages continues")
+    def _():
+        ids = [send_msg(srv, ta, rid, "ctx%d" % i) for i in range(7)]
+        c = expect(srv.call("GET", C + "/rooms/%s/context/%s?limit=4" % (rid, ids[3]), None, ta), 200)
+        assert c["event"]["event_id"] == ids[3]
+        assert [e["content"]["body"] for e in c["events_before"]] == ["ctx2", "ctx1"], c["events_before"]
+        assert [e["content"]["body"] for e in c["events_after"]] == ["ctx4", "ctx5"], c["events_after"]
+        assert any(e["type"] == "m.room.create" for e in c["state"])
+        m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=1&from=%s" % (rid, c["start"]), None, ta), 200)
+        assert m["chunk"][0]["content"]["body"] == "ctx0", m
+        m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=f&limit=1&from=%s" % (rid, c["end"]), None, ta), 200)
+        assert m["chunk"][0]["content"]["body"] == "ctx6", m
+        expect(srv.call("GET", C + "/rooms/%s/context/$nope" % rid, None, ta), 404, "M_NOT_FOUND")
+
     @case("/messages: filter types/not_types, bad tokens and dir")
     def _():
         m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=50&filter=%s"
