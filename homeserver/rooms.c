@@ -960,3 +960,39 @@ json_t *rooms_summary(struct rooms *r, const char *room_id, const char *viewer)
 	return json_pack("{s:I,s:I,s:o}", "m.joined_member_count", joined,
 			 "m.invited_member_count", invited, "m.heroes", heroes);
 }
+
+void rooms_typing_expire(struct rooms *r)
+{
+	int64_t now = now_ms();
+	for (size_t b = 0; b < NBUCKETS; b++) {
+		struct room *rm;
+		pthread_mutex_lock(&r->lock);
+		rm = r->buckets[b];
+		pthread_mutex_unlock(&r->lock);
+		/* Rooms are never unlinked, so walking the chain needs no lock
+		 * beyond reading each next pointer, which is only set before a
+		 * room is published at the head. */
+		for (; rm; rm = rm->next) {
+			const char *u;
+			json_t *v, *tmp;
+			int removed = 0;
+			int64_t x = 0;
+			pthread_mutex_lock(&rm->lock);
+			json_object_foreach_safe(rm->typing, tmp, u, v) {
+				if (json_integer_value(v) <= now) {
+					json_object_del(rm->typing, u);
+					removed = 1;
+				}
+			}
+			if (removed) {
+				pthread_mutex_lock(&r->xlock);
+				x = xnext_locked(r);
+				pthread_mutex_unlock(&r->xlock);
+				rm->typing_pos = x;
+			}
+			pthread_mutex_unlock(&rm->lock);
+			if (removed)
+				xnotify_room(r, rm, NULL, x);
+		}
+	}
+}

@@ -141,6 +141,9 @@ enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char 
  * stays listed. */
 enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user, int typing,
 			  int64_t timeout_ms);
+/* Drops typing entries past their timeout and tells the rooms' members
+ * (the sync hub calls it about once a second). */
+void rooms_typing_expire(struct rooms *r);
 /* An m.typing event for the room when its list changed after since_x (or
  * since_x is 0 and someone is typing), else NULL. */
 json_t *rooms_typing_event(struct rooms *r, const char *room_id, int64_t since_x);

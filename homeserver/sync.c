@@ -15,6 +15,7 @@
 #include "homeserver/store/store.h"
 
 #define TIMELINE_DEFAULT 10
+#define TYPING_CHECK_MS 1000 /* how often expired typing notices are dropped */
 
 void sync_params_clear(struct sync_params *p)
 {
@@ -334,9 +335,19 @@ static void *hub_main(void *arg)
 {
 	struct sync_hub *h = arg;
 
+	int64_t expire_at = http_monotonic_ms() + TYPING_CHECK_MS;
+
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
-		int64_t now = http_monotonic_ms(), next = now + 60000;
+		int64_t now = http_monotonic_ms(), next;
+		if (now >= expire_at) {
+			pthread_mutex_unlock(&h->lock);
+			rooms_typing_expire(h->hs->rooms);
+			pthread_mutex_lock(&h->lock);
+			expire_at = now + TYPING_CHECK_MS;
+			continue;
+		}
+		next = expire_at;
 		struct waiter **pp = &h->head, *work = NULL;
 		while (*pp) {
 			struct waiter *w = *pp;

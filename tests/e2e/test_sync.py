@@ -143,6 +143,13 @@ def raw_suite(srv, tag):
         assert {"type": "m.typing", "content": {"user_ids": []}} in s["rooms"]["join"][rid]["ephemeral"]["events"]
         st["b"] = s["next_batch"]
         expect(srv.call("PUT", C + "/rooms/%s/typing/%s" % (rid, b), {"typing": True}, ta), 403)
+        # a typing notice that times out is withdrawn by the server
+        expect(srv.call("PUT", C + "/rooms/%s/typing/%s" % (rid, a), {"typing": True, "timeout": 1000}, ta), 200)
+        s = sync(srv, tb, since=st["b"], timeout=5000)
+        assert {"type": "m.typing", "content": {"user_ids": [a]}} in s["rooms"]["join"][rid]["ephemeral"]["events"]
+        s = sync(srv, tb, since=s["next_batch"], timeout=10000)
+        assert {"type": "m.typing", "content": {"user_ids": []}} in s["rooms"]["join"][rid]["ephemeral"]["events"], s
+        st["b"] = s["next_batch"]
 
     @case("receipts: m.read reaches the other member, m.read.private only its owner")
     def _():
