@@ -12,6 +12,7 @@
 #include "common/yamljson.h"
 #include "federation/api_federation.h"
 #include "federation/api_keys.h"
+#include "federation/api_txn.h"
 #include "federation/fed_client.h"
 #include "federation/keyring.h"
 #include "federation/resolver.h"
@@ -229,7 +230,9 @@ static void fed_entry(struct api_req *r)
 		return;
 	}
 	err[0] = '\0';
-	if (keyring_check_request(fr->fs->keyring, auth, r->http->method, uri, r->body, origin,
+	/* An optional body left empty is parsed as {}, but was not signed. */
+	if (keyring_check_request(fr->fs->keyring, auth, r->http->method, uri,
+				  r->http->body_len ? r->body : NULL, origin,
 				  sizeof(origin), err, sizeof(err)) < 0) {
 		log_info("federation: refused %s %s: %s", r->http->method, r->http->path, err);
 		api_error(r, 401, "M_UNAUTHORIZED", "%s", err[0] ? err : "Invalid signature");
@@ -400,6 +403,7 @@ static int mount(struct fed_service *fs)
 		{ "GET", "/_matrix/federation/v1/query/profile", fed_query_profile, 1, 0 },
 		{ "GET", "/_matrix/federation/v1/user/devices/{userId}", fed_user_devices, 1, 0 },
 		{ "GET", "/_scop/admin/v1/federation/user_devices/{userId}", admin_remote_devices, 0, API_AUTH },
+		{ "PUT", "/_matrix/federation/v1/send/{txnId}", fed_txn_handle, 1, API_JSON },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	size_t nkeys = api_keys_nroutes;

@@ -5,7 +5,8 @@ federation_libscopfed_a_SOURCES = \
 	federation/server_keys.c federation/server_keys.h \
 	federation/server_name.c federation/server_name.h \
 	federation/discovery.c federation/discovery.h \
-	federation/pdu_check.c federation/pdu_check.h
+	federation/pdu_check.c federation/pdu_check.h \
+	federation/fed_txn.c federation/fed_txn.h
 FED_LIBS = federation/libscopfed.a $(EVENTS_LIBS)
 
 # The network side (libcurl, libunbound): only what talks to other servers
@@ -106,7 +107,8 @@ tests_unit_federation_test_httpc_LDADD = $(COMMON_LIBS) $(CURL_LIBS) $(CMOCKA_TE
 noinst_LIBRARIES += federation/libscopfedapi.a
 federation_libscopfedapi_a_SOURCES = \
 	federation/api_federation.c federation/api_federation.h \
-	federation/api_keys.c federation/api_keys.h
+	federation/api_keys.c federation/api_keys.h \
+	federation/api_txn.c federation/api_txn.h
 federation_libscopfedapi_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
 # What scopd links: the service, the homeserver, then the network side.
 FEDAPI_LIBS = federation/libscopfedapi.a $(HS_LIBS) $(FEDNET_LIBS) $(COMMON_LIBS)
@@ -130,3 +132,14 @@ UNIT_TESTS += tests/unit/federation/test_api_federation
 tests_unit_federation_test_api_federation_SOURCES = tests/unit/federation/test_api_federation.c
 tests_unit_federation_test_api_federation_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
 tests_unit_federation_test_api_federation_LDADD = $(FEDAPI_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/federation/test_fed_txn
+tests_unit_federation_test_fed_txn_SOURCES = tests/unit/federation/test_fed_txn.c
+tests_unit_federation_test_fed_txn_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_federation_test_fed_txn_LDADD = $(FED_LIBS) $(CMOCKA_TEST_LIBS)
+
+FUZZ_TARGETS += tests/fuzz/fuzz_fed_txn
+tests_fuzz_fuzz_fed_txn_SOURCES = tests/fuzz/fuzz_fed_txn.c
+tests_fuzz_fuzz_fed_txn_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_fed_txn_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/fed_txn

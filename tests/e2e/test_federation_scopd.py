@@ -29,6 +29,7 @@ from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E4
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedpeer  # noqa: E402
+from make_pdu_vectors import sign_pdu  # noqa: E402
 
 import signedjson.key  # noqa: E402
 import signedjson.sign  # noqa: E402
@@ -202,7 +203,7 @@ try:
     t.ok(s == 400 and j.get("errcode") == "M_BAD_JSON", "malformed notary query is 400 M_BAD_JSON", (s, j))
 
     # ---- scopd to scopd, signed and checked by the servers themselves ----
-    bob, _ = hs2.register("bob", "BOBPHONE")
+    bob, bobtok = hs2.register("bob", "BOBPHONE")
     carol, _ = hs1.register("carol", "CAROLPAD")
     _, tok1 = hs1.register_admin("admin1")
     _, tok2 = hs2.register_admin("admin2")
@@ -238,14 +239,50 @@ try:
     t.ok(s == 401, "a header signed for another URI is 401", (s, j))
     s, j = hs2.fed("GET", dpath)
     t.ok(s == 401 and j.get("errcode") == "M_UNAUTHORIZED", "no Authorization header is 401", (s, j))
-    s, j = hs2.fed("PUT", "/_matrix/federation/v1/send/1", {"pdus": [], "edus": []},
+    txn = {"origin": hs1.name, "origin_server_ts": 1, "pdus": [], "edus": []}
+    s, j = hs2.fed("PUT", "/_matrix/federation/v1/send/1", txn,
                    headers={"Authorization": xmatrix(hs1.name, rogue, "PUT", "/_matrix/federation/v1/send/1",
-                                                     {"pdus": [], "edus": []}, hs2.name)})
+                                                     txn, hs2.name)})
+    t.ok(s == 401, "a transaction with a forged signature is 401", (s, j))
+    epath = "/_matrix/federation/v1/event/%24nothing"
+    s, j = hs2.fed("GET", epath, headers={"Authorization": xmatrix(hs1.name, rogue, "GET", epath, None, hs2.name)})
     t.ok(s == 401, "unknown federation endpoints authenticate first (forged: 401)", (s, j))
-    s, j = hs2.fed("PUT", "/_matrix/federation/v1/send/1", {"pdus": [], "edus": []},
-                   headers={"Authorization": xmatrix(hs1.name, hs1.sk, "PUT", "/_matrix/federation/v1/send/1",
-                                                     {"pdus": [], "edus": []}, hs2.name)})
+    s, j = hs2.fed("GET", epath, headers={"Authorization": xmatrix(hs1.name, hs1.sk, "GET", epath, None, hs2.name)})
     t.ok(s == 404 and j.get("errcode") == "M_UNRECOGNIZED", "... then answer 404 M_UNRECOGNIZED", (s, j))
+
+    # ---- inbound transactions: PDUs through the receipt checks ----
+    def send(origin, sk, txn_id, txn):
+        path = "/_matrix/federation/v1/send/" + txn_id
+        return hs2.fed("PUT", path, txn, headers={"Authorization": xmatrix(origin, sk, "PUT", path, txn, hs2.name)})
+    s, j = send(hs1.name, hs1.sk, "2", dict(txn, origin=PEER))
+    t.ok(s == 400, "a transaction whose origin is not the authenticated server is 400", (s, j))
+    s, j = send(hs1.name, hs1.sk, "3", dict(txn, pdus="x"))
+    t.ok(s == 400 and j.get("errcode") == "M_BAD_JSON", "a malformed transaction is 400 M_BAD_JSON", (s, j))
+    s, j = send(hs1.name, hs1.sk, "4", txn)
+    t.ok(s == 200 and j == {"pdus": {}}, "an empty transaction is 200", (s, j))
+
+    s, j = hs2.client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}, token=bobtok)
+    room_id = j["room_id"]
+    s, j = hs2.client("GET", "/_matrix/client/v3/rooms/%s/state" % urllib.parse.quote(room_id), token=bobtok)
+    create_id = [e["event_id"] for e in j if e["type"] == "m.room.create"][0]
+    v12 = [e for e in j if e["type"] == "m.room.create"][0]["content"].get("room_version") == "12"
+    pk = peer.key_for(PEER)
+    pdu = {"room_id": room_id, "sender": "@x:" + PEER, "type": "m.room.message",
+           "content": {"msgtype": "m.text", "body": "not joined"}, "prev_events": [create_id],
+           "auth_events": [] if v12 else [create_id], "depth": 10, "origin_server_ts": fedpeer.now_ms()}
+    pid = sign_pdu(pdu, PEER, pk)
+    forged = dict(pdu, content={"body": "forged"})
+    fid = sign_pdu(forged, PEER, signedjson.key.generate_signing_key("k1"))
+    lost = dict(pdu, room_id="!nowhere:" + hs2.name)
+    lid = sign_pdu(lost, PEER, pk)
+    s, j = send(PEER, pk, "5", {"origin": PEER, "origin_server_ts": 1, "pdus": [pdu, forged, lost],
+                                "edus": [{"edu_type": "m.typing", "content": {}}]})
+    res = (j or {}).get("pdus", {})
+    t.ok(s == 200 and "not allowed by its auth events" in res.get(pid, {}).get("error", ""),
+         "a PDU signed by the Python peer passes format and signature checks and is rejected by the auth "
+         "rules (sender not joined)", (s, j))
+    t.ok("signature" in res.get(fid, {}).get("error", ""), "a PDU with a forged signature is dropped", (s, j))
+    t.ok(res.get(lid, {}).get("error") == "Unknown room", "a PDU for an unknown room is refused", (s, j))
 
     # ---- the Python peer (Synapse's signedjson) as origin ----
     ppath = "/_matrix/federation/v1/query/profile?user_id=" + urllib.parse.quote(bob) + "&field=displayname"

@@ -1,0 +1,152 @@
+/* Inbound transactions over the room store (read-only); see api_txn.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "federation/api_txn.h"
+#include "federation/fed_txn.h"
+#include "federation/pdu_check.h"
+#include "homeserver/rooms.h"
+#include "homeserver/store/store_rooms.h"
+
+#define VIEW_MAX_EVENTS 256
+
+/* Events loaded from the store for one PDU's checks; owns them. */
+struct store_view {
+	struct room_store *rs;
+	json_t *events;            /* event_id -> PDU */
+};
+
+struct state_view {
+	struct store_view *v;
+	json_t *map;               /* {"type": {"state_key": "event_id"}}, owned */
+};
+
+static const json_t *view_event(struct store_view *v, const char *id)
+{
+	struct room_event e;
+	json_t *ev;
+
+	if (!id)
+		return NULL;
+	if ((ev = json_object_get(v->events, id)))
+		return ev;
+	if (json_object_size(v->events) >= VIEW_MAX_EVENTS)
+		return NULL;
+	memset(&e, 0, sizeof(e));
+	if (room_store_event_get(v->rs, id, &e) != STORE_OK)
+		return NULL;
+	ev = json_loads(e.json, JSON_REJECT_DUPLICATES, NULL);
+	room_event_clear(&e);
+	if (!ev || json_object_set_new(v->events, id, ev) < 0)
+		return NULL;
+	return ev;
+}
+
+/* Stored events were all accepted: the store keeps no rejected ones. */
+static const json_t *event_cb(void *arg, const char *id, int *rejected)
+{
+	*rejected = 0;
+	return view_event(arg, id);
+}
+
+static const json_t *state_cb(void *arg, const char *type, const char *state_key)
+{
+	struct state_view *sv = arg;
+	return view_event(sv->v, json_string_value(json_object_get(json_object_get(sv->map, type), state_key)));
+}
+
+/* The state before pdu when it has one prev event we hold: the state after
+ * that event.  Otherwise NULL (several prev events need state resolution,
+ * unknown ones /get_missing_events: neither exists yet). */
+static json_t *state_before_map(struct store_view *v, const json_t *pdu, const struct room_version *rv)
+{
+	const json_t *prev = json_object_get(pdu, "prev_events");
+	const char *id;
+	struct room_event e;
+	json_t *map = NULL;
+
+	if (json_array_size(prev) != 1)
+		return NULL;
+	id = rv->event_id == EVENT_ID_V1 ? json_string_value(json_array_get(json_array_get(prev, 0), 0))
+					 : json_string_value(json_array_get(prev, 0));
+	memset(&e, 0, sizeof(e));
+	if (!id || room_store_event_get(v->rs, id, &e) != STORE_OK)
+		return NULL;
+	if (room_store_state_group(v->rs, e.state_after, &map) != STORE_OK)
+		map = NULL;
+	room_event_clear(&e);
+	return map;
+}
+
+static json_t *check_one(struct fed_service *fs, struct room_store *rs, const json_t *pdu, char *event_id,
+			 size_t idlen)
+{
+	const char *room_id = json_string_value(json_object_get(pdu, "room_id"));
+	const struct room_version *rv = NULL;
+	struct store_view v = { rs, json_object() };
+	struct state_view before = { &v, NULL }, current = { &v, NULL };
+	struct auth_state sb = { state_cb, NULL, &before }, sc = { state_cb, NULL, &current };
+	struct room_head h;
+	struct pdu_check_result res;
+	json_t *out;
+
+	event_id[0] = '\0';
+	if (!room_id || !fs->hs->rooms || rooms_version(fs->hs->rooms, room_id, &rv) != ROOM_OK || !rv) {
+		/* The ID depends on the room version, which only the room
+		 * knows: name the PDU as a version 10 event would be. */
+		char id[EVENT_ID_BUF];
+		if (event_compute_id(room_version_get("10"), pdu, id) == 0)
+			snprintf(event_id, idlen, "%s", id);
+		json_decref(v.events);
+		return json_pack("{s:s}", "error", "Unknown room");
+	}
+	before.map = state_before_map(&v, pdu, rv);
+	memset(&h, 0, sizeof(h));
+	if (room_store_head(rs, room_id, &h) == STORE_OK)
+		current.map = json_incref(h.state);
+	room_head_clear(&h);
+	struct pdu_check_ctx ctx = {
+		fed_service_pdu_key, fs, event_cb, &v,
+		before.map ? &sb : NULL, current.map ? &sc : NULL,
+	};
+	enum pdu_verdict verdict = pdu_check(rv, pdu, &ctx, &res);
+	snprintf(event_id, idlen, "%s", res.event_id);
+	if (verdict == PDU_DROP || verdict == PDU_REJECT)
+		out = json_pack("{s:s}", "error", res.reason);
+	else
+		out = json_pack("{s:s+}", "error", pdu_verdict_str(verdict),
+				": passed the checks, but this server does not store remote events yet");
+	log_info("federation: PDU %s in %s: %s%s%s", res.event_id, room_id, pdu_verdict_str(verdict),
+		 res.reason[0] ? ": " : "", res.reason);
+	pdu_check_result_clear(&res);
+	json_decref(before.map);
+	json_decref(current.map);
+	json_decref(v.events);
+	return out;
+}
+
+void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	struct fed_txn txn;
+	char err[256];
+	json_t *results;
+	const json_t *pdu;
+	size_t i;
+
+	if (fed_txn_parse(r->body, origin, &txn, err, sizeof(err)) < 0) {
+		api_error(r, 400, "M_BAD_JSON", "%s", err);
+		return;
+	}
+	results = json_object();
+	json_array_foreach(txn.pdus, i, pdu) {
+		char id[EVENT_ID_BUF];
+		json_t *one = check_one(fs, fs->hs->rooms ? rooms_store(fs->hs->rooms) : NULL, pdu, id, sizeof(id));
+		if (id[0])
+			json_object_set_new(results, id, one);
+		else
+			json_decref(one);
+	}
+	api_reply(r, 200, json_pack("{s:o}", "pdus", results));
+}
