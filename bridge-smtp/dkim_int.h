@@ -17,7 +17,9 @@ int dkim_header_hash_md(enum dkim_canon c, const struct mailhdr *h, const char *
 			const char *sigfield, size_t siglen, const EVP_MD *sha256, unsigned char digest[32]);
 
 /* Copies the DKIM-Signature field raw[len] into out with the b= tag's
- * value (and the white space around it) removed.  -1 when there is no b=. */
+ * value (and the white space around it) removed.  -1 when there is no b=.
+ * The verifier cuts the same span with struct dkim_sig's b_start/b_end
+ * (kept from the one parse); the tests hold the two to agreement. */
 int dkim_strip_b(const char *raw, size_t len, struct buf *out);
 
 /* Sign / verify the 32-byte header hash: RSA PKCS#1 v1.5 with SHA-256, or
@@ -36,9 +38,9 @@ struct dkim_privkey {
 struct dkim_key *dkim_keycache_get(struct dkim_keycache *c, const char *rec, size_t len);
 /* Moves *key into the cache (leaving *key empty) and returns the cached
  * copy; NULL when memory runs out (then *key is untouched). */
+struct dkim_key *dkim_keycache_put(struct dkim_keycache *c, const char *rec, size_t len, struct dkim_key *key);
 /* The cache's SHA-256, fetched once for every message verified with it
  * (NULL if that failed: callers fall back to EVP_sha256()). */
 const EVP_MD *dkim_keycache_sha256(const struct dkim_keycache *c);
-struct dkim_key *dkim_keycache_put(struct dkim_keycache *c, const char *rec, size_t len, struct dkim_key *key);
 
 #endif

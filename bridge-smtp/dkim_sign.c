@@ -197,7 +197,9 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 	if (t == 0)
 		t = (long long)time(NULL);
 
-	if (buf_puts(&field, "DKIM-Signature:") < 0)
+	/* Room for a typical field up front, rather than growing it piece
+	 * by piece. */
+	if (buf_reserve(&field, 1024) < 0 || buf_puts(&field, "DKIM-Signature:") < 0)
 		goto nomem;
 	f.col = field.len;
 	if (put_piece(&f, " ", "v=1;") < 0 ||
