@@ -605,6 +605,16 @@ static void get_event(struct api_req *r)
 		api_error(r, 404, "M_NOT_FOUND", "Event not found");
 		return;
 	}
+	{
+		struct room_vis *vis = rooms_vis_new(r->hs->rooms, api_param(r, 0), r->who.user_id);
+		int ok = vis && rooms_vis_allows(vis, &e);
+		rooms_vis_free(vis);
+		if (!ok) {
+			room_event_clear(&e);
+			api_error(r, 404, "M_NOT_FOUND", "Event not found");
+			return;
+		}
+	}
 	ce = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
 	room_event_clear(&e);
 	if (ce)
@@ -623,6 +633,7 @@ static void messages(struct api_req *r)
 	long limit = 10;
 	char dir = 'b', tok[32];
 	json_t *chunk = NULL;
+	struct room_vis *vis = NULL;
 	const char *room_id = api_param(r, 0);
 
 	room_filter_init(&f);
@@ -671,6 +682,10 @@ static void messages(struct api_req *r)
 	if (dir == 'f' && upto != INT64_MAX && (to < 0 || to > upto))
 		to = upto;
 	chunk = json_array();
+	if (!(vis = rooms_vis_new(r->hs->rooms, room_id, r->who.user_id))) {
+		api_error(r, 500, "M_UNKNOWN", "Internal error");
+		goto out;
+	}
 	{
 		int64_t pos = from, last = from;
 		int exhausted = 0, rounds = 0;
@@ -689,8 +704,10 @@ static void messages(struct api_req *r)
 					exhausted = 0;
 					break;
 				}
-				json_t *ev = rooms_client_event(r->hs->rooms, &evs[i], r->who.user_id,
-								r->who.device_id);
+				json_t *ev = rooms_vis_allows(vis, &evs[i])
+						     ? rooms_client_event(r->hs->rooms, &evs[i],
+									  r->who.user_id, r->who.device_id)
+						     : NULL;
 				if (ev && room_filter_match(&f, ev))
 					json_array_append(chunk, ev);
 				json_decref(ev);
@@ -709,6 +726,7 @@ static void messages(struct api_req *r)
 		api_reply(r, 200, body);
 	}
 out:
+	rooms_vis_free(vis);
 	json_decref(chunk);
 	room_filter_clear(&f);
 	free(from_s);
@@ -724,6 +742,7 @@ static json_t *page(struct api_req *r, const char *room_id, char dir, int64_t fr
 		    long limit, const struct room_filter *f, int64_t *last)
 {
 	struct room_event *evs = NULL;
+	struct room_vis *vis;
 	size_t n = 0;
 	json_t *arr = json_array();
 	*last = from;
@@ -734,14 +753,18 @@ static json_t *page(struct api_req *r, const char *room_id, char dir, int64_t fr
 		json_decref(arr);
 		return NULL;
 	}
+	vis = rooms_vis_new(r->hs->rooms, room_id, r->who.user_id);
 	for (size_t i = 0; i < n; i++) {
-		json_t *ev = rooms_client_event(r->hs->rooms, &evs[i], r->who.user_id,
-						r->who.device_id);
+		json_t *ev = vis && rooms_vis_allows(vis, &evs[i])
+				     ? rooms_client_event(r->hs->rooms, &evs[i], r->who.user_id,
+							  r->who.device_id)
+				     : NULL;
 		*last = dir == 'b' ? evs[i].stream_pos - 1 : evs[i].stream_pos;
 		if (ev && room_filter_match(f, ev))
 			json_array_append(arr, ev);
 		json_decref(ev);
 	}
+	rooms_vis_free(vis);
 	room_event_list_free(evs, n);
 	return arr;
 }
@@ -779,6 +802,15 @@ static void context(struct api_req *r)
 	    strcmp(e.room_id, room_id) != 0 || e.stream_pos > upto) {
 		api_error(r, 404, "M_NOT_FOUND", "Event not found");
 		goto out;
+	}
+	{
+		struct room_vis *vis = rooms_vis_new(r->hs->rooms, room_id, r->who.user_id);
+		int ok = vis && rooms_vis_allows(vis, &e);
+		rooms_vis_free(vis);
+		if (!ok) {
+			api_error(r, 404, "M_NOT_FOUND", "Event not found");
+			goto out;
+		}
 	}
 	/* Half the limit each side, as Synapse does. */
 	before = page(r, room_id, 'b', e.stream_pos - 1, -1, limit / 2, &f, &b_last);

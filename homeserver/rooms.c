@@ -996,3 +996,105 @@ void rooms_typing_expire(struct rooms *r)
 		}
 	}
 }
+
+/* ---- history visibility ------------------------------------------------- */
+
+#define VIS_CACHE 16
+
+struct room_vis {
+	struct rooms *r;
+	char *user;
+	int joined_now;
+	size_t n;
+	struct {
+		int64_t group;
+		char hv[24];
+		char membership[16];
+	} c[VIS_CACHE];
+};
+
+struct room_vis *rooms_vis_new(struct rooms *r, const char *room_id, const char *user)
+{
+	struct room_vis *v = calloc(1, sizeof(*v));
+	char m[16];
+	if (!v || !(v->user = strdup(user))) {
+		free(v);
+		return NULL;
+	}
+	v->r = r;
+	v->joined_now = rooms_membership(r, room_id, user, m) == ROOM_OK && strcmp(m, "join") == 0;
+	return v;
+}
+
+void rooms_vis_free(struct room_vis *v)
+{
+	if (!v)
+		return;
+	free(v->user);
+	free(v);
+}
+
+/* content.key of the event with that ID, into out. */
+static void content_of(struct rooms *r, const char *event_id, const char *key, char *out,
+		       size_t n)
+{
+	struct room_event e;
+	json_t *ev;
+	if (!event_id || room_store_event_get(r->rs, event_id, &e) != STORE_OK)
+		return;
+	if ((ev = json_loads(e.json, 0, NULL))) {
+		const char *s = json_string_value(json_object_get(json_object_get(ev, "content"), key));
+		if (s)
+			snprintf(out, n, "%s", s);
+		json_decref(ev);
+	}
+	room_event_clear(&e);
+}
+
+int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
+{
+	size_t i;
+	const char *hv, *mem;
+	char own[16] = "";
+	json_t *ev;
+
+	for (i = 0; i < v->n; i++)
+		if (v->c[i].group == e->state_before)
+			break;
+	if (i == v->n) {
+		json_t *map = NULL;
+		if (v->n == VIS_CACHE)
+			v->n = 0;
+		i = v->n++;
+		v->c[i].group = e->state_before;
+		snprintf(v->c[i].hv, sizeof(v->c[i].hv), "shared");
+		v->c[i].membership[0] = '\0';
+		if (room_store_state_group(v->r->rs, e->state_before, &map) == STORE_OK) {
+			content_of(v->r, json_string_value(json_object_get(json_object_get(map,
+				   "m.room.history_visibility"), "")), "history_visibility",
+				   v->c[i].hv, sizeof(v->c[i].hv));
+			content_of(v->r, json_string_value(json_object_get(json_object_get(map,
+				   "m.room.member"), v->user)), "membership",
+				   v->c[i].membership, sizeof(v->c[i].membership));
+		}
+		json_decref(map);
+	}
+	hv = v->c[i].hv;
+	mem = v->c[i].membership;
+	/* The user's own membership event counts with the membership it sets. */
+	if ((ev = json_loads(e->json, 0, NULL))) {
+		const char *t = event_type(ev), *sk = event_state_key(ev), *m = event_membership(ev);
+		if (t && sk && m && strcmp(t, "m.room.member") == 0 && strcmp(sk, v->user) == 0)
+			snprintf(own, sizeof(own), "%s", m);
+		json_decref(ev);
+	}
+	if (own[0])
+		mem = own;
+	if (strcmp(hv, "world_readable") == 0 || strcmp(mem, "join") == 0)
+		return 1;
+	if (strcmp(hv, "shared") == 0 && v->joined_now)
+		return 1;
+	if (strcmp(hv, "invited") == 0 && strcmp(mem, "invite") == 0)
+		return 1;
+	return 0;
+}

@@ -126,6 +126,16 @@ json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *v
  * other members as heroes.  NULL if no such room. */
 json_t *rooms_summary(struct rooms *r, const char *room_id, const char *viewer);
 
+/* History visibility (the spec's rules): whether user may see an event,
+ * from the history_visibility and the user's membership in the state
+ * before it (for their own member event, the membership it sets), and
+ * whether they are joined now.  A checker caches per state snapshot; make
+ * one per request and room. */
+struct room_vis;
+struct room_vis *rooms_vis_new(struct rooms *r, const char *room_id, const char *user);
+int rooms_vis_allows(struct room_vis *v, const struct room_event *e);
+void rooms_vis_free(struct room_vis *v);
+
 /* ---- the extras stream ----
  * Positions are allocated under one lock together with their write, so a
  * reader that sees position x has every row at or below x.  They never go

@@ -40,6 +40,7 @@ static json_t *timeline(struct hs *hs, const struct sync_params *p, const char *
 	struct rooms *rooms = hs->rooms;
 	long limit = p->timeline.limit > 0 ? p->timeline.limit : TIMELINE_DEFAULT;
 	struct room_event *evs = NULL;
+	struct room_vis *vis;
 	size_t n = 0;
 	json_t *arr = json_array();
 
@@ -55,8 +56,11 @@ static json_t *timeline(struct hs *hs, const struct sync_params *p, const char *
 		*limited = 1;
 		n = (size_t)limit;
 	}
+	vis = rooms_vis_new(rooms, room_id, p->user_id);
 	for (size_t i = n; i-- > 0;) {
-		json_t *ev = rooms_client_event(rooms, &evs[i], p->user_id, p->device_id);
+		json_t *ev = vis && rooms_vis_allows(vis, &evs[i])
+				     ? rooms_client_event(rooms, &evs[i], p->user_id, p->device_id)
+				     : NULL;
 		if (*first_group < 0) {
 			*first_group = evs[i].state_before;
 			*first_pos = evs[i].stream_pos - 1;
@@ -65,6 +69,7 @@ static json_t *timeline(struct hs *hs, const struct sync_params *p, const char *
 			json_array_append(arr, ev);
 		json_decref(ev);
 	}
+	rooms_vis_free(vis);
 	/* (the extra event fetched to tell "limited" is not returned) */
 	room_event_list_free(evs, *limited ? (size_t)limit + 1 : n);
 	return arr;

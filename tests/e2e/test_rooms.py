@@ -182,6 +182,30 @@ def raw_suite(srv, tag):
         assert m["chunk"][0]["content"]["body"] == "ctx6", m
         expect(srv.call("GET", C + "/rooms/%s/context/$nope" % rid, None, ta), 404, "M_NOT_FOUND")
 
+    @case("history visibility joined/invited: a newcomer sees from their join (or invite) on")
+    def _():
+        for hv, first in (("joined", "join"), ("invited", "invite")):
+            r2 = expect(srv.call("POST", C + "/createRoom", {"initial_state": [
+                {"type": "m.room.history_visibility", "content": {"history_visibility": hv}}]}, ta),
+                200)["room_id"]
+            early = send_msg(srv, ta, r2, "before %s" % hv)
+            expect(srv.call("POST", C + "/rooms/%s/invite" % r2, {"user_id": c}, ta), 200)
+            send_msg(srv, ta, r2, "between %s" % hv)
+            expect(srv.call("POST", C + "/join/" + r2, {}, tc), 200)
+            send_msg(srv, ta, r2, "after %s" % hv)
+            m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=50" % r2, None, tc), 200)
+            got = [e["content"].get("body") or e["content"].get("membership") for e in m["chunk"]
+                   if e["type"] == "m.room.message" or e.get("state_key") == c]
+            want = ["after %s" % hv, "join"] + (["between %s" % hv, "invite"] if hv == "invited" else [])
+            assert got == want, (hv, got)
+            expect(srv.call("GET", C + "/rooms/%s/event/%s" % (r2, early), None, tc), 404, "M_NOT_FOUND")
+            s2, j = srv.call("GET", C + "/sync", None, tc)
+            bodies = [e["content"].get("body") for e in j["rooms"]["join"][r2]["timeline"]["events"]]
+            assert "before %s" % hv not in bodies and "after %s" % hv in bodies, bodies
+            # the creator still sees everything
+            m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=50" % r2, None, ta), 200)
+            assert "before %s" % hv in [e["content"].get("body") for e in m["chunk"]]
+
     @case("/messages: filter types/not_types, bad tokens and dir")
     def _():
         m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=50&filter=%s"
