@@ -207,6 +207,34 @@ char *fed_request_uri(struct http_request *rq)
 	return s;
 }
 
+struct query_find {
+	const char *name, *value;
+	int found, seen;
+};
+
+static enum MHD_Result find_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct query_find *q = cls;
+	char *dec;
+	(void)kind;
+	if (strcmp(key, q->name) != 0 || !value)
+		return MHD_YES;
+	q->seen = 1;
+	dec = percent_decode(value, strlen(value), 1);
+	if (dec && strcmp(dec, q->value) == 0)
+		q->found = 1;
+	free(dec);
+	return MHD_YES;
+}
+
+int fed_query_has(struct http_request *rq, const char *name, const char *value)
+{
+	struct query_find q = { name, value, 0, 0 };
+	if (rq->conn)
+		MHD_get_connection_values(rq->conn, MHD_GET_ARGUMENT_KIND, find_arg, &q);
+	return q.found ? 1 : q.seen ? 0 : -1;
+}
+
 /* ---- handlers ---- */
 
 static void fed_entry(struct api_req *r)
@@ -404,6 +432,7 @@ static int mount(struct fed_service *fs)
 		{ "GET", "/_matrix/federation/v1/user/devices/{userId}", fed_user_devices, 1, 0 },
 		{ "GET", "/_scop/admin/v1/federation/user_devices/{userId}", admin_remote_devices, 0, API_AUTH },
 		{ "PUT", "/_matrix/federation/v1/send/{txnId}", fed_txn_handle, 1, API_JSON },
+		{ "GET", "/_matrix/federation/v1/make_join/{roomId}/{userId}", fed_make_join, 1, 0 },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	size_t nkeys = api_keys_nroutes;

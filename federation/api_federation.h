@@ -97,6 +97,10 @@ void fed_service_free(struct fed_service *fs);
 int fed_service_pdu_key(void *arg, const char *server, const char *key_id, int64_t ts_ms,
 			unsigned char pub[32]);
 
+/* Whether the query has name=value among its (possibly repeated)
+ * parameters: 1, 0 when name is there with other values, -1 when absent. */
+int fed_query_has(struct http_request *rq, const char *name, const char *value);
+
 /* Path plus query string exactly as received ("/p?a=1&b=2"), for X-Matrix;
  * malloc()ed, or NULL when out of memory. */
 char *fed_request_uri(struct http_request *rq);

@@ -150,3 +150,78 @@ void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origi
 	}
 	api_reply(r, 200, json_pack("{s:o}", "pdus", results));
 }
+
+void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	const char *room_id = api_param(r, 0), *user_id = api_param(r, 1), *dom;
+	const struct room_version *rv = NULL;
+	struct room_head h;
+	struct store_view v = { NULL, NULL };
+	struct state_view cur = { &v, NULL };
+	struct auth_state st = { state_cb, NULL, &cur };
+	struct auth_key keys[AUTH_MAX_KEYS];
+	const char *auth_ids[AUTH_MAX_KEYS];
+	json_t *content = NULL, *ev = NULL;
+	size_t nk, na = 0;
+	char why[200];
+
+	memset(&h, 0, sizeof(h));
+	if (!matrix_user_id_valid(user_id) || !(dom = matrix_id_domain(user_id)) || strcmp(dom, origin) != 0) {
+		api_error(r, 403, "M_FORBIDDEN", "The user does not belong to the requesting server");
+		return;
+	}
+	if (!fs->hs->rooms || rooms_version(fs->hs->rooms, room_id, &rv) != ROOM_OK || !rv) {
+		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+		return;
+	}
+	int has = fed_query_has(r->http, "ver", rv->id);
+	if (has == 0 || (has < 0 && strcmp(rv->id, "1") != 0)) {
+		api_reply(r, 400, json_pack("{s:s,s:s,s:s}", "errcode", "M_INCOMPATIBLE_ROOM_VERSION", "error",
+					    "Your server does not support the room's version", "room_version", rv->id));
+		return;
+	}
+	v.rs = rooms_store(fs->hs->rooms);
+	v.events = json_object();
+	if (room_store_head(v.rs, room_id, &h) != STORE_OK || !h.nextrem) {
+		api_error(r, 500, "M_UNKNOWN", "Cannot read the room");
+		goto out;
+	}
+	cur.map = h.state;
+	content = json_pack("{s:s}", "membership", "join");
+	int64_t now = http_now_ms();
+	ev = event_new(rv, room_id, user_id, "m.room.member", user_id, content,
+		       (const char *const *)h.extremities, h.nextrem, NULL, 0, h.depth + 1, now);
+	if (!ev) {
+		api_error(r, 500, "M_UNKNOWN", "Cannot build the template");
+		goto out;
+	}
+	nk = auth_events_selection(rv, ev, keys);
+	for (size_t i = 0; i < nk; i++) {
+		const char *id = json_string_value(json_object_get(json_object_get(h.state, keys[i].type),
+								  keys[i].state_key));
+		if (id)
+			auth_ids[na++] = id;
+	}
+	json_t *tmpl = event_new(rv, room_id, user_id, "m.room.member", user_id, content,
+				 (const char *const *)h.extremities, h.nextrem, auth_ids, na, h.depth + 1, now);
+	json_decref(ev);
+	ev = tmpl;
+	if (!ev) {
+		api_error(r, 500, "M_UNKNOWN", "Cannot build the template");
+		goto out;
+	}
+	why[0] = '\0';
+	if (auth_check(rv, ev, &st, why, sizeof(why)) != AUTH_ALLOW) {
+		api_error(r, 403, "M_FORBIDDEN", "You are not allowed to join this room: %s", why);
+		goto out;
+	}
+	/* The joining server hashes and signs it. */
+	json_object_del(ev, "hashes");
+	json_object_del(ev, "signatures");
+	api_reply(r, 200, json_pack("{s:s,s:O}", "room_version", rv->id, "event", ev));
+out:
+	json_decref(ev);
+	json_decref(content);
+	json_decref(v.events);
+	room_head_clear(&h);
+}

@@ -1,4 +1,4 @@
-/* PUT /_matrix/federation/v1/send/{txnId}: inbound transactions.
+/* Inbound room traffic.  PUT /_matrix/federation/v1/send/{txnId}: transactions.
  *
  * Each PDU of a room this server knows goes through pdu_check() with keys
  * from the keyring, auth events from the room store, the state after its
@@ -14,5 +14,14 @@
 #include "federation/api_federation.h"
 
 void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origin);
+
+/* GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver=...: a join
+ * template over the room's current state (prev_events its forward
+ * extremities, auth_events the auth rules' selection), after checking the
+ * user belongs to the requesting server, the room version is among ver
+ * (only "1" when none is given) and the join passes the auth rules against
+ * current state.  send_join needs a path to persist remote events, which
+ * the room store does not have yet. */
+void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin);
 
 #endif

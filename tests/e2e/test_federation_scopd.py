@@ -284,6 +284,34 @@ try:
     t.ok("signature" in res.get(fid, {}).get("error", ""), "a PDU with a forged signature is dropped", (s, j))
     t.ok(res.get(lid, {}).get("error") == "Unknown room", "a PDU for an unknown room is refused", (s, j))
 
+    # ---- make_join, and the signed template through /send ----
+    def peer_get(path):
+        return hs2.fed("GET", path, headers={"Authorization": xmatrix(PEER, pk, "GET", path, None, hs2.name)})
+    joiner = "@x:" + PEER
+    mj = "/_matrix/federation/v1/make_join/%s/%s" % (urllib.parse.quote(room_id), urllib.parse.quote(joiner))
+    s, j = peer_get(mj + "?ver=10&ver=11&ver=12")
+    tmpl = (j or {}).get("event", {})
+    t.ok(s == 200 and tmpl.get("type") == "m.room.member" and tmpl.get("state_key") == joiner and
+         tmpl.get("content") == {"membership": "join"} and tmpl.get("room_id") == room_id and
+         tmpl.get("prev_events") and "signatures" not in tmpl,
+         "make_join answers a join template for a public room", (s, j))
+    s, j = peer_get(mj)
+    t.ok(s == 400 and j.get("errcode") == "M_INCOMPATIBLE_ROOM_VERSION" and j.get("room_version"),
+         "make_join without a supported ver is 400 M_INCOMPATIBLE_ROOM_VERSION", (s, j))
+    other = "/_matrix/federation/v1/make_join/%s/%s?ver=12&ver=10&ver=11" % (
+        urllib.parse.quote(room_id), urllib.parse.quote("@y:elsewhere.test"))
+    s, j = peer_get(other)
+    t.ok(s == 403 and j.get("errcode") == "M_FORBIDDEN", "make_join for another server's user is 403", (s, j))
+    s, j = peer_get("/_matrix/federation/v1/make_join/%s/%s?ver=10" % (
+        urllib.parse.quote("!none:" + hs2.name), urllib.parse.quote(joiner)))
+    t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "make_join for an unknown room is 404", (s, j))
+    if tmpl:
+        join_id = sign_pdu(tmpl, PEER, pk)
+        s, j = send(PEER, pk, "6", {"origin": PEER, "origin_server_ts": 1, "pdus": [tmpl]})
+        err = (j or {}).get("pdus", {}).get(join_id, {}).get("error", "")
+        t.ok(s == 200 and err.startswith("accept:"),
+             "the template signed by the Python peer passes every receipt check (not stored yet)", (s, j))
+
     # ---- the Python peer (Synapse's signedjson) as origin ----
     ppath = "/_matrix/federation/v1/query/profile?user_id=" + urllib.parse.quote(bob) + "&field=displayname"
     s, j = hs2.fed("GET", ppath, headers={"Authorization": xmatrix(PEER, peer.key_for(PEER), "GET", ppath, None,
