@@ -1081,15 +1081,17 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 	}
 	hv = v->c[i].hv;
 	mem = v->c[i].membership;
-	/* The user's own membership event counts with the membership it sets. */
+	/* The user's own member event: */
 	if ((ev = json_loads(e->json, 0, NULL))) {
 		const char *t = event_type(ev), *sk = event_state_key(ev), *m = event_membership(ev);
 		if (t && sk && m && strcmp(t, "m.room.member") == 0 && strcmp(sk, v->user) == 0)
 			snprintf(own, sizeof(own), "%s", m);
 		json_decref(ev);
 	}
+	/* ... and they always see their own membership changes (a kick or ban
+	 * must reach them, or the room never leaves their client). */
 	if (own[0])
-		mem = own;
+		return 1;
 	if (strcmp(hv, "world_readable") == 0 || strcmp(mem, "join") == 0)
 		return 1;
 	if (strcmp(hv, "shared") == 0 && v->joined_now)

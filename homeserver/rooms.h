@@ -128,8 +128,8 @@ json_t *rooms_summary(struct rooms *r, const char *room_id, const char *viewer);
 
 /* History visibility (the spec's rules): whether user may see an event,
  * from the history_visibility and the user's membership in the state
- * before it (for their own member event, the membership it sets), and
- * whether they are joined now.  A checker caches per state snapshot; make
+ * before it, and whether they are joined now; their own member events are
+ * always visible to them.  A checker caches per state snapshot; make
  * one per request and room. */
 struct room_vis;
 struct room_vis *rooms_vis_new(struct rooms *r, const char *room_id, const char *user);
