@@ -143,3 +143,7 @@ tests_fuzz_fuzz_fed_txn_SOURCES = tests/fuzz/fuzz_fed_txn.c
 tests_fuzz_fuzz_fed_txn_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_fed_txn_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/fed_txn
+
+BENCH_PROGS += bench/bench_pdu_check
+bench_bench_pdu_check_SOURCES = bench/bench_pdu_check.c
+bench_bench_pdu_check_LDADD = $(FED_LIBS)
