@@ -462,8 +462,7 @@ static int mount(struct fed_service *fs)
 	fs->nroutes = i;
 	for (i = 0; i < fs->nroutes; i++) {
 		fs->routes[i].fs = fs;
-		if (fs->routes[i].route.fn != fed_entry)
-			fs->routes[i].route.fn = fed_entry;
+		fs->routes[i].route.fn = fed_entry; /* the keys' table leaves it NULL */
 		if (router_add(fs->hs->router, fs->routes[i].route.method, fs->routes[i].route.path,
 			       (void *)&fs->routes[i], fs->routes[i].route.flags) < 0)
 			return -1;

@@ -84,7 +84,9 @@ void fed_options_free(struct fed_options *opt);
 
 /* Reads config_path again for the federation keys, loads the signing key
  * from hs->cfg->signing_key_path, builds resolver, keyring and sender and
- * adds the routes to hs->router.  NULL with a reason in err. */
+ * adds the routes to hs->router.  NULL with a reason in err; the router may
+ * then hold some of the freed routes, so the caller must not serve
+ * (scopd exits). */
 struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char *err, size_t errlen);
 /* Starts the sender thread.  0 or -1. */
 int fed_service_start(struct fed_service *fs);

@@ -410,6 +410,55 @@ static void test_v12_create_lookup(void **state)
 	free_room(&f);
 }
 
+/* Room version 1: IDs carried in the events, [id, hashes] pairs, and the
+ * event ID's server must sign too. */
+static json_t *v1_event(struct fixture *f, const char *id, const char *type, const char *sk, json_t *content,
+			const char *prev, int64_t depth, const char *signer, const struct scop_ed25519 *key)
+{
+	json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:o,s:[],s:[],s:I,s:I}", "event_id", id, "room_id", "!r:hs1.test",
+			       "sender", "@alice:hs1.test", "type", type, "content", content, "prev_events",
+			       "auth_events", "depth", (json_int_t)depth, "origin_server_ts", (json_int_t)(T0 + depth));
+	if (sk)
+		json_object_set_new(ev, "state_key", json_string(sk));
+	if (prev) {
+		json_array_append_new(json_object_get(ev, "prev_events"), json_pack("[s,{}]", prev));
+		json_array_append_new(json_object_get(ev, "auth_events"), json_pack("[s,{}]", prev));
+	}
+	assert_int_equal(event_hash_and_sign(f->rv, ev, signer, key), 0);
+	return ev;
+}
+
+static void test_room_v1(void **state)
+{
+	struct fixture f;
+	(void)state;
+	build_room(&f, "10"); /* for the keys */
+	free_room(&f);
+	f.n = 0;
+	f.rv = room_version_get("1");
+	f.create = store(&f, v1_event(&f, "$c:hs1.test", "m.room.create", "",
+				      json_pack("{s:s}", "creator", "@alice:hs1.test"), NULL, 1, "hs1.test", &f.k1));
+	f.join = store(&f, v1_event(&f, "$j:hs1.test", "m.room.member", "@alice:hs1.test",
+				    json_pack("{s:s}", "membership", "join"), "$c:hs1.test", 2, "hs1.test", &f.k1));
+	assert_string_equal(f.id[f.join], "$j:hs1.test");
+	struct pdu_check_ctx c = ctx_for(&f);
+	expect(&f, f.ev[f.create], &c, PDU_ACCEPT, PDU_STAGE_NONE);
+	expect(&f, f.ev[f.join], &c, PDU_ACCEPT, PDU_STAGE_NONE);
+
+	/* An event ID on hs2.test needs hs2's signature as well. */
+	json_t *ev = v1_event(&f, "$x:hs2.test", "m.room.member", "@alice:hs1.test",
+			      json_pack("{s:s}", "membership", "join"), "$c:hs1.test", 2, "hs1.test", &f.k1);
+	expect(&f, ev, &c, PDU_DROP, PDU_STAGE_SIGNATURES);
+	assert_int_equal(event_hash_and_sign(f.rv, ev, "hs2.test", &f.k2), 0);
+	expect(&f, ev, &c, PDU_ACCEPT, PDU_STAGE_NONE);
+	json_decref(ev);
+
+	/* v1-v4 ignore key validity. */
+	f.k1_valid_until = T0;
+	expect(&f, f.ev[f.join], &c, PDU_ACCEPT, PDU_STAGE_NONE);
+	free_room(&f);
+}
+
 /* Mutated copies of valid events: any verdict, no crash, no leak. */
 static void test_mutations(void **state)
 {
@@ -530,6 +579,7 @@ int main(void)
 		cmocka_unit_test(test_auth_events),
 		cmocka_unit_test(test_states),
 		cmocka_unit_test(test_v12_create_lookup),
+		cmocka_unit_test(test_room_v1),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_signedjson_vectors),
 	};
