@@ -239,6 +239,12 @@ try:
     t.ok(s == 401, "a header signed for another URI is 401", (s, j))
     s, j = hs2.fed("GET", dpath)
     t.ok(s == 401 and j.get("errcode") == "M_UNAUTHORIZED", "no Authorization header is 401", (s, j))
+    for bad in ("Bearer abc", "X-Matrix garbage", 'X-Matrix origin="%s",key="ed25519:%s",sig="%s"' % (
+            hs1.name, hs1.sk.version, "A" * 4000), "X-Matrix " + "origin=x," * 600):
+        s, j = hs2.fed("GET", dpath, headers={"Authorization": bad})
+        t.ok(s == 401, "malformed Authorization %r... is 401" % bad[:20], (s, j))
+    s, j = hs2.fed("GET", "/_matrix/key/v2/query/%s?minimum_valid_until_ts=soon" % urllib.parse.quote(hs1.name))
+    t.ok(s == 400, "a bad minimum_valid_until_ts is 400", (s, j))
     txn = {"origin": hs1.name, "origin_server_ts": 1, "pdus": [], "edus": []}
     s, j = hs2.fed("PUT", "/_matrix/federation/v1/send/1", txn,
                    headers={"Authorization": xmatrix(hs1.name, rogue, "PUT", "/_matrix/federation/v1/send/1",
@@ -328,7 +334,7 @@ try:
 
     for hs in servers:
         log = hs.log()
-        t.ok(SECRET not in log and "X-Matrix" not in log and "sig=" not in log,
+        t.ok(SECRET not in log and "sig=" not in log and "origin=" not in log and "A" * 40 not in log,
              "%s log has no secrets or signatures" % hs.host)
 except Exception:  # noqa: BLE001
     t.ok(False, "test run raised", traceback.format_exc())
@@ -343,5 +349,6 @@ finally:
     if t.failed:
         for hs in servers:
             sys.stderr.write(hs.log()[-3000:])
-    shutil.rmtree(work, ignore_errors=True)
+    if not os.environ.get('KEEP'):
+        shutil.rmtree(work, ignore_errors=True)
 t.done()
