@@ -18,6 +18,7 @@
 #include "federation/resolver.h"
 #include "federation/sender.h"
 #include "homeserver/events/event.h"
+#include "homeserver/events/event_sign.h"
 #include "homeserver/store/store.h"
 
 #define FED_MAX_LIST 64
@@ -359,6 +360,19 @@ static void fed_user_devices(struct api_req *r, struct fed_service *fs, const ch
 	api_reply(r, 200, json_pack("{s:s,s:i,s:o}", "user_id", user_id, "stream_id", 0, "devices", devs));
 }
 
+/* Appends s percent-encoded for one path segment. */
+static void fed_path_escape(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '.' || *p == '_' || *p == '~')
+			buf_putc(b, (char)*p);
+		else
+			buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+	}
+}
+
 /* Admin tool: asks the user's server for their devices over federation
  * (a signed request from this server; the answer is passed through). */
 static void admin_remote_devices(struct api_req *r, struct fed_service *fs, const char *origin)
@@ -403,6 +417,83 @@ static void admin_remote_devices(struct api_req *r, struct fed_service *fs, cons
 	api_reply(r, 200, json_pack("{s:i,s:o}", "status", (int)status, "body", reply ? reply : json_null()));
 }
 
+/* Admin tool: the first half of joining a remote room, end to end.  Asks
+ * server_name for a join template (make_join), hashes and signs it as
+ * user_id's server, and sends it in a transaction, returning the remote
+ * server's answer.  The other half (send_join, storing the room's state)
+ * waits for a store path for remote events. */
+static void admin_join_probe(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	const char *room_id, *user_id, *dest, *dom;
+	struct buf uri;
+	char err[256], txn_id[17], id[EVENT_ID_BUF], path[64];
+	long status = 0;
+	json_t *reply = NULL, *ev, *txn = NULL, *answer = NULL;
+	const struct room_version *rv;
+	int n;
+	const struct room_version *all = room_version_all(&n);
+
+	(void)origin;
+	if (!r->who.is_admin) {
+		api_error(r, 403, "M_FORBIDDEN", "You are not a server admin");
+		return;
+	}
+	if (api_req_string(r, r->body, "room_id", &room_id) < 0 || api_req_string(r, r->body, "user_id", &user_id) < 0 ||
+	    api_req_string(r, r->body, "server_name", &dest) < 0)
+		return;
+	if (!matrix_user_id_valid(user_id) || !(dom = matrix_id_domain(user_id)) || strcmp(dom, fs->server_name) != 0) {
+		api_error(r, 400, "M_INVALID_PARAM", "user_id must be a local user");
+		return;
+	}
+	buf_init(&uri, 4096);
+	buf_puts(&uri, "/_matrix/federation/v1/make_join/");
+	fed_path_escape(&uri, room_id);
+	buf_putc(&uri, '/');
+	fed_path_escape(&uri, user_id);
+	for (int i = 0; i < n; i++)
+		buf_printf(&uri, "%sver=%s", i ? "&" : "?", all[i].id);
+	struct fed_client_req rq = {
+		.resolver = fs->resolver, .key = &fs->key, .origin = fs->server_name, .destination = dest,
+		.method = "GET", .uri = uri.data,
+	};
+	if (!uri.data || fed_client_request(&rq, &status, &reply, err, sizeof(err)) < 0) {
+		api_error(r, 502, "M_UNKNOWN", "make_join: %s", uri.data ? err : "out of memory");
+		goto out;
+	}
+	ev = json_object_get(reply, "event");
+	rv = room_version_get(json_string_value(json_object_get(reply, "room_version")));
+	if (status != 200 || !json_is_object(ev) || !rv) {
+		api_reply(r, 200, json_pack("{s:i,s:O*}", "make_join_status", (int)status, "make_join", reply));
+		goto out;
+	}
+	/* Only what make_join may fill in is taken from the template. */
+	const char *sk = event_state_key(ev), *snd = event_sender(ev), *type = event_type(ev), *m = event_membership(ev);
+	if (!sk || strcmp(sk, user_id) != 0 || !snd || strcmp(snd, user_id) != 0 || !type ||
+	    strcmp(type, "m.room.member") != 0 || !m || strcmp(m, "join") != 0 ||
+	    event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
+		api_error(r, 502, "M_UNKNOWN", "make_join gave an unusable template");
+		goto out;
+	}
+	scop_random_token(txn_id, 16);
+	snprintf(path, sizeof(path), "/_matrix/federation/v1/send/%s", txn_id);
+	txn = json_pack("{s:s,s:I,s:[O]}", "origin", fs->server_name, "origin_server_ts", (json_int_t)http_now_ms(),
+			"pdus", ev);
+	rq.method = "PUT";
+	rq.uri = path;
+	rq.content = txn;
+	if (!txn || fed_client_request(&rq, &status, &answer, err, sizeof(err)) < 0) {
+		api_error(r, 502, "M_UNKNOWN", "send: %s", txn ? err : "out of memory");
+		goto out;
+	}
+	api_reply(r, 200, json_pack("{s:s,s:s,s:i,s:O*}", "event_id", id, "room_version", rv->id, "send_status",
+				    (int)status, "send", answer));
+out:
+	json_decref(reply);
+	json_decref(txn);
+	json_decref(answer);
+	buf_free(&uri);
+}
+
 static void fed_unrecognized(struct api_req *r, struct fed_service *fs, const char *origin)
 {
 	(void)fs;
@@ -432,6 +523,7 @@ static int mount(struct fed_service *fs)
 		{ "GET", "/_matrix/federation/v1/user/devices/{userId}", fed_user_devices, 1, 0 },
 		{ "GET", "/_scop/admin/v1/federation/user_devices/{userId}", admin_remote_devices, 0, API_AUTH },
 		{ "PUT", "/_matrix/federation/v1/send/{txnId}", fed_txn_handle, 1, API_JSON },
+		{ "POST", "/_scop/admin/v1/federation/join_probe", admin_join_probe, 0, API_AUTH | API_JSON },
 		{ "GET", "/_matrix/federation/v1/make_join/{roomId}/{userId}", fed_make_join, 1, 0 },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);

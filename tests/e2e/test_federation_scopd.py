@@ -318,6 +318,18 @@ try:
         t.ok(s == 200 and err.startswith("accept:"),
              "the template signed by the Python peer passes every receipt check (not stored yet)", (s, j))
 
+    # ---- hs1 -> hs2: make_join, then the join signed by hs1 through hs2's checks ----
+    s, j = hs1.client("POST", "/_scop/admin/v1/federation/join_probe",
+                      {"room_id": room_id, "user_id": carol, "server_name": hs2.name}, token=tok1)
+    jid = (j or {}).get("event_id", "")
+    t.ok(s == 200 and j.get("send_status") == 200 and
+         j.get("send", {}).get("pdus", {}).get(jid, {}).get("error", "").startswith("accept:"),
+         "scopd to scopd: hs1 gets a join template from hs2, signs it, and hs2's receipt checks accept it "
+         "(hs2 fetches hs1's key; not stored yet)", (s, j))
+    s, j = hs1.client("POST", "/_scop/admin/v1/federation/join_probe",
+                      {"room_id": "!nowhere:" + hs2.name, "user_id": carol, "server_name": hs2.name}, token=tok1)
+    t.ok(s == 200 and j.get("make_join_status") == 404, "join probe reports make_join's 404", (s, j))
+
     # ---- the Python peer (Synapse's signedjson) as origin ----
     ppath = "/_matrix/federation/v1/query/profile?user_id=" + urllib.parse.quote(bob) + "&field=displayname"
     s, j = hs2.fed("GET", ppath, headers={"Authorization": xmatrix(PEER, peer.key_for(PEER), "GET", ppath, None,
