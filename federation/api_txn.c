@@ -162,7 +162,7 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 	struct auth_key keys[AUTH_MAX_KEYS];
 	const char *auth_ids[AUTH_MAX_KEYS];
 	json_t *content = NULL, *ev = NULL;
-	size_t nk, na = 0;
+	size_t nk, na = 0, nprev;
 	char why[200];
 
 	memset(&h, 0, sizeof(h));
@@ -187,10 +187,14 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 		goto out;
 	}
 	cur.map = h.state;
+	if (h.nextrem > EVENT_MAX_PREV_EVENTS) /* the format's limit; the rest stay extremities */
+		nprev = EVENT_MAX_PREV_EVENTS;
+	else
+		nprev = h.nextrem;
 	content = json_pack("{s:s}", "membership", "join");
 	int64_t now = http_now_ms();
 	ev = event_new(rv, room_id, user_id, "m.room.member", user_id, content,
-		       (const char *const *)h.extremities, h.nextrem, NULL, 0, h.depth + 1, now);
+		       (const char *const *)h.extremities, nprev, NULL, 0, h.depth + 1, now);
 	if (!ev) {
 		api_error(r, 500, "M_UNKNOWN", "Cannot build the template");
 		goto out;
@@ -203,7 +207,7 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 			auth_ids[na++] = id;
 	}
 	json_t *tmpl = event_new(rv, room_id, user_id, "m.room.member", user_id, content,
-				 (const char *const *)h.extremities, h.nextrem, auth_ids, na, h.depth + 1, now);
+				 (const char *const *)h.extremities, nprev, auth_ids, na, h.depth + 1, now);
 	json_decref(ev);
 	ev = tmpl;
 	if (!ev) {
