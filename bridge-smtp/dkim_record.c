@@ -50,7 +50,7 @@ static long b64_fws_decode(const char *s, size_t n, unsigned char *out, size_t o
 			tmp[k++] = s[i];
 	}
 	if (base64_decoded_max(k) <= outmax)
-		rc = base64_decode(tmp, k, out, BASE64_PAD_OPTIONAL);
+		rc = base64_decode(tmp, k, out, outmax, BASE64_PAD_OPTIONAL);
 	if (tmp != small)
 		free(tmp);
 	return rc;

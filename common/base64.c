@@ -68,7 +68,7 @@ static int b64_value(char c, int urlsafe)
 	return -1;
 }
 
-long base64_decode(const char *in, size_t inlen, void *out, int flags)
+long base64_decode(const char *in, size_t inlen, void *out, size_t outcap, int flags)
 {
 	unsigned char *o = out;
 	int urlsafe = (flags & BASE64_URLSAFE) != 0;
@@ -83,7 +83,7 @@ long base64_decode(const char *in, size_t inlen, void *out, int flags)
 		return -1;
 	if ((pad || (flags & BASE64_PAD)) && inlen % 4 != 0)
 		return -1;
-	if (n % 4 == 1)
+	if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > outcap)
 		return -1;
 	for (i = 0; i < n; i++) {
 		int v = b64_value(in[i], urlsafe);
@@ -113,12 +113,13 @@ char *base64_encode_alloc(const void *in, size_t n, int flags)
 
 unsigned char *base64_decode_alloc(const char *in, size_t inlen, int flags, size_t *outlen)
 {
-	unsigned char *out = malloc(base64_decoded_max(inlen) + 1);
+	size_t cap = base64_decoded_max(inlen);
+	unsigned char *out = malloc(cap + 1);
 	long n;
 
 	if (!out)
 		return NULL;
-	n = base64_decode(in, inlen, out, flags);
+	n = base64_decode(in, inlen, out, cap, flags);
 	if (n < 0) {
 		free(out);
 		return NULL;

@@ -5,7 +5,9 @@
  * into a caller buffer of at least base64_encoded_len(n) + 1 bytes.  The
  * decoder is strict: it rejects characters outside the chosen alphabet,
  * wrong padding, and non-zero trailing bits, returning -1; on success it
- * returns the decoded length (out must hold base64_decoded_max(inlen)).
+ * returns the decoded length.  outcap is the size of out: input that would
+ * decode to more bytes is refused with -1 before anything past outcap is
+ * written, so untrusted text can be decoded straight into a fixed field.
  */
 #ifndef SCOP_BASE64_H
 #define SCOP_BASE64_H
@@ -21,7 +23,7 @@ enum base64_flags {
 size_t base64_encoded_len(size_t n, int flags);
 size_t base64_decoded_max(size_t inlen);
 size_t base64_encode(const void *in, size_t n, char *out, int flags);
-long base64_decode(const char *in, size_t inlen, void *out, int flags);
+long base64_decode(const char *in, size_t inlen, void *out, size_t outcap, int flags);
 /* Allocating forms: NULL on allocation failure or (decode) bad input. */
 char *base64_encode_alloc(const void *in, size_t n, int flags);
 unsigned char *base64_decode_alloc(const char *in, size_t inlen, int flags, size_t *outlen);

@@ -172,7 +172,7 @@ int scop_ed25519_load(const char *path, struct scop_ed25519 *key)
 	if (fgets(line, sizeof(line), f) &&
 	    sscanf(line, "%15s %63s %127s", alg, version, b64) == 3 &&
 	    strcmp(alg, "ed25519") == 0) {
-		n = base64_decode(b64, strlen(b64), seed, BASE64_PAD_OPTIONAL);
+		n = base64_decode(b64, strlen(b64), seed, sizeof(seed), BASE64_PAD_OPTIONAL);
 		if (n == 32)
 			rc = scop_ed25519_from_seed(key, seed, version);
 	}

@@ -120,7 +120,7 @@ static int parse_notaries(const json_t *root, struct fed_options *o, char *err, 
 			unsigned char raw[64];
 			long len = json_is_string(pub) ? base64_decode(json_string_value(pub),
 								      strlen(json_string_value(pub)), raw,
-								      BASE64_PAD_OPTIONAL) : -1;
+								      sizeof(raw), BASE64_PAD_OPTIONAL) : -1;
 			if (len != 32 || strlen(json_string_value(pub)) > 80) {
 				set_err(err, errlen, "trusted_key_servers", "a verify key is not 32 bytes of base64");
 				return -1;

@@ -66,7 +66,7 @@ static int take_keys(json_t *section, int old, int64_t valid_until, struct serve
 			continue; /* other algorithms: not ours to use */
 		if (!b64)
 			FAIL("key %s has no key string", id);
-		n = base64_decode(b64, strlen(b64), k->pub, BASE64_PAD_OPTIONAL);
+		n = base64_decode(b64, strlen(b64), k->pub, sizeof(k->pub), BASE64_PAD_OPTIONAL);
 		if (n != 32)
 			FAIL("key %s is not a 32-byte Ed25519 key", id);
 		strcpy(k->key_id, id);

@@ -288,8 +288,8 @@ static bool tpi_signature_ok(const json_t *signed_, const json_t *tpi)
 
 		if (!b64 || len > 64)
 			continue;
-		if (base64_decode(b64, len, pub, BASE64_PAD_OPTIONAL) != 32 &&
-		    base64_decode(b64, len, pub, BASE64_PAD_OPTIONAL | BASE64_URLSAFE) != 32)
+		if (base64_decode(b64, len, pub, sizeof(pub), BASE64_PAD_OPTIONAL) != 32 &&
+		    base64_decode(b64, len, pub, sizeof(pub), BASE64_PAD_OPTIONAL | BASE64_URLSAFE) != 32)
 			continue;
 		json_object_foreach(json_object_get(signed_, "signatures"), server, per_server) {
 			json_object_foreach(per_server, key_id, sig) {

@@ -377,7 +377,7 @@ int event_check_content_hash(const struct room_version *rv, const json_t *ev)
 
 	if (!claimed || event_content_hash(rv, ev, h) < 0)
 		return -1;
-	if (strlen(claimed) != 43 || base64_decode(claimed, 43, got, 0) != 32)
+	if (strlen(claimed) != 43 || base64_decode(claimed, 43, got, sizeof(got), 0) != 32)
 		return -1;
 	return scop_ct_equal(h, 32, got, 32) ? 0 : -1;
 }

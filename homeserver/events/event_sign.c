@@ -69,7 +69,7 @@ static int verify_flags(const json_t *obj, const char *entity, const char *key_i
 	char *enc;
 	int rc;
 
-	if (!b64 || strlen(b64) != 86 || base64_decode(b64, 86, sig, 0) != 64)
+	if (!b64 || strlen(b64) != 86 || base64_decode(b64, 86, sig, 64, 0) != 64)
 		return -1;
 	if (!(enc = signing_bytes(obj, flags, &len)))
 		return -1;

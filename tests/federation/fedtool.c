@@ -96,7 +96,7 @@ int main(int argc, char **argv)
 			struct keyring_notary *n = &notaries[n_not++];
 			n->server_name = argv[i + 1];
 			n->key_id = argv[i + 2];
-			if (base64_decode(argv[i + 3], strlen(argv[i + 3]), n->pub, BASE64_PAD_OPTIONAL) != 32)
+			if (base64_decode(argv[i + 3], strlen(argv[i + 3]), n->pub, sizeof(n->pub), BASE64_PAD_OPTIONAL) != 32)
 				return usage();
 			i += 3;
 		} else

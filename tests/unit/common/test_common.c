@@ -49,10 +49,10 @@ static void test_base64_vectors(void **state)
 		assert_string_equal(out, padded[i]);
 		base64_encode(plain[i], strlen(plain[i]), out, 0);
 		assert_string_equal(out, unpadded[i]);
-		long n = base64_decode(unpadded[i], strlen(unpadded[i]), dec, 0);
+		long n = base64_decode(unpadded[i], strlen(unpadded[i]), dec, sizeof(dec), 0);
 		assert_int_equal(n, (long)strlen(plain[i]));
 		assert_memory_equal(dec, plain[i], (size_t)n);
-		n = base64_decode(padded[i], strlen(padded[i]), dec, BASE64_PAD);
+		n = base64_decode(padded[i], strlen(padded[i]), dec, sizeof(dec), BASE64_PAD);
 		assert_int_equal(n, (long)strlen(plain[i]));
 	}
 }
@@ -61,15 +61,30 @@ static void test_base64_rejects_bad_input(void **state)
 {
 	unsigned char dec[32];
 	(void)state;
-	assert_int_equal(base64_decode("Zg==", 4, dec, 0), -1);        /* padding not allowed */
-	assert_int_equal(base64_decode("Zg", 2, dec, BASE64_PAD), -1); /* padding required */
-	assert_int_equal(base64_decode("Zh", 2, dec, 0), -1);          /* non-zero trailing bits */
-	assert_int_equal(base64_decode("Z", 1, dec, 0), -1);           /* impossible length */
-	assert_int_equal(base64_decode("Zm9v!", 5, dec, 0), -1);
-	assert_int_equal(base64_decode("-_8", 3, dec, 0), -1);         /* URL-safe chars in standard */
-	assert_int_equal(base64_decode("-_8", 3, dec, BASE64_URLSAFE), 2);
-	assert_int_equal(base64_decode("Zg==", 4, dec, BASE64_PAD_OPTIONAL), 1);
-	assert_int_equal(base64_decode("Zg", 2, dec, BASE64_PAD_OPTIONAL), 1);
+	assert_int_equal(base64_decode("Zg==", 4, dec, sizeof(dec), 0), -1);        /* padding not allowed */
+	assert_int_equal(base64_decode("Zg", 2, dec, sizeof(dec), BASE64_PAD), -1); /* padding required */
+	assert_int_equal(base64_decode("Zh", 2, dec, sizeof(dec), 0), -1);          /* non-zero trailing bits */
+	assert_int_equal(base64_decode("Z", 1, dec, sizeof(dec), 0), -1);           /* impossible length */
+	assert_int_equal(base64_decode("Zm9v!", 5, dec, sizeof(dec), 0), -1);
+	assert_int_equal(base64_decode("-_8", 3, dec, sizeof(dec), 0), -1);         /* URL-safe chars in standard */
+	assert_int_equal(base64_decode("-_8", 3, dec, sizeof(dec), BASE64_URLSAFE), 2);
+	assert_int_equal(base64_decode("Zg==", 4, dec, sizeof(dec), BASE64_PAD_OPTIONAL), 1);
+	assert_int_equal(base64_decode("Zg", 2, dec, sizeof(dec), BASE64_PAD_OPTIONAL), 1);
+}
+
+static void test_base64_respects_capacity(void **state)
+{
+	/* Untrusted text decodes straight into fixed fields: a longer input
+	 * must be refused before any byte past the field is written. */
+	unsigned char field[4] = { 0 };
+	struct { unsigned char f[3]; unsigned char g; } packed = { { 0 }, 0xAA };
+	(void)state;
+	assert_int_equal(base64_decode("Zm9v", 4, field, 3, 0), 3);          /* exactly fits */
+	assert_int_equal(base64_decode("Zm9vYg", 6, field, 3, 0), -1);      /* one byte over */
+	assert_int_equal(base64_decode("Zm9vYg==", 8, field, 3, BASE64_PAD), -1);
+	assert_int_equal(base64_decode("Zm9vYmFy", 8, packed.f, sizeof(packed.f), 0), -1);
+	assert_int_equal(packed.g, 0xAA);
+	assert_int_equal(base64_decode("", 0, field, 0, 0), 0);
 }
 
 static void test_random_token(void **state)
@@ -211,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_buf_grows_and_limits),
 		cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_base64_rejects_bad_input),
+		cmocka_unit_test(test_base64_respects_capacity),
 		cmocka_unit_test(test_random_token),
 		cmocka_unit_test(test_sha256_and_hmac),
 		cmocka_unit_test(test_ed25519_rfc8032),

@@ -40,7 +40,7 @@ static void spec_key(struct scop_ed25519 *key)
 {
 	unsigned char seed[33];
 	const char *b64 = "YJDBA9Xnr2sVqXD9Vj7XVUnmFZcZrlw8Md7kMW+3XA0";
-	assert_int_equal(base64_decode(b64, strlen(b64), seed, 0), 32);
+	assert_int_equal(base64_decode(b64, strlen(b64), seed, sizeof(seed), 0), 32);
 	assert_int_equal(scop_ed25519_from_seed(key, seed, "1"), 0);
 	assert_string_equal(key->key_id, "ed25519:1");
 }

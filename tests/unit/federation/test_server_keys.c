@@ -100,6 +100,14 @@ static void test_verify_rejects(void **state)
 			(json_int_t)1, "verify_keys", "ed25519:a", "key", "AAAA");
 	assert_int_equal(server_keys_verify(doc, "origin.example", NULL, NULL, NULL, keys, 4, &n, err, sizeof(err)), -1);
 	json_decref(doc);
+	/* A key string longer than 32 bytes' worth (found by fuzz_server_keys:
+	 * it used to be decoded straight past the 32-byte field). */
+	doc = json_pack("{s:s, s:I, s:{s:{s:s}}}", "server_name", "origin.example", "valid_until_ts",
+			(json_int_t)1, "verify_keys", "ed25519:a", "key",
+			"11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo");
+	assert_int_equal(server_keys_verify(doc, "origin.example", NULL, NULL, NULL, keys, 4, &n, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "32-byte"));
+	json_decref(doc);
 	doc = json_pack("{s:s, s:s}", "server_name", "origin.example", "valid_until_ts", "soon");
 	assert_int_equal(server_keys_verify(doc, "origin.example", NULL, NULL, NULL, keys, 4, &n, err, sizeof(err)), -1);
 	json_decref(doc);
