@@ -53,25 +53,35 @@ size_t base64_encode(const void *in, size_t n, char *out, int flags)
 	return o;
 }
 
-static int b64_value(char c, int urlsafe)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (urlsafe ? '-' : '+'))
-		return 62;
-	if (c == (urlsafe ? '_' : '/'))
-		return 63;
-	return -1;
-}
+/* Byte-to-value tables (-1: not in the alphabet).  One table lookup per
+ * character keeps decoding cheap on hot paths such as DKIM verification. */
+#define X -1
+static const signed char std_value[256] = {
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,62,X,X,X,63, 52,53,54,55,56,57,58,59,60,61,X,X,X,X,X,X,
+	X,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14, 15,16,17,18,19,20,21,22,23,24,25,X,X,X,X,X,
+	X,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40, 41,42,43,44,45,46,47,48,49,50,51,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+};
+static const signed char url_value[256] = {
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,X,X,62,X,X, 52,53,54,55,56,57,58,59,60,61,X,X,X,X,X,X,
+	X,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14, 15,16,17,18,19,20,21,22,23,24,25,X,X,X,X,63,
+	X,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40, 41,42,43,44,45,46,47,48,49,50,51,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+	X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X, X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,X,
+};
+#undef X
 
 long base64_decode(const char *in, size_t inlen, void *out, size_t outcap, int flags)
 {
 	unsigned char *o = out;
-	int urlsafe = (flags & BASE64_URLSAFE) != 0;
+	const signed char *value = (flags & BASE64_URLSAFE) ? url_value : std_value;
 	size_t pad = 0, n, i, olen = 0;
 	unsigned acc = 0;
 	int bits = 0;
@@ -86,7 +96,7 @@ long base64_decode(const char *in, size_t inlen, void *out, size_t outcap, int f
 	if (n % 4 == 1 || n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0) > outcap)
 		return -1;
 	for (i = 0; i < n; i++) {
-		int v = b64_value(in[i], urlsafe);
+		int v = value[(unsigned char)in[i]];
 		if (v < 0)
 			return -1;
 		acc = (acc << 6) | (unsigned)v;

@@ -72,6 +72,29 @@ static void test_base64_rejects_bad_input(void **state)
 	assert_int_equal(base64_decode("Zg", 2, dec, sizeof(dec), BASE64_PAD_OPTIONAL), 1);
 }
 
+static void test_base64_alphabet_exact(void **state)
+{
+	static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char out[4];
+	(void)state;
+	/* "cA" decodes to one byte exactly when c is in the alphabet, and that
+	 * byte is c's value shifted left by two. */
+	for (int c = 0; c < 256; c++) {
+		char in[2] = { (char)c, 'A' };
+		const char *ps = c ? memchr(std, c, 64) : NULL;
+		const char *pu = c ? memchr(url, c, 64) : NULL;
+		long n = base64_decode(in, 2, out, sizeof(out), 0);
+		assert_int_equal(n, ps ? 1 : -1);
+		if (ps)
+			assert_int_equal(out[0], (unsigned)(ps - std) << 2);
+		n = base64_decode(in, 2, out, sizeof(out), BASE64_URLSAFE);
+		assert_int_equal(n, pu ? 1 : -1);
+		if (pu)
+			assert_int_equal(out[0], (unsigned)(pu - url) << 2);
+	}
+}
+
 static void test_base64_respects_capacity(void **state)
 {
 	/* Untrusted text decodes straight into fixed fields: a longer input
@@ -227,6 +250,7 @@ int main(void)
 		cmocka_unit_test(test_base64_vectors),
 		cmocka_unit_test(test_base64_rejects_bad_input),
 		cmocka_unit_test(test_base64_respects_capacity),
+		cmocka_unit_test(test_base64_alphabet_exact),
 		cmocka_unit_test(test_random_token),
 		cmocka_unit_test(test_sha256_and_hmac),
 		cmocka_unit_test(test_ed25519_rfc8032),
