@@ -1,5 +1,6 @@
 /* DKIM-Signature fields and key records: parsing, and key loading. */
 #include "bridge-smtp/dkim_int.h"
+#include "common/err.h"
 #include "bridge-smtp/dkim_tags.h"
 
 #include <stdarg.h>
@@ -14,19 +15,6 @@
 #include <openssl/x509.h>
 
 #include "common/base64.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int is_fws(char c)
 {
@@ -156,9 +144,9 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 	memset(sig, 0, sizeof(*sig));
 	sig->l = sig->t = sig->x = -1;
 	if (dkim_tags_parse(value, len, &tl, why, sizeof(why)) < 0)
-		return fail(err, errlen, "bad tag list: %s", why);
+		return scop_err(err, errlen, "bad tag list: %s", why);
 	if (!dkim_tag_is(dkim_tags_get(&tl, "v"), "1"))
-		return fail(err, errlen, "v= missing or not 1");
+		return scop_err(err, errlen, "v= missing or not 1");
 
 	t = dkim_tags_get(&tl, "a");
 	if (dkim_tag_is(t, "rsa-sha256"))
@@ -166,38 +154,38 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 	else if (dkim_tag_is(t, "ed25519-sha256"))
 		sig->algo = DKIM_ALGO_ED25519_SHA256;
 	else if (dkim_tag_is(t, "rsa-sha1"))
-		return fail(err, errlen, "rsa-sha1 is not accepted (RFC 8301)");
+		return scop_err(err, errlen, "rsa-sha1 is not accepted (RFC 8301)");
 	else
-		return fail(err, errlen, "a= missing or unknown");
+		return scop_err(err, errlen, "a= missing or unknown");
 
 	if (!(t = dkim_tags_get(&tl, "d")) || copy_name(t, sig->domain, sizeof(sig->domain), 1) < 0)
-		return fail(err, errlen, "d= missing or malformed");
+		return scop_err(err, errlen, "d= missing or malformed");
 	if (!(t = dkim_tags_get(&tl, "s")) || copy_name(t, sig->selector, sizeof(sig->selector), 0) < 0)
-		return fail(err, errlen, "s= missing or malformed");
+		return scop_err(err, errlen, "s= missing or malformed");
 
 	if ((t = dkim_tags_get(&tl, "c"))) {
 		const char *slash = memchr(t->value, '/', t->value_len);
 		size_t hl = slash ? (size_t)(slash - t->value) : t->value_len;
 		if (parse_canon(t->value, hl, &sig->hcanon) < 0 ||
 		    (slash && parse_canon(slash + 1, t->value_len - hl - 1, &sig->bcanon) < 0))
-			return fail(err, errlen, "c= unknown canonicalization");
+			return scop_err(err, errlen, "c= unknown canonicalization");
 	}
 	if ((t = dkim_tags_get(&tl, "q")) && !list_has(t, "dns/txt", 0))
-		return fail(err, errlen, "q= has no dns/txt");
+		return scop_err(err, errlen, "q= has no dns/txt");
 	if ((t = dkim_tags_get(&tl, "l")) && parse_num(t, &sig->l) < 0)
-		return fail(err, errlen, "l= malformed");
+		return scop_err(err, errlen, "l= malformed");
 	if ((t = dkim_tags_get(&tl, "t")) && parse_num(t, &sig->t) < 0)
-		return fail(err, errlen, "t= malformed");
+		return scop_err(err, errlen, "t= malformed");
 	if ((t = dkim_tags_get(&tl, "x")) && parse_num(t, &sig->x) < 0)
-		return fail(err, errlen, "x= malformed");
+		return scop_err(err, errlen, "x= malformed");
 	if (sig->t >= 0 && sig->x >= 0 && sig->x < sig->t)
-		return fail(err, errlen, "x= is before t=");
+		return scop_err(err, errlen, "x= is before t=");
 
 	if ((t = dkim_tags_get(&tl, "i"))) {
 		const char *at = memchr(t->value, '@', t->value_len);
 		size_t dl, il;
 		if (!at || t->value_len >= sizeof(sig->identity))
-			return fail(err, errlen, "i= malformed");
+			return scop_err(err, errlen, "i= malformed");
 		memcpy(sig->identity, t->value, t->value_len);
 		sig->identity[t->value_len] = '\0';
 		at++;
@@ -206,15 +194,15 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 		/* The i= domain must be d= or a subdomain of it. */
 		if (!(il == dl && strncasecmp(at, sig->domain, dl) == 0) &&
 		    !(il > dl && at[il - dl - 1] == '.' && strncasecmp(at + il - dl, sig->domain, dl) == 0))
-			return fail(err, errlen, "i= is not within d=");
+			return scop_err(err, errlen, "i= is not within d=");
 	} else {
 		snprintf(sig->identity, sizeof(sig->identity), "@%s", sig->domain);
 	}
 
 	if (!(t = dkim_tags_get(&tl, "h")) || t->value_len == 0)
-		return fail(err, errlen, "h= missing");
+		return scop_err(err, errlen, "h= missing");
 	if (!(sig->hbuf = malloc(t->value_len + 1)))
-		return fail(err, errlen, "out of memory");
+		return scop_err(err, errlen, "out of memory");
 	{
 		size_t k = 0, i = 0;
 		while (i <= t->value_len) {
@@ -245,27 +233,27 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 			has_from |= strcmp(sig->headers[i], "from") == 0;
 		if (!has_from) {
 			dkim_sig_free(sig);
-			return fail(err, errlen, "h= does not include From");
+			return scop_err(err, errlen, "h= does not include From");
 		}
 	}
 
 	if (!(t = dkim_tags_get(&tl, "bh")) || (bhlen = b64_fws_decode(t->value, t->value_len, bh, sizeof(bh))) == -1) {
 		dkim_sig_free(sig);
-		return fail(err, errlen, "bh= missing or not base64");
+		return scop_err(err, errlen, "bh= missing or not base64");
 	}
 	if (bhlen != 32) {
 		dkim_sig_free(sig);
-		return fail(err, errlen, "bh= is not a SHA-256 hash");
+		return scop_err(err, errlen, "bh= is not a SHA-256 hash");
 	}
 	memcpy(sig->bh, bh, 32);
 	if (!(t = dkim_tags_get(&tl, "b"))) {
 		dkim_sig_free(sig);
-		return fail(err, errlen, "b= missing or not base64");
+		return scop_err(err, errlen, "b= missing or not base64");
 	}
 	n = base64_decoded_max(t->value_len) + 1;
 	if (!(sig->b = malloc(n)) || (blen = b64_fws_decode(t->value, t->value_len, sig->b, n)) <= 0) {
 		dkim_sig_free(sig);
-		return fail(err, errlen, "b= missing or not base64");
+		return scop_err(err, errlen, "b= missing or not base64");
 	}
 	sig->b_len = (size_t)blen;
 	/* What the header hash leaves out: from just after "b=" to the end
@@ -285,7 +273,7 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 	return 0;
 bad_h:
 	dkim_sig_free(sig);
-	return fail(err, errlen, "h= malformed");
+	return scop_err(err, errlen, "h= malformed");
 }
 
 void dkim_key_free(struct dkim_key *key)
@@ -335,16 +323,16 @@ int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err,
 
 	memset(key, 0, sizeof(*key));
 	if (dkim_tags_parse(rec, len, &tl, why, sizeof(why)) < 0)
-		return fail(err, errlen, "bad key record: %s", why);
+		return scop_err(err, errlen, "bad key record: %s", why);
 	if ((t = dkim_tags_get(&tl, "v")) && (t != &tl.tags[0] || !dkim_tag_is(t, "DKIM1")))
-		return fail(err, errlen, "key record v= is not a leading DKIM1");
+		return scop_err(err, errlen, "key record v= is not a leading DKIM1");
 	t = dkim_tags_get(&tl, "k");
 	if (!t || dkim_tag_is(t, "rsa"))
 		key->algo = DKIM_ALGO_RSA_SHA256;
 	else if (dkim_tag_is(t, "ed25519"))
 		key->algo = DKIM_ALGO_ED25519_SHA256;
 	else
-		return fail(err, errlen, "key record k= unknown");
+		return scop_err(err, errlen, "key record k= unknown");
 	key->sha256_ok = !(t = dkim_tags_get(&tl, "h")) || list_has(t, "sha256", 0);
 	key->email_ok = !(t = dkim_tags_get(&tl, "s")) || list_has(t, "*", 0) || list_has(t, "email", 0);
 	if ((t = dkim_tags_get(&tl, "t"))) {
@@ -352,7 +340,7 @@ int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err,
 		key->strict = list_has(t, "s", 1);
 	}
 	if (!(t = dkim_tags_get(&tl, "p")))
-		return fail(err, errlen, "key record has no p=");
+		return scop_err(err, errlen, "key record has no p=");
 	if (t->value_len == 0) {
 		key->revoked = 1;
 		return 0;
@@ -360,7 +348,7 @@ int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err,
 	if (!(der = malloc(base64_decoded_max(t->value_len) + 1)) ||
 	    (dl = b64_fws_decode(t->value, t->value_len, der, base64_decoded_max(t->value_len) + 1)) < 0) {
 		free(der);
-		return fail(err, errlen, "key record p= is not base64");
+		return scop_err(err, errlen, "key record p= is not base64");
 	}
 	n = (size_t)dl;
 	if (key->algo == DKIM_ALGO_ED25519_SHA256) {
@@ -371,13 +359,13 @@ int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err,
 	}
 	free(der);
 	if (!key->pkey)
-		return fail(err, errlen, "key record p= is not a valid %s key",
+		return scop_err(err, errlen, "key record p= is not a valid %s key",
 			    key->algo == DKIM_ALGO_RSA_SHA256 ? "RSA" : "Ed25519");
 	if (key->algo == DKIM_ALGO_RSA_SHA256) {
 		key->bits = EVP_PKEY_get_bits(key->pkey);
 		if (key->bits < 1024) {
 			dkim_key_free(key);
-			return fail(err, errlen, "RSA key shorter than 1024 bits");
+			return scop_err(err, errlen, "RSA key shorter than 1024 bits");
 		}
 	}
 	return 0;
@@ -427,7 +415,7 @@ int dkim_privkey_load(const char *path, struct dkim_privkey **out, char *err, si
 
 	*out = NULL;
 	if (!f)
-		return fail(err, errlen, "cannot open key file %s", path);
+		return scop_err(err, errlen, "cannot open key file %s", path);
 	n = fread(text, 1, sizeof(text) - 1, f);
 	fclose(f);
 	text[n] = '\0';
@@ -451,19 +439,19 @@ int dkim_privkey_load(const char *path, struct dkim_privkey **out, char *err, si
 	}
 	OPENSSL_cleanse(text, sizeof(text));
 	if (!pk)
-		return fail(err, errlen, "%s holds no RSA or Ed25519 private key", path);
+		return scop_err(err, errlen, "%s holds no RSA or Ed25519 private key", path);
 	if (EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA) {
 		if (EVP_PKEY_get_bits(pk) < 1024) {
 			EVP_PKEY_free(pk);
-			return fail(err, errlen, "%s: RSA key shorter than 1024 bits", path);
+			return scop_err(err, errlen, "%s: RSA key shorter than 1024 bits", path);
 		}
 	} else if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(pk);
-		return fail(err, errlen, "%s: key is neither RSA nor Ed25519", path);
+		return scop_err(err, errlen, "%s: key is neither RSA nor Ed25519", path);
 	}
 	*out = dkim_privkey_from_pkey(pk);
 	EVP_PKEY_free(pk);
-	return *out ? 0 : fail(err, errlen, "out of memory");
+	return *out ? 0 : scop_err(err, errlen, "out of memory");
 }
 
 int dkim_pubkey_record(EVP_PKEY *key, struct buf *out)

@@ -1,5 +1,6 @@
 /* DKIM signing: stream the body, then build, hash and sign the field. */
 #include "bridge-smtp/dkim_int.h"
+#include "common/err.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,13 +27,6 @@ struct dkim_signer {
 	struct mailhdr h;
 	int have_headers;
 };
-
-static int fail(char *err, size_t errlen, const char *why)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", why);
-	return -1;
-}
 
 static int valid_name(const char *s)
 {
@@ -69,11 +63,11 @@ struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, struct dkim_
 	int id = key ? EVP_PKEY_get_base_id(key->pkey) : 0;
 
 	if (!valid_name(o->domain) || !valid_name(o->selector)) {
-		fail(err, errlen, "domain or selector missing or malformed");
+		scop_err(err, errlen, "%s", "domain or selector missing or malformed");
 		return NULL;
 	}
 	if (id != EVP_PKEY_RSA && id != EVP_PKEY_ED25519) {
-		fail(err, errlen, "signing key is neither RSA nor Ed25519");
+		scop_err(err, errlen, "%s", "signing key is neither RSA nor Ed25519");
 		return NULL;
 	}
 	if (o->identity) {
@@ -83,7 +77,7 @@ struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, struct dkim_
 		if (!at || strlen(o->identity) > 255 || strpbrk(o->identity, "; \t\r\n") ||
 		    !((il == dl && strcasecmp(at + 1, o->domain) == 0) ||
 		      (il > dl && at[il - dl] == '.' && strcasecmp(at + 1 + il - dl, o->domain) == 0))) {
-			fail(err, errlen, "identity must be an address in the signing domain or below it");
+			scop_err(err, errlen, "%s", "identity must be an address in the signing domain or below it");
 			return NULL;
 		}
 	}
@@ -99,7 +93,7 @@ struct dkim_signer *dkim_signer_new(const struct dkim_sign_opts *o, struct dkim_
 	return s;
 nomem:
 	dkim_signer_free(s);
-	fail(err, errlen, "out of memory");
+	scop_err(err, errlen, "%s", "out of memory");
 	return NULL;
 }
 
@@ -108,13 +102,13 @@ int dkim_signer_headers(struct dkim_signer *s, const char *hdr, size_t len, char
 	int rc;
 
 	if (s->have_headers)
-		return fail(err, errlen, "headers given twice");
+		return scop_err(err, errlen, "%s", "headers given twice");
 	if (!(s->hdr = malloc(len + 1)))
-		return fail(err, errlen, "out of memory");
+		return scop_err(err, errlen, "%s", "out of memory");
 	memcpy(s->hdr, hdr, len);
 	s->hdr_len = len;
 	if ((rc = mailhdr_split(s->hdr, len, &s->h)) < 0)
-		return fail(err, errlen, rc == MAILHDR_ENOMEM ? "out of memory" : "malformed header block");
+		return scop_err(err, errlen, "%s", rc == MAILHDR_ENOMEM ? "out of memory" : "malformed header block");
 	s->have_headers = 1;
 	return 0;
 }
@@ -170,11 +164,11 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 	int rc = -1;
 
 	if (!s->have_headers)
-		return fail(err, errlen, "no headers given");
+		return scop_err(err, errlen, "%s", "no headers given");
 	for (size_t i = 0; i < s->h.count; i++)
 		from_count += mailhdr_name_is(&s->h.fields[i], "from");
 	if (from_count == 0)
-		return fail(err, errlen, "message has no From field");
+		return scop_err(err, errlen, "%s", "message has no From field");
 	/* Each wanted name once per occurrence, plus once more so that a field
 	 * added later in transit breaks the signature (RFC 6376 8.15). */
 	for (size_t w = 0; want[w]; w++) {
@@ -187,12 +181,12 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 			count++;
 		for (size_t k = 0; k < count; k++) {
 			if (nnames == DKIM_MAX_SIGNED_HEADERS)
-				return fail(err, errlen, "too many header fields to sign");
+				return scop_err(err, errlen, "%s", "too many header fields to sign");
 			names[nnames++] = want[w];
 		}
 	}
 	if (dkim_body_final(s->body, bh, NULL) < 0)
-		return fail(err, errlen, "body hash failed");
+		return scop_err(err, errlen, "%s", "body hash failed");
 	base64_encode(bh, 32, bh64, BASE64_PAD);
 	if (t == 0)
 		t = (long long)time(NULL);
@@ -228,7 +222,7 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 
 	if (dkim_header_hash_md(s->o.hcanon, &s->h, names, nnames, field.data, field.len, s->key->sha256, hh) < 0 ||
 	    dkim_crypto_sign(s->key, hh, &sig, &siglen) < 0) {
-		fail(err, errlen, "signing failed");
+		scop_err(err, errlen, "%s", "signing failed");
 		goto out;
 	}
 	if (!(sig64 = base64_encode_alloc(sig, siglen, BASE64_PAD)))
@@ -255,7 +249,7 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 	rc = 0;
 	goto out;
 nomem:
-	fail(err, errlen, "out of memory");
+	scop_err(err, errlen, "%s", "out of memory");
 out:
 	free(sig);
 	free(sig64);
@@ -275,7 +269,7 @@ int dkim_sign(const struct dkim_sign_opts *o, struct dkim_privkey *key, const ch
 	if (dkim_signer_headers(s, msg, body_off, err, errlen) < 0)
 		goto out;
 	if (dkim_signer_body(s, msg + body_off, len - body_off) < 0) {
-		fail(err, errlen, "body hash failed");
+		scop_err(err, errlen, "%s", "body hash failed");
 		goto out;
 	}
 	rc = dkim_signer_finish(s, out, err, errlen);

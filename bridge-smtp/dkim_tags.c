@@ -1,4 +1,5 @@
 #include "bridge-smtp/dkim_tags.h"
+#include "common/err.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -49,13 +50,6 @@ static int has_control(const char *s, size_t n)
 	return bad;
 }
 
-static int fail(char *err, size_t errlen, const char *why)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", why);
-	return -1;
-}
-
 int dkim_tags_parse(const char *text, size_t len, struct dkim_taglist *out, char *err, size_t errlen)
 {
 	size_t i = 0;
@@ -70,7 +64,7 @@ int dkim_tags_parse(const char *text, size_t len, struct dkim_taglist *out, char
 		if (i == len)
 			return 0; /* empty list, or a trailing ';' */
 		if (!is_alpha(text[i]))
-			return fail(err, errlen, "bad tag name");
+			return scop_err(err, errlen, "%s", "bad tag name");
 		t.name = text + i;
 		while (i < len && is_alnum_(text[i]))
 			i++;
@@ -78,7 +72,7 @@ int dkim_tags_parse(const char *text, size_t len, struct dkim_taglist *out, char
 		while (i < len && is_fws(text[i]))
 			i++;
 		if (i == len || text[i] != '=')
-			return fail(err, errlen, "missing '=' after tag name");
+			return scop_err(err, errlen, "%s", "missing '=' after tag name");
 		i++;
 		while (i < len && is_fws(text[i]))
 			i++;
@@ -90,7 +84,7 @@ int dkim_tags_parse(const char *text, size_t len, struct dkim_taglist *out, char
 			const char *semi = memchr(text + i, ';', len - i);
 			size_t stop = semi ? (size_t)(semi - text) : len;
 			if (has_control(text + i, stop - i))
-				return fail(err, errlen, "control character in tag value");
+				return scop_err(err, errlen, "%s", "control character in tag value");
 			vend = stop;
 			while (vend > vstart && is_fws(text[vend - 1]))
 				vend--;
@@ -103,10 +97,10 @@ int dkim_tags_parse(const char *text, size_t len, struct dkim_taglist *out, char
 		for (size_t k = 0; k < out->count; k++) {
 			if (out->tags[k].name_len == t.name_len &&
 			    memcmp(out->tags[k].name, t.name, t.name_len) == 0)
-				return fail(err, errlen, "duplicate tag");
+				return scop_err(err, errlen, "%s", "duplicate tag");
 		}
 		if (out->count == DKIM_TAGS_MAX)
-			return fail(err, errlen, "too many tags");
+			return scop_err(err, errlen, "%s", "too many tags");
 		out->tags[out->count++] = t;
 		if (i == len)
 			return 0;

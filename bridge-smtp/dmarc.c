@@ -1,4 +1,5 @@
 #include "bridge-smtp/dmarc.h"
+#include "common/err.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -8,13 +9,6 @@
 
 #include "bridge-smtp/dkim_tags.h"
 #include "bridge-smtp/dns.h"
-
-static int fail(char *err, size_t errlen, const char *why)
-{
-	if (err && errlen)
-		snprintf(err, errlen, "%s", why);
-	return -1;
-}
 
 const char *dmarc_policy_name(enum dmarc_policy p)
 {
@@ -87,10 +81,10 @@ int dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *rec, ch
 	rec->pct = 100;
 	rec->ri = 86400;
 	if (dkim_tags_parse(txt, len, &tl, NULL, 0) < 0)
-		return fail(err, errlen, "malformed tag list");
+		return scop_err(err, errlen, "%s", "malformed tag list");
 	if (tl.count == 0 || tl.tags[0].name_len != 1 || tl.tags[0].name[0] != 'v' ||
 	    !dkim_tag_is(&tl.tags[0], "DMARC1"))
-		return fail(err, errlen, "not a DMARC1 record");
+		return scop_err(err, errlen, "%s", "not a DMARC1 record");
 	if ((t = dkim_tags_get(&tl, "rua")))
 		copy_tag(t, rec->rua, sizeof(rec->rua));
 	if ((t = dkim_tags_get(&tl, "ruf")))
@@ -105,7 +99,7 @@ int dmarc_record_parse(const char *txt, size_t len, struct dmarc_record *rec, ch
 	if (!p_ok || !sp_ok) {
 		/* RFC 7489 6.6.3: with a usable rua=, act as if p=none. */
 		if (!has_valid_uri(rec->rua))
-			return fail(err, errlen, "no valid p= (and no rua=)");
+			return scop_err(err, errlen, "%s", "no valid p= (and no rua=)");
 		rec->p = DMARC_POLICY_NONE;
 		rec->has_sp = 0;
 		rec->p_defaulted = 1;

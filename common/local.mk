@@ -3,6 +3,7 @@ noinst_LIBRARIES += common/libscopcommon.a
 common_libscopcommon_a_SOURCES = \
 	common/log.c common/log.h \
 	common/buf.c common/buf.h \
+	common/err.c common/err.h \
 	common/base64.c common/base64.h \
 	common/crypto.c common/crypto.h \
 	common/yamljson.c common/yamljson.h \

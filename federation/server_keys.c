@@ -1,4 +1,5 @@
 #include "federation/server_keys.h"
+#include "common/err.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -40,7 +41,7 @@ json_t *server_keys_build(const char *server_name, const struct scop_ed25519 *ke
 	return doc;
 }
 
-#define FAIL(...) do { if (err && errlen) snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define FAIL(...) return scop_err(err, errlen, __VA_ARGS__)
 
 /* Adds the keys of one section (verify_keys or old_verify_keys). */
 static int take_keys(json_t *section, int old, int64_t valid_until, struct server_key *keys,

@@ -1,4 +1,5 @@
 #include "homeserver/config.h"
+#include "common/err.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -12,18 +13,6 @@
 #include "common/buf.h"
 #include "common/yamljson.h"
 #include "homeserver/userid.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void hs_config_init(struct hs_config *c)
 {
@@ -86,7 +75,7 @@ static int get_string(json_t *obj, const char *key, char **out, char *err, size_
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v)) {
-		set_err(err, errlen, "%s: expected a string", key);
+		scop_err(err, errlen, "%s: expected a string", key);
 		return -1;
 	}
 	free(*out);
@@ -100,7 +89,7 @@ static int get_bool(json_t *obj, const char *key, bool *out, char *err, size_t e
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_boolean(v)) {
-		set_err(err, errlen, "%s: expected true or false", key);
+		scop_err(err, errlen, "%s: expected true or false", key);
 		return -1;
 	}
 	*out = json_is_true(v);
@@ -136,7 +125,7 @@ static int get_size(json_t *obj, const char *key, size_t *out, char *err, size_t
 			}
 		}
 	}
-	set_err(err, errlen, "%s: expected a size such as 1048576 or \"50M\"", key);
+	scop_err(err, errlen, "%s: expected a size such as 1048576 or \"50M\"", key);
 	return -1;
 }
 
@@ -147,7 +136,7 @@ static int get_number(json_t *obj, const char *key, double min, double max, doub
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_number(v) || json_number_value(v) < min || json_number_value(v) > max) {
-		set_err(err, errlen, "%s: expected a number from %g to %g", key, min, max);
+		scop_err(err, errlen, "%s: expected a number from %g to %g", key, min, max);
 		return -1;
 	}
 	*out = json_number_value(v);
@@ -161,7 +150,7 @@ static int get_uint(json_t *obj, const char *key, unsigned min, unsigned max, un
 	if (get_number(obj, key, min, max, &d, err, errlen) < 0)
 		return -1;
 	if (d != (double)(unsigned)d) {
-		set_err(err, errlen, "%s: expected an integer", key);
+		scop_err(err, errlen, "%s: expected an integer", key);
 		return -1;
 	}
 	*out = (unsigned)d;
@@ -174,7 +163,7 @@ static int get_rate(json_t *obj, const char *key, struct hs_rate *r, char *err, 
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_object(v)) {
-		set_err(err, errlen, "%s: expected a mapping", key);
+		scop_err(err, errlen, "%s: expected a mapping", key);
 		return -1;
 	}
 	if (get_number(v, "per_second", 0, 1e9, &r->per_second, err, errlen) < 0 ||
@@ -186,11 +175,11 @@ static int get_rate(json_t *obj, const char *key, struct hs_rate *r, char *err, 
 static int add_bind(struct hs_config *c, const char *addr, int port, char *err, size_t errlen)
 {
 	if (strlen(addr) > 63) {
-		set_err(err, errlen, "listeners: bind address too long");
+		scop_err(err, errlen, "listeners: bind address too long");
 		return -1;
 	}
 	if (c->nbinds >= HS_MAX_BINDS) {
-		set_err(err, errlen, "listeners: at most %d bind addresses", HS_MAX_BINDS);
+		scop_err(err, errlen, "listeners: at most %d bind addresses", HS_MAX_BINDS);
 		return -1;
 	}
 	c->binds[c->nbinds].addr = strdup(addr);
@@ -209,7 +198,7 @@ static int parse_listeners(struct hs_config *c, json_t *ls, char *err, size_t er
 	json_t *l;
 
 	if (!json_is_array(ls)) {
-		set_err(err, errlen, "listeners: expected a list");
+		scop_err(err, errlen, "listeners: expected a list");
 		return -1;
 	}
 	json_array_foreach(ls, i, l) {
@@ -222,7 +211,7 @@ static int parse_listeners(struct hs_config *c, json_t *ls, char *err, size_t er
 
 		if (!json_is_object(l) || !json_is_integer(port) ||
 		    json_integer_value(port) < 0 || json_integer_value(port) > 65535) {
-			set_err(err, errlen, "listeners[%zu]: needs a port from 0 to 65535", i);
+			scop_err(err, errlen, "listeners[%zu]: needs a port from 0 to 65535", i);
 			return -1;
 		}
 		/* Only HTTP listeners; metrics, manhole and replication are Synapse's. */
@@ -235,7 +224,7 @@ static int parse_listeners(struct hs_config *c, json_t *ls, char *err, size_t er
 		} else if (json_is_array(addrs) && json_array_size(addrs) > 0) {
 			json_array_foreach(addrs, j, a) {
 				if (!json_is_string(a)) {
-					set_err(err, errlen, "listeners[%zu].bind_addresses: expected strings", i);
+					scop_err(err, errlen, "listeners[%zu].bind_addresses: expected strings", i);
 					return -1;
 				}
 				if (add_bind(c, json_string_value(a), (int)json_integer_value(port), err, errlen) < 0)
@@ -278,11 +267,11 @@ static int parse_database(struct hs_config *c, json_t *db, const char *base_dir,
 	const char *n;
 
 	if (!json_is_object(db) || !json_is_string(name)) {
-		set_err(err, errlen, "database: needs a name (sqlite3 or psycopg2)");
+		scop_err(err, errlen, "database: needs a name (sqlite3 or psycopg2)");
 		return -1;
 	}
 	if (args && !json_is_object(args)) {
-		set_err(err, errlen, "database.args: expected a mapping");
+		scop_err(err, errlen, "database.args: expected a mapping");
 		return -1;
 	}
 	n = json_string_value(name);
@@ -290,7 +279,7 @@ static int parse_database(struct hs_config *c, json_t *db, const char *base_dir,
 		json_t *file = json_object_get(args, "database");
 		c->db_kind = HS_DB_SQLITE;
 		if (!json_is_string(file)) {
-			set_err(err, errlen, "database.args.database: the SQLite file is required");
+			scop_err(err, errlen, "database.args.database: the SQLite file is required");
 			return -1;
 		}
 		free(c->db_path);
@@ -327,7 +316,7 @@ static int parse_database(struct hs_config *c, json_t *db, const char *base_dir,
 		buf_free(&b);
 		return c->db_conninfo ? 0 : -1;
 	}
-	set_err(err, errlen, "database.name: unknown database \"%s\" (sqlite3 or psycopg2)", n);
+	scop_err(err, errlen, "database.name: unknown database \"%s\" (sqlite3 or psycopg2)", n);
 	return -1;
 }
 
@@ -338,7 +327,7 @@ static int parse_tokens(struct hs_config *c, json_t *v, char *err, size_t errlen
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_array(v)) {
-		set_err(err, errlen, "registration_tokens: expected a list of strings");
+		scop_err(err, errlen, "registration_tokens: expected a list of strings");
 		return -1;
 	}
 	n = json_array_size(v);
@@ -347,7 +336,7 @@ static int parse_tokens(struct hs_config *c, json_t *v, char *err, size_t errlen
 		return -1;
 	json_array_foreach(v, i, t) {
 		if (!json_is_string(t) || json_string_length(t) == 0) {
-			set_err(err, errlen, "registration_tokens: expected non-empty strings");
+			scop_err(err, errlen, "registration_tokens: expected non-empty strings");
 			return -1;
 		}
 		if (!(c->registration_tokens[i] = strdup(json_string_value(t))))
@@ -369,7 +358,7 @@ static int parse_tls(struct hs_config *c, json_t *root, const char *base_dir,
 	    get_string(root, "tls_private_key_path", &key, err, errlen) < 0)
 		goto out;
 	if (need && (!cert || !key)) {
-		set_err(err, errlen, "a tls listener needs tls_certificate_path and tls_private_key_path");
+		scop_err(err, errlen, "a tls listener needs tls_certificate_path and tls_private_key_path");
 		goto out;
 	}
 	if (cert && !(c->tls_certificate_path = resolve_path(cert, base_dir)))
@@ -391,13 +380,13 @@ static int parse_root(struct hs_config *c, json_t *root, const char *base_dir,
 	char *key_path = NULL;
 
 	if (!json_is_object(root)) {
-		set_err(err, errlen, "the configuration must be a mapping");
+		scop_err(err, errlen, "the configuration must be a mapping");
 		return -1;
 	}
 	if (get_string(root, "server_name", &c->server_name, err, errlen) < 0)
 		return -1;
 	if (!c->server_name || !hs_server_name_valid(c->server_name)) {
-		set_err(err, errlen, "server_name: required, a host name with an optional port");
+		scop_err(err, errlen, "server_name: required, a host name with an optional port");
 		return -1;
 	}
 	if (get_string(root, "public_baseurl", &c->public_baseurl, err, errlen) < 0)
@@ -452,7 +441,7 @@ static int parse_root(struct hs_config *c, json_t *root, const char *base_dir,
 	if (get_string(root, "log_level", &level, err, errlen) < 0)
 		return -1;
 	if (level && scop_log_level_parse(level, &c->log_level) < 0) {
-		set_err(err, errlen, "log_level: unknown level \"%s\"", level);
+		scop_err(err, errlen, "log_level: unknown level \"%s\"", level);
 		free(level);
 		return -1;
 	}
@@ -460,7 +449,7 @@ static int parse_root(struct hs_config *c, json_t *root, const char *base_dir,
 
 	if ((v = json_object_get(root, "rc_login"))) {
 		if (!json_is_object(v)) {
-			set_err(err, errlen, "rc_login: expected a mapping");
+			scop_err(err, errlen, "rc_login: expected a mapping");
 			return -1;
 		}
 		if (get_rate(v, "address", &c->rc_login_address, err, errlen) < 0 ||
@@ -472,7 +461,7 @@ static int parse_root(struct hs_config *c, json_t *root, const char *base_dir,
 		return -1;
 	if ((v = json_object_get(root, "password_hashing"))) {
 		if (!json_is_object(v)) {
-			set_err(err, errlen, "password_hashing: expected a mapping");
+			scop_err(err, errlen, "password_hashing: expected a mapping");
 			return -1;
 		}
 		if (get_uint(v, "time_cost", 1, 100, &c->argon2_time_cost, err, errlen) < 0 ||
@@ -493,7 +482,7 @@ int hs_config_parse(struct hs_config *c, json_t *root, const char *base_dir,
 		    char *err, size_t errlen)
 {
 	hs_config_free(c);
-	set_err(err, errlen, "out of memory");
+	scop_err(err, errlen, "out of memory");
 	if (parse_root(c, root, base_dir, err, errlen) < 0) {
 		hs_config_free(c);
 		return -1;
@@ -510,7 +499,7 @@ int hs_config_load(struct hs_config *c, const char *path, char *err, size_t errl
 
 	root = yaml_load_file(path, yerr, sizeof(yerr));
 	if (!root) {
-		set_err(err, errlen, "%s: %s", path, yerr);
+		scop_err(err, errlen, "%s: %s", path, yerr);
 		return -1;
 	}
 	copy = strdup(path);

@@ -11,21 +11,10 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/err.h"
 #include "common/crypto.h"
 #include "homeserver/config.h"
 #include "homeserver/userid.h"
-
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Writes text to a new file only (O_EXCL), so a config is never clobbered. */
 static int write_new_file(const char *path, const char *text, mode_t mode)
@@ -62,11 +51,11 @@ int hs_config_generate(const char *path, const char *server_name,
 	int rc = -1;
 
 	if (!server_name || !hs_server_name_valid(server_name)) {
-		set_err(err, errlen, "--server-name: a host name with an optional port is required");
+		scop_err(err, errlen, "--server-name: a host name with an optional port is required");
 		return -1;
 	}
 	if (access(path, F_OK) == 0) {
-		set_err(err, errlen, "%s already exists; not overwriting it", path);
+		scop_err(err, errlen, "%s already exists; not overwriting it", path);
 		return -1;
 	}
 	copy = strdup(path);
@@ -74,13 +63,13 @@ int hs_config_generate(const char *path, const char *server_name,
 		goto out;
 	dir = data_dir ? (char *)data_dir : dirname(copy);
 	if (data_dir && mkdir(data_dir, 0700) < 0 && errno != EEXIST) {
-		set_err(err, errlen, "%s: %s", data_dir, strerror(errno));
+		scop_err(err, errlen, "%s: %s", data_dir, strerror(errno));
 		goto out;
 	}
 	/* Absolute paths in the file, so it works from any directory. */
 	abs_dir = realpath(dir, NULL);
 	if (!abs_dir) {
-		set_err(err, errlen, "%s: %s", dir, strerror(errno));
+		scop_err(err, errlen, "%s: %s", dir, strerror(errno));
 		goto out;
 	}
 	dir = abs_dir;
@@ -93,7 +82,7 @@ int hs_config_generate(const char *path, const char *server_name,
 		goto out;
 	}
 	if (scop_ed25519_generate(&key, "a_scop") < 0 || scop_random_token(secret, 48) < 0) {
-		set_err(err, errlen, "cannot generate keys (OpenSSL failure)");
+		scop_err(err, errlen, "cannot generate keys (OpenSSL failure)");
 		goto out;
 	}
 	if (access(key_path, F_OK) == 0) {
@@ -101,7 +90,7 @@ int hs_config_generate(const char *path, const char *server_name,
 		scop_ed25519_clear(&key);
 	} else if (scop_ed25519_save(key_path, &key) < 0) {
 		scop_ed25519_clear(&key);
-		set_err(err, errlen, "%s: cannot write the signing key", key_path);
+		scop_err(err, errlen, "%s: cannot write the signing key", key_path);
 		goto out;
 	}
 	scop_ed25519_clear(&key);
@@ -134,7 +123,7 @@ int hs_config_generate(const char *path, const char *server_name,
 		   server_name, db_path, key_path, secret);
 	explicit_bzero(secret, sizeof(secret));
 	if (!b.data || write_new_file(path, b.data, 0600) < 0) {
-		set_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
+		scop_err(err, errlen, "%s: cannot write: %s", path, strerror(errno));
 		goto out;
 	}
 	rc = 0;

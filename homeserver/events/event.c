@@ -1,5 +1,6 @@
 /* Event format, redaction, hashes and IDs; see event.h. */
 #include "homeserver/events/event.h"
+#include "common/err.h"
 
 #include <stdarg.h>
 #include <stdbool.h>
@@ -11,20 +12,6 @@
 #include "common/buf.h"
 #include "common/canonjson.h"
 #include "common/crypto.h"
-
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static const char *get_str(const json_t *obj, const char *key)
 {
@@ -121,21 +108,21 @@ static int check_id_list(const struct room_version *rv, const json_t *list, cons
 	json_t *item;
 
 	if (!json_is_array(list))
-		return fail(err, errlen, "%s must be an array", name);
+		return scop_err(err, errlen, "%s must be an array", name);
 	if (json_array_size(list) > max)
-		return fail(err, errlen, "%s has more than %zu entries", name, max);
+		return scop_err(err, errlen, "%s has more than %zu entries", name, max);
 	json_array_foreach(list, i, item) {
 		const json_t *id = item;
 		if (rv->event_id == EVENT_ID_V1) {
 			/* v1/v2: [event_id, {"sha256": ...}] pairs. */
 			if (!json_is_array(item) || json_array_size(item) != 2 ||
 			    !json_is_object(json_array_get(item, 1)))
-				return fail(err, errlen, "%s entries must be [event_id, hashes] pairs", name);
+				return scop_err(err, errlen, "%s entries must be [event_id, hashes] pairs", name);
 			id = json_array_get(item, 0);
 		}
 		if (!json_is_string(id) || json_string_length(id) > EVENT_MAX_ID_BYTES ||
 		    json_string_value(id)[0] != '$')
-			return fail(err, errlen, "%s has an entry that is not an event ID", name);
+			return scop_err(err, errlen, "%s has an entry that is not an event ID", name);
 	}
 	return 0;
 }
@@ -147,9 +134,9 @@ static int check_opt_string(const json_t *ev, const char *key, size_t max, char 
 	if (!v)
 		return 0;
 	if (!json_is_string(v))
-		return fail(err, errlen, "%s must be a string", key);
+		return scop_err(err, errlen, "%s must be a string", key);
 	if (json_string_length(v) > max)
-		return fail(err, errlen, "%s is longer than %zu bytes", key, max);
+		return scop_err(err, errlen, "%s is longer than %zu bytes", key, max);
 	return 0;
 }
 
@@ -162,40 +149,40 @@ int event_validate(const struct room_version *rv, const json_t *ev, char *err, s
 	char *enc;
 
 	if (!json_is_object(ev))
-		return fail(err, errlen, "event is not a JSON object");
+		return scop_err(err, errlen, "event is not a JSON object");
 	if (rv->strict_canonical_json && !canonjson_is_strict(ev))
-		return fail(err, errlen, "event has a float or an integer out of the canonical JSON range");
+		return scop_err(err, errlen, "event has a float or an integer out of the canonical JSON range");
 	type = event_type(ev);
 	if (!type)
-		return fail(err, errlen, "type must be a string");
+		return scop_err(err, errlen, "type must be a string");
 	if (check_opt_string(ev, "type", EVENT_MAX_ID_BYTES, err, errlen) < 0 ||
 	    check_opt_string(ev, "state_key", EVENT_MAX_ID_BYTES, err, errlen) < 0 ||
 	    check_opt_string(ev, "room_id", EVENT_MAX_ID_BYTES, err, errlen) < 0 ||
 	    check_opt_string(ev, "event_id", EVENT_MAX_ID_BYTES, err, errlen) < 0)
 		return -1;
 	if (!matrix_user_id_valid(event_sender(ev)))
-		return fail(err, errlen, "sender must be a user ID");
+		return scop_err(err, errlen, "sender must be a user ID");
 	v = json_object_get(ev, "room_id");
 	if (!v && !(rv->room_id_is_create_hash && strcmp(type, "m.room.create") == 0))
-		return fail(err, errlen, "room_id is missing");
+		return scop_err(err, errlen, "room_id is missing");
 	if (v && json_string_value(v)[0] != '!')
-		return fail(err, errlen, "room_id must start with '!'");
+		return scop_err(err, errlen, "room_id must start with '!'");
 	v = json_object_get(ev, "origin_server_ts");
 	if (!json_is_integer(v))
-		return fail(err, errlen, "origin_server_ts must be an integer");
+		return scop_err(err, errlen, "origin_server_ts must be an integer");
 	if (!json_is_object(json_object_get(ev, "content")))
-		return fail(err, errlen, "content must be an object");
+		return scop_err(err, errlen, "content must be an object");
 	v = json_object_get(ev, "depth");
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > depth_max)
-		return fail(err, errlen, "depth must be a non-negative integer in range");
+		return scop_err(err, errlen, "depth must be a non-negative integer in range");
 	v = json_object_get(ev, "hashes");
 	if (!json_is_object(v) || !json_is_string(json_object_get(v, "sha256")))
-		return fail(err, errlen, "hashes.sha256 must be a string");
+		return scop_err(err, errlen, "hashes.sha256 must be a string");
 	if (!json_is_object(json_object_get(ev, "signatures")))
-		return fail(err, errlen, "signatures must be an object");
+		return scop_err(err, errlen, "signatures must be an object");
 	v = json_object_get(ev, "unsigned");
 	if (v && !json_is_object(v))
-		return fail(err, errlen, "unsigned must be an object");
+		return scop_err(err, errlen, "unsigned must be an object");
 	if (check_id_list(rv, json_object_get(ev, "prev_events"), "prev_events",
 			  EVENT_MAX_PREV_EVENTS, err, errlen) < 0 ||
 	    check_id_list(rv, json_object_get(ev, "auth_events"), "auth_events",
@@ -204,18 +191,18 @@ int event_validate(const struct room_version *rv, const json_t *ev, char *err, s
 	if (rv->event_id == EVENT_ID_V1) {
 		const char *id = get_str(ev, "event_id");
 		if (!id || id[0] != '$' || !matrix_id_domain(id))
-			return fail(err, errlen, "event_id must be \"$opaque:domain\" in this room version");
+			return scop_err(err, errlen, "event_id must be \"$opaque:domain\" in this room version");
 	}
 	if (!rv->redacts_in_content && check_opt_string(ev, "redacts", EVENT_MAX_ID_BYTES, err, errlen) < 0)
 		return -1;
 	if (strcmp(type, "m.room.redaction") == 0 && !event_redacts(rv, ev))
-		return fail(err, errlen, "m.room.redaction without redacts");
+		return scop_err(err, errlen, "m.room.redaction without redacts");
 	enc = canonjson_dumps(ev, &len, rv->strict_canonical_json ? 0 : CANONJSON_LAX);
 	if (!enc)
-		return fail(err, errlen, "event cannot be encoded as canonical JSON");
+		return scop_err(err, errlen, "event cannot be encoded as canonical JSON");
 	free(enc);
 	if (len > EVENT_MAX_BYTES)
-		return fail(err, errlen, "event is %zu bytes, more than %d", len, EVENT_MAX_BYTES);
+		return scop_err(err, errlen, "event is %zu bytes, more than %d", len, EVENT_MAX_BYTES);
 	return 0;
 }
 
