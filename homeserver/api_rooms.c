@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/log.h"
 #include "homeserver/api.h"
 #include "homeserver/api_rooms.h"
 #include "homeserver/rooms.h"
@@ -488,6 +489,43 @@ static void membership_change(struct api_req *r, const char *membership, int nee
 	}
 }
 
+/* A knock asks to join a room whose join rule is knock or knock_restricted;
+ * the auth rules refuse it anywhere else (403). */
+static void knock(struct api_req *r)
+{
+	const char *room_id = api_param(r, 0), *reason = NULL;
+	char *resolved = NULL, m[16];
+	json_t *c;
+
+	if (!rooms_of(r) || (r->body && api_opt_string(r, r->body, "reason", &reason) < 0))
+		return;
+	if (room_id[0] == '#') {
+		if (room_store_alias_get(rooms_store(r->hs->rooms), room_id, &resolved, NULL) !=
+		    STORE_OK) {
+			api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
+			return;
+		}
+		room_id = resolved;
+	} else if (room_id[0] != '!') {
+		api_error(r, 400, "M_INVALID_PARAM", "Not a room ID or alias");
+		return;
+	}
+	if (rooms_membership(r->hs->rooms, room_id, r->who.user_id, m) != ROOM_OK) {
+		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+	} else {
+		c = member_content(r, "knock", r->who.user_id);
+		if (reason)
+			json_object_set_new(c, "reason", json_string(reason));
+		send_one(r, room_id, "m.room.member", r->who.user_id, c, NULL, NULL);
+		json_decref(c);
+		if (r->http->status == 200) {
+			json_decref(r->http->reply);
+			r->http->reply = json_pack("{s:s}", "room_id", room_id);
+		}
+	}
+	free(resolved);
+}
+
 static void invite(struct api_req *r) { membership_change(r, "invite", 1); }
 static void leave(struct api_req *r) { membership_change(r, "leave", 0); }
 static void kick(struct api_req *r) { membership_change(r, "leave", 1); }
@@ -873,6 +911,171 @@ static void redact(struct api_req *r)
 	json_decref(c);
 }
 
+/* ---- room upgrade ------------------------------------------------------------ */
+
+/* State that moves to the replacement room as it is. */
+static const char *const upgrade_copied[] = {
+	"m.room.join_rules", "m.room.history_visibility", "m.room.name", "m.room.topic",
+	"m.room.avatar", "m.room.encryption", "m.room.guest_access", "m.room.server_acl",
+	"m.room.canonical_alias",
+};
+
+static json_t *state_content(struct api_req *r, const char *room_id, const char *type)
+{
+	json_t *ev = rooms_state_event(r->hs->rooms, room_id, type, ""), *c = NULL;
+	if (ev && json_is_object(json_object_get(ev, "content")))
+		c = json_deep_copy(json_object_get(ev, "content"));
+	json_decref(ev);
+	return c;
+}
+
+/* The power levels of the new room: the old ones, with the upgrader at
+ * their old level (capped at 100; none where creators are privileged). */
+static json_t *upgrade_power_levels(struct api_req *r, const char *old, int64_t have,
+				    const struct room_version *rv)
+{
+	json_t *pl = state_content(r, old, "m.room.power_levels"), *users;
+	if (!pl)
+		pl = json_object();
+	users = json_object_get(pl, "users");
+	if (!json_is_object(users)) {
+		users = json_object();
+		json_object_set_new(pl, "users", users);
+	}
+	if (rv->privileged_creators)
+		json_object_del(users, r->who.user_id);
+	else
+		json_object_set_new(users, r->who.user_id, json_integer(have > 100 ? 100 : have));
+	return pl;
+}
+
+/* After the tombstone: members may no longer talk or invite in the old
+ * room unless they are moderators. */
+static void restrict_old_room(struct api_req *r, const char *old)
+{
+	json_t *pl = state_content(r, old, "m.room.power_levels");
+	json_int_t ud, lvl;
+	struct room_send s;
+	struct room_result res;
+	if (!pl)
+		return;
+	ud = json_integer_value(json_object_get(pl, "users_default"));
+	lvl = ud + 1 > 50 ? ud + 1 : 50;
+	if (json_integer_value(json_object_get(pl, "events_default")) < lvl)
+		json_object_set_new(pl, "events_default", json_integer(lvl));
+	if (json_integer_value(json_object_get(pl, "invite")) < lvl)
+		json_object_set_new(pl, "invite", json_integer(lvl));
+	memset(&s, 0, sizeof(s));
+	s.room_id = old;
+	s.sender = r->who.user_id;
+	s.type = "m.room.power_levels";
+	s.state_key = "";
+	s.content = pl;
+	if (rooms_send(r->hs->rooms, &s, &res) != ROOM_OK)
+		log_warn("upgrade of %s: old power levels not restricted: %s", old, res.reason);
+	json_decref(pl);
+}
+
+/* Moves the local aliases of old to new, and the canonical alias with
+ * them. */
+static void move_aliases(struct api_req *r, const char *old, const char *new_id)
+{
+	json_t *aliases = NULL, *v, *c;
+	size_t i;
+	struct room_store *rs = rooms_store(r->hs->rooms);
+	if (room_store_aliases_of(rs, old, &aliases) != STORE_OK)
+		return;
+	json_array_foreach(aliases, i, v) {
+		const char *a = json_string_value(v);
+		if (a && room_store_alias_delete(rs, a) == STORE_OK &&
+		    room_store_alias_put(rs, a, new_id, r->who.user_id) != STORE_OK)
+			log_warn("upgrade of %s: alias %s lost", old, a);
+	}
+	json_decref(aliases);
+	if ((c = state_content(r, old, "m.room.canonical_alias")) && json_object_size(c)) {
+		json_t *empty = json_object();
+		struct room_send s;
+		struct room_result res;
+		memset(&s, 0, sizeof(s));
+		s.room_id = old;
+		s.sender = r->who.user_id;
+		s.type = "m.room.canonical_alias";
+		s.state_key = "";
+		s.content = empty;
+		rooms_send(r->hs->rooms, &s, &res);
+		json_decref(empty);
+	}
+	json_decref(c);
+}
+
+static void upgrade(struct api_req *r)
+{
+	const char *old = api_param(r, 0), *version;
+	const struct room_version *rv;
+	int64_t have, needed, red, kick_l, ban_l, inv;
+	json_t *create = NULL, *old_create, *list, *c, *tomb;
+	struct room_result res;
+	struct room_send s;
+	enum room_rc rc;
+
+	if (!rooms_of(r) || api_req_string(r, r->body, "new_version", &version) < 0)
+		return;
+	rv = room_version_get(version);
+	if (!rv || rv->event_id == EVENT_ID_V1) {
+		api_error(r, 400, "M_UNSUPPORTED_ROOM_VERSION", "Unsupported room version");
+		return;
+	}
+	if (api_require_joined(r, old) < 0)
+		return;
+	if (rooms_power(r->hs->rooms, old, r->who.user_id, "m.room.tombstone", &have, &needed,
+			&red, &kick_l, &ban_l, &inv) != ROOM_OK || have < needed) {
+		api_error(r, 403, "M_FORBIDDEN", "You may not upgrade this room");
+		return;
+	}
+	create = json_pack("{s:{s:s}}", "predecessor", "room_id", old);
+	if ((old_create = state_content(r, old, "m.room.create"))) {
+		static const char *const kept[] = { "m.federate", "type" };
+		for (size_t i = 0; i < 2; i++)
+			if (json_object_get(old_create, kept[i]))
+				json_object_set(create, kept[i], json_object_get(old_create, kept[i]));
+		json_decref(old_create);
+	}
+	list = json_array();
+	add_initial(list, "m.room.member", r->who.user_id,
+		    member_content(r, "join", r->who.user_id));
+	add_initial(list, "m.room.power_levels", "", upgrade_power_levels(r, old, have, rv));
+	for (size_t i = 0; i < sizeof(upgrade_copied) / sizeof(upgrade_copied[0]); i++)
+		if ((c = state_content(r, old, upgrade_copied[i])))
+			add_initial(list, upgrade_copied[i], "", c);
+	rc = rooms_create(r->hs->rooms, r->who.user_id, rv->id, create, list, &res);
+	json_decref(list);
+	json_decref(create);
+	if (rc != ROOM_OK) {
+		room_err(r, rc, &res);
+		return;
+	}
+	move_aliases(r, old, res.room_id);
+	tomb = json_pack("{s:s,s:s}", "body", "This room has been replaced", "replacement_room",
+			 res.room_id);
+	memset(&s, 0, sizeof(s));
+	s.room_id = old;
+	s.sender = r->who.user_id;
+	s.type = "m.room.tombstone";
+	s.state_key = "";
+	s.content = tomb;
+	{
+		struct room_result tres;
+		rc = rooms_send(r->hs->rooms, &s, &tres);
+		json_decref(tomb);
+		if (rc != ROOM_OK) {
+			room_err(r, rc, &tres);
+			return;
+		}
+	}
+	restrict_old_room(r, old);
+	api_reply(r, 200, json_pack("{s:s}", "replacement_room", res.room_id));
+}
+
 #define V (API_CLIENT_R0 | API_CLIENT_V3 | API_AUTH)
 const struct api_route api_rooms_routes[] = {
 	{ "POST", "/createRoom", create_room, V | API_JSON },
@@ -885,6 +1088,8 @@ const struct api_route api_rooms_routes[] = {
 	{ "POST", "/join/{roomIdOrAlias}", join_room_id, V | API_JSON_OPTIONAL },
 	{ "POST", "/rooms/{roomId}/join", join_room_id, V | API_JSON_OPTIONAL },
 	{ "POST", "/rooms/{roomId}/invite", invite, V | API_JSON },
+	{ "POST", "/knock/{roomIdOrAlias}", knock, V | API_JSON_OPTIONAL },
+	{ "POST", "/rooms/{roomId}/upgrade", upgrade, V | API_JSON },
 	{ "POST", "/rooms/{roomId}/leave", leave, V | API_JSON_OPTIONAL },
 	{ "POST", "/rooms/{roomId}/forget", forget, V | API_JSON_OPTIONAL },
 	{ "POST", "/rooms/{roomId}/kick", kick, V | API_JSON },

@@ -204,7 +204,7 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 	struct room_membership *list = NULL;
 	struct room_extra *ad = NULL;
 	size_t n = 0, nad = 0;
-	json_t *resp, *join, *invite, *leave, *global;
+	json_t *resp, *join, *invite, *leave, *knock, *global;
 	char tok[48];
 
 	*news = 0;
@@ -246,6 +246,7 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 	join = json_object_get(json_object_get(resp, "rooms"), "join");
 	invite = json_object_get(json_object_get(resp, "rooms"), "invite");
 	leave = json_object_get(json_object_get(resp, "rooms"), "leave");
+	knock = json_object_get(json_object_get(resp, "rooms"), "knock");
 	for (size_t i = 0; i < n; i++) {
 		const struct room_membership *m = &list[i];
 		int changed = m->stream_pos > p->since;
@@ -276,6 +277,12 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 			room = json_pack("{s:{s:o}}", "invite_state", "events",
 					 stripped ? stripped : json_array());
 			json_object_set(invite, m->room_id, room);
+			*news = 1;
+		} else if (strcmp(m->membership, "knock") == 0 && (changed || !p->since)) {
+			json_t *stripped = rooms_stripped_state(hs->rooms, m->room_id, p->user_id);
+			room = json_pack("{s:{s:o}}", "knock_state", "events",
+					 stripped ? stripped : json_array());
+			json_object_set(knock, m->room_id, room);
 			*news = 1;
 		} else if ((strcmp(m->membership, "leave") == 0 ||
 			    strcmp(m->membership, "ban") == 0) && changed && p->since) {

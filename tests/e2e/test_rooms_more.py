@@ -1,0 +1,192 @@
+#!/usr/bin/python3
+"""End-to-end tests of scopd's knock, room upgrade, presence and lazy-loaded
+members on SQLite and (with SCOP_TEST_PG_DSN) PostgreSQL, over raw HTTP.
+Prints TAP."""
+import json
+import os
+import shutil
+import sys
+import tempfile
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from scoptest import Tap  # noqa: E402
+from test_rooms_common import C, Server, backends, expect  # noqa: E402
+
+t = Tap()
+
+
+def sync(srv, token, since=None, filt=None, extra=None):
+    q = {"timeout": "0"}
+    if since:
+        q["since"] = since
+    if filt is not None:
+        q["filter"] = json.dumps(filt)
+    q.update(extra or {})
+    return expect(srv.call("GET", C + "/sync?" + urllib.parse.urlencode(q), None, token), 200)
+
+
+def knock_suite(srv, tag, users):
+    def case(desc):
+        return t.case("%s: knock: %s" % (tag, desc))
+
+    (a, ta), (b, tb), (c, tc) = users
+    rid = expect(srv.call("POST", C + "/createRoom", {"room_alias_name": "knockable"}, ta),
+                 200)["room_id"]
+    expect(srv.call("PUT", C + "/rooms/%s/state/m.room.join_rules" % rid,
+                    {"join_rule": "knock"}, ta), 200)
+    closed = expect(srv.call("POST", C + "/createRoom", {}, ta), 200)["room_id"]
+    since_b = sync(srv, tb)["next_batch"]
+
+    @case("knocking on an invite-only room is 403 M_FORBIDDEN")
+    def _():
+        expect(srv.call("POST", C + "/knock/" + closed, {}, tb), 403, "M_FORBIDDEN")
+
+    @case("knocking on an unknown room is 404; a non-ID is 400")
+    def _():
+        expect(srv.call("POST", C + "/knock/!nope:rooms.test", {}, tb), 404, "M_NOT_FOUND")
+        expect(srv.call("POST", C + "/knock/nope", {}, tb), 400, "M_INVALID_PARAM")
+
+    @case("a knock with a reason answers room_id and the member event says knock")
+    def _():
+        j = expect(srv.call("POST", C + "/knock/" + rid, {"reason": "let me in"}, tb), 200)
+        assert j == {"room_id": rid}, j
+        st = expect(srv.call("GET", C + "/rooms/%s/state/m.room.member/%s" % (rid, b), None, ta), 200)
+        assert st["membership"] == "knock" and st["reason"] == "let me in", st
+
+    @case("the knocker's sync lists the room under rooms.knock with knock_state")
+    def _():
+        j = sync(srv, tb, since_b)
+        k = j["rooms"]["knock"].get(rid)
+        assert k, j["rooms"]
+        evs = k["knock_state"]["events"]
+        types = {e["type"] for e in evs}
+        assert "m.room.create" in types and "m.room.join_rules" in types, types
+        assert all("event_id" not in e for e in evs), evs
+        assert rid not in j["rooms"]["join"]
+
+    @case("knocking by alias works; a knocker cannot join directly")
+    def _():
+        alias = urllib.parse.quote("#knockable:rooms.test")
+        assert expect(srv.call("POST", C + "/knock/" + alias, {}, tc), 200) == {"room_id": rid}
+        expect(srv.call("POST", C + "/join/" + rid, {}, tc), 403, "M_FORBIDDEN")
+
+    @case("a knocker may rescind by leaving")
+    def _():
+        expect(srv.call("POST", C + "/rooms/%s/leave" % rid, {}, tc), 200)
+        st = expect(srv.call("GET", C + "/rooms/%s/state/m.room.member/%s" % (rid, c), None, ta), 200)
+        assert st["membership"] == "leave", st
+
+    @case("the admin invites the knocker, who then joins")
+    def _():
+        expect(srv.call("POST", C + "/rooms/%s/invite" % rid, {"user_id": b}, ta), 200)
+        expect(srv.call("POST", C + "/join/" + rid, {}, tb), 200)
+        assert rid in expect(srv.call("GET", C + "/joined_rooms", None, tb), 200)["joined_rooms"]
+
+    @case("knock_restricted rooms (v10) take knocks too; v6 rooms do not know knock")
+    def _():
+        r10 = expect(srv.call("POST", C + "/createRoom", {"room_version": "10"}, ta), 200)["room_id"]
+        expect(srv.call("PUT", C + "/rooms/%s/state/m.room.join_rules" % r10,
+                        {"join_rule": "knock_restricted", "allow": []}, ta), 200)
+        expect(srv.call("POST", C + "/knock/" + r10, {}, tc), 200)
+        r6 = expect(srv.call("POST", C + "/createRoom", {"room_version": "6"}, ta), 200)
+        if r6 is not None:
+            rid6 = r6["room_id"]
+            srv.call("PUT", C + "/rooms/%s/state/m.room.join_rules" % rid6, {"join_rule": "knock"}, ta)
+            expect(srv.call("POST", C + "/knock/" + rid6, {}, tc), 403, "M_FORBIDDEN")
+
+
+def upgrade_suite(srv, tag, users):
+    def case(desc):
+        return t.case("%s: upgrade: %s" % (tag, desc))
+
+    (a, ta), (b, tb) = users
+    rid = expect(srv.call("POST", C + "/createRoom",
+                          {"name": "old", "topic": "old topic", "room_alias_name": "upg",
+                           "preset": "public_chat", "room_version": "10"}, ta), 200)["room_id"]
+    expect(srv.call("PUT", C + "/rooms/%s/state/m.room.encryption" % rid,
+                    {"algorithm": "m.megolm.v1.aes-sha2"}, ta), 200)
+    expect(srv.call("POST", C + "/join/" + rid, {}, tb), 200)
+    up = C + "/rooms/%s/upgrade" % rid
+    new = {}
+
+    @case("unknown version is 400 M_UNSUPPORTED_ROOM_VERSION; missing new_version is 400")
+    def _():
+        expect(srv.call("POST", up, {"new_version": "99"}, ta), 400, "M_UNSUPPORTED_ROOM_VERSION")
+        expect(srv.call("POST", up, {}, ta), 400)
+
+    @case("a member without power for m.room.tombstone gets 403; an outsider 403")
+    def _():
+        expect(srv.call("POST", up, {"new_version": "11"}, tb), 403, "M_FORBIDDEN")
+        _, tc = srv.register("upg_outsider")
+        expect(srv.call("POST", up, {"new_version": "11"}, tc), 403, "M_FORBIDDEN")
+
+    @case("the creator upgrades: replacement_room answered")
+    def _():
+        j = expect(srv.call("POST", up, {"new_version": "11"}, ta), 200)
+        assert j["replacement_room"].startswith("!"), j
+        new["id"] = j["replacement_room"]
+
+    @case("new room: version, predecessor and the transferable state copied")
+    def _():
+        n = new["id"]
+        cr = expect(srv.call("GET", C + "/rooms/%s/state/m.room.create/" % n, None, ta), 200)
+        assert cr["room_version"] == "11" and cr["predecessor"]["room_id"] == rid, cr
+        g = lambda typ: expect(srv.call("GET", C + "/rooms/%s/state/%s/" % (n, typ), None, ta), 200)
+        assert g("m.room.name") == {"name": "old"}
+        assert g("m.room.topic")["topic"] == "old topic"
+        assert g("m.room.join_rules")["join_rule"] == "public"
+        assert g("m.room.encryption")["algorithm"] == "m.megolm.v1.aes-sha2"
+        assert g("m.room.history_visibility")["history_visibility"] == "shared"
+        assert g("m.room.power_levels")["users"][a] == 100
+
+    @case("the alias now points at the new room")
+    def _():
+        alias = urllib.parse.quote("#upg:rooms.test")
+        j = expect(srv.call("GET", C + "/directory/room/" + alias, None, ta), 200)
+        assert j["room_id"] == new["id"], j
+
+    @case("old room: tombstone and restricted power levels; members can no longer talk")
+    def _():
+        ts = expect(srv.call("GET", C + "/rooms/%s/state/m.room.tombstone/" % rid, None, ta), 200)
+        assert ts["replacement_room"] == new["id"], ts
+        pl = expect(srv.call("GET", C + "/rooms/%s/state/m.room.power_levels/" % rid, None, ta), 200)
+        assert pl["events_default"] >= 50 and pl["invite"] >= 50, pl
+        expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/t1" % rid,
+                        {"msgtype": "m.text", "body": "hi"}, tb), 403, "M_FORBIDDEN")
+
+    @case("the other member can join the replacement room; it upgrades again to v12")
+    def _():
+        expect(srv.call("POST", C + "/join/" + new["id"], {}, tb), 200)
+        j = expect(srv.call("POST", C + "/rooms/%s/upgrade" % new["id"], {"new_version": "12"}, ta), 200)
+        cr = expect(srv.call("GET", C + "/rooms/%s/state/m.room.create/" % j["replacement_room"], None, ta), 200)
+        assert cr["room_version"] == "12", cr
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="scop-rmore-")
+    ok = False
+    try:
+        for name, db, cleanup in backends(tmp, "rmore"):
+            srv = Server(tmp, name, db)
+            try:
+                users = [srv.register(u) for u in ("alice", "bob", "carol", "dave")]
+                knock_suite(srv, name, users[:3])
+                upgrade_suite(srv, name, users[2:4])
+            finally:
+                srv.stop()
+                cleanup()
+            t.ok(srv.proc.p.returncode == 0, "%s: scopd exited 0 (no leaks)" % name, srv.log()[-3000:])
+        if not os.environ.get("SCOP_TEST_PG_DSN") and os.environ.get("SCOP_REQUIRE_PG") == "1":
+            t.ok(False, "postgres: SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset")
+        ok = True
+    finally:
+        if ok and not t.failed:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("# logs kept in %s" % tmp, flush=True)
+    t.done()
+
+
+if __name__ == "__main__":
+    main()
