@@ -28,7 +28,9 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/sync.c homeserver/sync.h \
 	homeserver/api_rooms.c homeserver/api_rooms.h \
 	homeserver/api_sync.c homeserver/api_profile.c homeserver/api_extras.c \
-	homeserver/hs_rooms.c
+	homeserver/hs_rooms.c \
+	homeserver/api_relations.c homeserver/api_search.c homeserver/api_relsearch.h \
+	homeserver/store/store_relsearch.c homeserver/store/store_relsearch.h
 homeserver_libscophs_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(ARGON2_CFLAGS) $(STORE_CFLAGS)
 HS_LIBS = homeserver/libscophs.a homeserver/events/libscopevents.a $(STORE_LIBS) $(MHD_LIBS) $(ARGON2_LIBS) $(COMMON_LIBS)
 
@@ -140,3 +142,7 @@ tests_fuzz_fuzz_hs_rooms_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_hs_rooms_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_rooms_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/hs_rooms
+
+# Relations, threads and search (issue 3).
+SCRIPT_TESTS += tests/e2e/test_relations_search.py
+EXTRA_DIST += tests/e2e/test_relations_search.py

@@ -15,6 +15,7 @@
 #include "common/httpc.h"
 #include "common/log.h"
 #include "federation/api_federation.h"
+#include "homeserver/api_relsearch.h"
 #include "homeserver/config.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
@@ -132,6 +133,11 @@ static int serve(const char *path)
 			   cfg.db_kind == HS_DB_SQLITE ? cfg.db_path : cfg.db_conninfo,
 			   err, sizeof(err)) < 0) {
 		log_error("rooms: %s", err);
+		goto out;
+	}
+	if (api_add_routes(hs.router, api_relations_routes, api_relations_nroutes) < 0 ||
+	    api_add_routes(hs.router, api_search_routes, api_search_nroutes) < 0) {
+		log_error("out of memory");
 		goto out;
 	}
 	fed = fed_service_new(&hs, path, err, sizeof(err));

@@ -1,0 +1,18 @@
+/* The relations, threads and search endpoint groups (api_relations.c,
+ * api_search.c).  main.c adds them after hs_rooms_start(). */
+#ifndef SCOP_HS_API_RELSEARCH_H
+#define SCOP_HS_API_RELSEARCH_H
+
+#include "homeserver/api.h"
+#include "homeserver/store/store_relsearch.h"
+
+extern const struct api_route api_relations_routes[];
+extern const size_t api_relations_nroutes;
+extern const struct api_route api_search_routes[];
+extern const size_t api_search_nroutes;
+
+/* A connection for this request on scopd's database (relsearch_close() it),
+ * or NULL after answering 404 (rooms off) or 500. */
+struct relsearch *api_relsearch_open(struct api_req *r);
+
+#endif
