@@ -32,6 +32,7 @@ static void sync(struct api_req *r)
 {
 	char *since = http_query(r->http, "since"), *timeout_s = http_query(r->http, "timeout");
 	char *filter = http_query(r->http, "filter"), *full = http_query(r->http, "full_state");
+	char *set_presence = http_query(r->http, "set_presence");
 	struct sync_params p;
 	long long timeout = 0;
 	int news = 0;
@@ -61,6 +62,19 @@ static void sync(struct api_req *r)
 		api_error(r, 400, "M_INVALID_PARAM", "Bad or unknown filter");
 		goto out;
 	}
+	if (set_presence && !rooms_presence_valid(set_presence)) {
+		api_error(r, 400, "M_INVALID_PARAM", "set_presence must be online, unavailable or offline");
+		goto out;
+	}
+	/* offline: the client syncs without being seen.  Without the
+	 * parameter the user is marked online and active, but quietly, so a
+	 * plain /sync does not wake every peer's long-poll. */
+	if (!set_presence)
+		rooms_presence_set(r->hs->rooms, r->who.user_id, "online", NULL,
+				   ROOMS_PRESENCE_KEEP_MSG | ROOMS_PRESENCE_QUIET);
+	else if (strcmp(set_presence, "offline") != 0)
+		rooms_presence_set(r->hs->rooms, r->who.user_id, set_presence, NULL,
+				   ROOMS_PRESENCE_KEEP_MSG);
 	p.full_state = full && strcmp(full, "true") == 0;
 	p.user_id = strdup(r->who.user_id);
 	p.device_id = r->who.device_id ? strdup(r->who.device_id) : NULL;
@@ -95,6 +109,7 @@ out:
 	free(timeout_s);
 	free(filter);
 	free(full);
+	free(set_presence);
 }
 
 static int own_user(struct api_req *r)
@@ -155,9 +170,51 @@ static void filter_get(struct api_req *r)
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
 }
 
+/* ---- presence ---------------------------------------------------------------- */
+
+static void presence_put(struct api_req *r)
+{
+	const char *presence, *msg = NULL;
+	if (!r->hs->rooms)
+		return;
+	if (strcmp(api_param(r, 0), r->who.user_id) != 0) {
+		api_error(r, 403, "M_FORBIDDEN", "You may only set your own presence");
+		return;
+	}
+	if (api_req_string(r, r->body, "presence", &presence) < 0 ||
+	    api_opt_string(r, r->body, "status_msg", &msg) < 0)
+		return;
+	if (!rooms_presence_valid(presence)) {
+		api_error(r, 400, "M_INVALID_PARAM", "presence must be online, unavailable or offline");
+		return;
+	}
+	if (rooms_presence_set(r->hs->rooms, r->who.user_id, presence, msg, 0) != ROOM_OK)
+		api_error(r, 500, "M_UNKNOWN", "Internal error");
+	else
+		api_reply(r, 200, json_object());
+}
+
+static void presence_get(struct api_req *r)
+{
+	const char *user = api_param(r, 0);
+	if (!r->hs->rooms)
+		return;
+	if (!matrix_user_id_valid(user)) {
+		api_error(r, 400, "M_INVALID_PARAM", "Invalid user ID");
+		return;
+	}
+	if (!rooms_presence_visible(r->hs->rooms, r->who.user_id, user)) {
+		api_error(r, 403, "M_FORBIDDEN", "You do not share a room with this user");
+		return;
+	}
+	api_reply(r, 200, rooms_presence_get(r->hs->rooms, user));
+}
+
 #define V (API_CLIENT_R0 | API_CLIENT_V3 | API_AUTH)
 const struct api_route api_sync_routes[] = {
 	{ "GET", "/sync", sync, V },
+	{ "PUT", "/presence/{userId}/status", presence_put, V | API_JSON },
+	{ "GET", "/presence/{userId}/status", presence_get, V },
 	{ "POST", "/user/{userId}/filter", filter_post, V | API_JSON },
 	{ "GET", "/user/{userId}/filter/{filterId}", filter_get, V },
 };

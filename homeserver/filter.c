@@ -40,6 +40,18 @@ static int read_list(const json_t *arr, char ***out, size_t *n)
 	return 0;
 }
 
+/* The two lazy-loading flags of obj (booleans; absent: false). */
+static int read_lazy(struct room_filter *f, const json_t *obj)
+{
+	const json_t *ll = json_object_get(obj, "lazy_load_members");
+	const json_t *ir = json_object_get(obj, "include_redundant_members");
+	if ((ll && !json_is_boolean(ll)) || (ir && !json_is_boolean(ir)))
+		return -1;
+	f->lazy_load_members = json_is_true(ll);
+	f->include_redundant_members = json_is_true(ir);
+	return 0;
+}
+
 int room_filter_from_json(struct room_filter *f, const json_t *obj)
 {
 	const json_t *limit, *types;
@@ -58,7 +70,8 @@ int room_filter_from_json(struct room_filter *f, const json_t *obj)
 	types = json_object_get(obj, "types");
 	f->has_types = types && !json_is_null(types);
 	if (read_list(types, &f->types, &f->ntypes) < 0 ||
-	    read_list(json_object_get(obj, "not_types"), &f->not_types, &f->nnot) < 0)
+	    read_list(json_object_get(obj, "not_types"), &f->not_types, &f->nnot) < 0 ||
+	    read_lazy(f, obj) < 0)
 		goto bad;
 	return 0;
 bad:
@@ -84,6 +97,20 @@ int room_filter_parse(struct room_filter *f, const char *data, size_t len, int s
 			return -1;
 		}
 		obj = json_object_get(room, "timeline");
+		rc = room_filter_from_json(f, obj);
+		/* The timeline's own flags do not count in a sync filter. */
+		f->lazy_load_members = f->include_redundant_members = 0;
+		if (rc == 0) {
+			json_t *state = json_object_get(room, "state");
+			if (state && !json_is_object(state) && !json_is_null(state))
+				rc = -1;
+			else if (json_is_object(state))
+				rc = read_lazy(f, state);
+			if (rc < 0)
+				room_filter_clear(f);
+		}
+		json_decref(root);
+		return rc;
 	}
 	rc = room_filter_from_json(f, obj);
 	json_decref(root);

@@ -23,12 +23,16 @@ struct room_filter {
 	size_t ntypes;
 	char **not_types;
 	size_t nnot;
+	/* Lazy-loaded members (a RoomEventFilter's own fields, or a sync
+	 * Filter's room.state): member events only for the senders shown. */
+	int lazy_load_members;
+	int include_redundant_members;
 };
 
 void room_filter_init(struct room_filter *f);
 void room_filter_clear(struct room_filter *f);
 /* sync == 0: data is a RoomEventFilter; sync == 1: a Filter whose
- * room.timeline is read.  f is cleared first; on -1 it is left empty. */
+ * room.timeline is read, and room.state's lazy-loading flags.  f is cleared first; on -1 it is left empty. */
 int room_filter_parse(struct room_filter *f, const char *data, size_t len, int sync);
 int room_filter_from_json(struct room_filter *f, const json_t *obj);
 /* 1 when a client event passes the filter (types may end in '*'). */

@@ -42,6 +42,8 @@ struct rooms {
 	pthread_mutex_t xlock;    /* the extras stream */
 	int xinit;
 	int64_t xpos;
+	pthread_mutex_t plock;    /* presence (memory only) */
+	json_t *presence;         /* user -> {presence, status_msg?, active, pos} */
 };
 
 static int64_t now_ms(void)
@@ -73,6 +75,7 @@ struct rooms *rooms_new(struct room_store *rs, const char *server_name,
 	r->key = *key;
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->xlock, NULL);
+	pthread_mutex_init(&r->plock, NULL);
 	return r;
 }
 
@@ -102,6 +105,8 @@ void rooms_free(struct rooms *r)
 	scop_ed25519_clear(&r->key);
 	pthread_mutex_destroy(&r->lock);
 	pthread_mutex_destroy(&r->xlock);
+	pthread_mutex_destroy(&r->plock);
+	json_decref(r->presence);
 	free(r->server_name);
 	free(r);
 }
@@ -995,6 +1000,161 @@ void rooms_typing_expire(struct rooms *r)
 				xnotify_room(r, rm, NULL, x);
 		}
 	}
+}
+
+/* ---- presence ------------------------------------------------------------ */
+
+#define PRESENCE_ACTIVE_MS (5 * 60 * 1000) /* "currently active" window */
+
+int rooms_presence_valid(const char *presence)
+{
+	return presence && (strcmp(presence, "online") == 0 || strcmp(presence, "offline") == 0 ||
+			    strcmp(presence, "unavailable") == 0);
+}
+
+/* The users who share a joined room with user, as an object (a set),
+ * user included. */
+static json_t *room_peers(struct rooms *r, const char *user)
+{
+	struct room_membership *list = NULL;
+	size_t n = 0;
+	json_t *set = json_object();
+	json_object_set_new(set, user, json_true());
+	if (room_store_user_rooms(r->rs, user, &list, &n) != STORE_OK)
+		return set;
+	for (size_t i = 0; i < n; i++) {
+		struct room *rm;
+		const char *uid;
+		json_t *v;
+		if (strcmp(list[i].membership, "join") != 0 || !(rm = room_get(r, list[i].room_id)))
+			continue;
+		pthread_mutex_lock(&rm->lock);
+		json_object_foreach(json_object_get(rm->ids, "m.room.member"), uid, v) {
+			const char *m = event_membership(cache_lookup(rm, "m.room.member", uid));
+			if (m && strcmp(m, "join") == 0)
+				json_object_set_new(set, uid, json_true());
+		}
+		pthread_mutex_unlock(&rm->lock);
+	}
+	room_membership_list_free(list, n);
+	return set;
+}
+
+enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *presence,
+				const char *status_msg, int flags)
+{
+	int keep_msg = flags & ROOMS_PRESENCE_KEEP_MSG;
+	json_t *cur, *peers;
+	const char *old;
+	int changed;
+	int64_t x = 0, now = now_ms();
+
+	if (!rooms_presence_valid(presence))
+		return ROOM_BAD_JSON;
+	pthread_mutex_lock(&r->plock);
+	if (!r->presence)
+		r->presence = json_object();
+	cur = json_object_get(r->presence, user);
+	if (!cur) {
+		cur = json_object();
+		json_object_set_new(r->presence, user, cur);
+	}
+	old = json_string_value(json_object_get(cur, "presence"));
+	changed = !old || strcmp(old, presence) != 0;
+	if (!keep_msg) {
+		const char *om = json_string_value(json_object_get(cur, "status_msg"));
+		if ((om == NULL) != (status_msg == NULL) || (om && strcmp(om, status_msg) != 0))
+			changed = 1;
+		if (status_msg)
+			json_object_set_new(cur, "status_msg", json_string(status_msg));
+		else
+			json_object_del(cur, "status_msg");
+	}
+	json_object_set_new(cur, "presence", json_string(presence));
+	if (strcmp(presence, "online") == 0)
+		json_object_set_new(cur, "active", json_integer(now));
+	else if (!json_object_get(cur, "active"))
+		json_object_set_new(cur, "active", json_integer(now));
+	if (flags & ROOMS_PRESENCE_QUIET)
+		changed = 0;
+	if (changed) {
+		pthread_mutex_lock(&r->xlock);
+		x = xnext_locked(r);
+		pthread_mutex_unlock(&r->xlock);
+		json_object_set_new(cur, "pos", json_integer(x));
+	}
+	pthread_mutex_unlock(&r->plock);
+	if (changed && r->xlistener && (peers = room_peers(r, user))) {
+		const char **users = calloc(json_object_size(peers) + 1, sizeof(*users));
+		const char *u;
+		json_t *v;
+		size_t n = 0;
+		json_object_foreach(peers, u, v)
+			if (users)
+				users[n++] = u;
+		if (users)
+			r->xlistener(r->xlistener_arg, x, users, n);
+		free(users);
+		json_decref(peers);
+	}
+	return ROOM_OK;
+}
+
+/* The content of user's presence; cur is locked or NULL. */
+static json_t *presence_content(const json_t *cur, int64_t now)
+{
+	const char *p = cur ? json_string_value(json_object_get(cur, "presence")) : NULL;
+	json_int_t active = json_integer_value(json_object_get(cur, "active"));
+	json_t *c = json_pack("{s:s}", "presence", p ? p : "offline");
+	if (!c || !cur)
+		return c;
+	json_object_set_new(c, "last_active_ago", json_integer(now - active));
+	json_object_set_new(c, "currently_active",
+			    json_boolean(p && strcmp(p, "online") == 0 &&
+					 now - active < PRESENCE_ACTIVE_MS));
+	if (json_object_get(cur, "status_msg"))
+		json_object_set(c, "status_msg", json_object_get(cur, "status_msg"));
+	return c;
+}
+
+json_t *rooms_presence_get(struct rooms *r, const char *user)
+{
+	json_t *c;
+	pthread_mutex_lock(&r->plock);
+	c = presence_content(json_object_get(r->presence, user), now_ms());
+	pthread_mutex_unlock(&r->plock);
+	return c;
+}
+
+int rooms_presence_visible(struct rooms *r, const char *viewer, const char *user)
+{
+	json_t *peers = room_peers(r, viewer);
+	int ok = json_object_get(peers, user) != NULL;
+	json_decref(peers);
+	return ok;
+}
+
+json_t *rooms_presence_events(struct rooms *r, const char *viewer, int64_t since_x,
+			      int64_t upto_x)
+{
+	json_t *peers = room_peers(r, viewer), *out = json_array(), *cur;
+	const char *u;
+	int64_t now = now_ms();
+	if (!out) {
+		json_decref(peers);
+		return NULL;
+	}
+	pthread_mutex_lock(&r->plock);
+	json_object_foreach(r->presence, u, cur) {
+		json_int_t pos = json_integer_value(json_object_get(cur, "pos"));
+		if (pos <= since_x || pos > upto_x || !json_object_get(peers, u))
+			continue;
+		json_array_append_new(out, json_pack("{s:s,s:s,s:o}", "type", "m.presence", "sender",
+						     u, "content", presence_content(cur, now)));
+	}
+	pthread_mutex_unlock(&r->plock);
+	json_decref(peers);
+	return out;
 }
 
 /* ---- history visibility ------------------------------------------------- */

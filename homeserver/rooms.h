@@ -158,4 +158,23 @@ void rooms_typing_expire(struct rooms *r);
  * since_x is 0 and someone is typing), else NULL. */
 json_t *rooms_typing_event(struct rooms *r, const char *room_id, int64_t since_x);
 
+/* ---- presence (memory only, lost on restart) ----
+ * Each change takes an extras position and wakes the users who share a
+ * joined room with user. */
+int rooms_presence_valid(const char *presence); /* online, unavailable, offline */
+#define ROOMS_PRESENCE_KEEP_MSG 1 /* leave the status message as it is */
+#define ROOMS_PRESENCE_QUIET 2    /* record, but announce nothing (a /sync
+				   * without set_presence only marks activity) */
+/* ROOM_BAD_JSON: presence is not one of the three. */
+enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *presence,
+				const char *status_msg, int flags);
+/* {presence, last_active_ago, currently_active, status_msg?}; offline for
+ * users never seen. */
+json_t *rooms_presence_get(struct rooms *r, const char *user);
+/* Whether viewer shares a joined room with user (or is user). */
+int rooms_presence_visible(struct rooms *r, const char *viewer, const char *user);
+/* m.presence events of viewer's room peers changed in (since_x, upto_x]. */
+json_t *rooms_presence_events(struct rooms *r, const char *viewer, int64_t since_x,
+			      int64_t upto_x);
+
 #endif

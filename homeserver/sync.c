@@ -243,6 +243,14 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 		json_array_append_new(global, json_pack("{s:s,s:o}", "type", ad[i].type, "content", c));
 		*news = 1;
 	}
+	{
+		json_t *pres = rooms_presence_events(hs->rooms, p->user_id, p->since_x, *upto_x);
+		if (json_array_size(pres)) {
+			json_object_set(json_object_get(resp, "presence"), "events", pres);
+			*news = 1;
+		}
+		json_decref(pres);
+	}
 	join = json_object_get(json_object_get(resp, "rooms"), "join");
 	invite = json_object_get(json_object_get(resp, "rooms"), "invite");
 	leave = json_object_get(json_object_get(resp, "rooms"), "leave");

@@ -163,6 +163,69 @@ def upgrade_suite(srv, tag, users):
         assert cr["room_version"] == "12", cr
 
 
+def presence_suite(srv, tag):
+    def case(desc):
+        return t.case("%s: presence: %s" % (tag, desc))
+
+    a, ta = srv.register("pres_a")
+    b, tb = srv.register("pres_b")
+    d, td = srv.register("pres_d")
+    rid = expect(srv.call("POST", C + "/createRoom", {"preset": "public_chat"}, ta), 200)["room_id"]
+    expect(srv.call("POST", C + "/join/" + rid, {}, tb), 200)
+    sb = sync(srv, tb, extra={"set_presence": "offline"})["next_batch"]
+    sd = sync(srv, td, extra={"set_presence": "offline"})["next_batch"]
+    st = lambda u, tok: srv.call("GET", C + "/presence/%s/status" % urllib.parse.quote(u), None, tok)
+
+    @case("PUT own status: unavailable with a status_msg; GET reads it back")
+    def _():
+        expect(srv.call("PUT", C + "/presence/%s/status" % a,
+                        {"presence": "unavailable", "status_msg": "lunch"}, ta), 200)
+        j = expect(st(a, ta), 200)
+        assert j["presence"] == "unavailable" and j["status_msg"] == "lunch", j
+        assert isinstance(j["last_active_ago"], int) and j["currently_active"] is False, j
+
+    @case("errors: another user's status 403, bad presence 400, missing presence 400")
+    def _():
+        expect(srv.call("PUT", C + "/presence/%s/status" % b, {"presence": "online"}, ta), 403, "M_FORBIDDEN")
+        expect(srv.call("PUT", C + "/presence/%s/status" % a, {"presence": "busy"}, ta), 400)
+        expect(srv.call("PUT", C + "/presence/%s/status" % a, {"status_msg": "x"}, ta), 400)
+        expect(srv.call("GET", C + "/presence/nobody/status", None, ta), 400)
+
+    @case("a user who shares no room cannot read the status (403); a room peer can")
+    def _():
+        expect(st(a, td), 403, "M_FORBIDDEN")
+        assert expect(st(a, tb), 200)["presence"] == "unavailable"
+
+    @case("the room peer's sync carries the m.presence event; the stranger's does not")
+    def _():
+        j = sync(srv, tb, sb, extra={"set_presence": "offline"})
+        evs = [e for e in j["presence"]["events"] if e["sender"] == a]
+        assert evs and evs[0]["type"] == "m.presence", j["presence"]
+        c = evs[0]["content"]
+        assert c["presence"] == "unavailable" and c["status_msg"] == "lunch", c
+        j2 = sync(srv, td, sd, extra={"set_presence": "offline"})
+        assert not [e for e in j2["presence"]["events"] if e["sender"] == a], j2["presence"]
+
+    @case("set_presence on /sync: online makes the user currently active; bad value 400")
+    def _():
+        expect(srv.call("GET", C + "/sync?timeout=0&set_presence=away", None, ta), 400, "M_INVALID_PARAM")
+        sync(srv, ta, extra={"set_presence": "online"})
+        j = expect(st(a, tb), 200)
+        assert j["presence"] == "online" and j["currently_active"] is True, j
+        assert j["status_msg"] == "lunch", j
+        sync(srv, ta, extra={"set_presence": "unavailable"})
+        assert expect(st(a, tb), 200)["presence"] == "unavailable"
+
+    @case("a user never seen is offline")
+    def _():
+        expect(srv.call("POST", C + "/rooms/%s/invite" % rid, {"user_id": d}, ta), 200)
+        expect(srv.call("POST", C + "/join/" + rid, {}, td), 200)
+        _, te = srv.register("pres_e")
+        e = "@pres_e:rooms.test"
+        expect(srv.call("POST", C + "/join/" + rid, {}, te), 200)
+        assert expect(st(e, ta), 200)["presence"] == "offline"
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="scop-rmore-")
     ok = False
@@ -173,6 +236,7 @@ def main():
                 users = [srv.register(u) for u in ("alice", "bob", "carol", "dave")]
                 knock_suite(srv, name, users[:3])
                 upgrade_suite(srv, name, users[2:4])
+                presence_suite(srv, name)
             finally:
                 srv.stop()
                 cleanup()

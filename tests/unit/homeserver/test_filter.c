@@ -46,6 +46,32 @@ static void test_sync_filter(void **state)
 	room_filter_clear(&f);
 }
 
+static void test_lazy_members(void **state)
+{
+	struct room_filter f;
+	const char *s = "{\"room\":{\"state\":{\"lazy_load_members\":true,"
+			"\"include_redundant_members\":true},\"timeline\":{\"limit\":3}}}";
+	const char *tl = "{\"room\":{\"timeline\":{\"lazy_load_members\":true}}}";
+	const char *ev = "{\"lazy_load_members\":true}";
+	(void)state;
+	room_filter_init(&f);
+	assert_int_equal(room_filter_parse(&f, s, strlen(s), 1), 0);
+	assert_true(f.lazy_load_members && f.include_redundant_members);
+	assert_int_equal(f.limit, 3);
+	/* in a sync filter only room.state's flags count */
+	assert_int_equal(room_filter_parse(&f, tl, strlen(tl), 1), 0);
+	assert_false(f.lazy_load_members);
+	assert_int_equal(room_filter_parse(&f, ev, strlen(ev), 0), 0);
+	assert_true(f.lazy_load_members && !f.include_redundant_members);
+	assert_int_equal(room_filter_parse(&f, "{\"lazy_load_members\":1}", 23, 0), -1);
+	s = "{\"room\":{\"state\":[]}}";
+	assert_int_equal(room_filter_parse(&f, s, strlen(s), 1), -1);
+	s = "{\"room\":{\"state\":{\"include_redundant_members\":\"yes\"}}}";
+	assert_int_equal(room_filter_parse(&f, s, strlen(s), 1), -1);
+	assert_false(f.lazy_load_members);
+	room_filter_clear(&f);
+}
+
 static void test_bad_filters(void **state)
 {
 	static const char *const bad[] = {
@@ -96,6 +122,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_filter),
 		cmocka_unit_test(test_sync_filter),
+		cmocka_unit_test(test_lazy_members),
 		cmocka_unit_test(test_bad_filters),
 		cmocka_unit_test(test_tokens),
 	};
