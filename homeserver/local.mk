@@ -146,3 +146,9 @@ EXTRA_DIST += tests/fuzz/corpus/hs_rooms
 # Relations, threads and search (issue 3).
 SCRIPT_TESTS += tests/e2e/test_relations_search.py
 EXTRA_DIST += tests/e2e/test_relations_search.py
+FUZZ_TARGETS += tests/fuzz/fuzz_hs_search
+tests_fuzz_fuzz_hs_search_SOURCES = tests/fuzz/fuzz_hs_search.c
+tests_fuzz_fuzz_hs_search_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
+tests_fuzz_fuzz_hs_search_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_hs_search_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/hs_search
