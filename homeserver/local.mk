@@ -152,3 +152,7 @@ tests_fuzz_fuzz_hs_search_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_hs_search_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_search_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/hs_search
+UNIT_TESTS += tests/unit/store/test_store_relsearch
+tests_unit_store_test_store_relsearch_SOURCES = tests/unit/store/test_store_relsearch.c
+tests_unit_store_test_store_relsearch_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_store_test_store_relsearch_LDADD = $(HS_TEST_LIBS)
