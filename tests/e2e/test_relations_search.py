@@ -200,6 +200,18 @@ def suite(srv, tag):
                 break
         assert seen == ["pager banana %d" % i for i in reversed(range(7))], seen
 
+    @case("redacted events leave /relations and /search")
+    def _():
+        gone = out.send(tb, rid, {"msgtype": "m.text", "body": "zebra stripes",
+                                  "m.relates_to": {"rel_type": "m.thread", "event_id": root}})
+        assert ids_of(expect(search(ta, "zebra"), 200)) == [gone]
+        j = expect(srv.call("GET", base + "/m.thread", token=ta), 200)
+        assert j["chunk"][0]["event_id"] == gone, j
+        expect(srv.call("PUT", C + "/rooms/%s/redact/%s/red1" % (q(rid), q(gone)), {}, tb), 200)
+        assert ids_of(expect(search(ta, "zebra"), 200)) == []
+        j = expect(srv.call("GET", base + "/m.thread", token=ta), 200)
+        assert [e["event_id"] for e in j["chunk"]] == list(reversed(replies)), j
+
     @case("/search rejects bad input")
     def _():
         expect(srv.call("POST", C + "/search", raw=b"{not json", token=ta), 400, "M_NOT_JSON")
