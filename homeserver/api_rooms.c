@@ -756,6 +756,14 @@ static void messages(struct api_req *r)
 		}
 		snprintf(tok, sizeof(tok), "s%lld", (long long)from);
 		json_t *body = json_pack("{s:s,s:O,s:[]}", "start", tok, "chunk", chunk, "state");
+		if (f.lazy_load_members) {
+			json_t *lazy = rooms_lazy_members(r->hs->rooms, room_id, chunk,
+							  r->who.user_id, r->who.device_id,
+							  f.include_redundant_members
+								  ? ROOMS_LAZY_REDUNDANT : 0);
+			if (lazy)
+				json_object_set_new(body, "state", lazy);
+		}
 		if (!exhausted || json_array_size(chunk) > 0) {
 			snprintf(tok, sizeof(tok), "s%lld", (long long)last);
 			if (!exhausted)

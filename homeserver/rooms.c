@@ -44,6 +44,8 @@ struct rooms {
 	int64_t xpos;
 	pthread_mutex_t plock;    /* presence (memory only) */
 	json_t *presence;         /* user -> {presence, status_msg?, active, pos} */
+	pthread_mutex_t llock;    /* lazy-loaded members sent */
+	json_t *lazy_sent;        /* "user\x1fdevice\x1froom" -> {member: event_id} */
 };
 
 static int64_t now_ms(void)
@@ -76,6 +78,7 @@ struct rooms *rooms_new(struct room_store *rs, const char *server_name,
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_mutex_init(&r->xlock, NULL);
 	pthread_mutex_init(&r->plock, NULL);
+	pthread_mutex_init(&r->llock, NULL);
 	return r;
 }
 
@@ -107,6 +110,8 @@ void rooms_free(struct rooms *r)
 	pthread_mutex_destroy(&r->xlock);
 	pthread_mutex_destroy(&r->plock);
 	json_decref(r->presence);
+	pthread_mutex_destroy(&r->llock);
+	json_decref(r->lazy_sent);
 	free(r->server_name);
 	free(r);
 }
@@ -1154,6 +1159,80 @@ json_t *rooms_presence_events(struct rooms *r, const char *viewer, int64_t since
 	}
 	pthread_mutex_unlock(&r->plock);
 	json_decref(peers);
+	return out;
+}
+
+/* ---- lazy-loaded members --------------------------------------------------- */
+
+/* Whether this member event was already sent to the device; marks it. */
+static int lazy_seen(struct rooms *r, const char *key, const char *member, const char *id)
+{
+	json_t *sent;
+	const char *had;
+	int seen;
+	pthread_mutex_lock(&r->llock);
+	if (!r->lazy_sent)
+		r->lazy_sent = json_object();
+	if (!(sent = json_object_get(r->lazy_sent, key))) {
+		sent = json_object();
+		json_object_set_new(r->lazy_sent, key, sent);
+	}
+	had = json_string_value(json_object_get(sent, member));
+	seen = had && strcmp(had, id) == 0;
+	json_object_set_new(sent, member, json_string(id));
+	pthread_mutex_unlock(&r->llock);
+	return seen;
+}
+
+json_t *rooms_lazy_members(struct rooms *r, const char *room_id, const json_t *events,
+			   const char *viewer, const char *device, int flags)
+{
+	json_t *senders = json_object(), *out = json_array(), *ev;
+	const struct room_version *rv;
+	const char *u;
+	size_t i, klen = strlen(viewer) + (device ? strlen(device) : 0) + strlen(room_id) + 3;
+	char *key = malloc(klen);
+
+	if (key)
+		snprintf(key, klen, "%s\x1f%s\x1f%s", viewer, device ? device : "", room_id);
+	if (!key || !senders || !out || rooms_version(r, room_id, &rv) != ROOM_OK) {
+		free(key);
+		json_decref(senders);
+		json_decref(out);
+		return NULL;
+	}
+	json_object_set_new(senders, viewer, json_true());
+	json_array_foreach(events, i, ev) {
+		const char *type = json_string_value(json_object_get(ev, "type"));
+		const char *sk = json_string_value(json_object_get(ev, "state_key"));
+		const char *id = json_string_value(json_object_get(ev, "event_id"));
+		if ((u = json_string_value(json_object_get(ev, "sender"))))
+			json_object_set_new(senders, u, json_true());
+		/* A member event in the timeline itself is sent already. */
+		if (type && sk && id && strcmp(type, "m.room.member") == 0 &&
+		    !(flags & ROOMS_LAZY_REDUNDANT))
+			lazy_seen(r, key, sk, id);
+	}
+	json_object_foreach(senders, u, ev) {
+		json_t *pdu = rooms_state_event(r, room_id, "m.room.member", u);
+		char id[EVENT_ID_BUF];
+		struct room_event e;
+		if (!pdu || event_compute_id(rv, pdu, id) < 0) {
+			json_decref(pdu);
+			continue;
+		}
+		json_decref(pdu);
+		if (lazy_seen(r, key, u, id) && !(flags & (ROOMS_LAZY_REDUNDANT | ROOMS_LAZY_RESET)))
+			continue;
+		if (room_store_event_get(r->rs, id, &e) == STORE_OK) {
+			json_t *ce = rooms_client_event(r, &e, viewer, device);
+			if (ce)
+				json_array_append_new(out, ce);
+			room_event_clear(&e);
+		}
+	}
+	free(key);
+	json_decref(senders);
 	return out;
 }
 

@@ -177,4 +177,16 @@ int rooms_presence_visible(struct rooms *r, const char *viewer, const char *user
 json_t *rooms_presence_events(struct rooms *r, const char *viewer, int64_t since_x,
 			      int64_t upto_x);
 
+/* ---- lazy-loaded members ----
+ * The current member events of the senders of events (client events) and
+ * of viewer, leaving out those already sent to viewer's device (memory
+ * only: a restart sends them again).  ROOMS_LAZY_REDUNDANT: send every
+ * one (include_redundant_members); ROOMS_LAZY_RESET: the client starts
+ * afresh (initial sync), send every one and remember them.  New array, or
+ * NULL on failure. */
+#define ROOMS_LAZY_REDUNDANT 1
+#define ROOMS_LAZY_RESET 2
+json_t *rooms_lazy_members(struct rooms *r, const char *room_id, const json_t *events,
+			   const char *viewer, const char *device, int flags);
+
 #endif

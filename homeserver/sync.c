@@ -124,6 +124,30 @@ static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 	}
 	if (!state)
 		state = json_array();
+	if (p->timeline.lazy_load_members) {
+		/* Members only for the senders shown (and the user), each once
+		 * per device unless include_redundant_members. */
+		json_t *keep = json_array(), *lazy, *ev;
+		size_t i;
+		json_array_foreach(state, i, ev)
+			if (strcmp(json_string_value(json_object_get(ev, "type")) ?
+				   json_string_value(json_object_get(ev, "type")) : "",
+				   "m.room.member") != 0)
+				json_array_append(keep, ev);
+		json_decref(state);
+		state = keep;
+		/* Nothing shown: nobody to introduce. */
+		lazy = newly || json_array_size(tl) || p->full_state
+			       ? rooms_lazy_members(hs->rooms, m->room_id, tl, p->user_id,
+						    p->device_id,
+						    (p->timeline.include_redundant_members
+							     ? ROOMS_LAZY_REDUNDANT : 0) |
+						    (p->since == 0 ? ROOMS_LAZY_RESET : 0))
+			       : NULL;
+		if (lazy)
+			json_array_extend(state, lazy);
+		json_decref(lazy);
+	}
 	if (json_array_size(tl) || json_array_size(state) || newly)
 		*news = 1;
 	if (json_array_size(ephemeral) || json_array_size(account_data))

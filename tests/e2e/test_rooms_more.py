@@ -226,6 +226,83 @@ def presence_suite(srv, tag):
         assert expect(st(e, ta), 200)["presence"] == "offline"
 
 
+def lazy_suite(srv, tag):
+    def case(desc):
+        return t.case("%s: lazy members: %s" % (tag, desc))
+
+    names = ["lazy_a", "lazy_b", "lazy_c", "lazy_d"]
+    (a, ta), (b, tb), (c, tc), (d, td) = [srv.register(n) for n in names]
+    rid = expect(srv.call("POST", C + "/createRoom", {"preset": "public_chat"}, ta), 200)["room_id"]
+    for tok in (tb, tc, td):
+        expect(srv.call("POST", C + "/join/" + rid, {}, tok), 200)
+    n = [0]
+
+    def say(tok):
+        n[0] += 1
+        expect(srv.call("PUT", C + "/rooms/%s/send/m.room.message/lz%d" % (rid, n[0]),
+                        {"msgtype": "m.text", "body": "m%d" % n[0]}, tok), 200)
+
+    def members(room):
+        return sorted(e["state_key"] for e in room["state"]["events"] if e["type"] == "m.room.member")
+
+    lazy = {"room": {"state": {"lazy_load_members": True}, "timeline": {"limit": 1}}}
+    say(tc)
+    st = {}
+
+    @case("initial sync: member events only for the timeline's sender and the user")
+    def _():
+        j = sync(srv, tb, filt=lazy)
+        room = j["rooms"]["join"][rid]
+        assert members(room) == sorted([b, c]), members(room)
+        assert "m.room.create" in {e["type"] for e in room["state"]["events"]}
+        st["b"] = j["next_batch"]
+
+    @case("without lazy loading every member is in the state")
+    def _():
+        j = sync(srv, tb, filt={"room": {"timeline": {"limit": 1}}})
+        assert members(j["rooms"]["join"][rid]) == sorted([a, b, c, d])
+
+    @case("incremental: a sender already introduced is not sent again; a new one is")
+    def _():
+        say(tc)
+        j = sync(srv, tb, st["b"], filt=lazy)
+        assert members(j["rooms"]["join"][rid]) == [], j["rooms"]["join"][rid]["state"]
+        say(td)
+        j = sync(srv, tb, j["next_batch"], filt=lazy)
+        assert members(j["rooms"]["join"][rid]) == [d], j["rooms"]["join"][rid]["state"]
+        st["b"] = j["next_batch"]
+
+    @case("include_redundant_members sends them again")
+    def _():
+        say(tc)
+        f = {"room": {"state": {"lazy_load_members": True, "include_redundant_members": True},
+                      "timeline": {"limit": 1}}}
+        j = sync(srv, tb, st["b"], filt=f)
+        assert c in members(j["rooms"]["join"][rid]), j["rooms"]["join"][rid]["state"]
+
+    @case("/messages with lazy_load_members: state holds the chunk's senders once per device")
+    def _():
+        q = lambda f: C + "/rooms/%s/messages?dir=b&limit=2&filter=%s" % (rid, urllib.parse.quote(json.dumps(f)))
+        j = expect(srv.call("GET", q({"lazy_load_members": True}), None, tc), 200)
+        senders = {e["sender"] for e in j["chunk"]}
+        got = {e["state_key"] for e in j["state"]}
+        assert senders <= got and got <= senders | {c}, (senders, got)
+        j2 = expect(srv.call("GET", q({"lazy_load_members": True}), None, tc), 200)
+        assert j2["state"] == [], j2["state"]
+        j3 = expect(srv.call("GET", q({"lazy_load_members": True, "include_redundant_members": True}),
+                             None, tc), 200)
+        assert {e["state_key"] for e in j3["state"]} == got
+        j4 = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=2" % rid, None, tc), 200)
+        assert j4["state"] == []
+
+    @case("a non-boolean lazy_load_members is a bad filter (400)")
+    def _():
+        expect(srv.call("GET", C + "/sync?timeout=0&filter=" + urllib.parse.quote(
+            json.dumps({"room": {"state": {"lazy_load_members": "yes"}}})), None, tb), 400)
+        expect(srv.call("GET", C + "/rooms/%s/messages?filter=%s" % (
+            rid, urllib.parse.quote('{"lazy_load_members":1}')), None, tb), 400)
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix="scop-rmore-")
     ok = False
@@ -237,6 +314,7 @@ def main():
                 knock_suite(srv, name, users[:3])
                 upgrade_suite(srv, name, users[2:4])
                 presence_suite(srv, name)
+                lazy_suite(srv, name)
             finally:
                 srv.stop()
                 cleanup()
