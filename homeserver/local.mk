@@ -156,3 +156,5 @@ UNIT_TESTS += tests/unit/store/test_store_relsearch
 tests_unit_store_test_store_relsearch_SOURCES = tests/unit/store/test_store_relsearch.c
 tests_unit_store_test_store_relsearch_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_store_test_store_relsearch_LDADD = $(HS_TEST_LIBS)
+# bench/bench_relsearch.py starts scopd itself: run it by hand with the build dir.
+EXTRA_DIST += bench/bench_relsearch.py
