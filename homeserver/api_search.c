@@ -64,12 +64,49 @@ static json_t *highlights(const char *term)
 	return a;
 }
 
+/* "keys" (content.body, content.name, content.topic) as the event types
+ * they are read from, a JSON array in *types (NULL: all three).  Answers
+ * 400 and returns -1 on anything else. */
+static int keys_to_types(struct api_req *r, json_t *keys, char **types)
+{
+	static const char *const map[][2] = {
+		{ "content.body", "m.room.message" },
+		{ "content.name", "m.room.name" },
+		{ "content.topic", "m.room.topic" },
+	};
+	json_t *a, *k;
+	size_t i, j;
+
+	*types = NULL;
+	if (!keys || json_is_null(keys))
+		return 0;
+	if (!json_is_array(keys) || !(a = json_array())) {
+		api_error(r, 400, "M_BAD_JSON", "keys must be an array");
+		return -1;
+	}
+	json_array_foreach(keys, i, k) {
+		for (j = 0; j < 3; j++)
+			if (json_is_string(k) && strcmp(json_string_value(k), map[j][0]) == 0)
+				break;
+		if (j == 3) {
+			json_decref(a);
+			api_error(r, 400, "M_INVALID_PARAM",
+				  "keys may be content.body, content.name and content.topic");
+			return -1;
+		}
+		json_array_append_new(a, json_string(map[j][1]));
+	}
+	*types = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return 0;
+}
+
 static void search(struct api_req *r)
 {
 	char *batch = http_query(r->http, "next_batch");
 	json_t *cats, *re, *filter = NULL, *rooms_f, *results = NULL, *body;
 	const char *term = NULL, *order = NULL;
-	char *rooms_json = NULL, tok[32];
+	char *rooms_json = NULL, *types_json = NULL, tok[32];
 	struct relsearch *rs = NULL;
 	struct relsearch_hit *h = NULL;
 	size_t n = 0;
@@ -125,6 +162,8 @@ static void search(struct api_req *r)
 			rooms_json = json_dumps(rooms_f, JSON_COMPACT);
 		}
 	}
+	if (keys_to_types(r, json_object_get(re, "keys"), &types_json) < 0)
+		goto out;
 	if (limit > SEARCH_LIMIT_MAX)
 		limit = SEARCH_LIMIT_MAX;
 	if (batch && parse_batch(batch, &offset) < 0) {
@@ -133,7 +172,7 @@ static void search(struct api_req *r)
 	}
 	if (!(rs = api_relsearch_open(r)))
 		goto out;
-	if (relsearch_search(rs, r->who.user_id, term, rooms_json,
+	if (relsearch_search(rs, r->who.user_id, term, rooms_json, types_json,
 			     order && strcmp(order, "recent") == 0, offset, (int)limit, &h, &n,
 			     &count) != STORE_OK) {
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
@@ -163,6 +202,7 @@ out:
 	relsearch_close(rs);
 	json_decref(results);
 	free(rooms_json);
+	free(types_json);
 	free(batch);
 }
 

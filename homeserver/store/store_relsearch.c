@@ -205,7 +205,9 @@ char *relsearch_fts_query(const char *term)
 	" FROM event_search JOIN event_meta m ON m.event_id = event_search.event_id"          \
 	" WHERE event_search MATCH ? AND m.redacted_by IS NULL AND event_search.room_id IN"   \
 	" (SELECT room_id FROM room_memberships WHERE user_id = ? AND membership = 'join')"  \
-	" AND (CAST(? AS TEXT) IS NULL OR event_search.room_id IN (SELECT value FROM json_each(?)))"
+	" AND (CAST(? AS TEXT) IS NULL OR event_search.room_id IN (SELECT value FROM json_each(?)))"     \
+	" AND (CAST(? AS TEXT) IS NULL OR EXISTS (SELECT 1 FROM events e WHERE"                 \
+	" e.stream_pos = event_search.rowid AND e.type IN (SELECT value FROM json_each(?))))"
 #define SQ_SEARCH_SEL \
 	"SELECT event_search.event_id, event_search.room_id, event_search.rowid, -bm25(event_search)"
 
@@ -219,6 +221,8 @@ char *relsearch_fts_query(const char *term)
 	" @@ plainto_tsquery('simple', ?) AND m.redacted_by IS NULL AND e.room_id IN"         \
 	" (SELECT room_id FROM room_memberships WHERE user_id = ? AND membership = 'join')"  \
 	" AND (CAST(? AS TEXT) IS NULL OR e.room_id IN"                                       \
+	" (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))"                                \
+	" AND (CAST(? AS TEXT) IS NULL OR e.type IN"                                           \
 	" (SELECT jsonb_array_elements_text(CAST(? AS jsonb))))"
 #define PG_SEARCH_SEL                                                                      \
 	"SELECT e.event_id, e.room_id, e.stream_pos, ts_rank(" PG_TSV                         \
@@ -236,7 +240,7 @@ static const char *const count_sql[2] = {
 };
 
 enum store_rc relsearch_search(struct relsearch *rs, const char *user, const char *term,
-			       const char *rooms_json, int recent, int64_t offset, int limit,
+			       const char *rooms_json, const char *types_json, int recent, int64_t offset, int limit,
 			       struct relsearch_hit **out, size_t *n, int64_t *count)
 {
 	struct db_res r = { 0 };
@@ -259,7 +263,7 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
 		term = q;
 	}
 	rc = DBQ(rs->c, &r, count_sql[pg], DB_TEXT(term), DB_TEXT(user), DB_TEXT(rooms_json),
-		 DB_TEXT(rooms_json));
+		 DB_TEXT(rooms_json), DB_TEXT(types_json), DB_TEXT(types_json));
 	if (rc == STORE_OK && r.nrows == 1)
 		*count = db_get_int(&r, 0, 0);
 	db_res_free(&r);
@@ -267,11 +271,12 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
 		if (pg)
 			rc = DBQ(rs->c, &r, search_sql[1][recent != 0], DB_TEXT(term), DB_TEXT(term),
 				 DB_TEXT(user), DB_TEXT(rooms_json), DB_TEXT(rooms_json),
-				 DB_INT(limit), DB_INT(offset));
+				 DB_TEXT(types_json), DB_TEXT(types_json), DB_INT(limit),
+				 DB_INT(offset));
 		else
 			rc = DBQ(rs->c, &r, search_sql[0][recent != 0], DB_TEXT(term), DB_TEXT(user),
-				 DB_TEXT(rooms_json), DB_TEXT(rooms_json), DB_INT(limit),
-				 DB_INT(offset));
+				 DB_TEXT(rooms_json), DB_TEXT(rooms_json), DB_TEXT(types_json),
+				 DB_TEXT(types_json), DB_INT(limit), DB_INT(offset));
 		if (rc == STORE_OK)
 			rc = hits_from(&r, out, n, 1, 0);
 		db_res_free(&r);

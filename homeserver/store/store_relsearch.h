@@ -53,11 +53,11 @@ enum store_rc relsearch_threads(struct relsearch *rs, const char *room_id, const
 char *relsearch_fts_query(const char *term);
 
 /* Messages, names and topics matching term in rooms where user is joined
- * (and, when rooms_json is a JSON array of room IDs, only those), not
- * redacted.  recent: newest first, else by rank.  Skips offset hits,
+ * (and, when rooms_json is a JSON array of room IDs, only those; when
+ * types_json is a JSON array of event types, only those), not redacted.  recent: newest first, else by rank.  Skips offset hits,
  * returns at most limit, and *count is the total number of matches. */
 enum store_rc relsearch_search(struct relsearch *rs, const char *user, const char *term,
-			       const char *rooms_json, int recent, int64_t offset, int limit,
+			       const char *rooms_json, const char *types_json, int recent, int64_t offset, int limit,
 			       struct relsearch_hit **out, size_t *n, int64_t *count);
 
 #endif

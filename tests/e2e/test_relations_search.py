@@ -146,8 +146,10 @@ def suite(srv, tag):
         expect(srv.call("POST", C + "/rooms/%s/leave" % q(rid), {}, tc), 200)
         expect(srv.call("GET", V1 + "/rooms/%s/threads" % q(rid), token=tc), 403)
 
-    def search(token, term, order=None, rooms=None, limit=None, batch=None):
+    def search(token, term, order=None, rooms=None, limit=None, batch=None, keys=None):
         re = {"search_term": term}
+        if keys is not None:
+            re["keys"] = keys
         if order:
             re["order_by"] = order
         if rooms is not None or limit is not None:
@@ -186,6 +188,14 @@ def suite(srv, tag):
         assert ids_of(j) == [], j
         j = expect(search(ta, "fox", order="recent", rooms=[rid]), 200)
         assert ids_of(j) == [edit, root], j
+
+    @case("/search keys limits the fields searched")
+    def _():
+        assert len(ids_of(expect(search(ta, "kiwi", keys=["content.topic"]), 200))) == 1
+        assert ids_of(expect(search(ta, "kiwi", keys=["content.body", "content.name"]), 200)) == []
+        assert ids_of(expect(search(ta, "brown", keys=["content.body"]), 200)) == [root]
+        expect(search(ta, "x", keys="content.body"), 400, "M_BAD_JSON")
+        expect(search(ta, "x", keys=["sender"]), 400, "M_INVALID_PARAM")
 
     @case("/search pages with next_batch")
     def _():

@@ -214,25 +214,32 @@ static void test_queries(void **state)
 	assert_int_equal(relsearch_threads(f->q, ROOM, ALICE, 0, p_t2, 10, &h, &n), STORE_OK);
 	assert_int_equal(n, 0);
 
-	assert_int_equal(relsearch_search(f->q, ALICE, "World", NULL, 1, 0, 10, &h, &n, &count),
+	assert_int_equal(relsearch_search(f->q, ALICE, "World", NULL, NULL, 1, 0, 10, &h, &n, &count),
 			 STORE_OK);
 	assert_int_equal(count, 2);
 	assert_int_equal(n, 2);
 	assert_string_equal(h[0].event_id, "$t1");
 	relsearch_hits_free(h, n);
-	assert_int_equal(relsearch_search(f->q, ALICE, "world", NULL, 0, 1, 10, &h, &n, &count),
+	assert_int_equal(relsearch_search(f->q, ALICE, "world", NULL, NULL, 0, 1, 10, &h, &n, &count),
 			 STORE_OK);
 	assert_int_equal(count, 2);
 	assert_int_equal(n, 1);
 	relsearch_hits_free(h, n);
-	assert_int_equal(relsearch_search(f->q, BOB, "world", NULL, 0, 0, 10, &h, &n, &count),
+	assert_int_equal(relsearch_search(f->q, BOB, "world", NULL, NULL, 0, 0, 10, &h, &n, &count),
 			 STORE_OK); /* bob is not joined */
 	assert_int_equal(count, 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(relsearch_search(f->q, ALICE, "world", "[\"!other:test\"]", 0, 0, 10, &h,
-					  &n, &count), STORE_OK);
+	assert_int_equal(relsearch_search(f->q, ALICE, "world", "[\"!other:test\"]", NULL, 0, 0, 10,
+					  &h, &n, &count), STORE_OK);
 	assert_int_equal(count, 0);
-	assert_int_equal(relsearch_search(f->q, ALICE, "** (", NULL, 0, 0, 10, &h, &n, &count),
+	assert_int_equal(relsearch_search(f->q, ALICE, "world", NULL, "[\"m.room.topic\"]", 0, 0,
+					  10, &h, &n, &count), STORE_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(relsearch_search(f->q, ALICE, "world", NULL, "[\"m.room.message\"]", 0,
+					  0, 10, &h, &n, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	relsearch_hits_free(h, n);
+	assert_int_equal(relsearch_search(f->q, ALICE, "** (", NULL, NULL, 0, 0, 10, &h, &n, &count),
 			 STORE_OK);
 	assert_int_equal(n, 0);
 }
