@@ -919,7 +919,10 @@ static void redact(struct api_req *r)
 	json_decref(c);
 }
 
-/* ---- room upgrade ------------------------------------------------------------ */
+/* ---- room upgrade ------------------------------------------------------------
+ * The replacement room gets the old one's transferable state, bans, local
+ * aliases and directory listing; the old room gets a tombstone and power
+ * levels that silence ordinary members. */
 
 /* State that moves to the replacement room as it is. */
 static const char *const upgrade_copied[] = {
@@ -1055,6 +1058,18 @@ static void upgrade(struct api_req *r)
 	for (size_t i = 0; i < sizeof(upgrade_copied) / sizeof(upgrade_copied[0]); i++)
 		if ((c = state_content(r, old, upgrade_copied[i])))
 			add_initial(list, upgrade_copied[i], "", c);
+	/* Bans carry over when the upgrader may ban. */
+	if (have >= ban_l) {
+		json_t *all = rooms_state_all(r->hs->rooms, old), *ev;
+		size_t i;
+		json_array_foreach(all, i, ev)
+			if (strcmp(event_type(ev) ? event_type(ev) : "", "m.room.member") == 0 &&
+			    strcmp(event_membership(ev) ? event_membership(ev) : "", "ban") == 0 &&
+			    strcmp(event_state_key(ev), r->who.user_id) != 0)
+				add_initial(list, "m.room.member", event_state_key(ev),
+					    json_pack("{s:s}", "membership", "ban"));
+		json_decref(all);
+	}
 	rc = rooms_create(r->hs->rooms, r->who.user_id, rv->id, create, list, &res);
 	json_decref(list);
 	json_decref(create);
@@ -1063,6 +1078,13 @@ static void upgrade(struct api_req *r)
 		return;
 	}
 	move_aliases(r, old, res.room_id);
+	{
+		int pub = 0;
+		if (room_store_directory_get(rooms_store(r->hs->rooms), old, &pub) == STORE_OK && pub) {
+			room_store_directory_set(rooms_store(r->hs->rooms), res.room_id, 1);
+			room_store_directory_set(rooms_store(r->hs->rooms), old, 0);
+		}
+	}
 	tomb = json_pack("{s:s,s:s}", "body", "This room has been replaced", "replacement_room",
 			 res.room_id);
 	memset(&s, 0, sizeof(s));

@@ -563,7 +563,8 @@ enum store_rc room_store_forget(struct room_store *rs, const char *room_id, cons
 		rc = STORE_NOT_FOUND;
 	if (rc == STORE_OK) {
 		const char *m = db_get(&r, 0, 0);
-		if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
+		if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0 ||
+			  strcmp(m, "knock") == 0))
 			rc = STORE_CONFLICT;
 	}
 	db_res_free(&r);

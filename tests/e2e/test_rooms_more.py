@@ -71,6 +71,11 @@ def knock_suite(srv, tag, users):
         assert expect(srv.call("POST", C + "/knock/" + alias, {}, tc), 200) == {"room_id": rid}
         expect(srv.call("POST", C + "/join/" + rid, {}, tc), 403, "M_FORBIDDEN")
 
+    @case("a pending knock cannot be forgotten (400); a second knock is allowed")
+    def _():
+        expect(srv.call("POST", C + "/rooms/%s/forget" % rid, {}, tc), 400)
+        expect(srv.call("POST", C + "/knock/" + rid, {"reason": "again"}, tc), 200)
+
     @case("a knocker may rescind by leaving")
     def _():
         expect(srv.call("POST", C + "/rooms/%s/leave" % rid, {}, tc), 200)
@@ -82,6 +87,13 @@ def knock_suite(srv, tag, users):
         expect(srv.call("POST", C + "/rooms/%s/invite" % rid, {"user_id": b}, ta), 200)
         expect(srv.call("POST", C + "/join/" + rid, {}, tb), 200)
         assert rid in expect(srv.call("GET", C + "/joined_rooms", None, tb), 200)["joined_rooms"]
+
+    @case("a joined member or a banned user cannot knock (403)")
+    def _():
+        expect(srv.call("POST", C + "/knock/" + rid, {}, tb), 403, "M_FORBIDDEN")
+        expect(srv.call("POST", C + "/rooms/%s/ban" % rid, {"user_id": c}, ta), 200)
+        expect(srv.call("POST", C + "/knock/" + rid, {}, tc), 403, "M_FORBIDDEN")
+        expect(srv.call("POST", C + "/rooms/%s/unban" % rid, {"user_id": c}, ta), 200)
 
     @case("knock_restricted rooms (v10) take knocks too; v6 rooms do not know knock")
     def _():
@@ -107,6 +119,9 @@ def upgrade_suite(srv, tag, users):
     expect(srv.call("PUT", C + "/rooms/%s/state/m.room.encryption" % rid,
                     {"algorithm": "m.megolm.v1.aes-sha2"}, ta), 200)
     expect(srv.call("POST", C + "/join/" + rid, {}, tb), 200)
+    banned, _ = srv.register("upg_banned")
+    expect(srv.call("POST", C + "/rooms/%s/ban" % rid, {"user_id": banned}, ta), 200)
+    expect(srv.call("PUT", C + "/directory/list/room/" + rid, {"visibility": "public"}, ta), 200)
     up = C + "/rooms/%s/upgrade" % rid
     new = {}
 
@@ -139,6 +154,14 @@ def upgrade_suite(srv, tag, users):
         assert g("m.room.encryption")["algorithm"] == "m.megolm.v1.aes-sha2"
         assert g("m.room.history_visibility")["history_visibility"] == "shared"
         assert g("m.room.power_levels")["users"][a] == 100
+
+    @case("bans and the directory listing carry over")
+    def _():
+        m = expect(srv.call("GET", C + "/rooms/%s/state/m.room.member/%s" % (new["id"], banned), None, ta), 200)
+        assert m["membership"] == "ban", m
+        pub = expect(srv.call("GET", C + "/publicRooms", None, ta), 200)
+        ids = {r["room_id"] for r in pub["chunk"]}
+        assert new["id"] in ids and rid not in ids, ids
 
     @case("the alias now points at the new room")
     def _():
