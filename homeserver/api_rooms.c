@@ -863,7 +863,20 @@ static void context(struct api_req *r)
 	after = page(r, room_id, 'f', e.stream_pos, upto == INT64_MAX ? -1 : upto,
 		     limit - limit / 2, &f, &a_last);
 	ev = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
-	state = rooms_client_state(r->hs->rooms, e.state_before, r->who.user_id, r->who.device_id);
+	if (f.lazy_load_members && before && after && ev) {
+		/* Members of the senders shown only. */
+		json_t *shown = json_array();
+		json_array_extend(shown, before);
+		json_array_append(shown, ev);
+		json_array_extend(shown, after);
+		state = rooms_lazy_members(r->hs->rooms, room_id, shown, r->who.user_id,
+					   r->who.device_id,
+					   f.include_redundant_members ? ROOMS_LAZY_REDUNDANT : 0);
+		json_decref(shown);
+	} else {
+		state = rooms_client_state(r->hs->rooms, e.state_before, r->who.user_id,
+					   r->who.device_id);
+	}
 	if (!before || !after || !ev || !state) {
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
 		goto out;

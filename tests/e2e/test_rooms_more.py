@@ -318,6 +318,18 @@ def lazy_suite(srv, tag):
         j4 = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=2" % rid, None, tc), 200)
         assert j4["state"] == []
 
+    @case("/context with lazy_load_members: member state only for the senders shown")
+    def _():
+        j = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=1" % rid, None, tb), 200)
+        eid = j["chunk"][0]["event_id"]
+        f = urllib.parse.quote(json.dumps({"lazy_load_members": True, "include_redundant_members": True}))
+        j = expect(srv.call("GET", C + "/rooms/%s/context/%s?limit=0&filter=%s" % (rid, eid, f), None, tb), 200)
+        got = {e["state_key"] for e in j["state"] if e["type"] == "m.room.member"}
+        assert got == {j["event"]["sender"], b}, got
+        j = expect(srv.call("GET", C + "/rooms/%s/context/%s?limit=0" % (rid, eid), None, tb), 200)
+        got = {e["state_key"] for e in j["state"] if e["type"] == "m.room.member"}
+        assert got == {a, b, c, d}, got
+
     @case("a non-boolean lazy_load_members is a bad filter (400)")
     def _():
         expect(srv.call("GET", C + "/sync?timeout=0&filter=" + urllib.parse.quote(
