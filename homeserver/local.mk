@@ -116,6 +116,7 @@ EXTRA_DIST += tests/fuzz/corpus/hs_api
 
 # Rooms, events and /sync (issue 3).
 SCRIPT_TESTS += tests/e2e/test_rooms.py tests/e2e/test_sync.py tests/e2e/test_rooms_jssdk.py
+SCRIPT_TESTS += tests/e2e/test_rooms_more.py
 EXTRA_DIST += tests/e2e/test_rooms.py tests/e2e/test_rooms_common.py tests/e2e/test_sync.py \
 	tests/e2e/test_rooms_jssdk.py tests/jssdk/rooms.mjs
 UNIT_TESTS += tests/unit/store/test_store_rooms tests/unit/homeserver/test_filter \
