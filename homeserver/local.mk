@@ -118,7 +118,7 @@ EXTRA_DIST += tests/fuzz/corpus/hs_api
 SCRIPT_TESTS += tests/e2e/test_rooms.py tests/e2e/test_sync.py tests/e2e/test_rooms_jssdk.py
 SCRIPT_TESTS += tests/e2e/test_rooms_more.py
 EXTRA_DIST += tests/e2e/test_rooms.py tests/e2e/test_rooms_common.py tests/e2e/test_sync.py \
-	tests/e2e/test_rooms_jssdk.py tests/jssdk/rooms.mjs
+	tests/e2e/test_rooms_jssdk.py tests/jssdk/rooms.mjs tests/e2e/jssdk_runner.py
 UNIT_TESTS += tests/unit/store/test_store_rooms tests/unit/homeserver/test_filter \
 	tests/unit/homeserver/test_rooms
 tests_unit_store_test_store_rooms_SOURCES = tests/unit/store/test_store_rooms.c
