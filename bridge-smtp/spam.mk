@@ -32,7 +32,8 @@ tests_unit_bridge_smtp_test_spam_classify_CFLAGS = $(SPAM_CFLAGS) $(CMOCKA_CFLAG
 tests_unit_bridge_smtp_test_spam_classify_LDADD = $(SPAM_LIBS) $(CMOCKA_TEST_LIBS)
 
 UNIT_TESTS += tests/unit/bridge-smtp/test_spam_store
-tests_unit_bridge_smtp_test_spam_store_SOURCES = tests/unit/bridge-smtp/test_spam_store.c
+tests_unit_bridge_smtp_test_spam_store_SOURCES = tests/unit/bridge-smtp/test_spam_store.c \
+	tests/unit/pgtest.c tests/unit/pgtest.h
 tests_unit_bridge_smtp_test_spam_store_CFLAGS = $(SPAM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_bridge_smtp_test_spam_store_LDADD = $(SPAM_LIBS) $(CMOCKA_TEST_LIBS)
 

@@ -121,7 +121,8 @@ EXTRA_DIST += tests/e2e/test_rooms.py tests/e2e/test_rooms_common.py tests/e2e/t
 	tests/e2e/test_rooms_jssdk.py tests/jssdk/rooms.mjs tests/e2e/jssdk_runner.py
 UNIT_TESTS += tests/unit/store/test_store_rooms tests/unit/homeserver/test_filter \
 	tests/unit/homeserver/test_rooms
-tests_unit_store_test_store_rooms_SOURCES = tests/unit/store/test_store_rooms.c
+tests_unit_store_test_store_rooms_SOURCES = tests/unit/store/test_store_rooms.c \
+	tests/unit/pgtest.c tests/unit/pgtest.h
 tests_unit_store_test_store_rooms_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_store_test_store_rooms_LDADD = $(HS_TEST_LIBS)
 tests_unit_homeserver_test_filter_SOURCES = tests/unit/homeserver/test_filter.c
@@ -154,7 +155,8 @@ tests_fuzz_fuzz_hs_search_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_search_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/hs_search
 UNIT_TESTS += tests/unit/store/test_store_relsearch
-tests_unit_store_test_store_relsearch_SOURCES = tests/unit/store/test_store_relsearch.c
+tests_unit_store_test_store_relsearch_SOURCES = tests/unit/store/test_store_relsearch.c \
+	tests/unit/pgtest.c tests/unit/pgtest.h
 tests_unit_store_test_store_relsearch_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_store_test_store_relsearch_LDADD = $(HS_TEST_LIBS)
 # bench/bench_relsearch.py starts scopd itself: run it by hand with the build dir.

@@ -12,7 +12,8 @@ STORE_CFLAGS = $(SQLITE_CFLAGS) $(PQ_CFLAGS)
 STORE_LIBS = homeserver/store/libscopstore.a $(SQLITE_LIBS) $(PQ_LIBS)
 
 UNIT_TESTS += tests/unit/store/test_store
-tests_unit_store_test_store_SOURCES = tests/unit/store/test_store.c
+tests_unit_store_test_store_SOURCES = tests/unit/store/test_store.c \
+	tests/unit/pgtest.c tests/unit/pgtest.h
 tests_unit_store_test_store_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(STORE_CFLAGS)
 tests_unit_store_test_store_LDADD = $(STORE_LIBS) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
 

@@ -16,6 +16,7 @@
 #include <libpq-fe.h>
 
 #include "bridge-smtp/spam_store.h"
+#include "tests/unit/pgtest.h"
 
 struct fx {
 	int pg;
@@ -25,25 +26,6 @@ struct fx {
 	char dbname[64];
 	struct spam_store *st;
 };
-
-static int pg_admin(const char *dsn, const char *sql)
-{
-	PGconn *c = PQconnectdb(dsn);
-	PGresult *r;
-	int ok;
-	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "# cannot connect to SCOP_TEST_PG_DSN\n");
-		PQfinish(c);
-		return -1;
-	}
-	r = PQexec(c, sql);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		fprintf(stderr, "# %s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-	return ok ? 0 : -1;
-}
 
 static int fx_open(struct fx *f)
 {
@@ -70,18 +52,13 @@ static int teardown(void **state)
 		}
 		rmdir(f->dir);
 	}
-	if (f->dbname[0]) {
-		char sql[128];
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", f->dbname);
-		pg_admin(getenv("SCOP_TEST_PG_DSN"), sql);
-	}
+	pgtest_drop(f->dbname);
 	free(f);
 	return 0;
 }
 
 static int setup(void **state)
 {
-	static int seq;
 	int pg = *state != NULL;
 	struct fx *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -96,26 +73,15 @@ static int setup(void **state)
 		}
 		snprintf(f->where, sizeof(f->where), "%s/spam.db", f->dir);
 	} else {
-		const char *dsn = getenv("SCOP_TEST_PG_DSN");
-		const char *req = getenv("SCOP_REQUIRE_PG");
-		char sql[128];
-		if (!dsn || !*dsn) {
-			if (req && strcmp(req, "1") == 0) {
-				fprintf(stderr, "# SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset\n");
-				goto fail;
-			}
+		char conninfo[512];
+		int rc = pgtest_create("scop_spam", f->dbname, sizeof(f->dbname), conninfo, sizeof(conninfo));
+		if (rc > 0) {
 			f->skip = 1;
 			return 0;
 		}
-		snprintf(f->dbname, sizeof(f->dbname), "scop_spam_%ld_%d_%u", (long)getpid(), ++seq,
-			 (unsigned)rand());
-		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
-		if (pg_admin(dsn, sql) < 0) {
-			f->dbname[0] = '\0';
+		if (rc < 0)
 			goto fail;
-		}
-		/* Later keywords win in a libpq conninfo. */
-		snprintf(f->where, sizeof(f->where), "pg:%s dbname=%s", dsn, f->dbname);
+		snprintf(f->where, sizeof(f->where), "pg:%s", conninfo);
 	}
 	if (fx_open(f) == 0)
 		return 0;

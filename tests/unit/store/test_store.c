@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 
 #include "common/log.h"
+#include "tests/unit/pgtest.h"
 #include "homeserver/store/store.h"
 #include "schema/migrations.h"
 
@@ -62,25 +63,6 @@ static int raw_exec(struct fx *f, const char *sql)
 	}
 }
 
-static int pg_admin(const char *dsn, const char *sql)
-{
-	PGconn *c = PQconnectdb(dsn);
-	PGresult *r;
-	int ok;
-	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "# cannot connect to SCOP_TEST_PG_DSN: %s", PQerrorMessage(c));
-		PQfinish(c);
-		return -1;
-	}
-	r = PQexec(c, sql);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		fprintf(stderr, "# %s: %s", sql, PQerrorMessage(c));
-	PQclear(r);
-	PQfinish(c);
-	return ok ? 0 : -1;
-}
-
 static int fx_open(struct fx *f)
 {
 	char err[256] = "";
@@ -95,7 +77,6 @@ static void wipe_database(struct fx *f);
 
 static int setup(void **state, const char *backend)
 {
-	static int seq;
 	struct fx *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -1;
@@ -107,26 +88,13 @@ static int setup(void **state, const char *backend)
 			return -1;
 		snprintf(f->conninfo, sizeof(f->conninfo), "%s/test.db", f->dir);
 	} else {
-		const char *dsn = getenv("SCOP_TEST_PG_DSN");
-		const char *req = getenv("SCOP_REQUIRE_PG");
-		char sql[128];
-		if (!dsn || !*dsn) {
-			if (req && strcmp(req, "1") == 0) {
-				fprintf(stderr, "# SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset\n");
-				return -1;
-			}
+		int rc = pgtest_create("scop_test", f->dbname, sizeof(f->dbname), f->conninfo, sizeof(f->conninfo));
+		if (rc > 0) {
 			f->skip = 1;
 			return 0;
 		}
-		snprintf(f->dbname, sizeof(f->dbname), "scop_test_%ld_%d_%u",
-			 (long)getpid(), ++seq, (unsigned)rand());
-		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
-		if (pg_admin(dsn, sql) != 0) {
-			f->dbname[0] = '\0';
+		if (rc < 0)
 			return -1;
-		}
-		/* Later keywords win in a libpq conninfo. */
-		snprintf(f->conninfo, sizeof(f->conninfo), "%s dbname=%s", dsn, f->dbname);
 	}
 	return fx_open(f);
 }
@@ -159,11 +127,7 @@ static int teardown(void **state)
 		}
 		rmdir(f->dir);
 	}
-	if (f->dbname[0]) {
-		char sql[128];
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
-		pg_admin(getenv("SCOP_TEST_PG_DSN"), sql);
-	}
+	pgtest_drop(f->dbname);
 	free(f);
 	return 0;
 }

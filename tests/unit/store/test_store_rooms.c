@@ -15,6 +15,7 @@
 #include <pthread.h>
 
 #include "common/log.h"
+#include "tests/unit/pgtest.h"
 #include "homeserver/store/store.h"
 #include "homeserver/store/store_rooms.h"
 
@@ -27,23 +28,6 @@ struct fx {
 	struct store *st;
 	struct room_store *rs;
 };
-
-static int pg_admin(const char *dsn, const char *sql)
-{
-	PGconn *c = PQconnectdb(dsn);
-	PGresult *r;
-	int ok;
-	if (PQstatus(c) != CONNECTION_OK) {
-		fprintf(stderr, "# cannot connect to SCOP_TEST_PG_DSN: %s", PQerrorMessage(c));
-		PQfinish(c);
-		return -1;
-	}
-	r = PQexec(c, sql);
-	ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	PQclear(r);
-	PQfinish(c);
-	return ok ? 0 : -1;
-}
 
 static int teardown(void **state)
 {
@@ -61,11 +45,7 @@ static int teardown(void **state)
 		}
 		rmdir(f->dir);
 	}
-	if (f->dbname[0]) {
-		char sql[128];
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
-		pg_admin(getenv("SCOP_TEST_PG_DSN"), sql);
-	}
+	pgtest_drop(f->dbname);
 	free(f);
 	*state = NULL;
 	return 0;
@@ -73,7 +53,6 @@ static int teardown(void **state)
 
 static int setup(void **state, const char *backend)
 {
-	static int seq;
 	char err[256] = "";
 	struct fx *f = calloc(1, sizeof(*f));
 	if (!f)
@@ -86,23 +65,13 @@ static int setup(void **state, const char *backend)
 			goto fail;
 		snprintf(f->conninfo, sizeof(f->conninfo), "%s/test.db", f->dir);
 	} else {
-		const char *dsn = getenv("SCOP_TEST_PG_DSN"), *req = getenv("SCOP_REQUIRE_PG");
-		char sql[128];
-		if (!dsn || !*dsn) {
-			if (req && strcmp(req, "1") == 0) {
-				fprintf(stderr, "# SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset\n");
-				goto fail;
-			}
+		int rc = pgtest_create("scop_rooms", f->dbname, sizeof(f->dbname), f->conninfo, sizeof(f->conninfo));
+		if (rc > 0) {
 			f->skip = 1;
 			return 0;
 		}
-		snprintf(f->dbname, sizeof(f->dbname), "scop_rooms_%ld_%d", (long)getpid(), ++seq);
-		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
-		if (pg_admin(dsn, sql) != 0) {
-			f->dbname[0] = '\0';
+		if (rc < 0)
 			goto fail;
-		}
-		snprintf(f->conninfo, sizeof(f->conninfo), "%s dbname=%s", dsn, f->dbname);
 	}
 	if (store_open(backend, f->conninfo, &f->st, err, sizeof(err)) != STORE_OK ||
 	    room_store_open(backend, f->conninfo, &f->rs, err, sizeof(err)) != STORE_OK) {
