@@ -12,6 +12,7 @@
 #include "common/yamljson.h"
 #include "federation/api_federation.h"
 #include "federation/api_keys.h"
+#include "federation/api_read.h"
 #include "federation/api_txn.h"
 #include "federation/fed_client.h"
 #include "federation/keyring.h"
@@ -527,11 +528,11 @@ static int mount(struct fed_service *fs)
 		{ "GET", "/_matrix/federation/v1/make_join/{roomId}/{userId}", fed_make_join, 1, 0 },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
-	size_t nkeys = api_keys_nroutes;
+	size_t nkeys = api_keys_nroutes, nread = api_read_nroutes;
 	size_t ncatch = FED_CATCHALL_DEPTH * (sizeof(catchall_methods) / sizeof(catchall_methods[0]));
 	size_t i = 0;
 
-	fs->routes = calloc(nfixed + nkeys + ncatch, sizeof(*fs->routes));
+	fs->routes = calloc(nfixed + nkeys + nread + ncatch, sizeof(*fs->routes));
 	if (!fs->routes)
 		return -1;
 	for (size_t k = 0; k < nkeys; k++, i++) {
@@ -542,6 +543,12 @@ static int mount(struct fed_service *fs)
 		fs->routes[i].route = (struct api_route){ fixed[k].method, fixed[k].path, fed_entry, fixed[k].flags };
 		fs->routes[i].fn = fixed[k].fn;
 		fs->routes[i].authenticated = fixed[k].auth;
+	}
+	for (size_t k = 0; k < nread; k++, i++) {
+		fs->routes[i].route = (struct api_route){ api_read_routes[k].method, api_read_routes[k].path,
+							  fed_entry, api_read_routes[k].flags };
+		fs->routes[i].fn = api_read_routes[k].fn;
+		fs->routes[i].authenticated = 1;
 	}
 	/* The catch-all comes last: the router takes the first match. */
 	for (size_t d = 0; d < FED_CATCHALL_DEPTH; d++)

@@ -5,6 +5,7 @@
 
 #include "common/log.h"
 #include "federation/api_txn.h"
+#include "federation/edu.h"
 #include "federation/fed_txn.h"
 #include "federation/pdu_check.h"
 #include "homeserver/rooms.h"
@@ -147,6 +148,11 @@ void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origi
 			json_object_set_new(results, id, one);
 		else
 			json_decref(one);
+	}
+	if (txn.edus) {
+		const json_t *edu;
+		json_array_foreach(txn.edus, i, edu)
+			fed_edu_handle(fs, origin, edu);
 	}
 	api_reply(r, 200, json_pack("{s:o}", "pdus", results));
 }

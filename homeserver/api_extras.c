@@ -407,14 +407,6 @@ static void public_rooms(struct api_req *r)
 				    (json_int_t)json_array_size(chunk)));
 }
 
-/* Push rules are not evaluated yet; clients (matrix-js-sdk) need the
- * ruleset to exist before they sync, so answer an empty one. */
-static void pushrules(struct api_req *r)
-{
-	api_reply(r, 200, json_pack("{s:{s:[],s:[],s:[],s:[],s:[]}}", "global", "override",
-				    "content", "room", "sender", "underride"));
-}
-
 #define V (API_CLIENT_R0 | API_CLIENT_V3)
 #define A (V | API_AUTH)
 const struct api_route api_extras_routes[] = {
@@ -435,7 +427,6 @@ const struct api_route api_extras_routes[] = {
 	{ "GET", "/directory/list/room/{roomId}", visibility_get, V },
 	{ "PUT", "/directory/list/room/{roomId}", visibility_put, A | API_JSON },
 	{ "GET", "/publicRooms", public_rooms, V },
-	{ "GET", "/pushrules", pushrules, A },
 	{ "POST", "/publicRooms", public_rooms, A | API_JSON_OPTIONAL },
 };
 const size_t api_extras_nroutes = sizeof(api_extras_routes) / sizeof(api_extras_routes[0]);

@@ -15,6 +15,7 @@
 #include "common/httpc.h"
 #include "common/log.h"
 #include "federation/api_federation.h"
+#include "homeserver/api_push.h"
 #include "homeserver/api_relsearch.h"
 #include "homeserver/config.h"
 #include "homeserver/hs.h"
@@ -136,7 +137,8 @@ static int serve(const char *path)
 		goto out;
 	}
 	if (api_add_routes(hs.router, api_relations_routes, api_relations_nroutes) < 0 ||
-	    api_add_routes(hs.router, api_search_routes, api_search_nroutes) < 0) {
+	    api_add_routes(hs.router, api_search_routes, api_search_nroutes) < 0 ||
+	    api_add_routes(hs.router, api_push_routes, api_push_nroutes) < 0) {
 		log_error("out of memory");
 		goto out;
 	}
