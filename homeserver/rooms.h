@@ -189,4 +189,51 @@ json_t *rooms_presence_events(struct rooms *r, const char *viewer, int64_t since
 json_t *rooms_lazy_members(struct rooms *r, const char *room_id, const json_t *events,
 			   const char *viewer, const char *device, int flags);
 
+/* ---- remote events (federation) ----
+ * rooms_receive() takes a PDU of a room this server knows into the room,
+ * under the room lock: it works out the state before the event (the state
+ * after its prev event, or state resolution v2 over the states after each
+ * of several), has check decide (federation's pdu_check: signatures,
+ * hashes, auth events, the state before, the current state), then stores
+ * what the verdict says:
+ *   ROOM_REMOTE_ACCEPT     into the timeline; current state and forward
+ *                          extremities updated (forks resolved with state
+ *                          resolution), memberships, cache, listener;
+ *   ROOM_REMOTE_SOFT_FAIL  outside the timeline as ROOM_EVENT_SOFT_FAILED;
+ *   ROOM_REMOTE_REJECT     outside the timeline as ROOM_EVENT_REJECTED;
+ *   ROOM_REMOTE_DROP       nowhere.
+ * An event already stored (either way) is not checked again: ROOM_OK and
+ * *verdict = ROOM_REMOTE_KNOWN.  ROOM_NOT_FOUND: unknown room, or none of
+ * its prev events is in the timeline (res->reason says which).
+ *
+ * check gets the room version, the PDU, the two states, and fills *event
+ * (new reference: what to persist, e.g. the redacted copy), event_id and
+ * why; it returns a ROOM_REMOTE_* verdict.  It runs under the room lock
+ * and may block (key fetches). */
+enum room_remote_verdict {
+	ROOM_REMOTE_ACCEPT = 0,
+	ROOM_REMOTE_SOFT_FAIL,
+	ROOM_REMOTE_REJECT,
+	ROOM_REMOTE_DROP,
+	ROOM_REMOTE_KNOWN,
+};
+struct auth_state;
+typedef enum room_remote_verdict (*rooms_check_fn)(void *arg, const struct room_version *rv,
+						   const json_t *pdu, const struct auth_state *before,
+						   const struct auth_state *current, json_t **event,
+						   char event_id[EVENT_ID_BUF], char *why, size_t whylen);
+enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
+			   rooms_check_fn check, void *check_arg, struct room_result *res,
+			   enum room_remote_verdict *verdict);
+
+/* Called after every event this server created (rooms_send,
+ * rooms_create) with the PDU and the servers to send it to: those with a
+ * joined member in the state before it, plus the target's server for a
+ * member event of a remote user; never this server.  servers is borrowed
+ * for the call.  The federation service sets it (rooms does not depend on
+ * federation). */
+typedef void (*rooms_outbound_fn)(void *arg, const json_t *pdu, const char *const *servers,
+				  size_t nservers);
+void rooms_set_outbound(struct rooms *r, rooms_outbound_fn fn, void *arg);
+
 #endif
