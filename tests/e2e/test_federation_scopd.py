@@ -21,6 +21,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 import urllib.parse
 
@@ -335,6 +336,23 @@ try:
         s, j = hs2.client("GET", "/_matrix/client/v3/rooms/%s/joined_members" % urllib.parse.quote(room_id),
                           token=bobtok)
         t.ok(s == 200 and joiner in (j or {}).get("joined", {}), "the remote user is a joined member", (s, j))
+        s, j = hs2.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/out1" % urllib.parse.quote(room_id),
+                          {"msgtype": "m.text", "body": "to the peer"}, token=bobtok)
+        out_id = (j or {}).get("event_id")
+        got = None
+        for _ in range(100):
+            with peer.lock:
+                got = [p for tx in peer.txns for p in tx["pdus"]
+                       if p.get("content", {}).get("body") == "to the peer" and tx["origin"] == hs2.name]
+            if got:
+                break
+            time.sleep(0.1)
+        t.ok(s == 200 and got and got[0]["room_id"] == room_id and got[0]["sender"] == bob,
+             "hs2 sends bob's new message to the joined peer's server in a transaction", (s, j, got))
+        s, j = hs2.client("GET", "/_matrix/client/v3/rooms/%s/event/%s" % (urllib.parse.quote(room_id),
+                                                                           urllib.parse.quote(out_id or "")),
+                          token=bobtok)
+        t.ok(s == 200, "the sent event is readable", (s, j))
 
     # ---- hs1 -> hs2: make_join, then the join signed by hs1 through hs2's checks ----
     s, j = hs1.client("POST", "/_scop/admin/v1/federation/join_probe",
