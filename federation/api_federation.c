@@ -15,6 +15,7 @@
 #include "federation/api_read.h"
 #include "federation/api_txn.h"
 #include "federation/fed_client.h"
+#include "federation/fed_join.h"
 #include "federation/keyring.h"
 #include "federation/resolver.h"
 #include "federation/sender.h"
@@ -555,6 +556,7 @@ static int mount(struct fed_service *fs)
 		{ "PUT", "/_matrix/federation/v1/send/{txnId}", fed_txn_handle, 1, API_JSON },
 		{ "POST", "/_scop/admin/v1/federation/join_probe", admin_join_probe, 0, API_AUTH | API_JSON },
 		{ "GET", "/_matrix/federation/v1/make_join/{roomId}/{userId}", fed_make_join, 1, 0 },
+		{ "PUT", "/_matrix/federation/v2/send_join/{roomId}/{eventId}", fed_send_join, 1, API_JSON },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	size_t nkeys = api_keys_nroutes, nread = api_read_nroutes;
@@ -708,6 +710,8 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 	if (hs->rooms) {
 		outbox_restore(fs);
 		rooms_set_outbound(hs->rooms, outbound, fs);
+		hs->remote_join = fed_join_remote;
+		hs->remote_join_arg = fs;
 	}
 	json_decref(root);
 	log_info("federation: %zu trusted key server key(s), %zu routes", fs->opt.n_notaries, fs->nroutes);
@@ -738,6 +742,10 @@ void fed_service_free(struct fed_service *fs)
 		return;
 	if (fs->hs && fs->hs->rooms)
 		rooms_set_outbound(fs->hs->rooms, NULL, NULL);
+	if (fs->hs && fs->hs->remote_join_arg == fs) {
+		fs->hs->remote_join = NULL;
+		fs->hs->remote_join_arg = NULL;
+	}
 	fed_sender_free(fs->sender);
 	keyring_free(fs->keyring);
 	fed_resolver_free(fs->resolver);

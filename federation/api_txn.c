@@ -97,6 +97,25 @@ static enum room_remote_verdict check_cb(void *arg, const struct room_version *r
 	return ROOM_REMOTE_DROP;
 }
 
+enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu,
+			     struct room_result *res, enum room_remote_verdict *verdict)
+{
+	struct store_view v = { rooms_store(fs->hs->rooms), json_object(), json_object() };
+	struct check_arg ca = { fs, &v, PDU_DROP };
+	enum room_rc rc;
+
+	if (!v.events || !v.rejected) {
+		memset(res, 0, sizeof(*res));
+		*verdict = ROOM_REMOTE_DROP;
+		rc = ROOM_ERROR;
+	} else {
+		rc = rooms_receive(fs->hs->rooms, room_id, pdu, check_cb, &ca, res, verdict);
+	}
+	json_decref(v.events);
+	json_decref(v.rejected);
+	return rc;
+}
+
 /* One PDU of a transaction: checked and stored; the answer's entry is {}
  * for what this server took (accepted, soft-failed or already known) and
  * {"error"} for the rest (rejected events are stored as such all the
@@ -219,7 +238,10 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 	for (size_t i = 0; i < nk; i++) {
 		const char *id = json_string_value(json_object_get(json_object_get(h.state, keys[i].type),
 								  keys[i].state_key));
-		if (id)
+		size_t k;
+		for (k = 0; id && k < na && strcmp(auth_ids[k], id) != 0; k++)
+			;
+		if (id && k == na)
 			auth_ids[na++] = id;
 	}
 	json_t *tmpl = event_new(rv, room_id, user_id, "m.room.member", user_id, content,

@@ -16,7 +16,14 @@
 
 #include "federation/api_federation.h"
 
+#include "homeserver/rooms.h"
+
 void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origin);
+
+/* One PDU of a known room through the receipt checks and into the store
+ * (rooms_receive() with pdu_check()); results as rooms_receive(). */
+enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu,
+			     struct room_result *res, enum room_remote_verdict *verdict);
 
 /* GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver=...: a join
  * template over the room's current state (prev_events its forward

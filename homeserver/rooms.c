@@ -383,7 +383,11 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 		const json_t *ae = cache_lookup(rm, keys[i].type, keys[i].state_key);
 		const char *id = ae ? json_string_value(json_object_get(
 			json_object_get(rm->ids, keys[i].type), keys[i].state_key)) : NULL;
-		if (id)
+		size_t k;
+		/* The sender's and the target's member event may be one. */
+		for (k = 0; id && k < nauth && strcmp(auth_ids[k], id) != 0; k++)
+			;
+		if (id && k == nauth)
 			auth_ids[nauth++] = id;
 	}
 	{
@@ -694,6 +698,30 @@ json_t *rooms_state_all(struct rooms *r, const char *room_id)
 		json_array_append(arr, ev);
 	pthread_mutex_unlock(&rm->lock);
 	return arr;
+}
+
+int rooms_server_joined(struct rooms *r, const char *room_id)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *members, *v;
+	const char *uid, *dom;
+	int joined = 0;
+
+	if (!rm)
+		return 0;
+	pthread_mutex_lock(&rm->lock);
+	members = json_object_get(rm->ids, "m.room.member");
+	json_object_foreach(members, uid, v) {
+		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
+		const char *m = ev ? event_membership(ev) : NULL;
+		(void)v;
+		if (m && strcmp(m, "join") == 0 && (dom = user_domain(uid)) && strcmp(dom, r->server_name) == 0) {
+			joined = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rm->lock);
+	return joined;
 }
 
 enum room_rc rooms_membership(struct rooms *r, const char *room_id, const char *user,
@@ -1526,10 +1554,13 @@ static struct room_state_set *state_diff(struct evcache *c, const json_t *from, 
 	return out;
 }
 
-/* Stores an accepted remote event (rm locked). */
+/* Stores an accepted remote event (rm locked).  reset: the event starts
+ * the room afresh here (a join over federation): the old forward
+ * extremities are dropped, and version (when set) adds the rooms row. */
 static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evcache *c,
 				   const json_t *ev, const char *event_id, json_t *before,
-				   int64_t before_group, struct room_result *res)
+				   int64_t before_group, int reset, const char *version,
+				   struct room_result *res)
 {
 	const struct room_version *rv = rm->rv;
 	const char *type = event_type(ev), *sk = event_state_key(ev);
@@ -1549,6 +1580,9 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 	json_array_foreach(prev, i, item)
 		if (nprev <= EVENT_MAX_PREV_EVENTS && prev_id(rv, item))
 			prevs[nprev++] = prev_id(rv, item);
+	/* The event itself is not stored yet: the diff and cache need it. */
+	if (json_object_set(c->events, event_id, (json_t *)ev) < 0)
+		goto out;
 	if (!before_group) {
 		if (!(after_json = json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS)) ||
 		    room_store_group_put(r->rs, rm->room_id, after_json, &before_group) != STORE_OK)
@@ -1564,7 +1598,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 	/* The new forward extremities: the old ones it does not cite, and it. */
 	if (!(extrem = calloc(rm->nextrem + 1, sizeof(char *))))
 		goto out;
-	for (i = 0; i < rm->nextrem; i++) {
+	for (i = 0; !reset && i < rm->nextrem; i++) {
 		size_t j;
 		for (j = 0; j < nprev && strcmp(prevs[j], rm->extrem[i]) != 0; j++)
 			;
@@ -1618,6 +1652,8 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 	a.cur = diff;
 	a.ncur = ndiff;
 	a.current_group = cur_group;
+	a.clear_extremities = reset;
+	a.room_version = version;
 	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
 		set_reason(res, "cannot store the event", NULL);
 		goto out;
@@ -1734,7 +1770,7 @@ enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *p
 		free(json);
 		goto out;
 	}
-	rc = receive_accept(r, rm, &c, ev, res->event_id, before, before_group, res);
+	rc = receive_accept(r, rm, &c, ev, res->event_id, before, before_group, 0, NULL, res);
 	if (rc == ROOM_OK && res->stream_pos) {
 		const char *type = event_type(ev);
 		notify(r, rm, type && strcmp(type, "m.room.member") == 0 ? event_state_key(ev) : NULL,
@@ -1744,6 +1780,71 @@ out:
 	pthread_mutex_unlock(&rm->lock);
 	json_decref(before);
 	json_decref(ev);
+	json_decref(c.events);
+	json_decref(c.rejected);
+	return rc;
+}
+
+enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_id,
+			 const json_t *state, const json_t *event, struct room_result *res)
+{
+	const struct room_version *rv = room_version_get(version);
+	struct evcache c = { r->rs, json_object(), json_object() };
+	struct room *rm, *fresh = NULL;
+	json_t *before = NULL;
+	const char *type;
+	enum room_rc rc = ROOM_ERROR;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->room_id, sizeof(res->room_id), "%s", room_id);
+	if (!rv || !c.events || !c.rejected || !(before = json_deep_copy(state)) ||
+	    event_compute_id(rv, event, res->event_id) < 0)
+		goto done;
+	if (!(rm = room_get(r, room_id))) {
+		if (!(fresh = calloc(1, sizeof(*fresh))))
+			goto done;
+		pthread_mutex_init(&fresh->lock, NULL);
+		fresh->rv = rv;
+		fresh->room_id = strdup(room_id);
+		fresh->ids = json_object();
+		fresh->events = json_object();
+		if (!fresh->room_id || !fresh->ids || !fresh->events)
+			goto done;
+		rm = fresh;
+	}
+	pthread_mutex_lock(&rm->lock);
+	if (rm->rv != rv) {
+		set_reason(res, "the room is known here with another version", NULL);
+		rc = ROOM_BAD_JSON;
+	} else if (room_store_event_known(r->rs, res->event_id) == 1) {
+		rc = ROOM_OK; /* joined already (a repeated join) */
+	} else {
+		rc = receive_accept(r, rm, &c, event, res->event_id, before, 0, 1, fresh ? rv->id : NULL, res);
+	}
+	if (rc == ROOM_OK && fresh) {
+		/* Published only now: a failed adoption leaves nothing behind. */
+		unsigned h = hash(room_id);
+		struct room *other;
+		pthread_mutex_lock(&r->lock);
+		for (other = r->buckets[h]; other && strcmp(other->room_id, room_id) != 0; other = other->next)
+			;
+		if (!other) {
+			fresh->next = r->buckets[h];
+			r->buckets[h] = fresh;
+			fresh = NULL;
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (rc == ROOM_OK && res->stream_pos) {
+		type = event_type(event);
+		notify(r, rm, type && strcmp(type, "m.room.member") == 0 ? event_state_key(event) : NULL,
+		       res->stream_pos);
+	}
+	pthread_mutex_unlock(&rm->lock);
+done:
+	if (fresh)
+		room_free(fresh);
+	json_decref(before);
 	json_decref(c.events);
 	json_decref(c.rejected);
 	return rc;

@@ -96,6 +96,9 @@ json_t *rooms_state_event(struct rooms *r, const char *room_id, const char *type
 			  const char *state_key);
 /* Every current state event (PDUs) as a new array, NULL if no such room. */
 json_t *rooms_state_all(struct rooms *r, const char *room_id);
+/* Whether a user of this server is joined to the room now (0 also when
+ * the room is unknown). */
+int rooms_server_joined(struct rooms *r, const char *room_id);
 /* user's current membership into out ("" if none). ROOM_NOT_FOUND: no room. */
 enum room_rc rooms_membership(struct rooms *r, const char *room_id, const char *user,
 			      char out[16]);
@@ -225,6 +228,17 @@ typedef enum room_remote_verdict (*rooms_check_fn)(void *arg, const struct room_
 enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
 			   rooms_check_fn check, void *check_arg, struct room_result *res,
 			   enum room_remote_verdict *verdict);
+
+/* Takes the room over from a join (or knock) answered by another server:
+ * state is the room's state before event as a map {type: {state_key:
+ * event_id}} whose events are stored already (outliers, checked by the
+ * caller), event the checked membership event.  The room is created here
+ * when unknown (or started afresh, its old forward extremities dropped,
+ * when this server left it before); event goes into the timeline with
+ * state as the state before it, and the listener hears of it.  A repeated
+ * call for the same event is ROOM_OK. */
+enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_id,
+			 const json_t *state, const json_t *event, struct room_result *res);
 
 /* Called after every event this server created (rooms_send,
  * rooms_create) with the PDU and the servers to send it to: those with a

@@ -222,6 +222,9 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	}
 	if (a->explicit_current && (rc = apply_current(c, a, *pos)) != STORE_OK)
 		return rc;
+	if (a->clear_extremities &&
+	    (rc = DBQ(c, NULL, "DELETE FROM room_extremities WHERE room_id = ?", DB_TEXT(a->room_id))) != STORE_OK)
+		return rc;
 	for (size_t i = 0; i < a->nprev; i++)
 		if ((rc = DBQ(c, NULL, "DELETE FROM room_extremities WHERE room_id = ? AND event_id = ?",
 			      DB_TEXT(a->room_id), DB_TEXT(a->prev_events[i]))) != STORE_OK)
@@ -373,21 +376,37 @@ static enum store_rc outlier_get(struct db_conn *c, const char *event_id, struct
 enum store_rc room_store_outlier_put(struct room_store *rs, const char *event_id,
 				     const char *room_id, int kind, const char *json)
 {
+	return room_store_outliers_put(rs, room_id, kind, &event_id, &json, 1);
+}
+
+enum store_rc room_store_outliers_put(struct room_store *rs, const char *room_id, int kind,
+				      const char *const *ids, const char *const *jsons, size_t n)
+{
 	struct db_conn *c;
 	enum store_rc rc;
+	int64_t now = (int64_t)time(NULL) * 1000;
 
-	if (!event_id || !room_id || !json || kind < ROOM_EVENT_OUTLIER || kind > ROOM_EVENT_SOFT_FAILED)
+	if (!room_id || kind < ROOM_EVENT_OUTLIER || kind > ROOM_EVENT_SOFT_FAILED)
 		return STORE_ERROR;
+	for (size_t i = 0; i < n; i++)
+		if (!ids[i] || !jsons[i])
+			return STORE_ERROR;
 	if (!(c = conn_get(rs)))
 		return STORE_ERROR;
 	/* Under the append lock, so an event is never both in the timeline
 	 * and here. */
 	pthread_mutex_lock(&rs->wlock);
-	rc = DBQ(c, NULL, "INSERT INTO event_outliers (event_id, room_id, kind, event_json, received_ts)"
-		 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?)"
-		 " ON CONFLICT (event_id) DO NOTHING",
-		 DB_TEXT(event_id), DB_TEXT(room_id), DB_INT(kind), DB_TEXT(json),
-		 DB_INT((int64_t)time(NULL) * 1000), DB_TEXT(event_id));
+	rc = db_begin(c);
+	for (size_t i = 0; rc == STORE_OK && i < n; i++)
+		rc = DBQ(c, NULL, "INSERT INTO event_outliers (event_id, room_id, kind, event_json, received_ts)"
+			 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?)"
+			 " ON CONFLICT (event_id) DO NOTHING",
+			 DB_TEXT(ids[i]), DB_TEXT(room_id), DB_INT(kind), DB_TEXT(jsons[i]), DB_INT(now),
+			 DB_TEXT(ids[i]));
+	if (rc == STORE_OK)
+		rc = db_commit(c);
+	else
+		db_rollback(c);
 	pthread_mutex_unlock(&rs->wlock);
 	conn_put(rs, c);
 	return rc;

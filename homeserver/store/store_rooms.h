@@ -66,6 +66,7 @@ struct room_append {
 	 * the current state.  state_key/membership then only describe the
 	 * event itself. */
 	int explicit_current;
+	int clear_extremities;        /* drop every old forward extremity first */
 	const struct room_state_set *cur;
 	size_t ncur;
 	int64_t current_group;
@@ -113,6 +114,9 @@ enum store_rc room_store_event_get(struct room_store *rs, const char *event_id,
  * it is and answers STORE_OK: the first verdict wins. */
 enum store_rc room_store_outlier_put(struct room_store *rs, const char *event_id,
 				     const char *room_id, int kind, const char *json);
+/* The same for n events of one room in one transaction. */
+enum store_rc room_store_outliers_put(struct room_store *rs, const char *room_id, int kind,
+				      const char *const *ids, const char *const *jsons, size_t n);
 /* Whether event_id is stored at all (timeline or outlier): 1, 0, -1 error. */
 int room_store_event_known(struct room_store *rs, const char *event_id);
 /* Stores a state snapshot that belongs to no single event (state resolved
