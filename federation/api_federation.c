@@ -557,6 +557,7 @@ static int mount(struct fed_service *fs)
 		{ "POST", "/_scop/admin/v1/federation/join_probe", admin_join_probe, 0, API_AUTH | API_JSON },
 		{ "GET", "/_matrix/federation/v1/make_join/{roomId}/{userId}", fed_make_join, 1, 0 },
 		{ "PUT", "/_matrix/federation/v2/send_join/{roomId}/{eventId}", fed_send_join, 1, API_JSON },
+		{ "PUT", "/_matrix/federation/v2/invite/{roomId}/{eventId}", fed_invite, 1, API_JSON },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	size_t nkeys = api_keys_nroutes, nread = api_read_nroutes;
@@ -710,6 +711,7 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 	if (hs->rooms) {
 		outbox_restore(fs);
 		rooms_set_outbound(hs->rooms, outbound, fs);
+		rooms_set_invite_hook(hs->rooms, fed_invite_remote, fs);
 		hs->remote_join = fed_join_remote;
 		hs->remote_join_arg = fs;
 	}
@@ -742,6 +744,8 @@ void fed_service_free(struct fed_service *fs)
 		return;
 	if (fs->hs && fs->hs->rooms)
 		rooms_set_outbound(fs->hs->rooms, NULL, NULL);
+	if (fs->hs && fs->hs->rooms)
+		rooms_set_invite_hook(fs->hs->rooms, NULL, NULL);
 	if (fs->hs && fs->hs->remote_join_arg == fs) {
 		fs->hs->remote_join = NULL;
 		fs->hs->remote_join_arg = NULL;

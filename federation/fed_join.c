@@ -515,6 +515,26 @@ out:
 	return rc;
 }
 
+/* The server of whoever invited the user to room_id: it is in the room. */
+static void add_inviter(struct join_ctx *j, const char *room_id)
+{
+	struct room_store *rs = rooms_store(j->fs->hs->rooms);
+	struct room_membership *ms = NULL;
+	size_t n = 0;
+
+	if (room_store_user_rooms(rs, j->user_id, &ms, &n) != STORE_OK)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		json_t *ev;
+		if (strcmp(ms[i].room_id, room_id) != 0 || strcmp(ms[i].membership, "invite") != 0 ||
+		    !(ev = load_event(rs, ms[i].event_id)))
+			continue;
+		add_candidate(j, event_sender(ev) ? matrix_id_domain(event_sender(ev)) : NULL);
+		json_decref(ev);
+	}
+	room_membership_list_free(ms, n);
+}
+
 int fed_join_remote(void *arg, const char *room, const char *const *via, size_t nvia, const char *user_id,
 		    const json_t *content, char *room_id_out, size_t outlen, char *errcode, size_t errcodelen,
 		    char *error, size_t errorlen)
@@ -539,8 +559,10 @@ int fed_join_remote(void *arg, const char *room, const char *const *via, size_t 
 		rc = fail(&j, 400, "M_INVALID_PARAM", "Not a room ID or alias", NULL);
 		goto out;
 	}
+	if (j.ncand == 0)
+		add_inviter(&j, room_id);
 	if (j.ncand == 0) {
-		rc = fail(&j, 404, "M_NOT_FOUND", "No server to join the room through", NULL);
+		rc = fail(&j, 404, "M_NOT_FOUND", "Unknown room", NULL);
 		goto out;
 	}
 	for (size_t i = 0; i < j.ncand; i++) {
@@ -551,5 +573,131 @@ int fed_join_remote(void *arg, const char *room, const char *const *via, size_t 
 	}
 out:
 	json_decref(j.owned);
+	return rc;
+}
+
+/* ---- invites (v2) ----------------------------------------------------- */
+
+/* Whether ev carries a valid signature of server (keys from the keyring). */
+static int signed_by(struct fed_service *fs, const struct room_version *rv, const json_t *ev, const char *server)
+{
+	const json_t *sigs = json_object_get(json_object_get(ev, "signatures"), server), *v;
+	const char *kid;
+	unsigned char pub[32];
+	int good = 0;
+
+	json_object_foreach((json_t *)sigs, kid, v) {
+		if (strncmp(kid, "ed25519:", 8) != 0 || !json_is_string(v))
+			continue;
+		if (fed_service_pdu_key(fs, server, kid, json_integer_value(json_object_get(ev, "origin_server_ts")),
+					pub) < 0)
+			continue;
+		if (event_verify_signature(rv, ev, server, kid, pub) < 0)
+			return 0;
+		good = 1;
+	}
+	return good;
+}
+
+void fed_invite(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	const char *room_id = api_param(r, 0), *event_id = api_param(r, 1);
+	const json_t *body = r->body, *ev0 = json_object_get(body, "event");
+	const char *ver = json_string_value(json_object_get(body, "room_version"));
+	const struct room_version *rv = room_version_get(ver ? ver : "1");
+	const char *sender, *target, *dom;
+	struct room_result res;
+	json_t *ev = NULL;
+	char id[EVENT_ID_BUF], why[200];
+
+	if (!rv) {
+		api_reply(r, 400, json_pack("{s:s,s:s}", "errcode", "M_INCOMPATIBLE_ROOM_VERSION", "error",
+					    "This server does not support the room's version"));
+		return;
+	}
+	if (!json_is_object(ev0) || !(ev = json_deep_copy(ev0))) {
+		api_error(r, 400, "M_BAD_JSON", "No event");
+		return;
+	}
+	why[0] = '\0';
+	sender = event_sender(ev);
+	target = event_state_key(ev);
+	if (event_validate(rv, ev, why, sizeof(why)) < 0 || event_compute_id(rv, ev, id) < 0 ||
+	    strcmp(id, event_id) != 0 || !event_room_id(ev) || strcmp(event_room_id(ev), room_id) != 0 ||
+	    !event_type(ev) || strcmp(event_type(ev), "m.room.member") != 0 || !event_membership(ev) ||
+	    strcmp(event_membership(ev), "invite") != 0 || !target || !sender) {
+		api_error(r, 400, "M_BAD_JSON", "Not an invite event for this room%s%s", why[0] ? ": " : "", why);
+		goto out;
+	}
+	if (!(dom = matrix_id_domain(target)) || strcmp(dom, fs->server_name) != 0) {
+		api_error(r, 400, "M_INVALID_PARAM", "The invitee is not a user of this server");
+		goto out;
+	}
+	if (!(dom = matrix_id_domain(sender)) || strcmp(dom, origin) != 0) {
+		api_error(r, 403, "M_FORBIDDEN", "The inviter does not belong to the requesting server");
+		goto out;
+	}
+	if (event_check_content_hash(rv, ev) < 0 || !signed_by(fs, rv, ev, origin)) {
+		api_error(r, 403, "M_FORBIDDEN", "The invite is not validly signed by its server");
+		goto out;
+	}
+	if (event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0) {
+		api_error(r, 500, "M_UNKNOWN", "Cannot sign the invite");
+		goto out;
+	}
+	if (rooms_remote_invite(fs->hs->rooms, rv->id, room_id, ev, json_object_get(body, "invite_room_state"),
+				&res) != ROOM_OK) {
+		api_error(r, 500, "M_UNKNOWN", "Cannot keep the invite: %s", res.reason);
+		goto out;
+	}
+	log_info("federation: invite of %s to %s from %s", target, room_id, origin);
+	api_reply(r, 200, json_pack("{s:O}", "event", ev));
+out:
+	json_decref(ev);
+}
+
+int fed_invite_remote(void *arg, const struct room_version *rv, json_t **event, const json_t *stripped, char *why,
+		      size_t whylen)
+{
+	struct fed_service *fs = arg;
+	const char *target = event_state_key(*event), *dest = target ? matrix_id_domain(target) : NULL;
+	struct buf uri;
+	long status = 0;
+	json_t *body = NULL, *reply = NULL, *ev;
+	char id[EVENT_ID_BUF], rid[EVENT_ID_BUF], err[256];
+	int rc = -1;
+	struct join_ctx j = { fs, NULL, NULL, 0, NULL, 0, { 0 }, 0, NULL };
+
+	if (!dest || event_compute_id(rv, *event, id) < 0) {
+		snprintf(why, whylen, "bad invite");
+		return -1;
+	}
+	buf_init(&uri, 256);
+	buf_puts(&uri, "/_matrix/federation/v2/invite/");
+	path_escape(&uri, event_room_id(*event) ? event_room_id(*event) : "");
+	buf_putc(&uri, '/');
+	path_escape(&uri, id);
+	body = json_pack("{s:s,s:O,s:O}", "room_version", rv->id, "event", *event, "invite_room_state", stripped);
+	if (!uri.data || !body || request(&j, dest, "PUT", uri.data, body, &status, &reply, err, sizeof(err)) < 0) {
+		snprintf(why, whylen, "%s", uri.data && body ? err : "out of memory");
+		goto out;
+	}
+	ev = json_object_get(reply, "event");
+	if (status != 200 || !json_is_object(ev)) {
+		const char *msg = json_string_value(json_object_get(reply, "error"));
+		snprintf(why, whylen, "%ld %s", status, msg ? msg : "");
+		goto out;
+	}
+	if (event_compute_id(rv, ev, rid) < 0 || strcmp(rid, id) != 0 || !signed_by(fs, rv, ev, dest)) {
+		snprintf(why, whylen, "the answer is not our invite signed by %s", dest);
+		goto out;
+	}
+	json_decref(*event);
+	*event = json_incref(ev);
+	rc = 0;
+out:
+	buf_free(&uri);
+	json_decref(body);
+	json_decref(reply);
 	return rc;
 }

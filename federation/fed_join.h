@@ -36,6 +36,17 @@ int fed_join_remote(void *arg, const char *room, const char *const *via, size_t 
 		    const char *user_id, const json_t *content, char *room_id_out, size_t outlen,
 		    char *errcode, size_t errcodelen, char *error, size_t errorlen);
 
+/* PUT /_matrix/federation/v2/invite/{roomId}/{eventId}: an invite for a
+ * user of this server, signed by the inviting server; checked, signed by
+ * us, kept (rooms_remote_invite()) and returned. */
+void fed_invite(struct api_req *r, struct fed_service *fs, const char *origin);
+
+/* The rooms_invite_fn of rooms.h (arg: struct fed_service): sends the
+ * invite to the invitee's server and takes back the counter-signed
+ * event after checking that server's signature. */
+int fed_invite_remote(void *arg, const struct room_version *rv, json_t **event, const json_t *stripped, char *why,
+		      size_t whylen);
+
 /* The auth chain of events (an array of PDUs) from the room store: every
  * event reachable through auth_events, each once, as a new array (bounded
  * by limit). */

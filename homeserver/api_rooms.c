@@ -472,8 +472,7 @@ static void do_join(struct api_req *r, const char *room_id)
 		return;
 	}
 	if (rooms_membership(r->hs->rooms, room_id, r->who.user_id, m) != ROOM_OK) {
-		if (r->hs->remote_join && (remote_id(r, room_id) || http_query_present(r, "via") ||
-					   http_query_present(r, "server_name")))
+		if (r->hs->remote_join)
 			join_remote(r, room_id);
 		else
 			api_error(r, 404, "M_NOT_FOUND", "Unknown room");

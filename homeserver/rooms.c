@@ -42,6 +42,8 @@ struct rooms {
 	void *xlistener_arg;
 	rooms_outbound_fn outbound;
 	void *outbound_arg;
+	rooms_invite_fn invite;
+	void *invite_arg;
 	pthread_mutex_t xlock;    /* the extras stream */
 	int xinit;
 	int64_t xpos;
@@ -135,6 +137,12 @@ void rooms_set_outbound(struct rooms *r, rooms_outbound_fn fn, void *arg)
 {
 	r->outbound = fn;
 	r->outbound_arg = arg;
+}
+
+void rooms_set_invite_hook(struct rooms *r, rooms_invite_fn fn, void *arg)
+{
+	r->invite = fn;
+	r->invite_arg = arg;
 }
 
 struct room_store *rooms_store(struct rooms *r)
@@ -333,6 +341,62 @@ out:
 	json_decref(seen);
 }
 
+static const char *const stripped_types[] = {
+	"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
+	"m.room.canonical_alias", "m.room.encryption", "m.room.topic",
+};
+
+/* Stripped state of rm (locked): the types above and viewer's member
+ * event (viewer NULL: none). */
+static json_t *stripped_locked(struct room *rm, const char *viewer)
+{
+	size_t nt = sizeof(stripped_types) / sizeof(stripped_types[0]);
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i <= nt; i++) {
+		int member = i == nt;
+		const json_t *ev;
+		if (member && !viewer)
+			break;
+		ev = cache_lookup(rm, member ? "m.room.member" : stripped_types[i], member ? viewer : "");
+		if (ev)
+			json_array_append_new(arr, json_pack("{s:O?,s:O?,s:O?,s:O?}",
+				"type", json_object_get(ev, "type"),
+				"state_key", json_object_get(ev, "state_key"),
+				"content", json_object_get(ev, "content"),
+				"sender", json_object_get(ev, "sender")));
+	}
+	return arr;
+}
+
+/* An invite of a user of another server must carry that server's
+ * signature before it is stored: the invite hook gets it. */
+static enum room_rc remote_invite_sign(struct rooms *r, struct room *rm, const struct room_send *s,
+				       json_t **ev, struct room_result *res)
+{
+	const char *m = event_membership(*ev), *dom = user_domain(s->state_key);
+	char why[200] = "", before[EVENT_ID_BUF], after[EVENT_ID_BUF];
+	json_t *stripped;
+	int rc;
+
+	if (strcmp(s->type, "m.room.member") != 0 || !m || strcmp(m, "invite") != 0 || !dom ||
+	    strcmp(dom, r->server_name) == 0 || !r->invite)
+		return ROOM_OK;
+	stripped = stripped_locked(rm, NULL);
+	if (event_compute_id(rm->rv, *ev, before) < 0)
+		return ROOM_ERROR;
+	rc = r->invite(r->invite_arg, rm->rv, ev, stripped, why, sizeof(why));
+	json_decref(stripped);
+	if (rc < 0) {
+		set_reason(res, "the invitee's server refused the invite: %s", why);
+		return ROOM_FORBIDDEN;
+	}
+	if (event_compute_id(rm->rv, *ev, after) < 0 || strcmp(before, after) != 0) {
+		set_reason(res, "the invitee's server changed the invite", NULL);
+		return ROOM_FORBIDDEN;
+	}
+	return ROOM_OK;
+}
+
 /* Builds, checks, signs and stores one event in rm (locked by the caller).
  * create: rm is not yet in the table and the event is the create event.
  * dry: everything but storing (the cache of rm is still updated), so a
@@ -404,6 +468,9 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	}
 	if (event_hash_and_sign(rv, ev, r->server_name, &r->key) < 0)
 		goto out;
+	if (!dry && s->state_key && (rc = remote_invite_sign(r, rm, s, &ev, res)) != ROOM_OK)
+		goto out;
+	rc = ROOM_ERROR;
 	if (!(json = canonjson_dumps(ev, &len, flags))) {
 		set_reason(res, "the event cannot be encoded as canonical JSON", NULL);
 		rc = ROOM_BAD_JSON;
@@ -867,28 +934,50 @@ json_t *rooms_client_state(struct rooms *r, int64_t group, const char *viewer,
 	return rooms_client_state_delta(r, -1, group, viewer, viewer_device);
 }
 
-json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer)
+/* For a room this server is not in: the stripped state the inviting
+ * server sent with viewer's invite (kept in its unsigned), and the
+ * invite itself. */
+static json_t *remote_stripped_state(struct rooms *r, const char *room_id, const char *viewer)
 {
-	static const char *const types[] = {
-		"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
-		"m.room.canonical_alias", "m.room.encryption", "m.room.topic",
-	};
-	json_t *arr = json_array();
-	if (!arr)
+	struct room_membership *ms = NULL;
+	struct room_event e;
+	size_t n = 0;
+	json_t *arr = NULL;
+
+	if (room_store_user_rooms(r->rs, viewer, &ms, &n) != STORE_OK)
 		return NULL;
-	for (size_t i = 0; i <= sizeof(types) / sizeof(types[0]); i++) {
-		int member = i == sizeof(types) / sizeof(types[0]);
-		json_t *ev = rooms_state_event(r, room_id, member ? "m.room.member" : types[i],
-					       member ? viewer : "");
-		if (ev) {
+	for (size_t i = 0; i < n && !arr; i++) {
+		json_t *ev;
+		if (strcmp(ms[i].room_id, room_id) != 0 || room_store_event_get(r->rs, ms[i].event_id, &e) != STORE_OK)
+			continue;
+		ev = json_loads(e.json, 0, NULL);
+		room_event_clear(&e);
+		arr = json_deep_copy(json_object_get(json_object_get(ev, "unsigned"), "invite_room_state"));
+		if (!json_is_array(arr)) {
+			json_decref(arr);
+			arr = json_array();
+		}
+		if (ev)
 			json_array_append_new(arr, json_pack("{s:O?,s:O?,s:O?,s:O?}",
 				"type", json_object_get(ev, "type"),
 				"state_key", json_object_get(ev, "state_key"),
 				"content", json_object_get(ev, "content"),
 				"sender", json_object_get(ev, "sender")));
-			json_decref(ev);
-		}
+		json_decref(ev);
 	}
+	room_membership_list_free(ms, n);
+	return arr ? arr : json_array();
+}
+
+json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *arr;
+	if (!rm)
+		return remote_stripped_state(r, room_id, viewer);
+	pthread_mutex_lock(&rm->lock);
+	arr = stripped_locked(rm, viewer);
+	pthread_mutex_unlock(&rm->lock);
 	return arr;
 }
 
@@ -1847,5 +1936,68 @@ done:
 	json_decref(before);
 	json_decref(c.events);
 	json_decref(c.rejected);
+	return rc;
+}
+
+enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const char *room_id,
+				 const json_t *event, const json_t *stripped, struct room_result *res)
+{
+	const struct room_version *rv = room_version_get(version);
+	const char *target = event_state_key(event);
+	struct room_state_set cur;
+	struct room_append a;
+	json_t *copy = NULL, *uns;
+	char *json = NULL;
+	const char *users[1];
+	int64_t pos, group;
+	size_t len;
+	enum room_rc rc = ROOM_ERROR;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->room_id, sizeof(res->room_id), "%s", room_id);
+	if (!rv || !target || event_compute_id(rv, event, res->event_id) < 0)
+		return ROOM_BAD_JSON;
+	if (room_get(r, room_id))
+		return ROOM_OK; /* a room we are in: the invite comes through /send too */
+	if (room_store_event_known(r->rs, res->event_id) == 1)
+		return ROOM_OK;
+	if (!(copy = json_deep_copy(event)))
+		return ROOM_ERROR;
+	uns = json_object_get(copy, "unsigned");
+	if (!json_is_object(uns)) {
+		uns = json_object();
+		json_object_set_new(copy, "unsigned", uns);
+	}
+	json_object_set_new(uns, "invite_room_state", json_is_array(stripped) ? json_deep_copy(stripped) : json_array());
+	if (!(json = canonjson_dumps(copy, &len, rv->strict_canonical_json ? 0 : CANONJSON_LAX)))
+		goto out;
+	/* Kept in the timeline table so the invitee's /sync finds it by
+	 * position; with no rooms row, nothing else reads that room. */
+	cur = (struct room_state_set){ "m.room.member", target, res->event_id, "invite" };
+	memset(&a, 0, sizeof(a));
+	a.event_id = res->event_id;
+	a.room_id = room_id;
+	a.type = "m.room.member";
+	a.state_key = target;
+	a.sender = event_sender(event);
+	a.origin_server_ts = json_integer_value(json_object_get(event, "origin_server_ts"));
+	a.depth = json_integer_value(json_object_get(event, "depth"));
+	a.json = json;
+	a.membership = "invite";
+	a.explicit_current = 1;
+	a.cur = &cur;
+	a.ncur = 1;
+	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
+		set_reason(res, "cannot store the invite", NULL);
+		goto out;
+	}
+	res->stream_pos = pos;
+	users[0] = target;
+	if (r->listener)
+		r->listener(r->listener_arg, pos, users, 1);
+	rc = ROOM_OK;
+out:
+	free(json);
+	json_decref(copy);
 	return rc;
 }

@@ -240,6 +240,25 @@ enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *p
 enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_id,
 			 const json_t *state, const json_t *event, struct room_result *res);
 
+/* An invite for a user of this server to a room this server is not in
+ * (PUT /v2/invite): event is checked and signed by the caller, stripped
+ * the invite_room_state the inviting server sent.  The invite is kept
+ * (with the stripped state in its unsigned.invite_room_state, which
+ * rooms_stripped_state() answers from) and the invitee woken; they can
+ * then join over federation.  For a room this server is in, nothing is
+ * stored (the event arrives through /send).  ROOM_OK when already kept. */
+enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const char *room_id,
+				 const json_t *event, const json_t *stripped, struct room_result *res);
+
+/* Before an invite of a user of another server is stored, the invitee's
+ * server signs it: fn gets the event (hashed and signed by us, replace
+ * *event by the counter-signed one), the room version and the stripped
+ * state, under the room lock; 0, or -1 with a reason (the invite then
+ * fails with ROOM_FORBIDDEN).  Set by the federation service. */
+typedef int (*rooms_invite_fn)(void *arg, const struct room_version *rv, json_t **event,
+			       const json_t *stripped, char *why, size_t whylen);
+void rooms_set_invite_hook(struct rooms *r, rooms_invite_fn fn, void *arg);
+
 /* Called after every event this server created (rooms_send,
  * rooms_create) with the PDU and the servers to send it to: those with a
  * joined member in the state before it, plus the target's server for a

@@ -101,6 +101,34 @@ try:
     ok, got = hs1.wait_bodies(atok, room2, ["in room two"])
     t.ok(ok, "messages flow in the second room", got)
 
+    # ---- invites (v2) both ways, then joins through the inviting server ----
+    dave, dtok = hs2.register("dave")
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room), {"user_id": dave}, token=atok)
+    t.ok(s == 200, "alice on hs1 invites dave of hs2 (hs2 countersigns the invite)", (s, j))
+
+    def invited(hs, tok, rid):
+        s, j = hs.client("GET", "/_matrix/client/v3/sync?timeout=0", token=tok)
+        return (j or {}).get("rooms", {}).get("invite", {}).get(rid)
+    inv = hs2.wait(lambda: invited(hs2, dtok, room))
+    evs = (inv or {}).get("invite_state", {}).get("events", [])
+    t.ok(any(e["type"] == "m.room.name" and e["content"].get("name") == "Renamed" for e in evs) and
+         any(e["type"] == "m.room.member" and e["state_key"] == dave and e["content"]["membership"] == "invite"
+             for e in evs), "dave's /sync on hs2 shows the invite with the stripped state", inv)
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/join" % q(room), {}, token=dtok)
+    t.ok(s == 200 and hs1.wait(lambda: dave in joined(hs1, atok, room)),
+         "dave joins through the inviting server (no server_name needed)", (s, j))
+    s, j = hs2.client("POST", "/_matrix/client/v3/createRoom", {"preset": "private_chat", "name": "Private",
+                                                                "invite": [alice]}, token=btok)
+    room3 = (j or {}).get("room_id")
+    inv = hs1.wait(lambda: invited(hs1, atok, room3))
+    t.ok(s == 200 and inv, "bob creates a private room on hs2 inviting alice; hs1 shows the invite", (s, j, inv))
+    s, j = hs1.client("POST", "/_matrix/client/v3/join/%s" % q(room3), {}, token=atok)
+    t.ok(s == 200 and joined(hs2, btok, room3) == {alice, bob}, "alice accepts: joined on both sides", (s, j))
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room3),
+                      {"user_id": "@nobody:unreachable.invalid"}, token=btok)
+    t.ok(s in (403, 502) and hs2.state_ids(btok, room3).get(("m.room.member", "@nobody:unreachable.invalid"))
+         is None, "an invite the invitee's server cannot countersign fails and is not stored", (s, j))
+
     # ---- forged and unauthorised PDUs change nothing ----
     before = hs1.state_ids(atok, room)
     s, j = hs2.client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=1" % q(room), token=btok)
@@ -157,12 +185,14 @@ try:
 
     # ---- leaving ----
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {}, token=btok)
-    t.ok(s == 200 and hs1.wait(lambda: joined(hs1, atok, room) == {alice}),
+    t.ok(s == 200 and hs1.wait(lambda: bob not in joined(hs1, atok, room)),
          "bob leaves; hs1 sees him gone", (s, j, joined(hs1, atok, room)))
     s, j = hs1.send(atok, room, "after bob left", "a9")
-    time.sleep(1)
-    t.ok("after bob left" not in hs2.bodies(btok, room) and s == 200,
-         "hs1 no longer sends the room's events to hs2")
+    ok, got = hs2.wait_bodies(dtok, room, ["after bob left"])
+    t.ok(ok, "dave, still in the room on hs2, gets the next message", got)
+    s, j = hs2.client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=5" % q(room), token=btok)
+    t.ok("after bob left" not in [e.get("content", {}).get("body") for e in (j or {}).get("chunk", [])],
+         "bob, who left, does not see it", (s, j))
 
     for hs in servers:
         log = hs.logs()
