@@ -27,6 +27,7 @@ import signedjson.key  # noqa: E402
 t = Tap()
 work = tempfile.mkdtemp(prefix="scop-fedrooms-")
 servers = []
+proxies = []
 
 
 def joined(hs, tok, room):
@@ -37,7 +38,10 @@ def joined(hs, tok, room):
 try:
     fedhs.make_pki(work, ["hs1.fed.test", "hs2.fed.test"])
     p1, p2 = free_port(), free_port()
-    overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, p1), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, p2)]
+    # Each server reaches the other through a relay the test can cut.
+    to1, to2 = fedhs.Proxy(p1), fedhs.Proxy(p2)
+    proxies += [to1, to2]
+    overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, to1.port), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, to2.port)]
     hs1 = fedhs.HS(work, "hs1.fed.test", p1, overrides)
     servers.append(hs1)
     hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides)
@@ -183,6 +187,36 @@ try:
     ok, got = hs1.wait_bodies(atok, room, ["back again"])
     t.ok(ok, "and talks to hs1 again", got)
 
+    # ---- a netsplit: both sides keep sending, then converge ----
+    to1.pause()
+    to2.pause()
+    hs1.send(atok, room, "split from hs1", "s1")
+    s1, j1 = hs1.put_state(atok, room, "m.room.topic", {"topic": "topic of hs1"})
+    hs2.send(btok, room, "split from hs2", "s2")
+    s2, j2 = hs2.put_state(btok, room, "m.room.topic", {"topic": "topic of hs2"})
+    hs2.put_state(btok, room, "m.room.name", {"name": "named on hs2"})
+    time.sleep(1)
+    t.ok(s1 == 200 and s2 == 200 and "split from hs1" not in hs2.bodies(btok, room),
+         "during the split both sides accept events, and nothing crosses", (s1, s2))
+    to1.resume()
+    to2.resume()
+    want = ["split from hs1", "split from hs2"]
+    ok1, got1 = hs1.wait_bodies(atok, room, want, timeout=30)
+    ok2, got2 = hs2.wait_bodies(btok, room, want, timeout=30)
+    t.ok(ok1 and ok2, "after the split both sides have every message", (got1, got2))
+    # One more event from each side merges the forks.
+    hs1.send(atok, room, "merge 1", "m1")
+    hs2.send(btok, room, "merge 2", "m2")
+    hs1.wait_bodies(atok, room, ["merge 2"])
+    hs2.wait_bodies(btok, room, ["merge 1"])
+    same = hs1.wait(lambda: hs1.state_ids(atok, room) == hs2.state_ids(btok, room), timeout=20)
+    ids1, ids2 = hs1.state_ids(atok, room), hs2.state_ids(btok, room)
+    t.ok(same and ids1.get(("m.room.name", "")) == hs2.state_ids(btok, room).get(("m.room.name", "")) and
+         ids1.get(("m.room.topic", "")) in (j1.get("event_id"), j2.get("event_id")),
+         "both sides resolve the split to the same current state (state resolution v2)",
+         {k: (ids1.get(k), ids2.get(k)) for k in set(ids1 or {}) | set(ids2 or {})
+          if (ids1 or {}).get(k) != (ids2 or {}).get(k)})
+
     # ---- leaving ----
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {}, token=btok)
     t.ok(s == 200 and hs1.wait(lambda: bob not in joined(hs1, atok, room)),
@@ -201,6 +235,8 @@ except Exception:  # noqa: BLE001
     t.ok(False, "test run raised", traceback.format_exc())
 finally:
     stopped = [hs.stop() for hs in servers]
+    for p in proxies:
+        p.stop()
     if stopped:
         t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
     if t.failed:

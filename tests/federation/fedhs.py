@@ -204,3 +204,81 @@ federation_backoff_max_ms: 500
                 return v
             time.sleep(0.1)
         return pred()
+
+
+class Proxy:
+    """A TCP relay on a free loopback port to 127.0.0.1:target that can
+    be cut (pause: every connection is dropped and new ones are closed at
+    once) and mended (resume): a netsplit between two servers."""
+
+    def __init__(self, target):
+        import socket
+        import threading
+        self.target = target
+        self.paused = False
+        self.conns = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+        import threading
+        while not self.stopped:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            if self.paused:
+                c.close()
+                continue
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.conns += [c, u]
+            for a, b in ((c, u), (u, c)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, a, b):
+        import socket
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d or self.paused:
+                    break
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def pause(self):
+        import socket
+        self.paused = True
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for s in conns:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def resume(self):
+        self.paused = False
+
+    def stop(self):
+        self.stopped = True
+        self.pause()
+        self.sock.close()
