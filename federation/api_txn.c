@@ -186,7 +186,8 @@ void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origi
 	api_reply(r, 200, json_pack("{s:o}", "pdus", results));
 }
 
-void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin)
+/* A membership template (make_join, make_leave) over the current state. */
+static void make_member(struct api_req *r, struct fed_service *fs, const char *origin, const char *membership)
 {
 	const char *room_id = api_param(r, 0), *user_id = api_param(r, 1), *dom;
 	const struct room_version *rv = NULL;
@@ -209,7 +210,7 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 		return;
 	}
-	int has = fed_query_has(r->http, "ver", rv->id);
+	int has = strcmp(membership, "join") == 0 ? fed_query_has(r->http, "ver", rv->id) : 1;
 	if (has == 0 || (has < 0 && strcmp(rv->id, "1") != 0)) {
 		api_reply(r, 400, json_pack("{s:s,s:s,s:s}", "errcode", "M_INCOMPATIBLE_ROOM_VERSION", "error",
 					    "Your server does not support the room's version", "room_version", rv->id));
@@ -226,7 +227,7 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 		nprev = EVENT_MAX_PREV_EVENTS;
 	else
 		nprev = h.nextrem;
-	content = json_pack("{s:s}", "membership", "join");
+	content = json_pack("{s:s}", "membership", membership);
 	int64_t now = http_now_ms();
 	ev = event_new(rv, room_id, user_id, "m.room.member", user_id, content,
 		       (const char *const *)h.extremities, nprev, NULL, 0, h.depth + 1, now);
@@ -254,7 +255,7 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 	}
 	why[0] = '\0';
 	if (auth_check(rv, ev, &st, why, sizeof(why)) != AUTH_ALLOW) {
-		api_error(r, 403, "M_FORBIDDEN", "You are not allowed to join this room: %s", why);
+		api_error(r, 403, "M_FORBIDDEN", "You are not allowed to %s this room: %s", membership, why);
 		goto out;
 	}
 	/* The joining server hashes and signs it. */
@@ -266,4 +267,14 @@ out:
 	json_decref(content);
 	json_decref(v.events);
 	room_head_clear(&h);
+}
+
+void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	make_member(r, fs, origin, "join");
+}
+
+void fed_make_leave(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	make_member(r, fs, origin, "leave");
 }

@@ -32,5 +32,8 @@ enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const 
  * (only "1" when none is given) and the join passes the auth rules against
  * current state. */
 void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin);
+/* GET /_matrix/federation/v1/make_leave/{roomId}/{userId}: the same for a
+ * leave (no ver). */
+void fed_make_leave(struct api_req *r, struct fed_service *fs, const char *origin);
 
 #endif

@@ -701,3 +701,129 @@ out:
 	json_decref(reply);
 	return rc;
 }
+
+/* ---- leaves (v2) ------------------------------------------------------ */
+
+void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	const char *room_id = api_param(r, 0), *event_id = api_param(r, 1);
+	const json_t *ev = r->body;
+	const struct room_version *rv = NULL;
+	const char *sender = event_sender(ev), *sk = event_state_key(ev), *type = event_type(ev);
+	const char *m = event_membership(ev), *dom = sender ? matrix_id_domain(sender) : NULL;
+	struct room_result res;
+	enum room_remote_verdict verdict;
+	char id[EVENT_ID_BUF];
+
+	if (!fs->hs->rooms || rooms_version(fs->hs->rooms, room_id, &rv) != ROOM_OK || !rv) {
+		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+		return;
+	}
+	if (!json_is_object(ev) || event_compute_id(rv, ev, id) < 0 || strcmp(id, event_id) != 0) {
+		api_error(r, 400, "M_BAD_JSON", "The event does not match the event ID in the path");
+		return;
+	}
+	if (!type || strcmp(type, "m.room.member") != 0 || !m || strcmp(m, "leave") != 0 || !sk || !sender ||
+	    strcmp(sk, sender) != 0 || !event_room_id(ev) || strcmp(event_room_id(ev), room_id) != 0) {
+		api_error(r, 400, "M_BAD_JSON", "Not a leave event for this room");
+		return;
+	}
+	if (!dom || strcmp(dom, origin) != 0) {
+		api_error(r, 403, "M_FORBIDDEN", "The leaving user does not belong to the requesting server");
+		return;
+	}
+	if (fed_receive_pdu(fs, room_id, ev, &res, &verdict) != ROOM_OK ||
+	    (verdict != ROOM_REMOTE_ACCEPT && verdict != ROOM_REMOTE_KNOWN)) {
+		api_error(r, 403, "M_FORBIDDEN", "The leave was not accepted: %s", res.reason[0] ? res.reason : "refused");
+		return;
+	}
+	api_reply(r, 200, json_object());
+}
+
+/* make_leave and send_leave through one server, then the leave is kept. */
+static int leave_via(struct join_ctx *j, const char *dest, const char *room_id, const char *reason)
+{
+	struct fed_service *fs = j->fs;
+	struct buf uri;
+	long status = 0;
+	json_t *reply = NULL, *answer = NULL, *ev;
+	const struct room_version *rv;
+	struct room_result res;
+	char err[256], id[EVENT_ID_BUF];
+	const char *m;
+	int rc;
+
+	buf_init(&uri, 512);
+	buf_puts(&uri, "/_matrix/federation/v1/make_leave/");
+	path_escape(&uri, room_id);
+	buf_putc(&uri, '/');
+	path_escape(&uri, j->user_id);
+	if (!uri.data || request(j, dest, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0) {
+		rc = fail(j, 502, "M_UNKNOWN", "make_leave: %s", err);
+		goto out;
+	}
+	ev = json_object_get(reply, "event");
+	rv = room_version_get(json_string_value(json_object_get(reply, "room_version")));
+	m = event_membership(ev);
+	if (status != 200 || !json_is_object(ev) || !rv || !m || strcmp(m, "leave") != 0 || !event_sender(ev) ||
+	    strcmp(event_sender(ev), j->user_id) != 0 || !event_state_key(ev) ||
+	    strcmp(event_state_key(ev), j->user_id) != 0 || !event_room_id(ev) ||
+	    strcmp(event_room_id(ev), room_id) != 0) {
+		const char *msg = json_string_value(json_object_get(reply, "error"));
+		rc = fail(j, status == 404 ? 404 : 403, "M_FORBIDDEN", "make_leave refused: %s", msg ? msg : "no template");
+		goto out;
+	}
+	if (reason)
+		json_object_set_new(json_object_get(ev, "content"), "reason", json_string(reason));
+	json_object_set_new(ev, "origin_server_ts", json_integer(http_now_ms()));
+	json_object_del(ev, "hashes");
+	json_object_del(ev, "signatures");
+	if (event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
+		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the leave", NULL);
+		goto out;
+	}
+	buf_free(&uri);
+	buf_init(&uri, 512);
+	buf_puts(&uri, "/_matrix/federation/v2/send_leave/");
+	path_escape(&uri, room_id);
+	buf_putc(&uri, '/');
+	path_escape(&uri, id);
+	if (!uri.data || request(j, dest, "PUT", uri.data, ev, &status, &answer, err, sizeof(err)) < 0) {
+		rc = fail(j, 502, "M_UNKNOWN", "send_leave: %s", err);
+		goto out;
+	}
+	if (status != 200) {
+		const char *msg = json_string_value(json_object_get(answer, "error"));
+		rc = fail(j, 403, "M_FORBIDDEN", "send_leave refused: %s", msg ? msg : "");
+		goto out;
+	}
+	if (rooms_remote_invite(fs->hs->rooms, rv->id, room_id, ev, NULL, &res) != ROOM_OK) {
+		rc = fail(j, 500, "M_UNKNOWN", "Cannot keep the leave: %s", res.reason);
+		goto out;
+	}
+	rc = 200;
+out:
+	buf_free(&uri);
+	json_decref(reply);
+	json_decref(answer);
+	return rc;
+}
+
+int fed_leave_remote(void *arg, const char *room_id, const char *user_id, const char *reason, char *errcode,
+		     size_t errcodelen, char *error, size_t errorlen)
+{
+	struct join_ctx j = { arg, user_id, errcode, errcodelen, error, errorlen, { 0 }, 0, json_array() };
+	int rc = 404;
+
+	if (!j.owned)
+		return fail(&j, 500, "M_UNKNOWN", "out of memory", NULL);
+	add_inviter(&j, room_id);
+	if (strchr(room_id, ':'))
+		add_candidate(&j, strchr(room_id, ':') + 1);
+	fail(&j, 404, "M_NOT_FOUND", "Unknown room", NULL);
+	for (size_t i = 0; i < j.ncand; i++)
+		if ((rc = leave_via(&j, j.cand[i], room_id, reason)) == 200)
+			break;
+	json_decref(j.owned);
+	return rc;
+}

@@ -47,6 +47,16 @@ void fed_invite(struct api_req *r, struct fed_service *fs, const char *origin);
 int fed_invite_remote(void *arg, const struct room_version *rv, json_t **event, const json_t *stripped, char *why,
 		      size_t whylen);
 
+/* PUT /_matrix/federation/v2/send_leave/{roomId}/{eventId}: the leave a
+ * make_leave template became, checked and stored; answers {}. */
+void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origin);
+
+/* The hs_remote_leave_fn of hs.h: rejects an invite to a room this server
+ * is not in (make_leave/send_leave through the inviting server), and
+ * keeps the leave. */
+int fed_leave_remote(void *arg, const char *room_id, const char *user_id, const char *reason, char *errcode,
+		     size_t errcodelen, char *error, size_t errorlen);
+
 /* The auth chain of events (an array of PDUs) from the room store: every
  * event reachable through auth_events, each once, as a new array (bounded
  * by limit). */

@@ -529,6 +529,17 @@ static void membership_change(struct api_req *r, const char *membership, int nee
 		}
 	}
 	if (rooms_membership(r->hs->rooms, api_param(r, 0), r->who.user_id, m) != ROOM_OK) {
+		if (!needs_target && strcmp(membership, "leave") == 0 && r->hs->remote_leave) {
+			/* Rejecting an invite to a room this server is not in. */
+			char errcode[64], error[256];
+			int status = r->hs->remote_leave(r->hs->remote_join_arg, api_param(r, 0), r->who.user_id,
+							 reason, errcode, sizeof(errcode), error, sizeof(error));
+			if (status == 200)
+				api_reply(r, 200, json_object());
+			else
+				api_error(r, status >= 400 && status < 600 ? status : 502, errcode, "%s", error);
+			return;
+		}
 		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 		return;
 	}

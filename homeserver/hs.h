@@ -41,6 +41,11 @@ typedef int (*hs_remote_join_fn)(void *arg, const char *room, const char *const 
 				 size_t outlen, char *errcode, size_t errcodelen, char *error,
 				 size_t errorlen);
 
+/* Leaving (rejecting the invite to) a room this server is not in, over
+ * federation.  Returns an HTTP status as hs_remote_join_fn. */
+typedef int (*hs_remote_leave_fn)(void *arg, const char *room_id, const char *user_id, const char *reason,
+				  char *errcode, size_t errcodelen, char *error, size_t errorlen);
+
 struct hs {
 	const struct hs_config *cfg;   /* borrowed */
 	struct store *store;           /* borrowed */
@@ -54,7 +59,8 @@ struct hs {
 	struct rooms *rooms;           /* NULL until hs_rooms_start() */
 	struct sync_hub *sync;         /* long-polling /sync requests */
 	hs_remote_join_fn remote_join; /* set by the federation service, or NULL */
-	void *remote_join_arg;
+	void *remote_join_arg;         /* also remote_leave's */
+	hs_remote_leave_fn remote_leave;
 };
 
 /* Rooms, events and /sync (hs_rooms.c): opens the room store on the

@@ -1955,7 +1955,7 @@ enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const cha
 
 	memset(res, 0, sizeof(*res));
 	snprintf(res->room_id, sizeof(res->room_id), "%s", room_id);
-	if (!rv || !target || event_compute_id(rv, event, res->event_id) < 0)
+	if (!rv || !target || !event_membership(event) || event_compute_id(rv, event, res->event_id) < 0)
 		return ROOM_BAD_JSON;
 	if (room_get(r, room_id))
 		return ROOM_OK; /* a room we are in: the invite comes through /send too */
@@ -1973,7 +1973,7 @@ enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const cha
 		goto out;
 	/* Kept in the timeline table so the invitee's /sync finds it by
 	 * position; with no rooms row, nothing else reads that room. */
-	cur = (struct room_state_set){ "m.room.member", target, res->event_id, "invite" };
+	cur = (struct room_state_set){ "m.room.member", target, res->event_id, event_membership(event) };
 	memset(&a, 0, sizeof(a));
 	a.event_id = res->event_id;
 	a.room_id = room_id;
@@ -1983,7 +1983,7 @@ enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const cha
 	a.origin_server_ts = json_integer_value(json_object_get(event, "origin_server_ts"));
 	a.depth = json_integer_value(json_object_get(event, "depth"));
 	a.json = json;
-	a.membership = "invite";
+	a.membership = cur.membership;
 	a.explicit_current = 1;
 	a.cur = &cur;
 	a.ncur = 1;

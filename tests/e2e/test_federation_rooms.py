@@ -128,6 +128,20 @@ try:
     t.ok(s == 200 and inv, "bob creates a private room on hs2 inviting alice; hs1 shows the invite", (s, j, inv))
     s, j = hs1.client("POST", "/_matrix/client/v3/join/%s" % q(room3), {}, token=atok)
     t.ok(s == 200 and joined(hs2, btok, room3) == {alice, bob}, "alice accepts: joined on both sides", (s, j))
+    erin, etok = hs2.register("erin")
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room), {"user_id": erin}, token=atok)
+    s0, j0 = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {"reason": "no thanks"}, token=etok)
+
+    def member_of(hs, tok, rid, user):
+        s, j = hs.client("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (q(rid), q(user)), token=tok)
+        return (j or {}).get("membership") if s == 200 else None
+    t.ok(s == 200 and hs1.wait(lambda: member_of(hs1, atok, room, erin) == "leave"),
+         "erin on hs2 rejects alice's invite (make_leave/send_leave through hs1)", (s, j))
+    s, j = hs2.client("GET", "/_matrix/client/v3/sync?since=%s&timeout=0" % j0.get("next_batch"), token=etok)
+    s2, j2 = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
+    t.ok(s == 200 and s2 == 200 and room not in (j2 or {}).get("rooms", {}).get("invite", {}),
+         "erin's /sync no longer lists the invite", (s, j, j2))
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room3),
                       {"user_id": "@nobody:unreachable.invalid"}, token=btok)
     t.ok(s in (403, 502) and hs2.state_ids(btok, room3).get(("m.room.member", "@nobody:unreachable.invalid"))
