@@ -409,8 +409,8 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	struct auth_key keys[AUTH_MAX_KEYS];
 	const char *auth_ids[AUTH_MAX_KEYS];
 	size_t nauth = 0, nkeys, nprev;
-	json_t *ev = NULL, *after = NULL;
-	char *json = NULL, *after_json = NULL, *stored_txn = NULL;
+	json_t *ev = NULL;
+	char *json = NULL, *stored_txn = NULL;
 	size_t len = 0;
 	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX;
 	int is_create = strcmp(s->type, "m.room.create") == 0 && s->state_key &&
@@ -497,18 +497,6 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	} else {
 		snprintf(res->room_id, sizeof(res->room_id), "%s", rm->room_id);
 	}
-	if (s->state_key) {
-		json_t *m;
-		if (!(after = json_deep_copy(rm->ids)))
-			goto out;
-		if (!(m = json_object_get(after, s->type))) {
-			m = json_object();
-			json_object_set_new(after, s->type, m);
-		}
-		if (!m || json_object_set_new(m, s->state_key, json_string(res->event_id)) < 0 ||
-		    !(after_json = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS)))
-			goto out;
-	}
 	memset(&a, 0, sizeof(a));
 	a.event_id = res->event_id;
 	a.room_id = rm->room_id;
@@ -521,7 +509,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	a.prev_events = (const char *const *)rm->extrem;
 	a.nprev = rm->nextrem;
 	a.state_before = rm->group;
-	a.state_after_json = after_json;
+	a.state_change = s->state_key != NULL; /* the store keeps it as a delta */
 	a.membership = strcmp(s->type, "m.room.member") == 0 ? event_membership(ev) : NULL;
 	a.redacts = s->redacts;
 	a.device_id = s->device_id;
@@ -558,9 +546,8 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	rm->group = group;
 	if (s->state_key) {
 		char key[2 * EVENT_MAX_ID_BYTES + 4];
-		json_decref(rm->ids);
-		rm->ids = after;
-		after = NULL;
+		if (state_map_set(rm->ids, s->type, s->state_key, res->event_id) < 0)
+			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
 		if (state_key_buf(key, sizeof(key), s->type, s->state_key) == 0)
 			json_object_set(rm->events, key, ev);
 	}
@@ -581,9 +568,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	rc = ROOM_OK;
 out:
 	json_decref(ev);
-	json_decref(after);
 	free(json);
-	free(after_json);
 	return rc;
 }
 
@@ -1662,7 +1647,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 	int64_t depth = json_integer_value(json_object_get(ev, "depth")), pos, group, cur_group = 0;
 	struct room_append a;
 	enum room_rc rc = ROOM_ERROR;
-	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX;
+	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX, linear;
 	size_t len;
 	char why[200];
 
@@ -1679,10 +1664,11 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 		free(after_json);
 		after_json = NULL;
 	}
-	if (!(after = json_deep_copy(before)))
-		goto out;
-	if (sk && (state_map_set(after, type, sk, event_id) < 0 ||
-		   !(after_json = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS))))
+	/* linear: it cites exactly the forward extremities, so the state
+	 * before it is the cached current state and the new current state is
+	 * that plus it: no copies of a possibly large map. */
+	linear = before == rm->ids && !reset;
+	if (!linear && (!(after = json_deep_copy(before)) || (sk && state_map_set(after, type, sk, event_id) < 0)))
 		goto out;
 	/* The new forward extremities: the old ones it does not cite, and it. */
 	if (!(extrem = calloc(rm->nextrem + 1, sizeof(char *))))
@@ -1696,7 +1682,14 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 	}
 	if (!(extrem[nextrem++] = strdup(event_id)))
 		goto out;
-	if (nextrem == 1) {
+	if (linear) {
+		const char *m = type && strcmp(type, "m.room.member") == 0 ? event_membership(ev) : NULL;
+		if (!(diff = calloc(2, sizeof(*diff))))
+			goto out;
+		if (sk)
+			diff[ndiff++] = (struct room_state_set){ type, sk, event_id, m ? m : (type && strcmp(type,
+				"m.room.member") == 0 ? "leave" : NULL) };
+	} else if (nextrem == 1) {
 		current = json_incref(after);
 	} else {
 		/* A fork stays open: the current state is the resolution of the
@@ -1718,7 +1711,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 				goto out;
 		}
 	}
-	if (!(diff = state_diff(c, rm->ids, current, &ndiff)))
+	if (!linear && !(diff = state_diff(c, rm->ids, current, &ndiff)))
 		goto out;
 	if (!(json = canonjson_dumps(ev, &len, flags)))
 		goto out;
@@ -1734,7 +1727,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 	a.prev_events = prevs;
 	a.nprev = nprev;
 	a.state_before = before_group;
-	a.state_after_json = after_json;
+	a.state_change = sk != NULL; /* a delta on before_group */
 	a.membership = type && strcmp(type, "m.room.member") == 0 ? event_membership(ev) : NULL;
 	a.redacts = event_redacts(rv, ev);
 	a.explicit_current = 1;
@@ -1777,9 +1770,14 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 			}
 		}
 	}
-	json_decref(rm->ids);
-	rm->ids = current;
-	current = NULL;
+	if (linear) {
+		if (sk && state_map_set(rm->ids, type, sk, event_id) < 0)
+			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
+	} else {
+		json_decref(rm->ids);
+		rm->ids = current;
+		current = NULL;
+	}
 	rc = ROOM_OK;
 out:
 	if (extrem) {
@@ -1794,6 +1792,21 @@ out:
 	json_decref(after);
 	json_decref(current);
 	return rc;
+}
+
+/* Whether prevs are exactly rm's forward extremities (rm locked). */
+static int cites_extremities(const struct room *rm, const char *const *prevs, size_t nprev)
+{
+	if (nprev == 0 || nprev != rm->nextrem || rm->group == 0)
+		return 0;
+	for (size_t i = 0; i < nprev; i++) {
+		size_t j;
+		for (j = 0; j < rm->nextrem && strcmp(prevs[i], rm->extrem[j]) != 0; j++)
+			;
+		if (j == rm->nextrem)
+			return 0;
+	}
+	return 1;
 }
 
 enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
@@ -1833,7 +1846,11 @@ enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *p
 		if (nprev <= EVENT_MAX_PREV_EVENTS && prev_id(rm->rv, item))
 			prevs[nprev++] = prev_id(rm->rv, item);
 	why[0] = '\0';
-	if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
+	if (cites_extremities(rm, prevs, nprev)) {
+		/* The common case: it extends the room's current state. */
+		before = json_incref(rm->ids);
+		before_group = rm->group;
+	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
 		set_reason(res, "%s", why);
 		rc = ROOM_NOT_FOUND;
 		goto out;
@@ -1841,6 +1858,8 @@ enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *p
 	{
 		struct map_state bs = { &c, before };
 		struct auth_state sb = { map_lookup, NULL, &bs }, sc = { cache_lookup, NULL, rm };
+		if (before == rm->ids)
+			sb = sc;
 		why[0] = '\0';
 		*verdict = check(check_arg, rm->rv, pdu, &sb, &sc, &ev, res->event_id, why, sizeof(why));
 	}

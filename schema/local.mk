@@ -14,7 +14,9 @@ SCHEMA_SQL = \
 	schema/sqlite/012_relations_search.sql \
 	schema/postgres/012_relations_search.sql \
 	schema/sqlite/013_remote_events.sql \
-	schema/postgres/013_remote_events.sql
+	schema/postgres/013_remote_events.sql \
+	schema/sqlite/014_state_deltas.sql \
+	schema/postgres/014_state_deltas.sql
 
 EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh schema/README.md
 BUILT_SOURCES += schema/migrations.c
