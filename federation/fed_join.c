@@ -10,6 +10,7 @@
 #include "federation/api_txn.h"
 #include "federation/fed_client.h"
 #include "federation/pdu_check.h"
+#include "federation/sender.h"
 #include "homeserver/events/event.h"
 #include "homeserver/events/event_sign.h"
 #include "homeserver/rooms.h"
@@ -75,6 +76,22 @@ fail:
 
 /* ---- resident side ---------------------------------------------------- */
 
+/* A membership event taken in through send_join/send_leave reaches the
+ * room's other servers through us (they learn of the new member from
+ * nobody else). */
+static void forward(struct fed_service *fs, const char *room_id, const json_t *ev, const char *origin)
+{
+	json_t *servers = rooms_servers(fs->hs->rooms, room_id), *s;
+	size_t i;
+
+	json_array_foreach(servers, i, s) {
+		const char *name = json_string_value(s);
+		if (name && strcmp(name, fs->server_name) != 0 && strcmp(name, origin) != 0)
+			fed_sender_queue_pdu(fs->sender, name, (json_t *)ev);
+	}
+	json_decref(servers);
+}
+
 void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin)
 {
 	const char *room_id = api_param(r, 0), *event_id = api_param(r, 1);
@@ -120,6 +137,8 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 			  res.reason[0] ? res.reason : "refused");
 		return;
 	}
+	if (verdict == ROOM_REMOTE_ACCEPT)
+		forward(fs, room_id, ev, origin);
 	if (room_store_event_get(rs, event_id, &stored) != STORE_OK || stored.kind != ROOM_EVENT_TIMELINE ||
 	    room_store_state_group(rs, stored.state_before, &map) != STORE_OK ||
 	    !(joined = json_loads(stored.json, 0, NULL))) {
@@ -737,6 +756,8 @@ void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origi
 		api_error(r, 403, "M_FORBIDDEN", "The leave was not accepted: %s", res.reason[0] ? res.reason : "refused");
 		return;
 	}
+	if (verdict == ROOM_REMOTE_ACCEPT)
+		forward(fs, room_id, ev, origin);
 	api_reply(r, 200, json_object());
 }
 

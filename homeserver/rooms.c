@@ -752,6 +752,31 @@ json_t *rooms_state_all(struct rooms *r, const char *room_id)
 	return arr;
 }
 
+json_t *rooms_servers(struct rooms *r, const char *room_id)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *seen, *out, *v;
+	const char *uid, *dom;
+
+	if (!rm)
+		return NULL;
+	if (!(seen = json_object()))
+		return NULL;
+	pthread_mutex_lock(&rm->lock);
+	json_object_foreach(json_object_get(rm->ids, "m.room.member"), uid, v) {
+		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
+		const char *m = ev ? event_membership(ev) : NULL;
+		if (m && strcmp(m, "join") == 0 && (dom = user_domain(uid)))
+			json_object_set_new(seen, dom, json_true());
+	}
+	pthread_mutex_unlock(&rm->lock);
+	out = json_array();
+	json_object_foreach(seen, dom, v)
+		json_array_append_new(out, json_string(dom));
+	json_decref(seen);
+	return out;
+}
+
 int rooms_server_joined(struct rooms *r, const char *room_id)
 {
 	struct room *rm = room_get(r, room_id);

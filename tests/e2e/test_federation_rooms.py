@@ -36,12 +36,13 @@ def joined(hs, tok, room):
 
 
 try:
-    fedhs.make_pki(work, ["hs1.fed.test", "hs2.fed.test"])
-    p1, p2 = free_port(), free_port()
+    fedhs.make_pki(work, ["hs1.fed.test", "hs2.fed.test", "hs3.fed.test"])
+    p1, p2, p3 = free_port(), free_port(), free_port()
     # Each server reaches the other through a relay the test can cut.
     to1, to2 = fedhs.Proxy(p1), fedhs.Proxy(p2)
     proxies += [to1, to2]
-    overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, to1.port), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, to2.port)]
+    overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, to1.port), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, to2.port),
+                 "hs3.fed.test:%d:127.0.0.1:%d" % (p3, p3)]
     hs1 = fedhs.HS(work, "hs1.fed.test", p1, overrides)
     servers.append(hs1)
     hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides)
@@ -77,6 +78,22 @@ try:
     tl = (j or {}).get("rooms", {}).get("join", {}).get(room, {}).get("timeline", {}).get("events", [])
     t.ok(any(e.get("content", {}).get("body") == "hello alice" for e in tl), "... and shows in alice's /sync",
          [e.get("type") for e in tl])
+
+    # ---- a third server joins through hs1; hs2 hears of it from hs1 ----
+    hs3 = fedhs.HS(work, "hs3.fed.test", p3, overrides)
+    servers.append(hs3)
+    carol, ctok = hs3.register("carol")
+    s, j = hs3.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room), q(hs1.name)), {},
+                      token=ctok)
+    t.ok(s == 200 and hs2.wait(lambda: carol in joined(hs2, btok, room)),
+         "carol on hs3 joins through hs1, which forwards her join to hs2", (s, j, joined(hs2, btok, room)))
+    hs3.send(ctok, room, "hello from hs3", "c1")
+    ok2, got2 = hs2.wait_bodies(btok, room, ["hello from hs3"])
+    ok1, got1 = hs1.wait_bodies(atok, room, ["hello from hs3"])
+    t.ok(ok1 and ok2, "carol's message reaches both other servers", (got1, got2))
+    s, j = hs3.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {}, token=ctok)
+    t.ok(s == 200 and hs2.wait(lambda: carol not in joined(hs2, btok, room)) and
+         hs1.wait(lambda: carol not in joined(hs1, atok, room)), "carol leaves; both see it", (s, j))
 
     # ---- state changes both ways ----
     s, j = hs1.put_state(atok, room, "m.room.name", {"name": "Renamed"})
