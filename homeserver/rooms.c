@@ -26,6 +26,8 @@ struct room {
 	size_t nextrem;
 	int64_t depth;
 	int64_t group;
+	json_t *local;            /* joined or invited users of this server -> true:
+				   * the only ones a new event wakes */
 	json_t *typing;           /* user -> expiry (ms), under lock */
 	int64_t typing_pos;       /* extras position of the last change */
 };
@@ -93,6 +95,7 @@ static void room_free(struct room *rm)
 	json_decref(rm->ids);
 	json_decref(rm->events);
 	json_decref(rm->typing);
+	json_decref(rm->local);
 	for (size_t i = 0; i < rm->nextrem; i++)
 		free(rm->extrem[i]);
 	free(rm->extrem);
@@ -183,6 +186,23 @@ static json_t *load_pdu(struct rooms *r, const char *event_id)
 	return ev;
 }
 
+static const char *user_domain(const char *user);
+
+/* Keeps rm->local in step with a new current member event. */
+static void local_member(struct rooms *r, struct room *rm, const char *type, const char *sk, const json_t *ev)
+{
+	const char *dom, *m;
+	if (strcmp(type, "m.room.member") != 0 || !(dom = user_domain(sk)) || strcmp(dom, r->server_name) != 0)
+		return;
+	if (!rm->local && !(rm->local = json_object()))
+		return;
+	m = ev ? event_membership(ev) : NULL;
+	if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
+		json_object_set_new(rm->local, sk, json_true());
+	else
+		json_object_del(rm->local, sk);
+}
+
 static struct room *room_load(struct rooms *r, const char *room_id)
 {
 	struct room *rm;
@@ -226,6 +246,7 @@ static struct room *room_load(struct rooms *r, const char *room_id)
 				room_free(rm);
 				return NULL;
 			}
+			local_member(r, rm, type, sk, ev);
 		}
 	}
 	return rm;
@@ -279,8 +300,7 @@ static void set_reason(struct room_result *res, const char *fmt, const char *arg
 /* Users to wake for an event: joined and invited members, and the target. */
 static size_t wake_list(struct room *rm, const char *target, const char ***out)
 {
-	json_t *members = json_object_get(rm->ids, "m.room.member");
-	size_t n = 0, cap = json_object_size(members) + 1;
+	size_t n = 0, cap = json_object_size(rm->local) + 1;
 	const char **users = calloc(cap, sizeof(*users));
 	const char *uid;
 	json_t *v;
@@ -288,15 +308,13 @@ static size_t wake_list(struct room *rm, const char *target, const char ***out)
 	*out = users;
 	if (!users)
 		return 0;
-	json_object_foreach(members, uid, v) {
-		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
-		const char *m = ev ? event_membership(ev) : NULL;
+	/* Only users of this server: nobody else syncs here. */
+	json_object_foreach(rm->local, uid, v) {
 		(void)v;
-		if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
-			users[n++] = uid;
-		else if (target && strcmp(uid, target) == 0)
-			users[n++] = uid;
+		users[n++] = uid;
 	}
+	if (target && !json_object_get(rm->local, target))
+		users[n++] = target;
 	return n;
 }
 
@@ -550,6 +568,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
 		if (state_key_buf(key, sizeof(key), s->type, s->state_key) == 0)
 			json_object_set(rm->events, key, ev);
+		local_member(r, rm, s->type, s->state_key, ev);
 	}
 	if (s->redacts) {
 		/* A redacted state event stays in the state in its redacted form. */
@@ -1781,6 +1800,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 		const json_t *sev = evc_get(c, diff[i].event_id);
 		if (sev && state_key_buf(key, sizeof(key), diff[i].type, diff[i].state_key) == 0)
 			json_object_set(rm->events, key, (json_t *)sev);
+		local_member(r, rm, diff[i].type, diff[i].state_key, sev);
 	}
 	if (a.redacts) {
 		const char *tk;
