@@ -11,8 +11,8 @@ extern const size_t api_relations_nroutes;
 extern const struct api_route api_search_routes[];
 extern const size_t api_search_nroutes;
 
-/* A connection for this request on scopd's database (relsearch_close() it),
- * or NULL after answering 404 (rooms off) or 500. */
-struct relsearch *api_relsearch_open(struct api_req *r);
+/* scopd's relations/search store (borrowed from struct hs), or NULL after
+ * answering 404 (rooms or the store are off). */
+struct relsearch *api_relsearch(struct api_req *r);
 
 #endif

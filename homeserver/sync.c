@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "homeserver/aggregations.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
 #include "homeserver/rooms.h"
@@ -72,6 +73,7 @@ static json_t *timeline(struct hs *hs, const struct sync_params *p, const char *
 	rooms_vis_free(vis);
 	/* (the extra event fetched to tell "limited" is not returned) */
 	room_event_list_free(evs, *limited ? (size_t)limit + 1 : n);
+	aggr_bundle(hs->relsearch, rooms, arr, p->user_id, p->device_id);
 	return arr;
 }
 
