@@ -201,3 +201,28 @@ int aggr_bundle_one(struct relsearch *rs, struct rooms *rooms, json_t *event,
 		       ? aggr_bundle_context(rs, rooms, NULL, event, NULL, viewer, viewer_device)
 		       : 0;
 }
+
+int aggr_bundle_sync(struct relsearch *rs, struct rooms *rooms, json_t *sync,
+		     const char *viewer, const char *viewer_device)
+{
+	static const char *const sections[] = { "join", "leave" };
+	json_t *all, *rooms_obj = json_object_get(sync, "rooms"), *room;
+	const char *room_id;
+	int rc = -1;
+
+	if (!rs || !rooms || !viewer || !json_is_object(rooms_obj))
+		return 0;
+	if (!(all = json_array()))
+		return -1;
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++) {
+		json_object_foreach(json_object_get(rooms_obj, sections[i]), room_id, room) {
+			json_t *evs = json_object_get(json_object_get(room, "timeline"), "events");
+			if (json_is_array(evs) && json_array_extend(all, evs) < 0)
+				goto out;
+		}
+	}
+	rc = bundle(rs, rooms, all, viewer, viewer_device, 0);
+out:
+	json_decref(all);
+	return rc;
+}

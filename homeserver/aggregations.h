@@ -40,5 +40,9 @@ int aggr_bundle_one(struct relsearch *rs, struct rooms *rooms, json_t *event,
 int aggr_bundle_context(struct relsearch *rs, struct rooms *rooms, json_t *before,
 			json_t *event, json_t *after, const char *viewer,
 			const char *viewer_device);
+/* The same for every timeline (rooms.join and rooms.leave) of a /sync
+ * response, in one query. */
+int aggr_bundle_sync(struct relsearch *rs, struct rooms *rooms, json_t *sync,
+		     const char *viewer, const char *viewer_device);
 
 #endif

@@ -73,7 +73,6 @@ static json_t *timeline(struct hs *hs, const struct sync_params *p, const char *
 	rooms_vis_free(vis);
 	/* (the extra event fetched to tell "limited" is not returned) */
 	room_event_list_free(evs, *limited ? (size_t)limit + 1 : n);
-	aggr_bundle(hs->relsearch, rooms, arr, p->user_id, p->device_id);
 	return arr;
 }
 
@@ -330,6 +329,7 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 	}
 	room_membership_list_free(list, n);
 	room_extra_list_free(ad, nad);
+	aggr_bundle_sync(hs->relsearch, hs->rooms, resp, p->user_id, p->device_id);
 	return resp;
 }
 

@@ -246,6 +246,13 @@ def suite(srv, tag):
         assert th["count"] == 1 and th["latest_event"]["event_id"] == r, th
         before = rs[r]["context"]["events_before"]
         assert before[0]["event_id"] == root2 and rels(before[0])["m.thread"]["count"] == 1
+        # One /sync bundles the timelines of every room.
+        filt = json.dumps({"room": {"timeline": {"limit": 50}}})
+        j = expect(srv.call("GET", C + "/sync?filter=" + q(filt), token=tb), 200)
+        tl1 = {e["event_id"]: e for e in j["rooms"]["join"][rid]["timeline"]["events"]}
+        tl2 = {e["event_id"]: e for e in j["rooms"]["join"][rid2]["timeline"]["events"]}
+        assert rels(tl1[root])["m.thread"]["count"] == 4, tl1[root]
+        assert rels(tl2[root2])["m.thread"]["latest_event"]["event_id"] == r, tl2[root2]
 
 
 def main():
