@@ -416,7 +416,7 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
 	" ROW_NUMBER() OVER (PARTITION BY " TARGET ", " TYPE " ORDER BY CASE WHEN " TYPE       \
 	" = 'm.replace' THEN e.origin_server_ts ELSE e.stream_pos END DESC, e.event_id DESC)"  \
 	" AS rn FROM events e" LIVE_JOIN " JOIN events p ON p.event_id = " TARGET              \
-	" AND p.room_id = e.room_id WHERE " TARGET " IN " IN_PARENTS " AND" LIVE_COND          \
+	" AND p.room_id = e.room_id WHERE " TARGET " " IN_PARENTS " AND" LIVE_COND          \
 	" AND (" TYPE " IN ('m.thread', 'm.reference') OR (" TYPE " = 'm.replace'"             \
 	" AND e.sender = p.sender AND e.type = p.type AND e.state_key IS NULL"                 \
 	" AND p.state_key IS NULL AND " PTYPE " " NOT_EQ " 'm.replace'"                        \
@@ -426,11 +426,11 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
 static const char *const bundle_sql[2] = {
 	BUNDLE_SQL(SQ_REL_TARGET, SQ_REL_TYPE,
 		   "json_extract(p.event_json, '$.content.\"m.relates_to\".rel_type')",
-		   "(SELECT value FROM json_each(?))",
+		   "IN (SELECT value FROM json_each(?))",
 		   "json_type(e.event_json, '$.content.\"m.new_content\"') = 'object'", "IS NOT"),
 	BUNDLE_SQL(PG_REL_TARGET, PG_REL_TYPE,
 		   "((p.event_json::jsonb) -> 'content' -> 'm.relates_to' ->> 'rel_type')",
-		   "(SELECT jsonb_array_elements_text(CAST(? AS jsonb)))",
+		   "= ANY (ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))",
 		   "jsonb_typeof((e.event_json::jsonb) -> 'content' -> 'm.new_content') = 'object'",
 		   "IS DISTINCT FROM"),
 };
