@@ -405,23 +405,23 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
  * ordered by origin_server_ts then event ID, as the spec says; thread
  * replies by stream position. */
 #define BUNDLE_SQL(TARGET, TYPE, PTYPE, IN_PARENTS, NEW_CONTENT_IS_OBJECT, NOT_EQ)           \
-	"SELECT x.parent, x.rel, x.event_id, x.n, x.mine, x.stream_pos, x.room_id,"           \
-	" x.event_json, x.depth, x.state_before, x.state_after, x.sender_device, x.txn_id"     \
-	" FROM (SELECT " TARGET " AS parent, " TYPE " AS rel, e.event_id, e.stream_pos,"     \
-	" e.room_id, CASE WHEN " TYPE " = 'm.reference' THEN NULL ELSE e.event_json END"     \
-	" AS event_json, m.depth, m.state_before, m.state_after, m.sender_device, m.txn_id,"   \
-	" COUNT(*) OVER (PARTITION BY " TARGET ", " TYPE ") AS n,"                            \
-	" MAX(CASE WHEN e.sender = ? OR p.sender = ? THEN 1 ELSE 0 END)"                       \
-	" OVER (PARTITION BY " TARGET ", " TYPE ") AS mine,"                                   \
-	" ROW_NUMBER() OVER (PARTITION BY " TARGET ", " TYPE " ORDER BY CASE WHEN " TYPE       \
-	" = 'm.replace' THEN e.origin_server_ts ELSE e.stream_pos END DESC, e.event_id DESC)"  \
-	" AS rn FROM events e" LIVE_JOIN " JOIN events p ON p.event_id = " TARGET              \
-	" AND p.room_id = e.room_id WHERE " TARGET " " IN_PARENTS " AND" LIVE_COND          \
+	"SELECT x.parent, x.rel, x.event_id, x.n, x.mine, e.stream_pos, e.room_id,"           \
+	" CASE WHEN x.rel = 'm.reference' THEN NULL ELSE e.event_json END, m.depth,"         \
+	" m.state_before, m.state_after, m.sender_device, m.txn_id FROM"                       \
+	" (SELECT c.parent, c.rel, c.event_id, COUNT(*) OVER w AS n, MAX(c.mine) OVER w"      \
+	" AS mine, ROW_NUMBER() OVER (PARTITION BY c.parent, c.rel ORDER BY c.ord DESC,"      \
+	" c.event_id DESC) AS rn FROM (SELECT " TARGET " AS parent, " TYPE " AS rel,"         \
+	" e.event_id, CASE WHEN e.sender = ? OR p.sender = ? THEN 1 ELSE 0 END AS mine,"      \
+	" CASE WHEN " TYPE " = 'm.replace' THEN e.origin_server_ts ELSE e.stream_pos END"     \
+	" AS ord FROM events e" LIVE_JOIN " JOIN events p ON p.event_id = " TARGET             \
+	" AND p.room_id = e.room_id WHERE " TARGET " " IN_PARENTS " AND" LIVE_COND             \
 	" AND (" TYPE " IN ('m.thread', 'm.reference') OR (" TYPE " = 'm.replace'"             \
 	" AND e.sender = p.sender AND e.type = p.type AND e.state_key IS NULL"                 \
 	" AND p.state_key IS NULL AND " PTYPE " " NOT_EQ " 'm.replace'"                        \
-	" AND (e.type = 'm.room.encrypted' OR " NEW_CONTENT_IS_OBJECT "))))"                   \
-	" x WHERE x.rel = 'm.reference' OR x.rn = 1 ORDER BY x.parent, x.rel, x.stream_pos"
+	" AND (e.type = 'm.room.encrypted' OR " NEW_CONTENT_IS_OBJECT ")))) c"                 \
+	" WINDOW w AS (PARTITION BY c.parent, c.rel)) x"                                       \
+	" JOIN events e ON e.event_id = x.event_id" LIVE_JOIN                                  \
+	" WHERE x.rel = 'm.reference' OR x.rn = 1 ORDER BY x.parent, x.rel, e.stream_pos"
 
 static const char *const bundle_sql[2] = {
 	BUNDLE_SQL(SQ_REL_TARGET, SQ_REL_TYPE,
