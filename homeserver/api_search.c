@@ -3,8 +3,9 @@
  * requester is joined, ordered by rank or recency, narrowed by the
  * RoomEventFilter (rooms, not_rooms, senders, not_senders, types,
  * not_types, limit), with event_context, groupings by room_id and sender,
- * and bundled aggregations.  next_batch is the offset of the next page,
+ * include_state, and bundled aggregations.  next_batch is the offset of the next page,
  * written "o<N>". */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +71,7 @@ struct search_req {
 	int context, profile;
 	json_int_t before, after;
 	int by_room, by_sender;
+	int include_state;
 };
 
 static void search_req_clear(struct search_req *q)
@@ -244,7 +246,8 @@ static int parse_request(struct api_req *r, json_t *re, struct search_req *q)
 		    string_list(r, filter, "not_senders", &q->not_senders) < 0)
 			return -1;
 	}
-	if (narrow_types(r, json_object_get(re, "keys"), filter, &q->types) < 0)
+	if (narrow_types(r, json_object_get(re, "keys"), filter, &q->types) < 0 ||
+	    api_opt_bool(r, re, "include_state", 0, &q->include_state) < 0)
 		return -1;
 	if (ctx) {
 		q->context = 1;
@@ -379,6 +382,32 @@ out:
 	return res;
 }
 
+/* {room_id: [current state events]} for the rooms of the results. */
+static json_t *rooms_state(struct api_req *r, json_t *results)
+{
+	json_t *out = json_object(), *res;
+	size_t i;
+	if (!out)
+		return NULL;
+	json_array_foreach(results, i, res) {
+		const char *room_id = json_string_value(
+			json_object_get(json_object_get(res, "result"), "room_id"));
+		struct room_event *last = NULL;
+		size_t n = 0;
+		json_t *st;
+		if (!room_id || json_object_get(out, room_id))
+			continue;
+		/* The state after the room's newest event is its current state. */
+		if (room_store_events(rooms_store(r->hs->rooms), room_id, 'b', INT64_MAX, -1, 1,
+				      &last, &n) == STORE_OK && n == 1 &&
+		    (st = rooms_client_state(r->hs->rooms, last[0].state_after, r->who.user_id,
+					     r->who.device_id)))
+			json_object_set_new(out, room_id, st);
+		room_event_list_free(last, n);
+	}
+	return out;
+}
+
 /* groups[key][value] = {results: [event IDs], order}, groups numbered in
  * the order their first result appears. */
 static json_t *group(json_t *results, const char *key)
@@ -462,6 +491,8 @@ static void search(struct api_req *r)
 		snprintf(tok, sizeof(tok), "o%lld", (long long)(q.offset + (int64_t)n));
 		json_object_set_new(out_re, "next_batch", json_string(tok));
 	}
+	if (q.include_state)
+		json_object_set_new(out_re, "state", rooms_state(r, results));
 	if (q.by_room || q.by_sender) {
 		json_t *groups = json_object();
 		if (groups && q.by_room)

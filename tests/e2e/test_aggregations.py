@@ -213,6 +213,16 @@ def suite(srv, tag):
         expect(search(tb, groupings={"group_by": [{"key": "nope"}]}), 400, "M_INVALID_PARAM")
         expect(search(tb, groupings={"group_by": "room_id"}), 400, "M_BAD_JSON")
 
+    @case("/search include_state gives each result room's current state")
+    def _():
+        j = expect(search(tb, include_state=True), 200)
+        st = results(j)["state"]
+        assert sorted(st) == sorted([rid, rid2]), st
+        types = {e["type"] for e in st[rid]}
+        assert {"m.room.create", "m.room.member", "m.room.join_rules"} <= types, types
+        assert "state" not in results(expect(search(tb), 200))
+        expect(search(tb, include_state="yes"), 400, "M_BAD_JSON")
+
     @case("/search filter: senders, not_senders, not_rooms, types, not_types")
     def _():
         assert sorted(ids(expect(search(tb, filter={"senders": [b]}), 200))) == \
