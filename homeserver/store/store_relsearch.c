@@ -402,15 +402,16 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
  * reply and the newest valid replacement (the spec's rules: same sender,
  * same type, neither a state event, the original not itself a
  * replacement, and m.new_content unless encrypted).  Replacements are
- * ordered by origin_server_ts then event ID, as the spec says; thread
- * replies by stream position. */
-#define BUNDLE_SQL(TARGET, TYPE, PTYPE, IN_PARENTS, NEW_CONTENT_IS_OBJECT, NOT_EQ)           \
+ * ordered by origin_server_ts then event ID (bytewise, whatever the
+ * database's collation), as the spec says; thread replies by stream
+ * position. */
+#define BUNDLE_SQL(TARGET, TYPE, PTYPE, IN_PARENTS, NEW_CONTENT_IS_OBJECT, NOT_EQ, BYTES)    \
 	"SELECT x.parent, x.rel, x.event_id, x.n, x.mine, e.stream_pos, e.room_id,"           \
 	" CASE WHEN x.rel = 'm.reference' THEN NULL ELSE e.event_json END, m.depth,"         \
 	" m.state_before, m.state_after, m.sender_device, m.txn_id FROM"                       \
 	" (SELECT c.parent, c.rel, c.event_id, COUNT(*) OVER w AS n, MAX(c.mine) OVER w"      \
 	" AS mine, ROW_NUMBER() OVER (PARTITION BY c.parent, c.rel ORDER BY c.ord DESC,"      \
-	" c.event_id DESC) AS rn FROM (SELECT " TARGET " AS parent, " TYPE " AS rel,"         \
+	" c.event_id" BYTES " DESC) AS rn FROM (SELECT " TARGET " AS parent, " TYPE " AS rel,"         \
 	" e.event_id, CASE WHEN e.sender = ? OR p.sender = ? THEN 1 ELSE 0 END AS mine,"      \
 	" CASE WHEN " TYPE " = 'm.replace' THEN e.origin_server_ts ELSE e.stream_pos END"     \
 	" AS ord FROM events e" LIVE_JOIN " JOIN events p ON p.event_id = " TARGET             \
@@ -427,12 +428,12 @@ static const char *const bundle_sql[2] = {
 	BUNDLE_SQL(SQ_REL_TARGET, SQ_REL_TYPE,
 		   "json_extract(p.event_json, '$.content.\"m.relates_to\".rel_type')",
 		   "IN (SELECT value FROM json_each(?))",
-		   "json_type(e.event_json, '$.content.\"m.new_content\"') = 'object'", "IS NOT"),
+		   "json_type(e.event_json, '$.content.\"m.new_content\"') = 'object'", "IS NOT", ""),
 	BUNDLE_SQL(PG_REL_TARGET, PG_REL_TYPE,
 		   "((p.event_json::jsonb) -> 'content' -> 'm.relates_to' ->> 'rel_type')",
 		   "= ANY (ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))",
 		   "jsonb_typeof((e.event_json::jsonb) -> 'content' -> 'm.new_content') = 'object'",
-		   "IS DISTINCT FROM"),
+		   "IS DISTINCT FROM", " COLLATE \"C\""),
 };
 
 void relsearch_children_free(struct relsearch_child *ch, size_t n)
