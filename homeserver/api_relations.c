@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
 #include "homeserver/aggregations.h"
 #include "homeserver/api_relsearch.h"
 #include "homeserver/api_rooms.h"
