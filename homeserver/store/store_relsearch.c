@@ -404,22 +404,29 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
  * replacement, and m.new_content unless encrypted).  Replacements are
  * ordered by origin_server_ts then event ID (bytewise, whatever the
  * database's collation), as the spec says; thread replies by stream
- * position. */
+ * position.  The children are first read once into k (MATERIALIZED, so
+ * PostgreSQL parses each event's JSON once instead of at every use of
+ * the relation fields: half the time with many children); the window
+ * works on that narrow projection and the kept rows' JSON is joined last. */
 #define BUNDLE_SQL(TARGET, TYPE, PTYPE, IN_PARENTS, NEW_CONTENT_IS_OBJECT, NOT_EQ, BYTES)    \
-	"SELECT x.parent, x.rel, x.event_id, x.n, x.mine, e.stream_pos, e.room_id,"           \
+	"WITH k AS MATERIALIZED (SELECT " TARGET " AS parent, " TYPE " AS rel, e.event_id,"   \
+	" e.room_id, e.sender, e.type, e.state_key, e.origin_server_ts AS ts,"                \
+	" e.stream_pos AS pos, CASE WHEN e.type = 'm.room.encrypted' OR "                      \
+	NEW_CONTENT_IS_OBJECT " THEN 1 ELSE 0 END AS nc FROM events e WHERE " TARGET " "       \
+	IN_PARENTS ")"                                                                         \
+	" SELECT x.parent, x.rel, x.event_id, x.n, x.mine, e.stream_pos, e.room_id,"          \
 	" CASE WHEN x.rel = 'm.reference' THEN NULL ELSE e.event_json END, m.depth,"         \
 	" m.state_before, m.state_after, m.sender_device, m.txn_id FROM"                       \
 	" (SELECT c.parent, c.rel, c.event_id, COUNT(*) OVER w AS n, MAX(c.mine) OVER w"      \
 	" AS mine, ROW_NUMBER() OVER (PARTITION BY c.parent, c.rel ORDER BY c.ord DESC,"      \
-	" c.event_id" BYTES " DESC) AS rn FROM (SELECT " TARGET " AS parent, " TYPE " AS rel,"         \
-	" e.event_id, CASE WHEN e.sender = ? OR p.sender = ? THEN 1 ELSE 0 END AS mine,"      \
-	" CASE WHEN " TYPE " = 'm.replace' THEN e.origin_server_ts ELSE e.stream_pos END"     \
-	" AS ord FROM events e" LIVE_JOIN " JOIN events p ON p.event_id = " TARGET             \
-	" AND p.room_id = e.room_id WHERE " TARGET " " IN_PARENTS " AND" LIVE_COND             \
-	" AND (" TYPE " IN ('m.thread', 'm.reference') OR (" TYPE " = 'm.replace'"             \
-	" AND e.sender = p.sender AND e.type = p.type AND e.state_key IS NULL"                 \
-	" AND p.state_key IS NULL AND " PTYPE " " NOT_EQ " 'm.replace'"                        \
-	" AND (e.type = 'm.room.encrypted' OR " NEW_CONTENT_IS_OBJECT ")))) c"                 \
+	" c.event_id" BYTES " DESC) AS rn FROM (SELECT k.parent, k.rel, k.event_id,"           \
+	" CASE WHEN k.sender = ? OR p.sender = ? THEN 1 ELSE 0 END AS mine,"                  \
+	" CASE WHEN k.rel = 'm.replace' THEN k.ts ELSE k.pos END AS ord FROM k"                \
+	" LEFT JOIN event_meta m ON m.event_id = k.event_id JOIN events p"                    \
+	" ON p.event_id = k.parent AND p.room_id = k.room_id WHERE" LIVE_COND                  \
+	" AND (k.rel IN ('m.thread', 'm.reference') OR (k.rel = 'm.replace'"                   \
+	" AND k.sender = p.sender AND k.type = p.type AND k.state_key IS NULL"                 \
+	" AND p.state_key IS NULL AND k.nc = 1 AND " PTYPE " " NOT_EQ " 'm.replace'))) c"     \
 	" WINDOW w AS (PARTITION BY c.parent, c.rel)) x"                                       \
 	" JOIN events e ON e.event_id = x.event_id" LIVE_JOIN                                  \
 	" WHERE x.rel = 'm.reference' OR x.rn = 1 ORDER BY x.parent, x.rel, e.stream_pos"
@@ -477,8 +484,8 @@ enum store_rc relsearch_bundle(struct relsearch *rs, const char *parents_json, c
 	*n = 0;
 	if (!(c = conn_get(rs)))
 		return STORE_ERROR;
-	rc = DBQ(c, &r, bundle_sql[rs->kind == DB_POSTGRES], DB_TEXT(user), DB_TEXT(user),
-		 DB_TEXT(parents_json));
+	rc = DBQ(c, &r, bundle_sql[rs->kind == DB_POSTGRES], DB_TEXT(parents_json), DB_TEXT(user),
+		 DB_TEXT(user));
 	if (rc == STORE_OK && r.nrows > 0) {
 		if (!(ch = calloc((size_t)r.nrows, sizeof(*ch))))
 			rc = STORE_ERROR;
