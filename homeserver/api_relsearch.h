@@ -1,5 +1,6 @@
 /* The relations, threads and search endpoint groups (api_relations.c,
- * api_search.c).  main.c adds them after hs_rooms_start(). */
+ * api_search.c).  main.c adds them after hs_rooms_start() and opens
+ * struct hs's relsearch store they use. */
 #ifndef SCOP_HS_API_RELSEARCH_H
 #define SCOP_HS_API_RELSEARCH_H
 

@@ -1,11 +1,13 @@
 /* Relations, threads and full-text search over the events table
  * (migration 012): read-only queries that answer event IDs with stream
- * positions; the caller loads and filters the events themselves.
+ * positions (the caller loads and filters the events themselves), and the
+ * batched query behind bundled aggregations, which answers the events.
  *
  * Contract (as store.h): returns enum store_rc, never aborts.  A struct
  * relsearch is a small pool of connections, thread-safe: open one at
- * start-up and share it (scopd keeps it in struct hs).  Output arrays are malloc'd
- * and freed with relsearch_hits_free(); inputs are borrowed.
+ * start-up and share it (scopd keeps it in struct hs).  Output arrays are
+ * malloc'd and freed with relsearch_hits_free() or
+ * relsearch_children_free(); inputs are borrowed.
  */
 #ifndef SCOP_STORE_RELSEARCH_H
 #define SCOP_STORE_RELSEARCH_H
