@@ -128,6 +128,14 @@ void room_store_close(struct room_store *rs)
 {
 	if (!rs)
 		return;
+	if (rs->cq) {
+		struct commit_queue_stats cs;
+		commit_queue_stats(rs->cq, &cs);
+		if (cs.batches)
+			log_info("room store: %llu appends in %llu transactions (largest %zu)",
+				 (unsigned long long)cs.items, (unsigned long long)cs.batches,
+				 cs.largest);
+	}
 	for (int i = 0; i < rs->nidle; i++)
 		db_disconnect(rs->idle[i]);
 	pthread_mutex_destroy(&rs->lock);
