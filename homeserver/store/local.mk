@@ -30,3 +30,8 @@ tests_unit_store_test_commit_queue_SOURCES = tests/unit/store/test_commit_queue.
 	tests/unit/pgtest.c tests/unit/pgtest.h
 tests_unit_store_test_commit_queue_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(STORE_CFLAGS)
 tests_unit_store_test_commit_queue_LDADD = $(STORE_LIBS) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
+
+BENCH_PROGS += bench/bench_rooms_append
+bench_bench_rooms_append_SOURCES = bench/bench_rooms_append.c
+bench_bench_rooms_append_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
+bench_bench_rooms_append_LDADD = $(HS_LIBS)
