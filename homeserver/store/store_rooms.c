@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "homeserver/store/commit_queue.h"
 #include "homeserver/store/db.h"
 
 #define RS_POOL 6
@@ -19,7 +20,7 @@ struct room_store {
 	char *conninfo;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	pthread_mutex_t wlock; /* one appender at a time */
+	struct commit_queue *cq; /* appends: one batch at a time, group commit */
 	int total;
 	int nidle;
 	struct db_conn *idle[RS_POOL];
@@ -76,6 +77,17 @@ static void conn_put(struct room_store *rs, struct db_conn *c)
 		db_disconnect(c);
 }
 
+/* The commit queue borrows a connection from the pool for each batch. */
+static struct db_conn *cq_conn_get(void *ctx)
+{
+	return conn_get(ctx);
+}
+
+static void cq_conn_put(void *ctx, struct db_conn *c)
+{
+	conn_put(ctx, c);
+}
+
 enum store_rc room_store_open(const char *backend, const char *conninfo,
 			      struct room_store **out, char *err, size_t errlen)
 {
@@ -97,7 +109,11 @@ enum store_rc room_store_open(const char *backend, const char *conninfo,
 			   ? DB_POSTGRES : DB_SQLITE;
 	pthread_mutex_init(&rs->lock, NULL);
 	pthread_cond_init(&rs->freed, NULL);
-	pthread_mutex_init(&rs->wlock, NULL);
+	if (!(rs->cq = commit_queue_new(cq_conn_get, cq_conn_put, rs, 0))) {
+		snprintf(err, errlen, "room store: out of memory");
+		room_store_close(rs);
+		return STORE_ERROR;
+	}
 	if (db_connect(rs->kind, conninfo, &c, err, errlen) != STORE_OK) {
 		room_store_close(rs);
 		return STORE_ERROR;
@@ -112,11 +128,19 @@ void room_store_close(struct room_store *rs)
 {
 	if (!rs)
 		return;
+	if (rs->cq) {
+		struct commit_queue_stats cs;
+		commit_queue_stats(rs->cq, &cs);
+		if (cs.batches)
+			log_info("room store: %llu appends in %llu transactions (largest %zu)",
+				 (unsigned long long)cs.items, (unsigned long long)cs.batches,
+				 cs.largest);
+	}
 	for (int i = 0; i < rs->nidle; i++)
 		db_disconnect(rs->idle[i]);
 	pthread_mutex_destroy(&rs->lock);
 	pthread_cond_destroy(&rs->freed);
-	pthread_mutex_destroy(&rs->wlock);
+	commit_queue_free(rs->cq);
 	if (rs->conninfo)
 		explicit_bzero(rs->conninfo, strlen(rs->conninfo));
 	free(rs->conninfo);
@@ -206,31 +230,38 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	return STORE_OK;
 }
 
+/* One append as an item of the commit queue; runs on the batch leader's
+ * thread while the caller waits. */
+struct append_job {
+	struct room_store *rs;
+	const struct room_append *a;
+	int64_t pos, after;
+};
+
+static enum store_rc append_job_run(struct db_conn *c, void *arg)
+{
+	struct append_job *j = arg;
+	j->pos = 0;
+	j->after = 0;
+	return append_rows(j->rs, c, j->a, &j->pos, &j->after);
+}
+
 enum store_rc room_store_append(struct room_store *rs, const struct room_append *a,
 				int64_t *stream_pos, int64_t *state_after)
 {
-	struct db_conn *c;
+	struct append_job j = { rs, a, 0, 0 };
 	enum store_rc rc;
 
 	*stream_pos = 0;
 	*state_after = 0;
 	if (!a->event_id || !a->room_id || !a->type || !a->sender || !a->json)
 		return STORE_ERROR;
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	pthread_mutex_lock(&rs->wlock);
-	rc = db_begin(c);
-	if (rc == STORE_OK)
-		rc = append_rows(rs, c, a, stream_pos, state_after);
-	if (rc == STORE_OK)
-		rc = db_commit(c);
-	else
-		db_rollback(c);
-	pthread_mutex_unlock(&rs->wlock);
-	conn_put(rs, c);
-	if (rc != STORE_OK) {
-		*stream_pos = 0;
-		*state_after = 0;
+	/* Concurrent appends share one transaction and one fsync; STORE_OK
+	 * still means this event is committed. */
+	rc = commit_queue_run(rs->cq, append_job_run, &j);
+	if (rc == STORE_OK) {
+		*stream_pos = j.pos;
+		*state_after = j.after;
 	}
 	return rc;
 }
