@@ -345,6 +345,17 @@ struct dkim_body *dkim_body_new_md(enum dkim_canon c, long long limit, const EVP
 	return b;
 }
 
+int dkim_body_restart(struct dkim_body *b, enum dkim_canon c, long long limit)
+{
+	EVP_MD_CTX *md = b->md;
+
+	memset(b, 0, offsetof(struct dkim_body, stage));
+	b->md = md;
+	b->canon = c;
+	b->limit = limit < 0 ? -1 : limit;
+	return EVP_DigestInit_ex(md, EVP_MD_CTX_get0_md(md), NULL) == 1 ? 0 : -1;
+}
+
 int dkim_body_update(struct dkim_body *b, const void *data, size_t n)
 {
 	const char *p = data, *end = p + n;

@@ -17,18 +17,29 @@ int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *con
 int dkim_header_hash_md(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
 			const char *sigfield, size_t siglen, const EVP_MD *sha256, unsigned char digest[32])
 {
-	unsigned char used_small[256];
-	unsigned char *used = h->count <= sizeof(used_small) ? used_small : calloc(h->count, 1);
 	struct buf b = BUF_INIT;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int rc = md ? dkim_header_hash_ctx(c, h, names, nnames, sigfield, siglen, sha256, md, &b, digest) : -1;
+
+	buf_free(&b);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+int dkim_header_hash_ctx(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
+			 const char *sigfield, size_t siglen, const EVP_MD *sha256, EVP_MD_CTX *md,
+			 struct buf *b, unsigned char digest[32])
+{
+	unsigned char used_small[256];
+	unsigned char *used = h->count <= sizeof(used_small) ? used_small : calloc(h->count, 1);
 	unsigned int dl = 0;
 	int rc = -1;
 
-	if (!used || !md)
-		goto out;
-	memset(used, 0, h->count <= sizeof(used_small) ? sizeof(used_small) : h->count);
-	if (EVP_DigestInit_ex(md, sha256 ? sha256 : EVP_sha256(), NULL) != 1)
-		goto out;
+	if (!used)
+		return -1;
+	if (used == used_small)
+		memset(used, 0, h->count);
+	buf_reset(b);
 	for (size_t i = 0; i < nnames; i++) {
 		/* names x fields comparisons: the length test first spares
 		 * most of the case-insensitive ones. */
@@ -39,21 +50,20 @@ int dkim_header_hash_md(enum dkim_canon c, const struct mailhdr *h, const char *
 				continue;
 			used[k] = 1;
 			/* All fields go to one buffer and the hash in one call. */
-			if (dkim_canon_header(c, f->raw, f->raw_len, &b) < 0)
+			if (dkim_canon_header(c, f->raw, f->raw_len, b) < 0)
 				goto out;
 			break;
 		}
 	}
-	if (dkim_canon_header(c, sigfield, siglen, &b) < 0 || b.len < 2 ||
-	    EVP_DigestUpdate(md, b.data, b.len - 2) != 1 ||
+	if (dkim_canon_header(c, sigfield, siglen, b) < 0 || b->len < 2 ||
+	    EVP_DigestInit_ex(md, sha256 ? sha256 : EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, b->data, b->len - 2) != 1 ||
 	    EVP_DigestFinal_ex(md, digest, &dl) != 1 || dl != 32)
 		goto out;
 	rc = 0;
 out:
 	if (used != used_small)
 		free(used);
-	buf_free(&b);
-	EVP_MD_CTX_free(md);
 	return rc;
 }
 

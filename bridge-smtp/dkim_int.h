@@ -3,6 +3,7 @@
 #define SCOP_DKIM_INT_H
 
 #include "bridge-smtp/dkim.h"
+#include "bridge-smtp/dkim_arena.h"
 #include "bridge-smtp/mailhdr.h"
 
 /* SHA-256 over the canonical forms of the fields named in names (each
@@ -15,6 +16,24 @@ int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *con
  * spares OpenSSL 3's implicit fetch per call. */
 int dkim_header_hash_md(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
 			const char *sigfield, size_t siglen, const EVP_MD *sha256, unsigned char digest[32]);
+
+/* dkim_sig_parse with h= and b= allocated from arena (NULL: malloc):
+ * then dkim_sig_free must not be called, the arena's reset frees them. */
+int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, struct dkim_arena *arena, char *err,
+			 size_t errlen);
+
+/* Decodes base64 with FWS anywhere in it (folded tag values) into
+ * out[outmax]: the length, -1 when it is not base64, -2 when it might not
+ * fit (base64_decoded_max of its length without FWS exceeds outmax). */
+long dkim_b64_fws_decode(const char *s, size_t n, unsigned char *out, size_t outmax);
+
+/* The same as dkim_header_hash_md with what a signer or verifier keeps
+ * between messages: md, a digest context (initialized here with sha256,
+ * NULL meaning EVP_sha256()), and scratch, a buffer for the canonical
+ * fields (reset here; its memory is kept). */
+int dkim_header_hash_ctx(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
+			 const char *sigfield, size_t siglen, const EVP_MD *sha256, EVP_MD_CTX *md,
+			 struct buf *scratch, unsigned char digest[32]);
 
 /* Copies the DKIM-Signature field raw[len] into out with the b= tag's
  * value (and the white space around it) removed.  -1 when there is no b=.
