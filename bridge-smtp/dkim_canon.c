@@ -15,6 +15,49 @@ static int is_wsp(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* Copies a word of a header value from raw[i] (whose first byte is
+ * content, possibly a lone CR) to *o, and with it every single SP that
+ * sits between two content bytes, which relaxed canonicalization keeps as
+ * it is: most values are words and single spaces, so this is one call
+ * per value rather than one per word.  Sixteen bytes at a time with
+ * SSE2 (the caller leaves 16 bytes of slack after the output).  Returns
+ * where it stopped: the end, SP/HTAB/CR. */
+static size_t copy_words(const char *raw, size_t i, size_t len, char **op)
+{
+	char *o = *op;
+
+	*o++ = raw[i++];
+#ifdef __SSE2__
+	const __m128i sp16 = _mm_set1_epi8(' '), tab16 = _mm_set1_epi8('\t'), cr16 = _mm_set1_epi8('\r');
+
+	while (len - i >= 16) {
+		__m128i w = _mm_loadu_si128((const __m128i *)(const void *)(raw + i));
+		int mask = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(w, sp16),
+							  _mm_or_si128(_mm_cmpeq_epi8(w, tab16), _mm_cmpeq_epi8(w, cr16))));
+		unsigned z;
+
+		_mm_storeu_si128((__m128i *)(void *)o, w);
+		if (!mask) {
+			o += 16;
+			i += 16;
+			continue;
+		}
+		z = (unsigned)__builtin_ctz((unsigned)mask);
+		o += z;
+		i += z;
+		if (raw[i] != ' ' || i + 1 == len || raw[i + 1] == ' ' || raw[i + 1] == '\t' || raw[i + 1] == '\r')
+			break;
+		*o++ = ' ';
+		*o++ = raw[i + 1];
+		i += 2;
+	}
+#endif
+	while (i < len && raw[i] != ' ' && raw[i] != '\t' && raw[i] != '\r')
+		*o++ = raw[i++];
+	*op = o;
+	return i;
+}
+
 int dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, struct buf *out)
 {
 	size_t i, colon;
@@ -30,8 +73,9 @@ int dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, struct buf
 	}
 	/* relaxed: lower-case name, no WSP around the colon, unfolded value
 	 * with WSP runs as one SP and none at either end.  The result is
-	 * never longer than the input plus CRLF and the colon. */
-	if (buf_reserve(out, len + 4) < 0)
+	 * never longer than the input plus CRLF and the colon; copy_words
+	 * wants 16 bytes of slack. */
+	if (buf_reserve(out, len + 4 + 16) < 0)
 		return -1;
 	o = out->data + out->len;
 	if (len >= 2 && raw[len - 2] == '\r' && raw[len - 1] == '\n')
@@ -62,11 +106,8 @@ int dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, struct buf
 			*o++ = ' ';
 		pending = 0;
 		started = 1;
-		/* The rest of the word in a tight loop: a lone CR is content,
-		 * copied here or on the next round. */
-		do
-			*o++ = raw[i++];
-		while (i < len && raw[i] != ' ' && raw[i] != '\t' && raw[i] != '\r');
+		/* A lone CR is content, copied here or on the next round. */
+		i = copy_words(raw, i, len, &o);
 	}
 	*o++ = '\r';
 	*o++ = '\n';

@@ -229,11 +229,37 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 	return dkim_sig_parse_arena(value, len, sig, NULL, err, errlen);
 }
 
+enum { T_V, T_A, T_D, T_S, T_C, T_Q, T_L, T_T, T_X, T_I, T_H, T_BH, T_B, T_COUNT };
+
+/* The DKIM-Signature tags we read; -1 for others (ignored, RFC 6376 3.2). */
+static int sig_tag_index(const struct dkim_tag *t)
+{
+	if (t->name_len == 2)
+		return t->name[0] == 'b' && t->name[1] == 'h' ? T_BH : -1;
+	if (t->name_len != 1)
+		return -1;
+	switch (t->name[0]) {
+	case 'v': return T_V;
+	case 'a': return T_A;
+	case 'd': return T_D;
+	case 's': return T_S;
+	case 'c': return T_C;
+	case 'q': return T_Q;
+	case 'l': return T_L;
+	case 't': return T_T;
+	case 'x': return T_X;
+	case 'i': return T_I;
+	case 'h': return T_H;
+	case 'b': return T_B;
+	}
+	return -1;
+}
+
 int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, struct dkim_arena *arena, char *err,
 			 size_t errlen)
 {
 	struct dkim_taglist tl;
-	const struct dkim_tag *t;
+	const struct dkim_tag *t, *tag[T_COUNT] = { NULL };
 	unsigned char bh[64];
 	long bhlen, blen;
 	size_t n;
@@ -243,10 +269,17 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 	sig->l = sig->t = sig->x = -1;
 	if (dkim_tags_parse(value, len, &tl, why, sizeof(why)) < 0)
 		return scop_err(err, errlen, "bad tag list: %s", why);
-	if (!dkim_tag_is(dkim_tags_get(&tl, "v"), "1"))
+	/* One pass over the list rather than a search per tag (names are
+	 * unique: the parse rejects repeats). */
+	for (size_t k = 0; k < tl.count; k++) {
+		int i = sig_tag_index(&tl.tags[k]);
+		if (i >= 0)
+			tag[i] = &tl.tags[k];
+	}
+	if (!dkim_tag_is(tag[T_V], "1"))
 		return scop_err(err, errlen, "v= missing or not 1");
 
-	t = dkim_tags_get(&tl, "a");
+	t = tag[T_A];
 	if (dkim_tag_is(t, "rsa-sha256"))
 		sig->algo = DKIM_ALGO_RSA_SHA256;
 	else if (dkim_tag_is(t, "ed25519-sha256"))
@@ -256,30 +289,30 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 	else
 		return scop_err(err, errlen, "a= missing or unknown");
 
-	if (!(t = dkim_tags_get(&tl, "d")) || copy_name(t, sig->domain, sizeof(sig->domain), 1) < 0)
+	if (!(t = tag[T_D]) || copy_name(t, sig->domain, sizeof(sig->domain), 1) < 0)
 		return scop_err(err, errlen, "d= missing or malformed");
-	if (!(t = dkim_tags_get(&tl, "s")) || copy_name(t, sig->selector, sizeof(sig->selector), 0) < 0)
+	if (!(t = tag[T_S]) || copy_name(t, sig->selector, sizeof(sig->selector), 0) < 0)
 		return scop_err(err, errlen, "s= missing or malformed");
 
-	if ((t = dkim_tags_get(&tl, "c"))) {
+	if ((t = tag[T_C])) {
 		const char *slash = memchr(t->value, '/', t->value_len);
 		size_t hl = slash ? (size_t)(slash - t->value) : t->value_len;
 		if (parse_canon(t->value, hl, &sig->hcanon) < 0 ||
 		    (slash && parse_canon(slash + 1, t->value_len - hl - 1, &sig->bcanon) < 0))
 			return scop_err(err, errlen, "c= unknown canonicalization");
 	}
-	if ((t = dkim_tags_get(&tl, "q")) && !list_has(t, "dns/txt", 0))
+	if ((t = tag[T_Q]) && !list_has(t, "dns/txt", 0))
 		return scop_err(err, errlen, "q= has no dns/txt");
-	if ((t = dkim_tags_get(&tl, "l")) && parse_num(t, &sig->l) < 0)
+	if ((t = tag[T_L]) && parse_num(t, &sig->l) < 0)
 		return scop_err(err, errlen, "l= malformed");
-	if ((t = dkim_tags_get(&tl, "t")) && parse_num(t, &sig->t) < 0)
+	if ((t = tag[T_T]) && parse_num(t, &sig->t) < 0)
 		return scop_err(err, errlen, "t= malformed");
-	if ((t = dkim_tags_get(&tl, "x")) && parse_num(t, &sig->x) < 0)
+	if ((t = tag[T_X]) && parse_num(t, &sig->x) < 0)
 		return scop_err(err, errlen, "x= malformed");
 	if (sig->t >= 0 && sig->x >= 0 && sig->x < sig->t)
 		return scop_err(err, errlen, "x= is before t=");
 
-	if ((t = dkim_tags_get(&tl, "i"))) {
+	if ((t = tag[T_I])) {
 		const char *at = memchr(t->value, '@', t->value_len);
 		size_t dl, il;
 		if (!at || t->value_len >= sizeof(sig->identity))
@@ -297,31 +330,36 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 		snprintf(sig->identity, sizeof(sig->identity), "@%s", sig->domain);
 	}
 
-	if (!(t = dkim_tags_get(&tl, "h")) || t->value_len == 0)
+	if (!(t = tag[T_H]) || t->value_len == 0)
 		return scop_err(err, errlen, "h= missing");
 	if (!(sig->hbuf = sig_alloc(arena, t->value_len + 1)))
 		return scop_err(err, errlen, "out of memory");
 	{
-		size_t k = 0, i = 0;
-		while (i <= t->value_len) {
+		/* Locals for the value and the output: stores through the
+		 * char pointer would otherwise make the compiler reload t's
+		 * fields on every byte. */
+		const char *hv = t->value;
+		size_t hl = t->value_len, k = 0, i = 0;
+		char *out = sig->hbuf;
+		while (i <= hl) {
 			size_t s;
-			while (i < t->value_len && is_fws(t->value[i]))
+			while (i < hl && is_fws(hv[i]))
 				i++;
 			s = k;
-			while (i < t->value_len && t->value[i] != ':' && !is_fws(t->value[i])) {
-				unsigned char c = (unsigned char)t->value[i++];
+			while (i < hl && hv[i] != ':' && !is_fws(hv[i])) {
+				unsigned char c = (unsigned char)hv[i++];
 				if (c < 33 || c > 126)
 					goto bad_h;
-				sig->hbuf[k++] = lower_ascii((char)c);
+				out[k++] = lower_ascii((char)c);
 			}
-			while (i < t->value_len && is_fws(t->value[i]))
+			while (i < hl && is_fws(hv[i]))
 				i++;
-			if (k == s || (i < t->value_len && t->value[i] != ':'))
+			if (k == s || (i < hl && hv[i] != ':'))
 				goto bad_h;
-			sig->hbuf[k++] = '\0';
+			out[k++] = '\0';
 			if (sig->nheaders == DKIM_MAX_SIGNED_HEADERS)
 				goto bad_h;
-			sig->headers[sig->nheaders++] = sig->hbuf + s;
+			sig->headers[sig->nheaders++] = out + s;
 			i++;
 		}
 	}
@@ -335,7 +373,7 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 		}
 	}
 
-	if (!(t = dkim_tags_get(&tl, "bh")) || (bhlen = dkim_b64_fws_decode(t->value, t->value_len, bh, sizeof(bh))) == -1) {
+	if (!(t = tag[T_BH]) || (bhlen = dkim_b64_fws_decode(t->value, t->value_len, bh, sizeof(bh))) == -1) {
 		sig_release(sig, arena);
 		return scop_err(err, errlen, "bh= missing or not base64");
 	}
@@ -344,7 +382,7 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 		return scop_err(err, errlen, "bh= is not a SHA-256 hash");
 	}
 	memcpy(sig->bh, bh, 32);
-	if (!(t = dkim_tags_get(&tl, "b"))) {
+	if (!(t = tag[T_B])) {
 		sig_release(sig, arena);
 		return scop_err(err, errlen, "b= missing or not base64");
 	}

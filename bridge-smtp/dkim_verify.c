@@ -123,6 +123,11 @@ static void set_result(struct dkim_result *r, enum dkim_status st, const char *w
 	copy_str(r->reason, sizeof(r->reason), why ? why : "");
 }
 
+static int is_sig_field(const struct mailhdr_field *f)
+{
+	return f->name_len == 14 && strncasecmp(f->name, "dkim-signature", 14) == 0;
+}
+
 /* A body hasher for the next slot: one kept from an earlier message,
  * restarted, or a new one. */
 static struct dkim_body *slot_body(struct dkim_verifier *v, enum dkim_canon c, long long l)
@@ -149,7 +154,7 @@ static int take_headers(struct dkim_verifier *v, const char *hdr, size_t len)
 	/* A malformed header block leaves h empty: the message then counts
 	 * as unsigned, which is all a verifier can say of it. */
 	for (size_t i = 0; i < v->h.count; i++)
-		n += mailhdr_name_is(&v->h.fields[i], "dkim-signature");
+		n += is_sig_field(&v->h.fields[i]);
 	if (n == 0)
 		return 0;
 	if (!(v->sigs = dkim_arena_alloc(&v->arena, n * sizeof(*v->sigs))) ||
@@ -163,7 +168,7 @@ static int take_headers(struct dkim_verifier *v, const char *hdr, size_t len)
 		struct dkim_result *r;
 		char err[128];
 
-		if (!mailhdr_name_is(f, "dkim-signature"))
+		if (!is_sig_field(f))
 			continue;
 		s = &v->sigs[v->nsigs];
 		r = &v->res[v->nsigs++];
