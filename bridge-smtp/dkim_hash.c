@@ -97,11 +97,11 @@ int dkim_strip_b(const char *raw, size_t len, struct buf *out)
 
 /* The contexts are set up once per key: with OpenSSL 3 that setup (a
  * provider fetch) costs about as much as an Ed25519 signature. */
-int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen)
+int dkim_crypto_sign_buf(struct dkim_privkey *key, const unsigned char digest[32], unsigned char *sig,
+			 size_t *siglen)
 {
 	int ed = EVP_PKEY_get_base_id(key->pkey) == EVP_PKEY_ED25519;
 
-	*sig = NULL;
 	if (ed && !key->mctx) {
 		if (!(key->mctx = EVP_MD_CTX_new()) || EVP_DigestSignInit(key->mctx, NULL, NULL, NULL, key->pkey) != 1)
 			goto reset;
@@ -111,20 +111,31 @@ int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], u
 		    EVP_PKEY_CTX_set_signature_md(key->pctx, EVP_sha256()) != 1)
 			goto reset;
 	}
-	*siglen = ed ? 64 : (size_t)EVP_PKEY_get_size(key->pkey);
-	if (!(*sig = malloc(*siglen)))
+	if (*siglen < (ed ? 64 : (size_t)EVP_PKEY_get_size(key->pkey)))
 		return -1;
-	if (ed ? EVP_DigestSign(key->mctx, *sig, siglen, digest, 32) == 1
-	       : EVP_PKEY_sign(key->pctx, *sig, siglen, digest, 32) == 1)
+	if (ed ? EVP_DigestSign(key->mctx, sig, siglen, digest, 32) == 1
+	       : EVP_PKEY_sign(key->pctx, sig, siglen, digest, 32) == 1)
 		return 0;
-	free(*sig);
-	*sig = NULL;
 reset:
 	/* Start afresh next time rather than trust a context in error. */
 	EVP_MD_CTX_free(key->mctx);
 	EVP_PKEY_CTX_free(key->pctx);
 	key->mctx = NULL;
 	key->pctx = NULL;
+	return -1;
+}
+
+int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen)
+{
+	int ed = EVP_PKEY_get_base_id(key->pkey) == EVP_PKEY_ED25519;
+
+	*siglen = ed ? 64 : (size_t)EVP_PKEY_get_size(key->pkey);
+	if (!(*sig = malloc(*siglen)))
+		return -1;
+	if (dkim_crypto_sign_buf(key, digest, *sig, siglen) == 0)
+		return 0;
+	free(*sig);
+	*sig = NULL;
 	return -1;
 }
 

@@ -43,6 +43,10 @@ int dkim_strip_b(const char *raw, size_t len, struct buf *out);
 
 /* Sign / verify the 32-byte header hash: RSA PKCS#1 v1.5 with SHA-256, or
  * Ed25519 over the hash itself (RFC 8463 section 3). */
+/* The same into sig[*siglen] (64 bytes for Ed25519, EVP_PKEY_get_size
+ * for RSA); *siglen gets the length. */
+int dkim_crypto_sign_buf(struct dkim_privkey *key, const unsigned char digest[32], unsigned char *sig,
+			 size_t *siglen);
 int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen);
 int dkim_crypto_verify(struct dkim_key *key, const unsigned char digest[32], const unsigned char *sig, size_t siglen);
 

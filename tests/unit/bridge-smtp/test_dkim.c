@@ -1315,6 +1315,61 @@ static void test_verifier_reuse(void **state)
 	dkim_privkey_free(ed);
 }
 
+/* A signer kept across messages writes the very field dkim_sign writes
+ * (both algorithms are deterministic), whatever came before: other
+ * messages, failed ones, streamed or whole. */
+static void test_signer_reuse(void **state)
+{
+	struct dkim_privkey *keys[2] = { rfc_ed_key(), wrap(EVP_RSA_gen(1024)) };
+	struct buf big = BUF_INIT;
+	(void)state;
+	for (int i = 0; i < 200; i++)
+		buf_printf(&big, "X-Filler-%d: %0150d\r\n", i, i);
+	buf_puts(&big, plain_msg);
+	const char *msgs[] = { plain_msg, RFC_MSG, "Subject: no from\r\n\r\nbody\r\n", big.data,
+			       "bad header\r\n\r\nx\r\n", "From: a@example.com\r\n", RFC_MSG };
+	for (int k = 0; k < 2; k++) {
+		for (int c = 0; c < 4; c++) {
+			struct dkim_sign_opts so = { .domain = "example.com", .selector = "s1",
+						     .hcanon = (enum dkim_canon)(c >> 1), .bcanon = (enum dkim_canon)(c & 1),
+						     .identity = c == 3 ? "a@example.com" : NULL, .expire_after = c * 100,
+						     .timestamp = 1795000000 + c };
+			struct dkim_signer *sg = dkim_signer_new(&so, keys[k], NULL, 0);
+			assert_non_null(sg);
+			for (int round = 0; round < 2; round++) {
+				for (size_t m = 0; m < sizeof(msgs) / sizeof(msgs[0]); m++) {
+					struct buf want = BUF_INIT, got = BUF_INIT;
+					const char *msg = msgs[m];
+					size_t len = strlen(msg);
+					int r1 = dkim_sign(&so, keys[k], msg, len, &want, NULL, 0), r2;
+					if (round == 0) {
+						r2 = dkim_signer_message(sg, msg, len, &got, NULL, 0);
+					} else {
+						size_t bo = mailhdr_body_off(msg, len);
+						assert_int_equal(dkim_signer_reset(sg), 0);
+						r2 = dkim_signer_headers(sg, msg, bo, NULL, 0);
+						for (size_t i = bo; r2 == 0 && i < len; i += 5)
+							r2 = dkim_signer_body(sg, msg + i, len - i < 5 ? len - i : 5);
+						if (r2 == 0)
+							r2 = dkim_signer_finish(sg, &got, NULL, 0);
+					}
+					assert_int_equal(r1, r2);
+					assert_int_equal(want.len, got.len);
+					if (want.len)
+						assert_memory_equal(want.data, got.data, want.len);
+					if (m == 0)
+						assert_true(r1 == 0 && want.len > 100);
+					buf_free(&want);
+					buf_free(&got);
+				}
+			}
+			dkim_signer_free(sg);
+		}
+		dkim_privkey_free(keys[k]);
+	}
+	buf_free(&big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1346,6 +1401,7 @@ int main(void)
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_b64_fws_decode),
 		cmocka_unit_test(test_verifier_reuse),
+		cmocka_unit_test(test_signer_reuse),
 	};
 	return cmocka_run_group_tests_name("dkim", tests, NULL, NULL);
 }
