@@ -8,6 +8,18 @@
 
 #include <openssl/rsa.h>
 
+/* ASCII case-insensitive, inline: names are short, and strncasecmp is a
+ * call and a locale table per byte. */
+static int same_name(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x != y && ((x | 0x20) != (y | 0x20) || (unsigned char)((x | 0x20) - 'a') > 'z' - 'a'))
+			return 0;
+	}
+	return 1;
+}
+
 int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *const *names,
 		     size_t nnames, const char *sigfield, size_t siglen, unsigned char digest[32])
 {
@@ -46,7 +58,7 @@ int dkim_header_hash_ctx(enum dkim_canon c, const struct mailhdr *h, const char 
 		size_t nl = strlen(names[i]);
 		for (size_t k = h->count; k-- > 0;) {
 			const struct mailhdr_field *f = &h->fields[k];
-			if (used[k] || f->name_len != nl || strncasecmp(f->name, names[i], nl) != 0)
+			if (used[k] || f->name_len != nl || !same_name(f->name, names[i], nl))
 				continue;
 			used[k] = 1;
 			/* All fields go to one buffer and the hash in one call. */

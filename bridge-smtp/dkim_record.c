@@ -229,6 +229,36 @@ int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *er
 	return dkim_sig_parse_arena(value, len, sig, NULL, err, errlen);
 }
 
+/* Bytes of h=: field-name characters (33..126 but ':'), ':', FWS, or
+ * anything else (not allowed). */
+enum { H_BAD, H_NAME, H_COLON, H_FWS };
+#define B H_BAD
+#define N H_NAME
+#define C H_COLON
+#define W H_FWS
+static const unsigned char h_class[256] = {
+	B,B,B,B,B,B,B,B,B,W,W,B,B,W,B,B,
+	B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,
+	W,N,N,N,N,N,N,N,N,N,N,N,N,N,N,N,
+	N,N,N,N,N,N,N,N,N,N,C,N,N,N,N,N,
+	N,N,N,N,N,N,N,N,N,N,N,N,N,N,N,N,
+	N,N,N,N,N,N,N,N,N,N,N,N,N,N,N,N,
+	N,N,N,N,N,N,N,N,N,N,N,N,N,N,N,N,
+	N,N,N,N,N,N,N,N,N,N,N,N,N,N,N,B,
+	B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,
+	B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,
+	B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,
+	B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,
+	B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,
+	B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,
+	B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,
+	B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,B,
+};
+#undef B
+#undef N
+#undef C
+#undef W
+
 enum { T_V, T_A, T_D, T_S, T_C, T_Q, T_L, T_T, T_X, T_I, T_H, T_BH, T_B, T_COUNT };
 
 /* The DKIM-Signature tags we read; -1 for others (ignored, RFC 6376 3.2). */
@@ -327,7 +357,10 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 		    !(il > dl && at[il - dl - 1] == '.' && strncasecmp(at + il - dl, sig->domain, dl) == 0))
 			return scop_err(err, errlen, "i= is not within d=");
 	} else {
-		snprintf(sig->identity, sizeof(sig->identity), "@%s", sig->domain);
+		/* d= has at most 253 bytes, identity room for 511. */
+		size_t dl = strlen(sig->domain);
+		sig->identity[0] = '@';
+		memcpy(sig->identity + 1, sig->domain, dl + 1);
 	}
 
 	if (!(t = tag[T_H]) || t->value_len == 0)
@@ -335,25 +368,26 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 	if (!(sig->hbuf = sig_alloc(arena, t->value_len + 1)))
 		return scop_err(err, errlen, "out of memory");
 	{
-		/* Locals for the value and the output: stores through the
-		 * char pointer would otherwise make the compiler reload t's
-		 * fields on every byte. */
-		const char *hv = t->value;
+		/* One table lookup per byte (name byte, ':', FWS or not
+		 * allowed) and locals for the value and the output: stores
+		 * through a char pointer would otherwise make the compiler
+		 * reload t's fields on every byte. */
+		const unsigned char *hv = (const unsigned char *)t->value;
 		size_t hl = t->value_len, k = 0, i = 0;
 		char *out = sig->hbuf;
 		while (i <= hl) {
 			size_t s;
-			while (i < hl && is_fws(hv[i]))
+			while (i < hl && h_class[hv[i]] == H_FWS)
 				i++;
 			s = k;
-			while (i < hl && hv[i] != ':' && !is_fws(hv[i])) {
-				unsigned char c = (unsigned char)hv[i++];
-				if (c < 33 || c > 126)
-					goto bad_h;
-				out[k++] = lower_ascii((char)c);
-			}
-			while (i < hl && is_fws(hv[i]))
+			while (i < hl && h_class[hv[i]] == H_NAME) {
+				out[k++] = lower_ascii((char)hv[i]);
 				i++;
+			}
+			while (i < hl && h_class[hv[i]] == H_FWS)
+				i++;
+			/* An empty name, or a name followed by anything but ':'
+			 * (a byte outside 33..126, or FWS inside a name). */
 			if (k == s || (i < hl && hv[i] != ':'))
 				goto bad_h;
 			out[k++] = '\0';
