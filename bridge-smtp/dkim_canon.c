@@ -293,8 +293,9 @@ static int is_ordinary(char c)
  * the stage.  With SSE2 each 16-byte vector is stored whole and only its
  * accepted bytes are kept; the two common breaks in a run are handled
  * here too, so that a typical text body is a handful of calls rather
- * than one per word: a WSP run between content bytes becomes one SP, and
- * a CRLF followed by content stays as it is.  Anything else (WSP or CR
+ * than one per word: a WSP run between content bytes becomes one SP, a
+ * CRLF followed by content stays as it is, and a WSP run before such a
+ * CRLF goes.  Anything else (WSP or CR
  * at a line end, a lone CR, the end of the data) goes back to the state
  * machine in dkim_body_update.  Only without l=, which would cut runs
  * short.  Returns where it stopped, or NULL on a hash error. */
@@ -343,8 +344,18 @@ static const char *relaxed_copy(struct dkim_body *b, const char *p, const char *
 		}
 		for (r = q + 1; r < end && (*r == ' ' || *r == '\t'); r++)
 			;
-		if (r == end || *r == '\r')
+		if (r == end)
 			break;
+		if (*r == '\r') {
+			/* WSP at a line end goes (format=flowed text has it
+			 * on every line); a CRLF and content go on as above. */
+			if (end - r < 3 || r[1] != '\n' || !is_ordinary(r[2]))
+				break;
+			*o++ = '\r';
+			*o++ = '\n';
+			q = r + 2;
+			continue;
+		}
 		*o++ = ' ';
 		q = r;
 	}

@@ -1370,6 +1370,49 @@ static void test_signer_reuse(void **state)
 	buf_free(&big);
 }
 
+/* Text in words, with every kind of break the fast path of relaxed body
+ * canonicalization takes in its stride (single and double spaces, WSP
+ * before CRLF as format=flowed writes it, TAB runs, empty lines),
+ * against the reference, in chunks of many sizes. */
+static void test_canon_flowed(void **state)
+{
+	static const char *breaks[] = { " ", " ", " ", "  ", " \r\n", "\t\r\n", "\r\n", " \t \r\n\r\n", "\r\n ",
+					"\r", " \r\n\t", "   " };
+	enum { MAXN = 12000 };
+	char *in = malloc(MAXN + 64), *want = malloc(2 * MAXN + 200);
+	unsigned seed = 17;
+	(void)state;
+	assert_non_null(in);
+	assert_non_null(want);
+	for (int round = 0; round < 60; round++) {
+		size_t n = 0, limit = (size_t)(round * 211) % MAXN;
+		while (n < limit) {
+			seed = seed * 1103515245u + 12345u;
+			size_t wl = 1 + (seed >> 16) % 12;
+			for (size_t i = 0; i < wl; i++)
+				in[n++] = (char)('a' + (seed >> (i % 8)) % 26);
+			seed = seed * 1103515245u + 12345u;
+			const char *br = breaks[(seed >> 16) % (round % 2 ? 12 : 7)];
+			memcpy(in + n, br, strlen(br));
+			n += strlen(br);
+		}
+		unsigned char a[32], w[32];
+		size_t wl = reference_body(DKIM_CANON_RELAXED, in, n, want);
+		struct dkim_body *b = dkim_body_new(DKIM_CANON_RELAXED, -1);
+		unsigned long long total;
+		size_t k = round % 3 == 0 ? n + 1 : (size_t)(round % 23) * 53 + 1;
+		for (size_t off = 0; off < n; off += k)
+			assert_int_equal(dkim_body_update(b, in + off, off + k <= n ? k : n - off), 0);
+		assert_int_equal(dkim_body_final(b, a, &total), 0);
+		dkim_body_free(b);
+		digest_of(want, wl, w);
+		if (memcmp(a, w, 32) != 0 || total != wl)
+			fail_msg("round %d: flowed body differs from the reference", round);
+	}
+	free(in);
+	free(want);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1402,6 +1445,7 @@ int main(void)
 		cmocka_unit_test(test_b64_fws_decode),
 		cmocka_unit_test(test_verifier_reuse),
 		cmocka_unit_test(test_signer_reuse),
+		cmocka_unit_test(test_canon_flowed),
 	};
 	return cmocka_run_group_tests_name("dkim", tests, NULL, NULL);
 }
