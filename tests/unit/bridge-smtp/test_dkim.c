@@ -1409,6 +1409,30 @@ static void test_canon_flowed(void **state)
 		if (memcmp(a, w, 32) != 0 || total != wl)
 			fail_msg("round %d: flowed body differs from the reference", round);
 	}
+	/* Text, then a CRLF falling at every offset in a 16-byte vector
+	 * (and across two), then empty lines to the end: those count only
+	 * if content follows, and none does; the same with a lone CR. */
+	for (int tail = 0; tail < 3; tail++) {
+		for (size_t k = 1; k < 48; k++) {
+			unsigned char a[32], w[32];
+			size_t n = 0, wl;
+			for (size_t i = 0; i < k; i++)
+				in[n++] = i % 5 == 4 ? ' ' : (char)('a' + i % 26);
+			for (int i = 0; i < 12; i++) {
+				const char *piece = tail == 0 ? "\r\n" : tail == 1 ? " \r\n" : "\rx\r\n";
+				memcpy(in + n, piece, strlen(piece));
+				n += strlen(piece);
+			}
+			wl = reference_body(DKIM_CANON_RELAXED, in, n, want);
+			struct dkim_body *b = dkim_body_new(DKIM_CANON_RELAXED, -1);
+			assert_int_equal(dkim_body_update(b, in, n), 0);
+			assert_int_equal(dkim_body_final(b, a, NULL), 0);
+			dkim_body_free(b);
+			digest_of(want, wl, w);
+			if (memcmp(a, w, 32) != 0)
+				fail_msg("tail %d, %zu bytes of text: body differs from the reference", tail, k);
+		}
+	}
 	free(in);
 	free(want);
 }
