@@ -142,8 +142,8 @@ static struct dkim_body *slot_body(struct dkim_verifier *v, enum dkim_canon c, l
 	return v->bodies[i];
 }
 
-/* The signatures of the header block hdr[len], which outlives the
- * message's verification; split into v->h. */
+/* Splits the header block hdr[len] (which must last until the results
+ * are made) into v->h, and parses its signatures. */
 static int take_headers(struct dkim_verifier *v, const char *hdr, size_t len)
 {
 	size_t n = 0;
