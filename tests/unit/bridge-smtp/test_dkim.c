@@ -1438,6 +1438,32 @@ static void test_canon_flowed(void **state)
 	free(want);
 }
 
+/* mailhdr_resplit keeps the field array from message to message, and a
+ * failed split leaves it empty but still owned. */
+static void test_mailhdr_resplit(void **state)
+{
+	struct mailhdr h;
+	const struct mailhdr_field *arr;
+	const char a[] = "From: a\r\nTo: b\r\n\r\nbody";
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(mailhdr_resplit(a, strlen(a), &h), 0);
+	assert_int_equal(h.count, 2);
+	assert_int_equal(h.body_off, strlen(a) - 4);
+	arr = h.fields;
+	assert_int_equal(mailhdr_resplit("X: 1\r\n", 6, &h), 0);
+	assert_int_equal(h.count, 1);
+	assert_ptr_equal(h.fields, arr);
+	assert_int_equal(h.body_off, 6);
+	assert_int_equal(mailhdr_resplit("no colon\r\n\r\n", 12, &h), MAILHDR_EMALFORMED);
+	assert_int_equal(h.count, 0);
+	assert_ptr_equal(h.fields, arr);
+	assert_int_equal(mailhdr_resplit(a, strlen(a), &h), 0);
+	assert_int_equal(h.count, 2);
+	assert_memory_equal(h.fields[1].name, "To", 2);
+	mailhdr_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1471,6 +1497,7 @@ int main(void)
 		cmocka_unit_test(test_verifier_reuse),
 		cmocka_unit_test(test_signer_reuse),
 		cmocka_unit_test(test_canon_flowed),
+		cmocka_unit_test(test_mailhdr_resplit),
 	};
 	return cmocka_run_group_tests_name("dkim", tests, NULL, NULL);
 }
