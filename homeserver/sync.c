@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "homeserver/aggregations.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
 #include "homeserver/rooms.h"
@@ -328,6 +329,7 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 	}
 	room_membership_list_free(list, n);
 	room_extra_list_free(ad, nad);
+	aggr_bundle_sync(hs->relsearch, hs->rooms, resp, p->user_id, p->device_id);
 	return resp;
 }
 
