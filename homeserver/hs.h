@@ -18,6 +18,7 @@ struct nonces;
 struct http_request;
 struct rooms;
 struct sync_hub;
+struct push_counts;
 
 struct hs_limits {
 	struct ratelimit *login_ip;     /* rc_login.address */
@@ -40,6 +41,7 @@ struct hs {
 					* timing does not reveal who exists */
 	struct rooms *rooms;           /* NULL until hs_rooms_start() */
 	struct sync_hub *sync;         /* long-polling /sync requests */
+	struct push_counts *push;      /* unread notification counts */
 };
 
 /* Rooms, events and /sync (hs_rooms.c): opens the room store on the

@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
+#include "homeserver/push_counts.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
 
@@ -168,6 +169,13 @@ static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 			 "state", "events", state, "ephemeral", "events", ephemeral,
 			 "account_data", "events", account_data, "unread_notifications",
 			 "summary", summary ? summary : json_object());
+	{
+		json_t *unread = push_counts_sync(hs->push, m->room_id, p->user_id, upto,
+						  p->timeline.unread_thread_notifications);
+		if (room && unread)
+			json_object_update(room, unread);
+		json_decref(unread);
+	}
 	return room;
 }
 
