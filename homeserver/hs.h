@@ -15,10 +15,10 @@ struct router;
 struct ratelimit;
 struct uia;
 struct nonces;
+struct push_counts;
 struct http_request;
 struct rooms;
 struct sync_hub;
-struct push_counts;
 
 struct hs_limits {
 	struct ratelimit *login_ip;     /* rc_login.address */
@@ -39,9 +39,9 @@ struct hs {
 	struct password_params pw;
 	char *dummy_hash;              /* verified against for unknown users, so
 					* timing does not reveal who exists */
+	struct push_counts *push;      /* unread notification counts */
 	struct rooms *rooms;           /* NULL until hs_rooms_start() */
 	struct sync_hub *sync;         /* long-polling /sync requests */
-	struct push_counts *push;      /* unread notification counts */
 };
 
 /* Rooms, events and /sync (hs_rooms.c): opens the room store on the

@@ -926,15 +926,37 @@ void push_eval_free(struct push_eval *pe)
 	free(pe);
 }
 
+/* 1 when s starts with name (case-insensitive); *end is past it. */
+static int prefix_at(const unsigned char *s, const char *name, const unsigned char **end)
+{
+	const unsigned char *n = (const unsigned char *)name;
+	while (*n)
+		if (!*s || fold(next_cp(&s)) != fold(next_cp(&n)))
+			return 0;
+	*end = s;
+	return 1;
+}
+
+/* The display name as a literal between word boundaries of body, compared
+ * in place (it differs per room, so it is not compiled). */
 static int display_name_in(const char *name, const char *body)
 {
-	struct glob g;
-	int rc;
-	if (!name || !name[0] || glob_compile(&g, name, 1) < 0)
+	const unsigned char *s = (const unsigned char *)body, *q;
+	int prev_word = 0;
+	if (!name || !name[0])
 		return 0;
-	rc = glob_run(&g, body, 1);
-	glob_free(&g);
-	return rc;
+	while (*s) {
+		const unsigned char *p = s;
+		uint32_t c = next_cp(&p);
+		if (!prev_word && prefix_at(s, name, &q)) {
+			const unsigned char *r = q;
+			if (!*q || !is_word(next_cp(&r)))
+				return 1;
+		}
+		prev_word = is_word(c);
+		s = p;
+	}
+	return 0;
 }
 
 static int cond_holds(const struct cond *c, const json_t *ev, const struct push_ctx *ctx)
