@@ -8,6 +8,7 @@
 #include "homeserver/api_push.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -239,6 +240,49 @@ static void put_actions(struct api_req *r)
 	edit(r, E_ACTIONS);
 }
 
+/* GET /notifications: computed on read from the rules (push_counts.h);
+ * tokens are "n<stream position>". */
+static void notifications(struct api_req *r)
+{
+	char *from = http_query(r->http, "from"), *limit_s = http_query(r->http, "limit");
+	char *only = http_query(r->http, "only"), *end;
+	long long before = 0, limit = 20;
+	int64_t next = 0;
+	json_t *list;
+
+	if (from && (from[0] != 'n' || (before = strtoll(from + 1, &end, 10)) <= 0 || *end)) {
+		api_error(r, 400, "M_INVALID_PARAM", "Bad from token");
+		goto out;
+	}
+	if (limit_s && ((limit = strtoll(limit_s, &end, 10)) < 1 || *end)) {
+		api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
+		goto out;
+	}
+	if (limit > 100)
+		limit = 100;
+	if (!r->hs->rooms) {
+		api_reply(r, 200, json_pack("{s:[]}", "notifications"));
+		goto out;
+	}
+	list = push_counts_notifications(r->hs->push, r->who.user_id, before, (int)limit,
+					 only && strcmp(only, "highlight") == 0, &next);
+	if (!list) {
+		api_error(r, 500, "M_UNKNOWN", "Internal error");
+		goto out;
+	}
+	if (next) {
+		char tok[32];
+		snprintf(tok, sizeof(tok), "n%lld", (long long)next);
+		api_reply(r, 200, json_pack("{s:o,s:s}", "notifications", list, "next_token", tok));
+	} else {
+		api_reply(r, 200, json_pack("{s:o}", "notifications", list));
+	}
+out:
+	free(from);
+	free(limit_s);
+	free(only);
+}
+
 #define V (API_CLIENT_R0 | API_CLIENT_V3)
 #define A (V | API_AUTH)
 #define RULE "/pushrules/{scope}/{kind}/{ruleId}"
@@ -253,5 +297,6 @@ const struct api_route api_push_routes[] = {
 	{ "PUT", RULE "/enabled", put_enabled, A | API_JSON },
 	{ "GET", RULE "/actions", get_actions, A },
 	{ "PUT", RULE "/actions", put_actions, A | API_JSON },
+	{ "GET", "/notifications", notifications, A },
 };
 const size_t api_push_nroutes = sizeof(api_push_routes) / sizeof(api_push_routes[0]);

@@ -492,3 +492,137 @@ done:
 	room_extra_list_free(list, nlist);
 	return out;
 }
+
+/* ---- GET /notifications ------------------------------------------------------ */
+
+struct notif {
+	int64_t pos;
+	json_t *item;
+};
+
+static int notif_cmp(const void *a, const void *b)
+{
+	const struct notif *x = a, *y = b;
+	return x->pos < y->pos ? 1 : x->pos > y->pos ? -1 : 0;
+}
+
+static json_t *actions_of(const struct push_result *res)
+{
+	json_t *a = json_pack("[s]", "notify");
+	if (a && res->sound)
+		json_array_append_new(a, json_pack("{s:s,s:s}", "set_tweak", "sound", "value",
+						   res->sound));
+	if (a && res->highlight)
+		json_array_append_new(a, json_pack("{s:s}", "set_tweak", "highlight"));
+	return a;
+}
+
+/* Adds the notified events of one room below position before (newest
+ * first, at most limit) to list. */
+static int room_notifs(struct push_counts *pc, const struct push_eval *pe, const char *room_id,
+		       const char *user_id, int64_t before, int limit, int only_highlight,
+		       struct notif **list, size_t *n, size_t *cap)
+{
+	struct room_event *evs = NULL;
+	struct room_extra *rl = NULL;
+	struct scan_ctx s;
+	size_t nev = 0, nrl = 0;
+	int64_t read_pos;
+	int found = 0, rc = 0;
+
+	if (room_store_receipts_since(rooms_store(pc->rooms), room_id, 0, &rl, &nrl) != STORE_OK)
+		return -1;
+	read_pos = receipts_pos(pc, user_id, rl, nrl);
+	room_extra_list_free(rl, nrl);
+	if (room_store_events(rooms_store(pc->rooms), room_id, 'b', before - 1, 0,
+			      PUSH_NOTIFY_SCAN, &evs, &nev) != STORE_OK)
+		return -1;
+	memset(&s, 0, sizeof(s));
+	for (size_t i = 0; i < nev && found < limit && rc == 0; i++) {
+		json_t *ev = evs[i].redacted_by ? NULL : json_loads(evs[i].json, 0, NULL), *ce, *item;
+		const char *sender = json_string_value(json_object_get(ev, "sender"));
+		struct push_result res;
+		int64_t have = 0, redact, kick, ban, invite;
+		if (!ev || !sender || strcmp(sender, user_id) == 0) {
+			json_decref(ev);
+			continue;
+		}
+		if (!s.ready)
+			scan_ctx_load(pc, &s, room_id, user_id);
+		rooms_power(pc->rooms, room_id, sender, NULL, &have, NULL, &redact, &kick, &ban,
+			    &invite);
+		s.ctx.sender_power = have;
+		push_eval_event(pe, ev, &s.ctx, &res);
+		if (!res.notify || (only_highlight && !res.highlight) ||
+		    !(ce = rooms_client_event(pc->rooms, &evs[i], user_id, NULL))) {
+			json_decref(ev);
+			continue;
+		}
+		item = json_pack("{s:o,s:o,s:b,s:s,s:I}", "actions", actions_of(&res), "event", ce,
+				 "read", evs[i].stream_pos <= read_pos, "room_id", room_id, "ts",
+				 json_object_get(ev, "origin_server_ts")
+					 ? json_integer_value(json_object_get(ev, "origin_server_ts"))
+					 : (json_int_t)0);
+		json_decref(ev);
+		if (!item) {
+			rc = -1;
+			break;
+		}
+		if (*n == *cap) {
+			size_t nc = *cap ? *cap * 2 : 16;
+			struct notif *nl = realloc(*list, nc * sizeof(*nl));
+			if (!nl) {
+				json_decref(item);
+				rc = -1;
+				break;
+			}
+			*list = nl;
+			*cap = nc;
+		}
+		(*list)[*n].pos = evs[i].stream_pos;
+		(*list)[(*n)++].item = item;
+		found++;
+	}
+	scan_ctx_clear(&s);
+	room_event_list_free(evs, nev);
+	return rc;
+}
+
+json_t *push_counts_notifications(struct push_counts *pc, const char *user_id, int64_t before,
+				  int limit, int only_highlight, int64_t *next)
+{
+	struct room_membership *rooms = NULL;
+	struct notif *list = NULL;
+	size_t nrooms = 0, n = 0, cap = 0;
+	struct rules *rules;
+	json_t *out = NULL;
+	int rc = 0;
+
+	*next = 0;
+	if (!pc || !(rules = rules_get(pc, user_id)))
+		return NULL;
+	if (before <= 0)
+		before = INT64_MAX;
+	if (room_store_user_rooms(rooms_store(pc->rooms), user_id, &rooms, &nrooms) != STORE_OK)
+		rc = -1;
+	for (size_t i = 0; rc == 0 && i < nrooms; i++)
+		if (strcmp(rooms[i].membership, "join") == 0)
+			rc = room_notifs(pc, rules->pe, rooms[i].room_id, user_id, before, limit,
+					 only_highlight, &list, &n, &cap);
+	if (rc == 0 && (out = json_array())) {
+		if (n)
+			qsort(list, n, sizeof(*list), notif_cmp);
+		for (size_t i = 0; i < n && i < (size_t)limit; i++)
+			json_array_append(out, list[i].item);
+		if (n > (size_t)limit || (n == (size_t)limit && n))
+			*next = list[(size_t)limit - 1].pos;
+	}
+	for (size_t i = 0; i < n; i++)
+		json_decref(list[i].item);
+	free(list);
+	room_membership_list_free(rooms, nrooms);
+	pthread_mutex_lock(&pc->lock);
+	rules_release(rules);
+	pthread_mutex_unlock(&pc->lock);
+	return out;
+}

@@ -35,6 +35,7 @@
 
 #define PUSH_COUNT_SCAN 1000
 #define PUSH_COUNT_CACHE 65536
+#define PUSH_NOTIFY_SCAN 500   /* events looked at per room for GET /notifications */
 
 struct rooms;
 struct push_counts;
@@ -51,5 +52,16 @@ void push_counts_rules_changed(struct push_counts *pc, const char *user_id);
  * only).  NULL on failure. */
 json_t *push_counts_sync(struct push_counts *pc, const char *room_id, const char *user_id,
 			 int64_t upto, int threads);
+
+/* GET /notifications: the events below stream position before (0: from
+ * the newest) in user_id's joined rooms that their rules notify for
+ * (highlights only when only_highlight), newest first, at most limit, as
+ * the spec's Notification objects.  Looks at the newest PUSH_NOTIFY_SCAN
+ * events of each room below before.  Evaluated with the rules in force
+ * now (nothing is recorded at send time), as the unread counts are.
+ * *next gets the position to continue
+ * below (0: no more).  NULL on failure. */
+json_t *push_counts_notifications(struct push_counts *pc, const char *user_id, int64_t before,
+				  int limit, int only_highlight, int64_t *next);
 
 #endif

@@ -334,6 +334,34 @@ def counts_suite(srv, tag):
         room, _ = unread(srv, ta, rid, filt=THREADS)
         assert room["unread_notifications"]["notification_count"] == 0
         assert room["unread_thread_notifications"] == {}, room
+    @case("GET /notifications: notified events newest first, read flags, highlights, paging")
+    def _():
+        tx.send(srv, tb, rid, {"msgtype": "m.text", "body": "unread one"})
+        j = expect(srv.call("GET", C + "/notifications", None, ta), 200)
+        ns = j["notifications"]
+        assert ns and ns[0]["event"]["content"]["body"] == "unread one" and ns[0]["read"] is False, ns[0]
+        assert ns[0]["room_id"] == rid and ns[0]["actions"][0] == "notify" and ns[0]["ts"] > 0
+        assert all(n["read"] for n in ns[1:]), ns
+        bodies = [n["event"]["content"].get("body") for n in ns]
+        # (computed with the rules in force now: "shh" counts again)
+        assert "bot says ann" not in bodies and "answer" not in bodies, bodies
+        hl = expect(srv.call("GET", C + "/notifications?only=highlight", None, ta), 200)["notifications"]
+        assert hl and all({"set_tweak": "highlight"} in n["actions"] for n in hl), hl
+        assert [n["event"]["content"]["body"] for n in hl][:2] == ["ann, in thread", "Cakes are ready"]
+        seen, tok = [], None
+        while True:
+            page = expect(srv.call("GET", C + "/notifications?limit=3" + ("&from=" + tok if tok else ""),
+                                   None, ta), 200)
+            assert len(page["notifications"]) <= 3
+            seen += [n["event"]["event_id"] for n in page["notifications"]]
+            tok = page.get("next_token")
+            if not tok:
+                break
+        assert seen == [n["event"]["event_id"] for n in ns], (seen, ns)
+        expect(srv.call("GET", C + "/notifications?from=zzz", None, ta), 400, "M_INVALID_PARAM")
+        expect(srv.call("GET", C + "/notifications?limit=0", None, ta), 400, "M_INVALID_PARAM")
+        assert all(n["event"]["sender"] == a for n in expect(
+            srv.call("GET", C + "/notifications", None, tb), 200)["notifications"])
     return rid, last
 
 
