@@ -33,12 +33,74 @@ struct counts {
 	size_t n;
 };
 
+/* Where a user has read up to in a room: an unthreaded receipt reads
+ * everything up to its event, a threaded one only its thread ("" is the
+ * main timeline). */
+struct tpos {
+	char *thread;
+	int64_t pos;
+};
+
+struct readpos {
+	int64_t all;
+	struct tpos *t;
+	size_t n;
+};
+
+static void readpos_clear(struct readpos *rp)
+{
+	for (size_t i = 0; i < rp->n; i++)
+		free(rp->t[i].thread);
+	free(rp->t);
+	memset(rp, 0, sizeof(*rp));
+}
+
+static int readpos_raise(struct readpos *rp, const char *thread, int64_t pos)
+{
+	struct tpos *t;
+	for (size_t i = 0; i < rp->n; i++)
+		if (strcmp(rp->t[i].thread, thread) == 0) {
+			if (pos > rp->t[i].pos)
+				rp->t[i].pos = pos;
+			return 0;
+		}
+	if (!(t = realloc(rp->t, (rp->n + 1) * sizeof(*t))))
+		return -1;
+	rp->t = t;
+	if (!(t[rp->n].thread = strdup(thread)))
+		return -1;
+	t[rp->n++].pos = pos;
+	return 0;
+}
+
+static int readpos_copy(struct readpos *dst, const struct readpos *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	dst->all = src->all;
+	for (size_t i = 0; i < src->n; i++)
+		if (readpos_raise(dst, src->t[i].thread, src->t[i].pos) < 0) {
+			readpos_clear(dst);
+			return -1;
+		}
+	return 0;
+}
+
+/* The position read up to in thread ("" main). */
+static int64_t readpos_of(const struct readpos *rp, const char *thread)
+{
+	int64_t p = rp->all;
+	for (size_t i = 0; i < rp->n; i++)
+		if (strcmp(rp->t[i].thread, thread) == 0 && rp->t[i].pos > p)
+			p = rp->t[i].pos;
+	return p;
+}
+
 struct entry {
 	struct entry *next;
 	char *room_id;
 	char *user_id;
 	char *receipts;      /* the receipts it was computed for, as text */
-	int64_t read_pos;    /* events at or below are read */
+	struct readpos rp;   /* where they read up to */
 	unsigned gen;        /* of the rules used */
 	int64_t upto;
 	struct counts c;
@@ -110,6 +172,7 @@ static void entry_free(struct entry *e)
 	free(e->room_id);
 	free(e->user_id);
 	free(e->receipts);
+	readpos_clear(&e->rp);
 	counts_clear(&e->c);
 	free(e);
 }
@@ -239,26 +302,25 @@ static struct rules *rules_get(struct push_counts *pc, const char *user_id)
 	return r;
 }
 
-/* The user's m.read and m.read.private receipts in the room: a text
- * naming them (the cache key) and the position of the later one. */
-static int read_receipts(struct push_counts *pc, const char *room_id, const char *user_id,
+/* The user's receipts in the room and a text naming them (the cache key). */
+static int user_receipts(struct push_counts *pc, const char *room_id, const char *user_id,
 			 char **text, struct room_extra **list, size_t *n)
 {
 	size_t len = 1;
 	*text = NULL;
-	if (room_store_receipts_since(rooms_store(pc->rooms), room_id, 0, list, n) != STORE_OK)
+	if (room_store_user_receipts(rooms_store(pc->rooms), room_id, user_id, list, n) != STORE_OK)
 		return -1;
 	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*list)[i].user_id, user_id) == 0)
-			len += strlen((*list)[i].type) + strlen((*list)[i].value) + 2;
+		len += strlen((*list)[i].type) + strlen((*list)[i].value) +
+		       strlen((*list)[i].thread_id ? (*list)[i].thread_id : "") + 3;
 	if (!(*text = malloc(len)))
 		return -1;
 	(*text)[0] = 0;
 	for (size_t i = 0; i < *n; i++) {
 		const struct room_extra *x = &(*list)[i];
-		if (strcmp(x->user_id, user_id) != 0)
-			continue;
 		strcat(*text, x->type);
+		strcat(*text, "/");
+		strcat(*text, x->thread_id ? x->thread_id : "");
 		strcat(*text, "=");
 		strcat(*text, x->value);
 		strcat(*text, ";");
@@ -266,22 +328,33 @@ static int read_receipts(struct push_counts *pc, const char *room_id, const char
 	return 0;
 }
 
-static int64_t receipts_pos(struct push_counts *pc, const char *user_id,
-			    const struct room_extra *list, size_t n)
+/* Positions of the m.read and m.read.private receipts' events. */
+static int receipts_readpos(struct push_counts *pc, const struct room_extra *list, size_t n,
+			    struct readpos *rp)
 {
-	int64_t best = 0;
+	memset(rp, 0, sizeof(*rp));
 	for (size_t i = 0; i < n; i++) {
 		struct room_event e;
-		if (strcmp(list[i].user_id, user_id) != 0 ||
-		    (strcmp(list[i].type, "m.read") != 0 && strcmp(list[i].type, "m.read.private") != 0))
+		const char *th = list[i].thread_id ? list[i].thread_id : "";
+		int rc = 0;
+		if (strcmp(list[i].type, "m.read") != 0 && strcmp(list[i].type, "m.read.private") != 0)
 			continue;
 		memset(&e, 0, sizeof(e));
-		if (room_store_event_get(rooms_store(pc->rooms), list[i].value, &e) == STORE_OK &&
-		    e.stream_pos > best)
-			best = e.stream_pos;
+		if (room_store_event_get(rooms_store(pc->rooms), list[i].value, &e) == STORE_OK) {
+			if (!th[0]) {
+				if (e.stream_pos > rp->all)
+					rp->all = e.stream_pos;
+			} else {
+				rc = readpos_raise(rp, strcmp(th, "main") == 0 ? "" : th, e.stream_pos);
+			}
+		}
 		room_event_clear(&e);
+		if (rc < 0) {
+			readpos_clear(rp);
+			return -1;
+		}
 	}
-	return best;
+	return 0;
 }
 
 /* What evaluation needs from the room, read once per scan when needed. */
@@ -322,13 +395,16 @@ static const char *thread_of(const json_t *ev)
 	return type && root && strcmp(type, "m.thread") == 0 ? root : "";
 }
 
-/* Counts the events in (lower, upto], newest first, stopping at the user's
- * own event (*own gets its position, else 0).  0 or -1. */
+/* Counts the unread events in (lower, upto], newest first.  The user's own
+ * event reads what precedes it in its thread, and in the main timeline
+ * everything: *own is set when one was met.  0 or -1. */
 static int scan(struct push_counts *pc, const struct push_eval *pe, const char *room_id,
-		const char *user_id, int64_t lower, int64_t upto, struct counts *c, int64_t *own)
+		const char *user_id, int64_t lower, int64_t upto, const struct readpos *rp,
+		struct counts *c, int *own)
 {
 	struct room_event *evs = NULL;
 	struct scan_ctx s;
+	struct readpos closed = { 0 };
 	size_t n = 0;
 	int rc = 0;
 
@@ -342,27 +418,30 @@ static int scan(struct push_counts *pc, const struct push_eval *pe, const char *
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		json_t *ev = json_loads(evs[i].json, 0, NULL);
 		const char *sender = json_string_value(json_object_get(ev, "sender"));
+		const char *th = thread_of(ev);
 		struct push_result res;
+		int64_t have = 0, redact, kick, ban, invite;
 		if (sender && strcmp(sender, user_id) == 0) {
-			*own = evs[i].stream_pos;
-			json_decref(ev);
-			break;
-		}
-		if (ev && !evs[i].redacted_by) {
-			const char *sk = json_string_value(json_object_get(ev, "sender"));
-			int64_t have = 0, redact, kick, ban, invite;
+			*own = 1;
+			if (!th[0]) {
+				json_decref(ev);
+				break;
+			}
+			rc = readpos_raise(&closed, th, INT64_MAX);
+		} else if (ev && sender && !evs[i].redacted_by && readpos_of(&closed, th) == 0 &&
+			   evs[i].stream_pos > readpos_of(rp, th)) {
 			if (!s.ready)
 				scan_ctx_load(pc, &s, room_id, user_id);
-			if (sk)
-				rooms_power(pc->rooms, room_id, sk, NULL, &have, NULL, &redact, &kick,
-					    &ban, &invite);
+			rooms_power(pc->rooms, room_id, sender, NULL, &have, NULL, &redact, &kick, &ban,
+				    &invite);
 			s.ctx.sender_power = have;
 			push_eval_event(pe, ev, &s.ctx, &res);
 			if (res.notify)
-				rc = counts_add(c, thread_of(ev), 1, res.highlight ? 1 : 0);
+				rc = counts_add(c, th, 1, res.highlight ? 1 : 0);
 		}
 		json_decref(ev);
 	}
+	readpos_clear(&closed);
 	scan_ctx_clear(&s);
 	room_event_list_free(evs, n);
 	return rc;
@@ -414,40 +493,38 @@ json_t *push_counts_sync(struct push_counts *pc, const char *room_id, const char
 	char *rtext = NULL;
 	struct rules *rules = NULL;
 	struct counts c = { 0 };
+	struct readpos rp = { 0 };
 	struct entry *e, **slot;
-	int64_t read_pos = 0, lower = 0, own = 0;
-	int incremental = 0;
+	int incremental = 0, have_rp = 0, own = 0;
+	int64_t from = 0;
 	json_t *out = NULL;
 
 	if (!pc)
 		return render(&c, threads);
-	if (read_receipts(pc, room_id, user_id, &rtext, &list, &nlist) < 0 ||
+	if (user_receipts(pc, room_id, user_id, &rtext, &list, &nlist) < 0 ||
 	    !(rules = rules_get(pc, user_id)))
 		goto done;
-	/* Reuse what is cached when the receipts and rules are the same. */
+	/* Reuse what is cached when the receipts and rules are the same: the
+	 * read positions, and the counts up to the cached position. */
 	pthread_mutex_lock(&pc->lock);
 	e = entry_find(pc, room_id, user_id, &slot);
-	if (e && strcmp(e->receipts, rtext) == 0 && e->gen == rules->gen) {
-		read_pos = e->read_pos;
+	if (e && strcmp(e->receipts, rtext) == 0 && e->gen == rules->gen &&
+	    readpos_copy(&rp, &e->rp) == 0) {
+		have_rp = 1;
 		if (e->upto <= upto && counts_copy(&c, &e->c) == 0) {
 			incremental = 1;
-			lower = e->upto;
+			from = e->upto;
 		}
-	} else {
-		e = NULL;
 	}
 	pthread_mutex_unlock(&pc->lock);
-	if (!e)
-		read_pos = receipts_pos(pc, user_id, list, nlist);
-	if (!incremental)
-		lower = read_pos;
-	if (scan(pc, rules->pe, room_id, user_id, lower, upto, &c, &own) < 0)
+	if (incremental && scan(pc, rules->pe, room_id, user_id, from, upto, &rp, &c, &own) < 0)
 		goto done;
-	if (own) {
-		/* the user spoke after: only what follows counts */
+	if (!have_rp && receipts_readpos(pc, list, nlist, &rp) < 0)
+		goto done;
+	if (!incremental || own) {
+		/* from scratch (an own event among the new ones may read older ones) */
 		counts_clear(&c);
-		read_pos = own;
-		if (scan(pc, rules->pe, room_id, user_id, own, upto, &c, &own) < 0)
+		if (scan(pc, rules->pe, room_id, user_id, rp.all, upto, &rp, &c, &own) < 0)
 			goto done;
 	}
 	out = render(&c, threads);
@@ -457,10 +534,9 @@ json_t *push_counts_sync(struct push_counts *pc, const char *room_id, const char
 	if (!e || e->upto <= upto) {
 		struct entry *ne = calloc(1, sizeof(*ne));
 		if (ne && (ne->room_id = strdup(room_id)) && (ne->user_id = strdup(user_id)) &&
-		    counts_copy(&ne->c, &c) == 0) {
+		    counts_copy(&ne->c, &c) == 0 && readpos_copy(&ne->rp, &rp) == 0) {
 			ne->receipts = rtext;
 			rtext = NULL;
-			ne->read_pos = read_pos;
 			ne->gen = rules->gen;
 			ne->upto = upto;
 			if (e) {
@@ -488,6 +564,7 @@ done:
 		pthread_mutex_unlock(&pc->lock);
 	}
 	counts_clear(&c);
+	readpos_clear(&rp);
 	free(rtext);
 	room_extra_list_free(list, nlist);
 	return out;
@@ -525,18 +602,25 @@ static int room_notifs(struct push_counts *pc, const struct push_eval *pe, const
 {
 	struct room_event *evs = NULL;
 	struct room_extra *rl = NULL;
+	struct readpos rp;
 	struct scan_ctx s;
 	size_t nev = 0, nrl = 0;
-	int64_t read_pos;
+	char *rtext = NULL;
 	int found = 0, rc = 0;
 
-	if (room_store_receipts_since(rooms_store(pc->rooms), room_id, 0, &rl, &nrl) != STORE_OK)
+	if (user_receipts(pc, room_id, user_id, &rtext, &rl, &nrl) < 0 ||
+	    receipts_readpos(pc, rl, nrl, &rp) < 0) {
+		free(rtext);
+		room_extra_list_free(rl, nrl);
 		return -1;
-	read_pos = receipts_pos(pc, user_id, rl, nrl);
+	}
+	free(rtext);
 	room_extra_list_free(rl, nrl);
 	if (room_store_events(rooms_store(pc->rooms), room_id, 'b', before - 1, 0,
-			      PUSH_NOTIFY_SCAN, &evs, &nev) != STORE_OK)
+			      PUSH_NOTIFY_SCAN, &evs, &nev) != STORE_OK) {
+		readpos_clear(&rp);
 		return -1;
+	}
 	memset(&s, 0, sizeof(s));
 	for (size_t i = 0; i < nev && found < limit && rc == 0; i++) {
 		json_t *ev = evs[i].redacted_by ? NULL : json_loads(evs[i].json, 0, NULL), *ce, *item;
@@ -559,7 +643,8 @@ static int room_notifs(struct push_counts *pc, const struct push_eval *pe, const
 			continue;
 		}
 		item = json_pack("{s:o,s:o,s:b,s:s,s:I}", "actions", actions_of(&res), "event", ce,
-				 "read", evs[i].stream_pos <= read_pos, "room_id", room_id, "ts",
+				 "read", evs[i].stream_pos <= readpos_of(&rp, thread_of(ev)), "room_id",
+				 room_id, "ts",
 				 json_object_get(ev, "origin_server_ts")
 					 ? json_integer_value(json_object_get(ev, "origin_server_ts"))
 					 : (json_int_t)0);
@@ -584,6 +669,7 @@ static int room_notifs(struct push_counts *pc, const struct push_eval *pe, const
 		found++;
 	}
 	scan_ctx_clear(&s);
+	readpos_clear(&rp);
 	room_event_list_free(evs, nev);
 	return rc;
 }

@@ -221,7 +221,11 @@ static json_t *receipts_event(struct hs *hs, const struct sync_params *p, const 
 			bytype = json_object();
 			json_object_set_new(byev, list[i].type, bytype);
 		}
-		json_object_set_new(bytype, list[i].user_id, json_pack("{s:I}", "ts", (json_int_t)list[i].ts));
+		json_object_set_new(bytype, list[i].user_id,
+				    list[i].thread_id && list[i].thread_id[0]
+					    ? json_pack("{s:I,s:s}", "ts", (json_int_t)list[i].ts,
+							"thread_id", list[i].thread_id)
+					    : json_pack("{s:I}", "ts", (json_int_t)list[i].ts));
 	}
 	if (json_object_size(content))
 		ev = json_pack("{s:s,s:O}", "type", "m.receipt", "content", content);

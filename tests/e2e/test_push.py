@@ -334,6 +334,56 @@ def counts_suite(srv, tag):
         room, _ = unread(srv, ta, rid, filt=THREADS)
         assert room["unread_notifications"]["notification_count"] == 0
         assert room["unread_thread_notifications"] == {}, room
+    @case("threaded receipts: a thread's receipt reads that thread, \"main\" the main timeline")
+    def _():
+        r1 = tx.send(srv, tb, rid, {"msgtype": "m.text", "body": "root one"})
+        r2 = tx.send(srv, tb, rid, {"msgtype": "m.text", "body": "root two"})
+
+        def reply(root, body):
+            return tx.send(srv, tb, rid, {"msgtype": "m.text", "body": body,
+                                          "m.relates_to": {"rel_type": "m.thread", "event_id": root}})
+        t1 = reply(r1, "r1 a")
+        reply(r1, "r1 b")
+        t2 = reply(r2, "r2 a")
+        main = tx.send(srv, tb, rid, {"msgtype": "m.text", "body": "main again"})
+
+        def state():
+            room, _ = unread(srv, ta, rid, filt=THREADS)
+            th = {k: v["notification_count"] for k, v in room["unread_thread_notifications"].items()}
+            return room["unread_notifications"]["notification_count"], th
+        assert state() == (3, {r1: 2, r2: 1}), state()
+        # a receipt in thread r1 for its first reply: one left there
+        expect(srv.call("POST", C + "/rooms/%s/receipt/m.read/%s" % (q(rid), q(t1)),
+                        {"thread_id": r1}, ta), 200)
+        assert state() == (3, {r1: 1, r2: 1}), state()
+        # the main timeline's receipt leaves the threads alone
+        expect(srv.call("POST", C + "/rooms/%s/receipt/m.read.private/%s" % (q(rid), q(main)),
+                        {"thread_id": "main"}, ta), 200)
+        assert state() == (0, {r1: 1, r2: 1}), state()
+        # the user's own reply in thread r2 reads that thread only
+        tx.send(srv, ta, rid, {"msgtype": "m.text", "body": "my reply",
+                               "m.relates_to": {"rel_type": "m.thread", "event_id": r2}})
+        assert state() == (0, {r1: 1}), state()
+        # errors: an event outside the thread, a threaded m.fully_read, bad thread_id
+        expect(srv.call("POST", C + "/rooms/%s/receipt/m.read/%s" % (q(rid), q(t2)),
+                        {"thread_id": r1}, ta), 400, "M_INVALID_PARAM")
+        expect(srv.call("POST", C + "/rooms/%s/receipt/m.read/%s" % (q(rid), q(t2)),
+                        {"thread_id": "main"}, ta), 400, "M_INVALID_PARAM")
+        expect(srv.call("POST", C + "/rooms/%s/receipt/m.fully_read/%s" % (q(rid), q(main)),
+                        {"thread_id": "main"}, ta), 400, "M_INVALID_PARAM")
+        expect(srv.call("POST", C + "/rooms/%s/receipt/m.read/%s" % (q(rid), q(main)),
+                        {"thread_id": ""}, ta), 400, "M_INVALID_PARAM")
+        # the other member sees the threaded receipt with its thread_id
+        j = expect(srv.call("GET", C + "/sync?timeout=0", None, tb), 200)
+        rec = [e for e in j["rooms"]["join"][rid]["ephemeral"]["events"] if e["type"] == "m.receipt"]
+        assert rec and rec[0]["content"][t1]["m.read"][a]["thread_id"] == r1, rec
+        assert main not in rec[0]["content"] or a not in rec[0]["content"][main].get(
+            "m.read.private", {}), rec  # private stays private
+        # an unthreaded receipt for the newest event reads everything
+        last["e"] = tx.send(srv, tb, rid, {"msgtype": "m.text", "body": "end"})
+        expect(srv.call("POST", C + "/rooms/%s/receipt/m.read/%s" % (q(rid), q(last["e"])), {}, ta), 200)
+        assert state() == (0, {}), state()
+
     @case("GET /notifications: notified events newest first, read flags, highlights, paging")
     def _():
         tx.send(srv, tb, rid, {"msgtype": "m.text", "body": "unread one"})
@@ -357,7 +407,9 @@ def counts_suite(srv, tag):
             tok = page.get("next_token")
             if not tok:
                 break
-        assert seen == [n["event"]["event_id"] for n in ns], (seen, ns)
+        assert len(ns) == 20 and "next_token" in j, len(ns)   # the default limit
+        assert seen[:20] == [n["event"]["event_id"] for n in ns] and len(seen) > 20, seen
+        assert len(set(seen)) == len(seen)
         expect(srv.call("GET", C + "/notifications?from=zzz", None, ta), 400, "M_INVALID_PARAM")
         expect(srv.call("GET", C + "/notifications?limit=0", None, ta), 400, "M_INVALID_PARAM")
         assert all(n["event"]["sender"] == a for n in expect(
