@@ -15,6 +15,7 @@ struct router;
 struct ratelimit;
 struct uia;
 struct nonces;
+struct push_counts;
 struct http_request;
 struct rooms;
 struct sync_hub;
@@ -39,6 +40,7 @@ struct hs {
 	struct password_params pw;
 	char *dummy_hash;              /* verified against for unknown users, so
 					* timing does not reveal who exists */
+	struct push_counts *push;      /* unread notification counts */
 	struct rooms *rooms;           /* NULL until hs_rooms_start() */
 	struct sync_hub *sync;         /* long-polling /sync requests */
 	struct relsearch *relsearch;   /* relations, search and bundled

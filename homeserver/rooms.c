@@ -898,6 +898,26 @@ enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char 
 	return ROOM_OK;
 }
 
+enum room_rc rooms_receipt_put_thread(struct rooms *r, const char *room_id, const char *user,
+				      const char *type, const char *thread_id,
+				      const char *event_id)
+{
+	struct room *rm = room_get(r, room_id);
+	enum store_rc rc;
+	int64_t x;
+	if (!rm)
+		return ROOM_NOT_FOUND;
+	pthread_mutex_lock(&r->xlock);
+	x = xnext_locked(r);
+	rc = room_store_receipt_put_thread(r->rs, room_id, user, type, thread_id, event_id,
+					   now_ms(), x);
+	pthread_mutex_unlock(&r->xlock);
+	if (rc != STORE_OK)
+		return ROOM_ERROR;
+	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
+	return ROOM_OK;
+}
+
 enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user, int typing,
 			  int64_t timeout_ms)
 {

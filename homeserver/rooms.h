@@ -147,6 +147,10 @@ enum room_rc rooms_account_data_put(struct rooms *r, const char *user, const cha
 /* Wakes the room's members (only user for m.read.private). */
 enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char *user,
 			       const char *type, const char *event_id);
+/* The same for a threaded receipt (thread_id "main" or a thread root). */
+enum room_rc rooms_receipt_put_thread(struct rooms *r, const char *room_id, const char *user,
+				      const char *type, const char *thread_id,
+				      const char *event_id);
 /* Typing notifications (memory only); timeout_ms bounds how long a user
  * stays listed. */
 enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user, int typing,

@@ -12,6 +12,7 @@
 #include "homeserver/aggregations.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
+#include "homeserver/push_counts.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
 
@@ -169,6 +170,13 @@ static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 			 "state", "events", state, "ephemeral", "events", ephemeral,
 			 "account_data", "events", account_data, "unread_notifications",
 			 "summary", summary ? summary : json_object());
+	{
+		json_t *unread = push_counts_sync(hs->push, m->room_id, p->user_id, upto,
+						  p->timeline.unread_thread_notifications);
+		if (room && unread)
+			json_object_update(room, unread);
+		json_decref(unread);
+	}
 	return room;
 }
 
@@ -214,7 +222,11 @@ static json_t *receipts_event(struct hs *hs, const struct sync_params *p, const 
 			bytype = json_object();
 			json_object_set_new(byev, list[i].type, bytype);
 		}
-		json_object_set_new(bytype, list[i].user_id, json_pack("{s:I}", "ts", (json_int_t)list[i].ts));
+		json_object_set_new(bytype, list[i].user_id,
+				    list[i].thread_id && list[i].thread_id[0]
+					    ? json_pack("{s:I,s:s}", "ts", (json_int_t)list[i].ts,
+							"thread_id", list[i].thread_id)
+					    : json_pack("{s:I}", "ts", (json_int_t)list[i].ts));
 	}
 	if (json_object_size(content))
 		ev = json_pack("{s:s,s:O}", "type", "m.receipt", "content", content);

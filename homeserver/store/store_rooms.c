@@ -688,6 +688,7 @@ void room_extra_list_free(struct room_extra *list, size_t n)
 		free(list[i].user_id);
 		free(list[i].type);
 		free(list[i].value);
+		free(list[i].thread_id);
 	}
 	free(list);
 }
@@ -727,6 +728,8 @@ static enum store_rc extras(struct room_store *rs, const char *sql, const struct
 			list[i].value = db_dup(&r, i, 3, &oom);
 			list[i].ts = db_get_int(&r, i, 4);
 			list[i].stream_pos = db_get_int(&r, i, 5);
+			if (r.ncols > 6)
+				list[i].thread_id = db_dup(&r, i, 6, &oom);
 		}
 		if (oom) {
 			room_extra_list_free(list, list ? (size_t)r.nrows : 0);
@@ -785,6 +788,14 @@ enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
 				     const char *user_id, const char *type,
 				     const char *event_id, int64_t ts, int64_t pos)
 {
+	return room_store_receipt_put_thread(rs, room_id, user_id, type, "", event_id, ts, pos);
+}
+
+enum store_rc room_store_receipt_put_thread(struct room_store *rs, const char *room_id,
+					    const char *user_id, const char *type,
+					    const char *thread_id, const char *event_id,
+					    int64_t ts, int64_t pos)
+{
 	struct db_conn *c;
 	enum store_rc rc;
 	if (!(c = conn_get(rs)))
@@ -792,11 +803,13 @@ enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
 	rc = db_begin(c);
 	if (rc == STORE_OK)
 		rc = DBQ(c, NULL, "DELETE FROM receipts WHERE room_id = ? AND user_id = ?"
-			 " AND receipt_type = ?", DB_TEXT(room_id), DB_TEXT(user_id), DB_TEXT(type));
+			 " AND receipt_type = ? AND thread_id = ?", DB_TEXT(room_id), DB_TEXT(user_id),
+			 DB_TEXT(type), DB_TEXT(thread_id));
 	if (rc == STORE_OK)
-		rc = DBQ(c, NULL, "INSERT INTO receipts (room_id, user_id, receipt_type, event_id, ts,"
-			 " stream_pos) VALUES (?, ?, ?, ?, ?, ?)", DB_TEXT(room_id), DB_TEXT(user_id),
-			 DB_TEXT(type), DB_TEXT(event_id), DB_INT(ts), DB_INT(pos));
+		rc = DBQ(c, NULL, "INSERT INTO receipts (room_id, user_id, receipt_type, thread_id,"
+			 " event_id, ts, stream_pos) VALUES (?, ?, ?, ?, ?, ?, ?)", DB_TEXT(room_id),
+			 DB_TEXT(user_id), DB_TEXT(type), DB_TEXT(thread_id), DB_TEXT(event_id),
+			 DB_INT(ts), DB_INT(pos));
 	if (rc == STORE_OK)
 		rc = db_commit(c);
 	else
@@ -809,8 +822,17 @@ enum store_rc room_store_receipts_since(struct room_store *rs, const char *room_
 					int64_t since, struct room_extra **out, size_t *n)
 {
 	const struct db_param p[] = { DB_TEXT(room_id), DB_INT(since) };
-	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos"
+	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos, thread_id"
 		      " FROM receipts WHERE room_id = ? AND stream_pos > ? ORDER BY stream_pos",
+		      p, 2, out, n);
+}
+
+enum store_rc room_store_user_receipts(struct room_store *rs, const char *room_id,
+				       const char *user_id, struct room_extra **out, size_t *n)
+{
+	const struct db_param p[] = { DB_TEXT(room_id), DB_TEXT(user_id) };
+	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos, thread_id"
+		      " FROM receipts WHERE room_id = ? AND user_id = ? ORDER BY stream_pos",
 		      p, 2, out, n);
 }
 
