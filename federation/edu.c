@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "federation/api_federation.h"
 #include "federation/edu.h"
+#include "federation/sender.h"
 #include "homeserver/rooms.h"
 
 static int joined(struct rooms *rooms, const char *room_id, const char *user_id)
@@ -82,4 +83,47 @@ int fed_edu_handle(struct fed_service *fs, const char *origin, const json_t *edu
 	rc = fed_edu_apply(fs->hs->rooms, &e);
 	fed_edu_clear(&e);
 	return rc;
+}
+
+/* ---- outbound ---- */
+
+json_t *fed_edu_build(const char *room_id, const char *user, const char *type, const char *event_id,
+		      int typing, int64_t ts_ms)
+{
+	if (strcmp(type, "m.typing") == 0)
+		return json_pack("{s:s,s:{s:s,s:s,s:b}}", "edu_type", "m.typing", "content", "room_id", room_id,
+				 "user_id", user, "typing", typing);
+	if (strcmp(type, "m.receipt") == 0 && event_id)
+		return json_pack("{s:s,s:{s:{s:{s:{s:[s],s:{s:I}}}}}}", "edu_type", "m.receipt", "content", room_id,
+				 "m.read", user, "event_ids", event_id, "data", "ts", (json_int_t)ts_ms);
+	return NULL;
+}
+
+void fed_edu_outbound(void *arg, const char *room_id, const char *user, const char *type,
+		      const char *event_id, int typing)
+{
+	struct fed_service *fs = arg;
+	struct room_membership *list = NULL;
+	size_t n = 0;
+	const char *dom = matrix_id_domain(user);
+	json_t *edu, *seen;
+
+	if (!fs || !fs->hs->rooms || !dom || strcmp(dom, fs->server_name) != 0)
+		return;
+	if (room_store_members(rooms_store(fs->hs->rooms), room_id, &list, &n) != STORE_OK)
+		return;
+	edu = fed_edu_build(room_id, user, type, event_id, typing, http_now_ms());
+	seen = json_object();
+	for (size_t i = 0; edu && seen && i < n; i++) {
+		const char *d = matrix_id_domain(list[i].user_id);
+		if (!d || strcmp(d, fs->server_name) == 0 || !list[i].membership ||
+		    strcmp(list[i].membership, "join") != 0 || json_object_get(seen, d))
+			continue;
+		json_object_set_new(seen, d, json_true());
+		if (fed_sender_queue_edu(fs->sender, d, edu) < 0)
+			log_debug("federation: cannot queue %s for %s", type, d);
+	}
+	json_decref(seen);
+	json_decref(edu);
+	room_membership_list_free(list, n);
 }

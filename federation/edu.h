@@ -16,6 +16,8 @@
 #ifndef SCOP_FED_EDU_H
 #define SCOP_FED_EDU_H
 
+#include <stdint.h>
+
 #include <jansson.h>
 
 #include "federation/edu_parse.h"
@@ -29,5 +31,17 @@ int fed_edu_handle(struct fed_service *fs, const char *origin, const json_t *edu
  * entries of remote users last FED_EDU_TYPING_MS unless renewed. */
 #define FED_EDU_TYPING_MS 60000
 int fed_edu_apply(struct rooms *rooms, const struct fed_edu *e);
+
+/* Outbound: the rooms EDU hook (rooms.h's rooms_edu_hook_fn; arg is the
+ * struct fed_service).  A local user's typing change or m.read receipt
+ * becomes an m.typing / m.receipt EDU queued with the sender for every
+ * other server that has a member joined to the room; remote users' are
+ * not echoed.  Never blocks on the network. */
+void fed_edu_outbound(void *arg, const char *room_id, const char *user, const char *type,
+		      const char *event_id, int typing);
+/* The EDU itself (a new object), NULL when out of memory or type is
+ * neither; ts_ms stamps receipts. */
+json_t *fed_edu_build(const char *room_id, const char *user, const char *type, const char *event_id,
+		      int typing, int64_t ts_ms);
 
 #endif

@@ -166,6 +166,34 @@ static void test_params(void **state)
 	assert_int_equal(read_page_token("o1000000001", &v), -1);
 }
 
+/* What this server sends parses back as what it meant. */
+static void test_build_roundtrip(void **state)
+{
+	struct fed_edu e;
+	char err[128];
+	json_t *j;
+	(void)state;
+	j = fed_edu_build("!r:x", BOB, "m.typing", NULL, 1, 5);
+	assert_int_equal(fed_edu_parse(j, ORIGIN, &e, err, sizeof(err)), 0);
+	assert_int_equal(e.kind, FED_EDU_TYPING);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.items[0].typing, 1);
+	fed_edu_clear(&e);
+	json_decref(j);
+	j = fed_edu_build("!r:x", BOB, "m.receipt", "$ev", 0, 5);
+	assert_int_equal(fed_edu_parse(j, ORIGIN, &e, err, sizeof(err)), 0);
+	assert_int_equal(e.kind, FED_EDU_RECEIPT);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.items[0].event_id, "$ev");
+	assert_string_equal(e.items[0].room_id, "!r:x");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(json_object_get(
+		json_object_get(json_object_get(j, "content"), "!r:x"), "m.read"), BOB), "data"), "ts")), 5);
+	fed_edu_clear(&e);
+	json_decref(j);
+	assert_null(fed_edu_build("!r:x", BOB, "m.receipt", NULL, 0, 5));
+	assert_null(fed_edu_build("!r:x", BOB, "m.other", NULL, 0, 5));
+}
+
 /* ---- applying, over a real rooms on SQLite ---- */
 
 struct fx {
@@ -324,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_other_and_malformed),
 		cmocka_unit_test(test_item_cap),
 		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_build_roundtrip),
 		cmocka_unit_test_setup_teardown(test_apply_typing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_apply_receipt_presence, setup, teardown),
 	};
