@@ -26,6 +26,7 @@ import http.client
 
 sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
+from test_rooms_common import backends  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedpeer  # noqa: E402
@@ -55,11 +56,11 @@ def make_pki(d, names):
 
 
 class HS:
-    def __init__(self, host, fport, overrides):
+    def __init__(self, host, fport, overrides, db, tag):
         self.fport = fport
         self.name = "%s:%d" % (host, fport)
         self.cport = free_port()
-        self.dir = os.path.join(work, host)
+        self.dir = os.path.join(work, tag)
         os.makedirs(self.dir)
         config = os.path.join(self.dir, "homeserver.yaml")
         with open(config, "w") as f:
@@ -70,7 +71,7 @@ listeners:
      resources: [{{names: [federation]}}]}}
 tls_certificate_path: {work}/{host}.crt
 tls_private_key_path: {work}/{host}.key
-database: {{name: sqlite3, args: {{database: {self.dir}/hs.db}}}}
+database: {db}
 signing_key_path: {self.dir}/signing.key
 enable_registration: true
 log_level: info
@@ -132,16 +133,12 @@ def xmatrix(origin, sk, method, uri, content, destination):
         origin, destination, sk.version, sig)
 
 
-hs = None
-peer = None
-try:
-    make_pki(work, ["hs.fed.test", "good.fed.test"])
-    peer = fedpeer.Peer(os.path.join(work, "good.fed.test.crt"), os.path.join(work, "good.fed.test.key")).start()
-    PEER = "good.fed.test:%d" % peer.port
-    pk = peer.key_for(PEER)
+def run(label, db, ok):
+    """Every check against one scopd on one database backend."""
+    global hs
     port = free_port()
     hs = HS("hs.fed.test", port, ["hs.fed.test:%d:127.0.0.1:%d" % (port, port),
-                                  "good.fed.test:%d:127.0.0.1:%d" % (peer.port, peer.port)])
+                                  "good.fed.test:%d:127.0.0.1:%d" % (peer.port, peer.port)], db, label)
 
     def pget(path):
         return hs.fed("GET", path, headers={"Authorization": xmatrix(PEER, pk, "GET", path, None, hs.name)})
@@ -191,7 +188,7 @@ try:
     # ---- /event ----
     s, j = pget("/_matrix/federation/v1/event/" + q(msgs[2]))
     pdus = (j or {}).get("pdus", [])
-    t.ok(s == 200 and j.get("origin") == hs.name and isinstance(j.get("origin_server_ts"), int) and
+    ok(s == 200 and j.get("origin") == hs.name and isinstance(j.get("origin_server_ts"), int) and
          len(pdus) == 1 and pdus[0]["content"]["body"] == "hello 2" and pdus[0]["sender"] == alice and
          hs.name in pdus[0].get("signatures", {}) and "sha256" in pdus[0].get("hashes", {}),
          "/event: a world-readable event as a signed PDU in a transaction", (s, j))
@@ -199,20 +196,20 @@ try:
     # ---- /state and /state_ids at the last message (no state after it) ----
     s, j = pget("/_matrix/federation/v1/state_ids/%s?event_id=%s" % (q(wr), q(msgs[4])))
     want = sorted(e["event_id"] for e in wr_state)
-    t.ok(s == 200 and sorted(j.get("pdu_ids", [])) == want,
+    ok(s == 200 and sorted(j.get("pdu_ids", [])) == want,
          "/state_ids: the state before the event is the room's state", (s, j, want))
     chain_ids = set((j or {}).get("auth_chain_ids", []))
-    t.ok(create_id in chain_ids and pl_id in chain_ids and member_id in chain_ids and
+    ok(create_id in chain_ids and pl_id in chain_ids and member_id in chain_ids and
          chain_ids <= set(want), "/state_ids: the auth chain holds create, power levels and the creator's join",
          (s, j))
     s, j = pget("/_matrix/federation/v1/state/%s?event_id=%s" % (q(wr), q(msgs[4])))
     types = sorted((e["type"], e["state_key"]) for e in (j or {}).get("pdus", []))
-    t.ok(s == 200 and len(j["pdus"]) == len(want) and
+    ok(s == 200 and len(j["pdus"]) == len(want) and
          ("m.room.history_visibility", "") in types and ("m.room.member", alice) in types and
          len(j.get("auth_chain", [])) == len(chain_ids),
          "/state: the same as full PDUs, with the auth chain", (s, j))
     s, j = pget("/_matrix/federation/v1/state_ids/%s?event_id=%s" % (q(wr), q(create_id)))
-    t.ok(s == 403, "/state_ids at the create event: before history_visibility was set the default (shared) "
+    ok(s == 403, "/state_ids at the create event: before history_visibility was set the default (shared) "
          "hides it from a server not in the room", (s, j))
 
     # ---- /event_auth ----
@@ -220,19 +217,19 @@ try:
     ids = set()
     for e in (j or {}).get("auth_chain", []):
         ids.add(e["type"])
-    t.ok(s == 200 and {"m.room.create", "m.room.power_levels", "m.room.member"} <= ids and
+    ok(s == 200 and {"m.room.create", "m.room.power_levels", "m.room.member"} <= ids and
          "m.room.message" not in ids, "/event_auth: the message's auth chain", (s, j))
 
     # ---- /backfill ----
     s, j = pget("/_matrix/federation/v1/backfill/%s?v=%s&limit=3" % (q(wr), q(msgs[4])))
     pdus = (j or {}).get("pdus", [])
-    t.ok(s == 200 and j.get("origin") == hs.name and [p["content"].get("body") for p in pdus] ==
+    ok(s == 200 and j.get("origin") == hs.name and [p["content"].get("body") for p in pdus] ==
          ["hello 4", "hello 3", "hello 2"], "/backfill: the given event and those before it, newest first",
          (s, j))
     s, j = pget("/_matrix/federation/v1/backfill/%s?v=%s&v=%s&limit=1000" % (q(wr), q(msgs[1]), q(msgs[3])))
     pdus = (j or {}).get("pdus", [])
     depths = [p["depth"] for p in pdus]
-    t.ok(s == 200 and depths == sorted(depths, reverse=True) and pdus[-1]["type"] == "m.room.create" and
+    ok(s == 200 and depths == sorted(depths, reverse=True) and pdus[-1]["type"] == "m.room.create" and
          pdus[0]["content"].get("body") == "hello 3" and len(pdus) == len(set(json.dumps(p) for p in pdus)),
          "/backfill with two starting points and a large limit: back to the create event, no duplicates",
          (s, depths))
@@ -240,38 +237,38 @@ try:
     # ---- /get_missing_events ----
     gme = "/_matrix/federation/v1/get_missing_events/" + q(wr)
     s, j = ppost(gme, {"earliest_events": [msgs[0]], "latest_events": [msgs[4]], "limit": 10})
-    t.ok(s == 200 and [e["content"].get("body") for e in j.get("events", [])] ==
+    ok(s == 200 and [e["content"].get("body") for e in j.get("events", [])] ==
          ["hello 1", "hello 2", "hello 3"], "/get_missing_events: the gap between earliest and latest, oldest first",
          (s, j))
     s, j = ppost(gme, {"earliest_events": [], "latest_events": [msgs[4]], "limit": 2})
-    t.ok(s == 200 and [e["content"].get("body") for e in j.get("events", [])] == ["hello 2", "hello 3"],
+    ok(s == 200 and [e["content"].get("body") for e in j.get("events", [])] == ["hello 2", "hello 3"],
          "/get_missing_events: limit keeps the newest", (s, j))
     s, j = ppost(gme, {"earliest_events": [], "latest_events": [msgs[4]], "limit": 50,
                        "min_depth": pdus[0]["depth"] - 1})
-    t.ok(s == 200 and [e["content"].get("body") for e in j.get("events", [])] == ["hello 2", "hello 3"],
+    ok(s == 200 and [e["content"].get("body") for e in j.get("events", [])] == ["hello 2", "hello 3"],
          "/get_missing_events: nothing below min_depth", (s, j))
 
     # ---- directory and public rooms ----
     s, j = pget("/_matrix/federation/v1/query/directory?room_alias=" + q(alias))
-    t.ok(s == 200 and j.get("room_id") == wr and j.get("servers") == [hs.name],
+    ok(s == 200 and j.get("room_id") == wr and j.get("servers") == [hs.name],
          "/query/directory: the local alias's room and servers", (s, j))
     s, j = pget("/_matrix/federation/v1/publicRooms")
     chunk = {c["room_id"]: c for c in (j or {}).get("chunk", [])}
-    t.ok(s == 200 and set(chunk) == {wr, shared} and j.get("total_room_count_estimate") == 2 and
+    ok(s == 200 and set(chunk) == {wr, shared} and j.get("total_room_count_estimate") == 2 and
          chunk[wr].get("name") == "Open Plaza" and chunk[wr].get("topic") == "about Open Plaza" and
          chunk[wr].get("canonical_alias") == alias and chunk[wr].get("world_readable") is True and
          chunk[shared].get("world_readable") is False and chunk[wr].get("num_joined_members") == 1 and
          chunk[wr].get("join_rule") == "public", "GET /publicRooms: the published rooms", (s, j))
     s, j = pget("/_matrix/federation/v1/publicRooms?limit=1")
     s2, j2 = pget("/_matrix/federation/v1/publicRooms?limit=1&since=" + q((j or {}).get("next_batch", "")))
-    t.ok(s == 200 and s2 == 200 and len(j["chunk"]) == 1 and len(j2["chunk"]) == 1 and
+    ok(s == 200 and s2 == 200 and len(j["chunk"]) == 1 and len(j2["chunk"]) == 1 and
          j["chunk"][0]["room_id"] != j2["chunk"][0]["room_id"] and "next_batch" not in j2 and
          "prev_batch" in j2, "GET /publicRooms pages with limit and since", (s, j, s2, j2))
     s, j = ppost("/_matrix/federation/v1/publicRooms", {"filter": {"generic_search_term": "plaza"}})
-    t.ok(s == 200 and [c["room_id"] for c in j.get("chunk", [])] == [wr],
+    ok(s == 200 and [c["room_id"] for c in j.get("chunk", [])] == [wr],
          "POST /publicRooms: generic_search_term matches the name, case-insensitively", (s, j))
     s, j = ppost("/_matrix/federation/v1/publicRooms", {"filter": {"room_types": ["m.space"]}, "limit": 5})
-    t.ok(s == 200 and j.get("chunk") == [], "POST /publicRooms: room_types filters", (s, j))
+    ok(s == 200 and j.get("chunk") == [], "POST /publicRooms: room_types filters", (s, j))
 
     # ---- rooms the peer may not read: 403 ----
     for room, ev, label in ((joined_room, jmsg, "history_visibility joined"), (shared, smsg, "shared")):
@@ -281,11 +278,11 @@ try:
                      "/_matrix/federation/v1/event_auth/%s/%s" % (q(room), q(ev)),
                      "/_matrix/federation/v1/backfill/%s?v=%s&limit=5" % (q(room), q(ev))):
             s, j = pget(path)
-            t.ok(s == 403 and j.get("errcode") == "M_FORBIDDEN",
+            ok(s == 403 and j.get("errcode") == "M_FORBIDDEN",
                  "%s room, peer not in it: %s is 403" % (label, path.split("/")[4]), (s, j))
         s, j = ppost("/_matrix/federation/v1/get_missing_events/" + q(room),
                      {"earliest_events": [], "latest_events": [ev]})
-        t.ok(s == 403 and j.get("errcode") == "M_FORBIDDEN",
+        ok(s == 403 and j.get("errcode") == "M_FORBIDDEN",
              "%s room, peer not in it: get_missing_events is 403" % label, (s, j))
 
     # ---- unknown: 404 ----
@@ -298,12 +295,12 @@ try:
                  "/_matrix/federation/v1/backfill/%s?v=%s&limit=5" % (q(nowhere), q(msgs[0])),
                  "/_matrix/federation/v1/query/directory?room_alias=" + q("#nope:" + hs.name)):
         s, j = pget(path)
-        t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "unknown: %s is 404" % path[22:70], (s, j))
+        ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "unknown: %s is 404" % path[22:70], (s, j))
     s, j = ppost("/_matrix/federation/v1/get_missing_events/" + q(nowhere),
                  {"earliest_events": [], "latest_events": [msgs[0]]})
-    t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "get_missing_events for an unknown room is 404", (s, j))
+    ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "get_missing_events for an unknown room is 404", (s, j))
     s, j = pget("/_matrix/federation/v1/backfill/%s?v=%%24nothing&limit=5" % q(wr))
-    t.ok(s == 200 and j.get("pdus") == [], "backfill from an unknown event is empty", (s, j))
+    ok(s == 200 and j.get("pdus") == [], "backfill from an unknown event is empty", (s, j))
 
     # ---- bad parameters: 400 ----
     for path in ("/_matrix/federation/v1/state/" + q(wr),
@@ -318,18 +315,18 @@ try:
                  "/_matrix/federation/v1/publicRooms?limit=99999999999999999999",
                  "/_matrix/federation/v1/publicRooms?since=bogus"):
         s, j = pget(path)
-        t.ok(s == 400 and (j or {}).get("errcode", "").startswith("M_"), "bad: %s is 400" % path[22:90], (s, j))
+        ok(s == 400 and (j or {}).get("errcode", "").startswith("M_"), "bad: %s is 400" % path[22:90], (s, j))
     for body in ({"earliest_events": "x", "latest_events": []}, {"latest_events": [msgs[1]]},
                  {"earliest_events": [], "latest_events": [1]},
                  {"earliest_events": [], "latest_events": [], "limit": "ten"},
                  {"earliest_events": [], "latest_events": [], "limit": -1}):
         s, j = ppost(gme, body)
-        t.ok(s == 400 and j.get("errcode") == "M_BAD_JSON", "get_missing_events %s is 400" % json.dumps(body)[:50],
+        ok(s == 400 and j.get("errcode") == "M_BAD_JSON", "get_missing_events %s is 400" % json.dumps(body)[:50],
              (s, j))
     s, j = ppost("/_matrix/federation/v1/publicRooms", {"filter": "x"})
-    t.ok(s == 400, "POST /publicRooms with a non-object filter is 400", (s, j))
+    ok(s == 400, "POST /publicRooms with a non-object filter is 400", (s, j))
     s, j = hs.fed("GET", "/_matrix/federation/v1/state_ids/%s?event_id=%s" % (q(wr), q(msgs[0])))
-    t.ok(s == 401, "the read endpoints need X-Matrix", (s, j))
+    ok(s == 401, "the read endpoints need X-Matrix", (s, j))
 
     # ---- inbound EDUs that must change nothing ----
     s, j = hs.client("GET", "/_matrix/client/v3/sync?timeout=0", token=atok)
@@ -350,7 +347,7 @@ try:
         {"edu_type": "m.presence", "content": {"push": [None, 5, {"user_id": 1}]}},
         {"edu_type": "org.example.unknown", "content": {}},
     ])
-    t.ok(s == 200 and j == {"pdus": {}}, "a transaction of odd and foreign EDUs is accepted", (s, j))
+    ok(s == 200 and j == {"pdus": {}}, "a transaction of odd and foreign EDUs is accepted", (s, j))
     time.sleep(0.3)
     s, j = hs.client("GET", "/_matrix/client/v3/sync?timeout=0&since=" + q(since), token=atok)
     room = (j or {}).get("rooms", {}).get("join", {}).get(wr, {})
@@ -358,25 +355,42 @@ try:
     typing = [u for e in eph if e["type"] == "m.typing" for u in e["content"].get("user_ids", [])]
     receipts = [e for e in eph if e["type"] == "m.receipt"]
     pres = [e for e in (j or {}).get("presence", {}).get("events", []) if e.get("sender") == alice]
-    t.ok(s == 200 and typing == [] and receipts == [] and not any(
+    ok(s == 200 and typing == [] and receipts == [] and not any(
         e["content"].get("presence") == "unavailable" for e in pres),
         "EDUs for users of another server, or not in the room, change nothing", (s, j))
     s, j = pget("/_matrix/federation/v1/state_ids/%s?event_id=%s" % (q(wr), q(msgs[4])))
-    t.ok(s == 200, "scopd still answers after the odd EDUs", (s, j))
+    ok(s == 200, "scopd still answers after the odd EDUs", (s, j))
 
     log = hs.log()
-    t.ok("sig=" not in log, "the log has no signatures")
+    ok("sig=" not in log, "the log has no signatures")
+    rc = hs.proc.stop(timeout=20)
+    hs = None
+    ok(rc == 0, "scopd stops cleanly", rc)
+
+
+hs = None
+peer = None
+try:
+    make_pki(work, ["hs.fed.test", "good.fed.test"])
+    peer = fedpeer.Peer(os.path.join(work, "good.fed.test.crt"), os.path.join(work, "good.fed.test.key")).start()
+    PEER = "good.fed.test:%d" % peer.port
+    pk = peer.key_for(PEER)
+    for label, db, cleanup in backends(work, "fedread"):
+        def ok(cond, desc, diag=None, label=label):
+            return t.ok(cond, "[%s] %s" % (label, desc), diag)
+        try:
+            run(label, db, ok)
+        finally:
+            if hs:
+                hs.proc.stop(timeout=20)
+                if t.failed:
+                    sys.stderr.write(hs.log()[-4000:])
+            cleanup()
 except Exception:  # noqa: BLE001
     t.ok(False, "test run raised", traceback.format_exc())
 finally:
-    rc = None
-    if hs:
-        rc = hs.proc.stop(timeout=20)
-        t.ok(rc == 0, "scopd stops cleanly", rc)
     if peer:
         peer.stop()
-    if t.failed and hs:
-        sys.stderr.write(hs.log()[-4000:])
     if not os.environ.get("KEEP"):
         shutil.rmtree(work, ignore_errors=True)
 t.done()
