@@ -21,4 +21,4 @@ tests_fuzz_fuzz_fed_edu_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/fed_edu
 
 SCRIPT_TESTS += tests/e2e/test_federation_read.py
-EXTRA_DIST += tests/e2e/test_federation_read.py
+EXTRA_DIST += tests/e2e/test_federation_read.py tests/federation/fedhs.py
