@@ -22,3 +22,7 @@ EXTRA_DIST += tests/fuzz/corpus/fed_edu
 
 SCRIPT_TESTS += tests/e2e/test_federation_read.py
 EXTRA_DIST += tests/e2e/test_federation_read.py tests/federation/fedhs.py
+
+# bench/bench_fed_read.py starts scopd and the Python peer itself: run it by
+# hand with the build dir (figures in BENCHMARKS.md).
+EXTRA_DIST += bench/bench_fed_read.py
