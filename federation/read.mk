@@ -26,3 +26,10 @@ EXTRA_DIST += tests/e2e/test_federation_read.py tests/federation/fedhs.py
 # bench/bench_fed_read.py starts scopd and the Python peer itself: run it by
 # hand with the build dir (figures in BENCHMARKS.md).
 EXTRA_DIST += bench/bench_fed_read.py
+
+FUZZ_TARGETS += tests/fuzz/fuzz_fed_read
+tests_fuzz_fuzz_fed_read_SOURCES = tests/fuzz/fuzz_fed_read.c
+tests_fuzz_fuzz_fed_read_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(STORE_CFLAGS)
+tests_fuzz_fuzz_fed_read_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_fed_read_LDADD = $(FUZZ_MAIN_LIB) $(FEDAPI_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/fed_read
