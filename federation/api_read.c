@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "federation/api_read.h"
 #include "federation/read_query.h"
+#include "federation/room_servers.h"
 #include "homeserver/events/event.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/store_rooms.h"
@@ -134,6 +135,13 @@ static const struct ev *ev_in_room(struct rctx *c, const char *id)
 	return v && strcmp(v->room_id, c->room_id) == 0 ? v : NULL;
 }
 
+/* The same, leaving out events that are no part of the room's history
+ * (none yet: the store keeps only accepted events). */
+static const struct ev *ev_valid(struct rctx *c, const char *id)
+{
+	return ev_in_room(c, id);
+}
+
 /* The IDs in pdu[key] (prev_events or auth_events) into ids (appended);
  * versions 1 and 2 list [id, hashes] pairs. */
 static void ref_ids(const struct rctx *c, const json_t *pdu, const char *key, json_t *ids)
@@ -226,10 +234,11 @@ static int room_access(struct rctx *c)
 	return g->joined || strcmp(g->hv, "world_readable") == 0;
 }
 
-static const struct group_vis *vis_group(struct rctx *c, int64_t group)
+static const struct group_vis *vis_group(struct rctx *c, const struct ev *v)
 {
 	struct group_vis *g;
 	json_t *map = NULL;
+	int64_t group = v->state_before;
 
 	if (group < 0) /* an outlier: judge by the state now */
 		return vis_now(c);
@@ -259,7 +268,7 @@ static int sees(struct rctx *c, const struct ev *v)
 	if (t && sk && strcmp(t, "m.room.member") == 0 && matrix_id_domain(sk) &&
 	    strcmp(matrix_id_domain(sk), c->origin) == 0)
 		return 1;
-	if (!(g = vis_group(c, v->state_before)))
+	if (!(g = vis_group(c, v)))
 		return 0;
 	if (strcmp(g->hv, "world_readable") == 0 || g->joined)
 		return 1;
@@ -283,7 +292,7 @@ static json_t *auth_chain_ids(struct rctx *c, const json_t *start)
 	json_array_foreach(start, i, x)
 		json_array_append(queue, x);
 	for (i = 0; i < json_array_size(queue); i++) {
-		const struct ev *v = ev_in_room(c, json_string_value(json_array_get(queue, i)));
+		const struct ev *v = ev_valid(c, json_string_value(json_array_get(queue, i)));
 		json_t *auth;
 		size_t k;
 		if (!v || !(auth = json_array()))
@@ -291,7 +300,7 @@ static json_t *auth_chain_ids(struct rctx *c, const json_t *start)
 		ref_ids(c, v->pdu, "auth_events", auth);
 		json_array_foreach(auth, k, x) {
 			const char *id = json_string_value(x);
-			if (json_object_get(seen, id) || !ev_in_room(c, id))
+			if (json_object_get(seen, id) || !ev_valid(c, id))
 				continue;
 			json_object_set_new(seen, id, json_true());
 			json_array_append(chain, x);
@@ -469,7 +478,7 @@ static void front_push(struct rctx *c, json_t *seen, json_t *front, json_t *id, 
 {
 	const char *s = json_string_value(id);
 	const struct ev *v;
-	if (!s || json_object_get(seen, s) || !(v = ev_in_room(c, s)) || v->depth < min_depth)
+	if (!s || json_object_get(seen, s) || !(v = ev_valid(c, s)) || v->depth < min_depth)
 		return;
 	json_object_set_new(seen, s, json_true());
 	json_array_append(front, id);
@@ -507,7 +516,7 @@ static json_t *walk_back(struct rctx *c, const json_t *start, int skip_start, co
 		if (json_is_string(x))
 			json_object_set_new(seen, json_string_value(x), json_true());
 	json_array_foreach(start, i, x) {
-		const struct ev *v = ev_in_room(c, json_string_value(x));
+		const struct ev *v = ev_valid(c, json_string_value(x));
 		if (!v)
 			continue;
 		if (skip_start)
@@ -521,7 +530,7 @@ static json_t *walk_back(struct rctx *c, const json_t *start, int skip_start, co
 		/* The deepest of the frontier, by a linear scan: the frontier
 		 * holds at most limit times 20 (prev_events' cap) entries. */
 		json_array_foreach(front, i, x) {
-			const struct ev *v = ev_in_room(c, json_string_value(x));
+			const struct ev *v = ev_valid(c, json_string_value(x));
 			if (v && (!bv || v->depth > bv->depth ||
 				  (v->depth == bv->depth &&
 				   strcmp(json_string_value(x), json_string_value(json_array_get(front, best))) < 0))) {
@@ -655,14 +664,13 @@ out:
 	rctx_free(&c);
 }
 
-/* GET /v1/query/directory?room_alias= */
+/* GET /v1/query/directory?room_alias=: servers lists this server first
+ * (it answered, so it is surely up), then the others with members. */
 static void fed_query_directory(struct api_req *r, struct fed_service *fs, const char *origin)
 {
 	char *alias = http_query(r->http, "room_alias"), *room_id = NULL;
 	const char *dom;
-	struct room_membership *list = NULL;
-	size_t n = 0;
-	json_t *servers = NULL, *seen = NULL;
+	json_t *servers;
 
 	(void)origin;
 	if (!alias) {
@@ -671,36 +679,16 @@ static void fed_query_directory(struct api_req *r, struct fed_service *fs, const
 	}
 	if (alias[0] != '#' || !(dom = matrix_id_domain(alias)) || strlen(alias) > 255) {
 		api_error(r, 400, "M_INVALID_PARAM", "Invalid room alias");
-		goto out;
-	}
-	if (strcmp(dom, fs->server_name) != 0) {
+	} else if (strcmp(dom, fs->server_name) != 0) {
 		api_error(r, 400, "M_INVALID_PARAM", "Room alias is not hosted on this server");
-		goto out;
-	}
-	if (!fs->hs->rooms || room_store_alias_get(rooms_store(fs->hs->rooms), alias, &room_id, NULL) != STORE_OK) {
+	} else if (!fs->hs->rooms ||
+		   room_store_alias_get(rooms_store(fs->hs->rooms), alias, &room_id, NULL) != STORE_OK) {
 		api_error(r, 404, "M_NOT_FOUND", "Room alias not found");
-		goto out;
+	} else if (!(servers = fed_room_servers(fs->hs->rooms, room_id, fs->server_name, NULL))) {
+		api_error(r, 404, "M_NOT_FOUND", "Room alias not found");
+	} else {
+		api_reply(r, 200, json_pack("{s:s,s:o}", "room_id", room_id, "servers", servers));
 	}
-	servers = json_array();
-	seen = json_object();
-	/* This server first: it answered, so it is the one surely up. */
-	json_array_append_new(servers, json_string(fs->server_name));
-	json_object_set_new(seen, fs->server_name, json_true());
-	if (room_store_members(rooms_store(fs->hs->rooms), room_id, &list, &n) == STORE_OK) {
-		for (size_t i = 0; i < n; i++) {
-			const char *d = matrix_id_domain(list[i].user_id);
-			if (!d || !list[i].membership || strcmp(list[i].membership, "join") != 0 ||
-			    json_object_get(seen, d))
-				continue;
-			json_object_set_new(seen, d, json_true());
-			json_array_append_new(servers, json_string(d));
-		}
-		room_membership_list_free(list, n);
-	}
-	api_reply(r, 200, json_pack("{s:s,s:O}", "room_id", room_id, "servers", servers));
-out:
-	json_decref(servers);
-	json_decref(seen);
 	free(room_id);
 	free(alias);
 }

@@ -4,6 +4,7 @@
 #include "common/log.h"
 #include "federation/api_federation.h"
 #include "federation/edu.h"
+#include "federation/room_servers.h"
 #include "federation/sender.h"
 #include "homeserver/rooms.h"
 
@@ -13,7 +14,9 @@ static int joined(struct rooms *rooms, const char *room_id, const char *user_id)
 	return rooms_membership(rooms, room_id, user_id, m) == ROOM_OK && strcmp(m, "join") == 0;
 }
 
-/* Joined to some room here: only then can anyone here see their presence. */
+/* Joined to some room here: only then can anyone here see their presence.
+ * The store lists the rooms where the user has any membership; the
+ * rooms' current state says which are joins. */
 static int joined_anywhere(struct rooms *rooms, const char *user_id)
 {
 	struct room_membership *list = NULL;
@@ -22,7 +25,7 @@ static int joined_anywhere(struct rooms *rooms, const char *user_id)
 	if (room_store_user_rooms(rooms_store(rooms), user_id, &list, &n) != STORE_OK)
 		return 0;
 	for (size_t i = 0; i < n && !yes; i++)
-		yes = list[i].membership && strcmp(list[i].membership, "join") == 0;
+		yes = joined(rooms, list[i].room_id, user_id);
 	room_membership_list_free(list, n);
 	return yes;
 }
@@ -103,27 +106,19 @@ void fed_edu_outbound(void *arg, const char *room_id, const char *user, const ch
 		      const char *event_id, int typing)
 {
 	struct fed_service *fs = arg;
-	struct room_membership *list = NULL;
-	size_t n = 0;
 	const char *dom = matrix_id_domain(user);
-	json_t *edu, *seen;
+	json_t *edu, *servers, *d;
+	size_t i;
 
 	if (!fs || !fs->hs->rooms || !dom || strcmp(dom, fs->server_name) != 0)
 		return;
-	if (room_store_members(rooms_store(fs->hs->rooms), room_id, &list, &n) != STORE_OK)
+	if (!(servers = fed_room_servers(fs->hs->rooms, room_id, NULL, fs->server_name)))
 		return;
-	edu = fed_edu_build(room_id, user, type, event_id, typing, http_now_ms());
-	seen = json_object();
-	for (size_t i = 0; edu && seen && i < n; i++) {
-		const char *d = matrix_id_domain(list[i].user_id);
-		if (!d || strcmp(d, fs->server_name) == 0 || !list[i].membership ||
-		    strcmp(list[i].membership, "join") != 0 || json_object_get(seen, d))
-			continue;
-		json_object_set_new(seen, d, json_true());
-		if (fed_sender_queue_edu(fs->sender, d, edu) < 0)
-			log_debug("federation: cannot queue %s for %s", type, d);
+	if (json_array_size(servers) && (edu = fed_edu_build(room_id, user, type, event_id, typing, http_now_ms()))) {
+		json_array_foreach(servers, i, d)
+			if (fed_sender_queue_edu(fs->sender, json_string_value(d), edu) < 0)
+				log_debug("federation: cannot queue %s for %s", type, json_string_value(d));
+		json_decref(edu);
 	}
-	json_decref(seen);
-	json_decref(edu);
-	room_membership_list_free(list, n);
+	json_decref(servers);
 }

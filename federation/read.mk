@@ -3,6 +3,7 @@
 federation_libscopfedapi_a_SOURCES += \
 	federation/api_read.c federation/api_read.h \
 	federation/read_query.c federation/read_query.h \
+	federation/room_servers.c federation/room_servers.h \
 	federation/edu.c federation/edu.h
 # The pure parsers (no store, no HTTP) go with the other pure parts.
 federation_libscopfed_a_SOURCES += \

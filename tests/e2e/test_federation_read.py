@@ -28,6 +28,7 @@ from test_rooms_common import backends  # noqa: E402
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedpeer  # noqa: E402
 from fedhs import HS, Remote, make_pki  # noqa: E402
+from make_pdu_vectors import sign_pdu  # noqa: E402
 
 q = urllib.parse.quote
 
@@ -259,11 +260,140 @@ def run(label, db, ok):
     s, j = pget("/_matrix/federation/v1/state_ids/%s?event_id=%s" % (q(wr), q(msgs[4])))
     ok(s == 200, "scopd still answers after the odd EDUs", (s, j))
 
+    joined_peer(ok, remote, psend, alice, atok, wr, msgs, joined_room, jmsg)
+
     log = hs.log()
     ok("sig=" not in log, "the log has no signatures")
     rc = hs.proc.stop(timeout=20)
     hs = None
     ok(rc == 0, "scopd stops cleanly", rc)
+
+
+def peer_join(remote, psend, room, user, txn_id):
+    """The peer's user joins room on scopd: make_join, the template signed
+    with signedjson, then sent in a transaction.  The join's event ID, and
+    whether scopd took it in."""
+    s, j = remote.get("/_matrix/federation/v1/make_join/%s/%s?ver=10&ver=11&ver=12" % (q(room), q(user)))
+    assert s == 200, (s, j)
+    tmpl = j["event"]
+    jid = sign_pdu(tmpl, remote.origin, remote.sk)
+    path = "/_matrix/federation/v1/send/" + txn_id
+    txn = {"origin": remote.origin, "origin_server_ts": fedpeer.now_ms(), "pdus": [tmpl]}
+    s, j = remote.put(path, txn)
+    assert s == 200 and jid in j["pdus"], (s, j)
+    return jid, j["pdus"][jid] == {}
+
+
+def sync_until(hs, token, since, pred, tries=50):
+    """Syncs from since until pred(response) holds; the last response."""
+    j = None
+    for _ in range(tries):
+        s, j = hs.client("GET", "/_matrix/client/v3/sync?timeout=200&since=" + q(since), token=token)
+        if s == 200 and pred(j):
+            return j
+        time.sleep(0.05)
+    return j
+
+
+def edus_sent(kind, pred, tries=100):
+    """EDUs of edu_type kind that scopd sent the peer matching pred."""
+    got = []
+    for _ in range(tries):
+        with peer.lock:
+            got = [e for tx in peer.txns for e in tx["edus"] if e.get("edu_type") == kind and pred(e["content"])]
+        if got:
+            return got
+        time.sleep(0.1)
+    return got
+
+
+def joined_peer(ok, remote, psend, alice, atok, wr, msgs, joined_room, jmsg):
+    """With the peer's user joined: history visibility from the join on,
+    and typing, receipts and presence both ways."""
+    user = "@joiner:" + remote.origin
+    hs = remote.hs
+    s, j = hs.client("GET", "/_matrix/client/v3/sync?timeout=0", token=atok)
+    since = j["next_batch"]
+    _, stored = peer_join(remote, psend, wr, user, "j1")
+    if not stored:
+        ok(True, "joined-peer checks # SKIP this scopd does not store remote joins yet")
+        return
+    jid, stored = peer_join(remote, psend, joined_room, user, "j2")
+    ok(stored, "the peer's user joins both rooms through make_join and /send")
+
+    # ---- history_visibility joined: what the peer sees after joining ----
+    s, j = remote.get("/_matrix/federation/v1/state_ids/%s?event_id=%s" % (q(joined_room), q(jmsg)))
+    ok(s == 403, "joined room: the state at an event before the peer joined stays hidden", (s, j))
+    s, j = remote.get("/_matrix/federation/v1/event/" + q(jmsg))
+    pdu = ((j or {}).get("pdus") or [{}])[0]
+    ok(s == 200 and pdu.get("type") == "m.room.message" and pdu.get("content") == {},
+       "joined room: an event from before the join comes pruned (the server is in the room now)", (s, j))
+    s, j = hs.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/after" % q(joined_room),
+                     {"msgtype": "m.text", "body": "after the join"}, token=atok)
+    after = (j or {}).get("event_id", "")
+    s, j = remote.get("/_matrix/federation/v1/event/" + q(after))
+    pdu = ((j or {}).get("pdus") or [{}])[0]
+    ok(s == 200 and pdu.get("content", {}).get("body") == "after the join",
+       "joined room: an event after the join is served whole", (s, j))
+    s, j = remote.get("/_matrix/federation/v1/state_ids/%s?event_id=%s" % (q(joined_room), q(after)))
+    ok(s == 200 and jid in j.get("pdu_ids", []), "joined room: the state after the join lists the peer's join",
+       (s, j))
+    s, j = remote.get("/_matrix/federation/v1/backfill/%s?v=%s&limit=20" % (q(joined_room), q(after)))
+    pdus = (j or {}).get("pdus", [])
+    secret = [p for p in pdus if p.get("type") == "m.room.message" and p.get("content", {}).get("body") == "secret"]
+    pruned = [p for p in pdus if p.get("type") == "m.room.message" and p.get("content") == {}]
+    ok(s == 200 and pdus and pdus[0].get("content", {}).get("body") == "after the join" and not secret and pruned,
+       "joined room: backfill prunes what came before the join", (s, [p.get("content") for p in pdus]))
+
+    # ---- inbound: typing, receipt and presence of the joined user ----
+    s, j = psend("e2", [
+        {"edu_type": "m.typing", "content": {"room_id": wr, "user_id": user, "typing": True}},
+        {"edu_type": "m.receipt", "content": {wr: {"m.read": {user: {"event_ids": [msgs[3]], "data": {"ts": 1}}}}}},
+        {"edu_type": "m.presence", "content": {"push": [{"user_id": user, "presence": "online",
+                                                         "status_msg": "from afar", "last_active_ago": 10}]}},
+    ])
+    ok(s == 200, "EDUs of the joined user are accepted", (s, j))
+
+    def eph(j, kind):
+        room = (j or {}).get("rooms", {}).get("join", {}).get(wr, {})
+        return [e for e in room.get("ephemeral", {}).get("events", []) if e["type"] == kind]
+    j = sync_until(hs, atok, since, lambda j: any(user in e["content"].get("user_ids", []) for e in eph(j, "m.typing")))
+    ok(any(user in e["content"].get("user_ids", []) for e in eph(j, "m.typing")),
+       "alice's /sync shows the remote user typing", j)
+    j = sync_until(hs, atok, since, lambda j: any(
+        user in e["content"].get(msgs[3], {}).get("m.read", {}) for e in eph(j, "m.receipt")))
+    ok(any(user in e["content"].get(msgs[3], {}).get("m.read", {}) for e in eph(j, "m.receipt")),
+       "alice's /sync shows the remote user's read receipt", j)
+    j = sync_until(hs, atok, since, lambda j: any(
+        e.get("sender") == user for e in j.get("presence", {}).get("events", [])))
+    pres = [e for e in (j or {}).get("presence", {}).get("events", []) if e.get("sender") == user]
+    ok(pres and pres[-1]["content"].get("presence") == "online" and
+       pres[-1]["content"].get("status_msg") == "from afar", "alice's /sync shows the remote user's presence", j)
+    s, j = psend("e3", [{"edu_type": "m.typing", "content": {"room_id": wr, "user_id": user, "typing": False}}])
+    j = sync_until(hs, atok, since, lambda j: any(
+        user not in e["content"].get("user_ids", []) for e in eph(j, "m.typing")))
+    ok(any(user not in e["content"].get("user_ids", []) for e in eph(j, "m.typing")),
+       "typing: false from the remote server clears it", j)
+
+    # ---- outbound: alice's typing and receipt reach the peer's server ----
+    s, j = hs.client("PUT", "/_matrix/client/v3/rooms/%s/typing/%s" % (q(wr), q(alice)),
+                     {"typing": True, "timeout": 10000}, token=atok)
+    got = edus_sent("m.typing", lambda c: c.get("room_id") == wr and c.get("user_id") == alice and c.get("typing"))
+    ok(s == 200 and got, "alice's typing goes to the peer's server as an m.typing EDU", (s, j))
+    s, j = hs.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read/%s" % (q(wr), q(msgs[4])), {},
+                     token=atok)
+    got = edus_sent("m.receipt", lambda c: msgs[4] in c.get(wr, {}).get("m.read", {}).get(alice, {})
+                    .get("event_ids", []))
+    ok(s == 200 and got, "alice's read receipt goes to the peer's server as an m.receipt EDU", (s, j))
+    s, j = hs.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read.private/%s" % (q(wr), q(msgs[2])), {},
+                     token=atok)
+    time.sleep(0.3)
+    with peer.lock:
+        leaked = [e for tx in peer.txns for e in tx["edus"] if msgs[2] in json.dumps(e)]
+    ok(s == 200 and not leaked, "a private read receipt stays on this server", leaked)
+    with peer.lock:
+        echoed = [e for tx in peer.txns for e in tx["edus"] if user in json.dumps(e)]
+    ok(not echoed, "the remote user's own EDUs are not sent back", echoed)
 
 
 hs = None

@@ -52,7 +52,7 @@ tls_private_key_path: {work}/{host}.key
 database: {db}
 signing_key_path: {self.dir}/signing.key
 enable_registration: true
-log_level: info
+log_level: {os.environ.get("FEDHS_LOG_LEVEL", "info")}
 thread_pool_size: 4
 password_hashing: {{time_cost: 1, memory_kib: 256, parallelism: 1}}
 rc_login:
