@@ -45,7 +45,7 @@ struct rctx {
 	const char *room_id;
 	const struct room_version *rv;
 	json_t *index;          /* event_id -> integer index into evs */
-	struct ev *evs;
+	struct ev **evs;        /* each allocated alone: pointers stay valid */
 	size_t nevs, cap;
 	struct group_vis *groups;
 	size_t ngroups;
@@ -56,8 +56,9 @@ struct rctx {
 static void rctx_free(struct rctx *c)
 {
 	for (size_t i = 0; i < c->nevs; i++) {
-		json_decref(c->evs[i].pdu);
-		free(c->evs[i].room_id);
+		json_decref(c->evs[i]->pdu);
+		free(c->evs[i]->room_id);
+		free(c->evs[i]);
 	}
 	free(c->evs);
 	free(c->groups);
@@ -86,7 +87,8 @@ static int rctx_init(struct rctx *c, struct api_req *r, struct fed_service *fs, 
 	return 0;
 }
 
-/* The stored event id (of any room), or NULL.  Borrowed from c. */
+/* The stored event id (of any room), or NULL.  Borrowed from c, valid
+ * until rctx_free(). */
 static const struct ev *ev_get(struct rctx *c, const char *id)
 {
 	json_t *ix = json_object_get(c->index, id);
@@ -94,7 +96,7 @@ static const struct ev *ev_get(struct rctx *c, const char *id)
 	struct ev *v;
 
 	if (ix)
-		return &c->evs[json_integer_value(ix)];
+		return c->evs[json_integer_value(ix)];
 	if (!id || c->nevs >= READ_MAX_EVENTS)
 		return NULL;
 	memset(&e, 0, sizeof(e));
@@ -102,13 +104,14 @@ static const struct ev *ev_get(struct rctx *c, const char *id)
 		return NULL;
 	if (c->nevs == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 32;
-		struct ev *n = realloc(c->evs, nc * sizeof(*n));
+		struct ev **n = realloc(c->evs, nc * sizeof(*n));
 		if (!n)
 			goto fail;
 		c->evs = n;
 		c->cap = nc;
 	}
-	v = &c->evs[c->nevs];
+	if (!(v = calloc(1, sizeof(*v))))
+		goto fail;
 	v->pdu = json_loads(e.json, JSON_REJECT_DUPLICATES, NULL);
 	v->room_id = e.room_id;
 	e.room_id = NULL;
@@ -118,9 +121,10 @@ static const struct ev *ev_get(struct rctx *c, const char *id)
 	if (!v->pdu || !v->room_id || json_object_set_new(c->index, id, json_integer((json_int_t)c->nevs)) < 0) {
 		json_decref(v->pdu);
 		free(v->room_id);
+		free(v);
 		goto fail;
 	}
-	c->nevs++;
+	c->evs[c->nevs++] = v;
 	room_event_clear(&e);
 	return v;
 fail:
