@@ -14,12 +14,14 @@
 #include "federation/api_keys.h"
 #include "federation/api_read.h"
 #include "federation/api_txn.h"
+#include "federation/edu.h"
 #include "federation/fed_client.h"
 #include "federation/keyring.h"
 #include "federation/resolver.h"
 #include "federation/sender.h"
 #include "homeserver/events/event.h"
 #include "homeserver/events/event_sign.h"
+#include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
 
 #define FED_MAX_LIST 64
@@ -618,6 +620,8 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 		set_err(err, errlen, "federation", "cannot add the routes");
 		goto fail;
 	}
+	if (hs->rooms) /* local typing and receipts go out as EDUs (edu.h) */
+		rooms_set_edu_hook(hs->rooms, fed_edu_outbound, fs);
 	json_decref(root);
 	log_info("federation: %zu trusted key server key(s), %zu routes", fs->opt.n_notaries, fs->nroutes);
 	return fs;
@@ -645,6 +649,8 @@ void fed_service_free(struct fed_service *fs)
 {
 	if (!fs)
 		return;
+	if (fs->hs && fs->hs->rooms)
+		rooms_set_edu_hook(fs->hs->rooms, NULL, NULL);
 	fed_sender_free(fs->sender);
 	keyring_free(fs->keyring);
 	fed_resolver_free(fs->resolver);
