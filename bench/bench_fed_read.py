@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
 sys.path.insert(0, os.path.join(SRC, "tests", "federation"))
 from scoptest import free_port  # noqa: E402
 import fedpeer  # noqa: E402
-from fedhs import HS, make_pki, xmatrix  # noqa: E402
+from fedsingle import HS, make_pki, xmatrix  # noqa: E402
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "1000"))
 q = urllib.parse.quote

@@ -27,7 +27,7 @@ from test_rooms_common import backends  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedpeer  # noqa: E402
-from fedhs import HS, Remote, make_pki  # noqa: E402
+from fedsingle import HS, Remote, make_pki  # noqa: E402
 from make_pdu_vectors import sign_pdu  # noqa: E402
 
 q = urllib.parse.quote
