@@ -250,7 +250,7 @@ try:
                    headers={"Authorization": xmatrix(hs1.name, rogue, "PUT", "/_matrix/federation/v1/send/1",
                                                      txn, hs2.name)})
     t.ok(s == 401, "a transaction with a forged signature is 401", (s, j))
-    epath = "/_matrix/federation/v1/event/%24nothing"
+    epath = "/_matrix/federation/v1/no_such_endpoint/%24nothing"
     s, j = hs2.fed("GET", epath, headers={"Authorization": xmatrix(hs1.name, rogue, "GET", epath, None, hs2.name)})
     t.ok(s == 401, "unknown federation endpoints authenticate first (forged: 401)", (s, j))
     s, j = hs2.fed("GET", epath, headers={"Authorization": xmatrix(hs1.name, hs1.sk, "GET", epath, None, hs2.name)})
