@@ -39,7 +39,9 @@ if not SYNAPSE_SRC:
     sys.exit(0)
 
 from scoptest import Tap  # noqa: E402
-from synapsetest import start_pair, verified, q, wait_for, timeline_bodies, joined_members  # noqa: E402
+from synapsetest import (Scopd, start_pair, verified, q, wait_for, timeline_bodies, joined_members,  # noqa: E402
+                         free_port)
+import json  # noqa: E402
 import signedjson.key  # noqa: E402
 
 # Synapse 1.67 knows room versions 1-10; scopd 1-12.
@@ -188,15 +190,91 @@ try:
              "scopd -> Synapse message in Synapse's room seen through Synapse's /messages",
              timeline_bodies(syn, sbob_tok, syn_room))
 
+    # ---- 6. invites both ways ----
+    s, j = syn.client("POST", "/_matrix/client/v3/createRoom",
+                      {"preset": "private_chat", "room_version": ROOM_VERSION, "invite": [cdave]}, token=sbob_tok)
+    syn_priv = (j or {}).get("room_id")
+    todo(s == 200 and syn_priv, "Synapse invites a scopd user (invite v2 to scopd)", (s, j))
+    if s == 200 and syn_priv:
+        todo(wait_for(lambda: syn_priv in (scop.sync(cdave_tok)[1] or {}).get("rooms", {}).get("invite", {})),
+             "the invite shows in the scopd user's /sync", (scop.sync(cdave_tok)[1] or {}).get("rooms"))
+        s, j = scop.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(syn_priv), q(syn.name)), {},
+                           token=cdave_tok)
+        todo(s == 200, "the scopd user accepts it (joins through Synapse)", (s, j))
+    s, j = scop.client("POST", "/_matrix/client/v3/createRoom",
+                       {"preset": "private_chat", "room_version": ROOM_VERSION}, token=ccarol_tok)
+    scop_priv = j["room_id"]
+    s, j = scop.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(scop_priv), {"user_id": salice},
+                       token=ccarol_tok)
+    if todo(s == 200 and
+            wait_for(lambda: scop_priv in (syn.sync(salice_tok)[1] or {}).get("rooms", {}).get("invite", {})),
+            "scopd invites a Synapse user (invite v2 to Synapse): the invite shows in the Synapse user's /sync",
+            (s, j, (syn.sync(salice_tok)[1] or {}).get("rooms"))):
+        s, j = syn.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(scop_priv), q(scop.name)), {},
+                          token=salice_tok)
+        todo(s == 200, "the Synapse user accepts it (joins through scopd)", (s, j))
+
+    # ---- 7. leaves both ways ----
+    if sbob in joined_members(scop, ccarol_tok, scop_room):
+        s, j = syn.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(scop_room), {}, token=sbob_tok)
+        todo(s == 200 and wait_for(lambda: sbob not in joined_members(scop, ccarol_tok, scop_room)),
+             "Synapse's user leaves scopd's room and scopd sees it", (s, j))
+    else:
+        todo(False, "Synapse's user leaves scopd's room and scopd sees it", "not joined")
+    if cdave in joined_members(syn, sbob_tok, syn_room):
+        s, j = scop.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(syn_room), {}, token=cdave_tok)
+        todo(s == 200 and wait_for(lambda: cdave not in joined_members(syn, sbob_tok, syn_room)),
+             "scopd's user leaves Synapse's room and Synapse sees it", (s, j))
+    else:
+        todo(False, "scopd's user leaves Synapse's room and Synapse sees it", "not joined")
+
+    # ---- 8. each as the other's notary (trusted key server) ----
+    # scopd2 trusts Synapse as key server and cannot reach scopd directly
+    # (its route to scopd goes to a closed port), so a request from scopd
+    # makes scopd2 ask Synapse's notary for scopd's key.
+    dead = free_port()
+    scop2 = Scopd(work, ["localhost:%d:127.0.0.1:%d" % (syn.fport, syn.fport),
+                         "%s:127.0.0.1:%d" % (scop.name, dead)], sub="scopd2",
+                  extra="trusted_key_servers: %s\n" % json.dumps([{"server_name": syn.name, "verify_keys": {
+                      "ed25519:" + syn.sk.version: signedjson.key.encode_verify_key_base64(syn_vk)}}]))
+    servers.append(scop2)
+    eve, _ = scop2.register("eve")
+    _, c2admin_tok = scop2.register("admin", admin=True)
+    queries = syn.log().count("Handling query for keys {'%s'" % scop.name)
+    direct = scop.log().count("GET /_matrix/key/v2/server")
+    s, j = scop.client("GET", "/_scop/admin/v1/federation/user_devices/" + q(eve), token=cadmin_tok)
+    # Synapse has scopd's key cached from step 1, so scopd sees no key
+    # fetch at all: not from scopd2, not from Synapse.
+    t.ok(s == 200 and (j or {}).get("status") == 200 and (j or {}).get("body", {}).get("user_id") == eve and
+         syn.log().count("Handling query for keys {'%s'" % scop.name) > queries and
+         scop.log().count("GET /_matrix/key/v2/server") == direct,
+         "scopd2 gets scopd's key through Synapse as notary (POST /_matrix/key/v2/query, Synapse's signature "
+         "checked by scopd2) and accepts scopd's request", (s, j))
+    # Synapse restarted with scopd as its trusted key server: a request
+    # from scopd2 makes Synapse ask scopd's notary for scopd2's key.
+    before = scop.log().count("POST /_matrix/key/v2/query 200")
+    rc = syn.restart([{"server_name": scop.name, "verify_keys": {
+        "ed25519:" + scop.sk.version: signedjson.key.encode_verify_key_base64(scop_vk)}}])
+    t.ok(rc == 0, "Synapse restarts with scopd as its trusted key server", rc)
+    s, j = scop2.client("GET", "/_scop/admin/v1/federation/user_devices/" + q(sbob), token=c2admin_tok)
+    t.ok(s == 200 and (j or {}).get("status") == 200 and (j or {}).get("body", {}).get("user_id") == sbob and
+         scop.log().count("POST /_matrix/key/v2/query 200") > before and
+         "Request to notary server %s" % scop.name in syn.log(),
+         "Synapse gets scopd2's key through scopd as notary (scopd's signature checked by Synapse) and accepts "
+         "scopd2's request", (s, j))
+
     for hs in servers:
         log = hs.log()
         t.ok(SECRET not in log and PASSWORD not in log, "%s log has no secrets" % hs.name)
 except Exception:  # noqa: BLE001
     t.ok(False, "interop run raised", traceback.format_exc())
 finally:
-    stopped = [hs.proc.stop(timeout=30) for hs in servers]
+    stopped = [hs.proc.stop(timeout=30) for hs in servers if isinstance(hs, Scopd)]
+    for hs in servers:
+        if not isinstance(hs, Scopd):
+            hs.proc.stop(timeout=30)
     if stopped:
-        t.ok(stopped[-1] == 0 if len(stopped) == 2 else True, "scopd stops cleanly", stopped)
+        t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
     if t.failed or os.environ.get("VERBOSE"):
         for hs in servers:
             sys.stderr.write("==== %s log tail\n%s\n" % (hs.name, hs.log()[-6000:]))

@@ -101,6 +101,7 @@ class Server:
 class Synapse(Server):
     def __init__(self, work, room_version):
         self.work = work
+        self.room_version = room_version
         self.fport, self.cport = free_port(), free_port()
         self.name = "localhost:%d" % self.fport
         self.dir = os.path.join(work, "synapse")
@@ -120,12 +121,19 @@ handlers:
          filters: [context], encoding: utf8}}
 loggers:
   synapse.storage.SQL: {{level: WARNING}}
+  synapse.crypto.keyring: {{level: DEBUG}}
   twisted: {{level: WARNING}}
 root: {{level: INFO, handlers: [file]}}
 disable_existing_loggers: false
 """)
-        rc = "{per_second: 1000, burst_count: 1000}"
         self.config = os.path.join(self.dir, "homeserver.yaml")
+        self.start([])
+
+    def start(self, trusted_key_servers):
+        """Writes the config (trusted_key_servers: Synapse's list of
+        {server_name, verify_keys}) and starts Synapse."""
+        work, room_version = self.work, self.room_version
+        rc = "{per_second: 1000, burst_count: 1000}"
         with open(self.config, "w") as f:
             f.write(f"""server_name: "{self.name}"
 pid_file: {self.dir}/homeserver.pid
@@ -152,7 +160,7 @@ registration_shared_secret: "{SECRET}"
 macaroon_secret_key: "interop macaroon secret"
 form_secret: "interop form secret"
 report_stats: false
-trusted_key_servers: []
+trusted_key_servers: {json.dumps(trusted_key_servers)}
 suppress_key_server_warning: true
 default_room_version: "{room_version}"
 enable_metrics: false
@@ -171,6 +179,11 @@ rc_federation: {{window_size: 1000, sleep_limit: 1000, sleep_delay: 1, reject_li
         wait_port(self.cport, timeout=180, proc=self.proc.p)
         wait_port(self.fport, timeout=30, proc=self.proc.p)
 
+    def restart(self, trusted_key_servers):
+        rc = self.proc.stop(timeout=30)
+        self.start(trusted_key_servers)
+        return rc
+
     def log(self):
         out = []
         for p in (self.log_path, os.path.join(self.dir, "homeserver.log")):
@@ -183,11 +196,13 @@ rc_federation: {{window_size: 1000, sleep_limit: 1000, sleep_delay: 1, reject_li
 
 
 class Scopd(Server):
-    def __init__(self, work, overrides):
+    def __init__(self, work, overrides, sub="scopd", extra=""):
+        """sub: its directory under work; extra: more config lines.  All
+        instances share the certificate for IP:127.0.0.1."""
         self.work = work
         self.fport, self.cport = free_port(), free_port()
         self.name = "127.0.0.1:%d" % self.fport
-        self.dir = os.path.join(work, "scopd")
+        self.dir = os.path.join(work, sub)
         os.makedirs(self.dir)
         self.config = os.path.join(self.dir, "homeserver.yaml")
         with open(self.config, "w") as f:
@@ -213,7 +228,7 @@ federation_ca_file: {work}/ca.crt
 federation_address_overrides: {json.dumps(overrides)}
 federation_backoff_base_ms: 200
 federation_backoff_max_ms: 2000
-""")
+{extra}""")
         self.log_path = os.path.join(self.dir, "scopd.log")
         self.proc = Proc([binary("scopd"), "-c", self.config], self.log_path)
         wait_port(self.cport, proc=self.proc.p)
