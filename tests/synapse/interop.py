@@ -163,12 +163,12 @@ try:
         s, j = scop.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/t1" % q(scop_room),
                            {"msgtype": "m.text", "body": "hello from scopd"}, token=ccarol_tok)
         todo(wait_for(lambda: "hello from scopd" in timeline_bodies(syn, sbob_tok, scop_room)),
-             "scopd -> Synapse message in scopd's room seen through Synapse's /messages",
+             "scopd -> Synapse message in scopd's room seen by Synapse's client API (/messages, else /sync)",
              timeline_bodies(syn, sbob_tok, scop_room))
         s, j = syn.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/t2" % q(scop_room),
                           {"msgtype": "m.text", "body": "hello from Synapse"}, token=sbob_tok)
         todo(wait_for(lambda: "hello from Synapse" in timeline_bodies(scop, ccarol_tok, scop_room)),
-             "Synapse -> scopd message in scopd's room seen through scopd's /messages",
+             "Synapse -> scopd message in scopd's room seen by scopd's client API (/messages)",
              timeline_bodies(scop, ccarol_tok, scop_room))
 
     # ---- 5. scopd joins a room on Synapse ----
@@ -182,12 +182,12 @@ try:
         syn.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/t3" % q(syn_room),
                    {"msgtype": "m.text", "body": "ping from Synapse"}, token=sbob_tok)
         todo(wait_for(lambda: "ping from Synapse" in timeline_bodies(scop, cdave_tok, syn_room)),
-             "Synapse -> scopd message in Synapse's room seen through scopd's /messages",
+             "Synapse -> scopd message in Synapse's room seen by scopd's client API (/messages)",
              timeline_bodies(scop, cdave_tok, syn_room))
         scop.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/t4" % q(syn_room),
                     {"msgtype": "m.text", "body": "pong from scopd"}, token=cdave_tok)
         todo(wait_for(lambda: "pong from scopd" in timeline_bodies(syn, sbob_tok, syn_room)),
-             "scopd -> Synapse message in Synapse's room seen through Synapse's /messages",
+             "scopd -> Synapse message in Synapse's room seen by Synapse's client API (/messages, else /sync)",
              timeline_bodies(syn, sbob_tok, syn_room))
 
     # ---- 6. invites both ways ----
