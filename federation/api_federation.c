@@ -575,13 +575,17 @@ static int mount(struct fed_service *fs)
 		fs->routes[i].fn = api_keys_routes[k].fn;
 	}
 	for (size_t k = 0; k < nfixed; k++, i++) {
-		fs->routes[i].route = (struct api_route){ fixed[k].method, fixed[k].path, fed_entry, fixed[k].flags };
+		/* Other servers' events may carry \u0000 (Synapse passes it on
+		 * from clients); event_validate() keeps it out of what the auth
+		 * rules read. */
+		fs->routes[i].route = (struct api_route){ fixed[k].method, fixed[k].path, fed_entry,
+							  fixed[k].flags | API_JSON_NUL };
 		fs->routes[i].fn = fixed[k].fn;
 		fs->routes[i].authenticated = fixed[k].auth;
 	}
 	for (size_t k = 0; k < nread; k++, i++) {
 		fs->routes[i].route = (struct api_route){ api_read_routes[k].method, api_read_routes[k].path,
-							  fed_entry, api_read_routes[k].flags };
+							  fed_entry, api_read_routes[k].flags | API_JSON_NUL };
 		fs->routes[i].fn = api_read_routes[k].fn;
 		fs->routes[i].authenticated = 1;
 	}
