@@ -168,3 +168,7 @@ tests_unit_store_test_store_relsearch_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_store_test_store_relsearch_LDADD = $(HS_TEST_LIBS)
 # bench/bench_relsearch.py starts scopd itself: run it by hand with the build dir.
 EXTRA_DIST += bench/bench_relsearch.py
+
+# The long-poll hub (sync.c) with many parked requests.
+SCRIPT_TESTS += tests/e2e/test_sync_hub.py
+EXTRA_DIST += tests/e2e/test_sync_hub.py
