@@ -14,6 +14,7 @@
 #include "federation/api_keys.h"
 #include "federation/api_read.h"
 #include "federation/api_txn.h"
+#include "federation/edu.h"
 #include "federation/fed_client.h"
 #include "federation/fed_join.h"
 #include "federation/keyring.h"
@@ -574,13 +575,17 @@ static int mount(struct fed_service *fs)
 		fs->routes[i].fn = api_keys_routes[k].fn;
 	}
 	for (size_t k = 0; k < nfixed; k++, i++) {
-		fs->routes[i].route = (struct api_route){ fixed[k].method, fixed[k].path, fed_entry, fixed[k].flags };
+		/* Other servers' events may carry \u0000 (Synapse passes it on
+		 * from clients); event_validate() keeps it out of what the auth
+		 * rules read. */
+		fs->routes[i].route = (struct api_route){ fixed[k].method, fixed[k].path, fed_entry,
+							  fixed[k].flags | API_JSON_NUL };
 		fs->routes[i].fn = fixed[k].fn;
 		fs->routes[i].authenticated = fixed[k].auth;
 	}
 	for (size_t k = 0; k < nread; k++, i++) {
 		fs->routes[i].route = (struct api_route){ api_read_routes[k].method, api_read_routes[k].path,
-							  fed_entry, api_read_routes[k].flags };
+							  fed_entry, api_read_routes[k].flags | API_JSON_NUL };
 		fs->routes[i].fn = api_read_routes[k].fn;
 		fs->routes[i].authenticated = 1;
 	}
@@ -710,6 +715,8 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 		set_err(err, errlen, "federation", "cannot add the routes");
 		goto fail;
 	}
+	if (hs->rooms) /* local typing and receipts go out as EDUs (edu.h) */
+		rooms_set_edu_hook(hs->rooms, fed_edu_outbound, fs);
 	if (hs->rooms) {
 		outbox_restore(fs);
 		rooms_set_outbound(hs->rooms, outbound, fs);
@@ -745,6 +752,8 @@ void fed_service_free(struct fed_service *fs)
 {
 	if (!fs)
 		return;
+	if (fs->hs && fs->hs->rooms)
+		rooms_set_edu_hook(fs->hs->rooms, NULL, NULL);
 	if (fs->hs && fs->hs->rooms)
 		rooms_set_outbound(fs->hs->rooms, NULL, NULL);
 	if (fs->hs && fs->hs->rooms)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "homeserver/aggregations.h"
 #include "homeserver/api.h"
 #include "homeserver/api_rooms.h"
 #include "homeserver/rooms.h"
@@ -721,6 +722,7 @@ static void get_event(struct api_req *r)
 	}
 	ce = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
 	room_event_clear(&e);
+	aggr_bundle_one(r->hs->relsearch, r->hs->rooms, ce, r->who.user_id, r->who.device_id);
 	if (ce)
 		api_reply(r, 200, ce);
 	else
@@ -820,6 +822,7 @@ static void messages(struct api_req *r)
 				pos = dir == 'b' ? evs[n - 1].stream_pos - 1 : evs[n - 1].stream_pos;
 			room_event_list_free(evs, n);
 		}
+		aggr_bundle(r->hs->relsearch, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
 		snprintf(tok, sizeof(tok), "s%lld", (long long)from);
 		json_t *body = json_pack("{s:s,s:O,s:[]}", "start", tok, "chunk", chunk, "state");
 		if (f.lazy_load_members) {
@@ -929,6 +932,8 @@ static void context(struct api_req *r)
 	after = page(r, room_id, 'f', e.stream_pos, upto == INT64_MAX ? -1 : upto,
 		     limit - limit / 2, &f, &a_last);
 	ev = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
+	aggr_bundle_context(r->hs->relsearch, r->hs->rooms, before, ev, after, r->who.user_id,
+			    r->who.device_id);
 	if (f.lazy_load_members && before && after && ev) {
 		/* Members of the senders shown only. */
 		json_t *shown = json_array();

@@ -19,9 +19,11 @@ struct router;
 struct ratelimit;
 struct uia;
 struct nonces;
+struct push_counts;
 struct http_request;
 struct rooms;
 struct sync_hub;
+struct relsearch;
 
 struct hs_limits {
 	struct ratelimit *login_ip;     /* rc_login.address */
@@ -56,8 +58,11 @@ struct hs {
 	struct password_params pw;
 	char *dummy_hash;              /* verified against for unknown users, so
 					* timing does not reveal who exists */
+	struct push_counts *push;      /* unread notification counts */
 	struct rooms *rooms;           /* NULL until hs_rooms_start() */
 	struct sync_hub *sync;         /* long-polling /sync requests */
+	struct relsearch *relsearch;   /* relations, search and bundled
+					* aggregations (NULL: none); main.c */
 	hs_remote_join_fn remote_join; /* set by the federation service, or NULL */
 	void *remote_join_arg;         /* also remote_leave's */
 	hs_remote_leave_fn remote_leave;

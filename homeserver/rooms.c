@@ -53,6 +53,8 @@ struct rooms {
 	json_t *presence;         /* user -> {presence, status_msg?, active, pos} */
 	pthread_mutex_t llock;    /* lazy-loaded members sent */
 	json_t *lazy_sent;        /* "user\x1fdevice\x1froom" -> {member: event_id} */
+	rooms_edu_hook_fn edu_hook; /* federation: typing and receipts to send */
+	void *edu_hook_arg;
 };
 
 static int64_t now_ms(void)
@@ -1093,6 +1095,28 @@ enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char 
 	if (rc != STORE_OK)
 		return ROOM_ERROR;
 	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
+	if (r->edu_hook && strcmp(type, "m.read") == 0)
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, 0);
+	return ROOM_OK;
+}
+
+enum room_rc rooms_receipt_put_thread(struct rooms *r, const char *room_id, const char *user,
+				      const char *type, const char *thread_id,
+				      const char *event_id)
+{
+	struct room *rm = room_get(r, room_id);
+	enum store_rc rc;
+	int64_t x;
+	if (!rm)
+		return ROOM_NOT_FOUND;
+	pthread_mutex_lock(&r->xlock);
+	x = xnext_locked(r);
+	rc = room_store_receipt_put_thread(r->rs, room_id, user, type, thread_id, event_id,
+					   now_ms(), x);
+	pthread_mutex_unlock(&r->xlock);
+	if (rc != STORE_OK)
+		return ROOM_ERROR;
+	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
 	return ROOM_OK;
 }
 
@@ -1122,6 +1146,8 @@ enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user
 	pthread_mutex_unlock(&rm->lock);
 	if (changed)
 		xnotify_room(r, rm, NULL, x);
+	if (r->edu_hook)
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.typing", NULL, typing);
 	return ROOM_OK;
 }
 
@@ -1536,6 +1562,14 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 	if (strcmp(hv, "invited") == 0 && strcmp(mem, "invite") == 0)
 		return 1;
 	return 0;
+}
+
+/* ---- the federation hook ---------------------------------------------- */
+
+void rooms_set_edu_hook(struct rooms *r, rooms_edu_hook_fn fn, void *arg)
+{
+	r->edu_hook = fn;
+	r->edu_hook_arg = arg;
 }
 
 /* ---- remote events ---------------------------------------------------- */

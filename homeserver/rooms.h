@@ -153,6 +153,10 @@ enum room_rc rooms_account_data_put(struct rooms *r, const char *user, const cha
 /* Wakes the room's members (only user for m.read.private). */
 enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char *user,
 			       const char *type, const char *event_id);
+/* The same for a threaded receipt (thread_id "main" or a thread root). */
+enum room_rc rooms_receipt_put_thread(struct rooms *r, const char *room_id, const char *user,
+				      const char *type, const char *thread_id,
+				      const char *event_id);
 /* Typing notifications (memory only); timeout_ms bounds how long a user
  * stays listed. */
 enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user, int typing,
@@ -194,6 +198,16 @@ json_t *rooms_presence_events(struct rooms *r, const char *viewer, int64_t since
 #define ROOMS_LAZY_RESET 2
 json_t *rooms_lazy_members(struct rooms *r, const char *room_id, const json_t *events,
 			   const char *viewer, const char *device, int flags);
+
+/* ---- the federation hook ----
+ * Called after every rooms_typing() (type "m.typing", typing set) and
+ * every stored m.read receipt (type "m.receipt", event_id set), for local
+ * and remote users alike (the hook picks), outside the room locks, so the
+ * federation service can tell the other servers in the room.  Set it
+ * before serving and clear it (fn NULL) before the hook's arg goes away. */
+typedef void (*rooms_edu_hook_fn)(void *arg, const char *room_id, const char *user,
+				  const char *type, const char *event_id, int typing);
+void rooms_set_edu_hook(struct rooms *r, rooms_edu_hook_fn fn, void *arg);
 
 /* ---- remote events (federation) ----
  * rooms_receive() takes a PDU of a room this server knows into the room,

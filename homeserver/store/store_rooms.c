@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "homeserver/store/commit_queue.h"
 #include "homeserver/store/db.h"
 
 #define RS_POOL 6
@@ -20,7 +21,7 @@ struct room_store {
 	char *conninfo;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	pthread_mutex_t wlock; /* one appender at a time */
+	struct commit_queue *cq; /* appends: one batch at a time, group commit */
 	int total;
 	int nidle;
 	struct db_conn *idle[RS_POOL];
@@ -77,6 +78,17 @@ static void conn_put(struct room_store *rs, struct db_conn *c)
 		db_disconnect(c);
 }
 
+/* The commit queue borrows a connection from the pool for each batch. */
+static struct db_conn *cq_conn_get(void *ctx)
+{
+	return conn_get(ctx);
+}
+
+static void cq_conn_put(void *ctx, struct db_conn *c)
+{
+	conn_put(ctx, c);
+}
+
 enum store_rc room_store_open(const char *backend, const char *conninfo,
 			      struct room_store **out, char *err, size_t errlen)
 {
@@ -98,7 +110,11 @@ enum store_rc room_store_open(const char *backend, const char *conninfo,
 			   ? DB_POSTGRES : DB_SQLITE;
 	pthread_mutex_init(&rs->lock, NULL);
 	pthread_cond_init(&rs->freed, NULL);
-	pthread_mutex_init(&rs->wlock, NULL);
+	if (!(rs->cq = commit_queue_new(cq_conn_get, cq_conn_put, rs, 0))) {
+		snprintf(err, errlen, "room store: out of memory");
+		room_store_close(rs);
+		return STORE_ERROR;
+	}
 	if (db_connect(rs->kind, conninfo, &c, err, errlen) != STORE_OK) {
 		room_store_close(rs);
 		return STORE_ERROR;
@@ -113,11 +129,19 @@ void room_store_close(struct room_store *rs)
 {
 	if (!rs)
 		return;
+	if (rs->cq) {
+		struct commit_queue_stats cs;
+		commit_queue_stats(rs->cq, &cs);
+		if (cs.batches)
+			log_info("room store: %llu appends in %llu transactions (largest %zu)",
+				 (unsigned long long)cs.items, (unsigned long long)cs.batches,
+				 cs.largest);
+	}
 	for (int i = 0; i < rs->nidle; i++)
 		db_disconnect(rs->idle[i]);
 	pthread_mutex_destroy(&rs->lock);
 	pthread_cond_destroy(&rs->freed);
-	pthread_mutex_destroy(&rs->wlock);
+	commit_queue_free(rs->cq);
 	if (rs->conninfo)
 		explicit_bzero(rs->conninfo, strlen(rs->conninfo));
 	free(rs->conninfo);
@@ -296,31 +320,38 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	return STORE_OK;
 }
 
+/* One append as an item of the commit queue; runs on the batch leader's
+ * thread while the caller waits. */
+struct append_job {
+	struct room_store *rs;
+	const struct room_append *a;
+	int64_t pos, after;
+};
+
+static enum store_rc append_job_run(struct db_conn *c, void *arg)
+{
+	struct append_job *j = arg;
+	j->pos = 0;
+	j->after = 0;
+	return append_rows(j->rs, c, j->a, &j->pos, &j->after);
+}
+
 enum store_rc room_store_append(struct room_store *rs, const struct room_append *a,
 				int64_t *stream_pos, int64_t *state_after)
 {
-	struct db_conn *c;
+	struct append_job j = { rs, a, 0, 0 };
 	enum store_rc rc;
 
 	*stream_pos = 0;
 	*state_after = 0;
 	if (!a->event_id || !a->room_id || !a->type || !a->sender || !a->json)
 		return STORE_ERROR;
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	pthread_mutex_lock(&rs->wlock);
-	rc = db_begin(c);
-	if (rc == STORE_OK)
-		rc = append_rows(rs, c, a, stream_pos, state_after);
-	if (rc == STORE_OK)
-		rc = db_commit(c);
-	else
-		db_rollback(c);
-	pthread_mutex_unlock(&rs->wlock);
-	conn_put(rs, c);
-	if (rc != STORE_OK) {
-		*stream_pos = 0;
-		*state_after = 0;
+	/* Concurrent appends share one transaction and one fsync; STORE_OK
+	 * still means this event is committed. */
+	rc = commit_queue_run(rs->cq, append_job_run, &j);
+	if (rc == STORE_OK) {
+		*stream_pos = j.pos;
+		*state_after = j.after;
 	}
 	return rc;
 }
@@ -430,37 +461,42 @@ enum store_rc room_store_outlier_put(struct room_store *rs, const char *event_id
 	return room_store_outliers_put(rs, room_id, kind, &event_id, &json, 1);
 }
 
+/* Work items of the commit queue (so they are ordered with appends and
+ * share their transactions). */
+struct outliers_job {
+	const char *room_id;
+	int kind;
+	const char *const *ids, *const *jsons;
+	size_t n;
+	int64_t now;
+};
+
+static enum store_rc outliers_job_run(struct db_conn *c, void *arg)
+{
+	const struct outliers_job *j = arg;
+	enum store_rc rc = STORE_OK;
+	/* Ordered with appends, so an event is never both in the timeline
+	 * and here. */
+	for (size_t i = 0; rc == STORE_OK && i < j->n; i++)
+		rc = DBQ(c, NULL, "INSERT INTO event_outliers (event_id, room_id, kind, event_json, received_ts)"
+			 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?)"
+			 " ON CONFLICT (event_id) DO NOTHING",
+			 DB_TEXT(j->ids[i]), DB_TEXT(j->room_id), DB_INT(j->kind), DB_TEXT(j->jsons[i]),
+			 DB_INT(j->now), DB_TEXT(j->ids[i]));
+	return rc;
+}
+
 enum store_rc room_store_outliers_put(struct room_store *rs, const char *room_id, int kind,
 				      const char *const *ids, const char *const *jsons, size_t n)
 {
-	struct db_conn *c;
-	enum store_rc rc;
-	int64_t now = (int64_t)time(NULL) * 1000;
+	struct outliers_job j = { room_id, kind, ids, jsons, n, (int64_t)time(NULL) * 1000 };
 
 	if (!room_id || kind < ROOM_EVENT_OUTLIER || kind > ROOM_EVENT_SOFT_FAILED)
 		return STORE_ERROR;
 	for (size_t i = 0; i < n; i++)
 		if (!ids[i] || !jsons[i])
 			return STORE_ERROR;
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	/* Under the append lock, so an event is never both in the timeline
-	 * and here. */
-	pthread_mutex_lock(&rs->wlock);
-	rc = db_begin(c);
-	for (size_t i = 0; rc == STORE_OK && i < n; i++)
-		rc = DBQ(c, NULL, "INSERT INTO event_outliers (event_id, room_id, kind, event_json, received_ts)"
-			 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?)"
-			 " ON CONFLICT (event_id) DO NOTHING",
-			 DB_TEXT(ids[i]), DB_TEXT(room_id), DB_INT(kind), DB_TEXT(jsons[i]), DB_INT(now),
-			 DB_TEXT(ids[i]));
-	if (rc == STORE_OK)
-		rc = db_commit(c);
-	else
-		db_rollback(c);
-	pthread_mutex_unlock(&rs->wlock);
-	conn_put(rs, c);
-	return rc;
+	return commit_queue_run(rs->cq, outliers_job_run, &j);
 }
 
 int room_store_event_known(struct room_store *rs, const char *event_id)
@@ -480,54 +516,59 @@ int room_store_event_known(struct room_store *rs, const char *event_id)
 	return known;
 }
 
-enum store_rc room_store_group_put(struct room_store *rs, const char *room_id,
-				   const char *state_json, int64_t *group)
+struct group_job {
+	const char *room_id, *state_json;
+	int64_t group;
+};
+
+static enum store_rc group_job_run(struct db_conn *c, void *arg)
 {
-	struct db_conn *c;
+	struct group_job *j = arg;
 	struct db_res r = { 0 };
 	enum store_rc rc;
 
-	*group = 0;
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	pthread_mutex_lock(&rs->wlock);
-	rc = db_begin(c);
-	if (rc == STORE_OK)
-		rc = DBQ(c, &r, "SELECT COALESCE(MIN(group_id), 0) FROM state_groups");
+	j->group = 0;
+	rc = DBQ(c, &r, "SELECT COALESCE(MIN(group_id), 0) FROM state_groups");
 	if (rc == STORE_OK) {
 		int64_t g = db_get_int(&r, 0, 0);
-		*group = (g < 0 ? g : 0) - 1;
+		j->group = (g < 0 ? g : 0) - 1;
 		rc = DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json)"
-			 " VALUES (?, ?, ?)", DB_INT(*group), DB_TEXT(room_id), DB_TEXT(state_json));
+			 " VALUES (?, ?, ?)", DB_INT(j->group), DB_TEXT(j->room_id),
+			 DB_TEXT(j->state_json));
 	}
-	if (rc == STORE_OK)
-		rc = db_commit(c);
-	else
-		db_rollback(c);
-	pthread_mutex_unlock(&rs->wlock);
 	db_res_free(&r);
-	conn_put(rs, c);
-	if (rc != STORE_OK)
-		*group = 0;
+	return rc;
+}
+
+enum store_rc room_store_group_put(struct room_store *rs, const char *room_id,
+				   const char *state_json, int64_t *group)
+{
+	struct group_job j = { room_id, state_json, 0 };
+	enum store_rc rc = commit_queue_run(rs->cq, group_job_run, &j);
+
+	*group = rc == STORE_OK ? j.group : 0;
 	return rc;
 }
 
 /* ---- the federation outbox ---------------------------------------------- */
 
+struct outbox_job {
+	const char *dest, *pdu_json;
+};
+
+static enum store_rc outbox_job_run(struct db_conn *c, void *arg)
+{
+	const struct outbox_job *j = arg;
+	return DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
+		   " SELECT COALESCE(MAX(seq), 0) + 1, ?, ? FROM fed_outbox",
+		   DB_TEXT(j->dest), DB_TEXT(j->pdu_json));
+}
+
 enum store_rc room_store_outbox_add(struct room_store *rs, const char *dest, const char *pdu_json)
 {
-	struct db_conn *c;
-	enum store_rc rc;
-
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	pthread_mutex_lock(&rs->wlock);
-	rc = DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
-		 " SELECT COALESCE(MAX(seq), 0) + 1, ?, ? FROM fed_outbox",
-		 DB_TEXT(dest), DB_TEXT(pdu_json));
-	pthread_mutex_unlock(&rs->wlock);
-	conn_put(rs, c);
-	return rc;
+	struct outbox_job j = { dest, pdu_json };
+	/* Queued with the appends, so the MAX(seq) + 1 never races. */
+	return commit_queue_run(rs->cq, outbox_job_run, &j);
 }
 
 enum store_rc room_store_outbox_delivered(struct room_store *rs, const char *dest, size_t n)
@@ -993,6 +1034,7 @@ void room_extra_list_free(struct room_extra *list, size_t n)
 		free(list[i].user_id);
 		free(list[i].type);
 		free(list[i].value);
+		free(list[i].thread_id);
 	}
 	free(list);
 }
@@ -1032,6 +1074,8 @@ static enum store_rc extras(struct room_store *rs, const char *sql, const struct
 			list[i].value = db_dup(&r, i, 3, &oom);
 			list[i].ts = db_get_int(&r, i, 4);
 			list[i].stream_pos = db_get_int(&r, i, 5);
+			if (r.ncols > 6)
+				list[i].thread_id = db_dup(&r, i, 6, &oom);
 		}
 		if (oom) {
 			room_extra_list_free(list, list ? (size_t)r.nrows : 0);
@@ -1090,6 +1134,14 @@ enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
 				     const char *user_id, const char *type,
 				     const char *event_id, int64_t ts, int64_t pos)
 {
+	return room_store_receipt_put_thread(rs, room_id, user_id, type, "", event_id, ts, pos);
+}
+
+enum store_rc room_store_receipt_put_thread(struct room_store *rs, const char *room_id,
+					    const char *user_id, const char *type,
+					    const char *thread_id, const char *event_id,
+					    int64_t ts, int64_t pos)
+{
 	struct db_conn *c;
 	enum store_rc rc;
 	if (!(c = conn_get(rs)))
@@ -1097,11 +1149,13 @@ enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
 	rc = db_begin(c);
 	if (rc == STORE_OK)
 		rc = DBQ(c, NULL, "DELETE FROM receipts WHERE room_id = ? AND user_id = ?"
-			 " AND receipt_type = ?", DB_TEXT(room_id), DB_TEXT(user_id), DB_TEXT(type));
+			 " AND receipt_type = ? AND thread_id = ?", DB_TEXT(room_id), DB_TEXT(user_id),
+			 DB_TEXT(type), DB_TEXT(thread_id));
 	if (rc == STORE_OK)
-		rc = DBQ(c, NULL, "INSERT INTO receipts (room_id, user_id, receipt_type, event_id, ts,"
-			 " stream_pos) VALUES (?, ?, ?, ?, ?, ?)", DB_TEXT(room_id), DB_TEXT(user_id),
-			 DB_TEXT(type), DB_TEXT(event_id), DB_INT(ts), DB_INT(pos));
+		rc = DBQ(c, NULL, "INSERT INTO receipts (room_id, user_id, receipt_type, thread_id,"
+			 " event_id, ts, stream_pos) VALUES (?, ?, ?, ?, ?, ?, ?)", DB_TEXT(room_id),
+			 DB_TEXT(user_id), DB_TEXT(type), DB_TEXT(thread_id), DB_TEXT(event_id),
+			 DB_INT(ts), DB_INT(pos));
 	if (rc == STORE_OK)
 		rc = db_commit(c);
 	else
@@ -1114,8 +1168,17 @@ enum store_rc room_store_receipts_since(struct room_store *rs, const char *room_
 					int64_t since, struct room_extra **out, size_t *n)
 {
 	const struct db_param p[] = { DB_TEXT(room_id), DB_INT(since) };
-	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos"
+	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos, thread_id"
 		      " FROM receipts WHERE room_id = ? AND stream_pos > ? ORDER BY stream_pos",
+		      p, 2, out, n);
+}
+
+enum store_rc room_store_user_receipts(struct room_store *rs, const char *room_id,
+				       const char *user_id, struct room_extra **out, size_t *n)
+{
+	const struct db_param p[] = { DB_TEXT(room_id), DB_TEXT(user_id) };
+	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos, thread_id"
+		      " FROM receipts WHERE room_id = ? AND user_id = ? ORDER BY stream_pos",
 		      p, 2, out, n);
 }
 

@@ -201,6 +201,8 @@ struct room_extra {
 	char *value;     /* account data content JSON, or receipt event ID */
 	int64_t ts;      /* receipts */
 	int64_t stream_pos;
+	char *thread_id; /* receipts: "" (unthreaded), "main" or a thread root;
+			  * else NULL (migration 016) */
 };
 void room_extra_list_free(struct room_extra *list, size_t n);
 /* room_id "" for global account data; content is JSON text. */
@@ -217,6 +219,15 @@ enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
 				     const char *event_id, int64_t ts, int64_t pos);
 enum store_rc room_store_receipts_since(struct room_store *rs, const char *room_id,
 					int64_t since, struct room_extra **out, size_t *n);
+/* A receipt for one thread (thread_id "" is an unthreaded receipt, which
+ * room_store_receipt_put() writes). */
+enum store_rc room_store_receipt_put_thread(struct room_store *rs, const char *room_id,
+					    const char *user_id, const char *type,
+					    const char *thread_id, const char *event_id,
+					    int64_t ts, int64_t pos);
+/* One user's receipts in a room (every type and thread). */
+enum store_rc room_store_user_receipts(struct room_store *rs, const char *room_id,
+				       const char *user_id, struct room_extra **out, size_t *n);
 /* Highest extras position stored (0 if none). */
 enum store_rc room_store_max_xpos(struct room_store *rs, int64_t *pos);
 
