@@ -118,6 +118,14 @@ try:
                       token=atok)
     t.ok(s == 200 and joined(hs2, btok, room2) == {alice, bob},
          "alice on hs1 joins bob's room on hs2 (/rooms/{id}/join with server_name)", (s, j))
+    s, j = hs2.client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat", "room_alias_name": "lobby"},
+                      token=btok)
+    room4 = (j or {}).get("room_id")
+    s, j = hs1.client("POST", "/_matrix/client/v3/join/%s" % q("#lobby:" + hs2.name), {}, token=atok)
+    t.ok(s == 200 and j.get("room_id") == room4 and alice in joined(hs2, btok, room4),
+         "alice joins #lobby on hs2 by its alias (directory query over federation)", (s, j))
+    s, j = hs1.client("POST", "/_matrix/client/v3/join/%s" % q("#nothere:" + hs2.name), {}, token=atok)
+    t.ok(s == 404 and (j or {}).get("errcode") == "M_NOT_FOUND", "an unknown remote alias is 404", (s, j))
     hs2.send(btok, room2, "in room two", "b2")
     ok, got = hs1.wait_bodies(atok, room2, ["in room two"])
     t.ok(ok, "messages flow in the second room", got)
