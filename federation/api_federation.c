@@ -392,8 +392,7 @@ static void fed_user_devices(struct api_req *r, struct fed_service *fs, const ch
 	api_reply(r, 200, json_pack("{s:s,s:i,s:o}", "user_id", user_id, "stream_id", 0, "devices", devs));
 }
 
-/* Appends s percent-encoded for one path segment. */
-static void fed_path_escape(struct buf *b, const char *s)
+void fed_path_escape(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {

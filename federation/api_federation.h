@@ -117,6 +117,10 @@ int fed_service_pdu_key(void *arg, const char *server, const char *key_id, int64
  * parameters: 1, 0 when name is there with other values, -1 when absent. */
 int fed_query_has(struct http_request *rq, const char *name, const char *value);
 
+/* Appends s percent-encoded for one path segment. */
+struct buf;
+void fed_path_escape(struct buf *b, const char *s);
+
 /* Path plus query string exactly as received ("/p?a=1&b=2"), for X-Matrix;
  * malloc()ed, or NULL when out of memory. */
 char *fed_request_uri(struct http_request *rq);
