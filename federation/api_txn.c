@@ -283,7 +283,7 @@ static void make_member(struct api_req *r, struct fed_service *fs, const char *o
 		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 		return;
 	}
-	int has = strcmp(membership, "join") == 0 ? fed_query_has(r->http, "ver", rv->id) : 1;
+	int has = strcmp(membership, "leave") != 0 ? fed_query_has(r->http, "ver", rv->id) : 1;
 	if (has == 0 || (has < 0 && strcmp(rv->id, "1") != 0)) {
 		api_reply(r, 400, json_pack("{s:s,s:s,s:s}", "errcode", "M_INCOMPATIBLE_ROOM_VERSION", "error",
 					    "Your server does not support the room's version", "room_version", rv->id));
@@ -350,4 +350,9 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 void fed_make_leave(struct api_req *r, struct fed_service *fs, const char *origin)
 {
 	make_member(r, fs, origin, "leave");
+}
+
+void fed_make_knock(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	make_member(r, fs, origin, "knock");
 }

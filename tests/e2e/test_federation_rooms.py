@@ -167,6 +167,24 @@ try:
     s2, j2 = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
     t.ok(s == 200 and s2 == 200 and room not in (j2 or {}).get("rooms", {}).get("invite", {}),
          "erin's /sync no longer lists the invite", (s, j, j2))
+    # ---- knocking on a room of hs1 from hs2 ----
+    s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
+        "preset": "private_chat", "name": "Knock here",
+        "initial_state": [{"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}]},
+        token=atok)
+    room5 = (j or {}).get("room_id")
+    s, j = hs2.client("POST", "/_matrix/client/v3/knock/%s?server_name=%s" % (q(room5), q(hs1.name)),
+                      {"reason": "let me in"}, token=etok)
+    t.ok(s == 200 and j.get("room_id") == room5 and member_of(hs1, atok, room5, erin) == "knock",
+         "erin on hs2 knocks on a knock room of hs1 (make_knock/send_knock)", (s, j))
+    s, j = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
+    kn = (j or {}).get("rooms", {}).get("knock", {}).get(room5, {}).get("knock_state", {}).get("events", [])
+    t.ok(any(e["type"] == "m.room.name" and e["content"].get("name") == "Knock here" for e in kn),
+         "erin's /sync shows the knock with the room's stripped state", j)
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room5), {"user_id": erin}, token=atok)
+    s2, j2 = hs2.client("POST", "/_matrix/client/v3/rooms/%s/join" % q(room5), {}, token=etok)
+    t.ok(s == 200 and s2 == 200 and erin in joined(hs1, atok, room5), "alice lets erin in; erin joins",
+         (s, j, s2, j2))
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room3),
                       {"user_id": "@nobody:unreachable.invalid"}, token=btok)
     t.ok(s in (403, 502) and hs2.state_ids(btok, room3).get(("m.room.member", "@nobody:unreachable.invalid"))
