@@ -376,6 +376,23 @@ try:
                                                                            urllib.parse.quote(out_id or "")),
                           token=bobtok)
         t.ok(s == 200, "the sent event is readable", (s, j))
+        # Soft-fail: bob bans the peer's user; an event citing the state from
+        # before the ban passes its own checks but not the current state.
+        s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/ban" % urllib.parse.quote(room_id),
+                          {"user_id": joiner}, token=bobtok)
+        late = dict(m3, content={"msgtype": "m.text", "body": "after my ban"}, prev_events=[m3id],
+                    depth=m3["depth"] + 1, origin_server_ts=fedpeer.now_ms())
+        late.pop("hashes", None)
+        late.pop("signatures", None)
+        late_id = sign_pdu(late, PEER, pk)
+        s2, j2 = send(PEER, pk, "late", {"origin": PEER, "origin_server_ts": 1, "pdus": [late]})
+        s3, j3 = hs2.client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=10" %
+                            urllib.parse.quote(room_id), token=bobtok)
+        bodies = [e.get("content", {}).get("body") for e in (j3 or {}).get("chunk", [])]
+        t.ok(s == 200 and s2 == 200 and (j2 or {}).get("pdus", {}).get(late_id) == {} and
+             "after my ban" not in bodies and "soft-fail" in hs2.log(),
+             "an event of a banned user citing older state is soft-failed: taken ({}), kept out of the room",
+             (s, j, s2, j2, bodies))
 
     # ---- hs1 -> hs2: make_join, then the join signed by hs1 through hs2's checks ----
     s, j = hs1.client("POST", "/_scop/admin/v1/federation/join_probe",
