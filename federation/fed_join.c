@@ -103,7 +103,7 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 	struct room_event stored;
 	enum room_remote_verdict verdict;
 	enum room_rc rc;
-	json_t *map = NULL, *state = NULL, *chain = NULL, *joined = NULL, *roots = NULL, *tm, *eid;
+	json_t *map = NULL, *state = NULL, *chain = NULL, *joined = NULL, *roots = NULL, *cosigned = NULL, *tm, *eid;
 	const char *tk, *skey;
 	char id[EVENT_ID_BUF];
 
@@ -131,11 +131,26 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 		api_error(r, 403, "M_FORBIDDEN", "The joining user does not belong to the requesting server");
 		return;
 	}
+	/* A restricted join one of our users vouches for carries our
+	 * signature too (the auth rules ask for it). */
+	{
+		const char *via = json_string_value(json_object_get(json_object_get(ev, "content"),
+								    "join_authorised_via_users_server"));
+		const char *vdom = via ? matrix_id_domain(via) : NULL;
+		if (vdom && strcmp(vdom, fs->server_name) == 0) {
+			if (event_check_content_hash(rv, ev) < 0 || !(cosigned = json_deep_copy(ev)) ||
+			    event_hash_and_sign(rv, cosigned, fs->server_name, &fs->key) < 0) {
+				api_error(r, 403, "M_FORBIDDEN", "Cannot countersign the join");
+				goto out;
+			}
+			ev = cosigned;
+		}
+	}
 	rc = fed_receive_pdu(fs, room_id, ev, &res, &verdict);
 	if (rc != ROOM_OK || (verdict != ROOM_REMOTE_ACCEPT && verdict != ROOM_REMOTE_KNOWN)) {
 		api_error(r, 403, "M_FORBIDDEN", "The join was not accepted: %s",
 			  res.reason[0] ? res.reason : "refused");
-		return;
+		goto out;
 	}
 	if (verdict == ROOM_REMOTE_ACCEPT)
 		forward(fs, room_id, ev, origin);
@@ -163,6 +178,7 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 	api_reply(r, 200, json_pack("{s:s,s:O,s:O,s:O,s:b}", "origin", fs->server_name, "event", joined, "state",
 				    state, "auth_chain", chain, "members_omitted", 0));
 out:
+	json_decref(cosigned);
 	room_event_clear(&stored);
 	json_decref(map);
 	json_decref(state);

@@ -167,6 +167,25 @@ try:
     s2, j2 = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
     t.ok(s == 200 and s2 == 200 and room not in (j2 or {}).get("rooms", {}).get("invite", {}),
          "erin's /sync no longer lists the invite", (s, j, j2))
+    # ---- a restricted room of hs1: members of `room` may join ----
+    s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
+        "preset": "private_chat", "name": "Members only",
+        "initial_state": [{"type": "m.room.join_rules", "state_key": "",
+                           "content": {"join_rule": "restricted",
+                                       "allow": [{"type": "m.room_membership", "room_id": room}]}}]},
+        token=atok)
+    room6 = (j or {}).get("room_id")
+    s, j = hs2.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room6), q(hs1.name)), {},
+                      token=btok)
+    ev = hs1.client("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (q(room6), q(bob)),
+                    token=atok)[1] or {}
+    t.ok(s == 200 and bob in joined(hs1, atok, room6) and ev.get("join_authorised_via_users_server") == alice,
+         "bob (a member of the allowed room) joins a restricted room of hs1, vouched for by alice", (s, j, ev))
+    outsider, otok = hs2.register("outsider")
+    s, j = hs2.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room6), q(hs1.name)), {},
+                      token=otok)
+    t.ok(s == 403 and outsider not in joined(hs1, atok, room6), "a user in none of the allowed rooms may not", (s, j))
+
     # ---- knocking on a room of hs1 from hs2 ----
     s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
         "preset": "private_chat", "name": "Knock here",
