@@ -231,7 +231,7 @@ async def main_async(port, pid):
     await asyncio.sleep(2)
     rss1 = rss_kib(pid)
 
-    lat = await wake_latency(port, users, room, "lat%d" % len(idle))
+    lat = await wake_latency(port, users, room, "idle%d" % len(idle))
     print("sync wake-up with %4d idle long-polls: %s" % (len(idle), lat), flush=True)
     print("scopd RSS: %d KiB before, %d KiB with %d idle long-polls (%.1f KiB each); peak %d KiB"
           % (rss0, rss1, len(idle), (rss1 - rss0) / max(1, len(idle)), rss_kib(pid, "VmHWM")))
