@@ -52,11 +52,17 @@ int dkim_header_hash_ctx(enum dkim_canon c, const struct mailhdr *h, const char 
 	if (used == used_small)
 		memset(used, 0, h->count);
 	buf_reset(b);
-	for (size_t i = 0; i < nnames; i++) {
+	for (size_t i = 0, from = 0, prev_nl = 0; i < nnames; i++) {
+		size_t nl = strlen(names[i]), k;
+		/* The same name again (oversigning lists each name once more
+		 * than it occurs): its next instance can only be above the one
+		 * taken last, and when none was found none is left. */
+		if (i == 0 || nl != prev_nl || !same_name(names[i - 1], names[i], nl))
+			from = h->count;
+		prev_nl = nl;
 		/* names x fields comparisons: the length test first spares
 		 * most of the case-insensitive ones. */
-		size_t nl = strlen(names[i]);
-		for (size_t k = h->count; k-- > 0;) {
+		for (k = from; k-- > 0;) {
 			const struct mailhdr_field *f = &h->fields[k];
 			if (used[k] || f->name_len != nl || !same_name(f->name, names[i], nl))
 				continue;
@@ -66,6 +72,7 @@ int dkim_header_hash_ctx(enum dkim_canon c, const struct mailhdr *h, const char 
 				goto out;
 			break;
 		}
+		from = k == (size_t)-1 ? 0 : k;
 	}
 	if (dkim_canon_header(c, sigfield, siglen, b) < 0 || b->len < 2 ||
 	    EVP_DigestInit_ex(md, sha256 ? sha256 : EVP_sha256(), NULL) != 1 ||
