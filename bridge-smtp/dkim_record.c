@@ -341,6 +341,7 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 {
 	struct dkim_taglist tl;
 	const struct dkim_tag *t, *tag[T_COUNT] = { NULL };
+	int has_from = 0;
 	unsigned char bh[64];
 	long bhlen, blen;
 	size_t n;
@@ -435,6 +436,8 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 		 * reload t's fields on every byte. */
 		const unsigned char *hv = (const unsigned char *)t->value;
 		size_t hl = t->value_len, k = 0, i = 0;
+
+		has_from = 0;
 		char *out = sig->hbuf;
 		while (i <= hl) {
 			size_t s;
@@ -475,6 +478,7 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 			 * (a byte outside 33..126, or FWS inside a name). */
 			if (k == s || (i < hl && hv[i] != ':'))
 				goto bad_h;
+			has_from |= k - s == 4 && memcmp(out + s, "from", 4) == 0;
 			out[k++] = '\0';
 			if (sig->nheaders == DKIM_MAX_SIGNED_HEADERS)
 				goto bad_h;
@@ -482,14 +486,9 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 			i++;
 		}
 	}
-	{
-		int has_from = 0;
-		for (size_t i = 0; i < sig->nheaders; i++)
-			has_from |= strcmp(sig->headers[i], "from") == 0;
-		if (!has_from) {
-			sig_release(sig, arena);
-			return scop_err(err, errlen, "h= does not include From");
-		}
+	if (!has_from) {
+		sig_release(sig, arena);
+		return scop_err(err, errlen, "h= does not include From");
 	}
 
 	if (!(t = tag[T_BH]) || (bhlen = dkim_b64_fws_decode(t->value, t->value_len, bh, sizeof(bh))) == -1) {
