@@ -13,6 +13,8 @@ SCHEMA_SQL = \
 	schema/postgres/011_room_extras.sql \
 	schema/sqlite/012_relations_search.sql \
 	schema/postgres/012_relations_search.sql \
+	schema/sqlite/013_remote_events.sql \
+	schema/postgres/013_remote_events.sql \
 	schema/sqlite/016_receipt_threads.sql \
 	schema/postgres/016_receipt_threads.sql
 
