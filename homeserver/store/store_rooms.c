@@ -410,37 +410,42 @@ enum store_rc room_store_outlier_put(struct room_store *rs, const char *event_id
 	return room_store_outliers_put(rs, room_id, kind, &event_id, &json, 1);
 }
 
+/* Work items of the commit queue (so they are ordered with appends and
+ * share their transactions). */
+struct outliers_job {
+	const char *room_id;
+	int kind;
+	const char *const *ids, *const *jsons;
+	size_t n;
+	int64_t now;
+};
+
+static enum store_rc outliers_job_run(struct db_conn *c, void *arg)
+{
+	const struct outliers_job *j = arg;
+	enum store_rc rc = STORE_OK;
+	/* Ordered with appends, so an event is never both in the timeline
+	 * and here. */
+	for (size_t i = 0; rc == STORE_OK && i < j->n; i++)
+		rc = DBQ(c, NULL, "INSERT INTO event_outliers (event_id, room_id, kind, event_json, received_ts)"
+			 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?)"
+			 " ON CONFLICT (event_id) DO NOTHING",
+			 DB_TEXT(j->ids[i]), DB_TEXT(j->room_id), DB_INT(j->kind), DB_TEXT(j->jsons[i]),
+			 DB_INT(j->now), DB_TEXT(j->ids[i]));
+	return rc;
+}
+
 enum store_rc room_store_outliers_put(struct room_store *rs, const char *room_id, int kind,
 				      const char *const *ids, const char *const *jsons, size_t n)
 {
-	struct db_conn *c;
-	enum store_rc rc;
-	int64_t now = (int64_t)time(NULL) * 1000;
+	struct outliers_job j = { room_id, kind, ids, jsons, n, (int64_t)time(NULL) * 1000 };
 
 	if (!room_id || kind < ROOM_EVENT_OUTLIER || kind > ROOM_EVENT_SOFT_FAILED)
 		return STORE_ERROR;
 	for (size_t i = 0; i < n; i++)
 		if (!ids[i] || !jsons[i])
 			return STORE_ERROR;
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	/* Under the append lock, so an event is never both in the timeline
-	 * and here. */
-	pthread_mutex_lock(&rs->wlock);
-	rc = db_begin(c);
-	for (size_t i = 0; rc == STORE_OK && i < n; i++)
-		rc = DBQ(c, NULL, "INSERT INTO event_outliers (event_id, room_id, kind, event_json, received_ts)"
-			 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?)"
-			 " ON CONFLICT (event_id) DO NOTHING",
-			 DB_TEXT(ids[i]), DB_TEXT(room_id), DB_INT(kind), DB_TEXT(jsons[i]), DB_INT(now),
-			 DB_TEXT(ids[i]));
-	if (rc == STORE_OK)
-		rc = db_commit(c);
-	else
-		db_rollback(c);
-	pthread_mutex_unlock(&rs->wlock);
-	conn_put(rs, c);
-	return rc;
+	return commit_queue_run(rs->cq, outliers_job_run, &j);
 }
 
 int room_store_event_known(struct room_store *rs, const char *event_id)
@@ -460,54 +465,59 @@ int room_store_event_known(struct room_store *rs, const char *event_id)
 	return known;
 }
 
-enum store_rc room_store_group_put(struct room_store *rs, const char *room_id,
-				   const char *state_json, int64_t *group)
+struct group_job {
+	const char *room_id, *state_json;
+	int64_t group;
+};
+
+static enum store_rc group_job_run(struct db_conn *c, void *arg)
 {
-	struct db_conn *c;
+	struct group_job *j = arg;
 	struct db_res r = { 0 };
 	enum store_rc rc;
 
-	*group = 0;
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	pthread_mutex_lock(&rs->wlock);
-	rc = db_begin(c);
-	if (rc == STORE_OK)
-		rc = DBQ(c, &r, "SELECT COALESCE(MIN(group_id), 0) FROM state_groups");
+	j->group = 0;
+	rc = DBQ(c, &r, "SELECT COALESCE(MIN(group_id), 0) FROM state_groups");
 	if (rc == STORE_OK) {
 		int64_t g = db_get_int(&r, 0, 0);
-		*group = (g < 0 ? g : 0) - 1;
+		j->group = (g < 0 ? g : 0) - 1;
 		rc = DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json)"
-			 " VALUES (?, ?, ?)", DB_INT(*group), DB_TEXT(room_id), DB_TEXT(state_json));
+			 " VALUES (?, ?, ?)", DB_INT(j->group), DB_TEXT(j->room_id),
+			 DB_TEXT(j->state_json));
 	}
-	if (rc == STORE_OK)
-		rc = db_commit(c);
-	else
-		db_rollback(c);
-	pthread_mutex_unlock(&rs->wlock);
 	db_res_free(&r);
-	conn_put(rs, c);
-	if (rc != STORE_OK)
-		*group = 0;
+	return rc;
+}
+
+enum store_rc room_store_group_put(struct room_store *rs, const char *room_id,
+				   const char *state_json, int64_t *group)
+{
+	struct group_job j = { room_id, state_json, 0 };
+	enum store_rc rc = commit_queue_run(rs->cq, group_job_run, &j);
+
+	*group = rc == STORE_OK ? j.group : 0;
 	return rc;
 }
 
 /* ---- the federation outbox ---------------------------------------------- */
 
+struct outbox_job {
+	const char *dest, *pdu_json;
+};
+
+static enum store_rc outbox_job_run(struct db_conn *c, void *arg)
+{
+	const struct outbox_job *j = arg;
+	return DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
+		   " SELECT COALESCE(MAX(seq), 0) + 1, ?, ? FROM fed_outbox",
+		   DB_TEXT(j->dest), DB_TEXT(j->pdu_json));
+}
+
 enum store_rc room_store_outbox_add(struct room_store *rs, const char *dest, const char *pdu_json)
 {
-	struct db_conn *c;
-	enum store_rc rc;
-
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	pthread_mutex_lock(&rs->wlock);
-	rc = DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
-		 " SELECT COALESCE(MAX(seq), 0) + 1, ?, ? FROM fed_outbox",
-		 DB_TEXT(dest), DB_TEXT(pdu_json));
-	pthread_mutex_unlock(&rs->wlock);
-	conn_put(rs, c);
-	return rc;
+	struct outbox_job j = { dest, pdu_json };
+	/* Queued with the appends, so the MAX(seq) + 1 never races. */
+	return commit_queue_run(rs->cq, outbox_job_run, &j);
 }
 
 enum store_rc room_store_outbox_delivered(struct room_store *rs, const char *dest, size_t n)
