@@ -22,5 +22,5 @@ BENCH_PROGS += bench/bench_push_rules
 bench_bench_push_rules_SOURCES = bench/bench_push_rules.c
 bench_bench_push_rules_LDADD = homeserver/libscophs.a $(COMMON_LIBS)
 
-SCRIPT_TESTS += tests/e2e/test_push.py
-EXTRA_DIST += tests/e2e/test_push.py
+SCRIPT_TESTS += tests/e2e/test_push.py tests/e2e/test_push_jssdk.py
+EXTRA_DIST += tests/e2e/test_push.py tests/e2e/test_push_jssdk.py tests/jssdk/push.mjs
