@@ -26,7 +26,8 @@
 struct ev {
 	json_t *pdu;            /* owned */
 	char *room_id;
-	int64_t state_before;   /* -1: not known (an outlier) */
+	int kind;               /* ROOM_EVENT_*: only timeline events have state */
+	int64_t state_before;   /* a state group (negative ones too) */
 	int64_t depth;
 	int redacted;
 };
@@ -115,6 +116,7 @@ static const struct ev *ev_get(struct rctx *c, const char *id)
 	v->pdu = json_loads(e.json, JSON_REJECT_DUPLICATES, NULL);
 	v->room_id = e.room_id;
 	e.room_id = NULL;
+	v->kind = e.kind;
 	v->state_before = e.state_before;
 	v->depth = e.depth;
 	v->redacted = e.redacted_by != NULL;
@@ -139,11 +141,12 @@ static const struct ev *ev_in_room(struct rctx *c, const char *id)
 	return v && strcmp(v->room_id, c->room_id) == 0 ? v : NULL;
 }
 
-/* The same, leaving out events that are no part of the room's history
- * (none yet: the store keeps only accepted events). */
+/* The same, leaving out rejected events: they authorise nothing and are
+ * no part of the room's history, so walks neither return nor cross them. */
 static const struct ev *ev_valid(struct rctx *c, const char *id)
 {
-	return ev_in_room(c, id);
+	const struct ev *v = ev_in_room(c, id);
+	return v && v->kind != ROOM_EVENT_REJECTED ? v : NULL;
 }
 
 /* The IDs in pdu[key] (prev_events or auth_events) into ids (appended);
@@ -244,7 +247,7 @@ static const struct group_vis *vis_group(struct rctx *c, const struct ev *v)
 	json_t *map = NULL;
 	int64_t group = v->state_before;
 
-	if (group < 0) /* an outlier: judge by the state now */
+	if (v->kind != ROOM_EVENT_TIMELINE) /* no state of its own: judge by the state now */
 		return vis_now(c);
 	for (size_t i = 0; i < c->ngroups; i++)
 		if (c->groups[i].group == group)
@@ -399,7 +402,7 @@ static json_t *state_ids_before(struct rctx *c, const struct ev *v)
 	json_t *map = NULL, *ids, *keys, *id;
 	const char *type, *sk;
 
-	if (v->state_before < 0 || room_store_state_group(c->rs, v->state_before, &map) != STORE_OK)
+	if (v->kind != ROOM_EVENT_TIMELINE || room_store_state_group(c->rs, v->state_before, &map) != STORE_OK)
 		return NULL;
 	ids = json_array();
 	json_object_foreach(map, type, keys)
