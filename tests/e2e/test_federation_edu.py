@@ -1,13 +1,14 @@
 #!/usr/bin/python3
-"""Typing and read receipts between two scopd over TLS on loopback: what
-one server's user does arrives, as an EDU its server sends, in the other
-server's /sync.
+"""Typing, read receipts and presence between two scopd over TLS on
+loopback: what one server's user does arrives, as an EDU its server
+sends, in the other server's /sync.
 
 hs1 and hs2 (tests/federation/fedhs.py); alice of hs1 creates a room,
 bob of hs2 joins it over federation.  Checks: typing both ways (start and
-stop), an m.read receipt both ways, a private receipt staying home, and
-the read endpoints between the two servers themselves (hs2 asks hs1 for
-/state_ids and /backfill with its own X-Matrix signature)."""
+stop), an m.read receipt both ways, a private receipt staying home,
+presence both ways, and the read endpoints between the two servers
+themselves (hs2 asks hs1 for /state_ids and /backfill with its own
+X-Matrix signature)."""
 import os
 import shutil
 import sys
@@ -37,12 +38,15 @@ class Syncer:
         self.since = j["next_batch"]
         self.typing = []
         self.receipts = {}
+        self.presence = {}
 
     def poll(self):
         s, j = self.hs.client("GET", "/_matrix/client/v3/sync?timeout=300&since=" + q(self.since), token=self.tok)
         if s != 200:
             return
         self.since = j["next_batch"]
+        for e in j.get("presence", {}).get("events", []):
+            self.presence[e.get("sender")] = e.get("content", {})
         room = j.get("rooms", {}).get("join", {}).get(self.room, {})
         for e in room.get("ephemeral", {}).get("events", []):
             if e["type"] == "m.typing":
@@ -114,6 +118,17 @@ try:
     t.ok(s == 200 and ok and at_alice.receipts.get(("m.read", bob)) == first and
          ("m.read.private", bob) not in at_alice.receipts,
          "bob's private receipt stays on hs2 (hs1 got a later message from hs2 meanwhile)", at_alice.receipts)
+
+    # ---- presence ----
+    s, j = hs1.client("PUT", "/_matrix/client/v3/presence/%s/status" % q(alice),
+                      {"presence": "unavailable", "status_msg": "at lunch"}, token=atok)
+    t.ok(s == 200 and at_bob.wait(lambda y: y.presence.get(alice, {}).get("presence") == "unavailable" and
+                                  y.presence[alice].get("status_msg") == "at lunch"),
+         "alice's presence on hs1 reaches bob's /sync on hs2", (s, at_bob.presence))
+    s, j = hs2.client("PUT", "/_matrix/client/v3/presence/%s/status" % q(bob),
+                      {"presence": "unavailable", "status_msg": "in a meeting"}, token=btok)
+    t.ok(s == 200 and at_alice.wait(lambda y: y.presence.get(bob, {}).get("status_msg") == "in a meeting"),
+         "bob's presence on hs2 reaches alice's /sync on hs1", (s, at_alice.presence))
 
     # ---- the read endpoints between the two servers ----
     s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/state_ids/%s?event_id=%s" % (
