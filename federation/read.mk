@@ -34,3 +34,6 @@ tests_fuzz_fuzz_fed_read_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_fed_read_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_fed_read_LDADD = $(FUZZ_MAIN_LIB) $(FEDAPI_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/fed_read
+
+# EDUs against a real Synapse, run by hand like tests/synapse/interop.py.
+EXTRA_DIST += tests/synapse/interop_edu.py
