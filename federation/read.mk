@@ -37,3 +37,8 @@ EXTRA_DIST += tests/fuzz/corpus/fed_read
 
 # EDUs against a real Synapse, run by hand like tests/synapse/interop.py.
 EXTRA_DIST += tests/synapse/interop_edu.py
+
+UNIT_TESTS += tests/unit/federation/test_room_servers
+tests_unit_federation_test_room_servers_SOURCES = tests/unit/federation/test_room_servers.c
+tests_unit_federation_test_room_servers_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
+tests_unit_federation_test_room_servers_LDADD = $(FEDAPI_LIBS) $(CMOCKA_TEST_LIBS)
