@@ -66,6 +66,7 @@ struct hs {
 	hs_remote_join_fn remote_join; /* set by the federation service, or NULL */
 	void *remote_join_arg;         /* also remote_leave's */
 	hs_remote_leave_fn remote_leave;
+	hs_remote_join_fn remote_knock;  /* knocking on a room this server is not in */
 };
 
 /* Rooms, events and /sync (hs_rooms.c): opens the room store on the
