@@ -190,6 +190,40 @@ try:
              "scopd -> Synapse message in Synapse's room seen by Synapse's client API (/messages, else /sync)",
              timeline_bodies(syn, sbob_tok, syn_room))
 
+    # ---- 5b. joins and messages in every room version Synapse knows ----
+    # One line per version and direction: created on one side, joined from
+    # the other, a message each way.
+    def round_trip(home, htok, huser, away, atok, auser, ver):
+        s, j = home.client("POST", "/_matrix/client/v3/createRoom",
+                           {"preset": "public_chat", "room_version": ver}, token=htok)
+        if s != 200:
+            return "createRoom: %s %s" % (s, j)
+        rid = j["room_id"]
+        s, j = away.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(rid), q(home.name)), {},
+                           token=atok)
+        if s != 200:
+            return "join: %s %s" % (s, j)
+        if not wait_for(lambda: auser in joined_members(home, htok, rid), timeout=15):
+            return "home does not see the join"
+        # Transaction IDs are unique per access token: a repeated one is
+        # answered with the first event and sends nothing.
+        home.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/h%s" % (q(rid), q(rid)),
+                    {"msgtype": "m.text", "body": "from home v" + ver}, token=htok)
+        if not wait_for(lambda: "from home v" + ver in timeline_bodies(away, atok, rid), timeout=15):
+            return "home's message not seen away: %s" % timeline_bodies(away, atok, rid)
+        away.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/a%s" % (q(rid), q(rid)),
+                    {"msgtype": "m.text", "body": "from away v" + ver}, token=atok)
+        if not wait_for(lambda: "from away v" + ver in timeline_bodies(home, htok, rid), timeout=15):
+            return "away's message not seen home: %s" % timeline_bodies(home, htok, rid)
+        return None
+    for ver in [str(v) for v in range(1, 11)]:
+        why = round_trip(syn, sbob_tok, sbob, scop, cdave_tok, cdave, ver)
+        todo(why is None, "room version %s: room on Synapse, scopd joins, a message each way" % ver, why)
+        if int(ver) < 3:
+            continue  # scopd creates rooms of version 3 and later only
+        why = round_trip(scop, ccarol_tok, ccarol, syn, salice_tok, salice, ver)
+        todo(why is None, "room version %s: room on scopd, Synapse joins, a message each way" % ver, why)
+
     # ---- 6. invites both ways ----
     s, j = syn.client("POST", "/_matrix/client/v3/createRoom",
                       {"preset": "private_chat", "room_version": ROOM_VERSION, "invite": [cdave]}, token=sbob_tok)
