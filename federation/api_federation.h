@@ -20,6 +20,13 @@
  *   federation_ca_file: PEM trust anchors instead of the system's
  *   federation_address_overrides: ["HOST:PORT:ADDR:APORT", ...] (tests)
  *   federation_dns_forwarder: "ADDR@PORT" for SRV lookups
+ *   federation_backoff_base_ms, federation_backoff_max_ms: the sender's
+ *       retry delays (defaults 1 s and 1 h; tests make them short)
+ *
+ * Outbound: every event rooms creates is queued for the servers rooms
+ * names (rooms_set_outbound()); queued PDUs are kept in the store's
+ * outbox until delivered and queued again by fed_service_new() after a
+ * restart.
  *
  * Lifetime: fed_service_new() after hs_rooms_start() and before the HTTP
  * server starts (it adds routes); fed_service_start() starts the sender;
@@ -63,6 +70,8 @@ struct fed_options {
 	struct keyring_notary *notaries;
 	size_t n_notaries;
 	char **notary_names;       /* own the notaries' server_name / key_id strings */
+	long backoff_base_ms;      /* federation_backoff_base_ms (0: the sender's default) */
+	long backoff_max_ms;       /* federation_backoff_max_ms */
 };
 
 struct fed_service {
@@ -75,6 +84,7 @@ struct fed_service {
 	struct fed_sender *sender;
 	struct fed_api_route *routes;      /* mounted on hs->router; freed with the service */
 	size_t nroutes;
+	int restoring;                     /* re-queueing the outbox at start-up */
 };
 
 /* Parses the federation keys of a scopd config tree into opt (zeroed
