@@ -404,6 +404,38 @@ void fed_path_escape(struct buf *b, const char *s)
 	}
 }
 
+/* hs->fed_query (hs.h): the client API's remote profile and alias
+ * lookups, as a signed request from this server. */
+static int fed_query_hook(void *arg, const char *destination, const char *type, const char *const *params,
+			  size_t nparams, long *status, json_t **reply)
+{
+	struct fed_service *fs = arg;
+	struct buf uri;
+	char err[256];
+	int rc;
+
+	*reply = NULL;
+	if (strspn(type, "abcdefghijklmnopqrstuvwxyz_") != strlen(type) || nparams % 2)
+		return -1;
+	buf_init(&uri, 512);
+	buf_printf(&uri, "/_matrix/federation/v1/query/%s", type);
+	for (size_t i = 0; i + 1 < nparams; i += 2) {
+		buf_putc(&uri, i ? '&' : '?');
+		fed_path_escape(&uri, params[i]);
+		buf_putc(&uri, '=');
+		fed_path_escape(&uri, params[i + 1]);
+	}
+	struct fed_client_req rq = {
+		.resolver = fs->resolver, .key = &fs->key, .origin = fs->server_name, .destination = destination,
+		.method = "GET", .uri = uri.data,
+	};
+	rc = uri.data ? fed_client_request(&rq, status, reply, err, sizeof(err)) : -1;
+	if (rc < 0)
+		log_info("federation: query/%s to %s: %s", type, destination, uri.data ? err : "out of memory");
+	buf_free(&uri);
+	return rc;
+}
+
 /* Admin tool: asks the user's server for their devices over federation
  * (a signed request from this server; the answer is passed through). */
 static void admin_remote_devices(struct api_req *r, struct fed_service *fs, const char *origin)
@@ -725,6 +757,7 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 		hs->remote_join = fed_join_remote;
 		hs->remote_leave = fed_leave_remote;
 		hs->remote_knock = fed_knock_remote;
+		hs->fed_query = fed_query_hook;
 		hs->remote_join_arg = fs;
 	}
 	json_decref(root);
@@ -764,6 +797,7 @@ void fed_service_free(struct fed_service *fs)
 		fs->hs->remote_join = NULL;
 		fs->hs->remote_leave = NULL;
 		fs->hs->remote_knock = NULL;
+		fs->hs->fed_query = NULL;
 		fs->hs->remote_join_arg = NULL;
 	}
 	fed_sender_free(fs->sender);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "federation/api_txn.h"
 #include "federation/fed_client.h"
@@ -24,6 +25,27 @@
 static const char *ref_id(const struct room_version *rv, const json_t *item)
 {
 	return rv->event_id == EVENT_ID_V1 ? json_string_value(json_array_get(item, 0)) : json_string_value(item);
+}
+
+/* Room versions 1 and 2 name an event "$opaque:server" after the server
+ * that made it, whose signature it then needs.  A make_join/make_leave
+ * template carries the resident server's ID (Synapse's does), so the
+ * joining or leaving server gives the event an ID of its own, as Synapse
+ * does; kept, the resident refuses it ("Not signed by" the resident).
+ * 0, or -1 when out of memory or randomness. */
+static int own_v1_event_id(const struct room_version *rv, json_t *ev, const char *server)
+{
+	char tok[19], id[EVENT_ID_BUF];
+	int n;
+
+	if (rv->event_id != EVENT_ID_V1)
+		return 0;
+	if (scop_random_token(tok, sizeof(tok) - 1) < 0)
+		return -1;
+	n = snprintf(id, sizeof(id), "$%s:%s", tok, server);
+	if (n < 0 || (size_t)n >= sizeof(id))
+		return -1;
+	return json_object_set_new(ev, "event_id", json_string(id));
 }
 
 static json_t *load_event(struct room_store *rs, const char *id)
@@ -462,7 +484,8 @@ static int join_via(struct join_ctx *j, const char *dest, const char *room_id, c
 	json_object_set_new(ev, "origin_server_ts", json_integer(http_now_ms()));
 	json_object_del(ev, "hashes");
 	json_object_del(ev, "signatures");
-	if (event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
+	if (own_v1_event_id(rv, ev, fs->server_name) < 0 ||
+	    event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
 		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the join", NULL);
 		goto out;
 	}
@@ -841,7 +864,8 @@ static int handshake_via(struct join_ctx *j, const char *dest, const char *room_
 	json_object_set_new(ev, "origin_server_ts", json_integer(http_now_ms()));
 	json_object_del(ev, "hashes");
 	json_object_del(ev, "signatures");
-	if (event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
+	if (own_v1_event_id(rv, ev, fs->server_name) < 0 ||
+	    event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
 		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the event", NULL);
 		goto out;
 	}

@@ -1326,6 +1326,8 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 		free(users);
 		json_decref(peers);
 	}
+	if (changed && r->edu_hook)
+		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, 0);
 	return ROOM_OK;
 }
 
