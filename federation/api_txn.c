@@ -8,6 +8,7 @@
 #include "federation/api_txn.h"
 #include "federation/edu.h"
 #include "federation/fed_client.h"
+#include "federation/fed_join.h"
 #include "federation/fed_txn.h"
 #include "federation/pdu_check.h"
 #include "homeserver/rooms.h"
@@ -191,6 +192,22 @@ static const char *verdict_str(enum room_remote_verdict v)
 	return "?";
 }
 
+static enum room_rc receive_with_state(struct fed_service *fs, const char *room_id, const json_t *pdu,
+					const json_t *state, struct room_result *res, enum room_remote_verdict *verdict)
+{
+	struct store_view v = { rooms_store(fs->hs->rooms), json_object(), json_object() };
+	struct check_arg ca = { fs, &v, PDU_DROP };
+	enum room_rc rc = ROOM_ERROR;
+
+	memset(res, 0, sizeof(*res));
+	*verdict = ROOM_REMOTE_DROP;
+	if (v.events && v.rejected)
+		rc = rooms_receive_with_state(fs->hs->rooms, room_id, pdu, state, check_cb, &ca, res, verdict);
+	json_decref(v.events);
+	json_decref(v.rejected);
+	return rc;
+}
+
 /* One PDU of a transaction: checked and stored; the answer's entry is {}
  * for what this server took (accepted, soft-failed or already known) and
  * {"error"} for the rest (rejected events are stored as such all the
@@ -219,6 +236,14 @@ static json_t *check_one(struct fed_service *fs, const char *origin, const json_
 		/* The room is known, so its prev events are what is missing. */
 		fetch_missing(fs, origin, room_id, res.event_id);
 		rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
+	}
+	if (rc == ROOM_NOT_FOUND && res.event_id[0]) {
+		/* Still a gap (history from before this server joined, say):
+		 * ask origin for the state at the event instead. */
+		json_t *state = NULL;
+		if (fed_fetch_state(fs, origin, room_id, rv, pdu, &state) == 0)
+			rc = receive_with_state(fs, room_id, pdu, state, &res, &verdict);
+		json_decref(state);
 	}
 	snprintf(event_id, idlen, "%s", res.event_id);
 	if (rc == ROOM_OK && verdict != ROOM_REMOTE_REJECT)
