@@ -120,6 +120,7 @@ enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const 
 }
 
 #define MISSING_LIMIT 20
+#define TXN_MAX_GAPS 3     /* gaps per transaction this server fetches for */
 
 static int by_depth(const void *a, const void *b)
 {
@@ -213,7 +214,7 @@ static enum room_rc receive_with_state(struct fed_service *fs, const char *room_
  * {"error"} for the rest (rejected events are stored as such all the
  * same).  Missing prev events are fetched from origin first. */
 static json_t *check_one(struct fed_service *fs, const char *origin, const json_t *pdu, char *event_id,
-			 size_t idlen)
+			 size_t idlen, int *gaps)
 {
 	const char *room_id = json_string_value(json_object_get(pdu, "room_id"));
 	const struct room_version *rv = NULL;
@@ -232,12 +233,13 @@ static json_t *check_one(struct fed_service *fs, const char *origin, const json_
 		return json_pack("{s:s}", "error", "Unknown room");
 	}
 	rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
-	if (rc == ROOM_NOT_FOUND && res.event_id[0]) {
+	/* A transaction may send this server fetching for a few gaps only. */
+	if (rc == ROOM_NOT_FOUND && res.event_id[0] && (*gaps)-- > 0) {
 		/* The room is known, so its prev events are what is missing. */
 		fetch_missing(fs, origin, room_id, res.event_id);
 		rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
 	}
-	if (rc == ROOM_NOT_FOUND && res.event_id[0]) {
+	if (rc == ROOM_NOT_FOUND && res.event_id[0] && *gaps >= 0) {
 		/* Still a gap (history from before this server joined, say):
 		 * ask origin for the state at the event instead. */
 		json_t *state = NULL;
@@ -268,9 +270,10 @@ void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origi
 		return;
 	}
 	results = json_object();
+	int gaps = TXN_MAX_GAPS;
 	json_array_foreach(txn.pdus, i, pdu) {
 		char id[EVENT_ID_BUF];
-		json_t *one = check_one(fs, origin, pdu, id, sizeof(id));
+		json_t *one = check_one(fs, origin, pdu, id, sizeof(id), &gaps);
 		if (id[0])
 			json_object_set_new(results, id, one);
 		else
