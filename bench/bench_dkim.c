@@ -9,7 +9,10 @@
  * there even a perfect implementation stays well under the raw rate.
  *
  * "ours" is the whole job: header split, body canonicalization and hash,
- * header hash, the signature, and (verify) key record parsing. */
+ * header hash, the signature, and (verify) key record parsing, with a
+ * signer or verifier kept from message to message (through its key
+ * cache, the verifier parses the key record once); "new ... per message"
+ * is the same through dkim_sign()/dkim_verify(). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,9 +115,20 @@ struct job {
 	size_t siglen;
 	struct dkim_sign_opts so;
 	struct dkim_verify_opts vo, vo_nocache;
+	struct dkim_verifier *verifier; /* kept across messages, as a long-running bridge keeps one */
+	struct dkim_signer *signer;     /* the same for signing */
 };
 
 static int sign_ours(void *p)
+{
+	struct job *j = p;
+	struct buf out = BUF_INIT;
+	int rc = dkim_signer_message(j->signer, j->msg->data, j->msg->len, &out, NULL, 0);
+	buf_free(&out);
+	return rc;
+}
+
+static int sign_fresh(void *p)
 {
 	struct job *j = p;
 	struct buf out = BUF_INIT;
@@ -126,11 +140,9 @@ static int sign_ours(void *p)
 static int sign_raw(void *p)
 {
 	struct job *j = p;
-	unsigned char *sig;
-	size_t len;
-	int rc = dkim_crypto_sign(j->key, j->digest, &sig, &len);
-	free(sig);
-	return rc;
+	unsigned char sig[1024];
+	size_t len = sizeof(sig);
+	return dkim_crypto_sign_buf(j->key, j->digest, sig, &len);
 }
 
 static int sign_floor(void *p)
@@ -150,6 +162,16 @@ static int verify_with(const struct dkim_verify_opts *vo, const struct buf *m)
 }
 
 static int verify_ours(void *p)
+{
+	struct job *j = p;
+	const struct dkim_result *res;
+	size_t count;
+	int ok = dkim_verifier_message(j->verifier, j->signed_msg.data, j->signed_msg.len, &res, &count) == 0 &&
+		 count == 1 && res[0].status == DKIM_PASS;
+	return ok ? 0 : -1;
+}
+
+static int verify_fresh(void *p)
 {
 	struct job *j = p;
 	return verify_with(&j->vo, &j->signed_msg);
@@ -222,20 +244,29 @@ static void run_algo(const char *name, struct dkim_privkey *key, const struct bu
 	buf_append(&j.signed_msg, msg->data, msg->len);
 	j.vo.key_record = j.vo_nocache.key_record = rec.data;
 	j.vo.keys = dkim_keycache_new(16);
+	j.verifier = dkim_verifier_new(&j.vo);
+	j.signer = dkim_signer_new(&j.so, key, NULL, 0);
+	if (!j.verifier || !j.signer)
+		abort();
 
-	struct variant sv[3] = { { "ours", sign_ours, &j, 0, 0 }, { "raw", sign_raw, &j, 0, 0 },
-				 { "floor", sign_floor, &j, 0, 0 } };
-	struct variant vv[4] = { { "ours", verify_ours, &j, 0, 0 }, { "raw", verify_raw, &j, 0, 0 },
-				 { "floor", verify_floor, &j, 0, 0 }, { "nocache", verify_nocache, &j, 0, 0 } };
-	race(sv, 3, RUN_SECONDS * 3);
-	race(vv, 4, RUN_SECONDS * 4);
-	printf("%-8s sign:   ours %8.0f | raw %8.0f (%5.1f%%) | floor %8.0f (%5.1f%%) | openssl speed %8.0f\n", name,
-	       rate(&sv[0]), rate(&sv[1]), 100 * rate(&sv[0]) / rate(&sv[1]), rate(&sv[2]),
-	       100 * rate(&sv[0]) / rate(&sv[2]), speed_sign);
+	struct variant sv[4] = { { "ours", sign_ours, &j, 0, 0 }, { "raw", sign_raw, &j, 0, 0 },
+				 { "floor", sign_floor, &j, 0, 0 }, { "fresh", sign_fresh, &j, 0, 0 } };
+	struct variant vv[5] = { { "ours", verify_ours, &j, 0, 0 }, { "raw", verify_raw, &j, 0, 0 },
+				 { "floor", verify_floor, &j, 0, 0 }, { "nocache", verify_nocache, &j, 0, 0 },
+				 { "fresh", verify_fresh, &j, 0, 0 } };
+	race(sv, 4, RUN_SECONDS * 4);
+	race(vv, 5, RUN_SECONDS * 5);
+	printf("%-8s sign:   ours %8.0f | raw %8.0f (%5.1f%%) | floor %8.0f (%5.1f%%) | openssl speed %8.0f"
+	       " | new signer per message %8.0f (%5.1f%%)\n",
+	       name, rate(&sv[0]), rate(&sv[1]), 100 * rate(&sv[0]) / rate(&sv[1]), rate(&sv[2]),
+	       100 * rate(&sv[0]) / rate(&sv[2]), speed_sign, rate(&sv[3]), 100 * rate(&sv[3]) / rate(&sv[1]));
 	printf("%-8s verify: ours %8.0f | raw %8.0f (%5.1f%%) | floor %8.0f (%5.1f%%) | openssl speed %8.0f"
-	       " | ours, key parsed per message %8.0f\n",
+	       " | new verifier per message %8.0f (%5.1f%%) | key parsed per message %8.0f\n",
 	       name, rate(&vv[0]), rate(&vv[1]), 100 * rate(&vv[0]) / rate(&vv[1]), rate(&vv[2]),
-	       100 * rate(&vv[0]) / rate(&vv[2]), speed_verify, rate(&vv[3]));
+	       100 * rate(&vv[0]) / rate(&vv[2]), speed_verify, rate(&vv[4]), 100 * rate(&vv[4]) / rate(&vv[1]),
+	       rate(&vv[3]));
+	dkim_verifier_free(j.verifier);
+	dkim_signer_free(j.signer);
 	dkim_keycache_free(j.vo.keys);
 	dkim_key_free(&j.pub);
 	free(j.sig);

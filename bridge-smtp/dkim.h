@@ -63,6 +63,7 @@ struct dkim_sig {
 	long long t, x;     /* -1 when absent */
 };
 
+/* Fills every field of sig up to nheaders entries of headers[]. */
 int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *err, size_t errlen);
 void dkim_sig_free(struct dkim_sig *sig);
 
@@ -123,6 +124,16 @@ int dkim_signer_headers(struct dkim_signer *s, const char *hdr, size_t len, char
 int dkim_signer_body(struct dkim_signer *s, const void *data, size_t n);
 /* Appends "DKIM-Signature: ...\r\n" (folded) to out. */
 int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t errlen);
+/* Makes s ready to sign the next message with the same options and key,
+ * keeping its memory (header copy and field array, hash contexts, the
+ * buffers the field is built in), so that a signer kept for message
+ * after message allocates nothing once warmed up.  -1 on an OpenSSL
+ * failure (then free the signer). */
+int dkim_signer_reset(struct dkim_signer *s);
+/* Reset, then headers, body and finish for a whole message in memory,
+ * without copying its header block (msg need only last the call). */
+int dkim_signer_message(struct dkim_signer *s, const char *msg, size_t len, struct buf *out, char *err,
+			size_t errlen);
 void dkim_signer_free(struct dkim_signer *s);
 
 int dkim_sign(const struct dkim_sign_opts *o, struct dkim_privkey *key, const char *msg, size_t len,
@@ -179,6 +190,17 @@ int dkim_verifier_body(struct dkim_verifier *v, const void *data, size_t n);
 /* Results, one per DKIM-Signature field in order of appearance (none when
  * the message is unsigned).  The array belongs to the verifier. */
 int dkim_verifier_finish(struct dkim_verifier *v, const struct dkim_result **res, size_t *count);
+/* Makes v ready for the next message with the same options.  Its memory
+ * is kept (a scratch arena for what one message needs, the header field
+ * array, body and header hash contexts), so that a verifier kept for
+ * message after message allocates nothing once warmed up.  Results from
+ * before become invalid. */
+void dkim_verifier_reset(struct dkim_verifier *v);
+/* Reset, then headers, body and finish for a whole message in memory,
+ * without copying its header block (msg need only last the call).
+ * Results as from dkim_verifier_finish. */
+int dkim_verifier_message(struct dkim_verifier *v, const char *msg, size_t len, const struct dkim_result **res,
+			  size_t *count);
 void dkim_verifier_free(struct dkim_verifier *v);
 
 /* Whole-message form; *res is malloc()ed (free() it), *count may be 0. */

@@ -38,6 +38,9 @@ struct dkim_body *dkim_body_new(enum dkim_canon c, long long limit);
  * OpenSSL 3's implicit fetch per message; NULL means EVP_sha256().  The
  * body takes its own reference. */
 struct dkim_body *dkim_body_new_md(enum dkim_canon c, long long limit, const EVP_MD *sha256);
+/* Makes b ready for another body (hash context and memory kept), as if
+ * made anew with these settings and the same SHA-256. */
+int dkim_body_restart(struct dkim_body *b, enum dkim_canon c, long long limit);
 int dkim_body_update(struct dkim_body *b, const void *data, size_t n);
 /* Finishes the hash into digest[32]; *total (may be NULL) gets the length
  * of the whole canonical body, hashed or not. */

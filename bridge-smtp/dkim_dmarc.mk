@@ -8,6 +8,7 @@ noinst_LIBRARIES += bridge-smtp/libscopdkim.a
 bridge_smtp_libscopdkim_a_SOURCES = \
 	bridge-smtp/mailhdr.c bridge-smtp/mailhdr.h \
 	bridge-smtp/dkim_tags.c bridge-smtp/dkim_tags.h \
+	bridge-smtp/dkim_arena.c bridge-smtp/dkim_arena.h \
 	bridge-smtp/dkim_canon.c bridge-smtp/dkim_canon.h \
 	bridge-smtp/dkim_record.c bridge-smtp/dkim_hash.c bridge-smtp/dkim_int.h \
 	bridge-smtp/dkim_sign.c bridge-smtp/dkim_verify.c bridge-smtp/dkim_keycache.c bridge-smtp/dkim.h \

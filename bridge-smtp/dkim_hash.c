@@ -2,11 +2,24 @@
 #include "bridge-smtp/dkim_int.h"
 #include "bridge-smtp/dkim_tags.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include <openssl/rsa.h>
+
+/* ASCII case-insensitive, inline: names are short, and strncasecmp is a
+ * call and a locale table per byte. */
+static int same_name(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+		if (x != y && ((x | 0x20) != (y | 0x20) || (unsigned char)((x | 0x20) - 'a') > 'z' - 'a'))
+			return 0;
+	}
+	return 1;
+}
 
 int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *const *names,
 		     size_t nnames, const char *sigfield, size_t siglen, unsigned char digest[32])
@@ -17,43 +30,78 @@ int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *con
 int dkim_header_hash_md(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
 			const char *sigfield, size_t siglen, const EVP_MD *sha256, unsigned char digest[32])
 {
-	unsigned char used_small[256];
-	unsigned char *used = h->count <= sizeof(used_small) ? used_small : calloc(h->count, 1);
 	struct buf b = BUF_INIT;
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int rc = md ? dkim_header_hash_ctx(c, h, names, nnames, sigfield, siglen, sha256, md, &b, digest) : -1;
+
+	buf_free(&b);
+	EVP_MD_CTX_free(md);
+	return rc;
+}
+
+/* The first 8 bytes of a name, ASCII lower-cased, packed: one compare
+ * settles most name pairs.  Never all ones (names are bytes 33..126),
+ * which marks a field already taken. */
+#define KEY_USED UINT64_MAX
+static uint64_t name_key(const char *s, size_t n)
+{
+	uint64_t key = 0;
+
+	for (size_t i = 0; i < n && i < 8; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		key |= (uint64_t)c << (8 * i);
+	}
+	return key;
+}
+
+int dkim_header_hash_ctx(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
+			 const char *sigfield, size_t siglen, const EVP_MD *sha256, EVP_MD_CTX *md,
+			 struct buf *b, unsigned char digest[32])
+{
+	uint64_t keys_small[64];
+	uint64_t *keys = h->count <= 64 ? keys_small : malloc(h->count * sizeof(*keys));
 	unsigned int dl = 0;
 	int rc = -1;
 
-	if (!used || !md)
-		goto out;
-	memset(used, 0, h->count <= sizeof(used_small) ? sizeof(used_small) : h->count);
-	if (EVP_DigestInit_ex(md, sha256 ? sha256 : EVP_sha256(), NULL) != 1)
-		goto out;
-	for (size_t i = 0; i < nnames; i++) {
-		/* names x fields comparisons: the length test first spares
-		 * most of the case-insensitive ones. */
-		size_t nl = strlen(names[i]);
-		for (size_t k = h->count; k-- > 0;) {
+	if (!keys)
+		return -1;
+	for (size_t k = 0; k < h->count; k++)
+		keys[k] = name_key(h->fields[k].name, h->fields[k].name_len);
+	buf_reset(b);
+	for (size_t i = 0, from = 0, prev_nl = 0; i < nnames; i++) {
+		size_t nl = strlen(names[i]), k;
+		uint64_t nk = name_key(names[i], nl);
+		/* The same name again (oversigning lists each name once more
+		 * than it occurs): its next instance can only be above the one
+		 * taken last, and when none was found none is left. */
+		if (i == 0 || nl != prev_nl || !same_name(names[i - 1], names[i], nl))
+			from = h->count;
+		prev_nl = nl;
+		/* Bottom-up, the first instance not taken yet.  (A name
+		 * whose key is KEY_USED has bytes no field name has.) */
+		for (k = nk == KEY_USED ? 0 : from; k-- > 0;) {
 			const struct mailhdr_field *f = &h->fields[k];
-			if (used[k] || f->name_len != nl || strncasecmp(f->name, names[i], nl) != 0)
+			if (keys[k] != nk || f->name_len != nl || (nl > 8 && !same_name(f->name + 8, names[i] + 8, nl - 8)))
 				continue;
-			used[k] = 1;
+			keys[k] = KEY_USED;
 			/* All fields go to one buffer and the hash in one call. */
-			if (dkim_canon_header(c, f->raw, f->raw_len, &b) < 0)
+			if (dkim_canon_header(c, f->raw, f->raw_len, b) < 0)
 				goto out;
 			break;
 		}
+		from = k == (size_t)-1 ? 0 : k;
 	}
-	if (dkim_canon_header(c, sigfield, siglen, &b) < 0 || b.len < 2 ||
-	    EVP_DigestUpdate(md, b.data, b.len - 2) != 1 ||
+	if (dkim_canon_header(c, sigfield, siglen, b) < 0 || b->len < 2 ||
+	    EVP_DigestInit_ex(md, sha256 ? sha256 : EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(md, b->data, b->len - 2) != 1 ||
 	    EVP_DigestFinal_ex(md, digest, &dl) != 1 || dl != 32)
 		goto out;
 	rc = 0;
 out:
-	if (used != used_small)
-		free(used);
-	buf_free(&b);
-	EVP_MD_CTX_free(md);
+	if (keys != keys_small)
+		free(keys);
 	return rc;
 }
 
@@ -87,11 +135,11 @@ int dkim_strip_b(const char *raw, size_t len, struct buf *out)
 
 /* The contexts are set up once per key: with OpenSSL 3 that setup (a
  * provider fetch) costs about as much as an Ed25519 signature. */
-int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen)
+int dkim_crypto_sign_buf(struct dkim_privkey *key, const unsigned char digest[32], unsigned char *sig,
+			 size_t *siglen)
 {
 	int ed = EVP_PKEY_get_base_id(key->pkey) == EVP_PKEY_ED25519;
 
-	*sig = NULL;
 	if (ed && !key->mctx) {
 		if (!(key->mctx = EVP_MD_CTX_new()) || EVP_DigestSignInit(key->mctx, NULL, NULL, NULL, key->pkey) != 1)
 			goto reset;
@@ -101,20 +149,31 @@ int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], u
 		    EVP_PKEY_CTX_set_signature_md(key->pctx, EVP_sha256()) != 1)
 			goto reset;
 	}
-	*siglen = ed ? 64 : (size_t)EVP_PKEY_get_size(key->pkey);
-	if (!(*sig = malloc(*siglen)))
+	if (*siglen < (ed ? 64 : (size_t)EVP_PKEY_get_size(key->pkey)))
 		return -1;
-	if (ed ? EVP_DigestSign(key->mctx, *sig, siglen, digest, 32) == 1
-	       : EVP_PKEY_sign(key->pctx, *sig, siglen, digest, 32) == 1)
+	if (ed ? EVP_DigestSign(key->mctx, sig, siglen, digest, 32) == 1
+	       : EVP_PKEY_sign(key->pctx, sig, siglen, digest, 32) == 1)
 		return 0;
-	free(*sig);
-	*sig = NULL;
 reset:
 	/* Start afresh next time rather than trust a context in error. */
 	EVP_MD_CTX_free(key->mctx);
 	EVP_PKEY_CTX_free(key->pctx);
 	key->mctx = NULL;
 	key->pctx = NULL;
+	return -1;
+}
+
+int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen)
+{
+	int ed = EVP_PKEY_get_base_id(key->pkey) == EVP_PKEY_ED25519;
+
+	*siglen = ed ? 64 : (size_t)EVP_PKEY_get_size(key->pkey);
+	if (!(*sig = malloc(*siglen)))
+		return -1;
+	if (dkim_crypto_sign_buf(key, digest, *sig, siglen) == 0)
+		return 0;
+	free(*sig);
+	*sig = NULL;
 	return -1;
 }
 

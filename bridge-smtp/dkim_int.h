@@ -3,6 +3,7 @@
 #define SCOP_DKIM_INT_H
 
 #include "bridge-smtp/dkim.h"
+#include "bridge-smtp/dkim_arena.h"
 #include "bridge-smtp/mailhdr.h"
 
 /* SHA-256 over the canonical forms of the fields named in names (each
@@ -16,6 +17,24 @@ int dkim_header_hash(enum dkim_canon c, const struct mailhdr *h, const char *con
 int dkim_header_hash_md(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
 			const char *sigfield, size_t siglen, const EVP_MD *sha256, unsigned char digest[32]);
 
+/* dkim_sig_parse with h= and b= allocated from arena (NULL: malloc):
+ * then dkim_sig_free must not be called, the arena's reset frees them. */
+int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, struct dkim_arena *arena, char *err,
+			 size_t errlen);
+
+/* Decodes base64 with FWS anywhere in it (folded tag values) into
+ * out[outmax]: the length, -1 when it is not base64, -2 when it might not
+ * fit (base64_decoded_max of its length without FWS exceeds outmax). */
+long dkim_b64_fws_decode(const char *s, size_t n, unsigned char *out, size_t outmax);
+
+/* The same as dkim_header_hash_md with what a signer or verifier keeps
+ * between messages: md, a digest context (initialized here with sha256,
+ * NULL meaning EVP_sha256()), and scratch, a buffer for the canonical
+ * fields (reset here; its memory is kept). */
+int dkim_header_hash_ctx(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
+			 const char *sigfield, size_t siglen, const EVP_MD *sha256, EVP_MD_CTX *md,
+			 struct buf *scratch, unsigned char digest[32]);
+
 /* Copies the DKIM-Signature field raw[len] into out with the b= tag's
  * value (and the white space around it) removed.  -1 when there is no b=.
  * The verifier cuts the same span with struct dkim_sig's b_start/b_end
@@ -24,6 +43,10 @@ int dkim_strip_b(const char *raw, size_t len, struct buf *out);
 
 /* Sign / verify the 32-byte header hash: RSA PKCS#1 v1.5 with SHA-256, or
  * Ed25519 over the hash itself (RFC 8463 section 3). */
+/* The same into sig[*siglen] (64 bytes for Ed25519, EVP_PKEY_get_size
+ * for RSA); *siglen gets the length. */
+int dkim_crypto_sign_buf(struct dkim_privkey *key, const unsigned char digest[32], unsigned char *sig,
+			 size_t *siglen);
 int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen);
 int dkim_crypto_verify(struct dkim_key *key, const unsigned char digest[32], const unsigned char *sig, size_t siglen);
 

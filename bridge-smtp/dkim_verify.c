@@ -28,16 +28,27 @@ struct sig_state {
 	size_t slot;
 };
 
+#define MAX_SLOTS 8
+
+/* What lives for one message comes from the arena; what is kept between
+ * messages (the field array, body hashers, the header hash context and
+ * buffers) is reused, so a warmed-up verifier allocates nothing. */
 struct dkim_verifier {
 	struct dkim_verify_opts o;
-	char *hdr;
+	struct dkim_arena arena; /* header copy, signature states, results, h=, b= */
 	struct mailhdr h;
 	struct sig_state *sigs;
 	struct dkim_result *res;
 	size_t nsigs;
-	struct body_slot slots[8];
+	struct body_slot slots[MAX_SLOTS];
 	size_t nslots;
+	struct dkim_body *bodies[MAX_SLOTS]; /* slot i hashes with bodies[i] */
+	size_t nbodies;
+	EVP_MD_CTX *hmd;     /* header hash */
+	struct buf hcanon;   /* canonical header fields */
+	struct buf field;    /* the DKIM-Signature field without b='s value */
 	const EVP_MD *sha256; /* the key cache's, if any */
+	size_t key_record_len;
 	int have_headers, finished;
 };
 
@@ -62,24 +73,36 @@ struct dkim_verifier *dkim_verifier_new(const struct dkim_verify_opts *o)
 	if (!v)
 		return NULL;
 	v->o = *o;
+	v->key_record_len = o->key_record ? strlen(o->key_record) : 0;
 	v->sha256 = o->keys ? dkim_keycache_sha256(o->keys) : NULL;
 	if (!v->o.max_signatures)
 		v->o.max_signatures = 8;
 	return v;
 }
 
+void dkim_verifier_reset(struct dkim_verifier *v)
+{
+	dkim_arena_reset(&v->arena);
+	v->h.count = 0;
+	v->sigs = NULL;
+	v->res = NULL;
+	v->nsigs = 0;
+	v->nslots = 0;
+	v->have_headers = 0;
+	v->finished = 0;
+}
+
 void dkim_verifier_free(struct dkim_verifier *v)
 {
 	if (!v)
 		return;
-	for (size_t i = 0; i < v->nsigs; i++)
-		dkim_sig_free(&v->sigs[i].sig);
-	for (size_t i = 0; i < v->nslots; i++)
-		dkim_body_free(v->slots[i].body);
-	free(v->sigs);
-	free(v->res);
+	for (size_t i = 0; i < v->nbodies; i++)
+		dkim_body_free(v->bodies[i]);
+	dkim_arena_free(&v->arena);
 	mailhdr_free(&v->h);
-	free(v->hdr);
+	EVP_MD_CTX_free(v->hmd);
+	buf_free(&v->hcanon);
+	buf_free(&v->field);
 	free(v);
 }
 
@@ -102,42 +125,64 @@ static void set_result(struct dkim_result *r, enum dkim_status st, const char *w
 	copy_str(r->reason, sizeof(r->reason), why ? why : "");
 }
 
-int dkim_verifier_headers(struct dkim_verifier *v, const char *hdr, size_t len)
+static int is_sig_field(const struct mailhdr_field *f)
+{
+	return f->name_len == 14 && strncasecmp(f->name, "dkim-signature", 14) == 0;
+}
+
+/* A body hasher for the next slot: one kept from an earlier message,
+ * restarted, or a new one. */
+static struct dkim_body *slot_body(struct dkim_verifier *v, enum dkim_canon c, long long l)
+{
+	size_t i = v->nslots;
+
+	if (i < v->nbodies)
+		return dkim_body_restart(v->bodies[i], c, l) < 0 ? NULL : v->bodies[i];
+	if (!(v->bodies[i] = dkim_body_new_md(c, l, v->sha256)))
+		return NULL;
+	v->nbodies++;
+	return v->bodies[i];
+}
+
+/* Splits the header block hdr[len] (which must last until the results
+ * are made) into v->h, and parses its signatures. */
+static int take_headers(struct dkim_verifier *v, const char *hdr, size_t len)
 {
 	size_t n = 0;
 
-	if (v->have_headers)
-		return -1;
-	if (!(v->hdr = malloc(len + 1)))
-		return -1;
-	memcpy(v->hdr, hdr, len);
 	v->have_headers = 1;
-	if (mailhdr_split(v->hdr, len, &v->h) == MAILHDR_ENOMEM)
+	if (mailhdr_resplit(hdr, len, &v->h) == MAILHDR_ENOMEM)
 		return -1;
 	/* A malformed header block leaves h empty: the message then counts
 	 * as unsigned, which is all a verifier can say of it. */
 	for (size_t i = 0; i < v->h.count; i++)
-		n += mailhdr_name_is(&v->h.fields[i], "dkim-signature");
+		n += is_sig_field(&v->h.fields[i]);
 	if (n == 0)
 		return 0;
-	if (!(v->sigs = calloc(n, sizeof(*v->sigs))) || !(v->res = calloc(n, sizeof(*v->res))))
+	if (!(v->sigs = dkim_arena_alloc(&v->arena, n * sizeof(*v->sigs))) ||
+	    !(v->res = dkim_arena_alloc(&v->arena, n * sizeof(*v->res))))
 		return -1;
+	/* Each state is set below (the parse fills the dkim_sig in it);
+	 * results start empty. */
+	memset(v->res, 0, n * sizeof(*v->res));
 	for (size_t i = 0; i < v->h.count; i++) {
 		const struct mailhdr_field *f = &v->h.fields[i];
 		struct sig_state *s;
 		struct dkim_result *r;
 		char err[128];
 
-		if (!mailhdr_name_is(f, "dkim-signature"))
+		if (!is_sig_field(f))
 			continue;
 		s = &v->sigs[v->nsigs];
 		r = &v->res[v->nsigs++];
 		s->field = i;
+		s->parsed = 0;
+		s->slot = 0;
 		if (v->nsigs > v->o.max_signatures) {
 			set_result(r, DKIM_NEUTRAL, "not checked: too many signatures");
 			continue;
 		}
-		if (dkim_sig_parse(f->value, f->value_len, &s->sig, err, sizeof(err)) < 0) {
+		if (dkim_sig_parse_arena(f->value, f->value_len, &s->sig, &v->arena, err, sizeof(err)) < 0) {
 			set_result(r, DKIM_PERMERROR, err);
 			continue;
 		}
@@ -152,19 +197,32 @@ int dkim_verifier_headers(struct dkim_verifier *v, const char *hdr, size_t len)
 				break;
 		}
 		if (s->slot == v->nslots) {
-			if (v->nslots == sizeof(v->slots) / sizeof(v->slots[0])) {
+			if (v->nslots == MAX_SLOTS) {
 				s->parsed = 0;
 				set_result(r, DKIM_NEUTRAL, "not checked: too many distinct body hashes");
 				continue;
 			}
 			v->slots[s->slot].canon = s->sig.bcanon;
 			v->slots[s->slot].l = s->sig.l;
-			if (!(v->slots[s->slot].body = dkim_body_new_md(s->sig.bcanon, s->sig.l, v->sha256)))
+			if (!(v->slots[s->slot].body = slot_body(v, s->sig.bcanon, s->sig.l)))
 				return -1;
 			v->nslots++;
 		}
 	}
 	return 0;
+}
+
+int dkim_verifier_headers(struct dkim_verifier *v, const char *hdr, size_t len)
+{
+	char *copy;
+
+	if (v->have_headers)
+		return -1;
+	v->have_headers = 1;
+	if (!(copy = dkim_arena_alloc(&v->arena, len + 1)))
+		return -1;
+	memcpy(copy, hdr, len);
+	return take_headers(v, copy, len);
 }
 
 int dkim_verifier_body(struct dkim_verifier *v, const void *data, size_t n)
@@ -205,7 +263,7 @@ static struct dkim_key *get_key(struct dkim_verifier *v, const struct dkim_sig *
 	struct dns_result dr;
 
 	if (v->o.key_record)
-		return use_record(v, v->o.key_record, strlen(v->o.key_record), local, r);
+		return use_record(v, v->o.key_record, v->key_record_len, local, r);
 	if (!v->o.dns) {
 		set_result(r, DKIM_TEMPERROR, "no resolver for the key lookup");
 		return NULL;
@@ -234,7 +292,7 @@ static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_
 	const struct dkim_sig *sig = &s->sig;
 	struct body_slot *slot = &v->slots[s->slot];
 	struct dkim_key local, *key;
-	struct buf stripped = BUF_INIT;
+	struct buf *stripped = &v->field;
 	const struct mailhdr_field *f = &v->h.fields[s->field];
 	unsigned char hh[32];
 	size_t voff;
@@ -283,10 +341,12 @@ static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_
 	/* The field without b='s value, from the offsets the parse kept
 	 * (dkim_strip_b would parse the tag list again). */
 	voff = (size_t)(f->value - f->raw);
-	if (buf_append(&stripped, f->raw, voff + sig->b_start) < 0 ||
-	    buf_append(&stripped, f->raw + voff + sig->b_end, f->raw_len - voff - sig->b_end) < 0 ||
-	    dkim_header_hash_md(sig->hcanon, &v->h, sig->headers, sig->nheaders, stripped.data, stripped.len,
-				v->sha256, hh) < 0) {
+	buf_reset(stripped);
+	if ((!v->hmd && !(v->hmd = EVP_MD_CTX_new())) ||
+	    buf_append(stripped, f->raw, voff + sig->b_start) < 0 ||
+	    buf_append(stripped, f->raw + voff + sig->b_end, f->raw_len - voff - sig->b_end) < 0 ||
+	    dkim_header_hash_ctx(sig->hcanon, &v->h, sig->headers, sig->nheaders, stripped->data, stripped->len,
+				 v->sha256, v->hmd, &v->hcanon, hh) < 0) {
 		set_result(r, DKIM_PERMERROR, "cannot hash the header");
 		goto out;
 	}
@@ -312,7 +372,6 @@ out:
 		snprintf(why, sizeof(why), "testing mode: %.140s", r->reason);
 		set_result(r, DKIM_NEUTRAL, why);
 	}
-	buf_free(&stripped);
 	dkim_key_free(&local);
 }
 
@@ -334,6 +393,25 @@ int dkim_verifier_finish(struct dkim_verifier *v, const struct dkim_result **res
 	*res = v->res;
 	*count = v->nsigs;
 	return 0;
+}
+
+int dkim_verifier_message(struct dkim_verifier *v, const char *msg, size_t len, const struct dkim_result **res,
+			  size_t *count)
+{
+	size_t body_off;
+
+	*res = NULL;
+	*count = 0;
+	dkim_verifier_reset(v);
+	/* No copy of the header block: msg outlives the call.  The split
+	 * finds where the body starts; a malformed block has no signatures
+	 * to check, and so needs no body. */
+	if (take_headers(v, msg, len) < 0)
+		return -1;
+	body_off = v->h.count ? v->h.body_off : len;
+	if (dkim_verifier_body(v, msg + body_off, len - body_off) < 0)
+		return -1;
+	return dkim_verifier_finish(v, res, count);
 }
 
 int dkim_verify(const struct dkim_verify_opts *o, const char *msg, size_t len,

@@ -73,13 +73,13 @@ static int finish_field(struct mailhdr *h, const char *start, size_t raw_len)
 	return push(h, &f);
 }
 
-int mailhdr_split(const char *msg, size_t len, struct mailhdr *out)
+static int split(const char *msg, size_t len, struct mailhdr *out)
 {
 	size_t off = 0;
 	const char *cur = NULL; /* start of the field being collected */
 	int rc;
 
-	memset(out, 0, sizeof(*out));
+	out->count = 0;
 	out->body_off = len;
 	while (off < len) {
 		size_t ll = line_len(msg + off, len - off);
@@ -107,8 +107,23 @@ int mailhdr_split(const char *msg, size_t len, struct mailhdr *out)
 		goto fail;
 	return 0;
 fail:
-	mailhdr_free(out);
+	out->count = 0;
 	return rc;
+}
+
+int mailhdr_split(const char *msg, size_t len, struct mailhdr *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = split(msg, len, out)) < 0)
+		mailhdr_free(out);
+	return rc;
+}
+
+int mailhdr_resplit(const char *msg, size_t len, struct mailhdr *out)
+{
+	return split(msg, len, out);
 }
 
 size_t mailhdr_body_off(const char *msg, size_t len)

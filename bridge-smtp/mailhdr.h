@@ -42,6 +42,11 @@ struct mailhdr {
 };
 
 int mailhdr_split(const char *msg, size_t len, struct mailhdr *out);
+/* The same into a struct mailhdr already in use (or zeroed), keeping its
+ * field array: splitting message after message then allocates only when
+ * a header block has more fields than any before.  On failure out has no
+ * fields but keeps its array (mailhdr_free still releases it). */
+int mailhdr_resplit(const char *msg, size_t len, struct mailhdr *out);
 
 /* Where the body starts, as mailhdr_split would set body_off, without
  * splitting: just past the first empty line, or len when there is none.

@@ -9,8 +9,10 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "homeserver/aggregations.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
+#include "homeserver/push_counts.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
 
@@ -168,6 +170,13 @@ static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 			 "state", "events", state, "ephemeral", "events", ephemeral,
 			 "account_data", "events", account_data, "unread_notifications",
 			 "summary", summary ? summary : json_object());
+	{
+		json_t *unread = push_counts_sync(hs->push, m->room_id, p->user_id, upto,
+						  p->timeline.unread_thread_notifications);
+		if (room && unread)
+			json_object_update(room, unread);
+		json_decref(unread);
+	}
 	return room;
 }
 
@@ -213,7 +222,11 @@ static json_t *receipts_event(struct hs *hs, const struct sync_params *p, const 
 			bytype = json_object();
 			json_object_set_new(byev, list[i].type, bytype);
 		}
-		json_object_set_new(bytype, list[i].user_id, json_pack("{s:I}", "ts", (json_int_t)list[i].ts));
+		json_object_set_new(bytype, list[i].user_id,
+				    list[i].thread_id && list[i].thread_id[0]
+					    ? json_pack("{s:I,s:s}", "ts", (json_int_t)list[i].ts,
+							"thread_id", list[i].thread_id)
+					    : json_pack("{s:I}", "ts", (json_int_t)list[i].ts));
 	}
 	if (json_object_size(content))
 		ev = json_pack("{s:s,s:O}", "type", "m.receipt", "content", content);
@@ -267,6 +280,8 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 		json_array_append_new(global, json_pack("{s:s,s:o}", "type", ad[i].type, "content", c));
 		*news = 1;
 	}
+	if (p->since == 0 && p->since_x == 0)
+		push_counts_initial_rules(global, p->user_id);
 	{
 		json_t *pres = rooms_presence_events(hs->rooms, p->user_id, p->since_x, *upto_x);
 		if (json_array_size(pres)) {
@@ -328,6 +343,7 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 	}
 	room_membership_list_free(list, n);
 	room_extra_list_free(ad, nad);
+	aggr_bundle_sync(hs->relsearch, hs->rooms, resp, p->user_id, p->device_id);
 	return resp;
 }
 

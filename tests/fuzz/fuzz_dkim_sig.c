@@ -1,7 +1,9 @@
 /* Fuzzes the DKIM-Signature parser, and, with the input taken as a whole
  * message, the header splitter, canonicalization, b= stripping and
  * verification (against the fixed RFC 8463 Ed25519 key, no DNS).  Then
- * signs the input with that key: whatever we sign must verify. */
+ * signs the input with that key: whatever we sign must verify.  A
+ * verifier and a signer kept from input to input (as a bridge keeps
+ * them) must give exactly what fresh ones give. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,10 +31,23 @@ static void sign_then_verify(const char *msg, size_t size, const struct dkim_ver
 	struct dkim_result *res = NULL;
 	size_t n = 0;
 
-	EVP_PKEY_free(pk);
 	if (!key)
 		abort();
-	if (dkim_sign(&so, key, msg, size, &out, NULL, 0) == 0 && buf_append(&out, msg, size) == 0 &&
+	static struct dkim_privkey *kept_key;
+	static struct dkim_signer *kept[4];
+	struct buf again = BUF_INIT;
+	int rc;
+
+	if (!kept_key && !(kept_key = dkim_privkey_from_pkey(pk)))
+		abort();
+	if (!kept[canon] && !(kept[canon] = dkim_signer_new(&so, kept_key, NULL, 0)))
+		abort();
+	rc = dkim_sign(&so, key, msg, size, &out, NULL, 0);
+	if (dkim_signer_message(kept[canon], msg, size, &again, NULL, 0) != rc || again.len != out.len ||
+	    (out.len && memcmp(again.data, out.data, out.len) != 0))
+		abort();
+	buf_free(&again);
+	if (rc == 0 && buf_append(&out, msg, size) == 0 &&
 	    dkim_verify(o, out.data, out.len, &res, &n) == 0) {
 		/* n == 0 only when the extra field pushed the header past the
 		 * splitter's field limit. */
@@ -42,6 +57,7 @@ static void sign_then_verify(const char *msg, size_t size, const struct dkim_ver
 	}
 	buf_free(&out);
 	dkim_privkey_free(key);
+	EVP_PKEY_free(pk);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -61,7 +77,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)dkim_tags_parse((const char *)data, size, &tl, err, sizeof(err));
 	if (dkim_sig_parse((const char *)data, size, &sig, err, sizeof(err)) == 0)
 		dkim_sig_free(&sig);
-	if (dkim_verify(&o, (const char *)data, size, &res, &n) == 0)
+	static struct dkim_verifier *kept;
+	const struct dkim_result *kres;
+	size_t kn;
+	int rc;
+
+	if (!kept && !(kept = dkim_verifier_new(&o)))
+		abort();
+	rc = dkim_verify(&o, (const char *)data, size, &res, &n);
+	if (dkim_verifier_message(kept, (const char *)data, size, &kres, &kn) != rc ||
+	    (rc == 0 && (kn != n || (n && memcmp(kres, res, n * sizeof(*res)) != 0))))
+		abort();
+	if (rc == 0)
 		free(res);
 	sign_then_verify((const char *)data, size, &o, size % 4);
 	return 0;
