@@ -4,7 +4,11 @@ fresh PostgreSQL database with BENCH_PG_DSN=<conninfo>), fills one room
 with BENCH_MESSAGES (default 3000) messages, a quarter of them reactions
 or thread replies to 20 roots, and measures sequential requests/s and mean
 latency of GET /relations, GET /threads and POST /search (rank and recent)
-over one keep-alive HTTP/1.1 connection.  Prints figures; exits 0."""
+over one keep-alive HTTP/1.1 connection.  Then GET /messages (limit 30)
+in a room where every event is a thread root (with a reply and an edit:
+bundles), a reply or an edit, against a room of plain messages (nothing to
+bundle).  Run it with an older BUILDDIR to compare with a scopd that did
+not bundle.  Prints figures; exits 0."""
 import http.client
 import json
 import os
@@ -86,6 +90,30 @@ def main():
             bench("POST /search 2 words, order %s (limit 10)" % order, "POST", lambda i: C + "/search",
                   {"search_categories": {"room_events": {"search_term": "alpha delta",
                                                          "order_by": order}}})
+
+        def room_of(kind, n=300):
+            rid2 = call("POST", C + "/createRoom", {})["room_id"]
+            q2 = urllib.parse.quote(rid2, safe="")
+            last = None
+            for i in range(n):
+                body = {"msgtype": "m.text", "body": "%s %d" % (kind, i)}
+                if kind == "bundled" and i % 3 == 1:
+                    body["m.relates_to"] = {"rel_type": "m.thread", "event_id": last}
+                elif kind == "bundled" and i % 3 == 2:
+                    body["m.new_content"] = {"msgtype": "m.text", "body": "edited %d" % i}
+                    body["m.relates_to"] = {"rel_type": "m.replace", "event_id": last}
+                ev = call("PUT", C + "/rooms/%s/send/m.room.message/%s%d" % (q2, kind, i),
+                          body)["event_id"]
+                if i % 3 == 0:
+                    last = ev
+            return q2
+
+        for kind in ("plain", "bundled"):
+            q2 = room_of(kind)
+            j = call("GET", C + "/rooms/%s/messages?dir=b&limit=30" % q2)
+            nb = sum(1 for e in j["chunk"] if "m.relations" in e.get("unsigned", {}))
+            bench("GET /messages limit 30, %s (%d bundles)" % (kind, nb), "GET",
+                  lambda i, q2=q2: C + "/rooms/%s/messages?dir=b&limit=30" % q2)
         conn.close()
     finally:
         srv.stop()

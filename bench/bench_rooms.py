@@ -6,12 +6,18 @@ HTTP/1.1 keep-alive connections:
   - messages/s through PUT /rooms/{id}/send with 1 and 32 clients in one
     room, and 32 clients spread over 100 rooms;
   - /sync wake-up latency (p50/p99): the time from a send to the return of
-    another member's long-poll, while N idle long-polls (BENCH_IDLE,
-    default 1000) are parked on the server;
+    another member's long-poll, with no idle long-polls and then while N
+    idle long-polls (BENCH_IDLE, default 1000) are parked on the server;
+    split into the send's own time (until its 200) and what the wake-up
+    adds after it;
+  - the wake-up of 31 members long-polling the same room at once (time
+    from the send's start to the first, median and last answer);
   - scopd's RSS before and with the idle long-polls (so RSS per long-poll)
     and its peak RSS.
 
-BENCH_MESSAGES (default 2000) sets the messages per throughput run.
+BENCH_MESSAGES (default 2000) sets the messages per throughput run,
+BENCH_THREADS (default 4) scopd's thread_pool_size, BENCH_ROUNDS (default
+200) the wake-up samples per run.
 Prints figures; exits 0.
 """
 import asyncio
@@ -29,6 +35,7 @@ SRC = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SCOP_BUILDDIR", os.path.join(SRC, "build")))
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "2000"))
 IDLE = int(os.environ.get("BENCH_IDLE", "1000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "200"))
 C = "/_matrix/client/v3"
 
 
@@ -117,14 +124,103 @@ async def sender(port, token, rooms, n, tag):
     c.close()
 
 
-async def throughput(port, users, rooms_of, clients, label):
+def cpu_s(pid):
+    """scopd's user + system CPU time so far, in seconds."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def throughput(port, pid, users, rooms_of, clients, label):
     per = max(1, MESSAGES // clients)
+    cpu0 = cpu_s(pid)
     t0 = time.monotonic()
     await asyncio.gather(*(sender(port, users[i][1], rooms_of(i), per, "%s%d" % (label.replace(" ", ""), i))
                            for i in range(clients)))
     dt = time.monotonic() - t0
-    print("send %-34s %6d msgs in %6.2f s: %8.0f msgs/s" % (label, per * clients, dt, per * clients / dt),
-          flush=True)
+    cpu = cpu_s(pid) - cpu0
+    print("send %-24s %6d msgs in %6.2f s: %7.0f msgs/s, scopd CPU %4.0f us/msg"
+          % (label, per * clients, dt, per * clients / dt, cpu * 1e6 / (per * clients)), flush=True)
+
+
+def pct(xs, q):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * q))] * 1000
+
+
+async def wake_latency(port, users, room, tag):
+    """User 1 long-polls, user 0 sends into their room: per round the time
+    from the send's start to the long-poll's answer (total), to the send's
+    200 (send), and from the send's 200 to the long-poll's answer (wake,
+    0 when the answer came first)."""
+    a_tok, b_tok = users[0][1], users[1][1]
+    cb, ca = Conn(port), Conn(port)
+    s, j = await cb.call("GET", C + "/sync?filter=%s" % json.dumps({"room": {"timeline": {"limit": 1}}}).replace(" ", ""),
+                         None, b_tok)
+    since = j["next_batch"]
+    total, send, wake = [], [], []
+    for i in range(ROUNDS):
+        done = {}
+
+        async def poll():
+            r = await cb.call("GET", C + "/sync?since=%s&timeout=30000" % since, None, b_tok)
+            done["poll"] = time.monotonic()
+            return r
+
+        fut = asyncio.ensure_future(poll())
+        await asyncio.sleep(0.01)
+        t0 = time.monotonic()
+        s, _ = await ca.call("PUT", C + "/rooms/%s/send/m.room.message/%s-%d" % (room, tag, i),
+                             {"msgtype": "m.text", "body": "ping"}, a_tok)
+        t1 = time.monotonic()
+        assert s == 200
+        s, j = await fut
+        total.append(done["poll"] - t0)
+        send.append(t1 - t0)
+        wake.append(max(0.0, done["poll"] - t1))
+        since = j["next_batch"]
+    ca.close()
+    cb.close()
+    return ("total p50 %.2f / p99 %.2f ms; send p50 %.2f / p99 %.2f ms; wake after the send's 200 p50 %.2f / p99 %.2f ms"
+            % (pct(total, 0.5), pct(total, 0.99), pct(send, 0.5), pct(send, 0.99), pct(wake, 0.5), pct(wake, 0.99)))
+
+
+async def wake_fanout(port, users, room, tag, rounds=20):
+    """Users 1..31 (all in the room) long-poll, user 0 sends: per round the
+    time from the send's start until the first, the median and the last of
+    the 31 long-polls has its answer."""
+    polls = []
+    for u in users[1:]:
+        c = Conn(port)
+        s, j = await c.call("GET", C + "/sync?filter=%s" % json.dumps({"room": {"timeline": {"limit": 1}}}).replace(" ", ""),
+                            None, u[1])
+        polls.append([c, u[1], j["next_batch"]])
+    ca = Conn(port)
+    first, median, last = [], [], []
+    for i in range(rounds):
+        done = []
+
+        async def poll(p):
+            s, j = await p[0].call("GET", C + "/sync?since=%s&timeout=30000" % p[2], None, p[1])
+            done.append(time.monotonic())
+            p[2] = j["next_batch"]
+
+        futs = [asyncio.ensure_future(poll(p)) for p in polls]
+        await asyncio.sleep(0.05)
+        t0 = time.monotonic()
+        s, _ = await ca.call("PUT", C + "/rooms/%s/send/m.room.message/%s-%d" % (room, tag, i),
+                             {"msgtype": "m.text", "body": "all"}, users[0][1])
+        assert s == 200
+        await asyncio.gather(*futs)
+        done.sort()
+        first.append(done[0] - t0)
+        median.append(done[len(done) // 2] - t0)
+        last.append(done[-1] - t0)
+    for p in polls:
+        p[0].close()
+    ca.close()
+    return ("first p50 %.2f ms, median p50 %.2f ms, last p50 %.2f / p99 %.2f ms"
+            % (pct(first, 0.5), pct(median, 0.5), pct(last, 0.5), pct(last, 0.99)))
 
 
 async def main_async(port, pid):
@@ -146,9 +242,14 @@ async def main_async(port, pid):
         mine[i].append(j["room_id"])
         c.close()
 
-    await throughput(port, users, lambda i: [room], 1, "1 client, one room")
-    await throughput(port, users, lambda i: [room], 32, "32 clients, one room")
-    await throughput(port, users, lambda i: mine[i], 32, "32 clients, 100 rooms")
+    await throughput(port, pid, users, lambda i: [room], 1, "1 client, one room")
+    await throughput(port, pid, users, lambda i: [room], 32, "32 clients, one room")
+    await throughput(port, pid, users, lambda i: mine[i], 32, "32 clients, 100 rooms")
+
+    lat = await wake_latency(port, users, room, "lat0")
+    print("sync wake-up with    0 idle long-polls: %s" % lat, flush=True)
+    print("sync wake-up of 31 long-polling members by one send: %s"
+          % await wake_fanout(port, users, room, "fan"), flush=True)
 
     # idle long-polls: one user with no rooms, IDLE connections
     idle_user, idle_tok = await register(port, "idle")
@@ -172,31 +273,12 @@ async def main_async(port, pid):
     await asyncio.sleep(2)
     rss1 = rss_kib(pid)
 
-    # wake-up latency: user 1 long-polls, user 0 sends
-    a_tok, b_tok = users[0][1], users[1][1]
-    cb, ca = Conn(port), Conn(port)
-    s, j = await cb.call("GET", C + "/sync?filter=%s" % json.dumps({"room": {"timeline": {"limit": 1}}}).replace(" ", ""),
-                         None, b_tok)
-    since = j["next_batch"]
-    lat = []
-    for i in range(200):
-        poll = asyncio.ensure_future(cb.call("GET", C + "/sync?since=%s&timeout=30000" % since, None, b_tok))
-        await asyncio.sleep(0.01)
-        t0 = time.monotonic()
-        await ca.call("PUT", C + "/rooms/%s/send/m.room.message/lat%d" % (room, i),
-                      {"msgtype": "m.text", "body": "ping"}, a_tok)
-        s, j = await poll
-        lat.append(time.monotonic() - t0)
-        since = j["next_batch"]
-    lat.sort()
-    print("sync wake-up with %d idle long-polls: p50 %.2f ms, p99 %.2f ms (send + wake + response)"
-          % (len(idle), lat[len(lat) // 2] * 1000, lat[int(len(lat) * 0.99)] * 1000))
+    lat = await wake_latency(port, users, room, "idle%d" % len(idle))
+    print("sync wake-up with %4d idle long-polls: %s" % (len(idle), lat), flush=True)
     print("scopd RSS: %d KiB before, %d KiB with %d idle long-polls (%.1f KiB each); peak %d KiB"
           % (rss0, rss1, len(idle), (rss1 - rss0) / max(1, len(idle)), rss_kib(pid, "VmHWM")))
     for c in idle:
         c.close()
-    ca.close()
-    cb.close()
     c0.close()
 
 
@@ -221,11 +303,11 @@ listeners: [{port: %d, type: http, bind_addresses: ['127.0.0.1']}]
 database: %s
 signing_key_path: %s/signing.key
 enable_registration: true
-log_level: warning
+log_level: %s
 thread_pool_size: %s
 password_hashing: {time_cost: 1, memory_kib: 256, parallelism: 1}
 rc_registration: {per_second: 100000, burst_count: 100000}
-""" % (port, db, tmp, os.environ.get("BENCH_THREADS", "4")))
+""" % (port, db, tmp, os.environ.get("BENCH_LOG_LEVEL", "warning"), os.environ.get("BENCH_THREADS", "4")))
     log = open(os.path.join(tmp, "scopd.log"), "wb")
     p = subprocess.Popen([scopd, "-c", os.path.join(tmp, "homeserver.yaml")], stdout=log, stderr=log)
     try:
@@ -235,12 +317,17 @@ rc_registration: {per_second: 100000, burst_count: 100000}
                 break
             except OSError:
                 time.sleep(0.05)
-        print("bench_rooms: scopd on %s, %d messages per run" % ("PostgreSQL" if pg else "SQLite", MESSAGES))
+        print("bench_rooms: scopd on %s, thread_pool_size %s, %d messages per run"
+              % ("PostgreSQL" if pg else "SQLite", os.environ.get("BENCH_THREADS", "4"), MESSAGES))
         asyncio.run(main_async(port, p.pid))
     finally:
         p.terminate()
         p.wait(30)
         log.close()
+        with open(os.path.join(tmp, "scopd.log"), errors="replace") as f:
+            for line in f:
+                if "room store:" in line:  # group commit figures (log_level info)
+                    print(line.strip())
         if pg:
             subprocess.run(["psql", "-q", pg, "-c", "DROP DATABASE IF EXISTS %s" % name])
         shutil.rmtree(tmp, ignore_errors=True)

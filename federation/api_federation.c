@@ -14,13 +14,17 @@
 #include "federation/api_keys.h"
 #include "federation/api_read.h"
 #include "federation/api_txn.h"
+#include "federation/edu.h"
 #include "federation/fed_client.h"
+#include "federation/fed_join.h"
 #include "federation/keyring.h"
 #include "federation/resolver.h"
 #include "federation/sender.h"
 #include "homeserver/events/event.h"
 #include "homeserver/events/event_sign.h"
+#include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
+#include "homeserver/store/store_rooms.h"
 
 #define FED_MAX_LIST 64
 #define FED_CATCHALL_DEPTH 8
@@ -82,6 +86,31 @@ static int opt_string(const json_t *root, const char *key, char **out, char *err
 		return -1;
 	}
 	return (*out = strdup(json_string_value(v))) ? 0 : -1;
+}
+
+/* A positive number of milliseconds (an integer, or a string of digits as
+ * some YAML loaders give); absent: 0. */
+static int opt_ms(const json_t *root, const char *key, long *out, char *err, size_t errlen)
+{
+	const json_t *v = json_object_get(root, key);
+	char *end = NULL;
+	long long n;
+
+	*out = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_integer(v))
+		n = json_integer_value(v);
+	else if (json_is_string(v) && json_string_value(v)[0])
+		n = strtoll(json_string_value(v), &end, 10);
+	else
+		n = -1;
+	if ((end && *end) || n <= 0 || n > 86400000LL * 7) {
+		set_err(err, errlen, key, "must be a positive number of milliseconds (at most a week)");
+		return -1;
+	}
+	*out = (long)n;
+	return 0;
 }
 
 /* trusted_key_servers: one notary entry per (server, key). */
@@ -153,6 +182,8 @@ int fed_options_parse(const json_t *root, struct fed_options *opt, char *err, si
 	    string_list(root, "federation_address_overrides", &opt->overrides, err, errlen) < 0 ||
 	    opt_string(root, "federation_ca_file", &opt->ca_file, err, errlen) < 0 ||
 	    opt_string(root, "federation_dns_forwarder", &opt->dns_forwarder, err, errlen) < 0 ||
+	    opt_ms(root, "federation_backoff_base_ms", &opt->backoff_base_ms, err, errlen) < 0 ||
+	    opt_ms(root, "federation_backoff_max_ms", &opt->backoff_max_ms, err, errlen) < 0 ||
 	    parse_notaries(root, opt, err, errlen) < 0) {
 		if (err && errlen && !err[0])
 			set_err(err, errlen, "federation options", "out of memory");
@@ -361,8 +392,7 @@ static void fed_user_devices(struct api_req *r, struct fed_service *fs, const ch
 	api_reply(r, 200, json_pack("{s:s,s:i,s:o}", "user_id", user_id, "stream_id", 0, "devices", devs));
 }
 
-/* Appends s percent-encoded for one path segment. */
-static void fed_path_escape(struct buf *b, const char *s)
+void fed_path_escape(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -372,6 +402,38 @@ static void fed_path_escape(struct buf *b, const char *s)
 		else
 			buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
 	}
+}
+
+/* hs->fed_query (hs.h): the client API's remote profile and alias
+ * lookups, as a signed request from this server. */
+static int fed_query_hook(void *arg, const char *destination, const char *type, const char *const *params,
+			  size_t nparams, long *status, json_t **reply)
+{
+	struct fed_service *fs = arg;
+	struct buf uri;
+	char err[256];
+	int rc;
+
+	*reply = NULL;
+	if (strspn(type, "abcdefghijklmnopqrstuvwxyz_") != strlen(type) || nparams % 2)
+		return -1;
+	buf_init(&uri, 512);
+	buf_printf(&uri, "/_matrix/federation/v1/query/%s", type);
+	for (size_t i = 0; i + 1 < nparams; i += 2) {
+		buf_putc(&uri, i ? '&' : '?');
+		fed_path_escape(&uri, params[i]);
+		buf_putc(&uri, '=');
+		fed_path_escape(&uri, params[i + 1]);
+	}
+	struct fed_client_req rq = {
+		.resolver = fs->resolver, .key = &fs->key, .origin = fs->server_name, .destination = destination,
+		.method = "GET", .uri = uri.data,
+	};
+	rc = uri.data ? fed_client_request(&rq, status, reply, err, sizeof(err)) : -1;
+	if (rc < 0)
+		log_info("federation: query/%s to %s: %s", type, destination, uri.data ? err : "out of memory");
+	buf_free(&uri);
+	return rc;
 }
 
 /* Admin tool: asks the user's server for their devices over federation
@@ -526,6 +588,12 @@ static int mount(struct fed_service *fs)
 		{ "PUT", "/_matrix/federation/v1/send/{txnId}", fed_txn_handle, 1, API_JSON },
 		{ "POST", "/_scop/admin/v1/federation/join_probe", admin_join_probe, 0, API_AUTH | API_JSON },
 		{ "GET", "/_matrix/federation/v1/make_join/{roomId}/{userId}", fed_make_join, 1, 0 },
+		{ "PUT", "/_matrix/federation/v2/send_join/{roomId}/{eventId}", fed_send_join, 1, API_JSON },
+		{ "PUT", "/_matrix/federation/v2/invite/{roomId}/{eventId}", fed_invite, 1, API_JSON },
+		{ "GET", "/_matrix/federation/v1/make_leave/{roomId}/{userId}", fed_make_leave, 1, 0 },
+		{ "PUT", "/_matrix/federation/v2/send_leave/{roomId}/{eventId}", fed_send_leave, 1, API_JSON },
+		{ "GET", "/_matrix/federation/v1/make_knock/{roomId}/{userId}", fed_make_knock, 1, 0 },
+		{ "PUT", "/_matrix/federation/v1/send_knock/{roomId}/{eventId}", fed_send_knock, 1, API_JSON },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	size_t nkeys = api_keys_nroutes, nread = api_read_nroutes;
@@ -540,13 +608,17 @@ static int mount(struct fed_service *fs)
 		fs->routes[i].fn = api_keys_routes[k].fn;
 	}
 	for (size_t k = 0; k < nfixed; k++, i++) {
-		fs->routes[i].route = (struct api_route){ fixed[k].method, fixed[k].path, fed_entry, fixed[k].flags };
+		/* Other servers' events may carry \u0000 (Synapse passes it on
+		 * from clients); event_validate() keeps it out of what the auth
+		 * rules read. */
+		fs->routes[i].route = (struct api_route){ fixed[k].method, fixed[k].path, fed_entry,
+							  fixed[k].flags | API_JSON_NUL };
 		fs->routes[i].fn = fixed[k].fn;
 		fs->routes[i].authenticated = fixed[k].auth;
 	}
 	for (size_t k = 0; k < nread; k++, i++) {
 		fs->routes[i].route = (struct api_route){ api_read_routes[k].method, api_read_routes[k].path,
-							  fed_entry, api_read_routes[k].flags };
+							  fed_entry, api_read_routes[k].flags | API_JSON_NUL };
 		fs->routes[i].fn = api_read_routes[k].fn;
 		fs->routes[i].authenticated = 1;
 	}
@@ -567,6 +639,60 @@ static int mount(struct fed_service *fs)
 			return -1;
 	}
 	return 0;
+}
+
+/* ---- outbound PDUs and the outbox ---- */
+
+/* The sender's persistence hook (called under its lock). */
+static void outbox_queued(void *ctx, const char *dest, const char *pdu_json)
+{
+	struct fed_service *fs = ctx;
+	if (fs->restoring)
+		return; /* it is in the outbox already */
+	if (room_store_outbox_add(rooms_store(fs->hs->rooms), dest, pdu_json) != STORE_OK)
+		log_error("federation: cannot keep a PDU for %s in the outbox", dest);
+}
+
+static void outbox_delivered(void *ctx, const char *dest, size_t n)
+{
+	struct fed_service *fs = ctx;
+	if (room_store_outbox_delivered(rooms_store(fs->hs->rooms), dest, n) != STORE_OK)
+		log_error("federation: cannot clear %zu delivered PDU(s) for %s from the outbox", n, dest);
+}
+
+/* Queues again what was not delivered before the last stop. */
+static void outbox_restore(struct fed_service *fs)
+{
+	char **dests = NULL, **pdus = NULL;
+	size_t n = 0, ok = 0;
+
+	if (room_store_outbox_list(rooms_store(fs->hs->rooms), &dests, &pdus, &n) != STORE_OK) {
+		log_error("federation: cannot read the outbox");
+		return;
+	}
+	fs->restoring = 1;
+	for (size_t i = 0; i < n; i++) {
+		json_t *pdu = json_loads(pdus[i], 0, NULL);
+		if (pdu && fed_sender_queue_pdu(fs->sender, dests[i], pdu) == 0)
+			ok++;
+		json_decref(pdu);
+		free(dests[i]);
+		free(pdus[i]);
+	}
+	fs->restoring = 0;
+	free(dests);
+	free(pdus);
+	if (n)
+		log_info("federation: %zu undelivered PDU(s) queued again from the outbox", ok);
+}
+
+/* rooms' hook for every event this server created. */
+static void outbound(void *arg, const json_t *pdu, const char *const *servers, size_t n)
+{
+	struct fed_service *fs = arg;
+	for (size_t i = 0; i < n; i++)
+		if (fed_sender_queue_pdu(fs->sender, servers[i], (json_t *)pdu) < 0)
+			log_warn("federation: cannot queue a PDU for %s", servers[i]);
 }
 
 struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char *err, size_t errlen)
@@ -608,7 +734,11 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 		.origin = fs->server_name,
 		.key = &fs->key,
 		.resolver = fs->resolver,
+		.backoff_base_ms = fs->opt.backoff_base_ms,
+		.backoff_max_ms = fs->opt.backoff_max_ms,
 	};
+	if (hs->rooms)
+		sopt.persist = (struct fed_sender_persist){ outbox_queued, outbox_delivered, fs };
 	fs->sender = fed_sender_new(&sopt);
 	if (!fs->keyring || !fs->sender) {
 		set_err(err, errlen, "federation", "cannot create the keyring or sender");
@@ -617,6 +747,18 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 	if (mount(fs) < 0) {
 		set_err(err, errlen, "federation", "cannot add the routes");
 		goto fail;
+	}
+	if (hs->rooms) /* local typing and receipts go out as EDUs (edu.h) */
+		rooms_set_edu_hook(hs->rooms, fed_edu_outbound, fs);
+	if (hs->rooms) {
+		outbox_restore(fs);
+		rooms_set_outbound(hs->rooms, outbound, fs);
+		rooms_set_invite_hook(hs->rooms, fed_invite_remote, fs);
+		hs->remote_join = fed_join_remote;
+		hs->remote_leave = fed_leave_remote;
+		hs->remote_knock = fed_knock_remote;
+		hs->fed_query = fed_query_hook;
+		hs->remote_join_arg = fs;
 	}
 	json_decref(root);
 	log_info("federation: %zu trusted key server key(s), %zu routes", fs->opt.n_notaries, fs->nroutes);
@@ -645,6 +787,19 @@ void fed_service_free(struct fed_service *fs)
 {
 	if (!fs)
 		return;
+	if (fs->hs && fs->hs->rooms)
+		rooms_set_edu_hook(fs->hs->rooms, NULL, NULL);
+	if (fs->hs && fs->hs->rooms)
+		rooms_set_outbound(fs->hs->rooms, NULL, NULL);
+	if (fs->hs && fs->hs->rooms)
+		rooms_set_invite_hook(fs->hs->rooms, NULL, NULL);
+	if (fs->hs && fs->hs->remote_join_arg == fs) {
+		fs->hs->remote_join = NULL;
+		fs->hs->remote_leave = NULL;
+		fs->hs->remote_knock = NULL;
+		fs->hs->fed_query = NULL;
+		fs->hs->remote_join_arg = NULL;
+	}
 	fed_sender_free(fs->sender);
 	keyring_free(fs->keyring);
 	fed_resolver_free(fs->resolver);

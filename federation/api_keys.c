@@ -47,10 +47,12 @@ static void key_query_post(struct api_req *r, struct fed_service *fs, const char
 	free(items);
 }
 
+/* GET /_matrix/key/v2/query/{serverName}[/{keyId}]: the key id form is
+ * the spec's older one, still sent by Synapse before 1.7x. */
 static void key_query_get(struct api_req *r, struct fed_service *fs, const char *origin)
 {
 	struct keyring_query_item item;
-	const char *server = api_param(r, 0);
+	const char *server = api_param(r, 0), *key_id = api_param(r, 1);
 	char *min = http_query(r->http, "minimum_valid_until_ts"), *end = NULL;
 
 	(void)origin;
@@ -60,6 +62,11 @@ static void key_query_get(struct api_req *r, struct fed_service *fs, const char 
 		goto out;
 	}
 	memcpy(item.server, server, strlen(server) + 1);
+	if (strlen(key_id) >= sizeof(item.key_id)) {
+		api_error(r, 400, "M_INVALID_PARAM", "Key ID too long");
+		goto out;
+	}
+	memcpy(item.key_id, key_id, strlen(key_id) + 1);
 	if (min) {
 		errno = 0;
 		long long v = strtoll(min, &end, 10);
@@ -76,7 +83,11 @@ out:
 
 const struct fed_keys_route api_keys_routes[] = {
 	{ { "GET", "/_matrix/key/v2/server", NULL, 0 }, key_server },
+	/* The older form with a key id, which Synapse up to 1.7x still asks
+	 * for; the spec says the id is ignored and all keys returned. */
+	{ { "GET", "/_matrix/key/v2/server/{keyId}", NULL, 0 }, key_server },
 	{ { "POST", "/_matrix/key/v2/query", NULL, API_JSON }, key_query_post },
 	{ { "GET", "/_matrix/key/v2/query/{serverName}", NULL, 0 }, key_query_get },
+	{ { "GET", "/_matrix/key/v2/query/{serverName}/{keyId}", NULL, 0 }, key_query_get },
 };
 const size_t api_keys_nroutes = sizeof(api_keys_routes) / sizeof(api_keys_routes[0]);

@@ -3,6 +3,9 @@
  *   GET  /_matrix/key/v2/server              our signed key document
  *   POST /_matrix/key/v2/query               notary query (may fetch keys)
  *   GET  /_matrix/key/v2/query/{serverName}  the same for one server
+ * and the older forms with a key id that Synapse 1.67 still sends:
+ *   GET  /_matrix/key/v2/server/{keyId}      the same document (id ignored)
+ *   GET  /_matrix/key/v2/query/{serverName}/{keyId}  only that key
  * They are part of fed_service's route table (api_federation.h), which
  * hands each handler the service.
  */

@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "federation/api_txn.h"
 #include "federation/edu.h"
+#include "federation/fed_client.h"
 #include "federation/fed_txn.h"
 #include "federation/pdu_check.h"
 #include "homeserver/rooms.h"
@@ -17,6 +19,7 @@
 struct store_view {
 	struct room_store *rs;
 	json_t *events;            /* event_id -> PDU */
+	json_t *rejected;          /* event_id -> true for rejected ones */
 };
 
 struct state_view {
@@ -39,17 +42,19 @@ static const json_t *view_event(struct store_view *v, const char *id)
 	if (room_store_event_get(v->rs, id, &e) != STORE_OK)
 		return NULL;
 	ev = json_loads(e.json, JSON_REJECT_DUPLICATES, NULL);
+	if (ev && e.kind == ROOM_EVENT_REJECTED && v->rejected)
+		json_object_set_new(v->rejected, id, json_true());
 	room_event_clear(&e);
 	if (!ev || json_object_set_new(v->events, id, ev) < 0)
 		return NULL;
 	return ev;
 }
 
-/* Stored events were all accepted: the store keeps no rejected ones. */
 static const json_t *event_cb(void *arg, const char *id, int *rejected)
 {
-	*rejected = 0;
-	return view_event(arg, id);
+	struct store_view *v = arg;
+	*rejected = json_object_get(v->rejected, id) != NULL;
+	return view_event(v, id);
 }
 
 static const json_t *state_cb(void *arg, const char *type, const char *state_key)
@@ -58,39 +63,146 @@ static const json_t *state_cb(void *arg, const char *type, const char *state_key
 	return view_event(sv->v, json_string_value(json_object_get(json_object_get(sv->map, type), state_key)));
 }
 
-/* The state before pdu when it has one prev event we hold: the state after
- * that event.  Otherwise NULL (several prev events need state resolution,
- * unknown ones /get_missing_events: neither exists yet). */
-static json_t *state_before_map(struct store_view *v, const json_t *pdu, const struct room_version *rv)
-{
-	const json_t *prev = json_object_get(pdu, "prev_events");
-	const char *id;
-	struct room_event e;
-	json_t *map = NULL;
+/* The check rooms_receive() runs under the room lock: pdu_check() with
+ * the keyring's keys and the store's events. */
+struct check_arg {
+	struct fed_service *fs;
+	struct store_view *v;
+	enum pdu_verdict verdict;
+};
 
-	if (json_array_size(prev) != 1)
-		return NULL;
-	id = rv->event_id == EVENT_ID_V1 ? json_string_value(json_array_get(json_array_get(prev, 0), 0))
-					 : json_string_value(json_array_get(prev, 0));
-	memset(&e, 0, sizeof(e));
-	if (!id || room_store_event_get(v->rs, id, &e) != STORE_OK)
-		return NULL;
-	if (room_store_state_group(v->rs, e.state_after, &map) != STORE_OK)
-		map = NULL;
-	room_event_clear(&e);
-	return map;
+static enum room_remote_verdict check_cb(void *arg, const struct room_version *rv, const json_t *pdu,
+					 const struct auth_state *before, const struct auth_state *current,
+					 json_t **event, char event_id[EVENT_ID_BUF], char *why, size_t whylen)
+{
+	struct check_arg *ca = arg;
+	struct pdu_check_ctx ctx = { fed_service_pdu_key, ca->fs, event_cb, ca->v, before, current };
+	struct pdu_check_result res;
+
+	ca->verdict = pdu_check(rv, pdu, &ctx, &res);
+	snprintf(event_id, EVENT_ID_BUF, "%s", res.event_id);
+	snprintf(why, whylen, "%s", res.reason);
+	*event = res.event;
+	res.event = NULL;
+	pdu_check_result_clear(&res);
+	switch (ca->verdict) {
+	case PDU_ACCEPT:
+	case PDU_ACCEPT_REDACTED:
+		return ROOM_REMOTE_ACCEPT;
+	case PDU_SOFT_FAIL:
+		return ROOM_REMOTE_SOFT_FAIL;
+	case PDU_REJECT:
+		return ROOM_REMOTE_REJECT;
+	case PDU_DROP:
+		break;
+	}
+	return ROOM_REMOTE_DROP;
 }
 
-static json_t *check_one(struct fed_service *fs, struct room_store *rs, const json_t *pdu, char *event_id,
+enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu,
+			     struct room_result *res, enum room_remote_verdict *verdict)
+{
+	struct store_view v = { rooms_store(fs->hs->rooms), json_object(), json_object() };
+	struct check_arg ca = { fs, &v, PDU_DROP };
+	enum room_rc rc;
+
+	if (!v.events || !v.rejected) {
+		memset(res, 0, sizeof(*res));
+		*verdict = ROOM_REMOTE_DROP;
+		rc = ROOM_ERROR;
+	} else {
+		rc = rooms_receive(fs->hs->rooms, room_id, pdu, check_cb, &ca, res, verdict);
+	}
+	json_decref(v.events);
+	json_decref(v.rejected);
+	return rc;
+}
+
+#define MISSING_LIMIT 20
+
+static int by_depth(const void *a, const void *b)
+{
+	json_int_t da = json_integer_value(json_object_get(*(json_t *const *)a, "depth"));
+	json_int_t db = json_integer_value(json_object_get(*(json_t *const *)b, "depth"));
+	return da < db ? -1 : da > db;
+}
+
+/* A PDU cites prev events this server lacks: asks origin for the events
+ * between the room's forward extremities and it (get_missing_events) and
+ * takes them in, oldest first.  Best effort: the caller retries the PDU. */
+static void fetch_missing(struct fed_service *fs, const char *origin, const char *room_id, const char *event_id)
+{
+	struct room_head h;
+	json_t *earliest = json_array(), *body = NULL, *reply = NULL, *evs;
+	json_t *list[MISSING_LIMIT];
+	struct buf uri;
+	long status = 0;
+	char err[256];
+	size_t n = 0, i;
+
+	memset(&h, 0, sizeof(h));
+	buf_init(&uri, 256);
+	if (!earliest || room_store_head(rooms_store(fs->hs->rooms), room_id, &h) != STORE_OK)
+		goto out;
+	for (i = 0; i < h.nextrem; i++)
+		json_array_append_new(earliest, json_string(h.extremities[i]));
+	body = json_pack("{s:O,s:[s],s:i,s:i}", "earliest_events", earliest, "latest_events", event_id, "limit",
+			 MISSING_LIMIT, "min_depth", 0);
+	buf_puts(&uri, "/_matrix/federation/v1/get_missing_events/");
+	fed_path_escape(&uri, room_id);
+	struct fed_client_req rq = {
+		.resolver = fs->resolver, .key = &fs->key, .origin = fs->server_name, .destination = origin,
+		.method = "POST", .uri = uri.data, .content = body, .max_body = 8u * 1024 * 1024,
+	};
+	if (!body || !uri.data || fed_client_request(&rq, &status, &reply, err, sizeof(err)) < 0 || status != 200) {
+		log_info("federation: get_missing_events from %s for %s failed (%ld)", origin, event_id, status);
+		goto out;
+	}
+	evs = json_object_get(reply, "events");
+	for (i = 0; i < json_array_size(evs) && n < MISSING_LIMIT; i++)
+		if (json_is_object(json_array_get(evs, i)))
+			list[n++] = json_array_get(evs, i);
+	qsort(list, n, sizeof(*list), by_depth);
+	for (i = 0; i < n; i++) {
+		struct room_result res;
+		enum room_remote_verdict verdict;
+		const char *rid = json_string_value(json_object_get(list[i], "room_id"));
+		if (rid && strcmp(rid, room_id) == 0)
+			fed_receive_pdu(fs, room_id, list[i], &res, &verdict);
+	}
+	log_info("federation: %zu missing event(s) of %s fetched from %s", n, room_id, origin);
+out:
+	room_head_clear(&h);
+	buf_free(&uri);
+	json_decref(earliest);
+	json_decref(body);
+	json_decref(reply);
+}
+
+static const char *verdict_str(enum room_remote_verdict v)
+{
+	switch (v) {
+	case ROOM_REMOTE_ACCEPT: return "accept";
+	case ROOM_REMOTE_SOFT_FAIL: return "soft-fail";
+	case ROOM_REMOTE_REJECT: return "reject";
+	case ROOM_REMOTE_DROP: return "drop";
+	case ROOM_REMOTE_KNOWN: return "already known";
+	}
+	return "?";
+}
+
+/* One PDU of a transaction: checked and stored; the answer's entry is {}
+ * for what this server took (accepted, soft-failed or already known) and
+ * {"error"} for the rest (rejected events are stored as such all the
+ * same).  Missing prev events are fetched from origin first. */
+static json_t *check_one(struct fed_service *fs, const char *origin, const json_t *pdu, char *event_id,
 			 size_t idlen)
 {
 	const char *room_id = json_string_value(json_object_get(pdu, "room_id"));
 	const struct room_version *rv = NULL;
-	struct store_view v = { rs, json_object() };
-	struct state_view before = { &v, NULL }, current = { &v, NULL };
-	struct auth_state sb = { state_cb, NULL, &before }, sc = { state_cb, NULL, &current };
-	struct room_head h;
-	struct pdu_check_result res;
+	struct room_result res;
+	enum room_remote_verdict verdict;
+	enum room_rc rc;
 	json_t *out;
 
 	event_id[0] = '\0';
@@ -100,31 +212,21 @@ static json_t *check_one(struct fed_service *fs, struct room_store *rs, const js
 		char id[EVENT_ID_BUF];
 		if (event_compute_id(room_version_get("10"), pdu, id) == 0)
 			snprintf(event_id, idlen, "%s", id);
-		json_decref(v.events);
 		return json_pack("{s:s}", "error", "Unknown room");
 	}
-	before.map = state_before_map(&v, pdu, rv);
-	memset(&h, 0, sizeof(h));
-	if (room_store_head(rs, room_id, &h) == STORE_OK)
-		current.map = json_incref(h.state);
-	room_head_clear(&h);
-	struct pdu_check_ctx ctx = {
-		fed_service_pdu_key, fs, event_cb, &v,
-		before.map ? &sb : NULL, current.map ? &sc : NULL,
-	};
-	enum pdu_verdict verdict = pdu_check(rv, pdu, &ctx, &res);
+	rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
+	if (rc == ROOM_NOT_FOUND && res.event_id[0]) {
+		/* The room is known, so its prev events are what is missing. */
+		fetch_missing(fs, origin, room_id, res.event_id);
+		rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
+	}
 	snprintf(event_id, idlen, "%s", res.event_id);
-	if (verdict == PDU_DROP || verdict == PDU_REJECT)
-		out = json_pack("{s:s}", "error", res.reason);
+	if (rc == ROOM_OK && verdict != ROOM_REMOTE_REJECT)
+		out = json_object();
 	else
-		out = json_pack("{s:s+}", "error", pdu_verdict_str(verdict),
-				": passed the checks, but this server does not store remote events yet");
-	log_info("federation: PDU %s in %s: %s%s%s", res.event_id, room_id, pdu_verdict_str(verdict),
+		out = json_pack("{s:s}", "error", res.reason[0] ? res.reason : "not stored");
+	log_info("federation: PDU %s in %s: %s%s%s", res.event_id, room_id, verdict_str(verdict),
 		 res.reason[0] ? ": " : "", res.reason);
-	pdu_check_result_clear(&res);
-	json_decref(before.map);
-	json_decref(current.map);
-	json_decref(v.events);
 	return out;
 }
 
@@ -143,7 +245,7 @@ void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origi
 	results = json_object();
 	json_array_foreach(txn.pdus, i, pdu) {
 		char id[EVENT_ID_BUF];
-		json_t *one = check_one(fs, fs->hs->rooms ? rooms_store(fs->hs->rooms) : NULL, pdu, id, sizeof(id));
+		json_t *one = check_one(fs, origin, pdu, id, sizeof(id));
 		if (id[0])
 			json_object_set_new(results, id, one);
 		else
@@ -157,12 +259,13 @@ void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origi
 	api_reply(r, 200, json_pack("{s:o}", "pdus", results));
 }
 
-void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin)
+/* A membership template (make_join, make_leave) over the current state. */
+static void make_member(struct api_req *r, struct fed_service *fs, const char *origin, const char *membership)
 {
 	const char *room_id = api_param(r, 0), *user_id = api_param(r, 1), *dom;
 	const struct room_version *rv = NULL;
 	struct room_head h;
-	struct store_view v = { NULL, NULL };
+	struct store_view v = { NULL, NULL, NULL };
 	struct state_view cur = { &v, NULL };
 	struct auth_state st = { state_cb, NULL, &cur };
 	struct auth_key keys[AUTH_MAX_KEYS];
@@ -180,7 +283,7 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 		return;
 	}
-	int has = fed_query_has(r->http, "ver", rv->id);
+	int has = strcmp(membership, "leave") != 0 ? fed_query_has(r->http, "ver", rv->id) : 1;
 	if (has == 0 || (has < 0 && strcmp(rv->id, "1") != 0)) {
 		api_reply(r, 400, json_pack("{s:s,s:s,s:s}", "errcode", "M_INCOMPATIBLE_ROOM_VERSION", "error",
 					    "Your server does not support the room's version", "room_version", rv->id));
@@ -197,7 +300,7 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 		nprev = EVENT_MAX_PREV_EVENTS;
 	else
 		nprev = h.nextrem;
-	content = json_pack("{s:s}", "membership", "join");
+	content = json_pack("{s:s}", "membership", membership);
 	int64_t now = http_now_ms();
 	ev = event_new(rv, room_id, user_id, "m.room.member", user_id, content,
 		       (const char *const *)h.extremities, nprev, NULL, 0, h.depth + 1, now);
@@ -209,7 +312,10 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 	for (size_t i = 0; i < nk; i++) {
 		const char *id = json_string_value(json_object_get(json_object_get(h.state, keys[i].type),
 								  keys[i].state_key));
-		if (id)
+		size_t k;
+		for (k = 0; id && k < na && strcmp(auth_ids[k], id) != 0; k++)
+			;
+		if (id && k == na)
 			auth_ids[na++] = id;
 	}
 	json_t *tmpl = event_new(rv, room_id, user_id, "m.room.member", user_id, content,
@@ -222,7 +328,7 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 	}
 	why[0] = '\0';
 	if (auth_check(rv, ev, &st, why, sizeof(why)) != AUTH_ALLOW) {
-		api_error(r, 403, "M_FORBIDDEN", "You are not allowed to join this room: %s", why);
+		api_error(r, 403, "M_FORBIDDEN", "You are not allowed to %s this room: %s", membership, why);
 		goto out;
 	}
 	/* The joining server hashes and signs it. */
@@ -234,4 +340,19 @@ out:
 	json_decref(content);
 	json_decref(v.events);
 	room_head_clear(&h);
+}
+
+void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	make_member(r, fs, origin, "join");
+}
+
+void fed_make_leave(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	make_member(r, fs, origin, "leave");
+}
+
+void fed_make_knock(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	make_member(r, fs, origin, "knock");
 }

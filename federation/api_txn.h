@@ -1,27 +1,42 @@
 /* Inbound room traffic.  PUT /_matrix/federation/v1/send/{txnId}: transactions.
  *
- * Each PDU of a room this server knows goes through pdu_check() with keys
- * from the keyring, auth events from the room store, the state after its
- * single prev event as the state before it, and the room's current state.
- * The room store has no path for remote events yet (rooms.c is the only
- * writer and keeps a cache in step with it), so nothing is persisted: each
- * PDU's entry in the answer names the verdict as an error.  EDUs are
- * accepted and ignored.
+ * Each PDU of a room this server knows goes to rooms_receive(), which
+ * works out the state before it (state resolution over its prev events'
+ * states) and, under the room lock, runs pdu_check() with keys from the
+ * keyring, auth events from the room store (outliers and rejected events
+ * included) and the room's current state, then stores it as the verdict
+ * says: accepted into the timeline, soft-failed and rejected outside it,
+ * dropped not at all.  Each PDU's entry in the answer is {} when it was
+ * accepted, soft-failed or already known (so a repeated transaction gets
+ * the same answer), and {"error": reason} otherwise.  EDUs go to
+ * fed_edu_handle().
  */
 #ifndef SCOP_FED_API_TXN_H
 #define SCOP_FED_API_TXN_H
 
 #include "federation/api_federation.h"
 
+#include "homeserver/rooms.h"
+
 void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origin);
+
+/* One PDU of a known room through the receipt checks and into the store
+ * (rooms_receive() with pdu_check()); results as rooms_receive(). */
+enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu,
+			     struct room_result *res, enum room_remote_verdict *verdict);
 
 /* GET /_matrix/federation/v1/make_join/{roomId}/{userId}?ver=...: a join
  * template over the room's current state (prev_events its forward
  * extremities, auth_events the auth rules' selection), after checking the
  * user belongs to the requesting server, the room version is among ver
  * (only "1" when none is given) and the join passes the auth rules against
- * current state.  send_join needs a path to persist remote events, which
- * the room store does not have yet. */
+ * current state. */
 void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin);
+/* GET /_matrix/federation/v1/make_leave/{roomId}/{userId}: the same for a
+ * leave (no ver). */
+void fed_make_leave(struct api_req *r, struct fed_service *fs, const char *origin);
+/* GET /_matrix/federation/v1/make_knock/{roomId}/{userId}?ver=...: for a
+ * knock (ver as make_join). */
+void fed_make_knock(struct api_req *r, struct fed_service *fs, const char *origin);
 
 #endif

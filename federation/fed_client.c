@@ -52,7 +52,9 @@ int fed_client_request(const struct fed_client_req *rq, long *status, json_t **r
 		snprintf(err, errlen, "%s: %s", rq->destination, resp.err);
 	} else {
 		*status = resp.status;
-		*reply = json_loadb(resp.body.data, resp.body.len, JSON_REJECT_DUPLICATES, NULL);
+		/* NUL allowed: a send_join answer may hold events carrying \u0000
+		 * (see API_JSON_NUL). */
+		*reply = json_loadb(resp.body.data, resp.body.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 		rc = 0;
 	}
 	httpc_response_free(&resp);

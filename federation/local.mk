@@ -108,7 +108,8 @@ noinst_LIBRARIES += federation/libscopfedapi.a
 federation_libscopfedapi_a_SOURCES = \
 	federation/api_federation.c federation/api_federation.h \
 	federation/api_keys.c federation/api_keys.h \
-	federation/api_txn.c federation/api_txn.h
+	federation/api_txn.c federation/api_txn.h \
+	federation/fed_join.c federation/fed_join.h
 federation_libscopfedapi_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
 # What scopd links: the service, the homeserver, then the network side.
 FEDAPI_LIBS = federation/libscopfedapi.a $(HS_LIBS) $(FEDNET_LIBS) $(COMMON_LIBS)
@@ -116,6 +117,9 @@ FEDAPI_LIBS = federation/libscopfedapi.a $(HS_LIBS) $(FEDNET_LIBS) $(COMMON_LIBS
 # Two scopd instances federating over TLS (and the Python peer).
 SCRIPT_TESTS += tests/e2e/test_federation_scopd.py
 EXTRA_DIST += tests/e2e/test_federation_scopd.py
+# Rooms across two scopd: joins, messages, state, catch-up, forgeries.
+SCRIPT_TESTS += tests/e2e/test_federation_rooms.py
+EXTRA_DIST += tests/e2e/test_federation_rooms.py tests/federation/fedhs.py bench/bench_federation.py
 
 UNIT_TESTS += tests/unit/federation/test_pdu_check
 tests_unit_federation_test_pdu_check_SOURCES = tests/unit/federation/test_pdu_check.c

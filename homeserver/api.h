@@ -33,6 +33,7 @@ enum api_flags {
 	API_CLIENT_V1 = 16,  /* served under /_matrix/client/v1 */
 	API_JSON_OPTIONAL = 32, /* a JSON object body may be given or left empty */
 	API_RAW_BODY = 64,   /* a raw body up to max_upload_size (media), in r->http */
+	API_JSON_NUL = 128,  /* the JSON body may carry \u0000 in strings (federation) */
 };
 
 /* One endpoint.  path is the part after "/_matrix/client/<version>" when a

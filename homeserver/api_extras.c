@@ -73,18 +73,54 @@ static int fully_read(struct api_req *r, const char *room_id, const char *event_
 	return rc == ROOM_OK ? 0 : -1;
 }
 
-static int one_receipt(struct api_req *r, const char *room_id, const char *type,
-		       const char *event_id)
+/* A threaded receipt must be for an event of its thread: the root or one
+ * of its m.thread replies ("main": anything not in a thread). */
+static int in_thread(struct api_req *r, const char *event_id, const char *thread_id)
 {
+	struct room_event e;
+	json_t *ev = NULL, *rel;
+	const char *type, *root;
+	int ok;
+	memset(&e, 0, sizeof(e));
+	if (room_store_event_get(rooms_store(r->hs->rooms), event_id, &e) == STORE_OK)
+		ev = json_loads(e.json, 0, NULL);
+	room_event_clear(&e);
+	rel = json_object_get(json_object_get(ev, "content"), "m.relates_to");
+	type = json_string_value(json_object_get(rel, "rel_type"));
+	root = type && strcmp(type, "m.thread") == 0
+		       ? json_string_value(json_object_get(rel, "event_id")) : NULL;
+	if (strcmp(thread_id, "main") == 0)
+		ok = !root;
+	else
+		ok = strcmp(event_id, thread_id) == 0 || (root && strcmp(root, thread_id) == 0);
+	json_decref(ev);
+	if (!ok)
+		api_error(r, 400, "M_INVALID_PARAM", "The event is not in thread %.255s", thread_id);
+	return ok ? 0 : -1;
+}
+
+static int one_receipt(struct api_req *r, const char *room_id, const char *type,
+		       const char *event_id, const char *thread_id)
+{
+	enum room_rc rc;
 	if (event_in_room(r, room_id, event_id) < 0)
 		return -1;
+	if (strcmp(type, "m.fully_read") == 0 && thread_id) {
+		api_error(r, 400, "M_INVALID_PARAM", "m.fully_read cannot be threaded");
+		return -1;
+	}
 	if (strcmp(type, "m.fully_read") == 0)
 		return fully_read(r, room_id, event_id);
 	if (strcmp(type, "m.read") != 0 && strcmp(type, "m.read.private") != 0) {
 		api_error(r, 400, "M_INVALID_PARAM", "Unknown receipt type");
 		return -1;
 	}
-	if (rooms_receipt_put(r->hs->rooms, room_id, r->who.user_id, type, event_id) != ROOM_OK) {
+	if (thread_id && in_thread(r, event_id, thread_id) < 0)
+		return -1;
+	rc = thread_id ? rooms_receipt_put_thread(r->hs->rooms, room_id, r->who.user_id, type,
+						  thread_id, event_id)
+		       : rooms_receipt_put(r->hs->rooms, room_id, r->who.user_id, type, event_id);
+	if (rc != ROOM_OK) {
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
 		return -1;
 	}
@@ -93,9 +129,15 @@ static int one_receipt(struct api_req *r, const char *room_id, const char *type,
 
 static void receipt(struct api_req *r)
 {
-	if (!r->hs->rooms || api_require_joined(r, api_param(r, 0)) < 0)
+	const char *thread_id = NULL;
+	if (!r->hs->rooms || api_require_joined(r, api_param(r, 0)) < 0 ||
+	    (r->body && api_opt_string(r, r->body, "thread_id", &thread_id) < 0))
 		return;
-	if (one_receipt(r, api_param(r, 0), api_param(r, 1), api_param(r, 2)) == 0)
+	if (thread_id && !thread_id[0]) {
+		api_error(r, 400, "M_INVALID_PARAM", "thread_id must not be empty");
+		return;
+	}
+	if (one_receipt(r, api_param(r, 0), api_param(r, 1), api_param(r, 2), thread_id) == 0)
 		api_reply(r, 200, json_object());
 }
 
@@ -109,7 +151,7 @@ static void read_markers(struct api_req *r)
 		if (api_opt_string(r, r->body, keys[i], &ids[i]) < 0)
 			return;
 	for (int i = 0; i < 3; i++)
-		if (ids[i] && one_receipt(r, api_param(r, 0), keys[i], ids[i]) < 0)
+		if (ids[i] && one_receipt(r, api_param(r, 0), keys[i], ids[i], NULL) < 0)
 			return;
 	api_reply(r, 200, json_object());
 }
@@ -275,10 +317,40 @@ static void alias_put(struct api_req *r)
 		api_reply(r, 200, json_object());
 }
 
+/* A remote alias from its server (federation directory query): 1 when
+ * answered, 0 when the alias is local. */
+static int alias_get_remote(struct api_req *r, const char *alias)
+{
+	const char *dom = strchr(alias, ':'), *params[2] = { "room_alias", alias };
+	long status = 0;
+	json_t *reply = NULL, *rid, *servers;
+
+	if (!dom || strcmp(dom + 1, r->hs->cfg->server_name) == 0 || alias[0] != '#')
+		return 0;
+	if (!r->hs->fed_query) {
+		api_error(r, 404, "M_NOT_FOUND", "Room alias not found");
+		return 1;
+	}
+	if (r->hs->fed_query(r->hs->remote_join_arg, dom + 1, "directory", params, 2, &status, &reply) < 0) {
+		api_error(r, 502, "M_UNKNOWN", "Cannot reach the alias's server");
+		return 1;
+	}
+	rid = json_object_get(reply, "room_id");
+	servers = json_object_get(reply, "servers");
+	if (status == 200 && json_is_string(rid) && json_string_value(rid)[0] == '!' && json_is_array(servers))
+		api_reply(r, 200, json_pack("{s:O,s:O}", "room_id", rid, "servers", servers));
+	else if (status == 200 || status == 404)
+		api_error(r, 404, "M_NOT_FOUND", "Room alias not found");
+	else
+		api_error(r, 502, "M_UNKNOWN", "The alias's server answered %ld", status);
+	json_decref(reply);
+	return 1;
+}
+
 static void alias_get(struct api_req *r)
 {
 	char *room_id = NULL;
-	if (!r->hs->rooms)
+	if (!r->hs->rooms || alias_get_remote(r, api_param(r, 0)))
 		return;
 	if (room_store_alias_get(rooms_store(r->hs->rooms), api_param(r, 0), &room_id, NULL) !=
 	    STORE_OK) {

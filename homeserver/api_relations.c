@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/log.h"
+#include "homeserver/aggregations.h"
 #include "homeserver/api_relsearch.h"
 #include "homeserver/api_rooms.h"
 #include "homeserver/rooms.h"
@@ -15,24 +15,13 @@
 #define REL_LIMIT_DEFAULT 20
 #define REL_LIMIT_MAX 100
 
-struct relsearch *api_relsearch_open(struct api_req *r)
+struct relsearch *api_relsearch(struct api_req *r)
 {
-	const struct hs_config *cfg = r->hs->cfg;
-	struct relsearch *rs = NULL;
-	char err[256];
-	int sq = cfg->db_kind == HS_DB_SQLITE;
-
-	if (!r->hs->rooms) {
+	if (!r->hs->rooms || !r->hs->relsearch) {
 		api_error(r, 404, "M_UNRECOGNIZED", "Rooms are not enabled");
 		return NULL;
 	}
-	if (relsearch_open(sq ? "sqlite" : "postgres", sq ? cfg->db_path : cfg->db_conninfo,
-			   &rs, err, sizeof(err)) != STORE_OK) {
-		log_error("relations/search: %s", err);
-		api_error(r, 500, "M_UNKNOWN", "Internal error");
-		return NULL;
-	}
-	return rs;
+	return r->hs->relsearch;
 }
 
 /* "r<N>" or "<N>" into *pos; -1 when malformed. */
@@ -128,7 +117,7 @@ static void relations(struct api_req *r)
 		return;
 	}
 	if (api_require_joined(r, room_id) < 0 ||
-	    read_paging(r, &from, &to, &limit, &dir) < 0 || !(rs = api_relsearch_open(r)))
+	    read_paging(r, &from, &to, &limit, &dir) < 0 || !(rs = api_relsearch(r)))
 		goto out;
 	if (!(vis = rooms_vis_new(r->hs->rooms, room_id, r->who.user_id))) {
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
@@ -154,6 +143,7 @@ static void relations(struct api_req *r)
 		if ((ce = visible_event(r, vis, room_id, h[i].event_id)))
 			json_array_append_new(chunk, ce);
 	}
+	aggr_bundle(rs, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
 	body = json_pack("{s:O}", "chunk", chunk);
 	if (body && stop == n && n == (size_t)limit) {
 		snprintf(tok, sizeof(tok), "r%lld", (long long)h[n - 1].pos);
@@ -172,37 +162,6 @@ out:
 	json_decref(chunk);
 	json_decref(root);
 	rooms_vis_free(vis);
-	relsearch_close(rs);
-}
-
-/* The thread summary of a root (unsigned.m.relations.m.thread). */
-static void add_summary(struct api_req *r, struct relsearch *rs, struct room_vis *vis,
-			const char *room_id, json_t *ev, const struct relsearch_hit *t)
-{
-	struct relsearch_hit *last = NULL;
-	size_t nl = 0;
-	json_t *uns, *rels, *sum;
-
-	if (!(uns = json_object_get(ev, "unsigned"))) {
-		json_object_set_new(ev, "unsigned", json_object());
-		uns = json_object_get(ev, "unsigned");
-	}
-	if (!(rels = json_object_get(uns, "m.relations"))) {
-		json_object_set_new(uns, "m.relations", json_object());
-		rels = json_object_get(uns, "m.relations");
-	}
-	sum = json_pack("{s:I,s:b}", "count", (json_int_t)t->count, "current_user_participated",
-			t->participated);
-	if (!sum || !rels)
-		return;
-	if (relsearch_relations(rs, room_id, t->event_id, "m.thread", NULL, 'b', -1, 1, &last,
-				&nl) == STORE_OK && nl == 1) {
-		json_t *le = visible_event(r, vis, room_id, last[0].event_id);
-		if (le)
-			json_object_set_new(sum, "latest_event", le);
-	}
-	relsearch_hits_free(last, nl);
-	json_object_set_new(rels, "m.thread", sum);
 }
 
 static void threads(struct api_req *r)
@@ -245,7 +204,7 @@ static void threads(struct api_req *r)
 		if (limit > REL_LIMIT_MAX)
 			limit = REL_LIMIT_MAX;
 	}
-	if (!(rs = api_relsearch_open(r)))
+	if (!(rs = api_relsearch(r)))
 		goto out;
 	if (!(vis = rooms_vis_new(r->hs->rooms, room_id, r->who.user_id)) ||
 	    relsearch_threads(rs, room_id, r->who.user_id,
@@ -259,9 +218,10 @@ static void threads(struct api_req *r)
 		json_t *ce = visible_event(r, vis, room_id, h[i].event_id);
 		if (!ce)
 			continue;
-		add_summary(r, rs, vis, room_id, ce, &h[i]);
 		json_array_append_new(chunk, ce);
 	}
+	/* The summaries (m.thread) come with the bundles. */
+	aggr_bundle(rs, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
 	body = json_pack("{s:O}", "chunk", chunk);
 	if (body && n == (size_t)limit) {
 		snprintf(tok, sizeof(tok), "r%lld", (long long)h[n - 1].pos);
@@ -275,7 +235,6 @@ out:
 	relsearch_hits_free(h, n);
 	json_decref(chunk);
 	rooms_vis_free(vis);
-	relsearch_close(rs);
 	free(include);
 	free(from_s);
 	free(limit_s);

@@ -1,5 +1,6 @@
 /* The relations, threads and search endpoint groups (api_relations.c,
- * api_search.c).  main.c adds them after hs_rooms_start(). */
+ * api_search.c).  main.c adds them after hs_rooms_start() and opens
+ * struct hs's relsearch store they use. */
 #ifndef SCOP_HS_API_RELSEARCH_H
 #define SCOP_HS_API_RELSEARCH_H
 
@@ -11,8 +12,8 @@ extern const size_t api_relations_nroutes;
 extern const struct api_route api_search_routes[];
 extern const size_t api_search_nroutes;
 
-/* A connection for this request on scopd's database (relsearch_close() it),
- * or NULL after answering 404 (rooms off) or 500. */
-struct relsearch *api_relsearch_open(struct api_req *r);
+/* scopd's relations/search store (borrowed from struct hs), or NULL after
+ * answering 404 (rooms or the store are off). */
+struct relsearch *api_relsearch(struct api_req *r);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/log.h"
+#include "homeserver/aggregations.h"
 #include "homeserver/api.h"
 #include "homeserver/api_rooms.h"
 #include "homeserver/rooms.h"
@@ -403,6 +404,48 @@ static void get_state(struct api_req *r)
 
 /* ---- membership ------------------------------------------------------------ */
 
+/* Joins over federation a room this server is not in (or not any more),
+ * through the servers named by ?server_name= / ?via= and the room's own. */
+static void join_remote(struct api_req *r, const char *room)
+{
+	char *qs[2] = { http_query(r->http, "server_name"), http_query(r->http, "via") };
+	const char *via[2];
+	size_t nvia = 0;
+	char room_id[256], errcode[64], error[256];
+	json_t *c = member_content(r, "join", r->who.user_id);
+	int status;
+
+	for (int i = 0; i < 2; i++)
+		if (qs[i])
+			via[nvia++] = qs[i];
+	if (r->body && api_opt_string(r, r->body, "reason", &via[nvia]) == 0 && via[nvia] && c)
+		json_object_set_new(c, "reason", json_string(via[nvia]));
+	status = r->hs->remote_join(r->hs->remote_join_arg, room, via, nvia, r->who.user_id, c, room_id,
+				    sizeof(room_id), errcode, sizeof(errcode), error, sizeof(error));
+	if (status == 200)
+		api_reply(r, 200, json_pack("{s:s}", "room_id", room_id));
+	else
+		api_error(r, status >= 400 && status < 600 ? status : 502, errcode, "%s", error);
+	json_decref(c);
+	free(qs[0]);
+	free(qs[1]);
+}
+
+static int http_query_present(struct api_req *r, const char *name)
+{
+	char *v = http_query(r->http, name);
+	int present = v != NULL;
+	free(v);
+	return present;
+}
+
+/* Whether id (a room ID or alias) lives on another server. */
+static int remote_id(struct api_req *r, const char *id)
+{
+	const char *dom = strchr(id, ':');
+	return dom && strcmp(dom + 1, r->hs->cfg->server_name) != 0;
+}
+
 static void do_join(struct api_req *r, const char *room_id)
 {
 	struct room_send s;
@@ -415,7 +458,10 @@ static void do_join(struct api_req *r, const char *room_id)
 		char *resolved = NULL;
 		if (room_store_alias_get(rooms_store(r->hs->rooms), room_id, &resolved, NULL) !=
 		    STORE_OK) {
-			api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
+			if (r->hs->remote_join && remote_id(r, room_id))
+				join_remote(r, room_id);
+			else
+				api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
 			return;
 		}
 		do_join(r, resolved);
@@ -427,11 +473,21 @@ static void do_join(struct api_req *r, const char *room_id)
 		return;
 	}
 	if (rooms_membership(r->hs->rooms, room_id, r->who.user_id, m) != ROOM_OK) {
-		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+		if (r->hs->remote_join)
+			join_remote(r, room_id);
+		else
+			api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 		return;
 	}
 	if (strcmp(m, "join") == 0) {
 		api_reply(r, 200, json_pack("{s:s}", "room_id", room_id));
+		return;
+	}
+	if (r->hs->remote_join && !rooms_server_joined(r->hs->rooms, room_id) &&
+	    (remote_id(r, room_id) || http_query_present(r, "via") || http_query_present(r, "server_name"))) {
+		/* Known here, but nobody of ours is in it any more: our view may
+		 * be stale, so join through the servers that are. */
+		join_remote(r, room_id);
 		return;
 	}
 	c = member_content(r, "join", r->who.user_id);
@@ -474,6 +530,17 @@ static void membership_change(struct api_req *r, const char *membership, int nee
 		}
 	}
 	if (rooms_membership(r->hs->rooms, api_param(r, 0), r->who.user_id, m) != ROOM_OK) {
+		if (!needs_target && strcmp(membership, "leave") == 0 && r->hs->remote_leave) {
+			/* Rejecting an invite to a room this server is not in. */
+			char errcode[64], error[256];
+			int status = r->hs->remote_leave(r->hs->remote_join_arg, api_param(r, 0), r->who.user_id,
+							 reason, errcode, sizeof(errcode), error, sizeof(error));
+			if (status == 200)
+				api_reply(r, 200, json_object());
+			else
+				api_error(r, status >= 400 && status < 600 ? status : 502, errcode, "%s", error);
+			return;
+		}
 		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 		return;
 	}
@@ -489,6 +556,30 @@ static void membership_change(struct api_req *r, const char *membership, int nee
 	}
 }
 
+/* Knocks over federation on a room this server is not in. */
+static void knock_remote(struct api_req *r, const char *room, const char *reason)
+{
+	char *qs[2] = { http_query(r->http, "server_name"), http_query(r->http, "via") };
+	const char *via[2];
+	size_t nvia = 0;
+	char room_id[256], errcode[64], error[256];
+	json_t *c = reason ? json_pack("{s:s}", "reason", reason) : json_object();
+	int status;
+
+	for (int i = 0; i < 2; i++)
+		if (qs[i])
+			via[nvia++] = qs[i];
+	status = r->hs->remote_knock(r->hs->remote_join_arg, room, via, nvia, r->who.user_id, c, room_id,
+				     sizeof(room_id), errcode, sizeof(errcode), error, sizeof(error));
+	if (status == 200)
+		api_reply(r, 200, json_pack("{s:s}", "room_id", room_id));
+	else
+		api_error(r, status >= 400 && status < 600 ? status : 502, errcode, "%s", error);
+	json_decref(c);
+	free(qs[0]);
+	free(qs[1]);
+}
+
 /* A knock asks to join a room whose join rule is knock or knock_restricted;
  * the auth rules refuse it anywhere else (403). */
 static void knock(struct api_req *r)
@@ -502,7 +593,10 @@ static void knock(struct api_req *r)
 	if (room_id[0] == '#') {
 		if (room_store_alias_get(rooms_store(r->hs->rooms), room_id, &resolved, NULL) !=
 		    STORE_OK) {
-			api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
+			if (r->hs->remote_knock && remote_id(r, room_id))
+				knock_remote(r, room_id, reason);
+			else
+				api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
 			return;
 		}
 		room_id = resolved;
@@ -511,7 +605,10 @@ static void knock(struct api_req *r)
 		return;
 	}
 	if (rooms_membership(r->hs->rooms, room_id, r->who.user_id, m) != ROOM_OK) {
-		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+		if (r->hs->remote_knock)
+			knock_remote(r, room_id, reason);
+		else
+			api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 	} else {
 		c = member_content(r, "knock", r->who.user_id);
 		if (reason)
@@ -655,6 +752,7 @@ static void get_event(struct api_req *r)
 	}
 	ce = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
 	room_event_clear(&e);
+	aggr_bundle_one(r->hs->relsearch, r->hs->rooms, ce, r->who.user_id, r->who.device_id);
 	if (ce)
 		api_reply(r, 200, ce);
 	else
@@ -754,6 +852,7 @@ static void messages(struct api_req *r)
 				pos = dir == 'b' ? evs[n - 1].stream_pos - 1 : evs[n - 1].stream_pos;
 			room_event_list_free(evs, n);
 		}
+		aggr_bundle(r->hs->relsearch, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
 		snprintf(tok, sizeof(tok), "s%lld", (long long)from);
 		json_t *body = json_pack("{s:s,s:O,s:[]}", "start", tok, "chunk", chunk, "state");
 		if (f.lazy_load_members) {
@@ -863,6 +962,8 @@ static void context(struct api_req *r)
 	after = page(r, room_id, 'f', e.stream_pos, upto == INT64_MAX ? -1 : upto,
 		     limit - limit / 2, &f, &a_last);
 	ev = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
+	aggr_bundle_context(r->hs->relsearch, r->hs->rooms, before, ev, after, r->who.user_id,
+			    r->who.device_id);
 	if (f.lazy_load_members && before && after && ev) {
 		/* Members of the senders shown only. */
 		json_t *shown = json_array();

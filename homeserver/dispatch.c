@@ -126,12 +126,12 @@ int api_opt_object(struct api_req *r, json_t *obj, const char *key, json_t **out
 }
 
 /* Parses the body as a JSON object; answers and returns -1 when it is not. */
-static int parse_body(struct api_req *r, int optional)
+static int parse_body(struct api_req *r, int flags)
 {
 	static const char *msgs[] = { "", "Content not JSON.", "Content must be a JSON object.",
 				      "Request body too large" };
 	enum json_body_rc rc = json_body_parse(r->http->body, r->http->body_len,
-					       r->hs->cfg->max_request_body, optional, &r->body);
+					       r->hs->cfg->max_request_body, flags, &r->body);
 	if (rc == JSON_BODY_OK)
 		return 0;
 	api_error(r, json_body_status(rc), json_body_errcode(rc), "%s", msgs[rc]);
@@ -183,7 +183,8 @@ void hs_dispatch(void *ctx, struct http_request *rq)
 	}
 	route = r.match.handler;
 	if ((route->flags & (API_JSON | API_JSON_OPTIONAL)) &&
-	    parse_body(&r, !(route->flags & API_JSON)) < 0)
+	    parse_body(&r, (route->flags & API_JSON ? 0 : JSON_BODY_EMPTY_OK) |
+			   (route->flags & API_JSON_NUL ? JSON_BODY_ALLOW_NUL : 0)) < 0)
 		goto out;
 	if ((route->flags & API_AUTH) && auth_requester(&r) < 0)
 		goto out;

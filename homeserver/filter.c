@@ -73,6 +73,12 @@ int room_filter_from_json(struct room_filter *f, const json_t *obj)
 	    read_list(json_object_get(obj, "not_types"), &f->not_types, &f->nnot) < 0 ||
 	    read_lazy(f, obj) < 0)
 		goto bad;
+	{
+		const json_t *ut = json_object_get(obj, "unread_thread_notifications");
+		if (ut && !json_is_boolean(ut))
+			goto bad;
+		f->unread_thread_notifications = json_is_true(ut);
+	}
 	return 0;
 bad:
 	room_filter_clear(f);

@@ -27,6 +27,8 @@ struct room_filter {
 	 * Filter's room.state): member events only for the senders shown. */
 	int lazy_load_members;
 	int include_redundant_members;
+	/* Per-thread unread counts in /sync (unread_thread_notifications). */
+	int unread_thread_notifications;
 };
 
 void room_filter_init(struct room_filter *f);

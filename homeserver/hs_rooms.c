@@ -5,6 +5,7 @@
 #include "common/crypto.h"
 #include "homeserver/api_rooms.h"
 #include "homeserver/hs.h"
+#include "homeserver/push_counts.h"
 #include "homeserver/rooms.h"
 #include "homeserver/sync.h"
 
@@ -29,7 +30,7 @@ int hs_rooms_start(struct hs *hs, const char *backend, const char *conninfo,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (!(hs->sync = sync_hub_new(hs)) ||
+	if (!(hs->push = push_counts_new(hs->rooms)) || !(hs->sync = sync_hub_new(hs)) ||
 	    api_add_routes(hs->router, api_rooms_routes, api_rooms_nroutes) < 0 ||
 	    api_add_routes(hs->router, api_sync_routes, api_sync_nroutes) < 0 ||
 	    api_add_routes(hs->router, api_profile_routes, api_profile_nroutes) < 0 ||
@@ -53,6 +54,8 @@ void hs_rooms_free(struct hs *hs)
 	struct room_store *rs = hs->rooms ? rooms_store(hs->rooms) : NULL;
 	sync_hub_free(hs->sync);
 	hs->sync = NULL;
+	push_counts_free(hs->push);
+	hs->push = NULL;
 	rooms_free(hs->rooms);
 	hs->rooms = NULL;
 	room_store_close(rs);

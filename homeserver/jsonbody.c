@@ -1,6 +1,6 @@
 #include "homeserver/jsonbody.h"
 
-enum json_body_rc json_body_parse(const char *body, size_t len, size_t max, int empty_ok,
+enum json_body_rc json_body_parse(const char *body, size_t len, size_t max, int flags,
 				  json_t **out)
 {
 	json_error_t jerr;
@@ -10,14 +10,15 @@ enum json_body_rc json_body_parse(const char *body, size_t len, size_t max, int 
 	if (len > max)
 		return JSON_BODY_TOO_LARGE;
 	if (!body || len == 0) {
-		if (!empty_ok)
+		if (!(flags & JSON_BODY_EMPTY_OK))
 			return JSON_BODY_NOT_JSON;
 		*out = json_object();
 		return *out ? JSON_BODY_OK : JSON_BODY_NOT_JSON;
 	}
 	/* jansson checks UTF-8 and nesting depth; duplicate keys are refused
 	 * because two parsers could pick different values. */
-	j = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	j = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+		       ((flags & JSON_BODY_ALLOW_NUL) ? JSON_ALLOW_NUL : 0), &jerr);
 	if (!j)
 		return JSON_BODY_NOT_JSON;
 	if (!json_is_object(j)) {

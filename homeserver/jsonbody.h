@@ -19,8 +19,17 @@ enum json_body_rc {
 	JSON_BODY_TOO_LARGE,  /* 413 M_TOO_LARGE */
 };
 
-/* empty_ok: an empty body gives an empty object instead of NOT_JSON. */
-enum json_body_rc json_body_parse(const char *body, size_t len, size_t max, int empty_ok,
+enum json_body_flags {
+	JSON_BODY_EMPTY_OK = 1,   /* an empty body gives an empty object instead of NOT_JSON */
+	/* \u0000 may appear inside strings (valid JSON, and other homeservers'
+	 * events carry it: Synapse lets clients send it).  Whoever reads such
+	 * a body must not trust C-string views of values where a truncation
+	 * would matter; event_validate() refuses NUL where the auth rules look. */
+	JSON_BODY_ALLOW_NUL = 2,
+};
+
+/* flags: JSON_BODY_* (0 or 1 as before: 1 is JSON_BODY_EMPTY_OK). */
+enum json_body_rc json_body_parse(const char *body, size_t len, size_t max, int flags,
 				  json_t **out);
 /* The spec's errcode and HTTP status for a failure. */
 const char *json_body_errcode(enum json_body_rc rc);

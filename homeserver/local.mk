@@ -30,6 +30,7 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/api_sync.c homeserver/api_profile.c homeserver/api_extras.c \
 	homeserver/hs_rooms.c \
 	homeserver/api_relations.c homeserver/api_search.c homeserver/api_relsearch.h \
+	homeserver/aggregations.c homeserver/aggregations.h \
 	homeserver/store/store_relsearch.c homeserver/store/store_relsearch.h
 homeserver_libscophs_a_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(ARGON2_CFLAGS) $(STORE_CFLAGS)
 HS_LIBS = homeserver/libscophs.a homeserver/events/libscopevents.a $(STORE_LIBS) $(MHD_LIBS) $(ARGON2_LIBS) $(COMMON_LIBS)
@@ -148,6 +149,12 @@ EXTRA_DIST += tests/fuzz/corpus/hs_rooms
 # Relations, threads and search (issue 3).
 SCRIPT_TESTS += tests/e2e/test_relations_search.py
 EXTRA_DIST += tests/e2e/test_relations_search.py
+SCRIPT_TESTS += tests/e2e/test_aggregations.py
+EXTRA_DIST += tests/e2e/test_aggregations.py
+UNIT_TESTS += tests/unit/homeserver/test_aggregations
+tests_unit_homeserver_test_aggregations_SOURCES = tests/unit/homeserver/test_aggregations.c
+tests_unit_homeserver_test_aggregations_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_aggregations_LDADD = $(HS_TEST_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_search
 tests_fuzz_fuzz_hs_search_SOURCES = tests/fuzz/fuzz_hs_search.c
 tests_fuzz_fuzz_hs_search_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
@@ -161,3 +168,7 @@ tests_unit_store_test_store_relsearch_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_store_test_store_relsearch_LDADD = $(HS_TEST_LIBS)
 # bench/bench_relsearch.py starts scopd itself: run it by hand with the build dir.
 EXTRA_DIST += bench/bench_relsearch.py
+
+# The long-poll hub (sync.c) with many parked requests.
+SCRIPT_TESTS += tests/e2e/test_sync_hub.py
+EXTRA_DIST += tests/e2e/test_sync_hub.py

@@ -136,6 +136,12 @@ static int serve(const char *path)
 		log_error("rooms: %s", err);
 		goto out;
 	}
+	if (relsearch_open(cfg.db_kind == HS_DB_SQLITE ? "sqlite" : "postgres",
+			   cfg.db_kind == HS_DB_SQLITE ? cfg.db_path : cfg.db_conninfo,
+			   &hs.relsearch, err, sizeof(err)) != STORE_OK) {
+		log_error("relations/search: %s", err);
+		goto out;
+	}
 	if (api_add_routes(hs.router, api_relations_routes, api_relations_nroutes) < 0 ||
 	    api_add_routes(hs.router, api_search_routes, api_search_nroutes) < 0 ||
 	    api_add_routes(hs.router, api_push_routes, api_push_nroutes) < 0) {
@@ -185,6 +191,8 @@ out:
 	http_server_stop(srv);
 	fed_service_free(fed);
 	hs_rooms_free(&hs);
+	relsearch_close(hs.relsearch);
+	hs.relsearch = NULL;
 	if (hs.router)
 		hs_free(&hs);
 	store_close(st);

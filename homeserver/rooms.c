@@ -11,6 +11,7 @@
 #include "common/log.h"
 #include "homeserver/events/auth_rules.h"
 #include "homeserver/events/event_sign.h"
+#include "homeserver/events/state_res.h"
 
 #define NBUCKETS 1024
 
@@ -25,6 +26,8 @@ struct room {
 	size_t nextrem;
 	int64_t depth;
 	int64_t group;
+	json_t *local;            /* joined or invited users of this server -> true:
+				   * the only ones a new event wakes */
 	json_t *typing;           /* user -> expiry (ms), under lock */
 	int64_t typing_pos;       /* extras position of the last change */
 };
@@ -39,6 +42,10 @@ struct rooms {
 	void *listener_arg;
 	rooms_xlistener_fn xlistener;
 	void *xlistener_arg;
+	rooms_outbound_fn outbound;
+	void *outbound_arg;
+	rooms_invite_fn invite;
+	void *invite_arg;
 	pthread_mutex_t xlock;    /* the extras stream */
 	int xinit;
 	int64_t xpos;
@@ -46,6 +53,8 @@ struct rooms {
 	json_t *presence;         /* user -> {presence, status_msg?, active, pos} */
 	pthread_mutex_t llock;    /* lazy-loaded members sent */
 	json_t *lazy_sent;        /* "user\x1fdevice\x1froom" -> {member: event_id} */
+	rooms_edu_hook_fn edu_hook; /* federation: typing and receipts to send */
+	void *edu_hook_arg;
 };
 
 static int64_t now_ms(void)
@@ -88,6 +97,7 @@ static void room_free(struct room *rm)
 	json_decref(rm->ids);
 	json_decref(rm->events);
 	json_decref(rm->typing);
+	json_decref(rm->local);
 	for (size_t i = 0; i < rm->nextrem; i++)
 		free(rm->extrem[i]);
 	free(rm->extrem);
@@ -128,6 +138,18 @@ void rooms_set_xlistener(struct rooms *r, rooms_xlistener_fn fn, void *arg)
 	r->xlistener_arg = arg;
 }
 
+void rooms_set_outbound(struct rooms *r, rooms_outbound_fn fn, void *arg)
+{
+	r->outbound = fn;
+	r->outbound_arg = arg;
+}
+
+void rooms_set_invite_hook(struct rooms *r, rooms_invite_fn fn, void *arg)
+{
+	r->invite = fn;
+	r->invite_arg = arg;
+}
+
 struct room_store *rooms_store(struct rooms *r)
 {
 	return r->rs;
@@ -164,6 +186,23 @@ static json_t *load_pdu(struct rooms *r, const char *event_id)
 		room_event_clear(&e);
 	}
 	return ev;
+}
+
+static const char *user_domain(const char *user);
+
+/* Keeps rm->local in step with a new current member event. */
+static void local_member(struct rooms *r, struct room *rm, const char *type, const char *sk, const json_t *ev)
+{
+	const char *dom, *m;
+	if (strcmp(type, "m.room.member") != 0 || !(dom = user_domain(sk)) || strcmp(dom, r->server_name) != 0)
+		return;
+	if (!rm->local && !(rm->local = json_object()))
+		return;
+	m = ev ? event_membership(ev) : NULL;
+	if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
+		json_object_set_new(rm->local, sk, json_true());
+	else
+		json_object_del(rm->local, sk);
 }
 
 static struct room *room_load(struct rooms *r, const char *room_id)
@@ -209,6 +248,7 @@ static struct room *room_load(struct rooms *r, const char *room_id)
 				room_free(rm);
 				return NULL;
 			}
+			local_member(r, rm, type, sk, ev);
 		}
 	}
 	return rm;
@@ -262,8 +302,7 @@ static void set_reason(struct room_result *res, const char *fmt, const char *arg
 /* Users to wake for an event: joined and invited members, and the target. */
 static size_t wake_list(struct room *rm, const char *target, const char ***out)
 {
-	json_t *members = json_object_get(rm->ids, "m.room.member");
-	size_t n = 0, cap = json_object_size(members) + 1;
+	size_t n = 0, cap = json_object_size(rm->local) + 1;
 	const char **users = calloc(cap, sizeof(*users));
 	const char *uid;
 	json_t *v;
@@ -271,16 +310,111 @@ static size_t wake_list(struct room *rm, const char *target, const char ***out)
 	*out = users;
 	if (!users)
 		return 0;
-	json_object_foreach(members, uid, v) {
-		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
-		const char *m = ev ? event_membership(ev) : NULL;
+	/* Only users of this server: nobody else syncs here. */
+	json_object_foreach(rm->local, uid, v) {
 		(void)v;
-		if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
-			users[n++] = uid;
-		else if (target && strcmp(uid, target) == 0)
-			users[n++] = uid;
+		users[n++] = uid;
 	}
+	if (target && !json_object_get(rm->local, target))
+		users[n++] = target;
 	return n;
+}
+
+static const char *user_domain(const char *user)
+{
+	const char *c = user ? strchr(user, ':') : NULL;
+	return c ? c + 1 : NULL;
+}
+
+/* Hands a new local event to the federation hook: the servers with a
+ * joined member in the current state (before the event), and target's. */
+static void send_out(struct rooms *r, struct room *rm, const json_t *ev, const char *target)
+{
+	json_t *members = json_object_get(rm->ids, "m.room.member"), *v, *seen;
+	const char **servers;
+	const char *uid, *dom;
+	size_t n = 0;
+
+	if (!r->outbound)
+		return;
+	servers = calloc(json_object_size(members) + 1, sizeof(*servers));
+	seen = json_object();
+	if (!servers || !seen)
+		goto out;
+	json_object_foreach(members, uid, v) {
+		const json_t *mev = cache_lookup(rm, "m.room.member", uid);
+		const char *m = mev ? event_membership(mev) : NULL;
+		(void)v;
+		if (!m || strcmp(m, "join") != 0 || !(dom = user_domain(uid)) ||
+		    strcmp(dom, r->server_name) == 0 || json_object_get(seen, dom))
+			continue;
+		json_object_set_new(seen, dom, json_true());
+		servers[n++] = dom;
+	}
+	if (target && (dom = user_domain(target)) && strcmp(dom, r->server_name) != 0 &&
+	    !json_object_get(seen, dom))
+		servers[n++] = dom;
+	if (n)
+		r->outbound(r->outbound_arg, ev, servers, n);
+out:
+	free(servers);
+	json_decref(seen);
+}
+
+static const char *const stripped_types[] = {
+	"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
+	"m.room.canonical_alias", "m.room.encryption", "m.room.topic",
+};
+
+/* Stripped state of rm (locked): the types above and viewer's member
+ * event (viewer NULL: none). */
+static json_t *stripped_locked(struct room *rm, const char *viewer)
+{
+	size_t nt = sizeof(stripped_types) / sizeof(stripped_types[0]);
+	json_t *arr = json_array();
+	for (size_t i = 0; arr && i <= nt; i++) {
+		int member = i == nt;
+		const json_t *ev;
+		if (member && !viewer)
+			break;
+		ev = cache_lookup(rm, member ? "m.room.member" : stripped_types[i], member ? viewer : "");
+		if (ev)
+			json_array_append_new(arr, json_pack("{s:O?,s:O?,s:O?,s:O?}",
+				"type", json_object_get(ev, "type"),
+				"state_key", json_object_get(ev, "state_key"),
+				"content", json_object_get(ev, "content"),
+				"sender", json_object_get(ev, "sender")));
+	}
+	return arr;
+}
+
+/* An invite of a user of another server must carry that server's
+ * signature before it is stored: the invite hook gets it. */
+static enum room_rc remote_invite_sign(struct rooms *r, struct room *rm, const struct room_send *s,
+				       json_t **ev, struct room_result *res)
+{
+	const char *m = event_membership(*ev), *dom = user_domain(s->state_key);
+	char why[200] = "", before[EVENT_ID_BUF], after[EVENT_ID_BUF];
+	json_t *stripped;
+	int rc;
+
+	if (strcmp(s->type, "m.room.member") != 0 || !m || strcmp(m, "invite") != 0 || !dom ||
+	    strcmp(dom, r->server_name) == 0 || !r->invite)
+		return ROOM_OK;
+	stripped = stripped_locked(rm, NULL);
+	if (event_compute_id(rm->rv, *ev, before) < 0)
+		return ROOM_ERROR;
+	rc = r->invite(r->invite_arg, rm->rv, ev, stripped, why, sizeof(why));
+	json_decref(stripped);
+	if (rc < 0) {
+		set_reason(res, "the invitee's server refused the invite: %s", why);
+		return ROOM_FORBIDDEN;
+	}
+	if (event_compute_id(rm->rv, *ev, after) < 0 || strcmp(before, after) != 0) {
+		set_reason(res, "the invitee's server changed the invite", NULL);
+		return ROOM_FORBIDDEN;
+	}
+	return ROOM_OK;
 }
 
 /* Builds, checks, signs and stores one event in rm (locked by the caller).
@@ -295,8 +429,8 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	struct auth_key keys[AUTH_MAX_KEYS];
 	const char *auth_ids[AUTH_MAX_KEYS];
 	size_t nauth = 0, nkeys, nprev;
-	json_t *ev = NULL, *after = NULL;
-	char *json = NULL, *after_json = NULL, *stored_txn = NULL;
+	json_t *ev = NULL;
+	char *json = NULL, *stored_txn = NULL;
 	size_t len = 0;
 	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX;
 	int is_create = strcmp(s->type, "m.room.create") == 0 && s->state_key &&
@@ -333,7 +467,11 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 		const json_t *ae = cache_lookup(rm, keys[i].type, keys[i].state_key);
 		const char *id = ae ? json_string_value(json_object_get(
 			json_object_get(rm->ids, keys[i].type), keys[i].state_key)) : NULL;
-		if (id)
+		size_t k;
+		/* The sender's and the target's member event may be one. */
+		for (k = 0; id && k < nauth && strcmp(auth_ids[k], id) != 0; k++)
+			;
+		if (id && k == nauth)
 			auth_ids[nauth++] = id;
 	}
 	{
@@ -350,6 +488,9 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	}
 	if (event_hash_and_sign(rv, ev, r->server_name, &r->key) < 0)
 		goto out;
+	if (!dry && s->state_key && (rc = remote_invite_sign(r, rm, s, &ev, res)) != ROOM_OK)
+		goto out;
+	rc = ROOM_ERROR;
 	if (!(json = canonjson_dumps(ev, &len, flags))) {
 		set_reason(res, "the event cannot be encoded as canonical JSON", NULL);
 		rc = ROOM_BAD_JSON;
@@ -376,18 +517,6 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	} else {
 		snprintf(res->room_id, sizeof(res->room_id), "%s", rm->room_id);
 	}
-	if (s->state_key) {
-		json_t *m;
-		if (!(after = json_deep_copy(rm->ids)))
-			goto out;
-		if (!(m = json_object_get(after, s->type))) {
-			m = json_object();
-			json_object_set_new(after, s->type, m);
-		}
-		if (!m || json_object_set_new(m, s->state_key, json_string(res->event_id)) < 0 ||
-		    !(after_json = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS)))
-			goto out;
-	}
 	memset(&a, 0, sizeof(a));
 	a.event_id = res->event_id;
 	a.room_id = rm->room_id;
@@ -400,7 +529,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	a.prev_events = (const char *const *)rm->extrem;
 	a.nprev = rm->nextrem;
 	a.state_before = rm->group;
-	a.state_after_json = after_json;
+	a.state_change = s->state_key != NULL; /* the store keeps it as a delta */
 	a.membership = strcmp(s->type, "m.room.member") == 0 ? event_membership(ev) : NULL;
 	a.redacts = s->redacts;
 	a.device_id = s->device_id;
@@ -414,6 +543,8 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 		goto out;
 	}
 	res->stream_pos = pos;
+	if (!dry)
+		send_out(r, rm, ev, a.membership ? s->state_key : NULL);
 	/* Committed: now the cache. */
 	{
 		char **one = calloc(1, sizeof(char *));
@@ -435,11 +566,11 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	rm->group = group;
 	if (s->state_key) {
 		char key[2 * EVENT_MAX_ID_BYTES + 4];
-		json_decref(rm->ids);
-		rm->ids = after;
-		after = NULL;
+		if (state_map_set(rm->ids, s->type, s->state_key, res->event_id) < 0)
+			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
 		if (state_key_buf(key, sizeof(key), s->type, s->state_key) == 0)
 			json_object_set(rm->events, key, ev);
+		local_member(r, rm, s->type, s->state_key, ev);
 	}
 	if (s->redacts) {
 		/* A redacted state event stays in the state in its redacted form. */
@@ -458,9 +589,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	rc = ROOM_OK;
 out:
 	json_decref(ev);
-	json_decref(after);
 	free(json);
-	free(after_json);
 	return rc;
 }
 
@@ -644,6 +773,55 @@ json_t *rooms_state_all(struct rooms *r, const char *room_id)
 	return arr;
 }
 
+json_t *rooms_servers(struct rooms *r, const char *room_id)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *seen, *out, *v;
+	const char *uid, *dom;
+
+	if (!rm)
+		return NULL;
+	if (!(seen = json_object()))
+		return NULL;
+	pthread_mutex_lock(&rm->lock);
+	json_object_foreach(json_object_get(rm->ids, "m.room.member"), uid, v) {
+		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
+		const char *m = ev ? event_membership(ev) : NULL;
+		if (m && strcmp(m, "join") == 0 && (dom = user_domain(uid)))
+			json_object_set_new(seen, dom, json_true());
+	}
+	pthread_mutex_unlock(&rm->lock);
+	out = json_array();
+	json_object_foreach(seen, dom, v)
+		json_array_append_new(out, json_string(dom));
+	json_decref(seen);
+	return out;
+}
+
+int rooms_server_joined(struct rooms *r, const char *room_id)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *members, *v;
+	const char *uid, *dom;
+	int joined = 0;
+
+	if (!rm)
+		return 0;
+	pthread_mutex_lock(&rm->lock);
+	members = json_object_get(rm->ids, "m.room.member");
+	json_object_foreach(members, uid, v) {
+		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
+		const char *m = ev ? event_membership(ev) : NULL;
+		(void)v;
+		if (m && strcmp(m, "join") == 0 && (dom = user_domain(uid)) && strcmp(dom, r->server_name) == 0) {
+			joined = 1;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rm->lock);
+	return joined;
+}
+
 enum room_rc rooms_membership(struct rooms *r, const char *room_id, const char *user,
 			      char out[16])
 {
@@ -787,28 +965,50 @@ json_t *rooms_client_state(struct rooms *r, int64_t group, const char *viewer,
 	return rooms_client_state_delta(r, -1, group, viewer, viewer_device);
 }
 
-json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer)
+/* For a room this server is not in: the stripped state the inviting
+ * server sent with viewer's invite (kept in its unsigned), and the
+ * invite itself. */
+static json_t *remote_stripped_state(struct rooms *r, const char *room_id, const char *viewer)
 {
-	static const char *const types[] = {
-		"m.room.create", "m.room.join_rules", "m.room.name", "m.room.avatar",
-		"m.room.canonical_alias", "m.room.encryption", "m.room.topic",
-	};
-	json_t *arr = json_array();
-	if (!arr)
+	struct room_membership *ms = NULL;
+	struct room_event e;
+	size_t n = 0;
+	json_t *arr = NULL;
+
+	if (room_store_user_rooms(r->rs, viewer, &ms, &n) != STORE_OK)
 		return NULL;
-	for (size_t i = 0; i <= sizeof(types) / sizeof(types[0]); i++) {
-		int member = i == sizeof(types) / sizeof(types[0]);
-		json_t *ev = rooms_state_event(r, room_id, member ? "m.room.member" : types[i],
-					       member ? viewer : "");
-		if (ev) {
+	for (size_t i = 0; i < n && !arr; i++) {
+		json_t *ev;
+		if (strcmp(ms[i].room_id, room_id) != 0 || room_store_event_get(r->rs, ms[i].event_id, &e) != STORE_OK)
+			continue;
+		ev = json_loads(e.json, 0, NULL);
+		room_event_clear(&e);
+		arr = json_deep_copy(json_object_get(json_object_get(ev, "unsigned"), "invite_room_state"));
+		if (!json_is_array(arr)) {
+			json_decref(arr);
+			arr = json_array();
+		}
+		if (ev)
 			json_array_append_new(arr, json_pack("{s:O?,s:O?,s:O?,s:O?}",
 				"type", json_object_get(ev, "type"),
 				"state_key", json_object_get(ev, "state_key"),
 				"content", json_object_get(ev, "content"),
 				"sender", json_object_get(ev, "sender")));
-			json_decref(ev);
-		}
+		json_decref(ev);
 	}
+	room_membership_list_free(ms, n);
+	return arr ? arr : json_array();
+}
+
+json_t *rooms_stripped_state(struct rooms *r, const char *room_id, const char *viewer)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *arr;
+	if (!rm)
+		return remote_stripped_state(r, room_id, viewer);
+	pthread_mutex_lock(&rm->lock);
+	arr = stripped_locked(rm, viewer);
+	pthread_mutex_unlock(&rm->lock);
 	return arr;
 }
 
@@ -895,6 +1095,28 @@ enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char 
 	if (rc != STORE_OK)
 		return ROOM_ERROR;
 	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
+	if (r->edu_hook && strcmp(type, "m.read") == 0)
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, 0);
+	return ROOM_OK;
+}
+
+enum room_rc rooms_receipt_put_thread(struct rooms *r, const char *room_id, const char *user,
+				      const char *type, const char *thread_id,
+				      const char *event_id)
+{
+	struct room *rm = room_get(r, room_id);
+	enum store_rc rc;
+	int64_t x;
+	if (!rm)
+		return ROOM_NOT_FOUND;
+	pthread_mutex_lock(&r->xlock);
+	x = xnext_locked(r);
+	rc = room_store_receipt_put_thread(r->rs, room_id, user, type, thread_id, event_id,
+					   now_ms(), x);
+	pthread_mutex_unlock(&r->xlock);
+	if (rc != STORE_OK)
+		return ROOM_ERROR;
+	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
 	return ROOM_OK;
 }
 
@@ -924,6 +1146,8 @@ enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user
 	pthread_mutex_unlock(&rm->lock);
 	if (changed)
 		xnotify_room(r, rm, NULL, x);
+	if (r->edu_hook)
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.typing", NULL, typing);
 	return ROOM_OK;
 }
 
@@ -1102,6 +1326,8 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 		free(users);
 		json_decref(peers);
 	}
+	if (changed && r->edu_hook)
+		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, 0);
 	return ROOM_OK;
 }
 
@@ -1338,4 +1564,540 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 	if (strcmp(hv, "invited") == 0 && strcmp(mem, "invite") == 0)
 		return 1;
 	return 0;
+}
+
+/* ---- the federation hook ---------------------------------------------- */
+
+void rooms_set_edu_hook(struct rooms *r, rooms_edu_hook_fn fn, void *arg)
+{
+	r->edu_hook = fn;
+	r->edu_hook_arg = arg;
+}
+
+/* ---- remote events ---------------------------------------------------- */
+
+/* Events loaded for one received PDU (state resolution and the state
+ * before it), owned: id -> PDU, and the rejected ones' IDs. */
+struct evcache {
+	struct room_store *rs;
+	json_t *events;
+	json_t *rejected;
+};
+
+static const json_t *evc_get(void *arg, const char *id)
+{
+	struct evcache *c = arg;
+	struct room_event e;
+	json_t *ev;
+
+	if (!id)
+		return NULL;
+	if ((ev = json_object_get(c->events, id)))
+		return ev;
+	if (room_store_event_get(c->rs, id, &e) != STORE_OK)
+		return NULL;
+	ev = json_loads(e.json, 0, NULL);
+	if (ev && e.kind == ROOM_EVENT_REJECTED)
+		json_object_set_new(c->rejected, id, json_true());
+	room_event_clear(&e);
+	if (!ev || json_object_set_new(c->events, id, ev) < 0)
+		return NULL;
+	return ev;
+}
+
+static int evc_rejected(void *arg, const char *id)
+{
+	struct evcache *c = arg;
+	return json_object_get(c->rejected, id) != NULL;
+}
+
+struct map_state {
+	struct evcache *c;
+	const json_t *map;
+};
+
+static const json_t *map_lookup(void *arg, const char *type, const char *sk)
+{
+	struct map_state *ms = arg;
+	return evc_get(ms->c, state_map_get(ms->map, type, sk));
+}
+
+static const char *prev_id(const struct room_version *rv, const json_t *item)
+{
+	return rv->event_id == EVENT_ID_V1 ? json_string_value(json_array_get(item, 0))
+					   : json_string_value(item);
+}
+
+/* The state after each of ids (timeline events only) resolved into one
+ * map; *group is the group when that is a single stored one, else 0.
+ * NULL when none is known. */
+static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c,
+			     const char *const *ids, size_t n, int64_t *group, char *why,
+			     size_t whylen)
+{
+	json_t *maps[EVENT_MAX_PREV_EVENTS + 1], *out = NULL;
+	int64_t groups[EVENT_MAX_PREV_EVENTS + 1];
+	size_t nm = 0;
+
+	*group = 0;
+	for (size_t i = 0; i < n && nm <= EVENT_MAX_PREV_EVENTS; i++) {
+		struct room_event e;
+		json_t *m = NULL;
+		if (room_store_event_get(r->rs, ids[i], &e) != STORE_OK)
+			continue;
+		if (e.kind == ROOM_EVENT_TIMELINE && room_store_state_group(r->rs, e.state_after, &m) == STORE_OK) {
+			size_t j;
+			for (j = 0; j < nm && groups[j] != e.state_after; j++)
+				;
+			if (j == nm) {
+				groups[nm] = e.state_after;
+				maps[nm++] = m;
+			} else {
+				json_decref(m);
+			}
+		}
+		room_event_clear(&e);
+	}
+	if (nm == 0) {
+		snprintf(why, whylen, "none of its prev events is known here");
+		return NULL;
+	}
+	if (nm == 1) {
+		*group = groups[0];
+		return maps[0];
+	}
+	struct state_res_ctx sc = { rm->rv, evc_get, evc_rejected, NULL, c };
+	out = state_res_resolve(&sc, (const json_t *const *)maps, nm, why, whylen);
+	for (size_t i = 0; i < nm; i++)
+		json_decref(maps[i]);
+	return out;
+}
+
+/* The entries of to that differ from from, with the members' memberships
+ * (strings point into to and c's events). */
+static struct room_state_set *state_diff(struct evcache *c, const json_t *from, const json_t *to,
+					 size_t *n)
+{
+	const char *type, *sk;
+	json_t *m, *eid;
+	size_t cap = 0;
+	struct room_state_set *out;
+
+	*n = 0;
+	json_object_foreach((json_t *)to, type, m)
+		cap += json_object_size(m);
+	if (!(out = calloc(cap + 1, sizeof(*out))))
+		return NULL;
+	json_object_foreach((json_t *)to, type, m) {
+		json_object_foreach(m, sk, eid) {
+			const char *id = json_string_value(eid), *old = state_map_get(from, type, sk);
+			if (!id || (old && strcmp(old, id) == 0))
+				continue;
+			out[*n].type = type;
+			out[*n].state_key = sk;
+			out[*n].event_id = id;
+			if (strcmp(type, "m.room.member") == 0) {
+				const json_t *ev = evc_get(c, id);
+				out[*n].membership = ev ? event_membership(ev) : NULL;
+				if (!out[*n].membership)
+					out[*n].membership = "leave";
+			}
+			(*n)++;
+		}
+	}
+	return out;
+}
+
+/* Stores an accepted remote event (rm locked).  reset: the event starts
+ * the room afresh here (a join over federation): the old forward
+ * extremities are dropped, and version (when set) adds the rooms row. */
+static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evcache *c,
+				   const json_t *ev, const char *event_id, json_t *before,
+				   int64_t before_group, int reset, const char *version,
+				   struct room_result *res)
+{
+	const struct room_version *rv = rm->rv;
+	const char *type = event_type(ev), *sk = event_state_key(ev);
+	const json_t *prev = json_object_get(ev, "prev_events"), *item;
+	const char *prevs[EVENT_MAX_PREV_EVENTS + 1];
+	char **extrem = NULL, *json = NULL, *after_json = NULL, *cur_json = NULL;
+	json_t *after = NULL, *current = NULL;
+	struct room_state_set *diff = NULL;
+	size_t nprev = 0, nextrem = 0, ndiff = 0, i;
+	int64_t depth = json_integer_value(json_object_get(ev, "depth")), pos, group, cur_group = 0;
+	struct room_append a;
+	enum room_rc rc = ROOM_ERROR;
+	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX, linear;
+	size_t len;
+	char why[200];
+
+	json_array_foreach(prev, i, item)
+		if (nprev <= EVENT_MAX_PREV_EVENTS && prev_id(rv, item))
+			prevs[nprev++] = prev_id(rv, item);
+	/* The event itself is not stored yet: the diff and cache need it. */
+	if (json_object_set(c->events, event_id, (json_t *)ev) < 0)
+		goto out;
+	if (!before_group) {
+		if (!(after_json = json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS)) ||
+		    room_store_group_put(r->rs, rm->room_id, after_json, &before_group) != STORE_OK)
+			goto out;
+		free(after_json);
+		after_json = NULL;
+	}
+	/* linear: it cites exactly the forward extremities, so the state
+	 * before it is the cached current state and the new current state is
+	 * that plus it: no copies of a possibly large map. */
+	linear = before == rm->ids && !reset;
+	if (!linear && (!(after = json_deep_copy(before)) || (sk && state_map_set(after, type, sk, event_id) < 0)))
+		goto out;
+	/* The new forward extremities: the old ones it does not cite, and it. */
+	if (!(extrem = calloc(rm->nextrem + 1, sizeof(char *))))
+		goto out;
+	for (i = 0; !reset && i < rm->nextrem; i++) {
+		size_t j;
+		for (j = 0; j < nprev && strcmp(prevs[j], rm->extrem[i]) != 0; j++)
+			;
+		if (j == nprev && !(extrem[nextrem++] = strdup(rm->extrem[i])))
+			goto out;
+	}
+	if (!(extrem[nextrem++] = strdup(event_id)))
+		goto out;
+	if (linear) {
+		const char *m = type && strcmp(type, "m.room.member") == 0 ? event_membership(ev) : NULL;
+		if (!(diff = calloc(2, sizeof(*diff))))
+			goto out;
+		if (sk)
+			diff[ndiff++] = (struct room_state_set){ type, sk, event_id, m ? m : (type && strcmp(type,
+				"m.room.member") == 0 ? "leave" : NULL) };
+	} else if (nextrem == 1) {
+		current = json_incref(after);
+	} else {
+		/* A fork stays open: the current state is the resolution of the
+		 * states after every extremity (ours included). */
+		int64_t g;
+		json_t *others = resolve_after(r, rm, c, (const char *const *)extrem, nextrem - 1, &g,
+					       why, sizeof(why));
+		const json_t *sets[2] = { others, after };
+		struct state_res_ctx sc = { rv, evc_get, evc_rejected, NULL, c };
+		if (others)
+			current = state_res_resolve(&sc, sets, 2, why, sizeof(why));
+		json_decref(others);
+		if (!current) {
+			log_warn("rooms: cannot resolve the state of %s: %s", rm->room_id, why);
+			current = json_incref(after);
+		} else if (!json_equal(current, after)) {
+			if (!(cur_json = json_dumps(current, JSON_COMPACT | JSON_SORT_KEYS)) ||
+			    room_store_group_put(r->rs, rm->room_id, cur_json, &cur_group) != STORE_OK)
+				goto out;
+		}
+	}
+	if (!linear && !(diff = state_diff(c, rm->ids, current, &ndiff)))
+		goto out;
+	if (!(json = canonjson_dumps(ev, &len, flags)))
+		goto out;
+	memset(&a, 0, sizeof(a));
+	a.event_id = event_id;
+	a.room_id = rm->room_id;
+	a.type = type;
+	a.state_key = sk;
+	a.sender = event_sender(ev);
+	a.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+	a.depth = depth;
+	a.json = json;
+	a.prev_events = prevs;
+	a.nprev = nprev;
+	a.state_before = before_group;
+	a.state_change = sk != NULL; /* a delta on before_group */
+	a.membership = type && strcmp(type, "m.room.member") == 0 ? event_membership(ev) : NULL;
+	a.redacts = event_redacts(rv, ev);
+	a.explicit_current = 1;
+	a.cur = diff;
+	a.ncur = ndiff;
+	a.current_group = cur_group;
+	a.clear_extremities = reset;
+	a.room_version = version;
+	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
+		set_reason(res, "cannot store the event", NULL);
+		goto out;
+	}
+	res->stream_pos = pos;
+	/* Committed: now the cache. */
+	for (i = 0; i < rm->nextrem; i++)
+		free(rm->extrem[i]);
+	free(rm->extrem);
+	rm->extrem = extrem;
+	rm->nextrem = nextrem;
+	extrem = NULL;
+	if (depth > rm->depth)
+		rm->depth = depth;
+	rm->group = cur_group ? cur_group : group;
+	for (i = 0; i < ndiff; i++) {
+		char key[2 * EVENT_MAX_ID_BYTES + 4];
+		const json_t *sev = evc_get(c, diff[i].event_id);
+		if (sev && state_key_buf(key, sizeof(key), diff[i].type, diff[i].state_key) == 0)
+			json_object_set(rm->events, key, (json_t *)sev);
+		local_member(r, rm, diff[i].type, diff[i].state_key, sev);
+	}
+	if (a.redacts) {
+		const char *tk;
+		json_t *cur;
+		json_object_foreach(rm->events, tk, cur) {
+			char id[EVENT_ID_BUF];
+			if (event_compute_id(rv, cur, id) == 0 && strcmp(id, a.redacts) == 0) {
+				json_t *red = event_redact(rv, cur);
+				if (red)
+					json_object_set_new(rm->events, tk, red);
+				break;
+			}
+		}
+	}
+	if (linear) {
+		if (sk && state_map_set(rm->ids, type, sk, event_id) < 0)
+			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
+	} else {
+		json_decref(rm->ids);
+		rm->ids = current;
+		current = NULL;
+	}
+	rc = ROOM_OK;
+out:
+	if (extrem) {
+		for (i = 0; i < nextrem; i++)
+			free(extrem[i]);
+		free(extrem);
+	}
+	free(diff);
+	free(json);
+	free(after_json);
+	free(cur_json);
+	json_decref(after);
+	json_decref(current);
+	return rc;
+}
+
+/* Whether prevs are exactly rm's forward extremities (rm locked). */
+static int cites_extremities(const struct room *rm, const char *const *prevs, size_t nprev)
+{
+	if (nprev == 0 || nprev != rm->nextrem || rm->group == 0)
+		return 0;
+	for (size_t i = 0; i < nprev; i++) {
+		size_t j;
+		for (j = 0; j < rm->nextrem && strcmp(prevs[i], rm->extrem[j]) != 0; j++)
+			;
+		if (j == rm->nextrem)
+			return 0;
+	}
+	return 1;
+}
+
+enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
+			   rooms_check_fn check, void *check_arg, struct room_result *res,
+			   enum room_remote_verdict *verdict)
+{
+	struct room *rm;
+	struct evcache c = { r->rs, json_object(), json_object() };
+	const json_t *prev, *item;
+	const char *prevs[EVENT_MAX_PREV_EVENTS + 1];
+	size_t nprev = 0, i;
+	json_t *before = NULL, *ev = NULL;
+	int64_t before_group = 0;
+	enum room_rc rc = ROOM_ERROR;
+	char why[256];
+
+	memset(res, 0, sizeof(*res));
+	*verdict = ROOM_REMOTE_DROP;
+	if (!(rm = room_get(r, room_id))) {
+		set_reason(res, "unknown room", NULL);
+		json_decref(c.events);
+		json_decref(c.rejected);
+		return ROOM_NOT_FOUND;
+	}
+	snprintf(res->room_id, sizeof(res->room_id), "%s", rm->room_id);
+	pthread_mutex_lock(&rm->lock);
+	if (!c.events || !c.rejected)
+		goto out;
+	if (event_compute_id(rm->rv, pdu, res->event_id) == 0 &&
+	    room_store_event_known(r->rs, res->event_id) == 1) {
+		*verdict = ROOM_REMOTE_KNOWN;
+		rc = ROOM_OK;
+		goto out;
+	}
+	prev = json_object_get(pdu, "prev_events");
+	json_array_foreach(prev, i, item)
+		if (nprev <= EVENT_MAX_PREV_EVENTS && prev_id(rm->rv, item))
+			prevs[nprev++] = prev_id(rm->rv, item);
+	why[0] = '\0';
+	if (cites_extremities(rm, prevs, nprev)) {
+		/* The common case: it extends the room's current state. */
+		before = json_incref(rm->ids);
+		before_group = rm->group;
+	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
+		set_reason(res, "%s", why);
+		rc = ROOM_NOT_FOUND;
+		goto out;
+	}
+	{
+		struct map_state bs = { &c, before };
+		struct auth_state sb = { map_lookup, NULL, &bs }, sc = { cache_lookup, NULL, rm };
+		if (before == rm->ids)
+			sb = sc;
+		why[0] = '\0';
+		*verdict = check(check_arg, rm->rv, pdu, &sb, &sc, &ev, res->event_id, why, sizeof(why));
+	}
+	set_reason(res, "%s", why);
+	if (*verdict == ROOM_REMOTE_DROP || !ev) {
+		*verdict = ROOM_REMOTE_DROP;
+		rc = ROOM_FORBIDDEN;
+		goto out;
+	}
+	if (*verdict == ROOM_REMOTE_REJECT || *verdict == ROOM_REMOTE_SOFT_FAIL) {
+		char *json = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
+		rc = json && room_store_outlier_put(r->rs, res->event_id, rm->room_id,
+						    *verdict == ROOM_REMOTE_REJECT ? ROOM_EVENT_REJECTED
+										   : ROOM_EVENT_SOFT_FAILED,
+						    json) == STORE_OK ? ROOM_OK : ROOM_ERROR;
+		free(json);
+		goto out;
+	}
+	rc = receive_accept(r, rm, &c, ev, res->event_id, before, before_group, 0, NULL, res);
+	if (rc == ROOM_OK && res->stream_pos) {
+		const char *type = event_type(ev);
+		notify(r, rm, type && strcmp(type, "m.room.member") == 0 ? event_state_key(ev) : NULL,
+		       res->stream_pos);
+	}
+out:
+	pthread_mutex_unlock(&rm->lock);
+	json_decref(before);
+	json_decref(ev);
+	json_decref(c.events);
+	json_decref(c.rejected);
+	return rc;
+}
+
+enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_id,
+			 const json_t *state, const json_t *event, struct room_result *res)
+{
+	const struct room_version *rv = room_version_get(version);
+	struct evcache c = { r->rs, json_object(), json_object() };
+	struct room *rm, *fresh = NULL;
+	json_t *before = NULL;
+	const char *type;
+	enum room_rc rc = ROOM_ERROR;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->room_id, sizeof(res->room_id), "%s", room_id);
+	if (!rv || !c.events || !c.rejected || !(before = json_deep_copy(state)) ||
+	    event_compute_id(rv, event, res->event_id) < 0)
+		goto done;
+	if (!(rm = room_get(r, room_id))) {
+		if (!(fresh = calloc(1, sizeof(*fresh))))
+			goto done;
+		pthread_mutex_init(&fresh->lock, NULL);
+		fresh->rv = rv;
+		fresh->room_id = strdup(room_id);
+		fresh->ids = json_object();
+		fresh->events = json_object();
+		if (!fresh->room_id || !fresh->ids || !fresh->events)
+			goto done;
+		rm = fresh;
+	}
+	pthread_mutex_lock(&rm->lock);
+	if (rm->rv != rv) {
+		set_reason(res, "the room is known here with another version", NULL);
+		rc = ROOM_BAD_JSON;
+	} else if (room_store_event_known(r->rs, res->event_id) == 1) {
+		rc = ROOM_OK; /* joined already (a repeated join) */
+	} else {
+		rc = receive_accept(r, rm, &c, event, res->event_id, before, 0, 1, fresh ? rv->id : NULL, res);
+	}
+	if (rc == ROOM_OK && fresh) {
+		/* Published only now: a failed adoption leaves nothing behind. */
+		unsigned h = hash(room_id);
+		struct room *other;
+		pthread_mutex_lock(&r->lock);
+		for (other = r->buckets[h]; other && strcmp(other->room_id, room_id) != 0; other = other->next)
+			;
+		if (!other) {
+			fresh->next = r->buckets[h];
+			r->buckets[h] = fresh;
+			fresh = NULL;
+		}
+		pthread_mutex_unlock(&r->lock);
+	}
+	if (rc == ROOM_OK && res->stream_pos) {
+		type = event_type(event);
+		notify(r, rm, type && strcmp(type, "m.room.member") == 0 ? event_state_key(event) : NULL,
+		       res->stream_pos);
+	}
+	pthread_mutex_unlock(&rm->lock);
+done:
+	if (fresh)
+		room_free(fresh);
+	json_decref(before);
+	json_decref(c.events);
+	json_decref(c.rejected);
+	return rc;
+}
+
+enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const char *room_id,
+				 const json_t *event, const json_t *stripped, struct room_result *res)
+{
+	const struct room_version *rv = room_version_get(version);
+	const char *target = event_state_key(event);
+	struct room_state_set cur;
+	struct room_append a;
+	json_t *copy = NULL, *uns;
+	char *json = NULL;
+	const char *users[1];
+	int64_t pos, group;
+	size_t len;
+	enum room_rc rc = ROOM_ERROR;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->room_id, sizeof(res->room_id), "%s", room_id);
+	if (!rv || !target || !event_membership(event) || event_compute_id(rv, event, res->event_id) < 0)
+		return ROOM_BAD_JSON;
+	if (room_get(r, room_id))
+		return ROOM_OK; /* a room we are in: the invite comes through /send too */
+	if (room_store_event_known(r->rs, res->event_id) == 1)
+		return ROOM_OK;
+	if (!(copy = json_deep_copy(event)))
+		return ROOM_ERROR;
+	uns = json_object_get(copy, "unsigned");
+	if (!json_is_object(uns)) {
+		uns = json_object();
+		json_object_set_new(copy, "unsigned", uns);
+	}
+	json_object_set_new(uns, "invite_room_state", json_is_array(stripped) ? json_deep_copy(stripped) : json_array());
+	if (!(json = canonjson_dumps(copy, &len, rv->strict_canonical_json ? 0 : CANONJSON_LAX)))
+		goto out;
+	/* Kept in the timeline table so the invitee's /sync finds it by
+	 * position; with no rooms row, nothing else reads that room. */
+	cur = (struct room_state_set){ "m.room.member", target, res->event_id, event_membership(event) };
+	memset(&a, 0, sizeof(a));
+	a.event_id = res->event_id;
+	a.room_id = room_id;
+	a.type = "m.room.member";
+	a.state_key = target;
+	a.sender = event_sender(event);
+	a.origin_server_ts = json_integer_value(json_object_get(event, "origin_server_ts"));
+	a.depth = json_integer_value(json_object_get(event, "depth"));
+	a.json = json;
+	a.membership = cur.membership;
+	a.explicit_current = 1;
+	a.cur = &cur;
+	a.ncur = 1;
+	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
+		set_reason(res, "cannot store the invite", NULL);
+		goto out;
+	}
+	res->stream_pos = pos;
+	users[0] = target;
+	if (r->listener)
+		r->listener(r->listener_arg, pos, users, 1);
+	rc = ROOM_OK;
+out:
+	free(json);
+	json_decref(copy);
+	return rc;
 }

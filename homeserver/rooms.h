@@ -96,6 +96,12 @@ json_t *rooms_state_event(struct rooms *r, const char *room_id, const char *type
 			  const char *state_key);
 /* Every current state event (PDUs) as a new array, NULL if no such room. */
 json_t *rooms_state_all(struct rooms *r, const char *room_id);
+/* The servers with a joined member now (this one included), as a new
+ * array of strings; NULL if no such room. */
+json_t *rooms_servers(struct rooms *r, const char *room_id);
+/* Whether a user of this server is joined to the room now (0 also when
+ * the room is unknown). */
+int rooms_server_joined(struct rooms *r, const char *room_id);
 /* user's current membership into out ("" if none). ROOM_NOT_FOUND: no room. */
 enum room_rc rooms_membership(struct rooms *r, const char *room_id, const char *user,
 			      char out[16]);
@@ -147,6 +153,10 @@ enum room_rc rooms_account_data_put(struct rooms *r, const char *user, const cha
 /* Wakes the room's members (only user for m.read.private). */
 enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char *user,
 			       const char *type, const char *event_id);
+/* The same for a threaded receipt (thread_id "main" or a thread root). */
+enum room_rc rooms_receipt_put_thread(struct rooms *r, const char *room_id, const char *user,
+				      const char *type, const char *thread_id,
+				      const char *event_id);
 /* Typing notifications (memory only); timeout_ms bounds how long a user
  * stays listed. */
 enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user, int typing,
@@ -188,5 +198,94 @@ json_t *rooms_presence_events(struct rooms *r, const char *viewer, int64_t since
 #define ROOMS_LAZY_RESET 2
 json_t *rooms_lazy_members(struct rooms *r, const char *room_id, const json_t *events,
 			   const char *viewer, const char *device, int flags);
+
+/* ---- the federation hook ----
+ * Called after every rooms_typing() (type "m.typing", typing set), every
+ * stored m.read receipt (type "m.receipt", event_id set) and every
+ * announced presence change (type "m.presence", room_id NULL: read it with
+ * rooms_presence_get()), for local and remote users alike (the hook
+ * picks), outside the locks, so the federation service can tell the other
+ * servers in the room.  Set it before serving and clear it (fn NULL)
+ * before the hook's arg goes away. */
+typedef void (*rooms_edu_hook_fn)(void *arg, const char *room_id, const char *user,
+				  const char *type, const char *event_id, int typing);
+void rooms_set_edu_hook(struct rooms *r, rooms_edu_hook_fn fn, void *arg);
+
+/* ---- remote events (federation) ----
+ * rooms_receive() takes a PDU of a room this server knows into the room,
+ * under the room lock: it works out the state before the event (the state
+ * after its prev event, or state resolution v2 over the states after each
+ * of several), has check decide (federation's pdu_check: signatures,
+ * hashes, auth events, the state before, the current state), then stores
+ * what the verdict says:
+ *   ROOM_REMOTE_ACCEPT     into the timeline; current state and forward
+ *                          extremities updated (forks resolved with state
+ *                          resolution), memberships, cache, listener;
+ *   ROOM_REMOTE_SOFT_FAIL  outside the timeline as ROOM_EVENT_SOFT_FAILED;
+ *   ROOM_REMOTE_REJECT     outside the timeline as ROOM_EVENT_REJECTED;
+ *   ROOM_REMOTE_DROP       nowhere.
+ * An event already stored (either way) is not checked again: ROOM_OK and
+ * *verdict = ROOM_REMOTE_KNOWN.  ROOM_NOT_FOUND: unknown room, or none of
+ * its prev events is in the timeline (res->reason says which).
+ *
+ * check gets the room version, the PDU, the two states, and fills *event
+ * (new reference: what to persist, e.g. the redacted copy), event_id and
+ * why; it returns a ROOM_REMOTE_* verdict.  It runs under the room lock
+ * and may block (key fetches). */
+enum room_remote_verdict {
+	ROOM_REMOTE_ACCEPT = 0,
+	ROOM_REMOTE_SOFT_FAIL,
+	ROOM_REMOTE_REJECT,
+	ROOM_REMOTE_DROP,
+	ROOM_REMOTE_KNOWN,
+};
+struct auth_state;
+typedef enum room_remote_verdict (*rooms_check_fn)(void *arg, const struct room_version *rv,
+						   const json_t *pdu, const struct auth_state *before,
+						   const struct auth_state *current, json_t **event,
+						   char event_id[EVENT_ID_BUF], char *why, size_t whylen);
+enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
+			   rooms_check_fn check, void *check_arg, struct room_result *res,
+			   enum room_remote_verdict *verdict);
+
+/* Takes the room over from a join (or knock) answered by another server:
+ * state is the room's state before event as a map {type: {state_key:
+ * event_id}} whose events are stored already (outliers, checked by the
+ * caller), event the checked membership event.  The room is created here
+ * when unknown (or started afresh, its old forward extremities dropped,
+ * when this server left it before); event goes into the timeline with
+ * state as the state before it, and the listener hears of it.  A repeated
+ * call for the same event is ROOM_OK. */
+enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_id,
+			 const json_t *state, const json_t *event, struct room_result *res);
+
+/* An invite for a user of this server to a room this server is not in
+ * (PUT /v2/invite): event is checked and signed by the caller, stripped
+ * the invite_room_state the inviting server sent.  The invite is kept
+ * (with the stripped state in its unsigned.invite_room_state, which
+ * rooms_stripped_state() answers from) and the invitee woken; they can
+ * then join over federation.  For a room this server is in, nothing is
+ * stored (the event arrives through /send).  ROOM_OK when already kept. */
+enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const char *room_id,
+				 const json_t *event, const json_t *stripped, struct room_result *res);
+
+/* Before an invite of a user of another server is stored, the invitee's
+ * server signs it: fn gets the event (hashed and signed by us, replace
+ * *event by the counter-signed one), the room version and the stripped
+ * state, under the room lock; 0, or -1 with a reason (the invite then
+ * fails with ROOM_FORBIDDEN).  Set by the federation service. */
+typedef int (*rooms_invite_fn)(void *arg, const struct room_version *rv, json_t **event,
+			       const json_t *stripped, char *why, size_t whylen);
+void rooms_set_invite_hook(struct rooms *r, rooms_invite_fn fn, void *arg);
+
+/* Called after every event this server created (rooms_send,
+ * rooms_create) with the PDU and the servers to send it to: those with a
+ * joined member in the state before it, plus the target's server for a
+ * member event of a remote user; never this server.  servers is borrowed
+ * for the call.  The federation service sets it (rooms does not depend on
+ * federation). */
+typedef void (*rooms_outbound_fn)(void *arg, const json_t *pdu, const char *const *servers,
+				  size_t nservers);
+void rooms_set_outbound(struct rooms *r, rooms_outbound_fn fn, void *arg);
 
 #endif

@@ -9,8 +9,10 @@
 #include <time.h>
 
 #include "common/log.h"
+#include "homeserver/aggregations.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
+#include "homeserver/push_counts.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
 
@@ -168,6 +170,13 @@ static json_t *joined_room(struct hs *hs, const struct sync_params *p,
 			 "state", "events", state, "ephemeral", "events", ephemeral,
 			 "account_data", "events", account_data, "unread_notifications",
 			 "summary", summary ? summary : json_object());
+	{
+		json_t *unread = push_counts_sync(hs->push, m->room_id, p->user_id, upto,
+						  p->timeline.unread_thread_notifications);
+		if (room && unread)
+			json_object_update(room, unread);
+		json_decref(unread);
+	}
 	return room;
 }
 
@@ -213,7 +222,11 @@ static json_t *receipts_event(struct hs *hs, const struct sync_params *p, const 
 			bytype = json_object();
 			json_object_set_new(byev, list[i].type, bytype);
 		}
-		json_object_set_new(bytype, list[i].user_id, json_pack("{s:I}", "ts", (json_int_t)list[i].ts));
+		json_object_set_new(bytype, list[i].user_id,
+				    list[i].thread_id && list[i].thread_id[0]
+					    ? json_pack("{s:I,s:s}", "ts", (json_int_t)list[i].ts,
+							"thread_id", list[i].thread_id)
+					    : json_pack("{s:I}", "ts", (json_int_t)list[i].ts));
 	}
 	if (json_object_size(content))
 		ev = json_pack("{s:s,s:O}", "type", "m.receipt", "content", content);
@@ -267,6 +280,8 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 		json_array_append_new(global, json_pack("{s:s,s:o}", "type", ad[i].type, "content", c));
 		*news = 1;
 	}
+	if (p->since == 0 && p->since_x == 0)
+		push_counts_initial_rules(global, p->user_id);
 	{
 		json_t *pres = rooms_presence_events(hs->rooms, p->user_id, p->since_x, *upto_x);
 		if (json_array_size(pres)) {
@@ -328,19 +343,40 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 	}
 	room_membership_list_free(list, n);
 	room_extra_list_free(ad, nad);
+	aggr_bundle_sync(hs->relsearch, hs->rooms, resp, p->user_id, p->device_id);
 	return resp;
 }
 
-/* ---- the hub ------------------------------------------------------------ */
+/* ---- the hub ------------------------------------------------------------
+ *
+ * Parked requests are indexed two ways so that no operation walks all of
+ * them: by user (a hash table of per-user lists), so a new event wakes its
+ * users' requests in time proportional to those, whatever the number of
+ * idle polls of other users; and by deadline (a binary min-heap), so the
+ * hub thread finds the next expiry at the top.  Woken requests go on a
+ * ready list the hub thread drains.  Everything is under h->lock. */
+
+#define HUB_BUCKETS 4096 /* user chains; a few per bucket at 10^4 users */
+
+struct hub_user;
 
 struct waiter {
-	struct waiter *next;
+	struct waiter *prev, *next; /* in the user's list */
+	struct waiter *rnext;       /* in the ready list, when ready */
+	struct hub_user *u;
+	size_t heap_idx;
+	int ready;
 	struct http_request *rq;
 	struct sync_params p;
 	int64_t upto;
 	int64_t upto_x;
 	int64_t deadline;
-	int pending;
+};
+
+struct hub_user {
+	struct hub_user *next;      /* bucket chain */
+	struct waiter *waiters;
+	char *user_id;
 };
 
 struct sync_hub {
@@ -352,22 +388,141 @@ struct sync_hub {
 	int stop;
 	int64_t latest;       /* highest position announced */
 	int64_t latest_x;     /* the same for the extras stream */
-	struct waiter *head;
-	size_t count;
+	struct hub_user *buckets[HUB_BUCKETS];
+	struct waiter **heap; /* by deadline */
+	size_t count, cap;
+	struct waiter *ready;
 };
 
-static void answer(struct sync_hub *h, struct waiter *w, int final)
+static unsigned user_hash(const char *s)
 {
-	int news = 0;
-	int64_t upto, upto_x;
-	json_t *resp = final ? NULL : sync_build(h->hs, &w->p, &news, &upto, &upto_x);
-	if (!resp) {
-		char tok[48];
-		snprintf(tok, sizeof(tok), "s%lld_%lld", (long long)w->p.since,
-			 (long long)w->p.since_x);
-		resp = json_pack("{s:s,s:{s:{},s:{},s:{},s:{}}}", "next_batch", tok, "rooms",
-				 "join", "invite", "leave", "knock");
+	unsigned h = 2166136261u;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % HUB_BUCKETS;
+}
+
+static struct hub_user *user_find(struct sync_hub *h, const char *user_id)
+{
+	struct hub_user *u = h->buckets[user_hash(user_id)];
+	while (u && strcmp(u->user_id, user_id) != 0)
+		u = u->next;
+	return u;
+}
+
+static void heap_swap(struct sync_hub *h, size_t a, size_t b)
+{
+	struct waiter *t = h->heap[a];
+	h->heap[a] = h->heap[b];
+	h->heap[b] = t;
+	h->heap[a]->heap_idx = a;
+	h->heap[b]->heap_idx = b;
+}
+
+static void heap_fix(struct sync_hub *h, size_t i)
+{
+	while (i > 0 && h->heap[(i - 1) / 2]->deadline > h->heap[i]->deadline) {
+		heap_swap(h, i, (i - 1) / 2);
+		i = (i - 1) / 2;
 	}
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		if (l < h->count && h->heap[l]->deadline < h->heap[m]->deadline)
+			m = l;
+		if (r < h->count && h->heap[r]->deadline < h->heap[m]->deadline)
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(h, i, m);
+		i = m;
+	}
+}
+
+/* Room for one more waiter; -1 when out of memory. */
+static int heap_reserve(struct sync_hub *h)
+{
+	struct waiter **n;
+	size_t cap;
+	if (h->count < h->cap)
+		return 0;
+	cap = h->cap ? h->cap * 2 : 64;
+	if (!(n = realloc(h->heap, cap * sizeof(*n))))
+		return -1;
+	h->heap = n;
+	h->cap = cap;
+	return 0;
+}
+
+static void make_ready(struct sync_hub *h, struct waiter *w)
+{
+	if (w->ready)
+		return;
+	w->ready = 1;
+	w->rnext = h->ready;
+	h->ready = w;
+}
+
+/* Indexes w (its user entry may be new).  -1 when out of memory, with w
+ * not indexed. */
+static int insert_locked(struct sync_hub *h, struct waiter *w)
+{
+	struct hub_user *u = user_find(h, w->p.user_id);
+	if (heap_reserve(h) < 0)
+		return -1;
+	if (!u) {
+		unsigned b = user_hash(w->p.user_id);
+		if (!(u = calloc(1, sizeof(*u))) || !(u->user_id = strdup(w->p.user_id))) {
+			free(u);
+			return -1;
+		}
+		u->next = h->buckets[b];
+		h->buckets[b] = u;
+	}
+	w->u = u;
+	w->prev = NULL;
+	w->next = u->waiters;
+	if (u->waiters)
+		u->waiters->prev = w;
+	u->waiters = w;
+	w->heap_idx = h->count;
+	h->heap[h->count++] = w;
+	heap_fix(h, w->heap_idx);
+	w->ready = 0;
+	if (h->latest > w->upto || h->latest_x > w->upto_x)
+		make_ready(h, w);
+	return 0;
+}
+
+/* Takes w out of the user index and the heap (not the ready list). */
+static void remove_locked(struct sync_hub *h, struct waiter *w)
+{
+	struct hub_user *u = w->u;
+	size_t i = w->heap_idx;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		u->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	if (!u->waiters) {
+		struct hub_user **pp = &h->buckets[user_hash(u->user_id)];
+		while (*pp != u)
+			pp = &(*pp)->next;
+		*pp = u->next;
+		free(u->user_id);
+		free(u);
+	}
+	w->u = NULL;
+	h->count--;
+	if (i != h->count) {
+		h->heap[i] = h->heap[h->count];
+		h->heap[i]->heap_idx = i;
+		heap_fix(h, i);
+	}
+}
+
+static void finish(struct waiter *w, json_t *resp)
+{
 	w->rq->status = 200;
 	w->rq->reply = resp;
 	http_resume(w->rq);
@@ -375,15 +530,50 @@ static void answer(struct sync_hub *h, struct waiter *w, int final)
 	free(w);
 }
 
+/* Answers w with nothing new (stop, or a failed build). */
+static void answer_empty(struct waiter *w)
+{
+	char tok[48];
+	snprintf(tok, sizeof(tok), "s%lld_%lld", (long long)w->p.since, (long long)w->p.since_x);
+	finish(w, json_pack("{s:s,s:{s:{},s:{},s:{},s:{}}}", "next_batch", tok, "rooms", "join",
+			    "invite", "leave", "knock"));
+}
+
+/* The hub thread's work on one woken or expired request (h->lock not
+ * held): answer it, or park it again when its news was not for it. */
+static void process(struct sync_hub *h, struct waiter *w)
+{
+	int news = 0;
+	int64_t upto, upto_x;
+	json_t *resp = sync_build(h->hs, &w->p, &news, &upto, &upto_x);
+
+	if (resp && !news && w->deadline > http_monotonic_ms()) {
+		int ok;
+		json_decref(resp);
+		pthread_mutex_lock(&h->lock);
+		w->upto = upto;
+		w->upto_x = upto_x;
+		ok = !h->stop && insert_locked(h, w) == 0;
+		pthread_mutex_unlock(&h->lock);
+		if (!ok)
+			answer_empty(w);
+		return;
+	}
+	if (resp)
+		finish(w, resp);
+	else
+		answer_empty(w);
+}
+
 static void *hub_main(void *arg)
 {
 	struct sync_hub *h = arg;
-
 	int64_t expire_at = http_monotonic_ms() + TYPING_CHECK_MS;
 
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
 		int64_t now = http_monotonic_ms(), next;
+		struct waiter *work = NULL;
 		if (now >= expire_at) {
 			pthread_mutex_unlock(&h->lock);
 			rooms_typing_expire(h->hs->rooms);
@@ -391,56 +581,33 @@ static void *hub_main(void *arg)
 			expire_at = now + TYPING_CHECK_MS;
 			continue;
 		}
-		next = expire_at;
-		struct waiter **pp = &h->head, *work = NULL;
-		while (*pp) {
-			struct waiter *w = *pp;
-			if (w->pending || w->deadline <= now) {
-				*pp = w->next;
-				h->count--;
-				w->next = work;
-				work = w;
-			} else {
-				if (w->deadline < next)
-					next = w->deadline;
-				pp = &w->next;
-			}
+		while (h->count && h->heap[0]->deadline <= now) {
+			struct waiter *w = h->heap[0];
+			remove_locked(h, w);
+			make_ready(h, w);
+		}
+		while (h->ready) {
+			struct waiter *w = h->ready;
+			h->ready = w->rnext;
+			if (w->u)
+				remove_locked(h, w);
+			w->ready = 0;
+			w->rnext = work;
+			work = w;
 		}
 		if (work) {
 			pthread_mutex_unlock(&h->lock);
 			while (work) {
 				struct waiter *w = work;
-				int news = 0;
-				int64_t upto, upto_x;
-				json_t *resp;
-				work = w->next;
-				w->pending = 0;
-				resp = sync_build(h->hs, &w->p, &news, &upto, &upto_x);
-				if (resp && !news && w->deadline > http_monotonic_ms()) {
-					json_decref(resp);
-					pthread_mutex_lock(&h->lock);
-					w->upto = upto;
-					w->upto_x = upto_x;
-					w->pending = h->latest > upto || h->latest_x > upto_x;
-					w->next = h->head;
-					h->head = w;
-					h->count++;
-					pthread_mutex_unlock(&h->lock);
-					continue;
-				}
-				if (resp) {
-					w->rq->status = 200;
-					w->rq->reply = resp;
-					http_resume(w->rq);
-					sync_params_clear(&w->p);
-					free(w);
-				} else {
-					answer(h, w, 1);
-				}
+				work = w->rnext;
+				process(h, w);
 			}
 			pthread_mutex_lock(&h->lock);
 			continue;
 		}
+		next = expire_at;
+		if (h->count && h->heap[0]->deadline < next)
+			next = h->heap[0]->deadline;
 		{
 			struct timespec ts;
 			int64_t wait = next - now;
@@ -484,21 +651,27 @@ int sync_hub_park(struct sync_hub *h, struct http_request *rq, struct sync_param
 		return -1;
 	w->rq = rq;
 	w->p = *p;
-	memset(p, 0, sizeof(*p));
 	w->upto = upto;
 	w->upto_x = upto_x;
 	w->deadline = deadline_ms;
 	pthread_mutex_lock(&h->lock);
 	if (h->stop) {
 		pthread_mutex_unlock(&h->lock);
-		answer(h, w, 1);
+		memset(p, 0, sizeof(*p));
+		answer_empty(w);
 		return 0;
 	}
-	w->pending = h->latest > upto || h->latest_x > upto_x;
-	w->next = h->head;
-	h->head = w;
-	h->count++;
-	pthread_cond_signal(&h->cond);
+	if (insert_locked(h, w) < 0) {
+		/* The caller keeps p and answers at once. */
+		pthread_mutex_unlock(&h->lock);
+		free(w);
+		return -1;
+	}
+	memset(p, 0, sizeof(*p));
+	/* A new earliest deadline or a request already behind: the hub
+	 * thread must look again. */
+	if (w->ready || h->heap[0] == w)
+		pthread_cond_signal(&h->cond);
 	pthread_mutex_unlock(&h->lock);
 	return 0;
 }
@@ -512,13 +685,13 @@ static void wake(struct sync_hub *h, int64_t pos, int64_t xpos, const char *cons
 		h->latest = pos;
 	if (xpos > h->latest_x)
 		h->latest_x = xpos;
-	for (struct waiter *w = h->head; w; w = w->next)
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(w->p.user_id, users[i]) == 0) {
-				w->pending = 1;
-				any = 1;
-				break;
-			}
+	for (size_t i = 0; i < n; i++) {
+		struct hub_user *u = user_find(h, users[i]);
+		for (struct waiter *w = u ? u->waiters : NULL; w; w = w->next) {
+			make_ready(h, w);
+			any = 1;
+		}
+	}
 	if (any)
 		pthread_cond_signal(&h->cond);
 	pthread_mutex_unlock(&h->lock);
@@ -536,7 +709,7 @@ void sync_hub_xlistener(void *hub, int64_t xpos, const char *const *users, size_
 
 void sync_hub_stop(struct sync_hub *h)
 {
-	struct waiter *w;
+	struct waiter *all = NULL;
 	if (!h || !h->started)
 		return;
 	pthread_mutex_lock(&h->lock);
@@ -546,14 +719,21 @@ void sync_hub_stop(struct sync_hub *h)
 	pthread_join(h->thread, NULL);
 	h->started = 0;
 	pthread_mutex_lock(&h->lock);
-	w = h->head;
-	h->head = NULL;
-	h->count = 0;
+	while (h->count) {
+		struct waiter *w = h->heap[0];
+		remove_locked(h, w);
+		w->rnext = all;
+		all = w;
+	}
+	h->ready = NULL; /* every ready waiter was also indexed */
+	free(h->heap);
+	h->heap = NULL;
+	h->cap = 0;
 	pthread_mutex_unlock(&h->lock);
-	while (w) {
-		struct waiter *next = w->next;
-		answer(h, w, 1);
-		w = next;
+	while (all) {
+		struct waiter *next = all->rnext;
+		answer_empty(all);
+		all = next;
 	}
 }
 
@@ -562,6 +742,7 @@ void sync_hub_free(struct sync_hub *h)
 	if (!h)
 		return;
 	sync_hub_stop(h);
+	free(h->heap);
 	pthread_mutex_destroy(&h->lock);
 	pthread_cond_destroy(&h->cond);
 	free(h);

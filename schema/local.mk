@@ -12,7 +12,13 @@ SCHEMA_SQL = \
 	schema/sqlite/011_room_extras.sql \
 	schema/postgres/011_room_extras.sql \
 	schema/sqlite/012_relations_search.sql \
-	schema/postgres/012_relations_search.sql
+	schema/postgres/012_relations_search.sql \
+	schema/sqlite/013_remote_events.sql \
+	schema/postgres/013_remote_events.sql \
+	schema/sqlite/014_state_deltas.sql \
+	schema/postgres/014_state_deltas.sql \
+	schema/sqlite/016_receipt_threads.sql \
+	schema/postgres/016_receipt_threads.sql
 
 EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh schema/README.md
 BUILT_SOURCES += schema/migrations.c

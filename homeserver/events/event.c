@@ -101,6 +101,49 @@ fail:
 
 /* ---- validation ---- */
 
+/* 1 when a string in v (recursively) holds a NUL byte.  Parsers that allow
+ * \u0000 (federation bodies do: Synapse sends it) hand such strings on,
+ * and the C-string view of one would differ from what other servers
+ * compare; so NUL is refused wherever identifiers and auth-relevant
+ * content live, and allowed elsewhere (message bodies, topics, names). */
+static int has_nul(const json_t *v)
+{
+	size_t i;
+	const char *k;
+	json_t *x;
+
+	if (json_is_string(v))
+		return memchr(json_string_value(v), '\0', json_string_length(v)) != NULL;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, x)
+			if (has_nul(x))
+				return 1;
+	} else if (json_is_object(v)) {
+		json_object_foreach((json_t *)v, k, x)
+			if (has_nul(x))
+				return 1;
+	}
+	return 0;
+}
+
+/* The content the auth rules read: all of it for the types they
+ * interpret, the membership fields of member events. */
+static int content_nul(const char *type, const json_t *content)
+{
+	static const char *const whole[] = {
+		"m.room.create", "m.room.join_rules", "m.room.power_levels", "m.room.third_party_invite",
+		"m.room.redaction", "m.room.history_visibility", NULL,
+	};
+	for (size_t i = 0; whole[i]; i++)
+		if (strcmp(type, whole[i]) == 0)
+			return has_nul(content);
+	if (strcmp(type, "m.room.member") == 0)
+		return has_nul(json_object_get(content, "membership")) ||
+		       has_nul(json_object_get(content, "join_authorised_via_users_server")) ||
+		       has_nul(json_object_get(content, "third_party_invite"));
+	return 0;
+}
+
 static int check_id_list(const struct room_version *rv, const json_t *list, const char *name,
 			 size_t max, char *err, size_t errlen)
 {
@@ -121,7 +164,7 @@ static int check_id_list(const struct room_version *rv, const json_t *list, cons
 			id = json_array_get(item, 0);
 		}
 		if (!json_is_string(id) || json_string_length(id) > EVENT_MAX_ID_BYTES ||
-		    json_string_value(id)[0] != '$')
+		    json_string_value(id)[0] != '$' || has_nul(id))
 			return scop_err(err, errlen, "%s has an entry that is not an event ID", name);
 	}
 	return 0;
@@ -137,6 +180,8 @@ static int check_opt_string(const json_t *ev, const char *key, size_t max, char 
 		return scop_err(err, errlen, "%s must be a string", key);
 	if (json_string_length(v) > max)
 		return scop_err(err, errlen, "%s is longer than %zu bytes", key, max);
+	if (has_nul(v))
+		return scop_err(err, errlen, "%s contains a NUL character", key);
 	return 0;
 }
 
@@ -160,7 +205,7 @@ int event_validate(const struct room_version *rv, const json_t *ev, char *err, s
 	    check_opt_string(ev, "room_id", EVENT_MAX_ID_BYTES, err, errlen) < 0 ||
 	    check_opt_string(ev, "event_id", EVENT_MAX_ID_BYTES, err, errlen) < 0)
 		return -1;
-	if (!matrix_user_id_valid(event_sender(ev)))
+	if (!matrix_user_id_valid(event_sender(ev)) || has_nul(json_object_get(ev, "sender")))
 		return scop_err(err, errlen, "sender must be a user ID");
 	v = json_object_get(ev, "room_id");
 	if (!v && !(rv->room_id_is_create_hash && strcmp(type, "m.room.create") == 0))
@@ -172,6 +217,8 @@ int event_validate(const struct room_version *rv, const json_t *ev, char *err, s
 		return scop_err(err, errlen, "origin_server_ts must be an integer");
 	if (!json_is_object(json_object_get(ev, "content")))
 		return scop_err(err, errlen, "content must be an object");
+	if (content_nul(type, json_object_get(ev, "content")))
+		return scop_err(err, errlen, "content the auth rules read contains a NUL character");
 	v = json_object_get(ev, "depth");
 	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > depth_max)
 		return scop_err(err, errlen, "depth must be a non-negative integer in range");

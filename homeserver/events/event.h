@@ -29,7 +29,9 @@
  * with the right JSON types, ID and key sizes, depth and timestamps in
  * range, prev_events/auth_events in the version's shape and counts, the
  * 64 KiB limit on the canonical encoding, and (v6+) canonical JSON integer
- * rules throughout.  It does not check hashes, signatures or auth. */
+ * rules throughout, and no NUL character (which a parser allowing \u0000
+ * lets through) in the IDs, type, state_key or the content the auth rules
+ * read.  It does not check hashes, signatures or auth. */
 int event_validate(const struct room_version *rv, const json_t *ev, char *err, size_t errlen);
 
 /* The redaction algorithm of rv: a new object with only the keys the

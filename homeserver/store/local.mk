@@ -21,3 +21,17 @@ BENCH_PROGS += bench/bench_store
 bench_bench_store_SOURCES = bench/bench_store.c
 bench_bench_store_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 bench_bench_store_LDADD = $(STORE_LIBS) $(COMMON_LIBS)
+
+# Group commit (commit_queue.h), used by the room store's appends.
+homeserver_store_libscopstore_a_SOURCES += \
+	homeserver/store/commit_queue.c homeserver/store/commit_queue.h
+UNIT_TESTS += tests/unit/store/test_commit_queue
+tests_unit_store_test_commit_queue_SOURCES = tests/unit/store/test_commit_queue.c \
+	tests/unit/pgtest.c tests/unit/pgtest.h
+tests_unit_store_test_commit_queue_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(STORE_CFLAGS)
+tests_unit_store_test_commit_queue_LDADD = $(STORE_LIBS) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
+
+BENCH_PROGS += bench/bench_rooms_append
+bench_bench_rooms_append_SOURCES = bench/bench_rooms_append.c
+bench_bench_rooms_append_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
+bench_bench_rooms_append_LDADD = $(HS_LIBS)

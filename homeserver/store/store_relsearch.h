@@ -1,11 +1,13 @@
 /* Relations, threads and full-text search over the events table
  * (migration 012): read-only queries that answer event IDs with stream
- * positions; the caller loads and filters the events themselves.
+ * positions (the caller loads and filters the events themselves), and the
+ * batched query behind bundled aggregations, which answers the events.
  *
  * Contract (as store.h): returns enum store_rc, never aborts.  A struct
- * relsearch is one database connection, used by one thread at a time:
- * open one per request (the API handlers do).  Output arrays are malloc'd
- * and freed with relsearch_hits_free(); inputs are borrowed.
+ * relsearch is a small pool of connections, thread-safe: open one at
+ * start-up and share it (scopd keeps it in struct hs).  Output arrays are
+ * malloc'd and freed with relsearch_hits_free() or
+ * relsearch_children_free(); inputs are borrowed.
  */
 #ifndef SCOP_STORE_RELSEARCH_H
 #define SCOP_STORE_RELSEARCH_H
@@ -14,6 +16,7 @@
 #include <stdint.h>
 
 #include "homeserver/store/store.h"
+#include "homeserver/store/store_rooms.h"
 
 struct relsearch;
 
@@ -52,12 +55,41 @@ enum store_rc relsearch_threads(struct relsearch *rs, const char *room_id, const
  * malloc'd string, "" when there is no word, NULL when out of memory. */
 char *relsearch_fts_query(const char *term);
 
+/* Constraints of a search, each a JSON array as text or NULL (no
+ * constraint): the spec's RoomEventFilter with types already narrowed to
+ * the searchable types (m.room.message, m.room.name, m.room.topic). */
+struct relsearch_filter {
+	const char *rooms;
+	const char *not_rooms;
+	const char *senders;
+	const char *not_senders;
+	const char *types;
+};
+
 /* Messages, names and topics matching term in rooms where user is joined
- * (and, when rooms_json is a JSON array of room IDs, only those; when
- * types_json is a JSON array of event types, only those), not redacted.  recent: newest first, else by rank.  Skips offset hits,
- * returns at most limit, and *count is the total number of matches. */
+ * (and within filter, which may be NULL), not redacted.  recent: newest
+ * first, else by rank.  Skips offset hits, returns at most limit, and
+ * *count is the total number of matches. */
 enum store_rc relsearch_search(struct relsearch *rs, const char *user, const char *term,
-			       const char *rooms_json, const char *types_json, int recent, int64_t offset, int limit,
-			       struct relsearch_hit **out, size_t *n, int64_t *count);
+			       const struct relsearch_filter *filter, int recent, int64_t offset,
+			       int limit, struct relsearch_hit **out, size_t *n, int64_t *count);
+
+/* The bundled aggregations of many events at once: the children that
+ * bundle, neither rejected nor redacted, of every event in parents_json (a
+ * JSON array of event IDs), ordered by parent then rel_type.  Per parent,
+ * at most one m.thread row (the latest reply, with count and whether user
+ * sent the root or a reply), at most one m.replace row (the newest valid
+ * replacement), and every m.reference (oldest first; their ev has only
+ * event_id, room_id and stream_pos).  Free with relsearch_children_free(). */
+struct relsearch_child {
+	char *parent;
+	char *rel_type;        /* m.thread, m.replace or m.reference */
+	int64_t count;         /* children of this parent and rel_type */
+	int participated;      /* m.thread */
+	struct room_event ev;  /* the child (redacted_by is always NULL) */
+};
+enum store_rc relsearch_bundle(struct relsearch *rs, const char *parents_json, const char *user,
+			       struct relsearch_child **out, size_t *n);
+void relsearch_children_free(struct relsearch_child *ch, size_t n);
 
 #endif

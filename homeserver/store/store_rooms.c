@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
+#include "homeserver/store/commit_queue.h"
 #include "homeserver/store/db.h"
 
 #define RS_POOL 6
@@ -19,7 +21,7 @@ struct room_store {
 	char *conninfo;
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	pthread_mutex_t wlock; /* one appender at a time */
+	struct commit_queue *cq; /* appends: one batch at a time, group commit */
 	int total;
 	int nidle;
 	struct db_conn *idle[RS_POOL];
@@ -76,6 +78,17 @@ static void conn_put(struct room_store *rs, struct db_conn *c)
 		db_disconnect(c);
 }
 
+/* The commit queue borrows a connection from the pool for each batch. */
+static struct db_conn *cq_conn_get(void *ctx)
+{
+	return conn_get(ctx);
+}
+
+static void cq_conn_put(void *ctx, struct db_conn *c)
+{
+	conn_put(ctx, c);
+}
+
 enum store_rc room_store_open(const char *backend, const char *conninfo,
 			      struct room_store **out, char *err, size_t errlen)
 {
@@ -97,7 +110,11 @@ enum store_rc room_store_open(const char *backend, const char *conninfo,
 			   ? DB_POSTGRES : DB_SQLITE;
 	pthread_mutex_init(&rs->lock, NULL);
 	pthread_cond_init(&rs->freed, NULL);
-	pthread_mutex_init(&rs->wlock, NULL);
+	if (!(rs->cq = commit_queue_new(cq_conn_get, cq_conn_put, rs, 0))) {
+		snprintf(err, errlen, "room store: out of memory");
+		room_store_close(rs);
+		return STORE_ERROR;
+	}
 	if (db_connect(rs->kind, conninfo, &c, err, errlen) != STORE_OK) {
 		room_store_close(rs);
 		return STORE_ERROR;
@@ -112,11 +129,19 @@ void room_store_close(struct room_store *rs)
 {
 	if (!rs)
 		return;
+	if (rs->cq) {
+		struct commit_queue_stats cs;
+		commit_queue_stats(rs->cq, &cs);
+		if (cs.batches)
+			log_info("room store: %llu appends in %llu transactions (largest %zu)",
+				 (unsigned long long)cs.items, (unsigned long long)cs.batches,
+				 cs.largest);
+	}
 	for (int i = 0; i < rs->nidle; i++)
 		db_disconnect(rs->idle[i]);
 	pthread_mutex_destroy(&rs->lock);
 	pthread_cond_destroy(&rs->freed);
-	pthread_mutex_destroy(&rs->wlock);
+	commit_queue_free(rs->cq);
 	if (rs->conninfo)
 		explicit_bzero(rs->conninfo, strlen(rs->conninfo));
 	free(rs->conninfo);
@@ -124,6 +149,98 @@ void room_store_close(struct room_store *rs)
 }
 
 /* ---- append ----------------------------------------------------------- */
+
+/* Deltas between full snapshots: bounds a read to one full snapshot and
+ * this many small rows. */
+#define STATE_CHAIN_MAX 64
+
+static enum store_rc load_group(struct db_conn *c, int64_t group, json_t **out);
+
+/* The state after a state event as group pos: a delta (the event's own
+ * entry) on state_before, or a full snapshot when the chain is long. */
+static enum store_rc put_state_group(struct db_conn *c, const struct room_append *a, int64_t pos)
+{
+	struct db_res r = { 0 };
+	enum store_rc rc = STORE_OK;
+	int64_t chain = 0;
+	json_t *map = NULL;
+	char *text = NULL;
+
+	if (a->state_before != 0) {
+		rc = DBQ(c, &r, "SELECT chain FROM state_groups WHERE group_id = ?", DB_INT(a->state_before));
+		if (rc == STORE_OK)
+			chain = r.nrows ? db_get_int(&r, 0, 0) : STATE_CHAIN_MAX;
+		db_res_free(&r);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	if (chain < STATE_CHAIN_MAX) {
+		map = json_pack("{s:{s:s}}", a->type, a->state_key, a->event_id);
+		text = map ? json_dumps(map, JSON_COMPACT) : NULL;
+		rc = text ? DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json, prev_group,"
+				" chain) VALUES (?, ?, ?, ?, ?)", DB_INT(pos), DB_TEXT(a->room_id), DB_TEXT(text),
+				DB_INT(a->state_before), DB_INT(chain + 1)) : STORE_ERROR;
+	} else {
+		json_t *m;
+		if (a->state_after_json) {
+			map = json_loads(a->state_after_json, 0, NULL);
+		} else if ((rc = load_group(c, a->state_before, &map)) == STORE_OK) {
+			if (!(m = json_object_get(map, a->type))) {
+				m = json_object();
+				json_object_set_new(map, a->type, m);
+			}
+			if (!m || json_object_set_new(m, a->state_key, json_string(a->event_id)) < 0)
+				rc = STORE_ERROR;
+		}
+		text = rc == STORE_OK && map ? json_dumps(map, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		if (rc == STORE_OK)
+			rc = text ? DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json)"
+					" VALUES (?, ?, ?)", DB_INT(pos), DB_TEXT(a->room_id), DB_TEXT(text))
+				  : STORE_ERROR;
+	}
+	json_decref(map);
+	free(text);
+	return rc;
+}
+
+/* One current-state entry, and the membership row when membership is set. */
+static enum store_rc set_current(struct db_conn *c, const char *room_id, const char *type,
+				 const char *sk, const char *event_id, const char *membership,
+				 int64_t pos)
+{
+	enum store_rc rc;
+	rc = DBQ(c, NULL, "DELETE FROM room_state WHERE room_id = ? AND type = ? AND state_key = ?",
+		 DB_TEXT(room_id), DB_TEXT(type), DB_TEXT(sk));
+	if (rc == STORE_OK)
+		rc = DBQ(c, NULL, "INSERT INTO room_state (room_id, type, state_key, event_id)"
+			 " VALUES (?, ?, ?, ?)", DB_TEXT(room_id), DB_TEXT(type), DB_TEXT(sk),
+			 DB_TEXT(event_id));
+	if (rc != STORE_OK || !membership)
+		return rc;
+	rc = DBQ(c, NULL, "DELETE FROM room_memberships WHERE room_id = ? AND user_id = ?",
+		 DB_TEXT(room_id), DB_TEXT(sk));
+	if (rc == STORE_OK)
+		rc = DBQ(c, NULL, "INSERT INTO room_memberships (room_id, user_id, membership,"
+			 " event_id, stream_pos) VALUES (?, ?, ?, ?, ?)", DB_TEXT(room_id), DB_TEXT(sk),
+			 DB_TEXT(membership), DB_TEXT(event_id), DB_INT(pos));
+	return rc;
+}
+
+/* A remote event's explicit current-state changes (see room_append). */
+static enum store_rc apply_current(struct db_conn *c, const struct room_append *a, int64_t pos)
+{
+	enum store_rc rc = STORE_OK;
+	for (size_t i = 0; rc == STORE_OK && i < a->ncur; i++)
+		rc = set_current(c, a->room_id, a->cur[i].type, a->cur[i].state_key,
+				 a->cur[i].event_id, a->cur[i].membership, pos);
+	if (rc == STORE_OK)
+		rc = DBQ(c, NULL, "DELETE FROM room_current_group WHERE room_id = ?",
+			 DB_TEXT(a->room_id));
+	if (rc == STORE_OK && a->current_group != 0)
+		rc = DBQ(c, NULL, "INSERT INTO room_current_group (room_id, stream_pos, group_id)"
+			 " VALUES (?, ?, ?)", DB_TEXT(a->room_id), DB_INT(pos), DB_INT(a->current_group));
+	return rc;
+}
 
 static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 				 const struct room_append *a, int64_t *pos, int64_t *after)
@@ -152,19 +269,11 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	if (rc != STORE_OK)
 		return rc;
 	*after = a->state_before;
-	if (a->state_key && a->state_after_json) {
+	if (a->state_key && (a->state_after_json || a->state_change)) {
 		*after = *pos;
-		rc = DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json)"
-			 " VALUES (?, ?, ?)", DB_INT(*pos), DB_TEXT(a->room_id),
-			 DB_TEXT(a->state_after_json));
-		if (rc == STORE_OK)
-			rc = DBQ(c, NULL, "DELETE FROM room_state WHERE room_id = ? AND type = ?"
-				 " AND state_key = ?", DB_TEXT(a->room_id), DB_TEXT(a->type),
-				 DB_TEXT(a->state_key));
-		if (rc == STORE_OK)
-			rc = DBQ(c, NULL, "INSERT INTO room_state (room_id, type, state_key, event_id)"
-				 " VALUES (?, ?, ?, ?)", DB_TEXT(a->room_id), DB_TEXT(a->type),
-				 DB_TEXT(a->state_key), DB_TEXT(a->event_id));
+		rc = put_state_group(c, a, *pos);
+		if (rc == STORE_OK && !a->explicit_current)
+			rc = set_current(c, a->room_id, a->type, a->state_key, a->event_id, NULL, 0);
 		if (rc != STORE_OK)
 			return rc;
 	}
@@ -175,7 +284,7 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 		 DB_TEXT(a->txn_id ? a->device_id : NULL), DB_TEXT(a->txn_id));
 	if (rc != STORE_OK)
 		return rc;
-	if (a->membership && a->state_key) {
+	if (a->membership && a->state_key && !a->explicit_current) {
 		rc = DBQ(c, NULL, "DELETE FROM room_memberships WHERE room_id = ? AND user_id = ?",
 			 DB_TEXT(a->room_id), DB_TEXT(a->state_key));
 		if (rc == STORE_OK)
@@ -186,6 +295,11 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 		if (rc != STORE_OK)
 			return rc;
 	}
+	if (a->explicit_current && (rc = apply_current(c, a, *pos)) != STORE_OK)
+		return rc;
+	if (a->clear_extremities &&
+	    (rc = DBQ(c, NULL, "DELETE FROM room_extremities WHERE room_id = ?", DB_TEXT(a->room_id))) != STORE_OK)
+		return rc;
 	for (size_t i = 0; i < a->nprev; i++)
 		if ((rc = DBQ(c, NULL, "DELETE FROM room_extremities WHERE room_id = ? AND event_id = ?",
 			      DB_TEXT(a->room_id), DB_TEXT(a->prev_events[i]))) != STORE_OK)
@@ -206,31 +320,38 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	return STORE_OK;
 }
 
+/* One append as an item of the commit queue; runs on the batch leader's
+ * thread while the caller waits. */
+struct append_job {
+	struct room_store *rs;
+	const struct room_append *a;
+	int64_t pos, after;
+};
+
+static enum store_rc append_job_run(struct db_conn *c, void *arg)
+{
+	struct append_job *j = arg;
+	j->pos = 0;
+	j->after = 0;
+	return append_rows(j->rs, c, j->a, &j->pos, &j->after);
+}
+
 enum store_rc room_store_append(struct room_store *rs, const struct room_append *a,
 				int64_t *stream_pos, int64_t *state_after)
 {
-	struct db_conn *c;
+	struct append_job j = { rs, a, 0, 0 };
 	enum store_rc rc;
 
 	*stream_pos = 0;
 	*state_after = 0;
 	if (!a->event_id || !a->room_id || !a->type || !a->sender || !a->json)
 		return STORE_ERROR;
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	pthread_mutex_lock(&rs->wlock);
-	rc = db_begin(c);
-	if (rc == STORE_OK)
-		rc = append_rows(rs, c, a, stream_pos, state_after);
-	if (rc == STORE_OK)
-		rc = db_commit(c);
-	else
-		db_rollback(c);
-	pthread_mutex_unlock(&rs->wlock);
-	conn_put(rs, c);
-	if (rc != STORE_OK) {
-		*stream_pos = 0;
-		*state_after = 0;
+	/* Concurrent appends share one transaction and one fsync; STORE_OK
+	 * still means this event is committed. */
+	rc = commit_queue_run(rs->cq, append_job_run, &j);
+	if (rc == STORE_OK) {
+		*stream_pos = j.pos;
+		*state_after = j.after;
 	}
 	return rc;
 }
@@ -283,6 +404,8 @@ static enum store_rc ev_from_row(const struct db_res *r, int row, struct room_ev
 	return STORE_OK;
 }
 
+static enum store_rc outlier_get(struct db_conn *c, const char *event_id, struct room_event *out);
+
 enum store_rc room_store_event_get(struct room_store *rs, const char *event_id,
 				   struct room_event *out)
 {
@@ -296,6 +419,205 @@ enum store_rc room_store_event_get(struct room_store *rs, const char *event_id,
 	rc = DBQ(c, &r, "SELECT " EV_COLS EV_FROM " WHERE e.event_id = ?", DB_TEXT(event_id));
 	if (rc == STORE_OK)
 		rc = r.nrows ? ev_from_row(&r, 0, out) : STORE_NOT_FOUND;
+	db_res_free(&r);
+	if (rc == STORE_NOT_FOUND)
+		rc = outlier_get(c, event_id, out);
+	conn_put(rs, c);
+	return rc;
+}
+
+static enum store_rc outlier_get(struct db_conn *c, const char *event_id, struct room_event *out)
+{
+	struct db_res r = { 0 };
+	enum store_rc rc;
+	int oom = 0;
+
+	rc = DBQ(c, &r, "SELECT event_id, room_id, kind, event_json FROM event_outliers"
+		 " WHERE event_id = ?", DB_TEXT(event_id));
+	if (rc == STORE_OK && r.nrows == 0)
+		rc = STORE_NOT_FOUND;
+	if (rc == STORE_OK) {
+		out->event_id = db_dup(&r, 0, 0, &oom);
+		out->room_id = db_dup(&r, 0, 1, &oom);
+		out->kind = (int)db_get_int(&r, 0, 2);
+		out->json = db_dup(&r, 0, 3, &oom);
+		out->state_before = out->state_after = -1;
+		if (oom || !out->event_id || !out->json) {
+			room_event_clear(out);
+			rc = STORE_ERROR;
+		} else {
+			json_t *ev = json_loads(out->json, 0, NULL);
+			out->depth = json_integer_value(json_object_get(ev, "depth"));
+			json_decref(ev);
+		}
+	}
+	db_res_free(&r);
+	return rc;
+}
+
+enum store_rc room_store_outlier_put(struct room_store *rs, const char *event_id,
+				     const char *room_id, int kind, const char *json)
+{
+	return room_store_outliers_put(rs, room_id, kind, &event_id, &json, 1);
+}
+
+/* Work items of the commit queue (so they are ordered with appends and
+ * share their transactions). */
+struct outliers_job {
+	const char *room_id;
+	int kind;
+	const char *const *ids, *const *jsons;
+	size_t n;
+	int64_t now;
+};
+
+static enum store_rc outliers_job_run(struct db_conn *c, void *arg)
+{
+	const struct outliers_job *j = arg;
+	enum store_rc rc = STORE_OK;
+	/* Ordered with appends, so an event is never both in the timeline
+	 * and here. */
+	for (size_t i = 0; rc == STORE_OK && i < j->n; i++)
+		rc = DBQ(c, NULL, "INSERT INTO event_outliers (event_id, room_id, kind, event_json, received_ts)"
+			 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?)"
+			 " ON CONFLICT (event_id) DO NOTHING",
+			 DB_TEXT(j->ids[i]), DB_TEXT(j->room_id), DB_INT(j->kind), DB_TEXT(j->jsons[i]),
+			 DB_INT(j->now), DB_TEXT(j->ids[i]));
+	return rc;
+}
+
+enum store_rc room_store_outliers_put(struct room_store *rs, const char *room_id, int kind,
+				      const char *const *ids, const char *const *jsons, size_t n)
+{
+	struct outliers_job j = { room_id, kind, ids, jsons, n, (int64_t)time(NULL) * 1000 };
+
+	if (!room_id || kind < ROOM_EVENT_OUTLIER || kind > ROOM_EVENT_SOFT_FAILED)
+		return STORE_ERROR;
+	for (size_t i = 0; i < n; i++)
+		if (!ids[i] || !jsons[i])
+			return STORE_ERROR;
+	return commit_queue_run(rs->cq, outliers_job_run, &j);
+}
+
+int room_store_event_known(struct room_store *rs, const char *event_id)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	int known = -1;
+
+	if (!(c = conn_get(rs)))
+		return -1;
+	if (DBQ(c, &r, "SELECT 1 FROM events WHERE event_id = ? UNION ALL"
+		" SELECT 1 FROM event_outliers WHERE event_id = ?",
+		DB_TEXT(event_id), DB_TEXT(event_id)) == STORE_OK)
+		known = r.nrows > 0;
+	db_res_free(&r);
+	conn_put(rs, c);
+	return known;
+}
+
+struct group_job {
+	const char *room_id, *state_json;
+	int64_t group;
+};
+
+static enum store_rc group_job_run(struct db_conn *c, void *arg)
+{
+	struct group_job *j = arg;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	j->group = 0;
+	rc = DBQ(c, &r, "SELECT COALESCE(MIN(group_id), 0) FROM state_groups");
+	if (rc == STORE_OK) {
+		int64_t g = db_get_int(&r, 0, 0);
+		j->group = (g < 0 ? g : 0) - 1;
+		rc = DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json)"
+			 " VALUES (?, ?, ?)", DB_INT(j->group), DB_TEXT(j->room_id),
+			 DB_TEXT(j->state_json));
+	}
+	db_res_free(&r);
+	return rc;
+}
+
+enum store_rc room_store_group_put(struct room_store *rs, const char *room_id,
+				   const char *state_json, int64_t *group)
+{
+	struct group_job j = { room_id, state_json, 0 };
+	enum store_rc rc = commit_queue_run(rs->cq, group_job_run, &j);
+
+	*group = rc == STORE_OK ? j.group : 0;
+	return rc;
+}
+
+/* ---- the federation outbox ---------------------------------------------- */
+
+struct outbox_job {
+	const char *dest, *pdu_json;
+};
+
+static enum store_rc outbox_job_run(struct db_conn *c, void *arg)
+{
+	const struct outbox_job *j = arg;
+	return DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
+		   " SELECT COALESCE(MAX(seq), 0) + 1, ?, ? FROM fed_outbox",
+		   DB_TEXT(j->dest), DB_TEXT(j->pdu_json));
+}
+
+enum store_rc room_store_outbox_add(struct room_store *rs, const char *dest, const char *pdu_json)
+{
+	struct outbox_job j = { dest, pdu_json };
+	/* Queued with the appends, so the MAX(seq) + 1 never races. */
+	return commit_queue_run(rs->cq, outbox_job_run, &j);
+}
+
+enum store_rc room_store_outbox_delivered(struct room_store *rs, const char *dest, size_t n)
+{
+	struct db_conn *c;
+	enum store_rc rc;
+
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, NULL, "DELETE FROM fed_outbox WHERE seq IN (SELECT seq FROM fed_outbox"
+		 " WHERE destination = ? ORDER BY seq LIMIT ?)", DB_TEXT(dest), DB_INT((int64_t)n));
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_outbox_list(struct room_store *rs, char ***dests, char ***pdus, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*dests = *pdus = NULL;
+	*n = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT destination, pdu_json FROM fed_outbox ORDER BY seq");
+	if (rc == STORE_OK && r.nrows > 0) {
+		int oom = 0;
+		*dests = calloc((size_t)r.nrows, sizeof(char *));
+		*pdus = calloc((size_t)r.nrows, sizeof(char *));
+		if (!*dests || !*pdus)
+			oom = 1;
+		for (int i = 0; !oom && i < r.nrows; i++) {
+			(*dests)[i] = db_dup(&r, i, 0, &oom);
+			(*pdus)[i] = db_dup(&r, i, 1, &oom);
+		}
+		*n = (size_t)r.nrows;
+		if (oom) {
+			for (size_t i = 0; *dests && *pdus && i < *n; i++) {
+				free((*dests)[i]);
+				free((*pdus)[i]);
+			}
+			free(*dests);
+			free(*pdus);
+			*dests = *pdus = NULL;
+			*n = 0;
+			rc = STORE_ERROR;
+		}
+	}
 	db_res_free(&r);
 	conn_put(rs, c);
 	return rc;
@@ -444,6 +766,14 @@ enum store_rc room_store_head(struct room_store *rs, const char *room_id, struct
 		 DB_TEXT(room_id));
 	if (rc == STORE_OK && r.nrows > 0)
 		out->state_group = db_get_int(&r, 0, 0);
+	db_res_free(&r);
+	/* A remote event may have left a resolved state as the current one. */
+	if (rc == STORE_OK)
+		rc = DBQ(c, &r, "SELECT g.group_id FROM room_current_group g WHERE g.room_id = ?"
+			 " AND g.stream_pos = (SELECT MAX(stream_pos) FROM events WHERE room_id = ?)",
+			 DB_TEXT(room_id), DB_TEXT(room_id));
+	if (rc == STORE_OK && r.nrows > 0)
+		out->state_group = db_get_int(&r, 0, 0);
 done:
 	db_res_free(&r);
 	conn_put(rs, c);
@@ -452,32 +782,79 @@ done:
 	return rc;
 }
 
-enum store_rc room_store_state_group(struct room_store *rs, int64_t group, json_t **out)
+/* Applies a delta {"type": {"state_key": "event_id"}} onto map. */
+static int apply_delta(json_t *map, const json_t *delta)
 {
-	struct db_conn *c;
+	const char *type, *sk;
+	json_t *m, *eid;
+	json_object_foreach((json_t *)delta, type, m) {
+		json_t *to = json_object_get(map, type);
+		if (!to) {
+			to = json_object();
+			if (!to || json_object_set_new(map, type, to) < 0)
+				return -1;
+		}
+		json_object_foreach(m, sk, eid)
+			if (json_object_set(to, sk, eid) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* A group's whole state: its row and those it is a delta on, back to a
+ * full snapshot (or the empty group 0), in one query. */
+static enum store_rc load_group(struct db_conn *c, int64_t group, json_t **out)
+{
 	struct db_res r = { 0 };
 	enum store_rc rc;
+	json_t *map = NULL;
 
 	*out = NULL;
 	if (group == 0) {
 		*out = json_object();
 		return *out ? STORE_OK : STORE_ERROR;
 	}
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	rc = DBQ(c, &r, "SELECT state_json FROM state_groups WHERE group_id = ?", DB_INT(group));
+	rc = DBQ(c, &r, "WITH RECURSIVE ch(g, p, j, n) AS ("
+		 " SELECT group_id, prev_group, state_json, 0 FROM state_groups WHERE group_id = ?"
+		 " UNION ALL SELECT s.group_id, s.prev_group, s.state_json, ch.n + 1 FROM state_groups s"
+		 " JOIN ch ON s.group_id = ch.p WHERE ch.n < ?)"
+		 " SELECT j, CASE WHEN p IS NULL OR p = 0 THEN 1 ELSE 0 END FROM ch ORDER BY n DESC",
+		 DB_INT(group), DB_INT(STATE_CHAIN_MAX + 8));
 	if (rc == STORE_OK && r.nrows == 0)
 		rc = STORE_NOT_FOUND;
-	if (rc == STORE_OK) {
-		const char *s = db_get(&r, 0, 0);
-		*out = s ? json_loads(s, 0, NULL) : NULL;
-		if (!json_is_object(*out)) {
-			json_decref(*out);
-			*out = NULL;
+	/* The first row (the oldest) must be a base: a full snapshot or a
+	 * delta on the empty state. */
+	if (rc == STORE_OK && !db_get_int(&r, 0, 1))
+		rc = STORE_ERROR;
+	if (rc == STORE_OK && !(map = json_object()))
+		rc = STORE_ERROR;
+	for (int i = 0; rc == STORE_OK && i < r.nrows; i++) {
+		const char *s = db_get(&r, i, 0);
+		json_t *part = s ? json_loads(s, 0, NULL) : NULL;
+		if (!json_is_object(part) || apply_delta(map, part) < 0)
 			rc = STORE_ERROR;
-		}
+		json_decref(part);
 	}
 	db_res_free(&r);
+	if (rc != STORE_OK) {
+		json_decref(map);
+		map = NULL;
+	}
+	*out = map;
+	return rc;
+}
+
+enum store_rc room_store_state_group(struct room_store *rs, int64_t group, json_t **out)
+{
+	struct db_conn *c;
+	enum store_rc rc;
+
+	*out = NULL;
+	if (group == 0)
+		return load_group(NULL, 0, out);
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = load_group(c, group, out);
 	conn_put(rs, c);
 	return rc;
 }
@@ -657,6 +1034,7 @@ void room_extra_list_free(struct room_extra *list, size_t n)
 		free(list[i].user_id);
 		free(list[i].type);
 		free(list[i].value);
+		free(list[i].thread_id);
 	}
 	free(list);
 }
@@ -696,6 +1074,8 @@ static enum store_rc extras(struct room_store *rs, const char *sql, const struct
 			list[i].value = db_dup(&r, i, 3, &oom);
 			list[i].ts = db_get_int(&r, i, 4);
 			list[i].stream_pos = db_get_int(&r, i, 5);
+			if (r.ncols > 6)
+				list[i].thread_id = db_dup(&r, i, 6, &oom);
 		}
 		if (oom) {
 			room_extra_list_free(list, list ? (size_t)r.nrows : 0);
@@ -754,6 +1134,14 @@ enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
 				     const char *user_id, const char *type,
 				     const char *event_id, int64_t ts, int64_t pos)
 {
+	return room_store_receipt_put_thread(rs, room_id, user_id, type, "", event_id, ts, pos);
+}
+
+enum store_rc room_store_receipt_put_thread(struct room_store *rs, const char *room_id,
+					    const char *user_id, const char *type,
+					    const char *thread_id, const char *event_id,
+					    int64_t ts, int64_t pos)
+{
 	struct db_conn *c;
 	enum store_rc rc;
 	if (!(c = conn_get(rs)))
@@ -761,11 +1149,13 @@ enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
 	rc = db_begin(c);
 	if (rc == STORE_OK)
 		rc = DBQ(c, NULL, "DELETE FROM receipts WHERE room_id = ? AND user_id = ?"
-			 " AND receipt_type = ?", DB_TEXT(room_id), DB_TEXT(user_id), DB_TEXT(type));
+			 " AND receipt_type = ? AND thread_id = ?", DB_TEXT(room_id), DB_TEXT(user_id),
+			 DB_TEXT(type), DB_TEXT(thread_id));
 	if (rc == STORE_OK)
-		rc = DBQ(c, NULL, "INSERT INTO receipts (room_id, user_id, receipt_type, event_id, ts,"
-			 " stream_pos) VALUES (?, ?, ?, ?, ?, ?)", DB_TEXT(room_id), DB_TEXT(user_id),
-			 DB_TEXT(type), DB_TEXT(event_id), DB_INT(ts), DB_INT(pos));
+		rc = DBQ(c, NULL, "INSERT INTO receipts (room_id, user_id, receipt_type, thread_id,"
+			 " event_id, ts, stream_pos) VALUES (?, ?, ?, ?, ?, ?, ?)", DB_TEXT(room_id),
+			 DB_TEXT(user_id), DB_TEXT(type), DB_TEXT(thread_id), DB_TEXT(event_id),
+			 DB_INT(ts), DB_INT(pos));
 	if (rc == STORE_OK)
 		rc = db_commit(c);
 	else
@@ -778,8 +1168,17 @@ enum store_rc room_store_receipts_since(struct room_store *rs, const char *room_
 					int64_t since, struct room_extra **out, size_t *n)
 {
 	const struct db_param p[] = { DB_TEXT(room_id), DB_INT(since) };
-	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos"
+	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos, thread_id"
 		      " FROM receipts WHERE room_id = ? AND stream_pos > ? ORDER BY stream_pos",
+		      p, 2, out, n);
+}
+
+enum store_rc room_store_user_receipts(struct room_store *rs, const char *room_id,
+				       const char *user_id, struct room_extra **out, size_t *n)
+{
+	const struct db_param p[] = { DB_TEXT(room_id), DB_TEXT(user_id) };
+	return extras(rs, "SELECT room_id, user_id, receipt_type, event_id, ts, stream_pos, thread_id"
+		      " FROM receipts WHERE room_id = ? AND user_id = ? ORDER BY stream_pos",
 		      p, 2, out, n);
 }
 

@@ -11,10 +11,13 @@
  * increasing order.  Output strings are malloc'd and freed with the
  * matching clear or free function; inputs are borrowed.
  *
- * State snapshots ("state groups"): each state event writes one row holding
- * the whole state after it, as JSON {"type": {"state_key": "event_id"}},
- * under group id = its stream position; every event records the group in
- * force before and after it.  Group 0 is the empty state.
+ * State snapshots ("state groups"): each state event makes a group, id =
+ * its stream position, for the state after it (JSON {"type": {"state_key":
+ * "event_id"}}); every event records the group in force before and after
+ * it.  Group 0 is the empty state.  A group is stored as a delta (the
+ * event's entry) on the group before it, with a full snapshot every 64
+ * deltas (migration 014), so a room of n members costs O(n) rows of
+ * snapshot, not O(n^2) bytes; readers get whole maps.
  */
 #ifndef SCOP_STORE_ROOMS_H
 #define SCOP_STORE_ROOMS_H
@@ -32,6 +35,14 @@ enum store_rc room_store_open(const char *backend, const char *conninfo,
 			      struct room_store **out, char *err, size_t errlen);
 void room_store_close(struct room_store *rs);
 
+/* One current-state entry a remote event's append sets (see room_append.cur). */
+struct room_state_set {
+	const char *type;
+	const char *state_key;
+	const char *event_id;
+	const char *membership;       /* m.room.member: the target's membership */
+};
+
 /* One new event and what it changes. */
 struct room_append {
 	const char *event_id;
@@ -45,12 +56,25 @@ struct room_append {
 	const char *const *prev_events; /* leave the forward extremities */
 	size_t nprev;
 	int64_t state_before;         /* group in force before the event */
-	const char *state_after_json; /* state events: the new snapshot */
+	const char *state_after_json; /* state events: the new snapshot (or state_change) */
+	int state_change;             /* a state event without state_after_json: the store
+				       * works the new state out from state_before */
 	const char *membership;       /* m.room.member: target is state_key */
 	const char *redacts;          /* m.room.redaction: the event it hits */
 	const char *device_id;        /* with txn_id: remembered for idempotency */
 	const char *txn_id;
 	const char *room_version;     /* create events: adds the rooms row */
+	/* Remote events (explicit_current = 1): the room's current state is
+	 * not simply "plus this event" (forks are resolved), so room_state and
+	 * room_memberships change only by the ncur entries of cur, and
+	 * current_group (when > 0 or < 0) is recorded as the group holding
+	 * the current state.  state_key/membership then only describe the
+	 * event itself. */
+	int explicit_current;
+	int clear_extremities;        /* drop every old forward extremity first */
+	const struct room_state_set *cur;
+	size_t ncur;
+	int64_t current_group;
 };
 /* *stream_pos gets the event's position, *state_after its group.
  * STORE_CONFLICT: event ID or transaction id already stored. */
@@ -68,12 +92,52 @@ struct room_event {
 	char *redacted_by;  /* NULL unless redacted */
 	char *device_id;    /* sender's device, when sent with a txn id */
 	char *txn_id;
+	int kind;           /* ROOM_EVENT_* below */
 };
+
+/* Where an event lives.  Timeline events have a stream position, state
+ * groups and are seen by clients.  The others (migration 013) have
+ * stream_pos 0, depth from the PDU, state_before = state_after = -1 and
+ * are never shown to clients: outliers (auth chain and state of a
+ * joined room, known only as such), rejected events (failed the auth
+ * checks: never use one to authorise another) and soft-failed events
+ * (passed the auth checks but not against the current state). */
+#define ROOM_EVENT_TIMELINE 0
+#define ROOM_EVENT_OUTLIER 1
+#define ROOM_EVENT_REJECTED 2
+#define ROOM_EVENT_SOFT_FAILED 3
 void room_event_clear(struct room_event *e);
 void room_event_list_free(struct room_event *list, size_t n);
 
+/* The timeline event, else the outlier (see kind); STORE_NOT_FOUND. */
 enum store_rc room_store_event_get(struct room_store *rs, const char *event_id,
 				   struct room_event *out);
+
+/* ---- remote events (migration 013) ---- */
+/* Keeps json as an event of kind (OUTLIER, REJECTED or SOFT_FAILED)
+ * outside the timeline.  An event already stored (either way) is left as
+ * it is and answers STORE_OK: the first verdict wins. */
+enum store_rc room_store_outlier_put(struct room_store *rs, const char *event_id,
+				     const char *room_id, int kind, const char *json);
+/* The same for n events of one room in one transaction. */
+enum store_rc room_store_outliers_put(struct room_store *rs, const char *room_id, int kind,
+				      const char *const *ids, const char *const *jsons, size_t n);
+/* Whether event_id is stored at all (timeline or outlier): 1, 0, -1 error. */
+int room_store_event_known(struct room_store *rs, const char *event_id);
+/* Stores a state snapshot that belongs to no single event (state resolved
+ * over several prev events) under a new negative group id. */
+enum store_rc room_store_group_put(struct room_store *rs, const char *room_id,
+				   const char *state_json, int64_t *group);
+
+/* The federation outbox: PDUs queued for other servers, kept until they
+ * are delivered (fed_sender's persistence hook).  Per destination in
+ * queue order. */
+enum store_rc room_store_outbox_add(struct room_store *rs, const char *dest, const char *pdu_json);
+/* Drops the n oldest of dest. */
+enum store_rc room_store_outbox_delivered(struct room_store *rs, const char *dest, size_t n);
+/* Every queued PDU in order: *dests and *pdus are malloc'd arrays of n
+ * malloc'd strings (free each and the arrays). */
+enum store_rc room_store_outbox_list(struct room_store *rs, char ***dests, char ***pdus, size_t *n);
 /* Events of one room by stream position.  dir 'f': after > from and <= to
  * (to < 0: no bound), ascending; dir 'b': <= from and > to, descending.  At
  * most limit (> 0).  *n may be 0. */
@@ -137,6 +201,8 @@ struct room_extra {
 	char *value;     /* account data content JSON, or receipt event ID */
 	int64_t ts;      /* receipts */
 	int64_t stream_pos;
+	char *thread_id; /* receipts: "" (unthreaded), "main" or a thread root;
+			  * else NULL (migration 016) */
 };
 void room_extra_list_free(struct room_extra *list, size_t n);
 /* room_id "" for global account data; content is JSON text. */
@@ -153,6 +219,15 @@ enum store_rc room_store_receipt_put(struct room_store *rs, const char *room_id,
 				     const char *event_id, int64_t ts, int64_t pos);
 enum store_rc room_store_receipts_since(struct room_store *rs, const char *room_id,
 					int64_t since, struct room_extra **out, size_t *n);
+/* A receipt for one thread (thread_id "" is an unthreaded receipt, which
+ * room_store_receipt_put() writes). */
+enum store_rc room_store_receipt_put_thread(struct room_store *rs, const char *room_id,
+					    const char *user_id, const char *type,
+					    const char *thread_id, const char *event_id,
+					    int64_t ts, int64_t pos);
+/* One user's receipts in a room (every type and thread). */
+enum store_rc room_store_user_receipts(struct room_store *rs, const char *room_id,
+				       const char *user_id, struct room_extra **out, size_t *n);
 /* Highest extras position stored (0 if none). */
 enum store_rc room_store_max_xpos(struct room_store *rs, int64_t *pos);
 

@@ -1,4 +1,5 @@
-/* Fuzzes the room, sync, profile and extras endpoints through scopd's
+/* Fuzzes the room, sync, profile, extras, relations and search endpoints
+ * (with bundled aggregations) through scopd's
  * dispatcher against a real SQLite store: the first line of the input is
  * "METHOD PATH", the rest the body; "$ROOM" in either is replaced by a room
  * the harness's user is joined to (made again if an input left it).  Every
@@ -15,6 +16,7 @@
 #include "common/log.h"
 #include "common/yamljson.h"
 #include "homeserver/config.h"
+#include "homeserver/api_relsearch.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
 #include "homeserver/rooms.h"
@@ -113,6 +115,8 @@ static void teardown(void)
 		return;
 	hs_rooms_stop(&fx.hs);
 	hs_rooms_free(&fx.hs);
+	relsearch_close(fx.hs.relsearch);
+	fx.hs.relsearch = NULL;
 	hs_free(&fx.hs);
 	store_close(fx.st);
 	hs_config_free(&fx.cfg);
@@ -156,7 +160,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	scop_ed25519_clear(&key);
 	if (store_open("sqlite", fx.db, &fx.st, err, sizeof(err)) != STORE_OK ||
 	    hs_init(&fx.hs, &fx.cfg, fx.st) < 0 ||
-	    hs_rooms_start(&fx.hs, "sqlite", fx.db, err, sizeof(err)) < 0)
+	    hs_rooms_start(&fx.hs, "sqlite", fx.db, err, sizeof(err)) < 0 ||
+	    relsearch_open("sqlite", fx.db, &fx.hs.relsearch, err, sizeof(err)) != STORE_OK ||
+	    api_add_routes(fx.hs.router, api_relations_routes, api_relations_nroutes) < 0 ||
+	    api_add_routes(fx.hs.router, api_search_routes, api_search_nroutes) < 0)
 		abort();
 	fx.ready = 1;
 	atexit(teardown);

@@ -51,6 +51,14 @@ static void test_embedded_nul(void **state)
 	json_t *j;
 	(void)state;
 	assert_int_equal(json_body_parse("{}\0{}", 5, 100, 0, &j), JSON_BODY_NOT_JSON);
+	/* \u0000 inside a string: refused unless the caller allows it
+	 * (federation bodies, which other servers' events may carry it in). */
+	assert_int_equal(parse("{\"a\":\"x\\u0000y\"}", 100, 0, &j), JSON_BODY_NOT_JSON);
+	assert_int_equal(parse("{\"a\":\"x\\u0000y\"}", 100, JSON_BODY_ALLOW_NUL, &j), JSON_BODY_OK);
+	assert_int_equal(json_string_length(json_object_get(j, "a")), 3);
+	json_decref(j);
+	assert_int_equal(parse("", 100, JSON_BODY_EMPTY_OK | JSON_BODY_ALLOW_NUL, &j), JSON_BODY_OK);
+	json_decref(j);
 }
 
 static void test_limits(void **state)

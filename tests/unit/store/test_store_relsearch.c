@@ -186,33 +186,129 @@ static void test_queries(void **state)
 	assert_int_equal(relsearch_threads(f->q, ROOM, ALICE, 0, p_t2, 10, &h, &n), STORE_OK);
 	assert_int_equal(n, 0);
 
-	assert_int_equal(relsearch_search(f->q, ALICE, "World", NULL, NULL, 1, 0, 10, &h, &n, &count),
+	assert_int_equal(relsearch_search(f->q, ALICE, "World", NULL, 1, 0, 10, &h, &n, &count),
 			 STORE_OK);
 	assert_int_equal(count, 2);
 	assert_int_equal(n, 2);
 	assert_string_equal(h[0].event_id, "$t1");
 	relsearch_hits_free(h, n);
-	assert_int_equal(relsearch_search(f->q, ALICE, "world", NULL, NULL, 0, 1, 10, &h, &n, &count),
+	assert_int_equal(relsearch_search(f->q, ALICE, "world", NULL, 0, 1, 10, &h, &n, &count),
 			 STORE_OK);
 	assert_int_equal(count, 2);
 	assert_int_equal(n, 1);
 	relsearch_hits_free(h, n);
-	assert_int_equal(relsearch_search(f->q, BOB, "world", NULL, NULL, 0, 0, 10, &h, &n, &count),
+	assert_int_equal(relsearch_search(f->q, BOB, "world", NULL, 0, 0, 10, &h, &n, &count),
 			 STORE_OK); /* bob is not joined */
 	assert_int_equal(count, 0);
 	assert_int_equal(n, 0);
-	assert_int_equal(relsearch_search(f->q, ALICE, "world", "[\"!other:test\"]", NULL, 0, 0, 10,
-					  &h, &n, &count), STORE_OK);
-	assert_int_equal(count, 0);
-	assert_int_equal(relsearch_search(f->q, ALICE, "world", NULL, "[\"m.room.topic\"]", 0, 0,
-					  10, &h, &n, &count), STORE_OK);
-	assert_int_equal(count, 0);
-	assert_int_equal(relsearch_search(f->q, ALICE, "world", NULL, "[\"m.room.message\"]", 0,
-					  0, 10, &h, &n, &count), STORE_OK);
-	assert_int_equal(count, 2);
-	relsearch_hits_free(h, n);
-	assert_int_equal(relsearch_search(f->q, ALICE, "** (", NULL, NULL, 0, 0, 10, &h, &n, &count),
+	{
+		struct relsearch_filter rf = { 0 };
+		rf.rooms = "[\"!other:test\"]";
+		assert_int_equal(relsearch_search(f->q, ALICE, "world", &rf, 0, 0, 10, &h, &n,
+						  &count), STORE_OK);
+		assert_int_equal(count, 0);
+		rf.rooms = NULL;
+		rf.not_rooms = "[\"" ROOM "\"]";
+		assert_int_equal(relsearch_search(f->q, ALICE, "world", &rf, 0, 0, 10, &h, &n,
+						  &count), STORE_OK);
+		assert_int_equal(count, 0);
+		rf.not_rooms = NULL;
+		rf.types = "[\"m.room.topic\"]";
+		assert_int_equal(relsearch_search(f->q, ALICE, "world", &rf, 0, 0, 10, &h, &n,
+						  &count), STORE_OK);
+		assert_int_equal(count, 0);
+		rf.types = "[\"m.room.message\"]";
+		assert_int_equal(relsearch_search(f->q, ALICE, "world", &rf, 0, 0, 10, &h, &n,
+						  &count), STORE_OK);
+		assert_int_equal(count, 2);
+		relsearch_hits_free(h, n);
+		rf.senders = "[\"" BOB "\"]";
+		assert_int_equal(relsearch_search(f->q, ALICE, "world", &rf, 0, 0, 10, &h, &n,
+						  &count), STORE_OK);
+		assert_int_equal(count, 1);
+		assert_string_equal(h[0].event_id, "$t1");
+		relsearch_hits_free(h, n);
+		rf.senders = NULL;
+		rf.not_senders = "[\"" BOB "\"]";
+		assert_int_equal(relsearch_search(f->q, ALICE, "world", &rf, 0, 0, 10, &h, &n,
+						  &count), STORE_OK);
+		assert_int_equal(count, 1);
+		assert_string_equal(h[0].event_id, "$root");
+		relsearch_hits_free(h, n);
+	}
+	assert_int_equal(relsearch_search(f->q, ALICE, "** (", NULL, 0, 0, 10, &h, &n, &count),
 			 STORE_OK);
+	assert_int_equal(n, 0);
+}
+
+static const struct relsearch_child *find_child(const struct relsearch_child *ch, size_t n,
+					       const char *parent, const char *rel, size_t nth)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ch[i].parent, parent) == 0 && strcmp(ch[i].rel_type, rel) == 0 &&
+		    nth-- == 0)
+			return &ch[i];
+	return NULL;
+}
+
+#define REL(type, target) "\"m.relates_to\":{\"rel_type\":\"" type "\",\"event_id\":\"" target "\"}"
+
+static void test_bundle(void **state)
+{
+	struct fx *f = *state;
+	struct relsearch_child *ch;
+	const struct relsearch_child *c;
+	size_t n;
+
+	if (f->skip)
+		skip();
+	add(f, "$create", "m.room.create", "", ALICE, NULL, "{}");
+	add(f, "$ja", "m.room.member", ALICE, ALICE, "join", "{\"membership\":\"join\"}");
+	add(f, "$root", "m.room.message", NULL, ALICE, NULL, "{\"body\":\"hi\"}");
+	add(f, "$lone", "m.room.message", NULL, ALICE, NULL, "{\"body\":\"alone\"}");
+	add(f, "$t1", "m.room.message", NULL, BOB, NULL, "{" REL("m.thread", "$root") "}");
+	add(f, "$t2", "m.room.message", NULL, BOB, NULL, "{" REL("m.thread", "$root") "}");
+	add(f, "$e1", "m.room.message", NULL, ALICE, NULL,
+	    "{\"m.new_content\":{\"body\":\"a\"}," REL("m.replace", "$root") "}");
+	add(f, "$e2", "m.room.message", NULL, ALICE, NULL,
+	    "{\"m.new_content\":{\"body\":\"b\"}," REL("m.replace", "$root") "}");
+	/* Not valid replacements: another sender, no m.new_content, another type. */
+	add(f, "$e9", "m.room.message", NULL, BOB, NULL,
+	    "{\"m.new_content\":{\"body\":\"x\"}," REL("m.replace", "$root") "}");
+	add(f, "$e8", "m.room.message", NULL, ALICE, NULL, "{" REL("m.replace", "$root") "}");
+	add(f, "$e7", "m.other", NULL, ALICE, NULL,
+	    "{\"m.new_content\":{\"body\":\"x\"}," REL("m.replace", "$root") "}");
+	add(f, "$r1", "m.room.message", NULL, BOB, NULL, "{" REL("m.reference", "$root") "}");
+	add(f, "$r2", "m.room.message", NULL, ALICE, NULL, "{" REL("m.reference", "$root") "}");
+	add(f, "$a1", "m.reaction", NULL, BOB, NULL, "{" REL("m.annotation", "$root") "}");
+
+	assert_int_equal(relsearch_bundle(f->q, "[\"$root\",\"$lone\",\"$nope\"]", "@carol:test",
+					  &ch, &n), STORE_OK);
+	assert_int_equal(n, 4);
+	assert_non_null(c = find_child(ch, n, "$root", "m.thread", 0));
+	assert_string_equal(c->ev.event_id, "$t2");
+	assert_int_equal(c->count, 2);
+	assert_false(c->participated);
+	assert_non_null(strstr(c->ev.json, "m.thread"));
+	assert_non_null(c = find_child(ch, n, "$root", "m.replace", 0));
+	/* Same origin_server_ts: the greater event ID wins. */
+	assert_string_equal(c->ev.event_id, "$e2");
+	assert_non_null(c = find_child(ch, n, "$root", "m.reference", 0));
+	assert_string_equal(c->ev.event_id, "$r1");
+	assert_null(c->ev.json);
+	assert_non_null(c = find_child(ch, n, "$root", "m.reference", 1));
+	assert_string_equal(c->ev.event_id, "$r2");
+	relsearch_children_free(ch, n);
+
+	assert_int_equal(relsearch_bundle(f->q, "[\"$root\"]", BOB, &ch, &n), STORE_OK);
+	assert_non_null(c = find_child(ch, n, "$root", "m.thread", 0));
+	assert_true(c->participated);
+	relsearch_children_free(ch, n);
+	assert_int_equal(relsearch_bundle(f->q, "[\"$root\"]", ALICE, &ch, &n), STORE_OK);
+	assert_non_null(c = find_child(ch, n, "$root", "m.thread", 0));
+	assert_true(c->participated); /* alice sent the root */
+	relsearch_children_free(ch, n);
+	assert_int_equal(relsearch_bundle(f->q, "[]", ALICE, &ch, &n), STORE_OK);
 	assert_int_equal(n, 0);
 }
 
@@ -225,6 +321,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fts_query),
 		BOTH(test_queries),
+		BOTH(test_bundle),
 	};
 	scop_log_init("test_store_relsearch", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
 	return cmocka_run_group_tests_name("store_relsearch", tests, NULL, NULL);

@@ -398,6 +398,161 @@ static void test_concurrent_appends(void **state)
 	room_event_list_free(evs, n);
 }
 
+/* Remote events: outliers found by event_get, a resolved current state
+ * set explicitly, negative groups, and the federation outbox. */
+static void test_remote_events(void **state)
+{
+	struct fx *f = fx(state);
+	struct room_event e, *evs;
+	struct room_head h;
+	struct room_membership *ms;
+	struct room_state_set cur[2];
+	struct room_append a = { 0 };
+	const char *prevs[1] = { "$m" };
+	char **dests, **pdus;
+	size_t n;
+	int64_t g1, g2, grp, pos, after;
+	json_t *snap;
+
+	add(f, "$c", "m.room.create", "", NULL, NULL, 1, 0, "{\"m.room.create\":{\"\":\"$c\"}}", STORE_OK, &g1);
+	add(f, "$m", "m.room.member", ALICE, "join", "$c", 2, g1,
+	    "{\"m.room.create\":{\"\":\"$c\"},\"m.room.member\":{\"@alice:test\":\"$m\"}}", STORE_OK, &g2);
+
+	assert_int_equal(room_store_outlier_put(f->rs, "$o", ROOM, ROOM_EVENT_REJECTED,
+						"{\"depth\":7,\"type\":\"m.room.message\"}"), STORE_OK);
+	/* First verdict wins; a timeline event never becomes an outlier. */
+	assert_int_equal(room_store_outlier_put(f->rs, "$o", ROOM, ROOM_EVENT_OUTLIER, "{}"), STORE_OK);
+	assert_int_equal(room_store_outlier_put(f->rs, "$m", ROOM, ROOM_EVENT_OUTLIER, "{}"), STORE_OK);
+	assert_int_equal(room_store_outlier_put(f->rs, "$x", ROOM, 9, "{}"), STORE_ERROR);
+	assert_int_equal(room_store_event_get(f->rs, "$o", &e), STORE_OK);
+	assert_int_equal(e.kind, ROOM_EVENT_REJECTED);
+	assert_int_equal(e.stream_pos, 0);
+	assert_int_equal(e.depth, 7);
+	assert_int_equal(e.state_before, -1);
+	room_event_clear(&e);
+	assert_int_equal(room_store_event_get(f->rs, "$m", &e), STORE_OK);
+	assert_int_equal(e.kind, ROOM_EVENT_TIMELINE);
+	room_event_clear(&e);
+	assert_int_equal(room_store_event_known(f->rs, "$o"), 1);
+	assert_int_equal(room_store_event_known(f->rs, "$m"), 1);
+	assert_int_equal(room_store_event_known(f->rs, "$none"), 0);
+	assert_int_equal(room_store_events(f->rs, ROOM, 'f', 0, -1, 10, &evs, &n), STORE_OK);
+	assert_int_equal(n, 2); /* outliers are not in the timeline */
+	room_event_list_free(evs, n);
+
+	/* Two snapshots under new negative ids. */
+	assert_int_equal(room_store_group_put(f->rs, ROOM, "{\"a\":{\"\":\"$1\"}}", &grp), STORE_OK);
+	assert_true(grp < 0);
+	assert_int_equal(room_store_group_put(f->rs, ROOM, "{\"b\":{\"\":\"$2\"}}", &g1), STORE_OK);
+	assert_true(g1 < grp);
+	assert_int_equal(room_store_state_group(f->rs, grp, &snap), STORE_OK);
+	assert_non_null(json_object_get(snap, "a"));
+	json_decref(snap);
+
+	/* A remote member event whose current-state changes are given
+	 * explicitly: bob's join is set, and the event's own entry (a
+	 * second member event) only where cur says so. */
+	cur[0] = (struct room_state_set){ "m.room.member", BOB, "$b", "join" };
+	cur[1] = (struct room_state_set){ "m.room.topic", "", "$t0", NULL };
+	a.event_id = "$b";
+	a.room_id = ROOM;
+	a.type = "m.room.member";
+	a.state_key = BOB;
+	a.sender = BOB;
+	a.origin_server_ts = 5;
+	a.depth = 3;
+	a.json = "{}";
+	a.prev_events = prevs;
+	a.nprev = 1;
+	a.state_before = g2;
+	a.state_after_json = "{}";
+	a.membership = "join";
+	a.explicit_current = 1;
+	a.cur = cur;
+	a.ncur = 2;
+	a.current_group = grp;
+	assert_int_equal(room_store_append(f->rs, &a, &pos, &after), STORE_OK);
+	assert_int_equal(after, pos);
+	assert_int_equal(room_store_head(f->rs, ROOM, &h), STORE_OK);
+	assert_int_equal(h.state_group, grp); /* the recorded current group */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(h.state, "m.room.topic"), "")), "$t0");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(h.state, "m.room.member"), BOB)), "$b");
+	assert_int_equal(h.nextrem, 1);
+	room_head_clear(&h);
+	assert_int_equal(room_store_members(f->rs, ROOM, &ms, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	room_membership_list_free(ms, n);
+	/* A later local event makes its own group current again. */
+	add(f, "$n", "m.room.message", NULL, NULL, "$b", 4, grp, NULL, STORE_OK, &g2);
+	assert_int_equal(room_store_head(f->rs, ROOM, &h), STORE_OK);
+	assert_int_equal(h.state_group, grp);
+	room_head_clear(&h);
+
+	/* The outbox keeps order per destination. */
+	assert_int_equal(room_store_outbox_add(f->rs, "a.test", "{\"n\":1}"), STORE_OK);
+	assert_int_equal(room_store_outbox_add(f->rs, "b.test", "{\"n\":2}"), STORE_OK);
+	assert_int_equal(room_store_outbox_add(f->rs, "a.test", "{\"n\":3}"), STORE_OK);
+	assert_int_equal(room_store_outbox_delivered(f->rs, "a.test", 1), STORE_OK);
+	assert_int_equal(room_store_outbox_list(f->rs, &dests, &pdus, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(dests[0], "b.test");
+	assert_string_equal(pdus[1], "{\"n\":3}");
+	for (size_t i = 0; i < n; i++) {
+		free(dests[i]);
+		free(pdus[i]);
+	}
+	free(dests);
+	free(pdus);
+}
+
+/* State groups are deltas with a full snapshot every so often: 200 state
+ * events (state_change, no full JSON given) read back as whole maps. */
+static void test_state_deltas(void **state)
+{
+	struct fx *f = fx(state);
+	char id[32], prev[32], sk[32];
+	int64_t g = 0, g1, pos;
+	json_t *snap;
+
+	add(f, "$c", "m.room.create", "", NULL, NULL, 1, 0, "{\"m.room.create\":{\"\":\"$c\"}}", STORE_OK, &g1);
+	g = g1;
+	snprintf(prev, sizeof(prev), "$c");
+	for (int i = 0; i < 200; i++) {
+		struct room_append a = { 0 };
+		const char *prevs[1] = { prev };
+		snprintf(id, sizeof(id), "$m%d", i);
+		snprintf(sk, sizeof(sk), "@u%d:test", i % 150); /* the last 50 replace earlier ones */
+		a.event_id = id;
+		a.room_id = ROOM;
+		a.type = "m.room.member";
+		a.state_key = sk;
+		a.sender = sk;
+		a.origin_server_ts = 1;
+		a.depth = i + 2;
+		a.json = "{}";
+		a.prev_events = prevs;
+		a.nprev = 1;
+		a.state_before = g;
+		a.state_change = 1;
+		a.membership = "join";
+		assert_int_equal(room_store_append(f->rs, &a, &pos, &g), STORE_OK);
+		assert_int_equal(g, pos);
+		snprintf(prev, sizeof(prev), "%s", id);
+	}
+	assert_int_equal(room_store_state_group(f->rs, g, &snap), STORE_OK);
+	assert_int_equal(json_object_size(json_object_get(snap, "m.room.member")), 150);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(snap, "m.room.member"), "@u0:test")),
+			    "$m150");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(snap, "m.room.member"), "@u149:test")),
+			    "$m149");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(snap, "m.room.create"), "")), "$c");
+	json_decref(snap);
+	assert_int_equal(room_store_state_group(f->rs, g1, &snap), STORE_OK);
+	assert_null(json_object_get(snap, "m.room.member"));
+	json_decref(snap);
+	assert_int_equal(room_store_state_group(f->rs, 987654321, &snap), STORE_NOT_FOUND);
+}
+
 #define BOTH(t)                                                                \
 	{ #t " (sqlite)", t, setup_sqlite, teardown, NULL },                   \
 	{ #t " (postgres)", t, setup_pg, teardown, NULL }
@@ -410,6 +565,8 @@ int main(void)
 		BOTH(test_redaction_forget_filters),
 		BOTH(test_concurrent_appends),
 		BOTH(test_extras),
+		BOTH(test_remote_events),
+		BOTH(test_state_deltas),
 	};
 	scop_log_init("test_store_rooms", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
 	return cmocka_run_group_tests_name("store_rooms", tests, NULL, NULL);

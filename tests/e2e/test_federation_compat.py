@@ -1,0 +1,264 @@
+#!/usr/bin/python3
+"""What scopd must do for Synapse to talk to it, checked without Synapse.
+
+tests/synapse/interop.py runs a real Synapse against scopd by hand; each
+scopd fault it found gets a regression check here, against one scopd over
+TLS on loopback and the Python peer (tests/federation/fedpeer.py, Synapse's
+signedjson), so CI keeps them fixed.
+
+- Synapse 1.67 fetches keys with the older key-id paths:
+  GET /_matrix/key/v2/server/{keyId} (the id is ignored: the whole document)
+  and, as a notary client, GET /_matrix/key/v2/query/{serverName}/{keyId}.
+- Synapse lets clients put \u0000 in strings and passes such events on;
+  scopd refused the whole /send transaction (400 M_NOT_JSON), so every
+  PDU and EDU in it was lost.  Now the body is taken and the PDU checked:
+  NUL is fine in a message body or a display name, and a format error in
+  what the auth rules read (membership).
+"""
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import traceback
+import urllib.parse
+
+sys.path.insert(0, os.path.dirname(__file__))
+from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
+
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
+import fedpeer  # noqa: E402
+from make_pdu_vectors import sign_pdu  # noqa: E402
+
+import signedjson.key  # noqa: E402
+import signedjson.sign  # noqa: E402
+
+SECRET = "compat secret"
+t = Tap()
+work = tempfile.mkdtemp(prefix="scop-fedcompat-")
+
+
+def make_pki(d, names):
+    def run(*argv):
+        subprocess.run(argv, cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    run("openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=scop compat CA",
+        "-days", "2")
+    for n in names:
+        run("openssl", "req", *ec, "-keyout", n + ".key", "-out", n + ".csr", "-subj", "/CN=" + n)
+        with open(os.path.join(d, n + ".cnf"), "w") as f:
+            f.write("subjectAltName=DNS:%s,IP:127.0.0.1\n" % n)
+        run("openssl", "x509", "-req", "-in", n + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", n + ".crt", "-days", "2", "-extfile", n + ".cnf")
+
+
+def verified(doc, server, vk):
+    try:
+        signedjson.sign.verify_signed_json(doc, server, vk)
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def q(s):
+    return urllib.parse.quote(s, safe="")
+
+
+def start_scopd(host, fport, cport, overrides, sub):
+    """One scopd named host:fport with its files under work/sub."""
+    d = os.path.join(work, sub)
+    os.makedirs(d, exist_ok=True)
+    config = os.path.join(d, "homeserver.yaml")
+    with open(config, "w") as f:
+        f.write(f"""server_name: "{host}:{fport}"
+listeners:
+  - {{port: {cport}, type: http, bind_addresses: ['127.0.0.1'], resources: [{{names: [client]}}]}}
+  - {{port: {fport}, type: http, tls: true, bind_addresses: ['127.0.0.1'], resources: [{{names: [federation]}}]}}
+tls_certificate_path: {work}/{host}.crt
+tls_private_key_path: {work}/{host}.key
+database: {{name: sqlite3, args: {{database: {d}/hs.db}}}}
+signing_key_path: {d}/signing.key
+log_level: info
+registration_shared_secret: "{SECRET}"
+thread_pool_size: 2
+federation_ca_file: {work}/ca.crt
+federation_address_overrides: {json.dumps(overrides)}
+""")
+    p = Proc([binary("scopd"), "-c", config], os.path.join(d, "scopd.log"))
+    wait_port(cport, proc=p.p)
+    wait_port(fport, proc=p.p)
+    return p
+
+
+proc = proc2 = None
+peer = None
+try:
+    make_pki(work, ["hs.compat.test", "hs2.compat.test", "good.compat.test"])
+    peer = fedpeer.Peer(os.path.join(work, "good.compat.test.crt"),
+                        os.path.join(work, "good.compat.test.key")).start()
+    PEER = "good.compat.test:%d" % peer.port
+    fport, cport = free_port(), free_port()
+    fport2, cport2 = free_port(), free_port()
+    name = "hs.compat.test:%d" % fport
+    name2 = "hs2.compat.test:%d" % fport2
+    overrides = ["good.compat.test:%d:127.0.0.1:%d" % (peer.port, peer.port),
+                 "%s:127.0.0.1:%d" % (name, fport), "%s:127.0.0.1:%d" % (name2, fport2),
+                 "down.compat.test:1:127.0.0.1:%d" % free_port()]  # nothing listens there
+    log_path = os.path.join(work, "hs1", "scopd.log")
+    proc = start_scopd("hs.compat.test", fport, cport, overrides, "hs1")
+    with open(os.path.join(work, "hs1", "signing.key")) as f:
+        sk = signedjson.key.read_signing_keys(f)[0]
+    vk = signedjson.key.get_verify_key(sk)
+    ctx = ssl.create_default_context(cafile=os.path.join(work, "ca.crt"))
+
+    def fed(method, path, body=None):
+        c = http.client.HTTPSConnection("127.0.0.1", fport, context=ctx, timeout=30)
+        ctx.check_hostname = False
+        data = json.dumps(body).encode() if body is not None else None
+        c.request(method, path, body=data, headers={"Host": name, "Content-Type": "application/json"})
+        r = c.getresponse()
+        text = r.read()
+        c.close()
+        try:
+            return r.status, json.loads(text)
+        except ValueError:
+            return r.status, None
+
+    # ---- GET /_matrix/key/v2/server/{keyId} ----
+    kid = "ed25519:" + sk.version
+    s, plain = fed("GET", "/_matrix/key/v2/server")
+    s2, doc = fed("GET", "/_matrix/key/v2/server/" + q(kid))
+    t.ok(s == 200 and s2 == 200 and doc.get("server_name") == name and kid in doc.get("verify_keys", {}) and
+         verified(doc, name, vk),
+         "GET /_matrix/key/v2/server/{keyId} answers the signed key document (Synapse 1.67 asks this)", (s2, doc))
+    s, doc = fed("GET", "/_matrix/key/v2/server/" + q("ed25519:unknown"))
+    t.ok(s == 200 and kid in doc.get("verify_keys", {}) and verified(doc, name, vk),
+         "... whatever the key id: the spec says it is ignored", (s, doc))
+
+    # ---- GET /_matrix/key/v2/query/{serverName}/{keyId} ----
+    pvk = signedjson.key.get_verify_key(peer.key_for(PEER))
+    s, j = fed("GET", "/_matrix/key/v2/query/%s/%s" % (q(PEER), q("ed25519:k1")))
+    docs = (j or {}).get("server_keys", [])
+    t.ok(s == 200 and len(docs) == 1 and docs[0].get("server_name") == PEER and verified(docs[0], PEER, pvk) and
+         verified(docs[0], name, vk),
+         "GET /_matrix/key/v2/query/{serverName}/{keyId} relays the document, countersigned", (s, j))
+    s, j = fed("GET", "/_matrix/key/v2/query/%s/%s" % (q(PEER), q("ed25519:nothere")))
+    t.ok(s == 200 and j.get("server_keys") == [], "... and leaves it out when it has no such key", (s, j))
+    s, j = fed("GET", "/_matrix/key/v2/query/%s/%s" % (q(PEER), "k" * 300))
+    t.ok(s == 400, "an overlong key id is 400", (s, j))
+
+    # ---- \u0000 in a transaction from Synapse ----
+    def client(method, path, body=None, token=None, port=None):
+        c = http.client.HTTPConnection("127.0.0.1", port or cport, timeout=30)
+        h = {"Content-Type": "application/json"}
+        if token:
+            h["Authorization"] = "Bearer " + token
+        c.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=h)
+        r = c.getresponse()
+        text = r.read()
+        c.close()
+        return r.status, (json.loads(text) if text else None)
+
+    def register(user, port=None):
+        _, j = client("GET", "/_synapse/admin/v1/register", port=port)
+        mac = hmac.new(SECRET.encode(), digestmod=hashlib.sha1)
+        mac.update(b"\x00".join([j["nonce"].encode(), user.encode(), b"pw", b"notadmin"]))
+        _, j = client("POST", "/_synapse/admin/v1/register", {"nonce": j["nonce"], "username": user, "password": "pw",
+                                                               "mac": mac.hexdigest()}, port=port)
+        return j["user_id"], j["access_token"]
+
+    _, tok = register("bob")
+    _, j = client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat", "room_version": "10"}, tok)
+    room_id = j["room_id"]
+    pk = peer.key_for(PEER)
+
+    def peer_req(method, path, body=None):
+        req = {"method": method, "uri": path, "origin": PEER, "destination": name}
+        if body is not None:
+            req["content"] = body
+        sig = signedjson.sign.sign_json(req, PEER, pk)["signatures"][PEER]["ed25519:" + pk.version]
+        auth = 'X-Matrix origin="%s",destination="%s",key="ed25519:%s",sig="%s"' % (PEER, name, pk.version, sig)
+        c = http.client.HTTPSConnection("127.0.0.1", fport, context=ctx, timeout=30)
+        data = json.dumps(body).encode() if body is not None else None
+        c.request(method, path, body=data, headers={"Host": name, "Authorization": auth,
+                                                    "Content-Type": "application/json"})
+        r = c.getresponse()
+        text = r.read()
+        c.close()
+        return r.status, (json.loads(text) if text else None)
+
+    joiner = "@x:" + PEER
+    s, j = peer_req("GET", "/_matrix/federation/v1/make_join/%s/%s?ver=10" % (q(room_id), q(joiner)))
+    tmpl = (j or {}).get("event", {})
+    nul_name = json.loads(json.dumps(tmpl))
+    nul_name["content"]["displayname"] = "x\u0000y"
+    nul_name_id = sign_pdu(nul_name, PEER, pk)
+    nul_join = json.loads(json.dumps(tmpl))
+    nul_join["content"]["membership"] = "join\u0000"
+    nul_join_id = sign_pdu(nul_join, PEER, pk)
+    msg = {"room_id": room_id, "sender": joiner, "type": "m.room.message",
+           "content": {"msgtype": "m.text", "body": "nul \u0000 here"}, "prev_events": tmpl.get("prev_events", []),
+           "auth_events": tmpl.get("auth_events", []), "depth": 20, "origin_server_ts": fedpeer.now_ms()}
+    msg_id = sign_pdu(msg, PEER, pk)
+    txn = {"origin": PEER, "origin_server_ts": fedpeer.now_ms(), "pdus": [msg, nul_join, nul_name]}
+    s, j = peer_req("PUT", "/_matrix/federation/v1/send/nul1", txn)
+    res = (j or {}).get("pdus", {})
+    t.ok(s == 200 and msg_id in res,
+         "a transaction whose PDUs carry \\u0000 in strings is taken (was 400 M_NOT_JSON)", (s, j))
+    t.ok("auth events" in res.get(msg_id, {}).get("error", ""),
+         "... a message with NUL in its body passes format and signature checks (then fails auth: not joined)",
+         res.get(msg_id))
+    # A PDU dropped at the format check has no event ID to answer under.
+    with open(log_path, errors="replace") as f:
+        log = f.read()
+    t.ok("NUL" in res.get(nul_join_id, {"error": "NUL"}).get("error", "") and
+         "content the auth rules read contains a NUL character" in log,
+         "... a join whose membership carries NUL is dropped at the format check", res.get(nul_join_id))
+    err = res.get(nul_name_id, {}).get("error", "")
+    t.ok(err == "" or err.startswith("accept:"), "... a join with NUL in its display name is accepted",
+         res.get(nul_name_id))
+
+    # ---- the client API asks other servers: profiles and room aliases ----
+    # (Synapse's users showed up as "Profile not found" and its aliases as
+    # unknown: scopd answered from its own store only.)
+    proc2 = start_scopd("hs2.compat.test", fport2, cport2, overrides, "hs2")
+    zoe, ztok = register("zoe", port=cport2)
+    client("PUT", "/_matrix/client/v3/profile/%s/displayname" % q(zoe), {"displayname": "Zoe"}, ztok, port=cport2)
+    s, j = client("GET", "/_matrix/client/v3/profile/" + q(zoe), token=tok)
+    t.ok(s == 200 and j == {"displayname": "Zoe"}, "GET /profile of a remote user asks their server", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/profile/%s/displayname" % q(zoe), token=tok)
+    t.ok(s == 200 and j == {"displayname": "Zoe"}, "... and /profile/{userId}/displayname", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/profile/%s/avatar_url" % q(zoe), token=tok)
+    t.ok(s == 404, "... a field the remote user has not set is 404", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/profile/" + q("@nobody:" + name2), token=tok)
+    t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "... an unknown remote user is 404 M_NOT_FOUND", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/profile/" + q("@x:down.compat.test:1"), token=tok)
+    t.ok(s == 502, "... an unreachable server is 502", (s, j))
+    _, j = client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}, ztok, port=cport2)
+    zroom = j["room_id"]
+    alias = "#compat:" + name2
+    s, j = client("PUT", "/_matrix/client/v3/directory/room/" + q(alias), {"room_id": zroom}, ztok, port=cport2)
+    s, j = client("GET", "/_matrix/client/v3/directory/room/" + q(alias), token=tok)
+    t.ok(s == 200 and j.get("room_id") == zroom and name2 in j.get("servers", []),
+         "GET /directory/room of a remote alias asks its server", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/directory/room/" + q("#nope:" + name2), token=tok)
+    t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "... an unknown remote alias is 404", (s, j))
+except Exception:  # noqa: BLE001
+    t.ok(False, "test run raised", traceback.format_exc())
+finally:
+    if proc:
+        t.ok(proc.stop(timeout=20) == 0, "scopd stops cleanly")
+    if proc2:
+        t.ok(proc2.stop(timeout=20) == 0, "the second scopd stops cleanly")
+    if peer:
+        peer.stop()
+    if t.failed and proc:
+        with open(os.path.join(work, "hs1", "scopd.log"), errors="replace") as f:
+            sys.stderr.write(f.read()[-3000:])
+    shutil.rmtree(work, ignore_errors=True)
+t.done()

@@ -1,0 +1,386 @@
+/* Unit tests for homeserver/store/commit_queue.c on SQLite (a temp file)
+ * and PostgreSQL (a private database through SCOP_TEST_PG_DSN, skipped
+ * when it is unset unless SCOP_REQUIRE_PG=1).
+ *
+ * Batches are made deterministic without timing: the first writer leads a
+ * batch of its own and its work waits until the other writers are queued,
+ * so they must all go into the next batch together. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+
+#include "common/log.h"
+#include "homeserver/store/commit_queue.h"
+#include "homeserver/store/db.h"
+#include "tests/unit/pgtest.h"
+
+#define MAXJOBS 16
+
+struct fx;
+
+struct job {
+	struct fx *f;
+	char k[32];
+	const char *ref;     /* parent key; a missing one fails only at COMMIT */
+	size_t wait_for;     /* hold the batch until this many are queued */
+	int64_t id;
+	int64_t seq;         /* order the work ran in */
+	enum store_rc rc;
+	pthread_t th;
+};
+
+struct fx {
+	enum db_kind kind;
+	int skip;
+	char dir[64];
+	char conninfo[1024];
+	char dbname[64];
+	struct db_conn *wc;  /* the leaders' connection */
+	struct db_conn *rc;  /* for checks */
+	struct commit_queue *q;
+	pthread_mutex_t seq_lock;
+	int64_t seq;
+	int gets;
+};
+
+static const char *schema_sqlite =
+	"CREATE TABLE parent (k TEXT PRIMARY KEY);"
+	"CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT NOT NULL UNIQUE,"
+	" ref TEXT REFERENCES parent (k) DEFERRABLE INITIALLY DEFERRED);"
+	"INSERT INTO parent (k) VALUES ('p');";
+static const char *schema_pg =
+	"CREATE TABLE parent (k TEXT PRIMARY KEY);"
+	"CREATE TABLE t (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+	" k TEXT NOT NULL UNIQUE,"
+	" ref TEXT REFERENCES parent (k) DEFERRABLE INITIALLY DEFERRED);"
+	"INSERT INTO parent (k) VALUES ('p');";
+
+static struct db_conn *get_conn(void *ctx)
+{
+	struct fx *f = ctx;
+	pthread_mutex_lock(&f->seq_lock);
+	f->gets++;
+	pthread_mutex_unlock(&f->seq_lock);
+	return f->wc; /* only ever one leader at a time */
+}
+
+static void put_conn(void *ctx, struct db_conn *c)
+{
+	(void)ctx;
+	db_rollback(c); /* a no-op after COMMIT */
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	if (!f)
+		return 0;
+	commit_queue_free(f->q);
+	db_disconnect(f->wc);
+	db_disconnect(f->rc);
+	if (f->dir[0]) {
+		char p[1100];
+		static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
+		for (int i = 0; i < 4; i++) {
+			snprintf(p, sizeof(p), "%s%s", f->conninfo, suffix[i]);
+			unlink(p);
+		}
+		rmdir(f->dir);
+	}
+	pgtest_drop(f->dbname);
+	pthread_mutex_destroy(&f->seq_lock);
+	free(f);
+	*state = NULL;
+	return 0;
+}
+
+static int setup(void **state, enum db_kind kind)
+{
+	char err[256] = "";
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	*state = f;
+	f->kind = kind;
+	pthread_mutex_init(&f->seq_lock, NULL);
+	if (kind == DB_SQLITE) {
+		snprintf(f->dir, sizeof(f->dir), "/tmp/scop-cq-XXXXXX");
+		if (!mkdtemp(f->dir))
+			goto fail;
+		snprintf(f->conninfo, sizeof(f->conninfo), "%s/test.db", f->dir);
+	} else {
+		int rc = pgtest_create("scop_cq", f->dbname, sizeof(f->dbname), f->conninfo,
+				       sizeof(f->conninfo));
+		if (rc > 0) {
+			f->skip = 1;
+			return 0;
+		}
+		if (rc < 0)
+			goto fail;
+	}
+	if (db_connect(kind, f->conninfo, &f->wc, err, sizeof(err)) != STORE_OK ||
+	    db_connect(kind, f->conninfo, &f->rc, err, sizeof(err)) != STORE_OK) {
+		fprintf(stderr, "# connect: %s\n", err);
+		goto fail;
+	}
+	if (db_exec_script(f->wc, kind == DB_SQLITE ? schema_sqlite : schema_pg) != STORE_OK)
+		goto fail;
+	if (!(f->q = commit_queue_new(get_conn, put_conn, f, 0)))
+		goto fail;
+	return 0;
+fail:
+	teardown(state);
+	return -1;
+}
+
+static int setup_sqlite(void **state) { return setup(state, DB_SQLITE); }
+static int setup_pg(void **state) { return setup(state, DB_POSTGRES); }
+
+static size_t waiting(struct fx *f)
+{
+	struct commit_queue_stats s;
+	commit_queue_stats(f->q, &s);
+	return s.waiting;
+}
+
+static enum store_rc work(struct db_conn *c, void *arg)
+{
+	struct job *j = arg;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	j->id = 0;
+	/* Not a timed wait: it ends when the others have queued (the bound
+	 * only keeps a broken queue from hanging the test). */
+	for (int i = 0; j->wait_for && waiting(j->f) < j->wait_for && i < 60000; i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	pthread_mutex_lock(&j->f->seq_lock);
+	j->seq = ++j->f->seq;
+	pthread_mutex_unlock(&j->f->seq_lock);
+	rc = DBQ(c, &r, "INSERT INTO t (k, ref) VALUES (?, ?) RETURNING id", DB_TEXT(j->k),
+		 DB_TEXT(j->ref));
+	if (rc == STORE_OK)
+		j->id = db_get_int(&r, 0, 0);
+	db_res_free(&r);
+	return rc;
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	j->rc = commit_queue_run(j->f->q, work, j);
+	return NULL;
+}
+
+static void job_init(struct fx *f, struct job *j, const char *k)
+{
+	memset(j, 0, sizeof(*j));
+	j->f = f;
+	snprintf(j->k, sizeof(j->k), "%s", k);
+	j->rc = STORE_ERROR;
+}
+
+/* jobs[0] leads a batch alone and holds it until jobs[1..n-1] are queued;
+ * they then commit as one batch. */
+static void run_held(struct fx *f, struct job *jobs, size_t n)
+{
+	int before;
+	pthread_mutex_lock(&f->seq_lock);
+	before = f->gets;
+	pthread_mutex_unlock(&f->seq_lock);
+	jobs[0].wait_for = n - 1;
+	assert_int_equal(pthread_create(&jobs[0].th, NULL, job_main, &jobs[0]), 0);
+	/* Start the others only once the first leads (it borrowed the
+	 * connection, so its item has left the line). */
+	for (;;) {
+		int gets;
+		pthread_mutex_lock(&f->seq_lock);
+		gets = f->gets;
+		pthread_mutex_unlock(&f->seq_lock);
+		if (gets > before)
+			break;
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(pthread_create(&jobs[i].th, NULL, job_main, &jobs[i]), 0);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(jobs[i].th, NULL);
+}
+
+static int64_t count_rows(struct fx *f, const char *k)
+{
+	struct db_res r = { 0 };
+	int64_t n = -1;
+	if (k ? DBQ(f->rc, &r, "SELECT COUNT(*) FROM t WHERE k = ?", DB_TEXT(k)) == STORE_OK
+	      : db_query(f->rc, "SELECT COUNT(*) FROM t", NULL, 0, &r) == STORE_OK)
+		n = db_get_int(&r, 0, 0);
+	db_res_free(&r);
+	return n;
+}
+
+static void test_single(void **state)
+{
+	struct fx *f = *state;
+	struct commit_queue_stats s;
+	struct job j;
+	if (f->skip)
+		skip();
+	job_init(f, &j, "one");
+	assert_int_equal(commit_queue_run(f->q, work, &j), STORE_OK);
+	assert_true(j.id > 0);
+	assert_int_equal(count_rows(f, "one"), 1);
+	/* Alone a failure is the item's own code, and nothing is left. */
+	job_init(f, &j, "one");
+	assert_int_equal(commit_queue_run(f->q, work, &j), STORE_CONFLICT);
+	job_init(f, &j, "two");
+	j.ref = "missing";
+	assert_int_equal(commit_queue_run(f->q, work, &j), STORE_ERROR);
+	assert_int_equal(count_rows(f, NULL), 1);
+	commit_queue_stats(f->q, &s);
+	assert_int_equal(s.batches, 3);
+	assert_int_equal(s.items, 3);
+	assert_int_equal(s.largest, 1);
+	assert_int_equal(s.waiting, 0);
+}
+
+static void test_batch(void **state)
+{
+	struct fx *f = *state;
+	struct commit_queue_stats s;
+	struct job jobs[8];
+	const size_t n = 8;
+	if (f->skip)
+		skip();
+	for (size_t i = 0; i < n; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%zu", i);
+		job_init(f, &jobs[i], k);
+	}
+	run_held(f, jobs, n);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(jobs[i].rc, STORE_OK);
+		assert_int_equal(count_rows(f, jobs[i].k), 1);
+		/* Ids in the order the work ran: commit order. */
+		for (size_t k = 0; k < n; k++)
+			if (jobs[k].seq < jobs[i].seq)
+				assert_true(jobs[k].id < jobs[i].id);
+	}
+	commit_queue_stats(f->q, &s);
+	assert_int_equal(s.batches, 2);
+	assert_int_equal(s.items, n);
+	assert_int_equal(s.largest, n - 1);
+	assert_int_equal(s.waiting, 0);
+}
+
+static void test_one_fails(void **state)
+{
+	struct fx *f = *state;
+	struct commit_queue_stats s;
+	struct job jobs[6];
+	const size_t n = 6;
+	if (f->skip)
+		skip();
+	for (size_t i = 0; i < n; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%zu", i);
+		job_init(f, &jobs[i], k);
+	}
+	/* The same key as the first (already committed): a conflict that
+	 * must roll back only itself. */
+	snprintf(jobs[3].k, sizeof(jobs[3].k), "k0");
+	jobs[2].ref = "p";
+	run_held(f, jobs, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(jobs[i].rc, i == 3 ? STORE_CONFLICT : STORE_OK);
+	assert_int_equal(count_rows(f, NULL), (int64_t)n - 1);
+	assert_int_equal(count_rows(f, "k0"), 1);
+	commit_queue_stats(f->q, &s);
+	assert_int_equal(s.batches, 2);
+	assert_int_equal(s.largest, n - 1);
+}
+
+static void test_commit_fails(void **state)
+{
+	struct fx *f = *state;
+	struct job jobs[5], after;
+	const size_t n = 5;
+	if (f->skip)
+		skip();
+	for (size_t i = 0; i < n; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%zu", i);
+		job_init(f, &jobs[i], k);
+	}
+	/* A deferred foreign key: the work succeeds, COMMIT fails. */
+	jobs[2].ref = "missing";
+	/* And a duplicate in the same batch keeps its own code. */
+	snprintf(jobs[4].k, sizeof(jobs[4].k), "k0");
+	run_held(f, jobs, n);
+	assert_int_equal(jobs[0].rc, STORE_OK);
+	for (size_t i = 1; i < n; i++)
+		assert_int_equal(jobs[i].rc, i == 4 ? STORE_CONFLICT : STORE_ERROR);
+	assert_int_equal(count_rows(f, NULL), 1);
+	/* The queue goes on working. */
+	job_init(f, &after, "after");
+	assert_int_equal(commit_queue_run(f->q, work, &after), STORE_OK);
+	assert_int_equal(count_rows(f, NULL), 2);
+}
+
+/* Many writers with no holding: whatever the batching, every item gets its
+ * own answer and every success is stored exactly once. */
+static void test_many(void **state)
+{
+	struct fx *f = *state;
+	struct commit_queue_stats s;
+	struct job jobs[MAXJOBS];
+	if (f->skip)
+		skip();
+	for (size_t i = 0; i < MAXJOBS; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "m%zu", i % 12); /* four duplicates */
+		job_init(f, &jobs[i], k);
+	}
+	for (size_t i = 0; i < MAXJOBS; i++)
+		assert_int_equal(pthread_create(&jobs[i].th, NULL, job_main, &jobs[i]), 0);
+	for (size_t i = 0; i < MAXJOBS; i++)
+		pthread_join(jobs[i].th, NULL);
+	{
+		size_t ok = 0, conflict = 0;
+		for (size_t i = 0; i < MAXJOBS; i++) {
+			ok += jobs[i].rc == STORE_OK;
+			conflict += jobs[i].rc == STORE_CONFLICT;
+		}
+		assert_int_equal(ok, 12);
+		assert_int_equal(conflict, 4);
+	}
+	assert_int_equal(count_rows(f, NULL), 12);
+	commit_queue_stats(f->q, &s);
+	assert_int_equal(s.items, MAXJOBS);
+	assert_int_equal(s.waiting, 0);
+}
+
+#define BOTH(t)                                                                           \
+	cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown),                       \
+	cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		BOTH(test_single),
+		BOTH(test_batch),
+		BOTH(test_one_fails),
+		BOTH(test_commit_fails),
+		BOTH(test_many),
+	};
+	scop_log_init("test_commit_queue", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
+	return cmocka_run_group_tests_name("commit_queue", tests, NULL, NULL);
+}
