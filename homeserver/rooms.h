@@ -96,6 +96,9 @@ json_t *rooms_state_event(struct rooms *r, const char *room_id, const char *type
 			  const char *state_key);
 /* Every current state event (PDUs) as a new array, NULL if no such room. */
 json_t *rooms_state_all(struct rooms *r, const char *room_id);
+/* The servers with a joined member now (this one included), as a new
+ * array of strings; NULL if no such room. */
+json_t *rooms_servers(struct rooms *r, const char *room_id);
 /* Whether a user of this server is joined to the room now (0 also when
  * the room is unknown). */
 int rooms_server_joined(struct rooms *r, const char *room_id);
