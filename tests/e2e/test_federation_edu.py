@@ -5,11 +5,11 @@ sends, in the other server's /sync.
 
 hs1 and hs2 (tests/federation/fedhs.py); alice of hs1 creates a room,
 bob of hs2 joins it over federation.  Checks: typing both ways (start and
-stop), an m.read receipt both ways, a private receipt staying home,
-presence both ways, the read endpoints between the two servers
-themselves (hs2 asks hs1 for /state_ids and /backfill with its own
-X-Matrix signature), and history_visibility invited: a server whose user
-is invited reads from the invite on, not before."""
+stop), an m.read receipt both ways, a threaded one, a private receipt
+staying home, presence both ways, the read endpoints between the two
+servers themselves (hs2 asks hs1 for /state_ids and /backfill with its
+own X-Matrix signature), and history_visibility invited: a server whose
+user is invited reads from the invite on, not before."""
 import os
 import shutil
 import sys
@@ -39,6 +39,7 @@ class Syncer:
         self.since = j["next_batch"]
         self.typing = []
         self.receipts = {}
+        self.threads = {}
         self.presence = {}
 
     def poll(self):
@@ -55,8 +56,9 @@ class Syncer:
             elif e["type"] == "m.receipt":
                 for ev, kinds in e["content"].items():
                     for kind, users in kinds.items():
-                        for u in users:
+                        for u, data in users.items():
                             self.receipts[(kind, u)] = ev
+                            self.threads[(kind, u)] = data.get("thread_id")
 
     def wait(self, pred):
         def step():
@@ -111,12 +113,17 @@ try:
                       token=atok)
     t.ok(s == 200 and at_bob.wait(lambda y: y.receipts.get(("m.read", alice)) == second),
          "alice's read receipt reaches bob on hs2", (s, at_bob.receipts))
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read/%s" % (q(room), q(second)),
+                      {"thread_id": "main"}, token=btok)
+    t.ok(s == 200 and at_alice.wait(lambda y: y.receipts.get(("m.read", bob)) == second and
+                                    y.threads.get(("m.read", bob)) == "main"),
+         "bob's threaded receipt (main timeline) reaches alice with its thread_id", (s, j, at_alice.threads))
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read.private/%s" % (q(room), q(second)),
                       {}, token=btok)
     s2, j2 = hs2.send(btok, room, "after private", "b1")
     ok, _ = hs1.wait_bodies(atok, room, ["after private"])
     at_alice.poll()
-    t.ok(s == 200 and ok and at_alice.receipts.get(("m.read", bob)) == first and
+    t.ok(s == 200 and ok and at_alice.receipts.get(("m.read", bob)) == second and
          ("m.read.private", bob) not in at_alice.receipts,
          "bob's private receipt stays on hs2 (hs1 got a later message from hs2 meanwhile)", at_alice.receipts)
 
