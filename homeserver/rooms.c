@@ -1096,7 +1096,7 @@ enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char 
 		return ROOM_ERROR;
 	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
 	if (r->edu_hook && strcmp(type, "m.read") == 0)
-		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, 0);
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, NULL, 0);
 	return ROOM_OK;
 }
 
@@ -1117,6 +1117,8 @@ enum room_rc rooms_receipt_put_thread(struct rooms *r, const char *room_id, cons
 	if (rc != STORE_OK)
 		return ROOM_ERROR;
 	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
+	if (r->edu_hook && strcmp(type, "m.read") == 0)
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, thread_id, 0);
 	return ROOM_OK;
 }
 
@@ -1147,7 +1149,7 @@ enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user
 	if (changed)
 		xnotify_room(r, rm, NULL, x);
 	if (r->edu_hook)
-		r->edu_hook(r->edu_hook_arg, room_id, user, "m.typing", NULL, typing);
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.typing", NULL, NULL, typing);
 	return ROOM_OK;
 }
 
@@ -1327,7 +1329,7 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 		json_decref(peers);
 	}
 	if (changed && r->edu_hook)
-		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, 0);
+		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, NULL, 0);
 	return ROOM_OK;
 }
 
