@@ -63,6 +63,7 @@ struct dkim_sig {
 	long long t, x;     /* -1 when absent */
 };
 
+/* Fills every field of sig up to nheaders entries of headers[]. */
 int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *err, size_t errlen);
 void dkim_sig_free(struct dkim_sig *sig);
 

@@ -392,8 +392,7 @@ static void fed_user_devices(struct api_req *r, struct fed_service *fs, const ch
 	api_reply(r, 200, json_pack("{s:s,s:i,s:o}", "user_id", user_id, "stream_id", 0, "devices", devs));
 }
 
-/* Appends s percent-encoded for one path segment. */
-static void fed_path_escape(struct buf *b, const char *s)
+void fed_path_escape(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -593,6 +592,8 @@ static int mount(struct fed_service *fs)
 		{ "PUT", "/_matrix/federation/v2/invite/{roomId}/{eventId}", fed_invite, 1, API_JSON },
 		{ "GET", "/_matrix/federation/v1/make_leave/{roomId}/{userId}", fed_make_leave, 1, 0 },
 		{ "PUT", "/_matrix/federation/v2/send_leave/{roomId}/{eventId}", fed_send_leave, 1, API_JSON },
+		{ "GET", "/_matrix/federation/v1/make_knock/{roomId}/{userId}", fed_make_knock, 1, 0 },
+		{ "PUT", "/_matrix/federation/v1/send_knock/{roomId}/{eventId}", fed_send_knock, 1, API_JSON },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	size_t nkeys = api_keys_nroutes, nread = api_read_nroutes;
@@ -755,6 +756,7 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 		rooms_set_invite_hook(hs->rooms, fed_invite_remote, fs);
 		hs->remote_join = fed_join_remote;
 		hs->remote_leave = fed_leave_remote;
+		hs->remote_knock = fed_knock_remote;
 		hs->fed_query = fed_query_hook;
 		hs->remote_join_arg = fs;
 	}
@@ -794,6 +796,7 @@ void fed_service_free(struct fed_service *fs)
 	if (fs->hs && fs->hs->remote_join_arg == fs) {
 		fs->hs->remote_join = NULL;
 		fs->hs->remote_leave = NULL;
+		fs->hs->remote_knock = NULL;
 		fs->hs->fed_query = NULL;
 		fs->hs->remote_join_arg = NULL;
 	}

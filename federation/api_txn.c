@@ -3,9 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "federation/api_txn.h"
 #include "federation/edu.h"
+#include "federation/fed_client.h"
 #include "federation/fed_txn.h"
 #include "federation/pdu_check.h"
 #include "homeserver/rooms.h"
@@ -116,17 +118,88 @@ enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const 
 	return rc;
 }
 
+#define MISSING_LIMIT 20
+
+static int by_depth(const void *a, const void *b)
+{
+	json_int_t da = json_integer_value(json_object_get(*(json_t *const *)a, "depth"));
+	json_int_t db = json_integer_value(json_object_get(*(json_t *const *)b, "depth"));
+	return da < db ? -1 : da > db;
+}
+
+/* A PDU cites prev events this server lacks: asks origin for the events
+ * between the room's forward extremities and it (get_missing_events) and
+ * takes them in, oldest first.  Best effort: the caller retries the PDU. */
+static void fetch_missing(struct fed_service *fs, const char *origin, const char *room_id, const char *event_id)
+{
+	struct room_head h;
+	json_t *earliest = json_array(), *body = NULL, *reply = NULL, *evs;
+	json_t *list[MISSING_LIMIT];
+	struct buf uri;
+	long status = 0;
+	char err[256];
+	size_t n = 0, i;
+
+	memset(&h, 0, sizeof(h));
+	buf_init(&uri, 256);
+	if (!earliest || room_store_head(rooms_store(fs->hs->rooms), room_id, &h) != STORE_OK)
+		goto out;
+	for (i = 0; i < h.nextrem; i++)
+		json_array_append_new(earliest, json_string(h.extremities[i]));
+	body = json_pack("{s:O,s:[s],s:i,s:i}", "earliest_events", earliest, "latest_events", event_id, "limit",
+			 MISSING_LIMIT, "min_depth", 0);
+	buf_puts(&uri, "/_matrix/federation/v1/get_missing_events/");
+	fed_path_escape(&uri, room_id);
+	struct fed_client_req rq = {
+		.resolver = fs->resolver, .key = &fs->key, .origin = fs->server_name, .destination = origin,
+		.method = "POST", .uri = uri.data, .content = body, .max_body = 8u * 1024 * 1024,
+	};
+	if (!body || !uri.data || fed_client_request(&rq, &status, &reply, err, sizeof(err)) < 0 || status != 200) {
+		log_info("federation: get_missing_events from %s for %s failed (%ld)", origin, event_id, status);
+		goto out;
+	}
+	evs = json_object_get(reply, "events");
+	for (i = 0; i < json_array_size(evs) && n < MISSING_LIMIT; i++)
+		if (json_is_object(json_array_get(evs, i)))
+			list[n++] = json_array_get(evs, i);
+	qsort(list, n, sizeof(*list), by_depth);
+	for (i = 0; i < n; i++) {
+		struct room_result res;
+		enum room_remote_verdict verdict;
+		const char *rid = json_string_value(json_object_get(list[i], "room_id"));
+		if (rid && strcmp(rid, room_id) == 0)
+			fed_receive_pdu(fs, room_id, list[i], &res, &verdict);
+	}
+	log_info("federation: %zu missing event(s) of %s fetched from %s", n, room_id, origin);
+out:
+	room_head_clear(&h);
+	buf_free(&uri);
+	json_decref(earliest);
+	json_decref(body);
+	json_decref(reply);
+}
+
+static const char *verdict_str(enum room_remote_verdict v)
+{
+	switch (v) {
+	case ROOM_REMOTE_ACCEPT: return "accept";
+	case ROOM_REMOTE_SOFT_FAIL: return "soft-fail";
+	case ROOM_REMOTE_REJECT: return "reject";
+	case ROOM_REMOTE_DROP: return "drop";
+	case ROOM_REMOTE_KNOWN: return "already known";
+	}
+	return "?";
+}
+
 /* One PDU of a transaction: checked and stored; the answer's entry is {}
  * for what this server took (accepted, soft-failed or already known) and
  * {"error"} for the rest (rejected events are stored as such all the
- * same). */
-static json_t *check_one(struct fed_service *fs, struct room_store *rs, const json_t *pdu, char *event_id,
+ * same).  Missing prev events are fetched from origin first. */
+static json_t *check_one(struct fed_service *fs, const char *origin, const json_t *pdu, char *event_id,
 			 size_t idlen)
 {
 	const char *room_id = json_string_value(json_object_get(pdu, "room_id"));
 	const struct room_version *rv = NULL;
-	struct store_view v = { rs, json_object(), json_object() };
-	struct check_arg ca = { fs, &v, PDU_DROP };
 	struct room_result res;
 	enum room_remote_verdict verdict;
 	enum room_rc rc;
@@ -139,21 +212,21 @@ static json_t *check_one(struct fed_service *fs, struct room_store *rs, const js
 		char id[EVENT_ID_BUF];
 		if (event_compute_id(room_version_get("10"), pdu, id) == 0)
 			snprintf(event_id, idlen, "%s", id);
-		json_decref(v.events);
-		json_decref(v.rejected);
 		return json_pack("{s:s}", "error", "Unknown room");
 	}
-	rc = rooms_receive(fs->hs->rooms, room_id, pdu, check_cb, &ca, &res, &verdict);
+	rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
+	if (rc == ROOM_NOT_FOUND && res.event_id[0]) {
+		/* The room is known, so its prev events are what is missing. */
+		fetch_missing(fs, origin, room_id, res.event_id);
+		rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
+	}
 	snprintf(event_id, idlen, "%s", res.event_id);
 	if (rc == ROOM_OK && verdict != ROOM_REMOTE_REJECT)
 		out = json_object();
 	else
 		out = json_pack("{s:s}", "error", res.reason[0] ? res.reason : "not stored");
-	log_info("federation: PDU %s in %s: %s%s%s", res.event_id, room_id,
-		 verdict == ROOM_REMOTE_KNOWN ? "already known" : pdu_verdict_str(ca.verdict),
+	log_info("federation: PDU %s in %s: %s%s%s", res.event_id, room_id, verdict_str(verdict),
 		 res.reason[0] ? ": " : "", res.reason);
-	json_decref(v.events);
-	json_decref(v.rejected);
 	return out;
 }
 
@@ -172,7 +245,7 @@ void fed_txn_handle(struct api_req *r, struct fed_service *fs, const char *origi
 	results = json_object();
 	json_array_foreach(txn.pdus, i, pdu) {
 		char id[EVENT_ID_BUF];
-		json_t *one = check_one(fs, fs->hs->rooms ? rooms_store(fs->hs->rooms) : NULL, pdu, id, sizeof(id));
+		json_t *one = check_one(fs, origin, pdu, id, sizeof(id));
 		if (id[0])
 			json_object_set_new(results, id, one);
 		else
@@ -210,7 +283,7 @@ static void make_member(struct api_req *r, struct fed_service *fs, const char *o
 		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 		return;
 	}
-	int has = strcmp(membership, "join") == 0 ? fed_query_has(r->http, "ver", rv->id) : 1;
+	int has = strcmp(membership, "leave") != 0 ? fed_query_has(r->http, "ver", rv->id) : 1;
 	if (has == 0 || (has < 0 && strcmp(rv->id, "1") != 0)) {
 		api_reply(r, 400, json_pack("{s:s,s:s,s:s}", "errcode", "M_INCOMPATIBLE_ROOM_VERSION", "error",
 					    "Your server does not support the room's version", "room_version", rv->id));
@@ -277,4 +350,9 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 void fed_make_leave(struct api_req *r, struct fed_service *fs, const char *origin)
 {
 	make_member(r, fs, origin, "leave");
+}
+
+void fed_make_knock(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	make_member(r, fs, origin, "knock");
 }

@@ -35,5 +35,8 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 /* GET /_matrix/federation/v1/make_leave/{roomId}/{userId}: the same for a
  * leave (no ver). */
 void fed_make_leave(struct api_req *r, struct fed_service *fs, const char *origin);
+/* GET /_matrix/federation/v1/make_knock/{roomId}/{userId}?ver=...: for a
+ * knock (ver as make_join). */
+void fed_make_knock(struct api_req *r, struct fed_service *fs, const char *origin);
 
 #endif

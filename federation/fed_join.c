@@ -11,6 +11,7 @@
 #include "federation/api_txn.h"
 #include "federation/fed_client.h"
 #include "federation/pdu_check.h"
+#include "federation/sender.h"
 #include "homeserver/events/event.h"
 #include "homeserver/events/event_sign.h"
 #include "homeserver/rooms.h"
@@ -97,6 +98,22 @@ fail:
 
 /* ---- resident side ---------------------------------------------------- */
 
+/* A membership event taken in through send_join/send_leave reaches the
+ * room's other servers through us (they learn of the new member from
+ * nobody else). */
+static void forward(struct fed_service *fs, const char *room_id, const json_t *ev, const char *origin)
+{
+	json_t *servers = rooms_servers(fs->hs->rooms, room_id), *s;
+	size_t i;
+
+	json_array_foreach(servers, i, s) {
+		const char *name = json_string_value(s);
+		if (name && strcmp(name, fs->server_name) != 0 && strcmp(name, origin) != 0)
+			fed_sender_queue_pdu(fs->sender, name, (json_t *)ev);
+	}
+	json_decref(servers);
+}
+
 void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin)
 {
 	const char *room_id = api_param(r, 0), *event_id = api_param(r, 1);
@@ -142,6 +159,8 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 			  res.reason[0] ? res.reason : "refused");
 		return;
 	}
+	if (verdict == ROOM_REMOTE_ACCEPT)
+		forward(fs, room_id, ev, origin);
 	if (room_store_event_get(rs, event_id, &stored) != STORE_OK || stored.kind != ROOM_EVENT_TIMELINE ||
 	    room_store_state_group(rs, stored.state_before, &map) != STORE_OK ||
 	    !(joined = json_loads(stored.json, 0, NULL))) {
@@ -727,7 +746,9 @@ out:
 
 /* ---- leaves (v2) ------------------------------------------------------ */
 
-void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origin)
+/* send_leave and send_knock: the event a template became, checked and
+ * stored (and forwarded to the room's other servers). */
+static void send_member(struct api_req *r, struct fed_service *fs, const char *origin, const char *membership)
 {
 	const char *room_id = api_param(r, 0), *event_id = api_param(r, 1);
 	const json_t *ev = r->body;
@@ -746,27 +767,49 @@ void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origi
 		api_error(r, 400, "M_BAD_JSON", "The event does not match the event ID in the path");
 		return;
 	}
-	if (!type || strcmp(type, "m.room.member") != 0 || !m || strcmp(m, "leave") != 0 || !sk || !sender ||
+	if (!type || strcmp(type, "m.room.member") != 0 || !m || strcmp(m, membership) != 0 || !sk || !sender ||
 	    strcmp(sk, sender) != 0 || !event_room_id(ev) || strcmp(event_room_id(ev), room_id) != 0) {
-		api_error(r, 400, "M_BAD_JSON", "Not a leave event for this room");
+		api_error(r, 400, "M_BAD_JSON", "Not a %s event for this room", membership);
 		return;
 	}
 	if (!dom || strcmp(dom, origin) != 0) {
-		api_error(r, 403, "M_FORBIDDEN", "The leaving user does not belong to the requesting server");
+		api_error(r, 403, "M_FORBIDDEN", "The user does not belong to the requesting server");
 		return;
 	}
 	if (fed_receive_pdu(fs, room_id, ev, &res, &verdict) != ROOM_OK ||
 	    (verdict != ROOM_REMOTE_ACCEPT && verdict != ROOM_REMOTE_KNOWN)) {
-		api_error(r, 403, "M_FORBIDDEN", "The leave was not accepted: %s", res.reason[0] ? res.reason : "refused");
+		api_error(r, 403, "M_FORBIDDEN", "The %s was not accepted: %s", membership,
+			  res.reason[0] ? res.reason : "refused");
 		return;
 	}
-	api_reply(r, 200, json_object());
+	if (verdict == ROOM_REMOTE_ACCEPT)
+		forward(fs, room_id, ev, origin);
+	if (strcmp(membership, "knock") == 0) {
+		json_t *stripped = rooms_stripped_state(fs->hs->rooms, room_id, sender);
+		api_reply(r, 200, json_pack("{s:o}", "knock_room_state", stripped ? stripped : json_array()));
+	} else {
+		api_reply(r, 200, json_object());
+	}
 }
 
-/* make_leave and send_leave through one server, then the leave is kept. */
-static int leave_via(struct join_ctx *j, const char *dest, const char *room_id, const char *reason)
+void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	send_member(r, fs, origin, "leave");
+}
+
+void fed_send_knock(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	send_member(r, fs, origin, "knock");
+}
+
+/* make_leave/send_leave (v2) or make_knock/send_knock (v1) through one
+ * server, then the membership is kept (a knock with the room's stripped
+ * state from the answer). */
+static int handshake_via(struct join_ctx *j, const char *dest, const char *room_id, const char *membership,
+			 const char *reason)
 {
 	struct fed_service *fs = j->fs;
+	int knock = strcmp(membership, "knock") == 0;
 	struct buf uri;
 	long status = 0;
 	json_t *reply = NULL, *answer = NULL, *ev;
@@ -774,26 +817,30 @@ static int leave_via(struct join_ctx *j, const char *dest, const char *room_id, 
 	struct room_result res;
 	char err[256], id[EVENT_ID_BUF];
 	const char *m;
-	int rc;
+	int rc, n;
+	const struct room_version *all = room_version_all(&n);
 
 	buf_init(&uri, 512);
-	buf_puts(&uri, "/_matrix/federation/v1/make_leave/");
+	buf_printf(&uri, "/_matrix/federation/v1/make_%s/", membership);
 	path_escape(&uri, room_id);
 	buf_putc(&uri, '/');
 	path_escape(&uri, j->user_id);
+	for (int k = 0; knock && k < n; k++)
+		buf_printf(&uri, "%sver=%s", k ? "&" : "?", all[k].id);
 	if (!uri.data || request(j, dest, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0) {
-		rc = fail(j, 502, "M_UNKNOWN", "make_leave: %s", err);
+		rc = fail(j, 502, "M_UNKNOWN", "%s", err);
 		goto out;
 	}
 	ev = json_object_get(reply, "event");
 	rv = room_version_get(json_string_value(json_object_get(reply, "room_version")));
 	m = event_membership(ev);
-	if (status != 200 || !json_is_object(ev) || !rv || !m || strcmp(m, "leave") != 0 || !event_sender(ev) ||
+	if (status != 200 || !json_is_object(ev) || !rv || !m || strcmp(m, membership) != 0 || !event_sender(ev) ||
 	    strcmp(event_sender(ev), j->user_id) != 0 || !event_state_key(ev) ||
 	    strcmp(event_state_key(ev), j->user_id) != 0 || !event_room_id(ev) ||
 	    strcmp(event_room_id(ev), room_id) != 0) {
 		const char *msg = json_string_value(json_object_get(reply, "error"));
-		rc = fail(j, status == 404 ? 404 : 403, "M_FORBIDDEN", "make_leave refused: %s", msg ? msg : "no template");
+		const char *ec = json_string_value(json_object_get(reply, "errcode"));
+		rc = fail(j, status == 404 ? 404 : 403, ec ? ec : "M_FORBIDDEN", "refused: %s", msg ? msg : "no template");
 		goto out;
 	}
 	if (reason)
@@ -803,26 +850,27 @@ static int leave_via(struct join_ctx *j, const char *dest, const char *room_id, 
 	json_object_del(ev, "signatures");
 	if (own_v1_event_id(rv, ev, fs->server_name) < 0 ||
 	    event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
-		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the leave", NULL);
+		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the event", NULL);
 		goto out;
 	}
 	buf_free(&uri);
 	buf_init(&uri, 512);
-	buf_puts(&uri, "/_matrix/federation/v2/send_leave/");
+	buf_printf(&uri, "/_matrix/federation/%s/send_%s/", knock ? "v1" : "v2", membership);
 	path_escape(&uri, room_id);
 	buf_putc(&uri, '/');
 	path_escape(&uri, id);
 	if (!uri.data || request(j, dest, "PUT", uri.data, ev, &status, &answer, err, sizeof(err)) < 0) {
-		rc = fail(j, 502, "M_UNKNOWN", "send_leave: %s", err);
+		rc = fail(j, 502, "M_UNKNOWN", "%s", err);
 		goto out;
 	}
 	if (status != 200) {
 		const char *msg = json_string_value(json_object_get(answer, "error"));
-		rc = fail(j, 403, "M_FORBIDDEN", "send_leave refused: %s", msg ? msg : "");
+		rc = fail(j, 403, "M_FORBIDDEN", "refused: %s", msg ? msg : "");
 		goto out;
 	}
-	if (rooms_remote_invite(fs->hs->rooms, rv->id, room_id, ev, NULL, &res) != ROOM_OK) {
-		rc = fail(j, 500, "M_UNKNOWN", "Cannot keep the leave: %s", res.reason);
+	if (rooms_remote_invite(fs->hs->rooms, rv->id, room_id, ev,
+				knock ? json_object_get(answer, "knock_room_state") : NULL, &res) != ROOM_OK) {
+		rc = fail(j, 500, "M_UNKNOWN", "Cannot keep the membership: %s", res.reason);
 		goto out;
 	}
 	rc = 200;
@@ -846,8 +894,43 @@ int fed_leave_remote(void *arg, const char *room_id, const char *user_id, const 
 		add_candidate(&j, strchr(room_id, ':') + 1);
 	fail(&j, 404, "M_NOT_FOUND", "Unknown room", NULL);
 	for (size_t i = 0; i < j.ncand; i++)
-		if ((rc = leave_via(&j, j.cand[i], room_id, reason)) == 200)
+		if ((rc = handshake_via(&j, j.cand[i], room_id, "leave", reason)) == 200)
 			break;
+	json_decref(j.owned);
+	return rc;
+}
+
+int fed_knock_remote(void *arg, const char *room, const char *const *via, size_t nvia, const char *user_id,
+		     const json_t *content, char *room_id_out, size_t outlen, char *errcode, size_t errcodelen,
+		     char *error, size_t errorlen)
+{
+	struct join_ctx j = { arg, user_id, errcode, errcodelen, error, errorlen, { 0 }, 0, json_array() };
+	const char *reason = json_string_value(json_object_get(content, "reason"));
+	char room_id[EVENT_ID_BUF];
+	int rc = 404;
+
+	if (!j.owned)
+		return fail(&j, 500, "M_UNKNOWN", "out of memory", NULL);
+	for (size_t i = 0; i < nvia; i++)
+		add_candidate(&j, via[i]);
+	if (room[0] == '#') {
+		if ((rc = resolve_alias(&j, room, room_id, sizeof(room_id))) != 200)
+			goto out;
+	} else if (room[0] == '!' && strlen(room) < sizeof(room_id)) {
+		snprintf(room_id, sizeof(room_id), "%s", room);
+		if (strchr(room, ':'))
+			add_candidate(&j, strchr(room, ':') + 1);
+	} else {
+		rc = fail(&j, 400, "M_INVALID_PARAM", "Not a room ID or alias", NULL);
+		goto out;
+	}
+	rc = fail(&j, 404, "M_NOT_FOUND", "Unknown room", NULL);
+	for (size_t i = 0; i < j.ncand; i++)
+		if ((rc = handshake_via(&j, j.cand[i], room_id, "knock", reason)) == 200)
+			break;
+	if (rc == 200)
+		snprintf(room_id_out, outlen, "%s", room_id);
+out:
 	json_decref(j.owned);
 	return rc;
 }

@@ -51,6 +51,17 @@ int fed_invite_remote(void *arg, const struct room_version *rv, json_t **event, 
  * make_leave template became, checked and stored; answers {}. */
 void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origin);
 
+/* PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}: the same for
+ * a knock; answers the room's stripped state (knock_room_state). */
+void fed_send_knock(struct api_req *r, struct fed_service *fs, const char *origin);
+
+/* hs->remote_knock (an hs_remote_join_fn; content may carry a reason):
+ * knocks on a room this server is not in (make_knock/send_knock) and
+ * keeps the knock with the stripped state the room's server answered. */
+int fed_knock_remote(void *arg, const char *room, const char *const *via, size_t nvia, const char *user_id,
+		     const json_t *content, char *room_id_out, size_t outlen, char *errcode, size_t errcodelen,
+		     char *error, size_t errorlen);
+
 /* The hs_remote_leave_fn of hs.h: rejects an invite to a room this server
  * is not in (make_leave/send_leave through the inviting server), and
  * keeps the leave. */

@@ -74,6 +74,7 @@ struct hs {
 	hs_remote_join_fn remote_join; /* set by the federation service, or NULL */
 	void *remote_join_arg;         /* also remote_leave's and fed_query's */
 	hs_remote_leave_fn remote_leave;
+	hs_remote_join_fn remote_knock;  /* knocking on a room this server is not in */
 	hs_fed_query_fn fed_query;     /* remote profiles and aliases, or NULL */
 };
 

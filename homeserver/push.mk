@@ -5,7 +5,10 @@ homeserver_libscophs_a_SOURCES += \
 	homeserver/push_rules.c homeserver/push_rules.h \
 	homeserver/push_counts.c homeserver/push_counts.h
 
-UNIT_TESTS += tests/unit/homeserver/test_push_rules
+UNIT_TESTS += tests/unit/homeserver/test_push_rules tests/unit/homeserver/test_push_counts
+tests_unit_homeserver_test_push_counts_SOURCES = tests/unit/homeserver/test_push_counts.c
+tests_unit_homeserver_test_push_counts_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_push_counts_LDADD = $(HS_TEST_LIBS)
 tests_unit_homeserver_test_push_rules_SOURCES = tests/unit/homeserver/test_push_rules.c
 tests_unit_homeserver_test_push_rules_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_push_rules_LDADD = $(HS_TEST_LIBS)
@@ -19,5 +22,5 @@ BENCH_PROGS += bench/bench_push_rules
 bench_bench_push_rules_SOURCES = bench/bench_push_rules.c
 bench_bench_push_rules_LDADD = homeserver/libscophs.a $(COMMON_LIBS)
 
-SCRIPT_TESTS += tests/e2e/test_push.py
-EXTRA_DIST += tests/e2e/test_push.py
+SCRIPT_TESTS += tests/e2e/test_push.py tests/e2e/test_push_jssdk.py
+EXTRA_DIST += tests/e2e/test_push.py tests/e2e/test_push_jssdk.py tests/jssdk/push.mjs

@@ -570,6 +570,19 @@ done:
 	return out;
 }
 
+void push_counts_initial_rules(json_t *events, const char *user_id)
+{
+	size_t i;
+	json_t *ev, *rs;
+	json_array_foreach(events, i, ev)
+		if (strcmp(json_string_value(json_object_get(ev, "type")) ?
+			   json_string_value(json_object_get(ev, "type")) : "", "m.push_rules") == 0)
+			return;
+	if ((rs = push_rules_merge(user_id, NULL)))
+		json_array_append_new(events, json_pack("{s:s,s:o}", "type", "m.push_rules", "content",
+							rs));
+}
+
 /* ---- GET /notifications ------------------------------------------------------ */
 
 struct notif {

@@ -53,6 +53,11 @@ void push_counts_rules_changed(struct push_counts *pc, const char *user_id);
 json_t *push_counts_sync(struct push_counts *pc, const char *room_id, const char *user_id,
 			 int64_t upto, int threads);
 
+/* Initial /sync: appends the default ruleset as m.push_rules to the global
+ * account data events when the user never stored theirs, as clients
+ * expect to find it there. */
+void push_counts_initial_rules(json_t *events, const char *user_id);
+
 /* GET /notifications: the events below stream position before (0: from
  * the newest) in user_id's joined rooms that their rules notify for
  * (highlights only when only_highlight), newest first, at most limit, as

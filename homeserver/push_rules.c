@@ -333,6 +333,14 @@ enum push_rc push_rules_put(json_t *ruleset, enum push_kind kind, const char *ru
 	if (at >= 0) {
 		old = json_array_get(arr, (size_t)at);
 		enabled = !json_is_false(json_object_get(old, "enabled"));
+	} else {
+		size_t i, users = 0;
+		json_array_foreach(arr, i, old)
+			users += !is_default(old);
+		if (users >= PUSH_RULES_MAX) {
+			snprintf(err, errlen, "At most %d rules of a kind", PUSH_RULES_MAX);
+			return PUSH_REFUSED;
+		}
 	}
 	if (!(r = user_rule(kind, rule_id, body, enabled)))
 		return PUSH_ERROR;

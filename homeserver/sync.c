@@ -280,6 +280,8 @@ json_t *sync_build(struct hs *hs, const struct sync_params *p, int *news, int64_
 		json_array_append_new(global, json_pack("{s:s,s:o}", "type", ad[i].type, "content", c));
 		*news = 1;
 	}
+	if (p->since == 0 && p->since_x == 0)
+		push_counts_initial_rules(global, p->user_id);
 	{
 		json_t *pres = rooms_presence_events(hs->rooms, p->user_id, p->since_x, *upto_x);
 		if (json_array_size(pres)) {

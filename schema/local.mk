@@ -15,6 +15,8 @@ SCHEMA_SQL = \
 	schema/postgres/012_relations_search.sql \
 	schema/sqlite/013_remote_events.sql \
 	schema/postgres/013_remote_events.sql \
+	schema/sqlite/014_state_deltas.sql \
+	schema/postgres/014_state_deltas.sql \
 	schema/sqlite/016_receipt_threads.sql \
 	schema/postgres/016_receipt_threads.sql
 

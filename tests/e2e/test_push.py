@@ -98,6 +98,10 @@ def rules_suite(srv, tag):
         assert expect(srv.call("GET", C + "/pushrules", None, ta), 200) == j
         assert expect(srv.call("GET", C + "/pushrules/global/", None, ta), 200) == g
         assert expect(srv.call("GET", P + "/underride", None, ta), 200) == g["underride"]
+        # before any change, an initial /sync already carries them as account data
+        sj = expect(srv.call("GET", C + "/sync?timeout=0", None, ta), 200)
+        ev = [e for e in sj["account_data"]["events"] if e["type"] == "m.push_rules"]
+        assert len(ev) == 1 and ev[0]["content"] == j, sj["account_data"]
 
     @case("GET one rule, its enabled flag and its actions")
     def _():

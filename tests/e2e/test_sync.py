@@ -61,8 +61,10 @@ def raw_suite(srv, tag):
     @case("initial sync of a new user: every section present and empty")
     def _():
         s = sync(srv, tb)
-        for k in ("account_data", "presence", "to_device"):
+        for k in ("presence", "to_device"):
             assert s[k] == {"events": []}, (k, s[k])
+        # only the default push rules, which clients expect in account data
+        assert [e["type"] for e in s["account_data"]["events"]] == ["m.push_rules"], s["account_data"]
         assert s["device_lists"] == {"changed": [], "left": []}
         assert s["device_one_time_keys_count"] == {}
         assert s["rooms"] == {"join": {}, "invite": {}, "leave": {}, "knock": {}}, s["rooms"]

@@ -69,6 +69,8 @@ class Peer:
         self.txns = []          # delivered: dicts
         self.attempts = []      # every PUT: (host, txn_id, status)
         self.origin_keys = {}   # origin -> (key_id, verify key) to check X-Matrix
+        self.missing_events = []  # answer of get_missing_events
+        self.missing_asks = []    # bodies of get_missing_events requests
         self.lock = threading.Lock()
         peer = self
 
@@ -179,6 +181,11 @@ class Peer:
                 doc = self.key_doc(server)
                 out.append(signedjson.sign.sign_json(doc, host, nkey))
             return h.reply(200, {"server_keys": out})
+        if method == "POST" and re.match(r"^/_matrix/federation/v1/get_missing_events/[^/?]+$", path):
+            with self.lock:
+                self.missing_asks.append(json.loads(body))
+                events = list(self.missing_events)
+            return h.reply(200, {"events": events})
         m = re.match(r"^/_matrix/federation/v1/send/([^/?]+)$", path)
         if method == "PUT" and m:
             txn_id = m.group(1)

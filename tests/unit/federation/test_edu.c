@@ -191,6 +191,21 @@ static void test_build_roundtrip(void **state)
 	fed_edu_clear(&e);
 	json_decref(j);
 	assert_null(fed_edu_build("!r:x", BOB, "m.receipt", NULL, 0, 5));
+	{
+		json_t *content = json_pack("{s:s,s:i,s:b,s:s}", "presence", "unavailable", "last_active_ago", 7,
+					    "currently_active", 0, "status_msg", "away");
+		j = fed_edu_build_presence(BOB, content);
+		assert_int_equal(fed_edu_parse(j, ORIGIN, &e, err, sizeof(err)), 0);
+		assert_int_equal(e.kind, FED_EDU_PRESENCE);
+		assert_int_equal(e.n, 1);
+		assert_string_equal(e.items[0].presence, "unavailable");
+		assert_string_equal(e.items[0].status_msg, "away");
+		fed_edu_clear(&e);
+		json_decref(j);
+		json_object_del(content, "presence");
+		assert_null(fed_edu_build_presence(BOB, content));
+		json_decref(content);
+	}
 	assert_null(fed_edu_build("!r:x", BOB, "m.other", NULL, 0, 5));
 }
 

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -425,6 +426,17 @@ static void test_edits(void **state)
 			 PUSH_BAD_JSON);
 	assert_int_equal(push_rules_set_actions(rs, PUSH_OVERRIDE, "a", bad), PUSH_BAD_JSON);
 	json_decref(bad);
+	/* at most PUSH_RULES_MAX of a kind (what push_rules_merge keeps) */
+	for (int i = 0; i < PUSH_RULES_MAX; i++) {
+		char id[16];
+		snprintf(id, sizeof(id), "s%d", i);
+		assert_int_equal(push_rules_put(rs, PUSH_SENDER, id, b, NULL, NULL, err, sizeof(err)),
+				 PUSH_OK);
+	}
+	assert_int_equal(push_rules_put(rs, PUSH_SENDER, "one too many", b, NULL, NULL, err,
+					sizeof(err)), PUSH_REFUSED);
+	assert_int_equal(push_rules_put(rs, PUSH_SENDER, "s7", b, NULL, NULL, err, sizeof(err)),
+			 PUSH_OK);
 	/* delete */
 	assert_int_equal(push_rules_delete(rs, PUSH_OVERRIDE, "a"), PUSH_OK);
 	assert_null(push_rules_find(rs, PUSH_OVERRIDE, "a"));
