@@ -182,7 +182,7 @@ static json_t *load_pdu(struct rooms *r, const char *event_id)
 	struct room_event e;
 	json_t *ev = NULL;
 	if (room_store_event_get(r->rs, event_id, &e) == STORE_OK) {
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		room_event_clear(&e);
 	}
 	return ev;
@@ -884,7 +884,7 @@ static const char *const pdu_only[] = {
 json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
 			   const char *viewer, const char *viewer_device)
 {
-	json_t *ev = json_loads(e->json, 0, NULL), *uns;
+	json_t *ev = json_loads(e->json, JSON_ALLOW_NUL, NULL), *uns;
 	const struct room_version *rv = NULL;
 
 	if (!ev)
@@ -981,7 +981,7 @@ static json_t *remote_stripped_state(struct rooms *r, const char *room_id, const
 		json_t *ev;
 		if (strcmp(ms[i].room_id, room_id) != 0 || room_store_event_get(r->rs, ms[i].event_id, &e) != STORE_OK)
 			continue;
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		room_event_clear(&e);
 		arr = json_deep_copy(json_object_get(json_object_get(ev, "unsigned"), "invite_room_state"));
 		if (!json_is_array(arr)) {
@@ -1507,7 +1507,7 @@ static void content_of(struct rooms *r, const char *event_id, const char *key, c
 	json_t *ev;
 	if (!event_id || room_store_event_get(r->rs, event_id, &e) != STORE_OK)
 		return;
-	if ((ev = json_loads(e.json, 0, NULL))) {
+	if ((ev = json_loads(e.json, JSON_ALLOW_NUL, NULL))) {
 		const char *s = json_string_value(json_object_get(json_object_get(ev, "content"), key));
 		if (s)
 			snprintf(out, n, "%s", s);
@@ -1547,7 +1547,7 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 	hv = v->c[i].hv;
 	mem = v->c[i].membership;
 	/* The user's own member event: */
-	if ((ev = json_loads(e->json, 0, NULL))) {
+	if ((ev = json_loads(e->json, JSON_ALLOW_NUL, NULL))) {
 		const char *t = event_type(ev), *sk = event_state_key(ev), *m = event_membership(ev);
 		if (t && sk && m && strcmp(t, "m.room.member") == 0 && strcmp(sk, v->user) == 0)
 			snprintf(own, sizeof(own), "%s", m);
@@ -1596,7 +1596,7 @@ static const json_t *evc_get(void *arg, const char *id)
 		return ev;
 	if (room_store_event_get(c->rs, id, &e) != STORE_OK)
 		return NULL;
-	ev = json_loads(e.json, 0, NULL);
+	ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 	if (ev && e.kind == ROOM_EVENT_REJECTED)
 		json_object_set_new(c->rejected, id, json_true());
 	room_event_clear(&e);
