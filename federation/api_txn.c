@@ -42,7 +42,7 @@ static const json_t *view_event(struct store_view *v, const char *id)
 	memset(&e, 0, sizeof(e));
 	if (room_store_event_get(v->rs, id, &e) != STORE_OK)
 		return NULL;
-	ev = json_loads(e.json, JSON_REJECT_DUPLICATES, NULL);
+	ev = json_loads(e.json, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 	if (ev && e.kind == ROOM_EVENT_REJECTED && v->rejected)
 		json_object_set_new(v->rejected, id, json_true());
 	room_event_clear(&e);

@@ -53,7 +53,7 @@ static json_t *load_event(struct room_store *rs, const char *id)
 	struct room_event e;
 	json_t *ev = NULL;
 	if (room_store_event_get(rs, id, &e) == STORE_OK) {
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		room_event_clear(&e);
 	}
 	return ev;
@@ -178,7 +178,7 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 		forward(fs, room_id, ev, origin);
 	if (room_store_event_get(rs, event_id, &stored) != STORE_OK || stored.kind != ROOM_EVENT_TIMELINE ||
 	    room_store_state_group(rs, stored.state_before, &map) != STORE_OK ||
-	    !(joined = json_loads(stored.json, 0, NULL))) {
+	    !(joined = json_loads(stored.json, JSON_ALLOW_NUL, NULL))) {
 		api_error(r, 403, "M_FORBIDDEN", "The join was not taken into the room");
 		goto out;
 	}

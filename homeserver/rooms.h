@@ -201,14 +201,16 @@ json_t *rooms_lazy_members(struct rooms *r, const char *room_id, const json_t *e
 
 /* ---- the federation hook ----
  * Called after every rooms_typing() (type "m.typing", typing set), every
- * stored m.read receipt (type "m.receipt", event_id set) and every
+ * stored m.read receipt (type "m.receipt", event_id set, thread_id for a
+ * threaded one, else NULL) and every
  * announced presence change (type "m.presence", room_id NULL: read it with
  * rooms_presence_get()), for local and remote users alike (the hook
  * picks), outside the locks, so the federation service can tell the other
  * servers in the room.  Set it before serving and clear it (fn NULL)
  * before the hook's arg goes away. */
 typedef void (*rooms_edu_hook_fn)(void *arg, const char *room_id, const char *user,
-				  const char *type, const char *event_id, int typing);
+				  const char *type, const char *event_id, const char *thread_id,
+				  int typing);
 void rooms_set_edu_hook(struct rooms *r, rooms_edu_hook_fn fn, void *arg);
 
 /* ---- remote events (federation) ----

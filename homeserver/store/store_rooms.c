@@ -446,7 +446,7 @@ static enum store_rc outlier_get(struct db_conn *c, const char *event_id, struct
 			room_event_clear(out);
 			rc = STORE_ERROR;
 		} else {
-			json_t *ev = json_loads(out->json, 0, NULL);
+			json_t *ev = json_loads(out->json, JSON_ALLOW_NUL, NULL);
 			out->depth = json_integer_value(json_object_get(ev, "depth"));
 			json_decref(ev);
 		}
