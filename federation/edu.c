@@ -37,8 +37,12 @@ static int apply_item(struct rooms *rooms, enum fed_edu_kind kind, const struct 
 		return joined(rooms, it->room_id, it->user_id) &&
 		       rooms_typing(rooms, it->room_id, it->user_id, it->typing, FED_EDU_TYPING_MS) == ROOM_OK;
 	case FED_EDU_RECEIPT:
-		return joined(rooms, it->room_id, it->user_id) &&
-		       rooms_receipt_put(rooms, it->room_id, it->user_id, "m.read", it->event_id) == ROOM_OK;
+		if (!joined(rooms, it->room_id, it->user_id))
+			return 0;
+		if (it->thread_id)
+			return rooms_receipt_put_thread(rooms, it->room_id, it->user_id, "m.read", it->thread_id,
+							it->event_id) == ROOM_OK;
+		return rooms_receipt_put(rooms, it->room_id, it->user_id, "m.read", it->event_id) == ROOM_OK;
 	case FED_EDU_PRESENCE:
 		return joined_anywhere(rooms, it->user_id) &&
 		       rooms_presence_set(rooms, it->user_id, it->presence, it->status_msg, 0) == ROOM_OK;
@@ -91,14 +95,15 @@ int fed_edu_handle(struct fed_service *fs, const char *origin, const json_t *edu
 /* ---- outbound ---- */
 
 json_t *fed_edu_build(const char *room_id, const char *user, const char *type, const char *event_id,
-		      int typing, int64_t ts_ms)
+		      const char *thread_id, int typing, int64_t ts_ms)
 {
 	if (strcmp(type, "m.typing") == 0)
 		return json_pack("{s:s,s:{s:s,s:s,s:b}}", "edu_type", "m.typing", "content", "room_id", room_id,
 				 "user_id", user, "typing", typing);
 	if (strcmp(type, "m.receipt") == 0 && event_id)
-		return json_pack("{s:s,s:{s:{s:{s:{s:[s],s:{s:I}}}}}}", "edu_type", "m.receipt", "content", room_id,
-				 "m.read", user, "event_ids", event_id, "data", "ts", (json_int_t)ts_ms);
+		return json_pack("{s:s,s:{s:{s:{s:{s:[s],s:{s:I,s:s*}}}}}}", "edu_type", "m.receipt", "content",
+				 room_id, "m.read", user, "event_ids", event_id, "data", "ts", (json_int_t)ts_ms,
+				 "thread_id", thread_id);
 	return NULL;
 }
 
@@ -140,7 +145,7 @@ static json_t *peer_servers(struct fed_service *fs, const char *user)
 }
 
 void fed_edu_outbound(void *arg, const char *room_id, const char *user, const char *type,
-		      const char *event_id, int typing)
+		      const char *event_id, const char *thread_id, int typing)
 {
 	struct fed_service *fs = arg;
 	const char *dom = matrix_id_domain(user);
@@ -162,7 +167,7 @@ void fed_edu_outbound(void *arg, const char *room_id, const char *user, const ch
 		edu = fed_edu_build_presence(user, content);
 		json_decref(content);
 	} else {
-		edu = fed_edu_build(room_id, user, type, event_id, typing, http_now_ms());
+		edu = fed_edu_build(room_id, user, type, event_id, thread_id, typing, http_now_ms());
 	}
 	json_array_foreach(servers, i, d)
 		if (edu && fed_sender_queue_edu(fs->sender, json_string_value(d), edu) < 0)

@@ -39,11 +39,12 @@ int fed_edu_apply(struct rooms *rooms, const struct fed_edu *e);
  * m.presence EDU for every other server sharing a joined room with the
  * user.  Remote users' are not echoed.  Never blocks on the network. */
 void fed_edu_outbound(void *arg, const char *room_id, const char *user, const char *type,
-		      const char *event_id, int typing);
-/* The EDU itself (a new object), NULL when out of memory or type is
- * neither; ts_ms stamps receipts. */
+		      const char *event_id, const char *thread_id, int typing);
+/* The m.typing or m.receipt EDU itself (a new object), NULL when out of
+ * memory or type is neither; ts_ms stamps receipts, thread_id (may be
+ * NULL) makes a receipt threaded. */
 json_t *fed_edu_build(const char *room_id, const char *user, const char *type, const char *event_id,
-		      int typing, int64_t ts_ms);
+		      const char *thread_id, int typing, int64_t ts_ms);
 /* An m.presence EDU for user from presence content as rooms_presence_get()
  * gives it ({presence, last_active_ago, currently_active, status_msg?});
  * NULL when out of memory or content has no presence. */

@@ -1146,7 +1146,7 @@ enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char 
 		return ROOM_ERROR;
 	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
 	if (r->edu_hook && strcmp(type, "m.read") == 0)
-		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, 0);
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, NULL, 0);
 	return ROOM_OK;
 }
 
@@ -1167,6 +1167,8 @@ enum room_rc rooms_receipt_put_thread(struct rooms *r, const char *room_id, cons
 	if (rc != STORE_OK)
 		return ROOM_ERROR;
 	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
+	if (r->edu_hook && strcmp(type, "m.read") == 0)
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, thread_id, 0);
 	return ROOM_OK;
 }
 
@@ -1197,7 +1199,7 @@ enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user
 	if (changed)
 		xnotify_room(r, rm, NULL, x);
 	if (r->edu_hook)
-		r->edu_hook(r->edu_hook_arg, room_id, user, "m.typing", NULL, typing);
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.typing", NULL, NULL, typing);
 	return ROOM_OK;
 }
 
@@ -1377,7 +1379,7 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 		json_decref(peers);
 	}
 	if (changed && r->edu_hook)
-		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, 0);
+		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, NULL, 0);
 	return ROOM_OK;
 }
 
@@ -1940,9 +1942,32 @@ static int cites_extremities(const struct room *rm, const char *const *prevs, si
 	return 1;
 }
 
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
+			    rooms_check_fn check, void *check_arg, struct room_result *res,
+			    enum room_remote_verdict *verdict);
+
 enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
 			   rooms_check_fn check, void *check_arg, struct room_result *res,
 			   enum room_remote_verdict *verdict)
+{
+	return receive(r, room_id, pdu, NULL, check, check_arg, res, verdict);
+}
+
+enum room_rc rooms_receive_with_state(struct rooms *r, const char *room_id, const json_t *pdu,
+				      const json_t *state_before, rooms_check_fn check, void *check_arg,
+				      struct room_result *res, enum room_remote_verdict *verdict)
+{
+	if (!json_is_object(state_before)) {
+		memset(res, 0, sizeof(*res));
+		*verdict = ROOM_REMOTE_DROP;
+		return ROOM_BAD_JSON;
+	}
+	return receive(r, room_id, pdu, state_before, check, check_arg, res, verdict);
+}
+
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
+			    rooms_check_fn check, void *check_arg, struct room_result *res,
+			    enum room_remote_verdict *verdict)
 {
 	struct room *rm;
 	struct evcache c = { r->rs, json_object(), json_object() };
@@ -1981,6 +2006,11 @@ enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *p
 		/* The common case: it extends the room's current state. */
 		before = json_incref(rm->ids);
 		before_group = rm->group;
+	} else if (given) {
+		/* Its prev events are not in the timeline: the caller worked
+		 * the state out (from the origin's /state_ids). */
+		if (!(before = json_deep_copy(given)))
+			goto out;
 	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
 		set_reason(res, "%s", why);
 		rc = ROOM_NOT_FOUND;

@@ -5,10 +5,11 @@ sends, in the other server's /sync.
 
 hs1 and hs2 (tests/federation/fedhs.py); alice of hs1 creates a room,
 bob of hs2 joins it over federation.  Checks: typing both ways (start and
-stop), an m.read receipt both ways, a private receipt staying home,
-presence both ways, and the read endpoints between the two servers
-themselves (hs2 asks hs1 for /state_ids and /backfill with its own
-X-Matrix signature)."""
+stop), an m.read receipt both ways, a threaded one, a private receipt
+staying home, presence both ways, the read endpoints between the two
+servers themselves (hs2 asks hs1 for /state_ids and /backfill with its
+own X-Matrix signature), and history_visibility invited: a server whose
+user is invited reads from the invite on, not before."""
 import os
 import shutil
 import sys
@@ -38,6 +39,7 @@ class Syncer:
         self.since = j["next_batch"]
         self.typing = []
         self.receipts = {}
+        self.threads = {}
         self.presence = {}
 
     def poll(self):
@@ -54,8 +56,9 @@ class Syncer:
             elif e["type"] == "m.receipt":
                 for ev, kinds in e["content"].items():
                     for kind, users in kinds.items():
-                        for u in users:
+                        for u, data in users.items():
                             self.receipts[(kind, u)] = ev
+                            self.threads[(kind, u)] = data.get("thread_id")
 
     def wait(self, pred):
         def step():
@@ -110,12 +113,17 @@ try:
                       token=atok)
     t.ok(s == 200 and at_bob.wait(lambda y: y.receipts.get(("m.read", alice)) == second),
          "alice's read receipt reaches bob on hs2", (s, at_bob.receipts))
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read/%s" % (q(room), q(second)),
+                      {"thread_id": "main"}, token=btok)
+    t.ok(s == 200 and at_alice.wait(lambda y: y.receipts.get(("m.read", bob)) == second and
+                                    y.threads.get(("m.read", bob)) == "main"),
+         "bob's threaded receipt (main timeline) reaches alice with its thread_id", (s, j, at_alice.threads))
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read.private/%s" % (q(room), q(second)),
                       {}, token=btok)
     s2, j2 = hs2.send(btok, room, "after private", "b1")
     ok, _ = hs1.wait_bodies(atok, room, ["after private"])
     at_alice.poll()
-    t.ok(s == 200 and ok and at_alice.receipts.get(("m.read", bob)) == first and
+    t.ok(s == 200 and ok and at_alice.receipts.get(("m.read", bob)) == second and
          ("m.read.private", bob) not in at_alice.receipts,
          "bob's private receipt stays on hs2 (hs1 got a later message from hs2 meanwhile)", at_alice.receipts)
 
@@ -140,6 +148,31 @@ try:
         q(room), q(second)))
     t.ok(s == 200 and [p.get("content", {}).get("body") for p in j.get("pdus", [])][:2] == ["second", "first"],
          "hs2 backfills from hs1", (s, j))
+
+    # ---- history_visibility invited, across the two servers ----
+    carol, ctok = hs2.register("carol")
+    s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
+        "preset": "private_chat", "initial_state": [{"type": "m.room.history_visibility", "state_key": "",
+                                                     "content": {"history_visibility": "invited"}}]}, token=atok)
+    priv = j["room_id"]
+    s, j = hs1.send(atok, priv, "before the invite", "p1")
+    before = (j or {}).get("event_id")
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(priv), {"user_id": carol}, token=atok)
+    t.ok(s == 200, "alice invites carol of hs2 to a room with history_visibility invited", (s, j))
+    s, j = hs1.send(atok, priv, "after the invite", "p2")
+    after = (j or {}).get("event_id")
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/event/" + q(after))
+    t.ok(s == 200 and j["pdus"][0].get("content", {}).get("body") == "after the invite",
+         "hs2 (its user invited) reads an event sent after the invite", (s, j))
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/state_ids/%s?event_id=%s" % (
+        q(priv), q(after)))
+    t.ok(s == 200 and j.get("pdu_ids"), "... and the state at it", (s, j))
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/event/" + q(before))
+    t.ok(s == 403 and j.get("errcode") == "M_FORBIDDEN",
+         "but not one from before the invite (hs2 has no member joined, so nothing pruned is given)", (s, j))
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/backfill/%s?v=%s&limit=5" % (
+        q(priv), q(after)))
+    t.ok(s == 403, "an invited server may not backfill (it is not in the room)", (s, j))
 
     for hs in servers:
         log = hs.logs()
