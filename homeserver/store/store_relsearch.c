@@ -2,7 +2,8 @@
  *
  * Each query has one text per backend: SQLite reads the event JSON with
  * json_extract and searches the FTS5 table of migration 012, PostgreSQL
- * uses jsonb operators and the expression indexes of its migration 012.
+ * uses jsonb operators and the expression indexes of its migrations 012
+ * and 060 (events read through scop_event_jsonb(), which takes \u0000).
  * The expressions must stay identical to the indexed ones to use them. */
 #include "homeserver/store/store_relsearch.h"
 
@@ -114,8 +115,8 @@ static enum store_rc hits_from(const struct db_res *r, struct relsearch_hit **ou
 
 #define SQ_REL_TARGET "json_extract(e.event_json, '$.content.\"m.relates_to\".event_id')"
 #define SQ_REL_TYPE "json_extract(e.event_json, '$.content.\"m.relates_to\".rel_type')"
-#define PG_REL_TARGET "((e.event_json::jsonb) -> 'content' -> 'm.relates_to' ->> 'event_id')"
-#define PG_REL_TYPE "((e.event_json::jsonb) -> 'content' -> 'm.relates_to' ->> 'rel_type')"
+#define PG_REL_TARGET "(scop_event_jsonb(e.event_json) -> 'content' -> 'm.relates_to' ->> 'event_id')"
+#define PG_REL_TYPE "(scop_event_jsonb(e.event_json) -> 'content' -> 'm.relates_to' ->> 'rel_type')"
 
 /* Events that count: neither rejected nor redacted. */
 #define LIVE_JOIN " LEFT JOIN event_meta m ON m.event_id = e.event_id"
@@ -254,9 +255,9 @@ char *relsearch_fts_query(const char *term)
 	"SELECT event_search.event_id, event_search.room_id, event_search.rowid, -bm25(event_search)"
 
 #define PG_TSV                                                                             \
-	"to_tsvector('simple', coalesce((e.event_json::jsonb) -> 'content' ->> 'body',"       \
-	" (e.event_json::jsonb) -> 'content' ->> 'name',"                                     \
-	" (e.event_json::jsonb) -> 'content' ->> 'topic', ''))"
+	"to_tsvector('simple', coalesce(scop_event_jsonb(e.event_json) -> 'content' ->> 'body',"       \
+	" scop_event_jsonb(e.event_json) -> 'content' ->> 'name',"                                     \
+	" scop_event_jsonb(e.event_json) -> 'content' ->> 'topic', ''))"
 #define PG_SEARCH_FROM                                                                     \
 	" FROM events e JOIN event_meta m ON m.event_id = e.event_id"                         \
 	" WHERE e.type IN ('m.room.message', 'm.room.name', 'm.room.topic') AND " PG_TSV      \
@@ -382,9 +383,9 @@ static const char *const bundle_sql[2] = {
 		   "IN (SELECT value FROM json_each(?))",
 		   "json_type(e.event_json, '$.content.\"m.new_content\"') = 'object'", "IS NOT", ""),
 	BUNDLE_SQL(PG_REL_TARGET, PG_REL_TYPE,
-		   "((p.event_json::jsonb) -> 'content' -> 'm.relates_to' ->> 'rel_type')",
+		   "(scop_event_jsonb(p.event_json) -> 'content' -> 'm.relates_to' ->> 'rel_type')",
 		   "= ANY (ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))",
-		   "jsonb_typeof((e.event_json::jsonb) -> 'content' -> 'm.new_content') = 'object'",
+		   "jsonb_typeof(scop_event_jsonb(e.event_json) -> 'content' -> 'm.new_content') = 'object'",
 		   "IS DISTINCT FROM", " COLLATE \"C\""),
 };
 
