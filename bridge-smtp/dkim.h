@@ -15,7 +15,9 @@
  *
  * Memory: parse functions fill caller structs that the matching _free
  * releases.  Signers and verifiers are opaque and own copies of what they
- * need.  A struct dkim_privkey (and a parsed struct dkim_key) keeps its
+ * need; kept and reset between messages (dkim_signer_message,
+ * dkim_verifier_message) they allocate nothing per message once warmed
+ * up, which is how a long-running bridge should use them.  A struct dkim_privkey (and a parsed struct dkim_key) keeps its
  * OpenSSL operation context ready between uses, because setting one up
  * costs more than an Ed25519 signature: so each may be used by one thread
  * at a time.  Nothing here logs key material.

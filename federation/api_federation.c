@@ -672,7 +672,7 @@ static void outbox_restore(struct fed_service *fs)
 	}
 	fs->restoring = 1;
 	for (size_t i = 0; i < n; i++) {
-		json_t *pdu = json_loads(pdus[i], 0, NULL);
+		json_t *pdu = json_loads(pdus[i], JSON_ALLOW_NUL, NULL);
 		if (pdu && fed_sender_queue_pdu(fs->sender, dests[i], pdu) == 0)
 			ok++;
 		json_decref(pdu);

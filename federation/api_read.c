@@ -106,7 +106,7 @@ static const struct ev *ev_add(struct rctx *c, const char *id, struct room_event
 	}
 	if (!(v = calloc(1, sizeof(*v))))
 		goto fail;
-	v->pdu = json_loads(e->json, JSON_REJECT_DUPLICATES, NULL);
+	v->pdu = json_loads(e->json, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
 	v->room_id = e->room_id;
 	e->room_id = NULL;
 	v->kind = e->kind;

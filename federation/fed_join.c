@@ -53,7 +53,7 @@ static json_t *load_event(struct room_store *rs, const char *id)
 	struct room_event e;
 	json_t *ev = NULL;
 	if (room_store_event_get(rs, id, &e) == STORE_OK) {
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		room_event_clear(&e);
 	}
 	return ev;
@@ -125,7 +125,7 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 	struct room_event stored;
 	enum room_remote_verdict verdict;
 	enum room_rc rc;
-	json_t *map = NULL, *state = NULL, *chain = NULL, *joined = NULL, *roots = NULL, *tm, *eid;
+	json_t *map = NULL, *state = NULL, *chain = NULL, *joined = NULL, *roots = NULL, *cosigned = NULL, *tm, *eid;
 	const char *tk, *skey;
 	char id[EVENT_ID_BUF];
 
@@ -153,17 +153,32 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 		api_error(r, 403, "M_FORBIDDEN", "The joining user does not belong to the requesting server");
 		return;
 	}
+	/* A restricted join one of our users vouches for carries our
+	 * signature too (the auth rules ask for it). */
+	{
+		const char *via = json_string_value(json_object_get(json_object_get(ev, "content"),
+								    "join_authorised_via_users_server"));
+		const char *vdom = via ? matrix_id_domain(via) : NULL;
+		if (vdom && strcmp(vdom, fs->server_name) == 0) {
+			if (event_check_content_hash(rv, ev) < 0 || !(cosigned = json_deep_copy(ev)) ||
+			    event_hash_and_sign(rv, cosigned, fs->server_name, &fs->key) < 0) {
+				api_error(r, 403, "M_FORBIDDEN", "Cannot countersign the join");
+				goto out;
+			}
+			ev = cosigned;
+		}
+	}
 	rc = fed_receive_pdu(fs, room_id, ev, &res, &verdict);
 	if (rc != ROOM_OK || (verdict != ROOM_REMOTE_ACCEPT && verdict != ROOM_REMOTE_KNOWN)) {
 		api_error(r, 403, "M_FORBIDDEN", "The join was not accepted: %s",
 			  res.reason[0] ? res.reason : "refused");
-		return;
+		goto out;
 	}
 	if (verdict == ROOM_REMOTE_ACCEPT)
 		forward(fs, room_id, ev, origin);
 	if (room_store_event_get(rs, event_id, &stored) != STORE_OK || stored.kind != ROOM_EVENT_TIMELINE ||
 	    room_store_state_group(rs, stored.state_before, &map) != STORE_OK ||
-	    !(joined = json_loads(stored.json, 0, NULL))) {
+	    !(joined = json_loads(stored.json, JSON_ALLOW_NUL, NULL))) {
 		api_error(r, 403, "M_FORBIDDEN", "The join was not taken into the room");
 		goto out;
 	}
@@ -185,6 +200,7 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 	api_reply(r, 200, json_pack("{s:s,s:O,s:O,s:O,s:b}", "origin", fs->server_name, "event", joined, "state",
 				    state, "auth_chain", chain, "members_omitted", 0));
 out:
+	json_decref(cosigned);
 	room_event_clear(&stored);
 	json_decref(map);
 	json_decref(state);
@@ -298,11 +314,23 @@ struct answer_view {
 	json_t *rejected;   /* id -> true */
 };
 
+/* An event of the answer, else one this server has stored already. */
 static const json_t *answer_event(void *arg, const char *id, int *rejected)
 {
 	struct answer_view *v = arg;
+	struct room_event e;
+	json_t *ev = json_object_get(v->events, id);
+
+	if (!ev && id && room_store_event_get(rooms_store(v->fs->hs->rooms), id, &e) == STORE_OK) {
+		ev = json_loads(e.json, 0, NULL);
+		if (ev && e.kind == ROOM_EVENT_REJECTED)
+			json_object_set_new(v->rejected, id, json_true());
+		room_event_clear(&e);
+		if (ev && json_object_set_new(v->events, id, ev) < 0)
+			ev = NULL;
+	}
 	*rejected = json_object_get(v->rejected, id) != NULL;
-	return json_object_get(v->events, id);
+	return ev;
 }
 
 struct answer_state {
@@ -932,5 +960,104 @@ int fed_knock_remote(void *arg, const char *room, const char *const *via, size_t
 		snprintf(room_id_out, outlen, "%s", room_id);
 out:
 	json_decref(j.owned);
+	return rc;
+}
+
+/* ---- the state at an unknown event ------------------------------------- */
+
+#define FETCH_MAX_EVENTS 2000
+
+int fed_fetch_state(struct fed_service *fs, const char *origin, const char *room_id, const struct room_version *rv,
+		    const json_t *pdu, json_t **state)
+{
+	struct join_ctx j = { fs, NULL, NULL, 0, NULL, 0, { 0 }, 0, NULL };
+	struct answer_view v = { fs, json_object(), json_object() };
+	const char *prev = ref_id(rv, json_array_get(json_object_get(pdu, "prev_events"), 0));
+	struct room_store *rs = rooms_store(fs->hs->rooms);
+	json_t *reply = NULL, *fetched = json_array(), *none = json_array(), *ids, *item, *map = NULL;
+	struct buf uri;
+	long status = 0;
+	char err[256];
+	size_t i;
+	int rc = -1;
+
+	*state = NULL;
+	buf_init(&uri, 512);
+	if (!prev || !v.events || !v.rejected || !fetched || !none)
+		goto out;
+	buf_puts(&uri, "/_matrix/federation/v1/state_ids/");
+	path_escape(&uri, room_id);
+	buf_puts(&uri, "?event_id=");
+	path_escape(&uri, prev);
+	err[0] = '\0';
+	if (!uri.data || request(&j, origin, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0 ||
+	    status != 200 || !json_is_array(json_object_get(reply, "pdu_ids"))) {
+		log_info("federation: no state at %s from %s (%ld %s)", prev, origin, status, err);
+		goto out;
+	}
+	/* Whatever of the state, its auth chain and the prev event itself
+	 * this server lacks, one /event each. */
+	ids = json_array();
+	json_array_extend(ids, json_object_get(reply, "pdu_ids"));
+	json_array_extend(ids, json_object_get(reply, "auth_chain_ids"));
+	json_array_append_new(ids, json_string(prev));
+	json_array_foreach(ids, i, item) {
+		const char *id = json_string_value(item);
+		json_t *one = NULL, *ev;
+		if (!id || room_store_event_known(rs, id) != 0)
+			continue;
+		if (json_array_size(fetched) >= FETCH_MAX_EVENTS)
+			break;
+		buf_free(&uri);
+		buf_init(&uri, 256);
+		buf_puts(&uri, "/_matrix/federation/v1/event/");
+		path_escape(&uri, id);
+		if (uri.data && request(&j, origin, "GET", uri.data, NULL, &status, &one, err, sizeof(err)) == 0 &&
+		    status == 200 && json_is_object(ev = json_array_get(json_object_get(one, "pdus"), 0)))
+			json_array_append(fetched, ev);
+		json_decref(one);
+	}
+	json_decref(ids);
+	if (check_answer(&v, rv, fetched, none, err, sizeof(err)) < 0 || store_answer(rs, room_id, &v) < 0)
+		goto out;
+	/* The state after prev: the state before it, and it. */
+	map = json_object();
+	ids = json_array();
+	json_array_extend(ids, json_object_get(reply, "pdu_ids"));
+	json_array_append_new(ids, json_string(prev));
+	json_array_foreach(ids, i, item) {
+		int rej = 0;
+		const char *id = json_string_value(item);
+		const json_t *ev = id ? answer_event(&v, id, &rej) : NULL;
+		const char *type = event_type(ev), *sk = event_state_key(ev);
+		json_t *tm;
+		/* (A v12 create event has no room_id: its ID names the room.) */
+		if (!ev || rej || !type || !sk ||
+		    (event_room_id(ev) ? strcmp(event_room_id(ev), room_id) != 0 : strcmp(type, "m.room.create") != 0))
+			continue;
+		if (!(tm = json_object_get(map, type))) {
+			tm = json_object();
+			json_object_set_new(map, type, tm);
+		}
+		json_object_set_new(tm, sk, json_string(id));
+	}
+	json_decref(ids);
+	if (!json_object_get(json_object_get(map, "m.room.create"), "")) {
+		log_info("federation: the state at %s from %s has no create event", prev, origin);
+		goto out;
+	}
+	log_info("federation: state at %s in %s from %s (%zu events fetched)", prev, room_id, origin,
+		 json_array_size(fetched));
+	*state = map;
+	map = NULL;
+	rc = 0;
+out:
+	buf_free(&uri);
+	json_decref(reply);
+	json_decref(fetched);
+	json_decref(none);
+	json_decref(map);
+	json_decref(v.events);
+	json_decref(v.rejected);
 	return rc;
 }

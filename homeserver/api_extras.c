@@ -83,7 +83,7 @@ static int in_thread(struct api_req *r, const char *event_id, const char *thread
 	int ok;
 	memset(&e, 0, sizeof(e));
 	if (room_store_event_get(rooms_store(r->hs->rooms), event_id, &e) == STORE_OK)
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 	room_event_clear(&e);
 	rel = json_object_get(json_object_get(ev, "content"), "m.relates_to");
 	type = json_string_value(json_object_get(rel, "rel_type"));

@@ -1015,7 +1015,7 @@ static void redact(struct api_req *r)
 		api_error(r, 404, "M_NOT_FOUND", "Event not found");
 		return;
 	}
-	orig = json_loads(e.json, 0, NULL);
+	orig = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 	room_event_clear(&e);
 	if (rooms_power(r->hs->rooms, api_param(r, 0), r->who.user_id, NULL, &have, NULL, &red,
 			&kick_l, &ban_l, &inv) != ROOM_OK ||

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/base64.h"
 #include "common/canonjson.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "homeserver/events/auth_rules.h"
 #include "homeserver/events/event_sign.h"
@@ -182,7 +184,7 @@ static json_t *load_pdu(struct rooms *r, const char *event_id)
 	struct room_event e;
 	json_t *ev = NULL;
 	if (room_store_event_get(r->rs, event_id, &e) == STORE_OK) {
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		room_event_clear(&e);
 	}
 	return ev;
@@ -417,6 +419,48 @@ static enum room_rc remote_invite_sign(struct rooms *r, struct room *rm, const s
 	return ROOM_OK;
 }
 
+/* Room versions 1 and 2: an event is named "$opaque:server" by the server
+ * that makes it, and cites its prev and auth events as [event_id,
+ * {"sha256": reference hash}] pairs.  ev was built with plain ID lists
+ * (event_new() makes version 3 shapes); the cited events are read from the
+ * store.  0, or -1 when one is missing or out of memory. */
+static int v1_finish(struct rooms *r, const struct room_version *rv, json_t *ev)
+{
+	static const char *const lists[] = { "prev_events", "auth_events" };
+	char tok[19], id[EVENT_ID_BUF], b64[64];
+	unsigned char hash[32];
+	int n;
+
+	for (size_t l = 0; l < 2; l++) {
+		json_t *ids = json_object_get(ev, lists[l]), *pairs = json_array(), *item;
+		size_t i;
+		if (!pairs)
+			return -1;
+		json_array_foreach(ids, i, item) {
+			json_t *cited = load_pdu(r, json_string_value(item));
+			int ok = cited && event_reference_hash(rv, cited, hash) == 0;
+			json_decref(cited);
+			if (!ok) {
+				json_decref(pairs);
+				return -1;
+			}
+			base64_encode(hash, sizeof(hash), b64, 0);
+			if (json_array_append_new(pairs, json_pack("[O,{s:s}]", item, "sha256", b64)) < 0) {
+				json_decref(pairs);
+				return -1;
+			}
+		}
+		if (json_object_set_new(ev, lists[l], pairs) < 0)
+			return -1;
+	}
+	if (scop_random_token(tok, sizeof(tok) - 1) < 0)
+		return -1;
+	n = snprintf(id, sizeof(id), "$%s:%s", tok, r->server_name);
+	if (n < 0 || (size_t)n >= sizeof(id))
+		return -1;
+	return json_object_set_new(ev, "event_id", json_string(id));
+}
+
 /* Builds, checks, signs and stores one event in rm (locked by the caller).
  * create: rm is not yet in the table and the event is the create event.
  * dry: everything but storing (the cache of rm is still updated), so a
@@ -447,7 +491,9 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 		return ROOM_OK;
 	}
 	nprev = rm->nextrem > EVENT_MAX_PREV_EVENTS ? EVENT_MAX_PREV_EVENTS : rm->nextrem;
-	ev = event_new(rv, rv->room_id_is_create_hash && is_create ? NULL : rm->room_id, s->sender,
+	/* Versions 1 and 2 are built in version 3's shape, then v1_finish(). */
+	ev = event_new(rv->event_id == EVENT_ID_V1 ? room_version_get("3") : rv,
+		       rv->room_id_is_create_hash && is_create ? NULL : rm->room_id, s->sender,
 		       s->type, s->state_key, s->content, (const char *const *)rm->extrem, nprev,
 		       NULL, 0, rm->depth + 1, now_ms());
 	if (!ev) {
@@ -484,6 +530,10 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	if (auth_check(rv, ev, &st, err, sizeof(err)) != AUTH_ALLOW) {
 		set_reason(res, "%s", err);
 		rc = ROOM_FORBIDDEN;
+		goto out;
+	}
+	if (rv->event_id == EVENT_ID_V1 && v1_finish(r, rv, ev) < 0) {
+		set_reason(res, "cannot cite the event's prev and auth events", NULL);
 		goto out;
 	}
 	if (event_hash_and_sign(rv, ev, r->server_name, &r->key) < 0)
@@ -884,7 +934,7 @@ static const char *const pdu_only[] = {
 json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
 			   const char *viewer, const char *viewer_device)
 {
-	json_t *ev = json_loads(e->json, 0, NULL), *uns;
+	json_t *ev = json_loads(e->json, JSON_ALLOW_NUL, NULL), *uns;
 	const struct room_version *rv = NULL;
 
 	if (!ev)
@@ -981,7 +1031,7 @@ static json_t *remote_stripped_state(struct rooms *r, const char *room_id, const
 		json_t *ev;
 		if (strcmp(ms[i].room_id, room_id) != 0 || room_store_event_get(r->rs, ms[i].event_id, &e) != STORE_OK)
 			continue;
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		room_event_clear(&e);
 		arr = json_deep_copy(json_object_get(json_object_get(ev, "unsigned"), "invite_room_state"));
 		if (!json_is_array(arr)) {
@@ -1509,7 +1559,7 @@ static void content_of(struct rooms *r, const char *event_id, const char *key, c
 	json_t *ev;
 	if (!event_id || room_store_event_get(r->rs, event_id, &e) != STORE_OK)
 		return;
-	if ((ev = json_loads(e.json, 0, NULL))) {
+	if ((ev = json_loads(e.json, JSON_ALLOW_NUL, NULL))) {
 		const char *s = json_string_value(json_object_get(json_object_get(ev, "content"), key));
 		if (s)
 			snprintf(out, n, "%s", s);
@@ -1549,7 +1599,7 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 	hv = v->c[i].hv;
 	mem = v->c[i].membership;
 	/* The user's own member event: */
-	if ((ev = json_loads(e->json, 0, NULL))) {
+	if ((ev = json_loads(e->json, JSON_ALLOW_NUL, NULL))) {
 		const char *t = event_type(ev), *sk = event_state_key(ev), *m = event_membership(ev);
 		if (t && sk && m && strcmp(t, "m.room.member") == 0 && strcmp(sk, v->user) == 0)
 			snprintf(own, sizeof(own), "%s", m);
@@ -1598,7 +1648,7 @@ static const json_t *evc_get(void *arg, const char *id)
 		return ev;
 	if (room_store_event_get(c->rs, id, &e) != STORE_OK)
 		return NULL;
-	ev = json_loads(e.json, 0, NULL);
+	ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 	if (ev && e.kind == ROOM_EVENT_REJECTED)
 		json_object_set_new(c->rejected, id, json_true());
 	room_event_clear(&e);
@@ -1892,9 +1942,32 @@ static int cites_extremities(const struct room *rm, const char *const *prevs, si
 	return 1;
 }
 
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
+			    rooms_check_fn check, void *check_arg, struct room_result *res,
+			    enum room_remote_verdict *verdict);
+
 enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
 			   rooms_check_fn check, void *check_arg, struct room_result *res,
 			   enum room_remote_verdict *verdict)
+{
+	return receive(r, room_id, pdu, NULL, check, check_arg, res, verdict);
+}
+
+enum room_rc rooms_receive_with_state(struct rooms *r, const char *room_id, const json_t *pdu,
+				      const json_t *state_before, rooms_check_fn check, void *check_arg,
+				      struct room_result *res, enum room_remote_verdict *verdict)
+{
+	if (!json_is_object(state_before)) {
+		memset(res, 0, sizeof(*res));
+		*verdict = ROOM_REMOTE_DROP;
+		return ROOM_BAD_JSON;
+	}
+	return receive(r, room_id, pdu, state_before, check, check_arg, res, verdict);
+}
+
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
+			    rooms_check_fn check, void *check_arg, struct room_result *res,
+			    enum room_remote_verdict *verdict)
 {
 	struct room *rm;
 	struct evcache c = { r->rs, json_object(), json_object() };
@@ -1933,6 +2006,11 @@ enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *p
 		/* The common case: it extends the room's current state. */
 		before = json_incref(rm->ids);
 		before_group = rm->group;
+	} else if (given) {
+		/* Its prev events are not in the timeline: the caller worked
+		 * the state out (from the origin's /state_ids). */
+		if (!(before = json_deep_copy(given)))
+			goto out;
 	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
 		set_reason(res, "%s", why);
 		rc = ROOM_NOT_FOUND;

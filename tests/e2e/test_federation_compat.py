@@ -222,6 +222,25 @@ try:
     err = res.get(nul_name_id, {}).get("error", "")
     t.ok(err == "" or err.startswith("accept:"), "... a join with NUL in its display name is accepted",
          res.get(nul_name_id))
+    # Stored events carrying NUL must read back: the join is the auth event
+    # of the next message, and both show through the client API.
+    _, st = client("GET", "/_matrix/client/v3/rooms/%s/state" % q(room_id), token=tok)
+    ids = {e["type"]: e["event_id"] for e in st or [] if e["type"] in ("m.room.create", "m.room.power_levels")}
+    msg2 = {"room_id": room_id, "sender": joiner, "type": "m.room.message",
+            "content": {"msgtype": "m.text", "body": "after a\u0000join"}, "prev_events": [nul_name_id],
+            "auth_events": [ids.get("m.room.create"), ids.get("m.room.power_levels"), nul_name_id], "depth": 30,
+            "origin_server_ts": fedpeer.now_ms()}
+    msg2_id = sign_pdu(msg2, PEER, pk)
+    s, j = peer_req("PUT", "/_matrix/federation/v1/send/nul2", {"origin": PEER, "origin_server_ts": fedpeer.now_ms(),
+                                                                 "pdus": [msg2]})
+    err = (j or {}).get("pdus", {}).get(msg2_id, {}).get("error", "")
+    t.ok(s == 200 and (err == "" or err.startswith("accept:")),
+         "... a message citing that join as its auth event is accepted (the stored join reads back)", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=10" % q(room_id), token=tok)
+    got = {e.get("event_id"): e for e in (j or {}).get("chunk", [])}
+    t.ok(s == 200 and got.get(msg2_id, {}).get("content", {}).get("body") == "after a\u0000join" and
+         got.get(nul_name_id, {}).get("content", {}).get("displayname") == "x\u0000y",
+         "... and /messages shows both with their NUL characters", (s, j))
 
     # ---- the client API asks other servers: profiles and room aliases ----
     # (Synapse's users showed up as "Profile not found" and its aliases as

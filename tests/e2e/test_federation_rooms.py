@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Rooms across two scopd over TLS on loopback (issue 6).
+"""Rooms across scopd instances over TLS on loopback (issue 6).
 
 hs1 and hs2 (tests/federation/fedhs.py) federate with short sender
 backoff.  Checks: a user of hs2 joins a room of hs1 (make_join/send_join,
 the state checked and adopted), messages and state changes both ways,
 a room of hs2 joined from hs1, a restart of hs2 while hs1 keeps sending
 (hs1's outbox and retries catch it up), forged and unauthorised PDUs
-refused without changing state, and leaving."""
+refused without changing state, and leaving.  With SCOP_TEST_PG_DSN, hs2
+runs on a fresh PostgreSQL database (hs1 and hs3 on SQLite)."""
 import os
 import shutil
 import sys
@@ -16,6 +17,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, free_port  # noqa: E402
+from test_rooms_common import backends  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedhs  # noqa: E402
@@ -28,6 +30,7 @@ t = Tap()
 work = tempfile.mkdtemp(prefix="scop-fedrooms-")
 servers = []
 proxies = []
+cleanups = []
 
 
 def joined(hs, tok, room):
@@ -45,7 +48,9 @@ try:
                  "hs3.fed.test:%d:127.0.0.1:%d" % (p3, p3)]
     hs1 = fedhs.HS(work, "hs1.fed.test", p1, overrides)
     servers.append(hs1)
-    hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides)
+    dbs = backends(work, "fedrooms")
+    cleanups += [d[2] for d in dbs]
+    hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides, database=dbs[-1][1])
     servers.append(hs2)
     alice, atok = hs1.register("alice")
     bob, btok = hs2.register("bob")
@@ -167,6 +172,25 @@ try:
     s2, j2 = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
     t.ok(s == 200 and s2 == 200 and room not in (j2 or {}).get("rooms", {}).get("invite", {}),
          "erin's /sync no longer lists the invite", (s, j, j2))
+    # ---- a restricted room of hs1: members of `room` may join ----
+    s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
+        "preset": "private_chat", "name": "Members only",
+        "initial_state": [{"type": "m.room.join_rules", "state_key": "",
+                           "content": {"join_rule": "restricted",
+                                       "allow": [{"type": "m.room_membership", "room_id": room}]}}]},
+        token=atok)
+    room6 = (j or {}).get("room_id")
+    s, j = hs2.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room6), q(hs1.name)), {},
+                      token=btok)
+    ev = hs1.client("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (q(room6), q(bob)),
+                    token=atok)[1] or {}
+    t.ok(s == 200 and bob in joined(hs1, atok, room6) and ev.get("join_authorised_via_users_server") == alice,
+         "bob (a member of the allowed room) joins a restricted room of hs1, vouched for by alice", (s, j, ev))
+    outsider, otok = hs2.register("outsider")
+    s, j = hs2.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room6), q(hs1.name)), {},
+                      token=otok)
+    t.ok(s == 403 and outsider not in joined(hs1, atok, room6), "a user in none of the allowed rooms may not", (s, j))
+
     # ---- knocking on a room of hs1 from hs2 ----
     s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
         "preset": "private_chat", "name": "Knock here",
@@ -294,6 +318,8 @@ finally:
     stopped = [hs.stop() for hs in servers]
     for p in proxies:
         p.stop()
+    for c in cleanups:
+        c()
     if stopped:
         t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
     if t.failed:

@@ -359,6 +359,31 @@ try:
              asks[0].get("latest_events") == [m3id] and bodies[:2] == ["after the gap", "missed"],
              "a PDU after a gap: hs2 fetches the missing event with get_missing_events, then takes both",
              (s, j, asks, bodies))
+        # A deeper gap: x1 cites x0, which hs2 never saw and get_missing_events
+        # does not give; hs2 asks for the state at x0 and fetches x0 by /event.
+        _, stj = hs2.client("GET", "/_matrix/client/v3/rooms/%s/state" % urllib.parse.quote(room_id), token=bobtok)
+        x0 = dict(m3, content={"msgtype": "m.text", "body": "x0 never sent"}, prev_events=[m3id],
+                  depth=m3["depth"] + 1, origin_server_ts=fedpeer.now_ms())
+        x0.pop("hashes", None)
+        x0.pop("signatures", None)
+        x0id = sign_pdu(x0, PEER, pk)
+        x1 = dict(x0, content={"msgtype": "m.text", "body": "x1 after a deep gap"}, prev_events=[x0id],
+                  depth=x0["depth"] + 1)
+        x1.pop("hashes", None)
+        x1.pop("signatures", None)
+        x1id = sign_pdu(x1, PEER, pk)
+        with peer.lock:
+            peer.missing_events = []
+            peer.state_ids[x0id] = {"pdu_ids": [e["event_id"] for e in stj], "auth_chain_ids": []}
+            peer.events[x0id] = x0
+        s, j = send(PEER, pk, "deepgap", {"origin": PEER, "origin_server_ts": 1, "pdus": [x1]})
+        s2, j2 = hs2.client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=5" %
+                            urllib.parse.quote(room_id), token=bobtok)
+        bodies = [e.get("content", {}).get("body") for e in (j2 or {}).get("chunk", [])]
+        t.ok(s == 200 and (j or {}).get("pdus", {}).get(x1id) == {} and "x1 after a deep gap" in bodies and
+             "x0 never sent" not in bodies,
+             "a PDU after a deeper gap: hs2 takes the state at its prev from /state_ids and /event (x0 kept as "
+             "an outlier) and puts it in the room", (s, j, bodies))
         s, j = hs2.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/out1" % urllib.parse.quote(room_id),
                           {"msgtype": "m.text", "body": "to the peer"}, token=bobtok)
         out_id = (j or {}).get("event_id")

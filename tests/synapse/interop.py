@@ -260,7 +260,30 @@ try:
     else:
         todo(False, "state, typing, receipts and aliases across rooms joined both ways", "joins missing")
 
-    # ---- 5b. joins and messages in every room version Synapse knows ----
+    # ---- 5b. catch-up: what one side sent while the other was down ----
+    if both:
+        syn.proc.stop(timeout=30)
+        s, _ = scop.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/down1" % q(syn_room),
+                           {"msgtype": "m.text", "body": "sent while Synapse was down"}, token=cdave_tok)
+        syn.start([])
+        todo(s == 200 and wait_for(lambda: "sent while Synapse was down" in timeline_bodies(syn, sbob_tok, syn_room),
+                                   timeout=30),
+             "scopd -> Synapse: a message sent while Synapse was down arrives after its restart (outbox, retry)",
+             timeline_bodies(syn, sbob_tok, syn_room))
+        rc = scop.proc.stop(timeout=30)
+        s, _ = syn.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/down2" % q(syn_room),
+                          {"msgtype": "m.text", "body": "sent while scopd was down"}, token=sbob_tok)
+        scop.start()
+        # Synapse backs off for minutes, but any request from scopd wakes
+        # its queue for scopd: a message from scopd does.
+        scop.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/back1" % q(syn_room),
+                    {"msgtype": "m.text", "body": "scopd is back"}, token=cdave_tok)
+        todo(rc == 0 and s == 200 and
+             wait_for(lambda: "sent while scopd was down" in timeline_bodies(scop, cdave_tok, syn_room), timeout=30),
+             "Synapse -> scopd: a message sent while scopd was down arrives after scopd is back (Synapse's catch-up)",
+             (rc, timeline_bodies(scop, cdave_tok, syn_room)))
+
+    # ---- 5c. joins and messages in every room version Synapse knows ----
     # One line per version and direction: created on one side, joined from
     # the other, a message each way.
     def round_trip(home, htok, huser, away, atok, auser, ver):

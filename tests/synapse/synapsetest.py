@@ -233,11 +233,31 @@ federation_backoff_base_ms: 200
 federation_backoff_max_ms: 2000
 {extra}""")
         self.log_path = os.path.join(self.dir, "scopd.log")
-        self.proc = Proc([binary("scopd"), "-c", self.config], self.log_path)
-        wait_port(self.cport, proc=self.proc.p)
-        wait_port(self.fport, proc=self.proc.p)
+        self.runs = 0
+        self.start()
         with open(os.path.join(self.dir, "signing.key")) as f:
             self.sk = signedjson.key.read_signing_keys(f)[0]
+
+    def start(self):
+        # A log per run: a restarted scopd must not truncate the first one.
+        path = self.log_path if not self.runs else "%s.%d" % (self.log_path, self.runs)
+        self.runs += 1
+        self.proc = Proc([binary("scopd"), "-c", self.config], path)
+        wait_port(self.cport, proc=self.proc.p)
+        wait_port(self.fport, proc=self.proc.p)
+
+    def restart(self):
+        rc = self.proc.stop(timeout=30)
+        self.start()
+        return rc
+
+    def log(self):
+        out = []
+        for i in range(self.runs):
+            path = self.log_path if not i else "%s.%d" % (self.log_path, i)
+            with open(path, errors="replace") as f:
+                out.append(f.read())
+        return "\n".join(out)
 
 
 def verified(doc, server, vk):
