@@ -322,7 +322,7 @@ static const json_t *answer_event(void *arg, const char *id, int *rejected)
 	json_t *ev = json_object_get(v->events, id);
 
 	if (!ev && id && room_store_event_get(rooms_store(v->fs->hs->rooms), id, &e) == STORE_OK) {
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		if (ev && e.kind == ROOM_EVENT_REJECTED)
 			json_object_set_new(v->rejected, id, json_true());
 		room_event_clear(&e);
