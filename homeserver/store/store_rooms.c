@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "homeserver/store/commit_queue.h"
 #include "homeserver/store/db.h"
+#include "homeserver/store/db_pool.h"
 
 #define RS_POOL 6
 /* The same advisory lock store_event_append() takes, so both writers of
@@ -18,64 +19,18 @@
 
 struct room_store {
 	enum db_kind kind;
-	char *conninfo;
-	pthread_mutex_t lock;
-	pthread_cond_t freed;
+	struct db_pool *pool;
 	struct commit_queue *cq; /* appends: one batch at a time, group commit */
-	int total;
-	int nidle;
-	struct db_conn *idle[RS_POOL];
 };
 
 static struct db_conn *conn_get(struct room_store *rs)
 {
-	struct db_conn *c = NULL;
-	char err[256];
-
-	pthread_mutex_lock(&rs->lock);
-	for (;;) {
-		while (rs->nidle == 0 && rs->total >= RS_POOL)
-			pthread_cond_wait(&rs->freed, &rs->lock);
-		if (rs->nidle == 0)
-			break;
-		c = rs->idle[--rs->nidle];
-		if (db_alive(c)) {
-			pthread_mutex_unlock(&rs->lock);
-			return c;
-		}
-		db_disconnect(c);
-		c = NULL;
-		rs->total--;
-	}
-	rs->total++;
-	pthread_mutex_unlock(&rs->lock);
-	if (db_connect(rs->kind, rs->conninfo, &c, err, sizeof(err)) != STORE_OK) {
-		log_error("room store: %s", err);
-		pthread_mutex_lock(&rs->lock);
-		rs->total--;
-		pthread_cond_signal(&rs->freed);
-		pthread_mutex_unlock(&rs->lock);
-		return NULL;
-	}
-	return c;
+	return db_pool_get(rs->pool);
 }
 
 static void conn_put(struct room_store *rs, struct db_conn *c)
 {
-	int drop;
-	if (!c)
-		return;
-	db_rollback(c);
-	pthread_mutex_lock(&rs->lock);
-	drop = db_broken(c);
-	if (drop)
-		rs->total--;
-	else
-		rs->idle[rs->nidle++] = c;
-	pthread_cond_signal(&rs->freed);
-	pthread_mutex_unlock(&rs->lock);
-	if (drop)
-		db_disconnect(c);
+	db_pool_put(rs->pool, c);
 }
 
 /* The commit queue borrows a connection from the pool for each batch. */
@@ -93,7 +48,6 @@ enum store_rc room_store_open(const char *backend, const char *conninfo,
 			      struct room_store **out, char *err, size_t errlen)
 {
 	struct room_store *rs;
-	struct db_conn *c;
 
 	*out = NULL;
 	if (!backend || !conninfo) {
@@ -101,26 +55,20 @@ enum store_rc room_store_open(const char *backend, const char *conninfo,
 		return STORE_ERROR;
 	}
 	rs = calloc(1, sizeof(*rs));
-	if (!rs || !(rs->conninfo = strdup(conninfo))) {
-		free(rs);
+	if (!rs) {
 		snprintf(err, errlen, "room store: out of memory");
 		return STORE_ERROR;
 	}
-	rs->kind = (strcmp(backend, "postgres") == 0 || strcmp(backend, "psycopg2") == 0)
-			   ? DB_POSTGRES : DB_SQLITE;
-	pthread_mutex_init(&rs->lock, NULL);
-	pthread_cond_init(&rs->freed, NULL);
+	rs->kind = db_kind_of(backend);
+	if (db_pool_open(rs->kind, conninfo, RS_POOL, "room store", &rs->pool, err, errlen) != STORE_OK) {
+		free(rs);
+		return STORE_ERROR;
+	}
 	if (!(rs->cq = commit_queue_new(cq_conn_get, cq_conn_put, rs, 0))) {
 		snprintf(err, errlen, "room store: out of memory");
 		room_store_close(rs);
 		return STORE_ERROR;
 	}
-	if (db_connect(rs->kind, conninfo, &c, err, errlen) != STORE_OK) {
-		room_store_close(rs);
-		return STORE_ERROR;
-	}
-	rs->total = 1;
-	conn_put(rs, c);
 	*out = rs;
 	return STORE_OK;
 }
@@ -137,14 +85,8 @@ void room_store_close(struct room_store *rs)
 				 (unsigned long long)cs.items, (unsigned long long)cs.batches,
 				 cs.largest);
 	}
-	for (int i = 0; i < rs->nidle; i++)
-		db_disconnect(rs->idle[i]);
-	pthread_mutex_destroy(&rs->lock);
-	pthread_cond_destroy(&rs->freed);
 	commit_queue_free(rs->cq);
-	if (rs->conninfo)
-		explicit_bzero(rs->conninfo, strlen(rs->conninfo));
-	free(rs->conninfo);
+	db_pool_close(rs->pool);
 	free(rs);
 }
 
