@@ -12,6 +12,7 @@ struct commit_queue {
 	pthread_mutex_t mu;
 	struct commit_ticket *head, *tail; /* queued, not yet taken by a leader */
 	size_t waiting;
+	size_t running;           /* items of the batch being run */
 	int busy;                 /* a leader is running a batch */
 	size_t max_batch;
 	commit_conn_get_fn get;
@@ -177,6 +178,7 @@ static void lead(struct commit_queue *q)
 		q->tail = NULL;
 	last->next = NULL;
 	q->waiting -= n;
+	q->running = n;
 	pthread_mutex_unlock(&q->mu);
 
 	run_batch(q, batch, n);
@@ -195,6 +197,7 @@ static void lead(struct commit_queue *q)
 			pthread_cond_signal(&t->cond);
 	}
 	q->busy = 0;
+	q->running = 0;
 }
 
 enum store_rc commit_queue_wait(struct commit_queue *q, struct commit_ticket *t)
@@ -249,5 +252,6 @@ void commit_queue_stats(struct commit_queue *q, struct commit_queue_stats *out)
 	out->items = q->items;
 	out->largest = q->largest;
 	out->waiting = q->waiting;
+	out->running = q->running;
 	pthread_mutex_unlock(&q->mu);
 }

@@ -110,6 +110,7 @@ struct commit_queue_stats {
 	uint64_t items;     /* items they carried */
 	size_t largest;     /* most items in one batch */
 	size_t waiting;     /* queued now, not yet taken by a leader */
+	size_t running;     /* in the batch being run now */
 };
 void commit_queue_stats(struct commit_queue *q, struct commit_queue_stats *out);
 

@@ -302,6 +302,13 @@ int room_store_append_poll(struct room_append_ticket *t, enum store_rc *rc, int6
 	return 1;
 }
 
+size_t room_store_appends_pending(struct room_store *rs)
+{
+	struct commit_queue_stats cs;
+	commit_queue_stats(rs->cq, &cs);
+	return cs.waiting + cs.running;
+}
+
 enum store_rc room_store_append(struct room_store *rs, const struct room_append *a,
 				int64_t *stream_pos, int64_t *state_after)
 {

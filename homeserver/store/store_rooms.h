@@ -105,6 +105,8 @@ enum store_rc room_store_append_wait(struct room_append_ticket *t, int64_t *stre
 /* Without blocking: 1 with the final code and position once the append's
  * fate is final, else 0.  Any thread may ask until wait returns. */
 int room_store_append_poll(struct room_append_ticket *t, enum store_rc *rc, int64_t *stream_pos);
+/* Appends (and other writes) submitted and not yet done (tests). */
+size_t room_store_appends_pending(struct room_store *rs);
 
 struct room_event {
 	int64_t stream_pos;
