@@ -56,6 +56,8 @@ struct pending {
 	json_t *ev;
 	enum store_rc rc;         /* final code and position, once published */
 	int64_t pos;
+	int published;            /* set last, atomically: then only the owner
+				   * touches it */
 };
 
 struct rooms {
@@ -770,6 +772,7 @@ fail:
 static void publish_locked(struct rooms *r, struct room *rm)
 {
 	struct pending *p;
+	int64_t last = 0;
 	while ((p = rm->pend) && room_store_append_poll(&p->t, &p->rc, &p->pos)) {
 		rm->pend = p->next;
 		if (!rm->pend)
@@ -777,9 +780,14 @@ static void publish_locked(struct rooms *r, struct room *rm)
 		p->next = NULL;
 		if (p->rc == STORE_OK) {
 			send_out(r, rm, p->ev, NULL);
-			notify(r, rm, NULL, p->pos);
+			last = p->pos;
 		}
+		__atomic_store_n(&p->published, 1, __ATOMIC_RELEASE);
 	}
+	/* Messages have no target: one wake-up with the newest position
+	 * tells the same users of all of them. */
+	if (last)
+		notify(r, rm, NULL, last);
 	if (!rm->pend)
 		pthread_cond_broadcast(&rm->drained);
 }
@@ -842,12 +850,11 @@ static int txn_in_flight(const struct room *rm, const struct room_send *s)
 	return 0;
 }
 
-/* A message event (s has no state_key) in rm, locked on entry and on
- * return.  Built and submitted under the lock, the cache moved on at once
- * so the room's next event builds on it; committed outside the lock, so
- * concurrent sends to one room share a commit.  Answers once the event is
- * committed (or failed), after it and every earlier event of the room
- * were published. */
+/* A message event (s has no state_key) in rm, locked on entry and
+ * unlocked on return.  Built and submitted under the lock, the cache moved
+ * on at once so the room's next event builds on it; committed outside the
+ * lock, so concurrent sends to one room share a commit.  Answers once the
+ * event is committed (or failed) and published. */
 static enum room_rc send_pipelined(struct rooms *r, struct room *rm, const struct room_send *s,
 				   struct room_result *res)
 {
@@ -863,21 +870,24 @@ static enum room_rc send_pipelined(struct rooms *r, struct room *rm, const struc
 		drain_locked(r, rm); /* its fate decides the answer */
 	if (commit_chain_epoch(&rm->chain) != rm->epoch && settle_locked(r, rm) < 0) {
 		set_reason(res, "cannot load the room", NULL);
-		return ROOM_ERROR;
+		rc = ROOM_ERROR;
+		goto unlock;
 	}
 	if (txn && room_store_txn_get(r->rs, s->sender, s->device_id, s->txn_id, &stored) == STORE_OK) {
 		snprintf(res->event_id, sizeof(res->event_id), "%s", stored);
 		free(stored);
-		return ROOM_OK;
+		rc = ROOM_OK;
+		goto unlock;
 	}
 	if ((rc = build_locked(r, rm, s, res, 0, &b)) != ROOM_OK)
-		return rc;
+		goto unlock;
 	p = pending_new(&b, res->event_id);
 	built_clear(&b);
 	if (!p || room_store_append_submit(r->rs, &p->a, &p->t, &rm->chain, rm->epoch) != STORE_OK) {
 		pending_free(p);
 		set_reason(res, "cannot store the event", NULL);
-		return ROOM_ERROR;
+		rc = ROOM_ERROR;
+		goto unlock;
 	}
 	if (rm->pend_tail)
 		rm->pend_tail->next = p;
@@ -885,13 +895,17 @@ static enum room_rc send_pipelined(struct rooms *r, struct room *rm, const struc
 		rm->pend = p;
 	rm->pend_tail = p;
 	cache_apply(r, rm, s, res->event_id, p->ev, rm->group);
-
 	pthread_mutex_unlock(&rm->lock);
-	src = room_store_append_wait(&p->t, &pos, &group);
-	pthread_mutex_lock(&rm->lock);
-	/* Every earlier append of the room is done too: this publishes p. */
-	publish_locked(r, rm);
 
+	src = room_store_append_wait(&p->t, &pos, &group);
+	/* Every earlier append of the room is done too, so either another
+	 * owner published p already (a batch is published by whichever of its
+	 * owners gets the lock first), or this publishes it. */
+	if (!__atomic_load_n(&p->published, __ATOMIC_ACQUIRE)) {
+		pthread_mutex_lock(&rm->lock);
+		publish_locked(r, rm);
+		pthread_mutex_unlock(&rm->lock);
+	}
 	if (src == STORE_OK) {
 		res->stream_pos = pos;
 		rc = ROOM_OK;
@@ -906,6 +920,9 @@ static enum room_rc send_pipelined(struct rooms *r, struct room *rm, const struc
 		rc = ROOM_ERROR;
 	}
 	pending_free(p);
+	return rc;
+unlock:
+	pthread_mutex_unlock(&rm->lock);
 	return rc;
 }
 
@@ -927,9 +944,9 @@ enum room_rc rooms_send(struct rooms *r, const struct room_send *s, struct room_
 	/* State events wait for their commit under the lock: the next event
 	 * needs their state group, which the store hands out.  Versions 1 and
 	 * 2 cite prev events by reference hashes read from the store. */
-	if (!s->state_key && rm->rv->event_id != EVENT_ID_V1) {
-		rc = send_pipelined(r, rm, s, res);
-	} else if (settle_locked(r, rm) < 0) {
+	if (!s->state_key && rm->rv->event_id != EVENT_ID_V1)
+		return send_pipelined(r, rm, s, res); /* unlocks */
+	if (settle_locked(r, rm) < 0) {
 		set_reason(res, "cannot load the room", NULL);
 		rc = ROOM_ERROR;
 	} else {
