@@ -24,3 +24,8 @@ bench_bench_push_rules_LDADD = homeserver/libscophs.a $(COMMON_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_push.py tests/e2e/test_push_jssdk.py
 EXTRA_DIST += tests/e2e/test_push.py tests/e2e/test_push_jssdk.py tests/jssdk/push.mjs
+
+BENCH_PROGS += bench/bench_push_counts
+bench_bench_push_counts_SOURCES = bench/bench_push_counts.c
+bench_bench_push_counts_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(STORE_CFLAGS)
+bench_bench_push_counts_LDADD = $(HS_LIBS)
