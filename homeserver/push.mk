@@ -17,6 +17,7 @@ FUZZ_TARGETS += tests/fuzz/fuzz_hs_push_rules
 tests_fuzz_fuzz_hs_push_rules_SOURCES = tests/fuzz/fuzz_hs_push_rules.c
 tests_fuzz_fuzz_hs_push_rules_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_push_rules_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/hs_push_rules
 
 BENCH_PROGS += bench/bench_push_rules
 bench_bench_push_rules_SOURCES = bench/bench_push_rules.c
