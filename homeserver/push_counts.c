@@ -109,6 +109,7 @@ struct entry {
 struct push_counts {
 	struct rooms *rooms;
 	pthread_mutex_t lock;
+	pthread_mutex_t edit;  /* rule edits, one at a time */
 	unsigned gen;
 	struct rules *users[NBUCKETS];
 	size_t nusers;
@@ -193,6 +194,7 @@ struct push_counts *push_counts_new(struct rooms *rooms)
 		return NULL;
 	pc->rooms = rooms;
 	pthread_mutex_init(&pc->lock, NULL);
+	pthread_mutex_init(&pc->edit, NULL);
 	return pc;
 }
 
@@ -225,6 +227,7 @@ void push_counts_free(struct push_counts *pc)
 	drop_all_entries(pc);
 	drop_all_users(pc);
 	pthread_mutex_destroy(&pc->lock);
+	pthread_mutex_destroy(&pc->edit);
 	free(pc);
 }
 
@@ -244,6 +247,18 @@ void push_counts_rules_changed(struct push_counts *pc, const char *user_id)
 			break;
 		}
 	pthread_mutex_unlock(&pc->lock);
+}
+
+void push_counts_edit_begin(struct push_counts *pc)
+{
+	if (pc)
+		pthread_mutex_lock(&pc->edit);
+}
+
+void push_counts_edit_end(struct push_counts *pc)
+{
+	if (pc)
+		pthread_mutex_unlock(&pc->edit);
 }
 
 /* The user's compiled rules (a reference to release), NULL on failure. */

@@ -44,6 +44,10 @@ struct push_counts;
 struct push_counts *push_counts_new(struct rooms *rooms);
 void push_counts_free(struct push_counts *pc);
 void push_counts_rules_changed(struct push_counts *pc, const char *user_id);
+/* Serialise read-change-write edits of rules (the /pushrules endpoints), so
+ * two edits at once cannot lose one.  NULL pc: no-op. */
+void push_counts_edit_begin(struct push_counts *pc);
+void push_counts_edit_end(struct push_counts *pc);
 
 /* The counts of user_id in room_id up to stream position upto, as the keys
  * a joined room of /sync carries: {"unread_notifications": {...}} and, when
