@@ -7,7 +7,8 @@ asking server.  Fills a world-readable room with BENCH_MESSAGES (default
 X-Matrix signing by signedjson done before the clock starts:
   - backfilling the whole room, 100 events a request (the cap), walking
     back from the newest event;
-  - GET /state_ids and /state at the newest event;
+  - GET /state_ids and /state at the newest event, and in a room with
+    BENCH_STATE_EVENTS (default 1000) state events;
   - POST /get_missing_events of 100 events.
 Prints figures; exits 0."""
 import http.client
@@ -32,6 +33,7 @@ import fedpeer  # noqa: E402
 from fedsingle import HS, make_pki, xmatrix  # noqa: E402
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "1000"))
+STATE_EVENTS = int(os.environ.get("BENCH_STATE_EVENTS", "1000"))
 q = urllib.parse.quote
 
 
@@ -129,6 +131,35 @@ def main():
                 conn.do(r)
             dt = time.monotonic() - t0
             print("%s: %d requests in %.3f s, %.0f requests/s" % (what, len(reqs), dt, len(reqs) / dt))
+
+        # A room with many state events: /state_ids walks them and their
+        # auth chains (read in batches of the store's ROOM_STORE_BATCH).
+        s, j = hs.client("POST", "/_matrix/client/v3/createRoom", {
+            "preset": "public_chat", "initial_state": [{"type": "m.room.history_visibility", "state_key": "",
+                                                         "content": {"history_visibility": "world_readable"}}]},
+            token=tok)
+        big = j["room_id"]
+        for i in range(STATE_EVENTS):
+            c.request("PUT", "/_matrix/client/v3/rooms/%s/state/org.example.item/k%d" % (q(big), i),
+                      body=json.dumps({"n": i}).encode(),
+                      headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
+            r = c.getresponse()
+            big_last = json.loads(r.read())["event_id"]
+        c.request("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/big" % q(big),
+                  body=json.dumps({"msgtype": "m.text", "body": "after"}).encode(),
+                  headers={"Authorization": "Bearer " + tok, "Content-Type": "application/json"})
+        r = c.getresponse()
+        big_last = json.loads(r.read())["event_id"]
+        for what in ("state_ids", "state"):
+            path = "/_matrix/federation/v1/%s/%s?event_id=%s" % (what, q(big), q(big_last))
+            reqs = [conn.sign("GET", path) for _ in range(20)]
+            t0 = time.monotonic()
+            for r in reqs:
+                j, n = conn.do(r)
+            dt = time.monotonic() - t0
+            print("%s of a room with %d state events: %d requests in %.3f s, %.1f ms each, %.0f KiB" %
+                  (what, len(j.get("pdu_ids", j.get("pdus", []))), len(reqs), dt, 1000 * dt / len(reqs),
+                   n / 1024))
 
         body = {"earliest_events": [], "latest_events": [last], "limit": 100}
         reqs = [conn.sign("POST", "/_matrix/federation/v1/get_missing_events/" + q(room), body) for _ in range(50)]

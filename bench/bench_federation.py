@@ -49,6 +49,13 @@ def rss_kib(pid):
     return 0
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main():
     work = tempfile.mkdtemp(prefix="scop-benchfed-")
     servers, peer = [], None
@@ -100,9 +107,11 @@ def main():
                   "depth": depth, "origin_server_ts": fedpeer.now_ms()}
             prev = sign_pdu(ev, PEER, pk)
             pdus.append(ev)
+        c0 = cpu_s(hs1.proc.p.pid)
         el = send_all(pdus, "m")
-        print("inbound /send: %d PDUs in %.2f s = %.0f PDUs/s (transactions of 50, one in flight)"
-              % (PDUS, el, PDUS / el))
+        cpu = cpu_s(hs1.proc.p.pid) - c0
+        print("inbound /send: %d PDUs in %.2f s = %.0f PDUs/s (transactions of 50, one in flight); "
+              "scopd CPU %.2f s = %.0f PDUs per CPU-second" % (PDUS, el, PDUS / el, cpu, PDUS / cpu if cpu else 0))
 
         # ---- 2. joining a big room ----
         hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides, extra="log_level: warning\n")
@@ -121,16 +130,21 @@ def main():
                       "origin_server_ts": fedpeer.now_ms()}
                 prev = sign_pdu(ev, PEER, pk)
                 joins.append(ev)
+            c0 = cpu_s(hs1.proc.p.pid)
             el = send_all(joins, "r%d_" % n)
-            print("set-up: %d remote joins into one room on hs1 in %.1f s (%.0f joins/s)"
-                  % (len(joins), el, len(joins) / el if el else 0))
+            cpu = cpu_s(hs1.proc.p.pid) - c0
+            print("set-up: %d remote joins into one room on hs1 in %.1f s (%.0f joins/s; scopd CPU %.1f s)"
+                  % (len(joins), el, len(joins) / el if el else 0, cpu))
             t0 = time.monotonic()
+            c1, c2 = cpu_s(hs1.proc.p.pid), cpu_s(hs2.proc.p.pid)
             s, j = hs2.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room), q(hs1.name)), {},
                               token=btok)
             el = time.monotonic() - t0
+            c1, c2 = cpu_s(hs1.proc.p.pid) - c1, cpu_s(hs2.proc.p.pid) - c2
             s2, jm = hs2.client("GET", "/_matrix/client/v3/rooms/%s/joined_members" % q(room), token=btok)
             print("join of a room with %d members from another scopd: %.2f s (status %d, %d members seen "
-                  "on the joining side)" % (n + 2, el, s, len((jm or {}).get("joined", {}))))
+                  "on the joining side; CPU resident %.2f s, joiner %.2f s)"
+                  % (n + 2, el, s, len((jm or {}).get("joined", {})), c1, c2))
         for hs in servers:
             print("%s peak RSS: %.1f MiB" % (hs.host, rss_kib(hs.proc.p.pid) / 1024))
     finally:

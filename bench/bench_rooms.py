@@ -10,6 +10,8 @@ HTTP/1.1 keep-alive connections:
     idle long-polls (BENCH_IDLE, default 1000) are parked on the server;
     split into the send's own time (until its 200) and what the wake-up
     adds after it;
+  - the wake-up of 31 members long-polling the same room at once (time
+    from the send's start to the first, median and last answer);
   - scopd's RSS before and with the idle long-polls (so RSS per long-poll)
     and its peak RSS.
 
@@ -183,6 +185,44 @@ async def wake_latency(port, users, room, tag):
             % (pct(total, 0.5), pct(total, 0.99), pct(send, 0.5), pct(send, 0.99), pct(wake, 0.5), pct(wake, 0.99)))
 
 
+async def wake_fanout(port, users, room, tag, rounds=20):
+    """Users 1..31 (all in the room) long-poll, user 0 sends: per round the
+    time from the send's start until the first, the median and the last of
+    the 31 long-polls has its answer."""
+    polls = []
+    for u in users[1:]:
+        c = Conn(port)
+        s, j = await c.call("GET", C + "/sync?filter=%s" % json.dumps({"room": {"timeline": {"limit": 1}}}).replace(" ", ""),
+                            None, u[1])
+        polls.append([c, u[1], j["next_batch"]])
+    ca = Conn(port)
+    first, median, last = [], [], []
+    for i in range(rounds):
+        done = []
+
+        async def poll(p):
+            s, j = await p[0].call("GET", C + "/sync?since=%s&timeout=30000" % p[2], None, p[1])
+            done.append(time.monotonic())
+            p[2] = j["next_batch"]
+
+        futs = [asyncio.ensure_future(poll(p)) for p in polls]
+        await asyncio.sleep(0.05)
+        t0 = time.monotonic()
+        s, _ = await ca.call("PUT", C + "/rooms/%s/send/m.room.message/%s-%d" % (room, tag, i),
+                             {"msgtype": "m.text", "body": "all"}, users[0][1])
+        assert s == 200
+        await asyncio.gather(*futs)
+        done.sort()
+        first.append(done[0] - t0)
+        median.append(done[len(done) // 2] - t0)
+        last.append(done[-1] - t0)
+    for p in polls:
+        p[0].close()
+    ca.close()
+    return ("first p50 %.2f ms, median p50 %.2f ms, last p50 %.2f / p99 %.2f ms"
+            % (pct(first, 0.5), pct(median, 0.5), pct(last, 0.5), pct(last, 0.99)))
+
+
 async def main_async(port, pid):
     users = await asyncio.gather(*(register(port, "u%d" % i) for i in range(32)))
     c0 = Conn(port)
@@ -208,6 +248,8 @@ async def main_async(port, pid):
 
     lat = await wake_latency(port, users, room, "lat0")
     print("sync wake-up with    0 idle long-polls: %s" % lat, flush=True)
+    print("sync wake-up of 31 long-polling members by one send: %s"
+          % await wake_fanout(port, users, room, "fan"), flush=True)
 
     # idle long-polls: one user with no rooms, IDLE connections
     idle_user, idle_tok = await register(port, "idle")
@@ -231,7 +273,7 @@ async def main_async(port, pid):
     await asyncio.sleep(2)
     rss1 = rss_kib(pid)
 
-    lat = await wake_latency(port, users, room, "lat%d" % len(idle))
+    lat = await wake_latency(port, users, room, "idle%d" % len(idle))
     print("sync wake-up with %4d idle long-polls: %s" % (len(idle), lat), flush=True)
     print("scopd RSS: %d KiB before, %d KiB with %d idle long-polls (%.1f KiB each); peak %d KiB"
           % (rss0, rss1, len(idle), (rss1 - rss0) / max(1, len(idle)), rss_kib(pid, "VmHWM")))

@@ -28,6 +28,7 @@ struct worker {
 	int64_t depth;
 	int run, id, n;
 	int failed;
+	double *lat;     /* seconds per append, n of them */
 	pthread_t th;
 };
 
@@ -74,10 +75,19 @@ static int append_one(struct worker *w, const char *type, const char *state_key,
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	for (int i = 0; i < w->n; i++)
+	for (int i = 0; i < w->n; i++) {
+		double t0 = now_s();
 		if (append_one(w, "m.room.message", NULL, NULL, i + 1) < 0)
 			w->failed++;
+		w->lat[i] = now_s() - t0;
+	}
 	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
 }
 
 static int run(const char *backend, const char *conninfo, int run_no, int threads, int total)
@@ -85,14 +95,18 @@ static int run(const char *backend, const char *conninfo, int run_no, int thread
 	struct room_store *rs;
 	struct worker *w;
 	char err[256];
-	double t0, dt;
+	double t0, dt, *lat;
 	int failed = 0, done = 0;
 
 	if (room_store_open(backend, conninfo, &rs, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "bench_rooms_append: %s\n", err);
 		return -1;
 	}
-	if (!(w = calloc((size_t)threads, sizeof(*w)))) {
+	w = calloc((size_t)threads, sizeof(*w));
+	lat = calloc((size_t)total, sizeof(*lat));
+	if (!w || !lat) {
+		free(w);
+		free(lat);
 		room_store_close(rs);
 		return -1;
 	}
@@ -101,6 +115,7 @@ static int run(const char *backend, const char *conninfo, int run_no, int thread
 		w[i].run = run_no;
 		w[i].id = i;
 		w[i].n = total / threads;
+		w[i].lat = lat + (size_t)i * (size_t)w[i].n;
 		snprintf(w[i].room, sizeof(w[i].room), "!r%d_%d:bench", run_no, i);
 		if (append_one(&w[i], "m.room.create", "", "10", 0) < 0)
 			failed++;
@@ -114,11 +129,15 @@ static int run(const char *backend, const char *conninfo, int run_no, int thread
 		done += w[i].n;
 	}
 	dt = now_s() - t0;
-	printf("append %-8s %2d thread%s (own rooms): %6d events in %6.2f s: %8.0f events/s%s\n",
+	qsort(lat, (size_t)done, sizeof(*lat), cmp_double);
+	printf("append %-8s %2d thread%s (own rooms): %6d events in %6.2f s: %8.0f events/s;"
+	       " latency p50 %.2f / p99 %.2f / max %.2f ms%s\n",
 	       backend, threads, threads == 1 ? " " : "s", done, dt, done / dt,
+	       lat[done / 2] * 1e3, lat[done * 99 / 100] * 1e3, lat[done - 1] * 1e3,
 	       failed ? " (SOME FAILED)" : "");
 	fflush(stdout);
 	free(w);
+	free(lat);
 	room_store_close(rs); /* logs the transactions of this run */
 	return failed ? -1 : 0;
 }

@@ -15,7 +15,9 @@
  *
  * Memory: parse functions fill caller structs that the matching _free
  * releases.  Signers and verifiers are opaque and own copies of what they
- * need.  A struct dkim_privkey (and a parsed struct dkim_key) keeps its
+ * need; kept and reset between messages (dkim_signer_message,
+ * dkim_verifier_message) they allocate nothing per message once warmed
+ * up, which is how a long-running bridge should use them.  A struct dkim_privkey (and a parsed struct dkim_key) keeps its
  * OpenSSL operation context ready between uses, because setting one up
  * costs more than an Ed25519 signature: so each may be used by one thread
  * at a time.  Nothing here logs key material.
@@ -63,6 +65,7 @@ struct dkim_sig {
 	long long t, x;     /* -1 when absent */
 };
 
+/* Fills every field of sig up to nheaders entries of headers[]. */
 int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *err, size_t errlen);
 void dkim_sig_free(struct dkim_sig *sig);
 

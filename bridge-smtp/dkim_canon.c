@@ -81,6 +81,24 @@ int dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, struct buf
 	if (len >= 2 && raw[len - 2] == '\r' && raw[len - 1] == '\n')
 		len -= 2;
 	colon = 0;
+#ifdef __SSE2__
+	/* A name of under 16 bytes without WSP, the usual case: lower-cased
+	 * in one vector. */
+	if (len >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)raw);
+		unsigned cm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+		unsigned wm = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')),
+									_mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))));
+		if (cm && !(wm & ((1u << __builtin_ctz(cm)) - 1))) {
+			__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('A' - 1)),
+						   _mm_cmplt_epi8(x, _mm_set1_epi8('Z' + 1)));
+			_mm_storeu_si128((__m128i *)(void *)o, _mm_add_epi8(x, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+			colon = (size_t)__builtin_ctz(cm);
+			o += colon;
+			goto value;
+		}
+	}
+#endif
 	while (colon < len && raw[colon] != ':')
 		colon++;
 	for (i = 0; i < colon; i++) {
@@ -89,6 +107,9 @@ int dkim_canon_header(enum dkim_canon c, const char *raw, size_t len, struct buf
 			continue;
 		*o++ = ch >= 'A' && ch <= 'Z' ? (char)(ch - 'A' + 'a') : ch;
 	}
+#ifdef __SSE2__
+value:
+#endif
 	*o++ = ':';
 	i = colon + 1;
 	while (i < len) {

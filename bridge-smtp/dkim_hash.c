@@ -2,6 +2,7 @@
 #include "bridge-smtp/dkim_int.h"
 #include "bridge-smtp/dkim_tags.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -38,34 +39,59 @@ int dkim_header_hash_md(enum dkim_canon c, const struct mailhdr *h, const char *
 	return rc;
 }
 
+/* The first 8 bytes of a name, ASCII lower-cased, packed: one compare
+ * settles most name pairs.  Never all ones (names are bytes 33..126),
+ * which marks a field already taken. */
+#define KEY_USED UINT64_MAX
+static uint64_t name_key(const char *s, size_t n)
+{
+	uint64_t key = 0;
+
+	for (size_t i = 0; i < n && i < 8; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		key |= (uint64_t)c << (8 * i);
+	}
+	return key;
+}
+
 int dkim_header_hash_ctx(enum dkim_canon c, const struct mailhdr *h, const char *const *names, size_t nnames,
 			 const char *sigfield, size_t siglen, const EVP_MD *sha256, EVP_MD_CTX *md,
 			 struct buf *b, unsigned char digest[32])
 {
-	unsigned char used_small[256];
-	unsigned char *used = h->count <= sizeof(used_small) ? used_small : calloc(h->count, 1);
+	uint64_t keys_small[64];
+	uint64_t *keys = h->count <= 64 ? keys_small : malloc(h->count * sizeof(*keys));
 	unsigned int dl = 0;
 	int rc = -1;
 
-	if (!used)
+	if (!keys)
 		return -1;
-	if (used == used_small)
-		memset(used, 0, h->count);
+	for (size_t k = 0; k < h->count; k++)
+		keys[k] = name_key(h->fields[k].name, h->fields[k].name_len);
 	buf_reset(b);
-	for (size_t i = 0; i < nnames; i++) {
-		/* names x fields comparisons: the length test first spares
-		 * most of the case-insensitive ones. */
-		size_t nl = strlen(names[i]);
-		for (size_t k = h->count; k-- > 0;) {
+	for (size_t i = 0, from = 0, prev_nl = 0; i < nnames; i++) {
+		size_t nl = strlen(names[i]), k;
+		uint64_t nk = name_key(names[i], nl);
+		/* The same name again (oversigning lists each name once more
+		 * than it occurs): its next instance can only be above the one
+		 * taken last, and when none was found none is left. */
+		if (i == 0 || nl != prev_nl || !same_name(names[i - 1], names[i], nl))
+			from = h->count;
+		prev_nl = nl;
+		/* Bottom-up, the first instance not taken yet.  (A name
+		 * whose key is KEY_USED has bytes no field name has.) */
+		for (k = nk == KEY_USED ? 0 : from; k-- > 0;) {
 			const struct mailhdr_field *f = &h->fields[k];
-			if (used[k] || f->name_len != nl || !same_name(f->name, names[i], nl))
+			if (keys[k] != nk || f->name_len != nl || (nl > 8 && !same_name(f->name + 8, names[i] + 8, nl - 8)))
 				continue;
-			used[k] = 1;
+			keys[k] = KEY_USED;
 			/* All fields go to one buffer and the hash in one call. */
 			if (dkim_canon_header(c, f->raw, f->raw_len, b) < 0)
 				goto out;
 			break;
 		}
+		from = k == (size_t)-1 ? 0 : k;
 	}
 	if (dkim_canon_header(c, sigfield, siglen, b) < 0 || b->len < 2 ||
 	    EVP_DigestInit_ex(md, sha256 ? sha256 : EVP_sha256(), NULL) != 1 ||
@@ -74,8 +100,8 @@ int dkim_header_hash_ctx(enum dkim_canon c, const struct mailhdr *h, const char 
 		goto out;
 	rc = 0;
 out:
-	if (used != used_small)
-		free(used);
+	if (keys != keys_small)
+		free(keys);
 	return rc;
 }
 

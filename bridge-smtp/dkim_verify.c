@@ -48,6 +48,7 @@ struct dkim_verifier {
 	struct buf hcanon;   /* canonical header fields */
 	struct buf field;    /* the DKIM-Signature field without b='s value */
 	const EVP_MD *sha256; /* the key cache's, if any */
+	size_t key_record_len;
 	int have_headers, finished;
 };
 
@@ -72,6 +73,7 @@ struct dkim_verifier *dkim_verifier_new(const struct dkim_verify_opts *o)
 	if (!v)
 		return NULL;
 	v->o = *o;
+	v->key_record_len = o->key_record ? strlen(o->key_record) : 0;
 	v->sha256 = o->keys ? dkim_keycache_sha256(o->keys) : NULL;
 	if (!v->o.max_signatures)
 		v->o.max_signatures = 8;
@@ -160,7 +162,8 @@ static int take_headers(struct dkim_verifier *v, const char *hdr, size_t len)
 	if (!(v->sigs = dkim_arena_alloc(&v->arena, n * sizeof(*v->sigs))) ||
 	    !(v->res = dkim_arena_alloc(&v->arena, n * sizeof(*v->res))))
 		return -1;
-	memset(v->sigs, 0, n * sizeof(*v->sigs));
+	/* Each state is set below (the parse fills the dkim_sig in it);
+	 * results start empty. */
 	memset(v->res, 0, n * sizeof(*v->res));
 	for (size_t i = 0; i < v->h.count; i++) {
 		const struct mailhdr_field *f = &v->h.fields[i];
@@ -173,6 +176,8 @@ static int take_headers(struct dkim_verifier *v, const char *hdr, size_t len)
 		s = &v->sigs[v->nsigs];
 		r = &v->res[v->nsigs++];
 		s->field = i;
+		s->parsed = 0;
+		s->slot = 0;
 		if (v->nsigs > v->o.max_signatures) {
 			set_result(r, DKIM_NEUTRAL, "not checked: too many signatures");
 			continue;
@@ -258,7 +263,7 @@ static struct dkim_key *get_key(struct dkim_verifier *v, const struct dkim_sig *
 	struct dns_result dr;
 
 	if (v->o.key_record)
-		return use_record(v, v->o.key_record, strlen(v->o.key_record), local, r);
+		return use_record(v, v->o.key_record, v->key_record_len, local, r);
 	if (!v->o.dns) {
 		set_result(r, DKIM_TEMPERROR, "no resolver for the key lookup");
 		return NULL;

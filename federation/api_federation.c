@@ -392,8 +392,7 @@ static void fed_user_devices(struct api_req *r, struct fed_service *fs, const ch
 	api_reply(r, 200, json_pack("{s:s,s:i,s:o}", "user_id", user_id, "stream_id", 0, "devices", devs));
 }
 
-/* Appends s percent-encoded for one path segment. */
-static void fed_path_escape(struct buf *b, const char *s)
+void fed_path_escape(struct buf *b, const char *s)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
@@ -403,6 +402,38 @@ static void fed_path_escape(struct buf *b, const char *s)
 		else
 			buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
 	}
+}
+
+/* hs->fed_query (hs.h): the client API's remote profile and alias
+ * lookups, as a signed request from this server. */
+static int fed_query_hook(void *arg, const char *destination, const char *type, const char *const *params,
+			  size_t nparams, long *status, json_t **reply)
+{
+	struct fed_service *fs = arg;
+	struct buf uri;
+	char err[256];
+	int rc;
+
+	*reply = NULL;
+	if (strspn(type, "abcdefghijklmnopqrstuvwxyz_") != strlen(type) || nparams % 2)
+		return -1;
+	buf_init(&uri, 512);
+	buf_printf(&uri, "/_matrix/federation/v1/query/%s", type);
+	for (size_t i = 0; i + 1 < nparams; i += 2) {
+		buf_putc(&uri, i ? '&' : '?');
+		fed_path_escape(&uri, params[i]);
+		buf_putc(&uri, '=');
+		fed_path_escape(&uri, params[i + 1]);
+	}
+	struct fed_client_req rq = {
+		.resolver = fs->resolver, .key = &fs->key, .origin = fs->server_name, .destination = destination,
+		.method = "GET", .uri = uri.data,
+	};
+	rc = uri.data ? fed_client_request(&rq, status, reply, err, sizeof(err)) : -1;
+	if (rc < 0)
+		log_info("federation: query/%s to %s: %s", type, destination, uri.data ? err : "out of memory");
+	buf_free(&uri);
+	return rc;
 }
 
 /* Admin tool: asks the user's server for their devices over federation
@@ -561,6 +592,8 @@ static int mount(struct fed_service *fs)
 		{ "PUT", "/_matrix/federation/v2/invite/{roomId}/{eventId}", fed_invite, 1, API_JSON },
 		{ "GET", "/_matrix/federation/v1/make_leave/{roomId}/{userId}", fed_make_leave, 1, 0 },
 		{ "PUT", "/_matrix/federation/v2/send_leave/{roomId}/{eventId}", fed_send_leave, 1, API_JSON },
+		{ "GET", "/_matrix/federation/v1/make_knock/{roomId}/{userId}", fed_make_knock, 1, 0 },
+		{ "PUT", "/_matrix/federation/v1/send_knock/{roomId}/{eventId}", fed_send_knock, 1, API_JSON },
 	};
 	size_t nfixed = sizeof(fixed) / sizeof(fixed[0]);
 	size_t nkeys = api_keys_nroutes, nread = api_read_nroutes;
@@ -639,7 +672,7 @@ static void outbox_restore(struct fed_service *fs)
 	}
 	fs->restoring = 1;
 	for (size_t i = 0; i < n; i++) {
-		json_t *pdu = json_loads(pdus[i], 0, NULL);
+		json_t *pdu = json_loads(pdus[i], JSON_ALLOW_NUL, NULL);
 		if (pdu && fed_sender_queue_pdu(fs->sender, dests[i], pdu) == 0)
 			ok++;
 		json_decref(pdu);
@@ -723,6 +756,8 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 		rooms_set_invite_hook(hs->rooms, fed_invite_remote, fs);
 		hs->remote_join = fed_join_remote;
 		hs->remote_leave = fed_leave_remote;
+		hs->remote_knock = fed_knock_remote;
+		hs->fed_query = fed_query_hook;
 		hs->remote_join_arg = fs;
 	}
 	json_decref(root);
@@ -761,6 +796,8 @@ void fed_service_free(struct fed_service *fs)
 	if (fs->hs && fs->hs->remote_join_arg == fs) {
 		fs->hs->remote_join = NULL;
 		fs->hs->remote_leave = NULL;
+		fs->hs->remote_knock = NULL;
+		fs->hs->fed_query = NULL;
 		fs->hs->remote_join_arg = NULL;
 	}
 	fed_sender_free(fs->sender);

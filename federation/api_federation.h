@@ -7,6 +7,9 @@
  *   GET /_matrix/federation/v1/version             (no auth)
  *   GET /_matrix/federation/v1/query/profile        X-Matrix
  *   GET /_matrix/federation/v1/user/devices/{userId} X-Matrix
+ *   PUT /_matrix/federation/v1/send/{txnId}         X-Matrix (api_txn.h)
+ *   GET /_matrix/federation/v1/make_join|make_leave/{roomId}/{userId} (api_txn.h)
+ *   PUT /_matrix/federation/v2/send_join|send_leave|invite/{roomId}/{eventId} (fed_join.h)
  *   anything else under /_matrix/federation/        X-Matrix, then 404 M_UNRECOGNIZED
  * Every authenticated route checks the Authorization header with
  * keyring_check_request() (which may fetch the origin's keys: handlers run
@@ -26,7 +29,8 @@
  * Outbound: every event rooms creates is queued for the servers rooms
  * names (rooms_set_outbound()); queued PDUs are kept in the store's
  * outbox until delivered and queued again by fed_service_new() after a
- * restart.
+ * restart.  The service also sets the homeserver's remote join and leave
+ * hooks (hs->remote_join, hs->remote_leave) and rooms' invite hook.
  *
  * Lifetime: fed_service_new() after hs_rooms_start() and before the HTTP
  * server starts (it adds routes); fed_service_start() starts the sender;
@@ -112,6 +116,10 @@ int fed_service_pdu_key(void *arg, const char *server, const char *key_id, int64
 /* Whether the query has name=value among its (possibly repeated)
  * parameters: 1, 0 when name is there with other values, -1 when absent. */
 int fed_query_has(struct http_request *rq, const char *name, const char *value);
+
+/* Appends s percent-encoded for one path segment. */
+struct buf;
+void fed_path_escape(struct buf *b, const char *s);
 
 /* Path plus query string exactly as received ("/p?a=1&b=2"), for X-Matrix;
  * malloc()ed, or NULL when out of memory. */

@@ -26,7 +26,8 @@
 struct ev {
 	json_t *pdu;            /* owned */
 	char *room_id;
-	int64_t state_before;   /* -1: not known (an outlier) */
+	int kind;               /* ROOM_EVENT_*: only timeline events have state */
+	int64_t state_before;   /* a state group (negative ones too) */
 	int64_t depth;
 	int redacted;
 };
@@ -87,21 +88,14 @@ static int rctx_init(struct rctx *c, struct api_req *r, struct fed_service *fs, 
 	return 0;
 }
 
-/* The stored event id (of any room), or NULL.  Borrowed from c, valid
- * until rctx_free(). */
-static const struct ev *ev_get(struct rctx *c, const char *id)
+/* Takes the loaded event e (cleared either way) into c as id; NULL when
+ * out of memory or bounds. */
+static const struct ev *ev_add(struct rctx *c, const char *id, struct room_event *e)
 {
-	json_t *ix = json_object_get(c->index, id);
-	struct room_event e;
-	struct ev *v;
+	struct ev *v = NULL;
 
-	if (ix)
-		return c->evs[json_integer_value(ix)];
-	if (!id || c->nevs >= READ_MAX_EVENTS)
-		return NULL;
-	memset(&e, 0, sizeof(e));
-	if (room_store_event_get(c->rs, id, &e) != STORE_OK)
-		return NULL;
+	if (c->nevs >= READ_MAX_EVENTS)
+		goto fail;
 	if (c->nevs == c->cap) {
 		size_t nc = c->cap ? c->cap * 2 : 32;
 		struct ev **n = realloc(c->evs, nc * sizeof(*n));
@@ -112,24 +106,41 @@ static const struct ev *ev_get(struct rctx *c, const char *id)
 	}
 	if (!(v = calloc(1, sizeof(*v))))
 		goto fail;
-	v->pdu = json_loads(e.json, JSON_REJECT_DUPLICATES, NULL);
-	v->room_id = e.room_id;
-	e.room_id = NULL;
-	v->state_before = e.state_before;
-	v->depth = e.depth;
-	v->redacted = e.redacted_by != NULL;
+	v->pdu = json_loads(e->json, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+	v->room_id = e->room_id;
+	e->room_id = NULL;
+	v->kind = e->kind;
+	v->state_before = e->state_before;
+	v->depth = e->depth;
+	v->redacted = e->redacted_by != NULL;
 	if (!v->pdu || !v->room_id || json_object_set_new(c->index, id, json_integer((json_int_t)c->nevs)) < 0) {
 		json_decref(v->pdu);
 		free(v->room_id);
 		free(v);
+		v = NULL;
 		goto fail;
 	}
 	c->evs[c->nevs++] = v;
-	room_event_clear(&e);
-	return v;
 fail:
-	room_event_clear(&e);
-	return NULL;
+	room_event_clear(e);
+	return v;
+}
+
+/* The stored event id (of any room), or NULL.  Borrowed from c, valid
+ * until rctx_free(). */
+static const struct ev *ev_get(struct rctx *c, const char *id)
+{
+	json_t *ix = json_object_get(c->index, id);
+	struct room_event e;
+
+	if (ix)
+		return c->evs[json_integer_value(ix)];
+	if (!id || c->nevs >= READ_MAX_EVENTS)
+		return NULL;
+	memset(&e, 0, sizeof(e));
+	if (room_store_event_get(c->rs, id, &e) != STORE_OK)
+		return NULL;
+	return ev_add(c, id, &e);
 }
 
 /* The event when it is in this request's room. */
@@ -139,11 +150,12 @@ static const struct ev *ev_in_room(struct rctx *c, const char *id)
 	return v && strcmp(v->room_id, c->room_id) == 0 ? v : NULL;
 }
 
-/* The same, leaving out events that are no part of the room's history
- * (none yet: the store keeps only accepted events). */
+/* The same, leaving out rejected events: they authorise nothing and are
+ * no part of the room's history, so walks neither return nor cross them. */
 static const struct ev *ev_valid(struct rctx *c, const char *id)
 {
-	return ev_in_room(c, id);
+	const struct ev *v = ev_in_room(c, id);
+	return v && v->kind != ROOM_EVENT_REJECTED ? v : NULL;
 }
 
 /* The IDs in pdu[key] (prev_events or auth_events) into ids (appended);
@@ -244,7 +256,7 @@ static const struct group_vis *vis_group(struct rctx *c, const struct ev *v)
 	json_t *map = NULL;
 	int64_t group = v->state_before;
 
-	if (group < 0) /* an outlier: judge by the state now */
+	if (v->kind != ROOM_EVENT_TIMELINE) /* no state of its own: judge by the state now */
 		return vis_now(c);
 	for (size_t i = 0; i < c->ngroups; i++)
 		if (c->groups[i].group == group)
@@ -360,8 +372,10 @@ static void fed_event_get(struct api_req *r, struct fed_service *fs, const char 
 		room_event_clear(&e);
 		return;
 	}
-	if (!(v = ev_in_room(&c, api_param(r, 0)))) {
-		api_error(r, 404, "M_NOT_FOUND", "Unknown event");
+	/* The event moves into the context, and with it the room ID the
+	 * context borrows: it stays valid until rctx_free(). */
+	if (!(v = ev_add(&c, api_param(r, 0), &e))) {
+		api_error(r, 500, "M_UNKNOWN", "Cannot read the event");
 	} else if (!(vis = sees(&c, v)) && !room_access(&c)) {
 		api_error(r, 403, "M_FORBIDDEN", "Your server may not see this event");
 	} else {
@@ -369,7 +383,6 @@ static void fed_event_get(struct api_req *r, struct fed_service *fs, const char 
 		json_array_append_new(pdus, ev_out(&c, v, vis));
 		api_reply(r, 200, txn_reply(fs, pdus));
 	}
-	room_event_clear(&e);
 	rctx_free(&c);
 }
 
@@ -399,7 +412,7 @@ static json_t *state_ids_before(struct rctx *c, const struct ev *v)
 	json_t *map = NULL, *ids, *keys, *id;
 	const char *type, *sk;
 
-	if (v->state_before < 0 || room_store_state_group(c->rs, v->state_before, &map) != STORE_OK)
+	if (v->kind != ROOM_EVENT_TIMELINE || room_store_state_group(c->rs, v->state_before, &map) != STORE_OK)
 		return NULL;
 	ids = json_array();
 	json_object_foreach(map, type, keys)

@@ -8,7 +8,11 @@
  * says: accepted into the timeline, soft-failed and rejected outside it,
  * dropped not at all.  Each PDU's entry in the answer is {} when it was
  * accepted, soft-failed or already known (so a repeated transaction gets
- * the same answer), and {"error": reason} otherwise.  EDUs go to
+ * the same answer), and {"error": reason} otherwise.  A PDU whose prev
+ * events are unknown makes this server ask the origin for the missing
+ * events (get_missing_events, at most 20, taken in oldest first) and, if
+ * that does not close the gap, for the state at its prev event
+ * (fed_fetch_state()); it then enters the room as a fork.  EDUs go to
  * fed_edu_handle().
  */
 #ifndef SCOP_FED_API_TXN_H
@@ -35,5 +39,8 @@ void fed_make_join(struct api_req *r, struct fed_service *fs, const char *origin
 /* GET /_matrix/federation/v1/make_leave/{roomId}/{userId}: the same for a
  * leave (no ver). */
 void fed_make_leave(struct api_req *r, struct fed_service *fs, const char *origin);
+/* GET /_matrix/federation/v1/make_knock/{roomId}/{userId}?ver=...: for a
+ * knock (ver as make_join). */
+void fed_make_knock(struct api_req *r, struct fed_service *fs, const char *origin);
 
 #endif

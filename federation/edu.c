@@ -37,8 +37,12 @@ static int apply_item(struct rooms *rooms, enum fed_edu_kind kind, const struct 
 		return joined(rooms, it->room_id, it->user_id) &&
 		       rooms_typing(rooms, it->room_id, it->user_id, it->typing, FED_EDU_TYPING_MS) == ROOM_OK;
 	case FED_EDU_RECEIPT:
-		return joined(rooms, it->room_id, it->user_id) &&
-		       rooms_receipt_put(rooms, it->room_id, it->user_id, "m.read", it->event_id) == ROOM_OK;
+		if (!joined(rooms, it->room_id, it->user_id))
+			return 0;
+		if (it->thread_id)
+			return rooms_receipt_put_thread(rooms, it->room_id, it->user_id, "m.read", it->thread_id,
+							it->event_id) == ROOM_OK;
+		return rooms_receipt_put(rooms, it->room_id, it->user_id, "m.read", it->event_id) == ROOM_OK;
 	case FED_EDU_PRESENCE:
 		return joined_anywhere(rooms, it->user_id) &&
 		       rooms_presence_set(rooms, it->user_id, it->presence, it->status_msg, 0) == ROOM_OK;
@@ -91,34 +95,83 @@ int fed_edu_handle(struct fed_service *fs, const char *origin, const json_t *edu
 /* ---- outbound ---- */
 
 json_t *fed_edu_build(const char *room_id, const char *user, const char *type, const char *event_id,
-		      int typing, int64_t ts_ms)
+		      const char *thread_id, int typing, int64_t ts_ms)
 {
 	if (strcmp(type, "m.typing") == 0)
 		return json_pack("{s:s,s:{s:s,s:s,s:b}}", "edu_type", "m.typing", "content", "room_id", room_id,
 				 "user_id", user, "typing", typing);
 	if (strcmp(type, "m.receipt") == 0 && event_id)
-		return json_pack("{s:s,s:{s:{s:{s:{s:[s],s:{s:I}}}}}}", "edu_type", "m.receipt", "content", room_id,
-				 "m.read", user, "event_ids", event_id, "data", "ts", (json_int_t)ts_ms);
+		return json_pack("{s:s,s:{s:{s:{s:{s:[s],s:{s:I,s:s*}}}}}}", "edu_type", "m.receipt", "content",
+				 room_id, "m.read", user, "event_ids", event_id, "data", "ts", (json_int_t)ts_ms,
+				 "thread_id", thread_id);
 	return NULL;
 }
 
+json_t *fed_edu_build_presence(const char *user, const json_t *content)
+{
+	json_t *entry;
+	if (!json_is_string(json_object_get(content, "presence")) || !(entry = json_deep_copy(content)))
+		return NULL;
+	json_object_set_new(entry, "user_id", json_string(user));
+	return json_pack("{s:s,s:{s:[o]}}", "edu_type", "m.presence", "content", "push", entry);
+}
+
+/* Every other server sharing a joined room with user, as a new array
+ * (NULL when out of memory). */
+static json_t *peer_servers(struct fed_service *fs, const char *user)
+{
+	struct room_membership *list = NULL;
+	size_t n = 0, k;
+	json_t *seen = json_object(), *out = json_array(), *servers, *d;
+
+	if (!seen || !out || room_store_user_rooms(rooms_store(fs->hs->rooms), user, &list, &n) != STORE_OK) {
+		json_decref(seen);
+		return out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!list[i].membership || strcmp(list[i].membership, "join") != 0 ||
+		    !(servers = fed_room_servers(fs->hs->rooms, list[i].room_id, NULL, fs->server_name)))
+			continue;
+		json_array_foreach(servers, k, d)
+			if (!json_object_get(seen, json_string_value(d))) {
+				json_object_set_new(seen, json_string_value(d), json_true());
+				json_array_append(out, d);
+			}
+		json_decref(servers);
+	}
+	room_membership_list_free(list, n);
+	json_decref(seen);
+	return out;
+}
+
 void fed_edu_outbound(void *arg, const char *room_id, const char *user, const char *type,
-		      const char *event_id, int typing)
+		      const char *event_id, const char *thread_id, int typing)
 {
 	struct fed_service *fs = arg;
 	const char *dom = matrix_id_domain(user);
-	json_t *edu, *servers, *d;
+	json_t *edu = NULL, *servers, *d;
 	size_t i;
 
 	if (!fs || !fs->hs->rooms || !dom || strcmp(dom, fs->server_name) != 0)
 		return;
-	if (!(servers = fed_room_servers(fs->hs->rooms, room_id, NULL, fs->server_name)))
+	if (strcmp(type, "m.presence") == 0)
+		servers = peer_servers(fs, user);
+	else
+		servers = room_id ? fed_room_servers(fs->hs->rooms, room_id, NULL, fs->server_name) : NULL;
+	if (json_array_size(servers) == 0) {
+		json_decref(servers);
 		return;
-	if (json_array_size(servers) && (edu = fed_edu_build(room_id, user, type, event_id, typing, http_now_ms()))) {
-		json_array_foreach(servers, i, d)
-			if (fed_sender_queue_edu(fs->sender, json_string_value(d), edu) < 0)
-				log_debug("federation: cannot queue %s for %s", type, json_string_value(d));
-		json_decref(edu);
 	}
+	if (strcmp(type, "m.presence") == 0) {
+		json_t *content = rooms_presence_get(fs->hs->rooms, user);
+		edu = fed_edu_build_presence(user, content);
+		json_decref(content);
+	} else {
+		edu = fed_edu_build(room_id, user, type, event_id, thread_id, typing, http_now_ms());
+	}
+	json_array_foreach(servers, i, d)
+		if (edu && fed_sender_queue_edu(fs->sender, json_string_value(d), edu) < 0)
+			log_debug("federation: cannot queue %s for %s", type, json_string_value(d));
+	json_decref(edu);
 	json_decref(servers);
 }

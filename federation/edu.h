@@ -35,13 +35,19 @@ int fed_edu_apply(struct rooms *rooms, const struct fed_edu *e);
 /* Outbound: the rooms EDU hook (rooms.h's rooms_edu_hook_fn; arg is the
  * struct fed_service).  A local user's typing change or m.read receipt
  * becomes an m.typing / m.receipt EDU queued with the sender for every
- * other server that has a member joined to the room; remote users' are
- * not echoed.  Never blocks on the network. */
+ * other server that has a member joined to the room; a presence change an
+ * m.presence EDU for every other server sharing a joined room with the
+ * user.  Remote users' are not echoed.  Never blocks on the network. */
 void fed_edu_outbound(void *arg, const char *room_id, const char *user, const char *type,
-		      const char *event_id, int typing);
-/* The EDU itself (a new object), NULL when out of memory or type is
- * neither; ts_ms stamps receipts. */
+		      const char *event_id, const char *thread_id, int typing);
+/* The m.typing or m.receipt EDU itself (a new object), NULL when out of
+ * memory or type is neither; ts_ms stamps receipts, thread_id (may be
+ * NULL) makes a receipt threaded. */
 json_t *fed_edu_build(const char *room_id, const char *user, const char *type, const char *event_id,
-		      int typing, int64_t ts_ms);
+		      const char *thread_id, int typing, int64_t ts_ms);
+/* An m.presence EDU for user from presence content as rooms_presence_get()
+ * gives it ({presence, last_active_ago, currently_active, status_msg?});
+ * NULL when out of memory or content has no presence. */
+json_t *fed_edu_build_presence(const char *user, const json_t *content);
 
 #endif

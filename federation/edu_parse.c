@@ -100,10 +100,13 @@ static void receipt_user(const char *room_id, const char *user_id, const json_t 
 			 const char *origin, struct fed_edu *e, size_t *cap)
 {
 	const json_t *ids = json_object_get(r, "event_ids"), *id;
+	const json_t *thread = json_object_get(json_object_get(r, "data"), "thread_id");
 	struct fed_edu_item *it;
 	size_t i;
 
-	if (!user_of(user_id, origin) || !json_is_array(ids) || json_array_size(ids) == 0) {
+	if (!user_of(user_id, origin) || !json_is_array(ids) || json_array_size(ids) == 0 ||
+	    (thread && !json_is_null(thread) &&
+	     (!json_is_string(thread) || json_string_length(thread) == 0 || json_string_length(thread) > ID_MAX))) {
 		e->skipped++;
 		return;
 	}
@@ -116,6 +119,7 @@ static void receipt_user(const char *room_id, const char *user_id, const json_t 
 			it->room_id = room_id;
 			it->user_id = user_id;
 			it->event_id = json_string_value(id);
+			it->thread_id = json_string_value(thread);
 		}
 	}
 }

@@ -4,6 +4,7 @@
  *
  *   m.typing    {room_id, user_id, typing}                -> one item
  *   m.receipt   {room: {"m.read": {user: {event_ids, data}}}} -> one per event
+ *               (data.thread_id, when a string, makes it a threaded receipt)
  *   m.presence  {push: [{user_id, presence, status_msg?}]} -> one per entry
  *   m.device_list_update, m.signing_key_update, m.direct_to_device: kind
  *               only (no end-to-end encryption store exists to apply them)
@@ -41,6 +42,7 @@ struct fed_edu_item {
 	const char *room_id;    /* typing, receipt */
 	const char *user_id;
 	const char *event_id;   /* receipt */
+	const char *thread_id;  /* receipt: data.thread_id, NULL when unthreaded */
 	const char *presence;   /* presence: online, unavailable or offline */
 	const char *status_msg; /* presence; NULL when absent */
 	int typing;             /* typing: 1 started, 0 stopped */

@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "common/buf.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "federation/api_txn.h"
 #include "federation/fed_client.h"
 #include "federation/pdu_check.h"
+#include "federation/sender.h"
 #include "homeserver/events/event.h"
 #include "homeserver/events/event_sign.h"
 #include "homeserver/rooms.h"
@@ -25,12 +27,33 @@ static const char *ref_id(const struct room_version *rv, const json_t *item)
 	return rv->event_id == EVENT_ID_V1 ? json_string_value(json_array_get(item, 0)) : json_string_value(item);
 }
 
+/* Room versions 1 and 2 name an event "$opaque:server" after the server
+ * that made it, whose signature it then needs.  A make_join/make_leave
+ * template carries the resident server's ID (Synapse's does), so the
+ * joining or leaving server gives the event an ID of its own, as Synapse
+ * does; kept, the resident refuses it ("Not signed by" the resident).
+ * 0, or -1 when out of memory or randomness. */
+static int own_v1_event_id(const struct room_version *rv, json_t *ev, const char *server)
+{
+	char tok[19], id[EVENT_ID_BUF];
+	int n;
+
+	if (rv->event_id != EVENT_ID_V1)
+		return 0;
+	if (scop_random_token(tok, sizeof(tok) - 1) < 0)
+		return -1;
+	n = snprintf(id, sizeof(id), "$%s:%s", tok, server);
+	if (n < 0 || (size_t)n >= sizeof(id))
+		return -1;
+	return json_object_set_new(ev, "event_id", json_string(id));
+}
+
 static json_t *load_event(struct room_store *rs, const char *id)
 {
 	struct room_event e;
 	json_t *ev = NULL;
 	if (room_store_event_get(rs, id, &e) == STORE_OK) {
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		room_event_clear(&e);
 	}
 	return ev;
@@ -75,6 +98,22 @@ fail:
 
 /* ---- resident side ---------------------------------------------------- */
 
+/* A membership event taken in through send_join/send_leave reaches the
+ * room's other servers through us (they learn of the new member from
+ * nobody else). */
+static void forward(struct fed_service *fs, const char *room_id, const json_t *ev, const char *origin)
+{
+	json_t *servers = rooms_servers(fs->hs->rooms, room_id), *s;
+	size_t i;
+
+	json_array_foreach(servers, i, s) {
+		const char *name = json_string_value(s);
+		if (name && strcmp(name, fs->server_name) != 0 && strcmp(name, origin) != 0)
+			fed_sender_queue_pdu(fs->sender, name, (json_t *)ev);
+	}
+	json_decref(servers);
+}
+
 void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin)
 {
 	const char *room_id = api_param(r, 0), *event_id = api_param(r, 1);
@@ -86,7 +125,7 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 	struct room_event stored;
 	enum room_remote_verdict verdict;
 	enum room_rc rc;
-	json_t *map = NULL, *state = NULL, *chain = NULL, *joined = NULL, *roots = NULL, *tm, *eid;
+	json_t *map = NULL, *state = NULL, *chain = NULL, *joined = NULL, *roots = NULL, *cosigned = NULL, *tm, *eid;
 	const char *tk, *skey;
 	char id[EVENT_ID_BUF];
 
@@ -114,15 +153,32 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 		api_error(r, 403, "M_FORBIDDEN", "The joining user does not belong to the requesting server");
 		return;
 	}
+	/* A restricted join one of our users vouches for carries our
+	 * signature too (the auth rules ask for it). */
+	{
+		const char *via = json_string_value(json_object_get(json_object_get(ev, "content"),
+								    "join_authorised_via_users_server"));
+		const char *vdom = via ? matrix_id_domain(via) : NULL;
+		if (vdom && strcmp(vdom, fs->server_name) == 0) {
+			if (event_check_content_hash(rv, ev) < 0 || !(cosigned = json_deep_copy(ev)) ||
+			    event_hash_and_sign(rv, cosigned, fs->server_name, &fs->key) < 0) {
+				api_error(r, 403, "M_FORBIDDEN", "Cannot countersign the join");
+				goto out;
+			}
+			ev = cosigned;
+		}
+	}
 	rc = fed_receive_pdu(fs, room_id, ev, &res, &verdict);
 	if (rc != ROOM_OK || (verdict != ROOM_REMOTE_ACCEPT && verdict != ROOM_REMOTE_KNOWN)) {
 		api_error(r, 403, "M_FORBIDDEN", "The join was not accepted: %s",
 			  res.reason[0] ? res.reason : "refused");
-		return;
+		goto out;
 	}
+	if (verdict == ROOM_REMOTE_ACCEPT)
+		forward(fs, room_id, ev, origin);
 	if (room_store_event_get(rs, event_id, &stored) != STORE_OK || stored.kind != ROOM_EVENT_TIMELINE ||
 	    room_store_state_group(rs, stored.state_before, &map) != STORE_OK ||
-	    !(joined = json_loads(stored.json, 0, NULL))) {
+	    !(joined = json_loads(stored.json, JSON_ALLOW_NUL, NULL))) {
 		api_error(r, 403, "M_FORBIDDEN", "The join was not taken into the room");
 		goto out;
 	}
@@ -144,6 +200,7 @@ void fed_send_join(struct api_req *r, struct fed_service *fs, const char *origin
 	api_reply(r, 200, json_pack("{s:s,s:O,s:O,s:O,s:b}", "origin", fs->server_name, "event", joined, "state",
 				    state, "auth_chain", chain, "members_omitted", 0));
 out:
+	json_decref(cosigned);
 	room_event_clear(&stored);
 	json_decref(map);
 	json_decref(state);
@@ -257,11 +314,23 @@ struct answer_view {
 	json_t *rejected;   /* id -> true */
 };
 
+/* An event of the answer, else one this server has stored already. */
 static const json_t *answer_event(void *arg, const char *id, int *rejected)
 {
 	struct answer_view *v = arg;
+	struct room_event e;
+	json_t *ev = json_object_get(v->events, id);
+
+	if (!ev && id && room_store_event_get(rooms_store(v->fs->hs->rooms), id, &e) == STORE_OK) {
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
+		if (ev && e.kind == ROOM_EVENT_REJECTED)
+			json_object_set_new(v->rejected, id, json_true());
+		room_event_clear(&e);
+		if (ev && json_object_set_new(v->events, id, ev) < 0)
+			ev = NULL;
+	}
 	*rejected = json_object_get(v->rejected, id) != NULL;
-	return json_object_get(v->events, id);
+	return ev;
 }
 
 struct answer_state {
@@ -427,7 +496,8 @@ static int join_via(struct join_ctx *j, const char *dest, const char *room_id, c
 	json_object_set_new(ev, "origin_server_ts", json_integer(http_now_ms()));
 	json_object_del(ev, "hashes");
 	json_object_del(ev, "signatures");
-	if (event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
+	if (own_v1_event_id(rv, ev, fs->server_name) < 0 ||
+	    event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
 		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the join", NULL);
 		goto out;
 	}
@@ -704,7 +774,9 @@ out:
 
 /* ---- leaves (v2) ------------------------------------------------------ */
 
-void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origin)
+/* send_leave and send_knock: the event a template became, checked and
+ * stored (and forwarded to the room's other servers). */
+static void send_member(struct api_req *r, struct fed_service *fs, const char *origin, const char *membership)
 {
 	const char *room_id = api_param(r, 0), *event_id = api_param(r, 1);
 	const json_t *ev = r->body;
@@ -723,27 +795,49 @@ void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origi
 		api_error(r, 400, "M_BAD_JSON", "The event does not match the event ID in the path");
 		return;
 	}
-	if (!type || strcmp(type, "m.room.member") != 0 || !m || strcmp(m, "leave") != 0 || !sk || !sender ||
+	if (!type || strcmp(type, "m.room.member") != 0 || !m || strcmp(m, membership) != 0 || !sk || !sender ||
 	    strcmp(sk, sender) != 0 || !event_room_id(ev) || strcmp(event_room_id(ev), room_id) != 0) {
-		api_error(r, 400, "M_BAD_JSON", "Not a leave event for this room");
+		api_error(r, 400, "M_BAD_JSON", "Not a %s event for this room", membership);
 		return;
 	}
 	if (!dom || strcmp(dom, origin) != 0) {
-		api_error(r, 403, "M_FORBIDDEN", "The leaving user does not belong to the requesting server");
+		api_error(r, 403, "M_FORBIDDEN", "The user does not belong to the requesting server");
 		return;
 	}
 	if (fed_receive_pdu(fs, room_id, ev, &res, &verdict) != ROOM_OK ||
 	    (verdict != ROOM_REMOTE_ACCEPT && verdict != ROOM_REMOTE_KNOWN)) {
-		api_error(r, 403, "M_FORBIDDEN", "The leave was not accepted: %s", res.reason[0] ? res.reason : "refused");
+		api_error(r, 403, "M_FORBIDDEN", "The %s was not accepted: %s", membership,
+			  res.reason[0] ? res.reason : "refused");
 		return;
 	}
-	api_reply(r, 200, json_object());
+	if (verdict == ROOM_REMOTE_ACCEPT)
+		forward(fs, room_id, ev, origin);
+	if (strcmp(membership, "knock") == 0) {
+		json_t *stripped = rooms_stripped_state(fs->hs->rooms, room_id, sender);
+		api_reply(r, 200, json_pack("{s:o}", "knock_room_state", stripped ? stripped : json_array()));
+	} else {
+		api_reply(r, 200, json_object());
+	}
 }
 
-/* make_leave and send_leave through one server, then the leave is kept. */
-static int leave_via(struct join_ctx *j, const char *dest, const char *room_id, const char *reason)
+void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	send_member(r, fs, origin, "leave");
+}
+
+void fed_send_knock(struct api_req *r, struct fed_service *fs, const char *origin)
+{
+	send_member(r, fs, origin, "knock");
+}
+
+/* make_leave/send_leave (v2) or make_knock/send_knock (v1) through one
+ * server, then the membership is kept (a knock with the room's stripped
+ * state from the answer). */
+static int handshake_via(struct join_ctx *j, const char *dest, const char *room_id, const char *membership,
+			 const char *reason)
 {
 	struct fed_service *fs = j->fs;
+	int knock = strcmp(membership, "knock") == 0;
 	struct buf uri;
 	long status = 0;
 	json_t *reply = NULL, *answer = NULL, *ev;
@@ -751,26 +845,30 @@ static int leave_via(struct join_ctx *j, const char *dest, const char *room_id, 
 	struct room_result res;
 	char err[256], id[EVENT_ID_BUF];
 	const char *m;
-	int rc;
+	int rc, n;
+	const struct room_version *all = room_version_all(&n);
 
 	buf_init(&uri, 512);
-	buf_puts(&uri, "/_matrix/federation/v1/make_leave/");
+	buf_printf(&uri, "/_matrix/federation/v1/make_%s/", membership);
 	path_escape(&uri, room_id);
 	buf_putc(&uri, '/');
 	path_escape(&uri, j->user_id);
+	for (int k = 0; knock && k < n; k++)
+		buf_printf(&uri, "%sver=%s", k ? "&" : "?", all[k].id);
 	if (!uri.data || request(j, dest, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0) {
-		rc = fail(j, 502, "M_UNKNOWN", "make_leave: %s", err);
+		rc = fail(j, 502, "M_UNKNOWN", "%s", err);
 		goto out;
 	}
 	ev = json_object_get(reply, "event");
 	rv = room_version_get(json_string_value(json_object_get(reply, "room_version")));
 	m = event_membership(ev);
-	if (status != 200 || !json_is_object(ev) || !rv || !m || strcmp(m, "leave") != 0 || !event_sender(ev) ||
+	if (status != 200 || !json_is_object(ev) || !rv || !m || strcmp(m, membership) != 0 || !event_sender(ev) ||
 	    strcmp(event_sender(ev), j->user_id) != 0 || !event_state_key(ev) ||
 	    strcmp(event_state_key(ev), j->user_id) != 0 || !event_room_id(ev) ||
 	    strcmp(event_room_id(ev), room_id) != 0) {
 		const char *msg = json_string_value(json_object_get(reply, "error"));
-		rc = fail(j, status == 404 ? 404 : 403, "M_FORBIDDEN", "make_leave refused: %s", msg ? msg : "no template");
+		const char *ec = json_string_value(json_object_get(reply, "errcode"));
+		rc = fail(j, status == 404 ? 404 : 403, ec ? ec : "M_FORBIDDEN", "refused: %s", msg ? msg : "no template");
 		goto out;
 	}
 	if (reason)
@@ -778,27 +876,29 @@ static int leave_via(struct join_ctx *j, const char *dest, const char *room_id, 
 	json_object_set_new(ev, "origin_server_ts", json_integer(http_now_ms()));
 	json_object_del(ev, "hashes");
 	json_object_del(ev, "signatures");
-	if (event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
-		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the leave", NULL);
+	if (own_v1_event_id(rv, ev, fs->server_name) < 0 ||
+	    event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
+		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the event", NULL);
 		goto out;
 	}
 	buf_free(&uri);
 	buf_init(&uri, 512);
-	buf_puts(&uri, "/_matrix/federation/v2/send_leave/");
+	buf_printf(&uri, "/_matrix/federation/%s/send_%s/", knock ? "v1" : "v2", membership);
 	path_escape(&uri, room_id);
 	buf_putc(&uri, '/');
 	path_escape(&uri, id);
 	if (!uri.data || request(j, dest, "PUT", uri.data, ev, &status, &answer, err, sizeof(err)) < 0) {
-		rc = fail(j, 502, "M_UNKNOWN", "send_leave: %s", err);
+		rc = fail(j, 502, "M_UNKNOWN", "%s", err);
 		goto out;
 	}
 	if (status != 200) {
 		const char *msg = json_string_value(json_object_get(answer, "error"));
-		rc = fail(j, 403, "M_FORBIDDEN", "send_leave refused: %s", msg ? msg : "");
+		rc = fail(j, 403, "M_FORBIDDEN", "refused: %s", msg ? msg : "");
 		goto out;
 	}
-	if (rooms_remote_invite(fs->hs->rooms, rv->id, room_id, ev, NULL, &res) != ROOM_OK) {
-		rc = fail(j, 500, "M_UNKNOWN", "Cannot keep the leave: %s", res.reason);
+	if (rooms_remote_invite(fs->hs->rooms, rv->id, room_id, ev,
+				knock ? json_object_get(answer, "knock_room_state") : NULL, &res) != ROOM_OK) {
+		rc = fail(j, 500, "M_UNKNOWN", "Cannot keep the membership: %s", res.reason);
 		goto out;
 	}
 	rc = 200;
@@ -822,8 +922,142 @@ int fed_leave_remote(void *arg, const char *room_id, const char *user_id, const 
 		add_candidate(&j, strchr(room_id, ':') + 1);
 	fail(&j, 404, "M_NOT_FOUND", "Unknown room", NULL);
 	for (size_t i = 0; i < j.ncand; i++)
-		if ((rc = leave_via(&j, j.cand[i], room_id, reason)) == 200)
+		if ((rc = handshake_via(&j, j.cand[i], room_id, "leave", reason)) == 200)
 			break;
 	json_decref(j.owned);
+	return rc;
+}
+
+int fed_knock_remote(void *arg, const char *room, const char *const *via, size_t nvia, const char *user_id,
+		     const json_t *content, char *room_id_out, size_t outlen, char *errcode, size_t errcodelen,
+		     char *error, size_t errorlen)
+{
+	struct join_ctx j = { arg, user_id, errcode, errcodelen, error, errorlen, { 0 }, 0, json_array() };
+	const char *reason = json_string_value(json_object_get(content, "reason"));
+	char room_id[EVENT_ID_BUF];
+	int rc = 404;
+
+	if (!j.owned)
+		return fail(&j, 500, "M_UNKNOWN", "out of memory", NULL);
+	for (size_t i = 0; i < nvia; i++)
+		add_candidate(&j, via[i]);
+	if (room[0] == '#') {
+		if ((rc = resolve_alias(&j, room, room_id, sizeof(room_id))) != 200)
+			goto out;
+	} else if (room[0] == '!' && strlen(room) < sizeof(room_id)) {
+		snprintf(room_id, sizeof(room_id), "%s", room);
+		if (strchr(room, ':'))
+			add_candidate(&j, strchr(room, ':') + 1);
+	} else {
+		rc = fail(&j, 400, "M_INVALID_PARAM", "Not a room ID or alias", NULL);
+		goto out;
+	}
+	rc = fail(&j, 404, "M_NOT_FOUND", "Unknown room", NULL);
+	for (size_t i = 0; i < j.ncand; i++)
+		if ((rc = handshake_via(&j, j.cand[i], room_id, "knock", reason)) == 200)
+			break;
+	if (rc == 200)
+		snprintf(room_id_out, outlen, "%s", room_id);
+out:
+	json_decref(j.owned);
+	return rc;
+}
+
+/* ---- the state at an unknown event ------------------------------------- */
+
+#define FETCH_MAX_EVENTS 2000
+
+int fed_fetch_state(struct fed_service *fs, const char *origin, const char *room_id, const struct room_version *rv,
+		    const json_t *pdu, json_t **state)
+{
+	struct join_ctx j = { fs, NULL, NULL, 0, NULL, 0, { 0 }, 0, NULL };
+	struct answer_view v = { fs, json_object(), json_object() };
+	const char *prev = ref_id(rv, json_array_get(json_object_get(pdu, "prev_events"), 0));
+	struct room_store *rs = rooms_store(fs->hs->rooms);
+	json_t *reply = NULL, *fetched = json_array(), *none = json_array(), *ids, *item, *map = NULL;
+	struct buf uri;
+	long status = 0;
+	char err[256];
+	size_t i;
+	int rc = -1;
+
+	*state = NULL;
+	buf_init(&uri, 512);
+	if (!prev || !v.events || !v.rejected || !fetched || !none)
+		goto out;
+	buf_puts(&uri, "/_matrix/federation/v1/state_ids/");
+	path_escape(&uri, room_id);
+	buf_puts(&uri, "?event_id=");
+	path_escape(&uri, prev);
+	err[0] = '\0';
+	if (!uri.data || request(&j, origin, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0 ||
+	    status != 200 || !json_is_array(json_object_get(reply, "pdu_ids"))) {
+		log_info("federation: no state at %s from %s (%ld %s)", prev, origin, status, err);
+		goto out;
+	}
+	/* Whatever of the state, its auth chain and the prev event itself
+	 * this server lacks, one /event each. */
+	ids = json_array();
+	json_array_extend(ids, json_object_get(reply, "pdu_ids"));
+	json_array_extend(ids, json_object_get(reply, "auth_chain_ids"));
+	json_array_append_new(ids, json_string(prev));
+	json_array_foreach(ids, i, item) {
+		const char *id = json_string_value(item);
+		json_t *one = NULL, *ev;
+		if (!id || room_store_event_known(rs, id) != 0)
+			continue;
+		if (json_array_size(fetched) >= FETCH_MAX_EVENTS)
+			break;
+		buf_free(&uri);
+		buf_init(&uri, 256);
+		buf_puts(&uri, "/_matrix/federation/v1/event/");
+		path_escape(&uri, id);
+		if (uri.data && request(&j, origin, "GET", uri.data, NULL, &status, &one, err, sizeof(err)) == 0 &&
+		    status == 200 && json_is_object(ev = json_array_get(json_object_get(one, "pdus"), 0)))
+			json_array_append(fetched, ev);
+		json_decref(one);
+	}
+	json_decref(ids);
+	if (check_answer(&v, rv, fetched, none, err, sizeof(err)) < 0 || store_answer(rs, room_id, &v) < 0)
+		goto out;
+	/* The state after prev: the state before it, and it. */
+	map = json_object();
+	ids = json_array();
+	json_array_extend(ids, json_object_get(reply, "pdu_ids"));
+	json_array_append_new(ids, json_string(prev));
+	json_array_foreach(ids, i, item) {
+		int rej = 0;
+		const char *id = json_string_value(item);
+		const json_t *ev = id ? answer_event(&v, id, &rej) : NULL;
+		const char *type = event_type(ev), *sk = event_state_key(ev);
+		json_t *tm;
+		/* (A v12 create event has no room_id: its ID names the room.) */
+		if (!ev || rej || !type || !sk ||
+		    (event_room_id(ev) ? strcmp(event_room_id(ev), room_id) != 0 : strcmp(type, "m.room.create") != 0))
+			continue;
+		if (!(tm = json_object_get(map, type))) {
+			tm = json_object();
+			json_object_set_new(map, type, tm);
+		}
+		json_object_set_new(tm, sk, json_string(id));
+	}
+	json_decref(ids);
+	if (!json_object_get(json_object_get(map, "m.room.create"), "")) {
+		log_info("federation: the state at %s from %s has no create event", prev, origin);
+		goto out;
+	}
+	log_info("federation: state at %s in %s from %s (%zu events fetched)", prev, room_id, origin,
+		 json_array_size(fetched));
+	*state = map;
+	map = NULL;
+	rc = 0;
+out:
+	buf_free(&uri);
+	json_decref(reply);
+	json_decref(fetched);
+	json_decref(none);
+	json_decref(map);
+	json_decref(v.events);
+	json_decref(v.rejected);
 	return rc;
 }

@@ -51,11 +51,30 @@ int fed_invite_remote(void *arg, const struct room_version *rv, json_t **event, 
  * make_leave template became, checked and stored; answers {}. */
 void fed_send_leave(struct api_req *r, struct fed_service *fs, const char *origin);
 
+/* PUT /_matrix/federation/v1/send_knock/{roomId}/{eventId}: the same for
+ * a knock; answers the room's stripped state (knock_room_state). */
+void fed_send_knock(struct api_req *r, struct fed_service *fs, const char *origin);
+
+/* hs->remote_knock (an hs_remote_join_fn; content may carry a reason):
+ * knocks on a room this server is not in (make_knock/send_knock) and
+ * keeps the knock with the stripped state the room's server answered. */
+int fed_knock_remote(void *arg, const char *room, const char *const *via, size_t nvia, const char *user_id,
+		     const json_t *content, char *room_id_out, size_t outlen, char *errcode, size_t errcodelen,
+		     char *error, size_t errorlen);
+
 /* The hs_remote_leave_fn of hs.h: rejects an invite to a room this server
  * is not in (make_leave/send_leave through the inviting server), and
  * keeps the leave. */
 int fed_leave_remote(void *arg, const char *room_id, const char *user_id, const char *reason, char *errcode,
 		     size_t errcodelen, char *error, size_t errorlen);
+
+/* The state after the first prev event of pdu, which this server lacks,
+ * from origin: /state_ids at it, then /event for each event not stored
+ * here (at most 2,000), each checked (format, signatures, hashes, auth
+ * against its own auth events) and stored as an outlier.  0 with *state a
+ * new map {type: {state_key: event_id}}, or -1. */
+int fed_fetch_state(struct fed_service *fs, const char *origin, const char *room_id, const struct room_version *rv,
+		    const json_t *pdu, json_t **state);
 
 /* The auth chain of events (an array of PDUs) from the room store: every
  * event reachable through auth_events, each once, as a new array (bounded

@@ -21,8 +21,8 @@ tests_fuzz_fuzz_fed_edu_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_fed_edu_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/fed_edu
 
-SCRIPT_TESTS += tests/e2e/test_federation_read.py
-EXTRA_DIST += tests/e2e/test_federation_read.py tests/federation/fedsingle.py
+SCRIPT_TESTS += tests/e2e/test_federation_read.py tests/e2e/test_federation_edu.py
+EXTRA_DIST += tests/e2e/test_federation_read.py tests/e2e/test_federation_edu.py tests/federation/fedsingle.py
 
 # bench/bench_fed_read.py starts scopd and the Python peer itself: run it by
 # hand with the build dir (figures in BENCHMARKS.md).
@@ -34,3 +34,11 @@ tests_fuzz_fuzz_fed_read_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_fed_read_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_fed_read_LDADD = $(FUZZ_MAIN_LIB) $(FEDAPI_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/fed_read
+
+# EDUs against a real Synapse, run by hand like tests/synapse/interop.py.
+EXTRA_DIST += tests/synapse/interop_edu.py
+
+UNIT_TESTS += tests/unit/federation/test_room_servers
+tests_unit_federation_test_room_servers_SOURCES = tests/unit/federation/test_room_servers.c
+tests_unit_federation_test_room_servers_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
+tests_unit_federation_test_room_servers_LDADD = $(FEDAPI_LIBS) $(CMOCKA_TEST_LIBS)

@@ -118,15 +118,14 @@ static int bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, con
 	if (!byid || !ids)
 		goto out;
 	json_array_foreach(events, i, ev) {
-		json_t *id = json_object_get(ev, "event_id");
+		json_t *id = json_object_get(ev, "event_id"), *same;
 		/* Redacted events lose their relations' aggregations. */
 		if (!json_is_string(id) ||
 		    json_object_get(json_object_get(ev, "unsigned"), "redacted_because"))
 			continue;
 		/* The same event may come twice (a search hit in another's
 		 * context): each copy gets the bundle. */
-		json_t *same = json_object_get(byid, json_string_value(id));
-		if (!same) {
+		if (!(same = json_object_get(byid, json_string_value(id)))) {
 			if (!(same = json_array()) ||
 			    json_object_set_new(byid, json_string_value(id), same) < 0)
 				goto out;
@@ -148,8 +147,7 @@ static int bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, con
 		json_t *same = json_object_get(byid, ch[i].parent), *parent;
 		size_t j;
 		json_array_foreach(same, j, parent)
-			if (add_child(rooms, &vs, parent, &ch[i], viewer, device,
-				      latest) < 0)
+			if (add_child(rooms, &vs, parent, &ch[i], viewer, device, latest) < 0)
 				rc = -1;
 	}
 	/* The latest thread events get their own edits (not their threads:

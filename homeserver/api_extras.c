@@ -83,7 +83,7 @@ static int in_thread(struct api_req *r, const char *event_id, const char *thread
 	int ok;
 	memset(&e, 0, sizeof(e));
 	if (room_store_event_get(rooms_store(r->hs->rooms), event_id, &e) == STORE_OK)
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 	room_event_clear(&e);
 	rel = json_object_get(json_object_get(ev, "content"), "m.relates_to");
 	type = json_string_value(json_object_get(rel, "rel_type"));
@@ -317,10 +317,40 @@ static void alias_put(struct api_req *r)
 		api_reply(r, 200, json_object());
 }
 
+/* A remote alias from its server (federation directory query): 1 when
+ * answered, 0 when the alias is local. */
+static int alias_get_remote(struct api_req *r, const char *alias)
+{
+	const char *dom = strchr(alias, ':'), *params[2] = { "room_alias", alias };
+	long status = 0;
+	json_t *reply = NULL, *rid, *servers;
+
+	if (!dom || strcmp(dom + 1, r->hs->cfg->server_name) == 0 || alias[0] != '#')
+		return 0;
+	if (!r->hs->fed_query) {
+		api_error(r, 404, "M_NOT_FOUND", "Room alias not found");
+		return 1;
+	}
+	if (r->hs->fed_query(r->hs->remote_join_arg, dom + 1, "directory", params, 2, &status, &reply) < 0) {
+		api_error(r, 502, "M_UNKNOWN", "Cannot reach the alias's server");
+		return 1;
+	}
+	rid = json_object_get(reply, "room_id");
+	servers = json_object_get(reply, "servers");
+	if (status == 200 && json_is_string(rid) && json_string_value(rid)[0] == '!' && json_is_array(servers))
+		api_reply(r, 200, json_pack("{s:O,s:O}", "room_id", rid, "servers", servers));
+	else if (status == 200 || status == 404)
+		api_error(r, 404, "M_NOT_FOUND", "Room alias not found");
+	else
+		api_error(r, 502, "M_UNKNOWN", "The alias's server answered %ld", status);
+	json_decref(reply);
+	return 1;
+}
+
 static void alias_get(struct api_req *r)
 {
 	char *room_id = NULL;
-	if (!r->hs->rooms)
+	if (!r->hs->rooms || alias_get_remote(r, api_param(r, 0)))
 		return;
 	if (room_store_alias_get(rooms_store(r->hs->rooms), api_param(r, 0), &room_id, NULL) !=
 	    STORE_OK) {

@@ -6,10 +6,56 @@
 
 #include "homeserver/api.h"
 #include "homeserver/api_rooms.h"
+#include "homeserver/events/event.h"
+#include "homeserver/hs.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
 
 #define PROFILE_FIELD_MAX 1024
+
+/* A remote user's profile (field: "displayname", "avatar_url" or NULL
+ * for both) from their server over federation.  1 when answered (the user
+ * is remote), 0 when the user is local. */
+static int remote(struct api_req *r, const char *field)
+{
+	const char *user_id = api_param(r, 0), *dom = matrix_id_domain(user_id);
+	const char *params[4] = { "user_id", user_id, "field", field };
+	long status = 0;
+	json_t *reply = NULL, *o;
+
+	if (!dom || strcmp(dom, r->hs->cfg->server_name) == 0)
+		return 0;
+	if (!r->hs->fed_query || !matrix_user_id_valid(user_id)) {
+		api_error(r, 404, "M_NOT_FOUND", "Profile not found");
+		return 1;
+	}
+	if (r->hs->fed_query(r->hs->remote_join_arg, dom, "profile", params, field ? 4 : 2, &status, &reply) < 0) {
+		api_error(r, 502, "M_UNKNOWN", "Cannot reach the user's server");
+		return 1;
+	}
+	if (status == 404 || (status == 200 && !json_is_object(reply))) {
+		api_error(r, 404, "M_NOT_FOUND", "Profile not found");
+	} else if (status != 200) {
+		api_error(r, 502, "M_UNKNOWN", "The user's server answered %ld", status);
+	} else {
+		/* Only the two fields, as strings, are passed on. */
+		o = json_object();
+		for (int i = 0; i < 2; i++) {
+			const char *k = i ? "avatar_url" : "displayname";
+			json_t *v = json_object_get(reply, k);
+			if (json_is_string(v) && (!field || strcmp(field, k) == 0))
+				json_object_set(o, k, v);
+		}
+		if (field && !json_object_get(o, field)) {
+			json_decref(o);
+			api_error(r, 404, "M_NOT_FOUND", "The field is not set");
+		} else {
+			api_reply(r, 200, o);
+		}
+	}
+	json_decref(reply);
+	return 1;
+}
 
 static int load(struct api_req *r, struct store_user *u)
 {
@@ -31,7 +77,7 @@ static void get_profile(struct api_req *r)
 	struct store_user u;
 	json_t *o;
 	memset(&u, 0, sizeof(u));
-	if (load(r, &u) < 0)
+	if (remote(r, NULL) || load(r, &u) < 0)
 		return;
 	o = json_object();
 	if (u.displayname)
@@ -47,7 +93,7 @@ static void get_field(struct api_req *r, int avatar)
 	struct store_user u;
 	const char *v;
 	memset(&u, 0, sizeof(u));
-	if (load(r, &u) < 0)
+	if (remote(r, avatar ? "avatar_url" : "displayname") || load(r, &u) < 0)
 		return;
 	v = avatar ? u.avatar_url : u.displayname;
 	if (!v)

@@ -556,6 +556,30 @@ static void membership_change(struct api_req *r, const char *membership, int nee
 	}
 }
 
+/* Knocks over federation on a room this server is not in. */
+static void knock_remote(struct api_req *r, const char *room, const char *reason)
+{
+	char *qs[2] = { http_query(r->http, "server_name"), http_query(r->http, "via") };
+	const char *via[2];
+	size_t nvia = 0;
+	char room_id[256], errcode[64], error[256];
+	json_t *c = reason ? json_pack("{s:s}", "reason", reason) : json_object();
+	int status;
+
+	for (int i = 0; i < 2; i++)
+		if (qs[i])
+			via[nvia++] = qs[i];
+	status = r->hs->remote_knock(r->hs->remote_join_arg, room, via, nvia, r->who.user_id, c, room_id,
+				     sizeof(room_id), errcode, sizeof(errcode), error, sizeof(error));
+	if (status == 200)
+		api_reply(r, 200, json_pack("{s:s}", "room_id", room_id));
+	else
+		api_error(r, status >= 400 && status < 600 ? status : 502, errcode, "%s", error);
+	json_decref(c);
+	free(qs[0]);
+	free(qs[1]);
+}
+
 /* A knock asks to join a room whose join rule is knock or knock_restricted;
  * the auth rules refuse it anywhere else (403). */
 static void knock(struct api_req *r)
@@ -569,7 +593,10 @@ static void knock(struct api_req *r)
 	if (room_id[0] == '#') {
 		if (room_store_alias_get(rooms_store(r->hs->rooms), room_id, &resolved, NULL) !=
 		    STORE_OK) {
-			api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
+			if (r->hs->remote_knock && remote_id(r, room_id))
+				knock_remote(r, room_id, reason);
+			else
+				api_error(r, 404, "M_NOT_FOUND", "Unknown room alias");
 			return;
 		}
 		room_id = resolved;
@@ -578,7 +605,10 @@ static void knock(struct api_req *r)
 		return;
 	}
 	if (rooms_membership(r->hs->rooms, room_id, r->who.user_id, m) != ROOM_OK) {
-		api_error(r, 404, "M_NOT_FOUND", "Unknown room");
+		if (r->hs->remote_knock)
+			knock_remote(r, room_id, reason);
+		else
+			api_error(r, 404, "M_NOT_FOUND", "Unknown room");
 	} else {
 		c = member_content(r, "knock", r->who.user_id);
 		if (reason)
@@ -985,7 +1015,7 @@ static void redact(struct api_req *r)
 		api_error(r, 404, "M_NOT_FOUND", "Event not found");
 		return;
 	}
-	orig = json_loads(e.json, 0, NULL);
+	orig = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 	room_event_clear(&e);
 	if (rooms_power(r->hs->rooms, api_param(r, 0), r->who.user_id, NULL, &have, NULL, &red,
 			&kick_l, &ban_l, &inv) != ROOM_OK ||

@@ -309,7 +309,7 @@ static void add_profiles(struct api_req *r, const struct room_event *e, json_t *
 		    !(mid = json_string_value(json_object_get(members, sender))) ||
 		    room_store_event_get(rooms_store(r->hs->rooms), mid, &m) != STORE_OK)
 			continue;
-		pdu = json_loads(m.json, 0, NULL);
+		pdu = json_loads(m.json, JSON_ALLOW_NUL, NULL);
 		content = json_object_get(pdu, "content");
 		if ((p = json_object())) {
 			json_t *dn = json_object_get(content, "displayname");

@@ -21,7 +21,7 @@ void hs_config_init(struct hs_config *c)
 	c->log_level = SCOP_LOG_INFO;
 	c->max_upload_size = 50u * 1024 * 1024;
 	c->max_request_body = 1024u * 1024;
-	c->thread_pool_size = 4;
+	c->thread_pool_size = 16; /* sends wait for their commit: more in flight share a group commit */
 	/* Looser than Synapse's defaults so a busy client is not locked out,
 	 * tight enough to stop password guessing. */
 	c->rc_login_address = (struct hs_rate){ 1.0, 20 };

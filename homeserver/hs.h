@@ -48,6 +48,14 @@ typedef int (*hs_remote_join_fn)(void *arg, const char *room, const char *const 
 typedef int (*hs_remote_leave_fn)(void *arg, const char *room_id, const char *user_id, const char *reason,
 				  char *errcode, size_t errcodelen, char *error, size_t errorlen);
 
+/* A signed GET of another server's query API,
+ * /_matrix/federation/v1/query/<type>?<params> (type "profile" or
+ * "directory"; params are key, value pairs, nparams strings, encoded by
+ * the callee).  0 with the remote status and its JSON body in *reply (a
+ * new reference, or NULL), or -1 when the server cannot be reached. */
+typedef int (*hs_fed_query_fn)(void *arg, const char *destination, const char *type, const char *const *params,
+			       size_t nparams, long *status, json_t **reply);
+
 struct hs {
 	const struct hs_config *cfg;   /* borrowed */
 	struct store *store;           /* borrowed */
@@ -64,8 +72,10 @@ struct hs {
 	struct relsearch *relsearch;   /* relations, search and bundled
 					* aggregations (NULL: none); main.c */
 	hs_remote_join_fn remote_join; /* set by the federation service, or NULL */
-	void *remote_join_arg;         /* also remote_leave's */
+	void *remote_join_arg;         /* also remote_leave's and fed_query's */
 	hs_remote_leave_fn remote_leave;
+	hs_remote_join_fn remote_knock;  /* knocking on a room this server is not in */
+	hs_fed_query_fn fed_query;     /* remote profiles and aliases, or NULL */
 };
 
 /* Rooms, events and /sync (hs_rooms.c): opens the room store on the

@@ -431,7 +431,7 @@ static int scan(struct push_counts *pc, const struct push_eval *pe, const char *
 			      &evs, &n) != STORE_OK)
 		return -1;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		json_t *ev = json_loads(evs[i].json, 0, NULL);
+		json_t *ev = json_loads(evs[i].json, JSON_ALLOW_NUL, NULL);
 		const char *sender = json_string_value(json_object_get(ev, "sender"));
 		const char *th = thread_of(ev);
 		struct push_result res;
@@ -651,7 +651,7 @@ static int room_notifs(struct push_counts *pc, const struct push_eval *pe, const
 	}
 	memset(&s, 0, sizeof(s));
 	for (size_t i = 0; i < nev && found < limit && rc == 0; i++) {
-		json_t *ev = evs[i].redacted_by ? NULL : json_loads(evs[i].json, 0, NULL), *ce, *item;
+		json_t *ev = evs[i].redacted_by ? NULL : json_loads(evs[i].json, JSON_ALLOW_NUL, NULL), *ce, *item;
 		const char *sender = json_string_value(json_object_get(ev, "sender"));
 		struct push_result res;
 		int64_t have = 0, redact, kick, ban, invite;

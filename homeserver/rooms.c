@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/time.h>
 
+#include "common/base64.h"
 #include "common/canonjson.h"
+#include "common/crypto.h"
 #include "common/log.h"
 #include "homeserver/events/auth_rules.h"
 #include "homeserver/events/event_sign.h"
@@ -26,6 +28,8 @@ struct room {
 	size_t nextrem;
 	int64_t depth;
 	int64_t group;
+	json_t *local;            /* joined or invited users of this server -> true:
+				   * the only ones a new event wakes */
 	json_t *typing;           /* user -> expiry (ms), under lock */
 	int64_t typing_pos;       /* extras position of the last change */
 };
@@ -95,6 +99,7 @@ static void room_free(struct room *rm)
 	json_decref(rm->ids);
 	json_decref(rm->events);
 	json_decref(rm->typing);
+	json_decref(rm->local);
 	for (size_t i = 0; i < rm->nextrem; i++)
 		free(rm->extrem[i]);
 	free(rm->extrem);
@@ -179,10 +184,27 @@ static json_t *load_pdu(struct rooms *r, const char *event_id)
 	struct room_event e;
 	json_t *ev = NULL;
 	if (room_store_event_get(r->rs, event_id, &e) == STORE_OK) {
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		room_event_clear(&e);
 	}
 	return ev;
+}
+
+static const char *user_domain(const char *user);
+
+/* Keeps rm->local in step with a new current member event. */
+static void local_member(struct rooms *r, struct room *rm, const char *type, const char *sk, const json_t *ev)
+{
+	const char *dom, *m;
+	if (strcmp(type, "m.room.member") != 0 || !(dom = user_domain(sk)) || strcmp(dom, r->server_name) != 0)
+		return;
+	if (!rm->local && !(rm->local = json_object()))
+		return;
+	m = ev ? event_membership(ev) : NULL;
+	if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
+		json_object_set_new(rm->local, sk, json_true());
+	else
+		json_object_del(rm->local, sk);
 }
 
 static struct room *room_load(struct rooms *r, const char *room_id)
@@ -228,6 +250,7 @@ static struct room *room_load(struct rooms *r, const char *room_id)
 				room_free(rm);
 				return NULL;
 			}
+			local_member(r, rm, type, sk, ev);
 		}
 	}
 	return rm;
@@ -281,8 +304,7 @@ static void set_reason(struct room_result *res, const char *fmt, const char *arg
 /* Users to wake for an event: joined and invited members, and the target. */
 static size_t wake_list(struct room *rm, const char *target, const char ***out)
 {
-	json_t *members = json_object_get(rm->ids, "m.room.member");
-	size_t n = 0, cap = json_object_size(members) + 1;
+	size_t n = 0, cap = json_object_size(rm->local) + 1;
 	const char **users = calloc(cap, sizeof(*users));
 	const char *uid;
 	json_t *v;
@@ -290,15 +312,13 @@ static size_t wake_list(struct room *rm, const char *target, const char ***out)
 	*out = users;
 	if (!users)
 		return 0;
-	json_object_foreach(members, uid, v) {
-		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
-		const char *m = ev ? event_membership(ev) : NULL;
+	/* Only users of this server: nobody else syncs here. */
+	json_object_foreach(rm->local, uid, v) {
 		(void)v;
-		if (m && (strcmp(m, "join") == 0 || strcmp(m, "invite") == 0))
-			users[n++] = uid;
-		else if (target && strcmp(uid, target) == 0)
-			users[n++] = uid;
+		users[n++] = uid;
 	}
+	if (target && !json_object_get(rm->local, target))
+		users[n++] = target;
 	return n;
 }
 
@@ -399,6 +419,48 @@ static enum room_rc remote_invite_sign(struct rooms *r, struct room *rm, const s
 	return ROOM_OK;
 }
 
+/* Room versions 1 and 2: an event is named "$opaque:server" by the server
+ * that makes it, and cites its prev and auth events as [event_id,
+ * {"sha256": reference hash}] pairs.  ev was built with plain ID lists
+ * (event_new() makes version 3 shapes); the cited events are read from the
+ * store.  0, or -1 when one is missing or out of memory. */
+static int v1_finish(struct rooms *r, const struct room_version *rv, json_t *ev)
+{
+	static const char *const lists[] = { "prev_events", "auth_events" };
+	char tok[19], id[EVENT_ID_BUF], b64[64];
+	unsigned char hash[32];
+	int n;
+
+	for (size_t l = 0; l < 2; l++) {
+		json_t *ids = json_object_get(ev, lists[l]), *pairs = json_array(), *item;
+		size_t i;
+		if (!pairs)
+			return -1;
+		json_array_foreach(ids, i, item) {
+			json_t *cited = load_pdu(r, json_string_value(item));
+			int ok = cited && event_reference_hash(rv, cited, hash) == 0;
+			json_decref(cited);
+			if (!ok) {
+				json_decref(pairs);
+				return -1;
+			}
+			base64_encode(hash, sizeof(hash), b64, 0);
+			if (json_array_append_new(pairs, json_pack("[O,{s:s}]", item, "sha256", b64)) < 0) {
+				json_decref(pairs);
+				return -1;
+			}
+		}
+		if (json_object_set_new(ev, lists[l], pairs) < 0)
+			return -1;
+	}
+	if (scop_random_token(tok, sizeof(tok) - 1) < 0)
+		return -1;
+	n = snprintf(id, sizeof(id), "$%s:%s", tok, r->server_name);
+	if (n < 0 || (size_t)n >= sizeof(id))
+		return -1;
+	return json_object_set_new(ev, "event_id", json_string(id));
+}
+
 /* Builds, checks, signs and stores one event in rm (locked by the caller).
  * create: rm is not yet in the table and the event is the create event.
  * dry: everything but storing (the cache of rm is still updated), so a
@@ -411,8 +473,8 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	struct auth_key keys[AUTH_MAX_KEYS];
 	const char *auth_ids[AUTH_MAX_KEYS];
 	size_t nauth = 0, nkeys, nprev;
-	json_t *ev = NULL, *after = NULL;
-	char *json = NULL, *after_json = NULL, *stored_txn = NULL;
+	json_t *ev = NULL;
+	char *json = NULL, *stored_txn = NULL;
 	size_t len = 0;
 	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX;
 	int is_create = strcmp(s->type, "m.room.create") == 0 && s->state_key &&
@@ -429,7 +491,9 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 		return ROOM_OK;
 	}
 	nprev = rm->nextrem > EVENT_MAX_PREV_EVENTS ? EVENT_MAX_PREV_EVENTS : rm->nextrem;
-	ev = event_new(rv, rv->room_id_is_create_hash && is_create ? NULL : rm->room_id, s->sender,
+	/* Versions 1 and 2 are built in version 3's shape, then v1_finish(). */
+	ev = event_new(rv->event_id == EVENT_ID_V1 ? room_version_get("3") : rv,
+		       rv->room_id_is_create_hash && is_create ? NULL : rm->room_id, s->sender,
 		       s->type, s->state_key, s->content, (const char *const *)rm->extrem, nprev,
 		       NULL, 0, rm->depth + 1, now_ms());
 	if (!ev) {
@@ -468,6 +532,10 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 		rc = ROOM_FORBIDDEN;
 		goto out;
 	}
+	if (rv->event_id == EVENT_ID_V1 && v1_finish(r, rv, ev) < 0) {
+		set_reason(res, "cannot cite the event's prev and auth events", NULL);
+		goto out;
+	}
 	if (event_hash_and_sign(rv, ev, r->server_name, &r->key) < 0)
 		goto out;
 	if (!dry && s->state_key && (rc = remote_invite_sign(r, rm, s, &ev, res)) != ROOM_OK)
@@ -499,18 +567,6 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	} else {
 		snprintf(res->room_id, sizeof(res->room_id), "%s", rm->room_id);
 	}
-	if (s->state_key) {
-		json_t *m;
-		if (!(after = json_deep_copy(rm->ids)))
-			goto out;
-		if (!(m = json_object_get(after, s->type))) {
-			m = json_object();
-			json_object_set_new(after, s->type, m);
-		}
-		if (!m || json_object_set_new(m, s->state_key, json_string(res->event_id)) < 0 ||
-		    !(after_json = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS)))
-			goto out;
-	}
 	memset(&a, 0, sizeof(a));
 	a.event_id = res->event_id;
 	a.room_id = rm->room_id;
@@ -523,7 +579,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	a.prev_events = (const char *const *)rm->extrem;
 	a.nprev = rm->nextrem;
 	a.state_before = rm->group;
-	a.state_after_json = after_json;
+	a.state_change = s->state_key != NULL; /* the store keeps it as a delta */
 	a.membership = strcmp(s->type, "m.room.member") == 0 ? event_membership(ev) : NULL;
 	a.redacts = s->redacts;
 	a.device_id = s->device_id;
@@ -560,11 +616,11 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	rm->group = group;
 	if (s->state_key) {
 		char key[2 * EVENT_MAX_ID_BYTES + 4];
-		json_decref(rm->ids);
-		rm->ids = after;
-		after = NULL;
+		if (state_map_set(rm->ids, s->type, s->state_key, res->event_id) < 0)
+			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
 		if (state_key_buf(key, sizeof(key), s->type, s->state_key) == 0)
 			json_object_set(rm->events, key, ev);
+		local_member(r, rm, s->type, s->state_key, ev);
 	}
 	if (s->redacts) {
 		/* A redacted state event stays in the state in its redacted form. */
@@ -583,9 +639,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	rc = ROOM_OK;
 out:
 	json_decref(ev);
-	json_decref(after);
 	free(json);
-	free(after_json);
 	return rc;
 }
 
@@ -769,6 +823,31 @@ json_t *rooms_state_all(struct rooms *r, const char *room_id)
 	return arr;
 }
 
+json_t *rooms_servers(struct rooms *r, const char *room_id)
+{
+	struct room *rm = room_get(r, room_id);
+	json_t *seen, *out, *v;
+	const char *uid, *dom;
+
+	if (!rm)
+		return NULL;
+	if (!(seen = json_object()))
+		return NULL;
+	pthread_mutex_lock(&rm->lock);
+	json_object_foreach(json_object_get(rm->ids, "m.room.member"), uid, v) {
+		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
+		const char *m = ev ? event_membership(ev) : NULL;
+		if (m && strcmp(m, "join") == 0 && (dom = user_domain(uid)))
+			json_object_set_new(seen, dom, json_true());
+	}
+	pthread_mutex_unlock(&rm->lock);
+	out = json_array();
+	json_object_foreach(seen, dom, v)
+		json_array_append_new(out, json_string(dom));
+	json_decref(seen);
+	return out;
+}
+
 int rooms_server_joined(struct rooms *r, const char *room_id)
 {
 	struct room *rm = room_get(r, room_id);
@@ -855,7 +934,7 @@ static const char *const pdu_only[] = {
 json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
 			   const char *viewer, const char *viewer_device)
 {
-	json_t *ev = json_loads(e->json, 0, NULL), *uns;
+	json_t *ev = json_loads(e->json, JSON_ALLOW_NUL, NULL), *uns;
 	const struct room_version *rv = NULL;
 
 	if (!ev)
@@ -952,7 +1031,7 @@ static json_t *remote_stripped_state(struct rooms *r, const char *room_id, const
 		json_t *ev;
 		if (strcmp(ms[i].room_id, room_id) != 0 || room_store_event_get(r->rs, ms[i].event_id, &e) != STORE_OK)
 			continue;
-		ev = json_loads(e.json, 0, NULL);
+		ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 		room_event_clear(&e);
 		arr = json_deep_copy(json_object_get(json_object_get(ev, "unsigned"), "invite_room_state"));
 		if (!json_is_array(arr)) {
@@ -1067,7 +1146,7 @@ enum room_rc rooms_receipt_put(struct rooms *r, const char *room_id, const char 
 		return ROOM_ERROR;
 	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
 	if (r->edu_hook && strcmp(type, "m.read") == 0)
-		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, 0);
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, NULL, 0);
 	return ROOM_OK;
 }
 
@@ -1088,6 +1167,8 @@ enum room_rc rooms_receipt_put_thread(struct rooms *r, const char *room_id, cons
 	if (rc != STORE_OK)
 		return ROOM_ERROR;
 	xnotify_room(r, rm, strcmp(type, "m.read.private") == 0 ? user : NULL, x);
+	if (r->edu_hook && strcmp(type, "m.read") == 0)
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.receipt", event_id, thread_id, 0);
 	return ROOM_OK;
 }
 
@@ -1118,7 +1199,7 @@ enum room_rc rooms_typing(struct rooms *r, const char *room_id, const char *user
 	if (changed)
 		xnotify_room(r, rm, NULL, x);
 	if (r->edu_hook)
-		r->edu_hook(r->edu_hook_arg, room_id, user, "m.typing", NULL, typing);
+		r->edu_hook(r->edu_hook_arg, room_id, user, "m.typing", NULL, NULL, typing);
 	return ROOM_OK;
 }
 
@@ -1297,6 +1378,8 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 		free(users);
 		json_decref(peers);
 	}
+	if (changed && r->edu_hook)
+		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, NULL, 0);
 	return ROOM_OK;
 }
 
@@ -1476,7 +1559,7 @@ static void content_of(struct rooms *r, const char *event_id, const char *key, c
 	json_t *ev;
 	if (!event_id || room_store_event_get(r->rs, event_id, &e) != STORE_OK)
 		return;
-	if ((ev = json_loads(e.json, 0, NULL))) {
+	if ((ev = json_loads(e.json, JSON_ALLOW_NUL, NULL))) {
 		const char *s = json_string_value(json_object_get(json_object_get(ev, "content"), key));
 		if (s)
 			snprintf(out, n, "%s", s);
@@ -1516,7 +1599,7 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 	hv = v->c[i].hv;
 	mem = v->c[i].membership;
 	/* The user's own member event: */
-	if ((ev = json_loads(e->json, 0, NULL))) {
+	if ((ev = json_loads(e->json, JSON_ALLOW_NUL, NULL))) {
 		const char *t = event_type(ev), *sk = event_state_key(ev), *m = event_membership(ev);
 		if (t && sk && m && strcmp(t, "m.room.member") == 0 && strcmp(sk, v->user) == 0)
 			snprintf(own, sizeof(own), "%s", m);
@@ -1565,7 +1648,7 @@ static const json_t *evc_get(void *arg, const char *id)
 		return ev;
 	if (room_store_event_get(c->rs, id, &e) != STORE_OK)
 		return NULL;
-	ev = json_loads(e.json, 0, NULL);
+	ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
 	if (ev && e.kind == ROOM_EVENT_REJECTED)
 		json_object_set_new(c->rejected, id, json_true());
 	room_event_clear(&e);
@@ -1696,7 +1779,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 	int64_t depth = json_integer_value(json_object_get(ev, "depth")), pos, group, cur_group = 0;
 	struct room_append a;
 	enum room_rc rc = ROOM_ERROR;
-	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX;
+	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX, linear;
 	size_t len;
 	char why[200];
 
@@ -1713,10 +1796,11 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 		free(after_json);
 		after_json = NULL;
 	}
-	if (!(after = json_deep_copy(before)))
-		goto out;
-	if (sk && (state_map_set(after, type, sk, event_id) < 0 ||
-		   !(after_json = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS))))
+	/* linear: it cites exactly the forward extremities, so the state
+	 * before it is the cached current state and the new current state is
+	 * that plus it: no copies of a possibly large map. */
+	linear = before == rm->ids && !reset;
+	if (!linear && (!(after = json_deep_copy(before)) || (sk && state_map_set(after, type, sk, event_id) < 0)))
 		goto out;
 	/* The new forward extremities: the old ones it does not cite, and it. */
 	if (!(extrem = calloc(rm->nextrem + 1, sizeof(char *))))
@@ -1730,7 +1814,14 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 	}
 	if (!(extrem[nextrem++] = strdup(event_id)))
 		goto out;
-	if (nextrem == 1) {
+	if (linear) {
+		const char *m = type && strcmp(type, "m.room.member") == 0 ? event_membership(ev) : NULL;
+		if (!(diff = calloc(2, sizeof(*diff))))
+			goto out;
+		if (sk)
+			diff[ndiff++] = (struct room_state_set){ type, sk, event_id, m ? m : (type && strcmp(type,
+				"m.room.member") == 0 ? "leave" : NULL) };
+	} else if (nextrem == 1) {
 		current = json_incref(after);
 	} else {
 		/* A fork stays open: the current state is the resolution of the
@@ -1752,7 +1843,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 				goto out;
 		}
 	}
-	if (!(diff = state_diff(c, rm->ids, current, &ndiff)))
+	if (!linear && !(diff = state_diff(c, rm->ids, current, &ndiff)))
 		goto out;
 	if (!(json = canonjson_dumps(ev, &len, flags)))
 		goto out;
@@ -1768,7 +1859,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 	a.prev_events = prevs;
 	a.nprev = nprev;
 	a.state_before = before_group;
-	a.state_after_json = after_json;
+	a.state_change = sk != NULL; /* a delta on before_group */
 	a.membership = type && strcmp(type, "m.room.member") == 0 ? event_membership(ev) : NULL;
 	a.redacts = event_redacts(rv, ev);
 	a.explicit_current = 1;
@@ -1797,6 +1888,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 		const json_t *sev = evc_get(c, diff[i].event_id);
 		if (sev && state_key_buf(key, sizeof(key), diff[i].type, diff[i].state_key) == 0)
 			json_object_set(rm->events, key, (json_t *)sev);
+		local_member(r, rm, diff[i].type, diff[i].state_key, sev);
 	}
 	if (a.redacts) {
 		const char *tk;
@@ -1811,9 +1903,14 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 			}
 		}
 	}
-	json_decref(rm->ids);
-	rm->ids = current;
-	current = NULL;
+	if (linear) {
+		if (sk && state_map_set(rm->ids, type, sk, event_id) < 0)
+			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
+	} else {
+		json_decref(rm->ids);
+		rm->ids = current;
+		current = NULL;
+	}
 	rc = ROOM_OK;
 out:
 	if (extrem) {
@@ -1830,9 +1927,47 @@ out:
 	return rc;
 }
 
+/* Whether prevs are exactly rm's forward extremities (rm locked). */
+static int cites_extremities(const struct room *rm, const char *const *prevs, size_t nprev)
+{
+	if (nprev == 0 || nprev != rm->nextrem || rm->group == 0)
+		return 0;
+	for (size_t i = 0; i < nprev; i++) {
+		size_t j;
+		for (j = 0; j < rm->nextrem && strcmp(prevs[i], rm->extrem[j]) != 0; j++)
+			;
+		if (j == rm->nextrem)
+			return 0;
+	}
+	return 1;
+}
+
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
+			    rooms_check_fn check, void *check_arg, struct room_result *res,
+			    enum room_remote_verdict *verdict);
+
 enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
 			   rooms_check_fn check, void *check_arg, struct room_result *res,
 			   enum room_remote_verdict *verdict)
+{
+	return receive(r, room_id, pdu, NULL, check, check_arg, res, verdict);
+}
+
+enum room_rc rooms_receive_with_state(struct rooms *r, const char *room_id, const json_t *pdu,
+				      const json_t *state_before, rooms_check_fn check, void *check_arg,
+				      struct room_result *res, enum room_remote_verdict *verdict)
+{
+	if (!json_is_object(state_before)) {
+		memset(res, 0, sizeof(*res));
+		*verdict = ROOM_REMOTE_DROP;
+		return ROOM_BAD_JSON;
+	}
+	return receive(r, room_id, pdu, state_before, check, check_arg, res, verdict);
+}
+
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
+			    rooms_check_fn check, void *check_arg, struct room_result *res,
+			    enum room_remote_verdict *verdict)
 {
 	struct room *rm;
 	struct evcache c = { r->rs, json_object(), json_object() };
@@ -1867,7 +2002,16 @@ enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *p
 		if (nprev <= EVENT_MAX_PREV_EVENTS && prev_id(rm->rv, item))
 			prevs[nprev++] = prev_id(rm->rv, item);
 	why[0] = '\0';
-	if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
+	if (cites_extremities(rm, prevs, nprev)) {
+		/* The common case: it extends the room's current state. */
+		before = json_incref(rm->ids);
+		before_group = rm->group;
+	} else if (given) {
+		/* Its prev events are not in the timeline: the caller worked
+		 * the state out (from the origin's /state_ids). */
+		if (!(before = json_deep_copy(given)))
+			goto out;
+	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
 		set_reason(res, "%s", why);
 		rc = ROOM_NOT_FOUND;
 		goto out;
@@ -1875,6 +2019,8 @@ enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *p
 	{
 		struct map_state bs = { &c, before };
 		struct auth_state sb = { map_lookup, NULL, &bs }, sc = { cache_lookup, NULL, rm };
+		if (before == rm->ids)
+			sb = sc;
 		why[0] = '\0';
 		*verdict = check(check_arg, rm->rv, pdu, &sb, &sc, &ev, res->event_id, why, sizeof(why));
 	}

@@ -96,6 +96,9 @@ json_t *rooms_state_event(struct rooms *r, const char *room_id, const char *type
 			  const char *state_key);
 /* Every current state event (PDUs) as a new array, NULL if no such room. */
 json_t *rooms_state_all(struct rooms *r, const char *room_id);
+/* The servers with a joined member now (this one included), as a new
+ * array of strings; NULL if no such room. */
+json_t *rooms_servers(struct rooms *r, const char *room_id);
 /* Whether a user of this server is joined to the room now (0 also when
  * the room is unknown). */
 int rooms_server_joined(struct rooms *r, const char *room_id);
@@ -197,13 +200,17 @@ json_t *rooms_lazy_members(struct rooms *r, const char *room_id, const json_t *e
 			   const char *viewer, const char *device, int flags);
 
 /* ---- the federation hook ----
- * Called after every rooms_typing() (type "m.typing", typing set) and
- * every stored m.read receipt (type "m.receipt", event_id set), for local
- * and remote users alike (the hook picks), outside the room locks, so the
- * federation service can tell the other servers in the room.  Set it
- * before serving and clear it (fn NULL) before the hook's arg goes away. */
+ * Called after every rooms_typing() (type "m.typing", typing set), every
+ * stored m.read receipt (type "m.receipt", event_id set, thread_id for a
+ * threaded one, else NULL) and every
+ * announced presence change (type "m.presence", room_id NULL: read it with
+ * rooms_presence_get()), for local and remote users alike (the hook
+ * picks), outside the locks, so the federation service can tell the other
+ * servers in the room.  Set it before serving and clear it (fn NULL)
+ * before the hook's arg goes away. */
 typedef void (*rooms_edu_hook_fn)(void *arg, const char *room_id, const char *user,
-				  const char *type, const char *event_id, int typing);
+				  const char *type, const char *event_id, const char *thread_id,
+				  int typing);
 void rooms_set_edu_hook(struct rooms *r, rooms_edu_hook_fn fn, void *arg);
 
 /* ---- remote events (federation) ----
@@ -272,6 +279,14 @@ enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const cha
 typedef int (*rooms_invite_fn)(void *arg, const struct room_version *rv, json_t **event,
 			       const json_t *stripped, char *why, size_t whylen);
 void rooms_set_invite_hook(struct rooms *r, rooms_invite_fn fn, void *arg);
+
+/* As rooms_receive(), for a PDU whose prev events are not in the
+ * timeline: state_before (a map {type: {state_key: event_id}} whose events
+ * are stored, e.g. as outliers) is taken as the state before it.  It
+ * joins the room as a fork, resolved with the rest as any other. */
+enum room_rc rooms_receive_with_state(struct rooms *r, const char *room_id, const json_t *pdu,
+				      const json_t *state_before, rooms_check_fn check, void *check_arg,
+				      struct room_result *res, enum room_remote_verdict *verdict);
 
 /* Called after every event this server created (rooms_send,
  * rooms_create) with the PDU and the servers to send it to: those with a

@@ -15,8 +15,12 @@ SCHEMA_SQL = \
 	schema/postgres/012_relations_search.sql \
 	schema/sqlite/013_remote_events.sql \
 	schema/postgres/013_remote_events.sql \
+	schema/sqlite/014_state_deltas.sql \
+	schema/postgres/014_state_deltas.sql \
 	schema/sqlite/016_receipt_threads.sql \
-	schema/postgres/016_receipt_threads.sql
+	schema/postgres/016_receipt_threads.sql \
+	schema/sqlite/060_json_nul.sql \
+	schema/postgres/060_json_nul.sql
 
 EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh schema/README.md
 BUILT_SOURCES += schema/migrations.c

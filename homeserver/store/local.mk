@@ -5,6 +5,7 @@ homeserver_store_libscopstore_a_SOURCES = \
 	homeserver/store/store.c homeserver/store/store.h \
 	homeserver/store/migrate.c homeserver/store/migrate.h \
 	homeserver/store/db.c homeserver/store/db.h \
+	homeserver/store/db_pool.c homeserver/store/db_pool.h \
 	schema/migrations.h
 nodist_homeserver_store_libscopstore_a_SOURCES = schema/migrations.c
 homeserver_store_libscopstore_a_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS)

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "homeserver/store/db.h"
+#include "homeserver/store/db_pool.h"
 #include "homeserver/store/migrate.h"
 
 /* Connections per store, opened on demand.  SQLite runs one writer at a
@@ -22,69 +23,19 @@
 
 struct store {
 	enum db_kind kind;
-	char *conninfo;
-	pthread_mutex_t lock;
-	pthread_cond_t freed;
-	int max;   /* connections allowed */
-	int total; /* connections open or being opened */
-	int nidle;
-	struct db_conn *idle[POOL_POSTGRES];
+	struct db_pool *pool;
 };
 
 /* ---- pool ----------------------------------------------------------- */
 
 static struct db_conn *conn_get(struct store *st)
 {
-	struct db_conn *c = NULL;
-	char err[256];
-
-	pthread_mutex_lock(&st->lock);
-	for (;;) {
-		while (st->nidle == 0 && st->total >= st->max)
-			pthread_cond_wait(&st->freed, &st->lock);
-		if (st->nidle == 0)
-			break;
-		c = st->idle[--st->nidle];
-		if (db_alive(c)) {
-			pthread_mutex_unlock(&st->lock);
-			return c;
-		}
-		/* The server dropped it (restart, terminated session): replace. */
-		log_warn("store: replacing a lost database connection");
-		db_disconnect(c);
-		c = NULL;
-		st->total--;
-	}
-	st->total++;
-	pthread_mutex_unlock(&st->lock);
-
-	if (db_connect(st->kind, st->conninfo, &c, err, sizeof(err)) != STORE_OK) {
-		log_error("store: %s", err);
-		pthread_mutex_lock(&st->lock);
-		st->total--;
-		pthread_cond_signal(&st->freed);
-		pthread_mutex_unlock(&st->lock);
-		return NULL;
-	}
-	return c;
+	return db_pool_get(st->pool);
 }
 
 static void conn_put(struct store *st, struct db_conn *c)
 {
-	int drop;
-	if (!c)
-		return;
-	db_rollback(c); /* a no-op unless a caller left a transaction open */
-	pthread_mutex_lock(&st->lock);
-	drop = db_broken(c);
-	if (drop)
-		st->total--;
-	else
-		st->idle[st->nidle++] = c;
-	pthread_cond_signal(&st->freed);
-	pthread_mutex_unlock(&st->lock);
-	if (drop)
-		db_disconnect(c);
+	db_pool_put(st->pool, c);
 }
 
 /* ---- open/close ----------------------------------------------------- */
@@ -116,26 +67,24 @@ enum store_rc store_open(const char *backend, const char *conninfo,
 		return STORE_ERROR;
 	}
 	st = calloc(1, sizeof(*st));
-	if (!st || !(st->conninfo = strdup(conninfo))) {
-		free(st);
+	if (!st) {
 		snprintf(err, errlen, "store: out of memory");
 		return STORE_ERROR;
 	}
 	st->kind = kind;
-	st->max = kind == DB_SQLITE ? POOL_SQLITE : POOL_POSTGRES;
-	pthread_mutex_init(&st->lock, NULL);
-	pthread_cond_init(&st->freed, NULL);
-
-	if (db_connect(kind, conninfo, &c, err, errlen) != STORE_OK) {
+	if (db_pool_open(kind, conninfo, kind == DB_SQLITE ? POOL_SQLITE : POOL_POSTGRES, "store",
+			 &st->pool, err, errlen) != STORE_OK) {
+		free(st);
+		return STORE_ERROR;
+	}
+	c = conn_get(st);
+	if (!c || migrate_apply(c, err, errlen) != STORE_OK) {
+		if (!c)
+			snprintf(err, errlen, "store: cannot connect");
+		conn_put(st, c);
 		store_close(st);
 		return STORE_ERROR;
 	}
-	if (migrate_apply(c, err, errlen) != STORE_OK) {
-		db_disconnect(c);
-		store_close(st);
-		return STORE_ERROR;
-	}
-	st->total = 1;
 	conn_put(st, c);
 	*out = st;
 	return STORE_OK;
@@ -145,13 +94,7 @@ void store_close(struct store *st)
 {
 	if (!st)
 		return;
-	for (int i = 0; i < st->nidle; i++)
-		db_disconnect(st->idle[i]);
-	pthread_mutex_destroy(&st->lock);
-	pthread_cond_destroy(&st->freed);
-	if (st->conninfo) /* may hold a database password */
-		explicit_bzero(st->conninfo, strlen(st->conninfo));
-	free(st->conninfo);
+	db_pool_close(st->pool);
 	free(st);
 }
 

@@ -2,7 +2,8 @@
  *
  * Each query has one text per backend: SQLite reads the event JSON with
  * json_extract and searches the FTS5 table of migration 012, PostgreSQL
- * uses jsonb operators and the expression indexes of its migration 012.
+ * uses jsonb operators and the expression indexes of its migrations 012
+ * and 060 (events read through scop_event_jsonb(), which takes \u0000).
  * The expressions must stay identical to the indexed ones to use them. */
 #include "homeserver/store/store_relsearch.h"
 
@@ -13,76 +14,29 @@
 
 #include "common/log.h"
 #include "homeserver/store/db.h"
+#include "homeserver/store/db_pool.h"
 
 #define RQ_POOL 4
 
-/* A small pool like store_rooms.c's: connections are opened on demand up
- * to RQ_POOL, reused, and replaced when broken. */
 struct relsearch {
 	enum db_kind kind;
-	char *conninfo;
-	pthread_mutex_t lock;
-	pthread_cond_t freed;
-	int total;
-	int nidle;
-	struct db_conn *idle[RQ_POOL];
+	struct db_pool *pool;
 };
 
 static struct db_conn *conn_get(struct relsearch *rs)
 {
-	struct db_conn *c = NULL;
-	char err[256];
-
-	pthread_mutex_lock(&rs->lock);
-	for (;;) {
-		while (rs->nidle == 0 && rs->total >= RQ_POOL)
-			pthread_cond_wait(&rs->freed, &rs->lock);
-		if (rs->nidle == 0)
-			break;
-		c = rs->idle[--rs->nidle];
-		if (db_alive(c)) {
-			pthread_mutex_unlock(&rs->lock);
-			return c;
-		}
-		db_disconnect(c);
-		c = NULL;
-		rs->total--;
-	}
-	rs->total++;
-	pthread_mutex_unlock(&rs->lock);
-	if (db_connect(rs->kind, rs->conninfo, &c, err, sizeof(err)) != STORE_OK) {
-		log_error("relations/search store: %s", err);
-		pthread_mutex_lock(&rs->lock);
-		rs->total--;
-		pthread_cond_signal(&rs->freed);
-		pthread_mutex_unlock(&rs->lock);
-		return NULL;
-	}
-	return c;
+	return db_pool_get(rs->pool);
 }
 
 static void conn_put(struct relsearch *rs, struct db_conn *c)
 {
-	int drop;
-	if (!c)
-		return;
-	pthread_mutex_lock(&rs->lock);
-	drop = db_broken(c);
-	if (drop)
-		rs->total--;
-	else
-		rs->idle[rs->nidle++] = c;
-	pthread_cond_signal(&rs->freed);
-	pthread_mutex_unlock(&rs->lock);
-	if (drop)
-		db_disconnect(c);
+	db_pool_put(rs->pool, c);
 }
 
 enum store_rc relsearch_open(const char *backend, const char *conninfo,
 			     struct relsearch **out, char *err, size_t errlen)
 {
 	struct relsearch *rs;
-	struct db_conn *c;
 
 	*out = NULL;
 	if (!backend || !conninfo) {
@@ -90,22 +44,17 @@ enum store_rc relsearch_open(const char *backend, const char *conninfo,
 		return STORE_ERROR;
 	}
 	rs = calloc(1, sizeof(*rs));
-	if (!rs || !(rs->conninfo = strdup(conninfo))) {
-		free(rs);
+	if (!rs) {
 		snprintf(err, errlen, "relsearch: out of memory");
 		return STORE_ERROR;
 	}
-	rs->kind = (strcmp(backend, "postgres") == 0 || strcmp(backend, "psycopg2") == 0)
-			   ? DB_POSTGRES : DB_SQLITE;
-	pthread_mutex_init(&rs->lock, NULL);
-	pthread_cond_init(&rs->freed, NULL);
+	rs->kind = db_kind_of(backend);
 	/* One connection now, so a bad conninfo fails at start-up. */
-	if (db_connect(rs->kind, conninfo, &c, err, errlen) != STORE_OK) {
-		relsearch_close(rs);
+	if (db_pool_open(rs->kind, conninfo, RQ_POOL, "relations/search store", &rs->pool, err,
+			 errlen) != STORE_OK) {
+		free(rs);
 		return STORE_ERROR;
 	}
-	rs->total = 1;
-	conn_put(rs, c);
 	*out = rs;
 	return STORE_OK;
 }
@@ -114,13 +63,7 @@ void relsearch_close(struct relsearch *rs)
 {
 	if (!rs)
 		return;
-	for (int i = 0; i < rs->nidle; i++)
-		db_disconnect(rs->idle[i]);
-	pthread_mutex_destroy(&rs->lock);
-	pthread_cond_destroy(&rs->freed);
-	if (rs->conninfo)
-		explicit_bzero(rs->conninfo, strlen(rs->conninfo));
-	free(rs->conninfo);
+	db_pool_close(rs->pool);
 	free(rs);
 }
 
@@ -172,8 +115,8 @@ static enum store_rc hits_from(const struct db_res *r, struct relsearch_hit **ou
 
 #define SQ_REL_TARGET "json_extract(e.event_json, '$.content.\"m.relates_to\".event_id')"
 #define SQ_REL_TYPE "json_extract(e.event_json, '$.content.\"m.relates_to\".rel_type')"
-#define PG_REL_TARGET "((e.event_json::jsonb) -> 'content' -> 'm.relates_to' ->> 'event_id')"
-#define PG_REL_TYPE "((e.event_json::jsonb) -> 'content' -> 'm.relates_to' ->> 'rel_type')"
+#define PG_REL_TARGET "(scop_event_jsonb(e.event_json) -> 'content' -> 'm.relates_to' ->> 'event_id')"
+#define PG_REL_TYPE "(scop_event_jsonb(e.event_json) -> 'content' -> 'm.relates_to' ->> 'rel_type')"
 
 /* Events that count: neither rejected nor redacted. */
 #define LIVE_JOIN " LEFT JOIN event_meta m ON m.event_id = e.event_id"
@@ -312,9 +255,9 @@ char *relsearch_fts_query(const char *term)
 	"SELECT event_search.event_id, event_search.room_id, event_search.rowid, -bm25(event_search)"
 
 #define PG_TSV                                                                             \
-	"to_tsvector('simple', coalesce((e.event_json::jsonb) -> 'content' ->> 'body',"       \
-	" (e.event_json::jsonb) -> 'content' ->> 'name',"                                     \
-	" (e.event_json::jsonb) -> 'content' ->> 'topic', ''))"
+	"to_tsvector('simple', coalesce(scop_event_jsonb(e.event_json) -> 'content' ->> 'body',"       \
+	" scop_event_jsonb(e.event_json) -> 'content' ->> 'name',"                                     \
+	" scop_event_jsonb(e.event_json) -> 'content' ->> 'topic', ''))"
 #define PG_SEARCH_FROM                                                                     \
 	" FROM events e JOIN event_meta m ON m.event_id = e.event_id"                         \
 	" WHERE e.type IN ('m.room.message', 'm.room.name', 'm.room.topic') AND " PG_TSV      \
@@ -440,9 +383,9 @@ static const char *const bundle_sql[2] = {
 		   "IN (SELECT value FROM json_each(?))",
 		   "json_type(e.event_json, '$.content.\"m.new_content\"') = 'object'", "IS NOT", ""),
 	BUNDLE_SQL(PG_REL_TARGET, PG_REL_TYPE,
-		   "((p.event_json::jsonb) -> 'content' -> 'm.relates_to' ->> 'rel_type')",
+		   "(scop_event_jsonb(p.event_json) -> 'content' -> 'm.relates_to' ->> 'rel_type')",
 		   "= ANY (ARRAY(SELECT jsonb_array_elements_text(CAST(? AS jsonb))))",
-		   "jsonb_typeof((e.event_json::jsonb) -> 'content' -> 'm.new_content') = 'object'",
+		   "jsonb_typeof(scop_event_jsonb(e.event_json) -> 'content' -> 'm.new_content') = 'object'",
 		   "IS DISTINCT FROM", " COLLATE \"C\""),
 };
 

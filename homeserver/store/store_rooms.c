@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "homeserver/store/commit_queue.h"
 #include "homeserver/store/db.h"
+#include "homeserver/store/db_pool.h"
 
 #define RS_POOL 6
 /* The same advisory lock store_event_append() takes, so both writers of
@@ -18,64 +19,18 @@
 
 struct room_store {
 	enum db_kind kind;
-	char *conninfo;
-	pthread_mutex_t lock;
-	pthread_cond_t freed;
+	struct db_pool *pool;
 	struct commit_queue *cq; /* appends: one batch at a time, group commit */
-	int total;
-	int nidle;
-	struct db_conn *idle[RS_POOL];
 };
 
 static struct db_conn *conn_get(struct room_store *rs)
 {
-	struct db_conn *c = NULL;
-	char err[256];
-
-	pthread_mutex_lock(&rs->lock);
-	for (;;) {
-		while (rs->nidle == 0 && rs->total >= RS_POOL)
-			pthread_cond_wait(&rs->freed, &rs->lock);
-		if (rs->nidle == 0)
-			break;
-		c = rs->idle[--rs->nidle];
-		if (db_alive(c)) {
-			pthread_mutex_unlock(&rs->lock);
-			return c;
-		}
-		db_disconnect(c);
-		c = NULL;
-		rs->total--;
-	}
-	rs->total++;
-	pthread_mutex_unlock(&rs->lock);
-	if (db_connect(rs->kind, rs->conninfo, &c, err, sizeof(err)) != STORE_OK) {
-		log_error("room store: %s", err);
-		pthread_mutex_lock(&rs->lock);
-		rs->total--;
-		pthread_cond_signal(&rs->freed);
-		pthread_mutex_unlock(&rs->lock);
-		return NULL;
-	}
-	return c;
+	return db_pool_get(rs->pool);
 }
 
 static void conn_put(struct room_store *rs, struct db_conn *c)
 {
-	int drop;
-	if (!c)
-		return;
-	db_rollback(c);
-	pthread_mutex_lock(&rs->lock);
-	drop = db_broken(c);
-	if (drop)
-		rs->total--;
-	else
-		rs->idle[rs->nidle++] = c;
-	pthread_cond_signal(&rs->freed);
-	pthread_mutex_unlock(&rs->lock);
-	if (drop)
-		db_disconnect(c);
+	db_pool_put(rs->pool, c);
 }
 
 /* The commit queue borrows a connection from the pool for each batch. */
@@ -93,7 +48,6 @@ enum store_rc room_store_open(const char *backend, const char *conninfo,
 			      struct room_store **out, char *err, size_t errlen)
 {
 	struct room_store *rs;
-	struct db_conn *c;
 
 	*out = NULL;
 	if (!backend || !conninfo) {
@@ -101,26 +55,20 @@ enum store_rc room_store_open(const char *backend, const char *conninfo,
 		return STORE_ERROR;
 	}
 	rs = calloc(1, sizeof(*rs));
-	if (!rs || !(rs->conninfo = strdup(conninfo))) {
-		free(rs);
+	if (!rs) {
 		snprintf(err, errlen, "room store: out of memory");
 		return STORE_ERROR;
 	}
-	rs->kind = (strcmp(backend, "postgres") == 0 || strcmp(backend, "psycopg2") == 0)
-			   ? DB_POSTGRES : DB_SQLITE;
-	pthread_mutex_init(&rs->lock, NULL);
-	pthread_cond_init(&rs->freed, NULL);
+	rs->kind = db_kind_of(backend);
+	if (db_pool_open(rs->kind, conninfo, RS_POOL, "room store", &rs->pool, err, errlen) != STORE_OK) {
+		free(rs);
+		return STORE_ERROR;
+	}
 	if (!(rs->cq = commit_queue_new(cq_conn_get, cq_conn_put, rs, 0))) {
 		snprintf(err, errlen, "room store: out of memory");
 		room_store_close(rs);
 		return STORE_ERROR;
 	}
-	if (db_connect(rs->kind, conninfo, &c, err, errlen) != STORE_OK) {
-		room_store_close(rs);
-		return STORE_ERROR;
-	}
-	rs->total = 1;
-	conn_put(rs, c);
 	*out = rs;
 	return STORE_OK;
 }
@@ -137,18 +85,65 @@ void room_store_close(struct room_store *rs)
 				 (unsigned long long)cs.items, (unsigned long long)cs.batches,
 				 cs.largest);
 	}
-	for (int i = 0; i < rs->nidle; i++)
-		db_disconnect(rs->idle[i]);
-	pthread_mutex_destroy(&rs->lock);
-	pthread_cond_destroy(&rs->freed);
 	commit_queue_free(rs->cq);
-	if (rs->conninfo)
-		explicit_bzero(rs->conninfo, strlen(rs->conninfo));
-	free(rs->conninfo);
+	db_pool_close(rs->pool);
 	free(rs);
 }
 
 /* ---- append ----------------------------------------------------------- */
+
+/* Deltas between full snapshots: bounds a read to one full snapshot and
+ * this many small rows. */
+#define STATE_CHAIN_MAX 64
+
+static enum store_rc load_group(struct db_conn *c, int64_t group, json_t **out);
+
+/* The state after a state event as group pos: a delta (the event's own
+ * entry) on state_before, or a full snapshot when the chain is long. */
+static enum store_rc put_state_group(struct db_conn *c, const struct room_append *a, int64_t pos)
+{
+	struct db_res r = { 0 };
+	enum store_rc rc = STORE_OK;
+	int64_t chain = 0;
+	json_t *map = NULL;
+	char *text = NULL;
+
+	if (a->state_before != 0) {
+		rc = DBQ(c, &r, "SELECT chain FROM state_groups WHERE group_id = ?", DB_INT(a->state_before));
+		if (rc == STORE_OK)
+			chain = r.nrows ? db_get_int(&r, 0, 0) : STATE_CHAIN_MAX;
+		db_res_free(&r);
+		if (rc != STORE_OK)
+			return rc;
+	}
+	if (chain < STATE_CHAIN_MAX) {
+		map = json_pack("{s:{s:s}}", a->type, a->state_key, a->event_id);
+		text = map ? json_dumps(map, JSON_COMPACT) : NULL;
+		rc = text ? DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json, prev_group,"
+				" chain) VALUES (?, ?, ?, ?, ?)", DB_INT(pos), DB_TEXT(a->room_id), DB_TEXT(text),
+				DB_INT(a->state_before), DB_INT(chain + 1)) : STORE_ERROR;
+	} else {
+		json_t *m;
+		if (a->state_after_json) {
+			map = json_loads(a->state_after_json, 0, NULL);
+		} else if ((rc = load_group(c, a->state_before, &map)) == STORE_OK) {
+			if (!(m = json_object_get(map, a->type))) {
+				m = json_object();
+				json_object_set_new(map, a->type, m);
+			}
+			if (!m || json_object_set_new(m, a->state_key, json_string(a->event_id)) < 0)
+				rc = STORE_ERROR;
+		}
+		text = rc == STORE_OK && map ? json_dumps(map, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+		if (rc == STORE_OK)
+			rc = text ? DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json)"
+					" VALUES (?, ?, ?)", DB_INT(pos), DB_TEXT(a->room_id), DB_TEXT(text))
+				  : STORE_ERROR;
+	}
+	json_decref(map);
+	free(text);
+	return rc;
+}
 
 /* One current-state entry, and the membership row when membership is set. */
 static enum store_rc set_current(struct db_conn *c, const char *room_id, const char *type,
@@ -216,11 +211,9 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	if (rc != STORE_OK)
 		return rc;
 	*after = a->state_before;
-	if (a->state_key && a->state_after_json) {
+	if (a->state_key && (a->state_after_json || a->state_change)) {
 		*after = *pos;
-		rc = DBQ(c, NULL, "INSERT INTO state_groups (group_id, room_id, state_json)"
-			 " VALUES (?, ?, ?)", DB_INT(*pos), DB_TEXT(a->room_id),
-			 DB_TEXT(a->state_after_json));
+		rc = put_state_group(c, a, *pos);
 		if (rc == STORE_OK && !a->explicit_current)
 			rc = set_current(c, a->room_id, a->type, a->state_key, a->event_id, NULL, 0);
 		if (rc != STORE_OK)
@@ -395,7 +388,7 @@ static enum store_rc outlier_get(struct db_conn *c, const char *event_id, struct
 			room_event_clear(out);
 			rc = STORE_ERROR;
 		} else {
-			json_t *ev = json_loads(out->json, 0, NULL);
+			json_t *ev = json_loads(out->json, JSON_ALLOW_NUL, NULL);
 			out->depth = json_integer_value(json_object_get(ev, "depth"));
 			json_decref(ev);
 		}
@@ -731,32 +724,79 @@ done:
 	return rc;
 }
 
-enum store_rc room_store_state_group(struct room_store *rs, int64_t group, json_t **out)
+/* Applies a delta {"type": {"state_key": "event_id"}} onto map. */
+static int apply_delta(json_t *map, const json_t *delta)
 {
-	struct db_conn *c;
+	const char *type, *sk;
+	json_t *m, *eid;
+	json_object_foreach((json_t *)delta, type, m) {
+		json_t *to = json_object_get(map, type);
+		if (!to) {
+			to = json_object();
+			if (!to || json_object_set_new(map, type, to) < 0)
+				return -1;
+		}
+		json_object_foreach(m, sk, eid)
+			if (json_object_set(to, sk, eid) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+/* A group's whole state: its row and those it is a delta on, back to a
+ * full snapshot (or the empty group 0), in one query. */
+static enum store_rc load_group(struct db_conn *c, int64_t group, json_t **out)
+{
 	struct db_res r = { 0 };
 	enum store_rc rc;
+	json_t *map = NULL;
 
 	*out = NULL;
 	if (group == 0) {
 		*out = json_object();
 		return *out ? STORE_OK : STORE_ERROR;
 	}
-	if (!(c = conn_get(rs)))
-		return STORE_ERROR;
-	rc = DBQ(c, &r, "SELECT state_json FROM state_groups WHERE group_id = ?", DB_INT(group));
+	rc = DBQ(c, &r, "WITH RECURSIVE ch(g, p, j, n) AS ("
+		 " SELECT group_id, prev_group, state_json, 0 FROM state_groups WHERE group_id = ?"
+		 " UNION ALL SELECT s.group_id, s.prev_group, s.state_json, ch.n + 1 FROM state_groups s"
+		 " JOIN ch ON s.group_id = ch.p WHERE ch.n < ?)"
+		 " SELECT j, CASE WHEN p IS NULL OR p = 0 THEN 1 ELSE 0 END FROM ch ORDER BY n DESC",
+		 DB_INT(group), DB_INT(STATE_CHAIN_MAX + 8));
 	if (rc == STORE_OK && r.nrows == 0)
 		rc = STORE_NOT_FOUND;
-	if (rc == STORE_OK) {
-		const char *s = db_get(&r, 0, 0);
-		*out = s ? json_loads(s, 0, NULL) : NULL;
-		if (!json_is_object(*out)) {
-			json_decref(*out);
-			*out = NULL;
+	/* The first row (the oldest) must be a base: a full snapshot or a
+	 * delta on the empty state. */
+	if (rc == STORE_OK && !db_get_int(&r, 0, 1))
+		rc = STORE_ERROR;
+	if (rc == STORE_OK && !(map = json_object()))
+		rc = STORE_ERROR;
+	for (int i = 0; rc == STORE_OK && i < r.nrows; i++) {
+		const char *s = db_get(&r, i, 0);
+		json_t *part = s ? json_loads(s, 0, NULL) : NULL;
+		if (!json_is_object(part) || apply_delta(map, part) < 0)
 			rc = STORE_ERROR;
-		}
+		json_decref(part);
 	}
 	db_res_free(&r);
+	if (rc != STORE_OK) {
+		json_decref(map);
+		map = NULL;
+	}
+	*out = map;
+	return rc;
+}
+
+enum store_rc room_store_state_group(struct room_store *rs, int64_t group, json_t **out)
+{
+	struct db_conn *c;
+	enum store_rc rc;
+
+	*out = NULL;
+	if (group == 0)
+		return load_group(NULL, 0, out);
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = load_group(c, group, out);
 	conn_put(rs, c);
 	return rc;
 }

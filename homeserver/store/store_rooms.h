@@ -11,10 +11,13 @@
  * increasing order.  Output strings are malloc'd and freed with the
  * matching clear or free function; inputs are borrowed.
  *
- * State snapshots ("state groups"): each state event writes one row holding
- * the whole state after it, as JSON {"type": {"state_key": "event_id"}},
- * under group id = its stream position; every event records the group in
- * force before and after it.  Group 0 is the empty state.
+ * State snapshots ("state groups"): each state event makes a group, id =
+ * its stream position, for the state after it (JSON {"type": {"state_key":
+ * "event_id"}}); every event records the group in force before and after
+ * it.  Group 0 is the empty state.  A group is stored as a delta (the
+ * event's entry) on the group before it, with a full snapshot every 64
+ * deltas (migration 014), so a room of n members costs O(n) rows of
+ * snapshot, not O(n^2) bytes; readers get whole maps.
  */
 #ifndef SCOP_STORE_ROOMS_H
 #define SCOP_STORE_ROOMS_H
@@ -53,7 +56,9 @@ struct room_append {
 	const char *const *prev_events; /* leave the forward extremities */
 	size_t nprev;
 	int64_t state_before;         /* group in force before the event */
-	const char *state_after_json; /* state events: the new snapshot */
+	const char *state_after_json; /* state events: the new snapshot (or state_change) */
+	int state_change;             /* a state event without state_after_json: the store
+				       * works the new state out from state_before */
 	const char *membership;       /* m.room.member: target is state_key */
 	const char *redacts;          /* m.room.redaction: the event it hits */
 	const char *device_id;        /* with txn_id: remembered for idempotency */

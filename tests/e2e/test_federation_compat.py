@@ -30,6 +30,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
+from test_rooms_common import backends  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedpeer  # noqa: E402
@@ -69,37 +70,57 @@ def q(s):
     return urllib.parse.quote(s, safe="")
 
 
-proc = None
-peer = None
-try:
-    make_pki(work, ["hs.compat.test", "good.compat.test"])
-    peer = fedpeer.Peer(os.path.join(work, "good.compat.test.crt"),
-                        os.path.join(work, "good.compat.test.key")).start()
-    PEER = "good.compat.test:%d" % peer.port
-    fport, cport = free_port(), free_port()
-    name = "hs.compat.test:%d" % fport
-    overrides = ["good.compat.test:%d:127.0.0.1:%d" % (peer.port, peer.port)]
-    config = os.path.join(work, "homeserver.yaml")
+# The first scopd runs on PostgreSQL when SCOP_TEST_PG_DSN names a server
+# (jsonb refused \u0000 there: migration 060), else on SQLite; the second
+# always on SQLite.
+DB = {}
+backend = backends(work, "compat")[-1]
+DB["hs1"] = backend[1] if backend[0] == "postgres" else None
+
+
+def start_scopd(host, fport, cport, overrides, sub):
+    """One scopd named host:fport with its files under work/sub."""
+    d = os.path.join(work, sub)
+    os.makedirs(d, exist_ok=True)
+    config = os.path.join(d, "homeserver.yaml")
     with open(config, "w") as f:
-        f.write(f"""server_name: "{name}"
+        f.write(f"""server_name: "{host}:{fport}"
 listeners:
   - {{port: {cport}, type: http, bind_addresses: ['127.0.0.1'], resources: [{{names: [client]}}]}}
   - {{port: {fport}, type: http, tls: true, bind_addresses: ['127.0.0.1'], resources: [{{names: [federation]}}]}}
-tls_certificate_path: {work}/hs.compat.test.crt
-tls_private_key_path: {work}/hs.compat.test.key
-database: {{name: sqlite3, args: {{database: {work}/hs.db}}}}
-signing_key_path: {work}/signing.key
+tls_certificate_path: {work}/{host}.crt
+tls_private_key_path: {work}/{host}.key
+database: {DB.get(sub) or "{name: sqlite3, args: {database: %s/hs.db}}" % d}
+signing_key_path: {d}/signing.key
 log_level: info
 registration_shared_secret: "{SECRET}"
 thread_pool_size: 2
 federation_ca_file: {work}/ca.crt
 federation_address_overrides: {json.dumps(overrides)}
 """)
-    log_path = os.path.join(work, "scopd.log")
-    proc = Proc([binary("scopd"), "-c", config], log_path)
-    wait_port(cport, proc=proc.p)
-    wait_port(fport, proc=proc.p)
-    with open(os.path.join(work, "signing.key")) as f:
+    p = Proc([binary("scopd"), "-c", config], os.path.join(d, "scopd.log"))
+    wait_port(cport, proc=p.p)
+    wait_port(fport, proc=p.p)
+    return p
+
+
+proc = proc2 = None
+peer = None
+try:
+    make_pki(work, ["hs.compat.test", "hs2.compat.test", "good.compat.test"])
+    peer = fedpeer.Peer(os.path.join(work, "good.compat.test.crt"),
+                        os.path.join(work, "good.compat.test.key")).start()
+    PEER = "good.compat.test:%d" % peer.port
+    fport, cport = free_port(), free_port()
+    fport2, cport2 = free_port(), free_port()
+    name = "hs.compat.test:%d" % fport
+    name2 = "hs2.compat.test:%d" % fport2
+    overrides = ["good.compat.test:%d:127.0.0.1:%d" % (peer.port, peer.port),
+                 "%s:127.0.0.1:%d" % (name, fport), "%s:127.0.0.1:%d" % (name2, fport2),
+                 "down.compat.test:1:127.0.0.1:%d" % free_port()]  # nothing listens there
+    log_path = os.path.join(work, "hs1", "scopd.log")
+    proc = start_scopd("hs.compat.test", fport, cport, overrides, "hs1")
+    with open(os.path.join(work, "hs1", "signing.key")) as f:
         sk = signedjson.key.read_signing_keys(f)[0]
     vk = signedjson.key.get_verify_key(sk)
     ctx = ssl.create_default_context(cafile=os.path.join(work, "ca.crt"))
@@ -141,8 +162,8 @@ federation_address_overrides: {json.dumps(overrides)}
     t.ok(s == 400, "an overlong key id is 400", (s, j))
 
     # ---- \u0000 in a transaction from Synapse ----
-    def client(method, path, body=None, token=None):
-        c = http.client.HTTPConnection("127.0.0.1", cport, timeout=30)
+    def client(method, path, body=None, token=None, port=None):
+        c = http.client.HTTPConnection("127.0.0.1", port or cport, timeout=30)
         h = {"Content-Type": "application/json"}
         if token:
             h["Authorization"] = "Bearer " + token
@@ -152,12 +173,15 @@ federation_address_overrides: {json.dumps(overrides)}
         c.close()
         return r.status, (json.loads(text) if text else None)
 
-    _, j = client("GET", "/_synapse/admin/v1/register")
-    mac = hmac.new(SECRET.encode(), digestmod=hashlib.sha1)
-    mac.update(b"\x00".join([j["nonce"].encode(), b"bob", b"pw", b"notadmin"]))
-    _, j = client("POST", "/_synapse/admin/v1/register", {"nonce": j["nonce"], "username": "bob", "password": "pw",
-                                                           "mac": mac.hexdigest()})
-    tok = j["access_token"]
+    def register(user, port=None):
+        _, j = client("GET", "/_synapse/admin/v1/register", port=port)
+        mac = hmac.new(SECRET.encode(), digestmod=hashlib.sha1)
+        mac.update(b"\x00".join([j["nonce"].encode(), user.encode(), b"pw", b"notadmin"]))
+        _, j = client("POST", "/_synapse/admin/v1/register", {"nonce": j["nonce"], "username": user, "password": "pw",
+                                                               "mac": mac.hexdigest()}, port=port)
+        return j["user_id"], j["access_token"]
+
+    _, tok = register("bob")
     _, j = client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat", "room_version": "10"}, tok)
     room_id = j["room_id"]
     pk = peer.key_for(PEER)
@@ -207,15 +231,63 @@ federation_address_overrides: {json.dumps(overrides)}
     err = res.get(nul_name_id, {}).get("error", "")
     t.ok(err == "" or err.startswith("accept:"), "... a join with NUL in its display name is accepted",
          res.get(nul_name_id))
+    # Stored events carrying NUL must read back: the join is the auth event
+    # of the next message, and both show through the client API.
+    _, st = client("GET", "/_matrix/client/v3/rooms/%s/state" % q(room_id), token=tok)
+    ids = {e["type"]: e["event_id"] for e in st or [] if e["type"] in ("m.room.create", "m.room.power_levels")}
+    msg2 = {"room_id": room_id, "sender": joiner, "type": "m.room.message",
+            "content": {"msgtype": "m.text", "body": "after a\u0000join"}, "prev_events": [nul_name_id],
+            "auth_events": [ids.get("m.room.create"), ids.get("m.room.power_levels"), nul_name_id], "depth": 30,
+            "origin_server_ts": fedpeer.now_ms()}
+    msg2_id = sign_pdu(msg2, PEER, pk)
+    s, j = peer_req("PUT", "/_matrix/federation/v1/send/nul2", {"origin": PEER, "origin_server_ts": fedpeer.now_ms(),
+                                                                 "pdus": [msg2]})
+    err = (j or {}).get("pdus", {}).get(msg2_id, {}).get("error", "")
+    t.ok(s == 200 and (err == "" or err.startswith("accept:")),
+         "... a message citing that join as its auth event is accepted (the stored join reads back)", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=10" % q(room_id), token=tok)
+    got = {e.get("event_id"): e for e in (j or {}).get("chunk", [])}
+    t.ok(s == 200 and got.get(msg2_id, {}).get("content", {}).get("body") == "after a\u0000join" and
+         got.get(nul_name_id, {}).get("content", {}).get("displayname") == "x\u0000y",
+         "... and /messages shows both with their NUL characters", (s, j))
+
+    # ---- the client API asks other servers: profiles and room aliases ----
+    # (Synapse's users showed up as "Profile not found" and its aliases as
+    # unknown: scopd answered from its own store only.)
+    proc2 = start_scopd("hs2.compat.test", fport2, cport2, overrides, "hs2")
+    zoe, ztok = register("zoe", port=cport2)
+    client("PUT", "/_matrix/client/v3/profile/%s/displayname" % q(zoe), {"displayname": "Zoe"}, ztok, port=cport2)
+    s, j = client("GET", "/_matrix/client/v3/profile/" + q(zoe), token=tok)
+    t.ok(s == 200 and j == {"displayname": "Zoe"}, "GET /profile of a remote user asks their server", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/profile/%s/displayname" % q(zoe), token=tok)
+    t.ok(s == 200 and j == {"displayname": "Zoe"}, "... and /profile/{userId}/displayname", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/profile/%s/avatar_url" % q(zoe), token=tok)
+    t.ok(s == 404, "... a field the remote user has not set is 404", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/profile/" + q("@nobody:" + name2), token=tok)
+    t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "... an unknown remote user is 404 M_NOT_FOUND", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/profile/" + q("@x:down.compat.test:1"), token=tok)
+    t.ok(s == 502, "... an unreachable server is 502", (s, j))
+    _, j = client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}, ztok, port=cport2)
+    zroom = j["room_id"]
+    alias = "#compat:" + name2
+    s, j = client("PUT", "/_matrix/client/v3/directory/room/" + q(alias), {"room_id": zroom}, ztok, port=cport2)
+    s, j = client("GET", "/_matrix/client/v3/directory/room/" + q(alias), token=tok)
+    t.ok(s == 200 and j.get("room_id") == zroom and name2 in j.get("servers", []),
+         "GET /directory/room of a remote alias asks its server", (s, j))
+    s, j = client("GET", "/_matrix/client/v3/directory/room/" + q("#nope:" + name2), token=tok)
+    t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "... an unknown remote alias is 404", (s, j))
 except Exception:  # noqa: BLE001
     t.ok(False, "test run raised", traceback.format_exc())
 finally:
     if proc:
         t.ok(proc.stop(timeout=20) == 0, "scopd stops cleanly")
+    if proc2:
+        t.ok(proc2.stop(timeout=20) == 0, "the second scopd stops cleanly")
     if peer:
         peer.stop()
     if t.failed and proc:
-        with open(os.path.join(work, "scopd.log"), errors="replace") as f:
+        with open(os.path.join(work, "hs1", "scopd.log"), errors="replace") as f:
             sys.stderr.write(f.read()[-3000:])
+    backend[2]()
     shutil.rmtree(work, ignore_errors=True)
 t.done()

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-"""Rooms across two scopd over TLS on loopback (issue 6).
+"""Rooms across scopd instances over TLS on loopback (issue 6).
 
 hs1 and hs2 (tests/federation/fedhs.py) federate with short sender
 backoff.  Checks: a user of hs2 joins a room of hs1 (make_join/send_join,
 the state checked and adopted), messages and state changes both ways,
 a room of hs2 joined from hs1, a restart of hs2 while hs1 keeps sending
 (hs1's outbox and retries catch it up), forged and unauthorised PDUs
-refused without changing state, and leaving."""
+refused without changing state, and leaving.  With SCOP_TEST_PG_DSN, hs2
+runs on a fresh PostgreSQL database (hs1 and hs3 on SQLite)."""
 import os
 import shutil
 import sys
@@ -16,6 +17,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, free_port  # noqa: E402
+from test_rooms_common import backends  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedhs  # noqa: E402
@@ -28,6 +30,7 @@ t = Tap()
 work = tempfile.mkdtemp(prefix="scop-fedrooms-")
 servers = []
 proxies = []
+cleanups = []
 
 
 def joined(hs, tok, room):
@@ -36,15 +39,18 @@ def joined(hs, tok, room):
 
 
 try:
-    fedhs.make_pki(work, ["hs1.fed.test", "hs2.fed.test"])
-    p1, p2 = free_port(), free_port()
+    fedhs.make_pki(work, ["hs1.fed.test", "hs2.fed.test", "hs3.fed.test"])
+    p1, p2, p3 = free_port(), free_port(), free_port()
     # Each server reaches the other through a relay the test can cut.
     to1, to2 = fedhs.Proxy(p1), fedhs.Proxy(p2)
     proxies += [to1, to2]
-    overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, to1.port), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, to2.port)]
+    overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, to1.port), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, to2.port),
+                 "hs3.fed.test:%d:127.0.0.1:%d" % (p3, p3)]
     hs1 = fedhs.HS(work, "hs1.fed.test", p1, overrides)
     servers.append(hs1)
-    hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides)
+    dbs = backends(work, "fedrooms")
+    cleanups += [d[2] for d in dbs]
+    hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides, database=dbs[-1][1])
     servers.append(hs2)
     alice, atok = hs1.register("alice")
     bob, btok = hs2.register("bob")
@@ -78,6 +84,22 @@ try:
     t.ok(any(e.get("content", {}).get("body") == "hello alice" for e in tl), "... and shows in alice's /sync",
          [e.get("type") for e in tl])
 
+    # ---- a third server joins through hs1; hs2 hears of it from hs1 ----
+    hs3 = fedhs.HS(work, "hs3.fed.test", p3, overrides)
+    servers.append(hs3)
+    carol, ctok = hs3.register("carol")
+    s, j = hs3.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room), q(hs1.name)), {},
+                      token=ctok)
+    t.ok(s == 200 and hs2.wait(lambda: carol in joined(hs2, btok, room)),
+         "carol on hs3 joins through hs1, which forwards her join to hs2", (s, j, joined(hs2, btok, room)))
+    hs3.send(ctok, room, "hello from hs3", "c1")
+    ok2, got2 = hs2.wait_bodies(btok, room, ["hello from hs3"])
+    ok1, got1 = hs1.wait_bodies(atok, room, ["hello from hs3"])
+    t.ok(ok1 and ok2, "carol's message reaches both other servers", (got1, got2))
+    s, j = hs3.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {}, token=ctok)
+    t.ok(s == 200 and hs2.wait(lambda: carol not in joined(hs2, btok, room)) and
+         hs1.wait(lambda: carol not in joined(hs1, atok, room)), "carol leaves; both see it", (s, j))
+
     # ---- state changes both ways ----
     s, j = hs1.put_state(atok, room, "m.room.name", {"name": "Renamed"})
     t.ok(s == 200, "alice renames the room", (s, j))
@@ -101,6 +123,14 @@ try:
                       token=atok)
     t.ok(s == 200 and joined(hs2, btok, room2) == {alice, bob},
          "alice on hs1 joins bob's room on hs2 (/rooms/{id}/join with server_name)", (s, j))
+    s, j = hs2.client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat", "room_alias_name": "lobby"},
+                      token=btok)
+    room4 = (j or {}).get("room_id")
+    s, j = hs1.client("POST", "/_matrix/client/v3/join/%s" % q("#lobby:" + hs2.name), {}, token=atok)
+    t.ok(s == 200 and j.get("room_id") == room4 and alice in joined(hs2, btok, room4),
+         "alice joins #lobby on hs2 by its alias (directory query over federation)", (s, j))
+    s, j = hs1.client("POST", "/_matrix/client/v3/join/%s" % q("#nothere:" + hs2.name), {}, token=atok)
+    t.ok(s == 404 and (j or {}).get("errcode") == "M_NOT_FOUND", "an unknown remote alias is 404", (s, j))
     hs2.send(btok, room2, "in room two", "b2")
     ok, got = hs1.wait_bodies(atok, room2, ["in room two"])
     t.ok(ok, "messages flow in the second room", got)
@@ -142,6 +172,43 @@ try:
     s2, j2 = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
     t.ok(s == 200 and s2 == 200 and room not in (j2 or {}).get("rooms", {}).get("invite", {}),
          "erin's /sync no longer lists the invite", (s, j, j2))
+    # ---- a restricted room of hs1: members of `room` may join ----
+    s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
+        "preset": "private_chat", "name": "Members only",
+        "initial_state": [{"type": "m.room.join_rules", "state_key": "",
+                           "content": {"join_rule": "restricted",
+                                       "allow": [{"type": "m.room_membership", "room_id": room}]}}]},
+        token=atok)
+    room6 = (j or {}).get("room_id")
+    s, j = hs2.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room6), q(hs1.name)), {},
+                      token=btok)
+    ev = hs1.client("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (q(room6), q(bob)),
+                    token=atok)[1] or {}
+    t.ok(s == 200 and bob in joined(hs1, atok, room6) and ev.get("join_authorised_via_users_server") == alice,
+         "bob (a member of the allowed room) joins a restricted room of hs1, vouched for by alice", (s, j, ev))
+    outsider, otok = hs2.register("outsider")
+    s, j = hs2.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room6), q(hs1.name)), {},
+                      token=otok)
+    t.ok(s == 403 and outsider not in joined(hs1, atok, room6), "a user in none of the allowed rooms may not", (s, j))
+
+    # ---- knocking on a room of hs1 from hs2 ----
+    s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
+        "preset": "private_chat", "name": "Knock here",
+        "initial_state": [{"type": "m.room.join_rules", "state_key": "", "content": {"join_rule": "knock"}}]},
+        token=atok)
+    room5 = (j or {}).get("room_id")
+    s, j = hs2.client("POST", "/_matrix/client/v3/knock/%s?server_name=%s" % (q(room5), q(hs1.name)),
+                      {"reason": "let me in"}, token=etok)
+    t.ok(s == 200 and j.get("room_id") == room5 and member_of(hs1, atok, room5, erin) == "knock",
+         "erin on hs2 knocks on a knock room of hs1 (make_knock/send_knock)", (s, j))
+    s, j = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
+    kn = (j or {}).get("rooms", {}).get("knock", {}).get(room5, {}).get("knock_state", {}).get("events", [])
+    t.ok(any(e["type"] == "m.room.name" and e["content"].get("name") == "Knock here" for e in kn),
+         "erin's /sync shows the knock with the room's stripped state", j)
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room5), {"user_id": erin}, token=atok)
+    s2, j2 = hs2.client("POST", "/_matrix/client/v3/rooms/%s/join" % q(room5), {}, token=etok)
+    t.ok(s == 200 and s2 == 200 and erin in joined(hs1, atok, room5), "alice lets erin in; erin joins",
+         (s, j, s2, j2))
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room3),
                       {"user_id": "@nobody:unreachable.invalid"}, token=btok)
     t.ok(s in (403, 502) and hs2.state_ids(btok, room3).get(("m.room.member", "@nobody:unreachable.invalid"))
@@ -251,6 +318,8 @@ finally:
     stopped = [hs.stop() for hs in servers]
     for p in proxies:
         p.stop()
+    for c in cleanups:
+        c()
     if stopped:
         t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
     if t.failed:

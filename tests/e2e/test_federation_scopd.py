@@ -336,6 +336,54 @@ try:
         s, j = hs2.client("GET", "/_matrix/client/v3/rooms/%s/joined_members" % urllib.parse.quote(room_id),
                           token=bobtok)
         t.ok(s == 200 and joiner in (j or {}).get("joined", {}), "the remote user is a joined member", (s, j))
+        # A gap: the peer sends m3 whose prev m2 hs2 never got; hs2 asks for it.
+        m2 = dict(msg, content={"msgtype": "m.text", "body": "missed"}, prev_events=[mid], depth=msg["depth"] + 1,
+                  origin_server_ts=fedpeer.now_ms())
+        m2.pop("hashes", None)
+        m2.pop("signatures", None)
+        m2id = sign_pdu(m2, PEER, pk)
+        m3 = dict(m2, content={"msgtype": "m.text", "body": "after the gap"}, prev_events=[m2id],
+                  depth=m2["depth"] + 1)
+        m3.pop("hashes", None)
+        m3.pop("signatures", None)
+        m3id = sign_pdu(m3, PEER, pk)
+        with peer.lock:
+            peer.missing_events = [m2]
+        s, j = send(PEER, pk, "gap", {"origin": PEER, "origin_server_ts": 1, "pdus": [m3]})
+        with peer.lock:
+            asks = list(peer.missing_asks)
+        s2, j2 = hs2.client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=5" % urllib.parse.quote(room_id),
+                            token=bobtok)
+        bodies = [e.get("content", {}).get("body") for e in (j2 or {}).get("chunk", [])]
+        t.ok(s == 200 and (j or {}).get("pdus", {}).get(m3id) == {} and asks and
+             asks[0].get("latest_events") == [m3id] and bodies[:2] == ["after the gap", "missed"],
+             "a PDU after a gap: hs2 fetches the missing event with get_missing_events, then takes both",
+             (s, j, asks, bodies))
+        # A deeper gap: x1 cites x0, which hs2 never saw and get_missing_events
+        # does not give; hs2 asks for the state at x0 and fetches x0 by /event.
+        _, stj = hs2.client("GET", "/_matrix/client/v3/rooms/%s/state" % urllib.parse.quote(room_id), token=bobtok)
+        x0 = dict(m3, content={"msgtype": "m.text", "body": "x0 never sent"}, prev_events=[m3id],
+                  depth=m3["depth"] + 1, origin_server_ts=fedpeer.now_ms())
+        x0.pop("hashes", None)
+        x0.pop("signatures", None)
+        x0id = sign_pdu(x0, PEER, pk)
+        x1 = dict(x0, content={"msgtype": "m.text", "body": "x1 after a deep gap"}, prev_events=[x0id],
+                  depth=x0["depth"] + 1)
+        x1.pop("hashes", None)
+        x1.pop("signatures", None)
+        x1id = sign_pdu(x1, PEER, pk)
+        with peer.lock:
+            peer.missing_events = []
+            peer.state_ids[x0id] = {"pdu_ids": [e["event_id"] for e in stj], "auth_chain_ids": []}
+            peer.events[x0id] = x0
+        s, j = send(PEER, pk, "deepgap", {"origin": PEER, "origin_server_ts": 1, "pdus": [x1]})
+        s2, j2 = hs2.client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=5" %
+                            urllib.parse.quote(room_id), token=bobtok)
+        bodies = [e.get("content", {}).get("body") for e in (j2 or {}).get("chunk", [])]
+        t.ok(s == 200 and (j or {}).get("pdus", {}).get(x1id) == {} and "x1 after a deep gap" in bodies and
+             "x0 never sent" not in bodies,
+             "a PDU after a deeper gap: hs2 takes the state at its prev from /state_ids and /event (x0 kept as "
+             "an outlier) and puts it in the room", (s, j, bodies))
         s, j = hs2.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/out1" % urllib.parse.quote(room_id),
                           {"msgtype": "m.text", "body": "to the peer"}, token=bobtok)
         out_id = (j or {}).get("event_id")
@@ -353,6 +401,23 @@ try:
                                                                            urllib.parse.quote(out_id or "")),
                           token=bobtok)
         t.ok(s == 200, "the sent event is readable", (s, j))
+        # Soft-fail: bob bans the peer's user; an event citing the state from
+        # before the ban passes its own checks but not the current state.
+        s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/ban" % urllib.parse.quote(room_id),
+                          {"user_id": joiner}, token=bobtok)
+        late = dict(m3, content={"msgtype": "m.text", "body": "after my ban"}, prev_events=[m3id],
+                    depth=m3["depth"] + 1, origin_server_ts=fedpeer.now_ms())
+        late.pop("hashes", None)
+        late.pop("signatures", None)
+        late_id = sign_pdu(late, PEER, pk)
+        s2, j2 = send(PEER, pk, "late", {"origin": PEER, "origin_server_ts": 1, "pdus": [late]})
+        s3, j3 = hs2.client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=10" %
+                            urllib.parse.quote(room_id), token=bobtok)
+        bodies = [e.get("content", {}).get("body") for e in (j3 or {}).get("chunk", [])]
+        t.ok(s == 200 and s2 == 200 and (j2 or {}).get("pdus", {}).get(late_id) == {} and
+             "after my ban" not in bodies and "soft-fail" in hs2.log(),
+             "an event of a banned user citing older state is soft-failed: taken ({}), kept out of the room",
+             (s, j, s2, j2, bodies))
 
     # ---- hs1 -> hs2: make_join, then the join signed by hs1 through hs2's checks ----
     s, j = hs1.client("POST", "/_scop/admin/v1/federation/join_probe",

@@ -51,7 +51,7 @@ def xmatrix(origin, sk, method, uri, content, destination):
 
 
 class HS:
-    def __init__(self, work, host, fport, overrides, extra=""):
+    def __init__(self, work, host, fport, overrides, extra="", database=None):
         self.work = work
         self.host = host
         self.fport = fport
@@ -68,7 +68,7 @@ listeners:
      resources: [{{names: [federation]}}]}}
 tls_certificate_path: {work}/{host}.crt
 tls_private_key_path: {work}/{host}.key
-database: {{name: sqlite3, args: {{database: {self.dir}/hs.db}}}}
+database: {database or "{name: sqlite3, args: {database: %s/hs.db}}" % self.dir}
 signing_key_path: {self.dir}/signing.key
 enable_registration: true
 registration_shared_secret: "{SECRET}"

@@ -21,6 +21,7 @@ certificate nobody trusts.
 import json
 import os
 import re
+import urllib.parse
 import socket
 import ssl
 import subprocess
@@ -69,6 +70,10 @@ class Peer:
         self.txns = []          # delivered: dicts
         self.attempts = []      # every PUT: (host, txn_id, status)
         self.origin_keys = {}   # origin -> (key_id, verify key) to check X-Matrix
+        self.missing_events = []  # answer of get_missing_events
+        self.state_ids = {}       # event_id -> answer of /state_ids?event_id=
+        self.events = {}          # event_id -> PDU served by /event
+        self.missing_asks = []    # bodies of get_missing_events requests
         self.lock = threading.Lock()
         peer = self
 
@@ -179,6 +184,22 @@ class Peer:
                 doc = self.key_doc(server)
                 out.append(signedjson.sign.sign_json(doc, host, nkey))
             return h.reply(200, {"server_keys": out})
+        m = re.match(r"^/_matrix/federation/v1/state_ids/[^/?]+\?event_id=([^&]+)$", path)
+        if method == "GET" and m:
+            with self.lock:
+                ans = self.state_ids.get(urllib.parse.unquote(m.group(1)))
+            return h.reply(200, ans) if ans else h.reply(404, {"errcode": "M_NOT_FOUND"})
+        m = re.match(r"^/_matrix/federation/v1/event/([^/?]+)$", path)
+        if method == "GET" and m:
+            with self.lock:
+                ev = self.events.get(urllib.parse.unquote(m.group(1)))
+            return h.reply(200, {"origin": "peer", "origin_server_ts": now_ms(), "pdus": [ev]}) if ev \
+                else h.reply(404, {"errcode": "M_NOT_FOUND"})
+        if method == "POST" and re.match(r"^/_matrix/federation/v1/get_missing_events/[^/?]+$", path):
+            with self.lock:
+                self.missing_asks.append(json.loads(body))
+                events = list(self.missing_events)
+            return h.reply(200, {"events": events})
         m = re.match(r"^/_matrix/federation/v1/send/([^/?]+)$", path)
         if method == "PUT" and m:
             txn_id = m.group(1)

@@ -6,12 +6,12 @@ scopd against Synapse's own events without running Synapse.
     SYNAPSE_SRC=/work/synapse-src SCOP_BUILDDIR=$PWD \\
         /usr/bin/python3 ../tests/synapse/capture_vectors.py ../tests/synapse/vectors
 
-For room versions 3-10 (Synapse 1.67 knows 1-10) it creates a room on
+For every room version Synapse 1.67 knows (1-10) it creates a room on
 Synapse and makes its users act in it: names, topics, power levels,
 display names, messages with awkward strings for canonical JSON, an
 invite declined, a kick, a ban, a redaction and (v7+) a knock.  scopd
-joins every room (its join, filled and signed by scopd, goes in through
-Synapse's /send), so Synapse shares the room with it; then the script,
+joins every room and sends a message there, so Synapse shares the room
+with it; then the script,
 signing as scopd, fetches every event over federation (/backfill) and the
 state before each (/state_ids), and writes vectors/room-vN.json:
 
@@ -29,7 +29,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from synapsetest import SYNAPSE_SRC, start_pair, q, wait_for, xmatrix  # noqa: E402
+from synapsetest import SYNAPSE_SRC, start_pair, q, wait_for, xmatrix, timeline_bodies  # noqa: E402
 
 import signedjson.key  # noqa: E402
 
@@ -38,10 +38,7 @@ if SYNAPSE_SRC:
     from synapse.api.room_versions import KNOWN_ROOM_VERSIONS  # noqa: E402
     from synapse.events import make_event_from_dict  # noqa: E402
 
-# Room versions 1 and 2 are left out: there the join template's event ID is
-# in Synapse's domain, so the join needs Synapse's signature, which only
-# send_join adds; the probe join (through /send) cannot get scopd in.
-VERSIONS = [str(v) for v in range(3, 11)]
+VERSIONS = [str(v) for v in range(1, 11)]
 AWKWARD = "tab\t nl\n nul\u0000 quote\" bs\\ e\u0301 \u2028 \u00e9 \U0001F389 \u2603 /<>&"
 
 
@@ -71,7 +68,7 @@ def main(outdir):
         bob, btok = syn.register("bob")
         alice, atok = syn.register("alice")
         dan, dtok = syn.register("dan")
-        carol, _ = scop.register("carol")
+        carol, ctok = scop.register("carol")
         _, admin = scop.register("admin", admin=True)
         keys = {syn.name: {"ed25519:" + syn.sk.version: signedjson.key.encode_verify_key_base64(
                     signedjson.key.get_verify_key(syn.sk))},
@@ -123,15 +120,14 @@ def main(outdir):
                 c(syn, "POST", base + "/invite", {"user_id": dan}, token=btok)
                 c(syn, "POST", "/_matrix/client/v3/join/" + rq, {}, token=dtok)
                 c(syn, "PUT", base + "/state/m.room.join_rules", {"join_rule": "public"}, token=btok)
-            # scopd's join, so that Synapse shares the room with scopd.
-            j = c(scop, "POST", "/_scop/admin/v1/federation/join_probe",
-                  {"room_id": room, "user_id": carol, "server_name": syn.name}, token=admin)
-            probe = j.get("event_id")
-            if not probe or j.get("send_status") != 200:
-                raise RuntimeError("join probe in v%s: %s" % (v, j))
-            if not wait_for(lambda: syn.client("GET", base + "/event/" + q(probe), token=btok)[0] == 200,
+            # scopd joins (so Synapse shares the room with it) and speaks.
+            c(scop, "POST", "/_matrix/client/v3/join/%s?server_name=%s" % (rq, q(syn.name)), {}, token=ctok)
+            # (scopd's client API takes no \u0000; transaction IDs are per token.)
+            c(scop, "PUT", base + "/send/m.room.message/c" + v,
+              {"msgtype": "m.text", "body": "from scopd " + AWKWARD.replace("\u0000", "")}, token=ctok)
+            if not wait_for(lambda: any("from scopd" in (b or "") for b in timeline_bodies(syn, btok, room)),
                             timeout=20):
-                raise RuntimeError("Synapse did not take scopd's join in v" + v)
+                raise RuntimeError("Synapse did not get scopd's message in v" + v)
             c(syn, "PUT", base + "/send/m.room.message/m3", {"msgtype": "m.text", "body": "after scopd joined"},
               token=btok)
             time.sleep(0.2)

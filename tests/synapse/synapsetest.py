@@ -99,9 +99,10 @@ class Server:
 
 
 class Synapse(Server):
-    def __init__(self, work, room_version):
+    def __init__(self, work, room_version, presence=False):
         self.work = work
         self.room_version = room_version
+        self.presence = "true" if presence else "false"
         self.fport, self.cport = free_port(), free_port()
         self.name = "localhost:%d" % self.fport
         self.dir = os.path.join(work, "synapse")
@@ -166,7 +167,7 @@ default_room_version: "{room_version}"
 enable_metrics: false
 # Synapse answers a repeated identical /sync from a 2-minute cache; tests poll.
 caches: {{sync_response_cache_duration: 0}}
-presence: {{enabled: false}}
+presence: {{enabled: {self.presence}}}
 url_preview_enabled: false
 rc_message: {rc}
 rc_registration: {rc}
@@ -232,11 +233,31 @@ federation_backoff_base_ms: 200
 federation_backoff_max_ms: 2000
 {extra}""")
         self.log_path = os.path.join(self.dir, "scopd.log")
-        self.proc = Proc([binary("scopd"), "-c", self.config], self.log_path)
-        wait_port(self.cport, proc=self.proc.p)
-        wait_port(self.fport, proc=self.proc.p)
+        self.runs = 0
+        self.start()
         with open(os.path.join(self.dir, "signing.key")) as f:
             self.sk = signedjson.key.read_signing_keys(f)[0]
+
+    def start(self):
+        # A log per run: a restarted scopd must not truncate the first one.
+        path = self.log_path if not self.runs else "%s.%d" % (self.log_path, self.runs)
+        self.runs += 1
+        self.proc = Proc([binary("scopd"), "-c", self.config], path)
+        wait_port(self.cport, proc=self.proc.p)
+        wait_port(self.fport, proc=self.proc.p)
+
+    def restart(self):
+        rc = self.proc.stop(timeout=30)
+        self.start()
+        return rc
+
+    def log(self):
+        out = []
+        for i in range(self.runs):
+            path = self.log_path if not i else "%s.%d" % (self.log_path, i)
+            with open(path, errors="replace") as f:
+                out.append(f.read())
+        return "\n".join(out)
 
 
 def verified(doc, server, vk):
@@ -290,11 +311,11 @@ def xmatrix(origin, sk, destination, method, uri, content=None):
         origin, destination, sk.version, sig)
 
 
-def start_pair(work, room_version):
-    """Makes the PKI in work and starts Synapse, then scopd; returns both
-    (the caller stops them: .proc.stop())."""
+def start_pair(work, room_version, presence=False):
+    """Makes the PKI in work and starts Synapse (presence: with presence
+    on), then scopd; returns both (the caller stops them: .proc.stop())."""
     make_pki(work, {"synapse": "DNS:localhost,IP:127.0.0.1", "scopd": "IP:127.0.0.1"})
-    syn = Synapse(work, room_version)
+    syn = Synapse(work, room_version, presence)
     try:
         scop = Scopd(work, ["localhost:%d:127.0.0.1:%d" % (syn.fport, syn.fport)])
     except Exception:

@@ -73,12 +73,16 @@ static void test_receipt(void **state)
 	parse_ok("{\"edu_type\":\"m.receipt\",\"content\":{"
 		 "\"!a:x\":{\"m.read\":{\"" BOB "\":{\"event_ids\":[\"$1\",\"$2\"],\"data\":{\"ts\":1}},"
 		 "\"@eve:evil.test\":{\"event_ids\":[\"$3\"]}},\"m.read.private\":{\"" BOB "\":{\"event_ids\":[\"$4\"]}}},"
-		 "\"bad\":{},\"!b:x\":{\"m.read\":{\"" BOB "\":{\"event_ids\":[5,\"$6\"]}}}}}",
-		 FED_EDU_RECEIPT, 3, 4, &e, &j);
+		 "\"bad\":{},\"!b:x\":{\"m.read\":{\"" BOB "\":{\"event_ids\":[5,\"$6\"],"
+		 "\"data\":{\"thread_id\":\"main\"}}}},"
+		 "\"!c:x\":{\"m.read\":{\"" BOB "\":{\"event_ids\":[\"$7\"],\"data\":{\"thread_id\":5}}}}}}",
+		 FED_EDU_RECEIPT, 3, 5, &e, &j);
 	assert_string_equal(e.items[0].event_id, "$1");
 	assert_string_equal(e.items[1].event_id, "$2");
 	assert_string_equal(e.items[2].room_id, "!b:x");
 	assert_string_equal(e.items[2].event_id, "$6");
+	assert_string_equal(e.items[2].thread_id, "main");
+	assert_null(e.items[0].thread_id);
 	fed_edu_clear(&e);
 	json_decref(j);
 }
@@ -173,25 +177,47 @@ static void test_build_roundtrip(void **state)
 	char err[128];
 	json_t *j;
 	(void)state;
-	j = fed_edu_build("!r:x", BOB, "m.typing", NULL, 1, 5);
+	j = fed_edu_build("!r:x", BOB, "m.typing", NULL, NULL, 1, 5);
 	assert_int_equal(fed_edu_parse(j, ORIGIN, &e, err, sizeof(err)), 0);
 	assert_int_equal(e.kind, FED_EDU_TYPING);
 	assert_int_equal(e.n, 1);
 	assert_int_equal(e.items[0].typing, 1);
 	fed_edu_clear(&e);
 	json_decref(j);
-	j = fed_edu_build("!r:x", BOB, "m.receipt", "$ev", 0, 5);
+	j = fed_edu_build("!r:x", BOB, "m.receipt", "$ev", NULL, 0, 5);
 	assert_int_equal(fed_edu_parse(j, ORIGIN, &e, err, sizeof(err)), 0);
 	assert_int_equal(e.kind, FED_EDU_RECEIPT);
 	assert_int_equal(e.n, 1);
 	assert_string_equal(e.items[0].event_id, "$ev");
 	assert_string_equal(e.items[0].room_id, "!r:x");
+	assert_null(e.items[0].thread_id);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(json_object_get(json_object_get(
 		json_object_get(json_object_get(j, "content"), "!r:x"), "m.read"), BOB), "data"), "ts")), 5);
 	fed_edu_clear(&e);
 	json_decref(j);
-	assert_null(fed_edu_build("!r:x", BOB, "m.receipt", NULL, 0, 5));
-	assert_null(fed_edu_build("!r:x", BOB, "m.other", NULL, 0, 5));
+	assert_null(fed_edu_build("!r:x", BOB, "m.receipt", NULL, NULL, 0, 5));
+	j = fed_edu_build("!r:x", BOB, "m.receipt", "$ev", "$root", 0, 5);
+	assert_int_equal(fed_edu_parse(j, ORIGIN, &e, err, sizeof(err)), 0);
+	assert_int_equal(e.n, 1);
+	assert_string_equal(e.items[0].thread_id, "$root");
+	fed_edu_clear(&e);
+	json_decref(j);
+	{
+		json_t *content = json_pack("{s:s,s:i,s:b,s:s}", "presence", "unavailable", "last_active_ago", 7,
+					    "currently_active", 0, "status_msg", "away");
+		j = fed_edu_build_presence(BOB, content);
+		assert_int_equal(fed_edu_parse(j, ORIGIN, &e, err, sizeof(err)), 0);
+		assert_int_equal(e.kind, FED_EDU_PRESENCE);
+		assert_int_equal(e.n, 1);
+		assert_string_equal(e.items[0].presence, "unavailable");
+		assert_string_equal(e.items[0].status_msg, "away");
+		fed_edu_clear(&e);
+		json_decref(j);
+		json_object_del(content, "presence");
+		assert_null(fed_edu_build_presence(BOB, content));
+		json_decref(content);
+	}
+	assert_null(fed_edu_build("!r:x", BOB, "m.other", NULL, NULL, 0, 5));
 }
 
 /* ---- applying, over a real rooms on SQLite ---- */

@@ -335,6 +335,33 @@ static void test_commit_fails(void **state)
 	assert_int_equal(count_rows(f, NULL), 2);
 }
 
+/* A line longer than max_batch is committed in several batches, each
+ * next leader taking at most max_batch. */
+static void test_max_batch(void **state)
+{
+	struct fx *f = *state;
+	struct commit_queue_stats s;
+	struct job jobs[8];
+	const size_t n = 8;
+	if (f->skip)
+		skip();
+	commit_queue_free(f->q);
+	assert_non_null(f->q = commit_queue_new(get_conn, put_conn, f, 3));
+	for (size_t i = 0; i < n; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "k%zu", i);
+		job_init(f, &jobs[i], k);
+	}
+	run_held(f, jobs, n);
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(jobs[i].rc, STORE_OK);
+	assert_int_equal(count_rows(f, NULL), (int64_t)n);
+	commit_queue_stats(f->q, &s);
+	assert_int_equal(s.batches, 4); /* 1, then 3 + 3 + 1 */
+	assert_int_equal(s.largest, 3);
+	assert_int_equal(s.items, n);
+}
+
 /* Many writers with no holding: whatever the batching, every item gets its
  * own answer and every success is stored exactly once. */
 static void test_many(void **state)
@@ -379,6 +406,7 @@ int main(void)
 		BOTH(test_batch),
 		BOTH(test_one_fails),
 		BOTH(test_commit_fails),
+		BOTH(test_max_batch),
 		BOTH(test_many),
 	};
 	scop_log_init("test_commit_queue", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);

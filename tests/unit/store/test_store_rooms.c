@@ -505,6 +505,54 @@ static void test_remote_events(void **state)
 	free(pdus);
 }
 
+/* State groups are deltas with a full snapshot every so often: 200 state
+ * events (state_change, no full JSON given) read back as whole maps. */
+static void test_state_deltas(void **state)
+{
+	struct fx *f = fx(state);
+	char id[32], prev[32], sk[32];
+	int64_t g = 0, g1, pos;
+	json_t *snap;
+
+	add(f, "$c", "m.room.create", "", NULL, NULL, 1, 0, "{\"m.room.create\":{\"\":\"$c\"}}", STORE_OK, &g1);
+	g = g1;
+	snprintf(prev, sizeof(prev), "$c");
+	for (int i = 0; i < 200; i++) {
+		struct room_append a = { 0 };
+		const char *prevs[1] = { prev };
+		snprintf(id, sizeof(id), "$m%d", i);
+		snprintf(sk, sizeof(sk), "@u%d:test", i % 150); /* the last 50 replace earlier ones */
+		a.event_id = id;
+		a.room_id = ROOM;
+		a.type = "m.room.member";
+		a.state_key = sk;
+		a.sender = sk;
+		a.origin_server_ts = 1;
+		a.depth = i + 2;
+		a.json = "{}";
+		a.prev_events = prevs;
+		a.nprev = 1;
+		a.state_before = g;
+		a.state_change = 1;
+		a.membership = "join";
+		assert_int_equal(room_store_append(f->rs, &a, &pos, &g), STORE_OK);
+		assert_int_equal(g, pos);
+		snprintf(prev, sizeof(prev), "%s", id);
+	}
+	assert_int_equal(room_store_state_group(f->rs, g, &snap), STORE_OK);
+	assert_int_equal(json_object_size(json_object_get(snap, "m.room.member")), 150);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(snap, "m.room.member"), "@u0:test")),
+			    "$m150");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(snap, "m.room.member"), "@u149:test")),
+			    "$m149");
+	assert_string_equal(json_string_value(json_object_get(json_object_get(snap, "m.room.create"), "")), "$c");
+	json_decref(snap);
+	assert_int_equal(room_store_state_group(f->rs, g1, &snap), STORE_OK);
+	assert_null(json_object_get(snap, "m.room.member"));
+	json_decref(snap);
+	assert_int_equal(room_store_state_group(f->rs, 987654321, &snap), STORE_NOT_FOUND);
+}
+
 #define BOTH(t)                                                                \
 	{ #t " (sqlite)", t, setup_sqlite, teardown, NULL },                   \
 	{ #t " (postgres)", t, setup_pg, teardown, NULL }
@@ -518,6 +566,7 @@ int main(void)
 		BOTH(test_concurrent_appends),
 		BOTH(test_extras),
 		BOTH(test_remote_events),
+		BOTH(test_state_deltas),
 	};
 	scop_log_init("test_store_rooms", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
 	return cmocka_run_group_tests_name("store_rooms", tests, NULL, NULL);

@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""Typing, read receipts and presence between two scopd over TLS on
+loopback: what one server's user does arrives, as an EDU its server
+sends, in the other server's /sync.
+
+hs1 and hs2 (tests/federation/fedhs.py); alice of hs1 creates a room,
+bob of hs2 joins it over federation.  Checks: typing both ways (start and
+stop), an m.read receipt both ways, a threaded one, a private receipt
+staying home, presence both ways, the read endpoints between the two
+servers themselves (hs2 asks hs1 for /state_ids and /backfill with its
+own X-Matrix signature), and history_visibility invited: a server whose
+user is invited reads from the invite on, not before."""
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+
+sys.path.insert(0, os.path.dirname(__file__))
+from scoptest import Tap, SRCDIR, free_port  # noqa: E402
+
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
+import fedhs  # noqa: E402
+from fedhs import q  # noqa: E402
+
+t = Tap()
+work = tempfile.mkdtemp(prefix="scop-fededu-")
+servers = []
+
+
+class Syncer:
+    """Incremental /sync for one user, remembering the ephemeral events of
+    one room seen so far."""
+
+    def __init__(self, hs, tok, room):
+        self.hs, self.tok, self.room = hs, tok, room
+        s, j = hs.client("GET", "/_matrix/client/v3/sync?timeout=0", token=tok)
+        assert s == 200, (s, j)
+        self.since = j["next_batch"]
+        self.typing = []
+        self.receipts = {}
+        self.threads = {}
+        self.presence = {}
+
+    def poll(self):
+        s, j = self.hs.client("GET", "/_matrix/client/v3/sync?timeout=300&since=" + q(self.since), token=self.tok)
+        if s != 200:
+            return
+        self.since = j["next_batch"]
+        for e in j.get("presence", {}).get("events", []):
+            self.presence[e.get("sender")] = e.get("content", {})
+        room = j.get("rooms", {}).get("join", {}).get(self.room, {})
+        for e in room.get("ephemeral", {}).get("events", []):
+            if e["type"] == "m.typing":
+                self.typing = e["content"].get("user_ids", [])
+            elif e["type"] == "m.receipt":
+                for ev, kinds in e["content"].items():
+                    for kind, users in kinds.items():
+                        for u, data in users.items():
+                            self.receipts[(kind, u)] = ev
+                            self.threads[(kind, u)] = data.get("thread_id")
+
+    def wait(self, pred):
+        def step():
+            self.poll()
+            return pred(self)
+        return self.hs.wait(step, timeout=20)
+
+
+try:
+    fedhs.make_pki(work, ["hs1.fed.test", "hs2.fed.test"])
+    p1, p2 = free_port(), free_port()
+    overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, p1), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, p2)]
+    hs1 = fedhs.HS(work, "hs1.fed.test", p1, overrides)
+    servers.append(hs1)
+    hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides)
+    servers.append(hs2)
+    alice, atok = hs1.register("alice")
+    bob, btok = hs2.register("bob")
+    s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}, token=atok)
+    room = j["room_id"]
+    s, j = hs2.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room), q(hs1.name)), {},
+                      token=btok)
+    t.ok(s == 200, "bob on hs2 joins alice's room on hs1", (s, j))
+    s, j = hs1.send(atok, room, "first", "a1")
+    first = (j or {}).get("event_id")
+    ok, _ = hs2.wait_bodies(btok, room, ["first"])
+    t.ok(ok, "alice's message reaches hs2")
+    at_alice, at_bob = Syncer(hs1, atok, room), Syncer(hs2, btok, room)
+
+    # ---- typing ----
+    s, j = hs1.client("PUT", "/_matrix/client/v3/rooms/%s/typing/%s" % (q(room), q(alice)),
+                      {"typing": True, "timeout": 20000}, token=atok)
+    t.ok(s == 200 and at_bob.wait(lambda y: alice in y.typing),
+         "alice types on hs1: bob's /sync on hs2 shows it", (s, at_bob.typing))
+    s, j = hs2.client("PUT", "/_matrix/client/v3/rooms/%s/typing/%s" % (q(room), q(bob)),
+                      {"typing": True, "timeout": 20000}, token=btok)
+    t.ok(s == 200 and at_alice.wait(lambda y: bob in y.typing),
+         "bob types on hs2: alice's /sync on hs1 shows it", (s, at_alice.typing))
+    s, j = hs1.client("PUT", "/_matrix/client/v3/rooms/%s/typing/%s" % (q(room), q(alice)), {"typing": False},
+                      token=atok)
+    t.ok(s == 200 and at_bob.wait(lambda y: alice not in y.typing and bob in y.typing),
+         "alice stops: gone from bob's list, bob still typing", (s, at_bob.typing))
+
+    # ---- receipts ----
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read/%s" % (q(room), q(first)), {},
+                      token=btok)
+    t.ok(s == 200 and at_alice.wait(lambda y: y.receipts.get(("m.read", bob)) == first),
+         "bob's read receipt reaches alice on hs1", (s, at_alice.receipts))
+    s, j = hs1.send(atok, room, "second", "a2")
+    second = (j or {}).get("event_id")
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read/%s" % (q(room), q(second)), {},
+                      token=atok)
+    t.ok(s == 200 and at_bob.wait(lambda y: y.receipts.get(("m.read", alice)) == second),
+         "alice's read receipt reaches bob on hs2", (s, at_bob.receipts))
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read/%s" % (q(room), q(second)),
+                      {"thread_id": "main"}, token=btok)
+    t.ok(s == 200 and at_alice.wait(lambda y: y.receipts.get(("m.read", bob)) == second and
+                                    y.threads.get(("m.read", bob)) == "main"),
+         "bob's threaded receipt (main timeline) reaches alice with its thread_id", (s, j, at_alice.threads))
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read.private/%s" % (q(room), q(second)),
+                      {}, token=btok)
+    s2, j2 = hs2.send(btok, room, "after private", "b1")
+    ok, _ = hs1.wait_bodies(atok, room, ["after private"])
+    at_alice.poll()
+    t.ok(s == 200 and ok and at_alice.receipts.get(("m.read", bob)) == second and
+         ("m.read.private", bob) not in at_alice.receipts,
+         "bob's private receipt stays on hs2 (hs1 got a later message from hs2 meanwhile)", at_alice.receipts)
+
+    # ---- presence ----
+    s, j = hs1.client("PUT", "/_matrix/client/v3/presence/%s/status" % q(alice),
+                      {"presence": "unavailable", "status_msg": "at lunch"}, token=atok)
+    t.ok(s == 200 and at_bob.wait(lambda y: y.presence.get(alice, {}).get("presence") == "unavailable" and
+                                  y.presence[alice].get("status_msg") == "at lunch"),
+         "alice's presence on hs1 reaches bob's /sync on hs2", (s, at_bob.presence))
+    s, j = hs2.client("PUT", "/_matrix/client/v3/presence/%s/status" % q(bob),
+                      {"presence": "unavailable", "status_msg": "in a meeting"}, token=btok)
+    t.ok(s == 200 and at_alice.wait(lambda y: y.presence.get(bob, {}).get("status_msg") == "in a meeting"),
+         "bob's presence on hs2 reaches alice's /sync on hs1", (s, at_alice.presence))
+
+    # ---- the read endpoints between the two servers ----
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/state_ids/%s?event_id=%s" % (
+        q(room), q(second)))
+    ids1 = set(hs1.state_ids(atok, room).values())
+    t.ok(s == 200 and set(j.get("pdu_ids", [])) == ids1,
+         "hs2 (signing as itself) gets the state at alice's message from hs1", (s, j))
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/backfill/%s?v=%s&limit=3" % (
+        q(room), q(second)))
+    t.ok(s == 200 and [p.get("content", {}).get("body") for p in j.get("pdus", [])][:2] == ["second", "first"],
+         "hs2 backfills from hs1", (s, j))
+
+    # ---- history_visibility invited, across the two servers ----
+    carol, ctok = hs2.register("carol")
+    s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
+        "preset": "private_chat", "initial_state": [{"type": "m.room.history_visibility", "state_key": "",
+                                                     "content": {"history_visibility": "invited"}}]}, token=atok)
+    priv = j["room_id"]
+    s, j = hs1.send(atok, priv, "before the invite", "p1")
+    before = (j or {}).get("event_id")
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(priv), {"user_id": carol}, token=atok)
+    t.ok(s == 200, "alice invites carol of hs2 to a room with history_visibility invited", (s, j))
+    s, j = hs1.send(atok, priv, "after the invite", "p2")
+    after = (j or {}).get("event_id")
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/event/" + q(after))
+    t.ok(s == 200 and j["pdus"][0].get("content", {}).get("body") == "after the invite",
+         "hs2 (its user invited) reads an event sent after the invite", (s, j))
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/state_ids/%s?event_id=%s" % (
+        q(priv), q(after)))
+    t.ok(s == 200 and j.get("pdu_ids"), "... and the state at it", (s, j))
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/event/" + q(before))
+    t.ok(s == 403 and j.get("errcode") == "M_FORBIDDEN",
+         "but not one from before the invite (hs2 has no member joined, so nothing pruned is given)", (s, j))
+    s, j = hs1.signed(hs2.name, hs2.sk, "GET", "/_matrix/federation/v1/backfill/%s?v=%s&limit=5" % (
+        q(priv), q(after)))
+    t.ok(s == 403, "an invited server may not backfill (it is not in the room)", (s, j))
+
+    for hs in servers:
+        log = hs.logs()
+        t.ok("sig=" not in log and fedhs.SECRET not in log, "%s log has no signatures or secrets" % hs.host)
+except Exception:  # noqa: BLE001
+    t.ok(False, "test run raised", traceback.format_exc())
+finally:
+    stopped = [hs.stop() for hs in servers]
+    if stopped:
+        t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
+    if t.failed:
+        for hs in servers:
+            sys.stderr.write(hs.logs()[-3000:])
+    if not os.environ.get("KEEP"):
+        shutil.rmtree(work, ignore_errors=True)
+t.done()
