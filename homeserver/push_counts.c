@@ -330,15 +330,18 @@ static int user_receipts(struct push_counts *pc, const char *room_id, const char
 		       strlen((*list)[i].thread_id ? (*list)[i].thread_id : "") + 3;
 	if (!(*text = malloc(len)))
 		return -1;
-	(*text)[0] = 0;
-	for (size_t i = 0; i < *n; i++) {
-		const struct room_extra *x = &(*list)[i];
-		strcat(*text, x->type);
-		strcat(*text, "/");
-		strcat(*text, x->thread_id ? x->thread_id : "");
-		strcat(*text, "=");
-		strcat(*text, x->value);
-		strcat(*text, ";");
+	{
+		char *p = *text;
+		for (size_t i = 0; i < *n; i++) {
+			const struct room_extra *x = &(*list)[i];
+			size_t left = len - (size_t)(p - *text);
+			int w = snprintf(p, left, "%s/%s=%s;", x->type, x->thread_id ? x->thread_id : "",
+					 x->value);
+			if (w < 0 || (size_t)w >= left)
+				return -1;
+			p += w;
+		}
+		*p = 0;
 	}
 	return 0;
 }
