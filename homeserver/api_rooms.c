@@ -439,6 +439,17 @@ static int http_query_present(struct api_req *r, const char *name)
 	return present;
 }
 
+/* Whether the requester's invite to room_id came from another server. */
+static int invited_from_afar(struct api_req *r, const char *room_id)
+{
+	json_t *ev = rooms_state_event(r->hs->rooms, room_id, "m.room.member", r->who.user_id);
+	const char *m = ev ? event_membership(ev) : NULL, *snd = ev ? event_sender(ev) : NULL;
+	const char *dom = snd ? strchr(snd, ':') : NULL;
+	int far = m && strcmp(m, "invite") == 0 && dom && strcmp(dom + 1, r->hs->cfg->server_name) != 0;
+	json_decref(ev);
+	return far;
+}
+
 /* Whether id (a room ID or alias) lives on another server. */
 static int remote_id(struct api_req *r, const char *id)
 {
@@ -484,7 +495,8 @@ static void do_join(struct api_req *r, const char *room_id)
 		return;
 	}
 	if (r->hs->remote_join && !rooms_server_joined(r->hs->rooms, room_id) &&
-	    (remote_id(r, room_id) || http_query_present(r, "via") || http_query_present(r, "server_name"))) {
+	    (remote_id(r, room_id) || http_query_present(r, "via") || http_query_present(r, "server_name") ||
+	     invited_from_afar(r, room_id))) {
 		/* Known here, but nobody of ours is in it any more: our view may
 		 * be stale, so join through the servers that are. */
 		join_remote(r, room_id);

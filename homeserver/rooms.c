@@ -2126,6 +2126,7 @@ enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const cha
 	const char *target = event_state_key(event);
 	struct room_state_set cur;
 	struct room_append a;
+	struct room *rm;
 	json_t *copy = NULL, *uns;
 	char *json = NULL;
 	const char *users[1];
@@ -2137,7 +2138,8 @@ enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const cha
 	snprintf(res->room_id, sizeof(res->room_id), "%s", room_id);
 	if (!rv || !target || !event_membership(event) || event_compute_id(rv, event, res->event_id) < 0)
 		return ROOM_BAD_JSON;
-	if (room_get(r, room_id))
+	rm = room_get(r, room_id);
+	if (rm && rooms_server_joined(r, room_id))
 		return ROOM_OK; /* a room we are in: the invite comes through /send too */
 	if (room_store_event_known(r->rs, res->event_id) == 1)
 		return ROOM_OK;
@@ -2167,9 +2169,25 @@ enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const cha
 	a.explicit_current = 1;
 	a.cur = &cur;
 	a.ncur = 1;
+	/* A room this server knows but has left: its cache is kept in step
+	 * (the member entry only; the room's own history stays as it was). */
+	if (rm) {
+		pthread_mutex_lock(&rm->lock);
+		a.state_before = rm->group;
+	}
 	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
+		if (rm)
+			pthread_mutex_unlock(&rm->lock);
 		set_reason(res, "cannot store the invite", NULL);
 		goto out;
+	}
+	if (rm) {
+		char key[2 * EVENT_MAX_ID_BYTES + 4];
+		if (state_map_set(rm->ids, "m.room.member", target, res->event_id) == 0 &&
+		    state_key_buf(key, sizeof(key), "m.room.member", target) == 0)
+			json_object_set(rm->events, key, copy);
+		local_member(r, rm, "m.room.member", target, copy);
+		pthread_mutex_unlock(&rm->lock);
 	}
 	res->stream_pos = pos;
 	users[0] = target;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pg-cluster.sh start DIR: creates and starts a private PostgreSQL cluster in
 # DIR, listening on 127.0.0.1 at a free port and on a socket in DIR, and
-# prints shell assignments (SCOP_TEST_PG_DSN=...) for eval.
+# prints a shell export of SCOP_TEST_PG_DSN for eval.
 # pg-cluster.sh stop DIR: stops it and removes DIR.
 # As root the cluster runs as the 'postgres' user (initdb refuses root).
 set -euo pipefail
@@ -31,7 +31,7 @@ full_page_writes = off
 CONF
 	as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
 		|| { cat "$dir/server.log" >&2; exit 1; }
-	echo "SCOP_TEST_PG_DSN='host=127.0.0.1 port=$port user=postgres dbname=postgres'"
+	echo "export SCOP_TEST_PG_DSN='host=127.0.0.1 port=$port user=postgres dbname=postgres'"
 	;;
 stop)
 	[ -d "$dir/data" ] && as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true

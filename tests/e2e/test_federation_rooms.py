@@ -298,6 +298,20 @@ try:
          {k: (ids1.get(k), ids2.get(k)) for k in set(ids1 or {}) | set(ids2 or {})
           if (ids1 or {}).get(k) != (ids2 or {}).get(k)})
 
+    # ---- left, invited again, back in ----
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room2), {}, token=atok)
+    left = hs2.wait(lambda: alice not in joined(hs2, btok, room2))
+    s2, j2 = hs2.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room2), {"user_id": alice}, token=btok)
+    inv = hs1.wait(lambda: invited(hs1, atok, room2))
+    s3, j3 = hs1.client("POST", "/_matrix/client/v3/rooms/%s/join" % q(room2), {}, token=atok)
+    t.ok(s == 200 and left and s2 == 200 and inv and s3 == 200 and
+         hs2.wait(lambda: alice in joined(hs2, btok, room2)),
+         "alice leaves bob's room, is invited again (hs1 knows the room, nobody of hs1 in it) and rejoins",
+         (s, left, s2, j2, inv, s3, j3))
+    hs2.send(btok, room2, "welcome back", "wb")
+    ok, got = hs1.wait_bodies(atok, room2, ["welcome back"])
+    t.ok(ok, "and gets the room's new messages", got)
+
     # ---- leaving ----
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {}, token=btok)
     t.ok(s == 200 and hs1.wait(lambda: bob not in joined(hs1, atok, room)),
