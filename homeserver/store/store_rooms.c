@@ -565,6 +565,67 @@ enum store_rc room_store_outbox_list(struct room_store *rs, char ***dests, char 
 	return rc;
 }
 
+/* Column 0 of every row of r as a malloc'd array of malloc'd strings. */
+static enum store_rc column_strings(struct db_res *r, char ***out, size_t *n)
+{
+	int oom = 0;
+	*out = NULL;
+	*n = 0;
+	if (r->nrows <= 0)
+		return STORE_OK;
+	if (!(*out = calloc((size_t)r->nrows, sizeof(char *))))
+		return STORE_ERROR;
+	for (int i = 0; !oom && i < r->nrows; i++)
+		(*out)[i] = db_dup(r, i, 0, &oom);
+	if (oom) {
+		for (int i = 0; i < r->nrows; i++)
+			free((*out)[i]);
+		free(*out);
+		*out = NULL;
+		return STORE_ERROR;
+	}
+	*n = (size_t)r->nrows;
+	return STORE_OK;
+}
+
+enum store_rc room_store_outbox_load(struct room_store *rs, const char *dest, size_t limit,
+				     char ***pdus, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*pdus = NULL;
+	*n = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT pdu_json FROM fed_outbox WHERE destination = ? ORDER BY seq LIMIT ?",
+		 DB_TEXT(dest), DB_INT((int64_t)limit));
+	if (rc == STORE_OK)
+		rc = column_strings(&r, pdus, n);
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_outbox_dests(struct room_store *rs, char ***dests, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*dests = NULL;
+	*n = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT DISTINCT destination FROM fed_outbox ORDER BY destination");
+	if (rc == STORE_OK)
+		rc = column_strings(&r, dests, n);
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
 enum store_rc room_store_events(struct room_store *rs, const char *room_id, char dir,
 				int64_t from, int64_t to, int limit,
 				struct room_event **out, size_t *n)

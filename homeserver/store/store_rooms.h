@@ -138,6 +138,12 @@ enum store_rc room_store_outbox_delivered(struct room_store *rs, const char *des
 /* Every queued PDU in order: *dests and *pdus are malloc'd arrays of n
  * malloc'd strings (free each and the arrays). */
 enum store_rc room_store_outbox_list(struct room_store *rs, char ***dests, char ***pdus, size_t *n);
+/* The (at most) limit oldest PDUs of dest, as *pdus (malloc'd array of *n
+ * malloc'd strings). */
+enum store_rc room_store_outbox_load(struct room_store *rs, const char *dest, size_t limit,
+				     char ***pdus, size_t *n);
+/* The destinations with queued PDUs (same ownership). */
+enum store_rc room_store_outbox_dests(struct room_store *rs, char ***dests, size_t *n);
 /* Events of one room by stream position.  dir 'f': after > from and <= to
  * (to < 0: no bound), ascending; dir 'b': <= from and > to, descending.  At
  * most limit (> 0).  *n may be 0. */

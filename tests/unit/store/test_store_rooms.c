@@ -503,6 +503,22 @@ static void test_remote_events(void **state)
 	}
 	free(dests);
 	free(pdus);
+	/* Per destination, a bounded batch from the oldest. */
+	assert_int_equal(room_store_outbox_add(f->rs, "a.test", "{\"n\":4}"), STORE_OK);
+	assert_int_equal(room_store_outbox_load(f->rs, "a.test", 1, &pdus, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(pdus[0], "{\"n\":3}");
+	free(pdus[0]);
+	free(pdus);
+	assert_int_equal(room_store_outbox_load(f->rs, "c.test", 10, &pdus, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(room_store_outbox_dests(f->rs, &dests, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(dests[0], "a.test");
+	assert_string_equal(dests[1], "b.test");
+	for (size_t i = 0; i < n; i++)
+		free(dests[i]);
+	free(dests);
 }
 
 /* State groups are deltas with a full snapshot every so often: 200 state
