@@ -685,13 +685,16 @@ static void outbox_restore(struct fed_service *fs)
 		log_info("federation: undelivered PDU(s) for %zu server(s) in the outbox", n);
 }
 
-/* rooms' hook for every event this server created. */
+/* rooms' hook for every event this server created: the event's commit
+ * already put it in the outbox for these servers (room_store_set_outbox),
+ * so the sender only has to read it from there. */
 static void outbound(void *arg, const json_t *pdu, const char *const *servers, size_t n)
 {
 	struct fed_service *fs = arg;
+	(void)pdu;
 	for (size_t i = 0; i < n; i++)
-		if (fed_sender_queue_pdu(fs->sender, servers[i], (json_t *)pdu) < 0)
-			log_warn("federation: cannot queue a PDU for %s", servers[i]);
+		if (fed_sender_resume(fs->sender, servers[i]) < 0)
+			log_warn("federation: cannot wake the queue for %s", servers[i]);
 }
 
 struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char *err, size_t errlen)
@@ -752,6 +755,7 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 	if (hs->rooms) /* local typing and receipts go out as EDUs (edu.h) */
 		rooms_set_edu_hook(hs->rooms, fed_edu_outbound, fs);
 	if (hs->rooms) {
+		room_store_set_outbox(rooms_store(hs->rooms), fs->server_name);
 		outbox_restore(fs);
 		rooms_set_outbound(hs->rooms, outbound, fs);
 		rooms_set_invite_hook(hs->rooms, fed_invite_remote, fs);
@@ -792,6 +796,8 @@ void fed_service_free(struct fed_service *fs)
 		rooms_set_edu_hook(fs->hs->rooms, NULL, NULL);
 	if (fs->hs && fs->hs->rooms)
 		rooms_set_outbound(fs->hs->rooms, NULL, NULL);
+	if (fs->hs && fs->hs->rooms)
+		room_store_set_outbox(rooms_store(fs->hs->rooms), NULL);
 	if (fs->hs && fs->hs->rooms)
 		rooms_set_invite_hook(fs->hs->rooms, NULL, NULL);
 	if (fs->hs && fs->hs->remote_join_arg == fs) {

@@ -4,9 +4,12 @@
  *   IN_FLIGHT --200--> IDLE (txn items popped, backoff reset)
  *   IN_FLIGHT --error--> IDLE with the same txn kept and next_try_ms set
  *   IN_FLIGHT --4xx (not 429), max_rejections times--> IDLE, txn dropped
- * With a pdus_load hook a destination may be "spilled": PDUs past the
- * memory cap live only in the store.  While spilled, new PDUs go to the
- * store only (order), and an empty memory queue is refilled from it.
+ * With a pdus_load hook the store is the queue of record: a new PDU goes
+ * to the store only and marks its destination "spilled"; an empty memory
+ * queue is refilled from the store, oldest first, at most max_pdus.  So
+ * memory always holds the store's oldest rows for a destination, and
+ * pdus_delivered(n) clears exactly what was sent, even when rows reach the
+ * store by another way (room_store_append()) and fed_sender_resume().
  * All state is under s->lock.  Two threads: the send loop, which never
  * blocks except in curl_multi_poll(), and a resolver thread, because
  * discovery may block on DNS or a well-known fetch (targets are then
@@ -215,8 +218,8 @@ static int queue_item(struct fed_sender *s, const char *dest, json_t *j, int is_
 				s->persist.pdu_queued(s->persist.ctx, d->name, text);
 			free(text);
 		}
-		if (s->persist.pdus_load != NULL && (d->spilled || d->pdus.n >= s->max_pdus)) {
-			d->spilled = 1; /* it waits in the store */
+		if (s->persist.pdus_load != NULL) {
+			d->spilled = 1; /* read back in store order */
 			json_decref(it->j);
 			free(it);
 		} else {

@@ -12,10 +12,12 @@
  *
  * Queues are bounded for EDUs (the oldest are dropped first: typing and
  * presence go stale anyway).  PDUs are dropped only as above.  The
- * persistence hook lets a store keep them for catch-up; with a pdus_load
- * hook, at most max_pdus per destination stay in memory and the rest wait
- * in the store ("spilled"), read back in order as the queue drains, so a
- * destination that is down for days costs no memory beyond the cap.
+ * persistence hook lets a store keep them for catch-up.  With a pdus_load
+ * hook the store is the queue of record: queued PDUs are written there and
+ * read back in store order, at most max_pdus per destination at a time,
+ * as the memory queue drains, so a destination that is down for days
+ * costs no memory beyond that cap, and PDUs the store got by another way
+ * (in the same transaction as the event) join through fed_sender_resume().
  *
  * Thread-safety: the queue functions may be called from any thread.
  * Options are copied, except key and resolver, which must outlive the
