@@ -21,6 +21,7 @@ struct room_store {
 	enum db_kind kind;
 	struct db_pool *pool;
 	struct commit_queue *cq; /* appends: one batch at a time, group commit */
+	char outbox_origin[256]; /* room_store_set_outbox(); "" when off */
 };
 
 static struct db_conn *conn_get(struct room_store *rs)
@@ -184,6 +185,8 @@ static enum store_rc apply_current(struct db_conn *c, const struct room_append *
 	return rc;
 }
 
+static enum store_rc outbox_rows(struct room_store *rs, struct db_conn *c, const struct room_append *a);
+
 static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 				 const struct room_append *a, int64_t *pos, int64_t *after)
 {
@@ -208,6 +211,8 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	if (rc == STORE_OK)
 		*pos = db_get_int(&r, 0, 0);
 	db_res_free(&r);
+	if (rc == STORE_OK)
+		rc = outbox_rows(rs, c, a); /* memberships are still those before the event */
 	if (rc != STORE_OK)
 		return rc;
 	*after = a->state_before;
@@ -262,40 +267,65 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	return STORE_OK;
 }
 
-/* One append as an item of the commit queue; runs on the batch leader's
- * thread while the caller waits. */
-struct append_job {
-	struct room_store *rs;
-	const struct room_append *a;
-	int64_t pos, after;
-};
-
 static enum store_rc append_job_run(struct db_conn *c, void *arg)
 {
-	struct append_job *j = arg;
-	j->pos = 0;
-	j->after = 0;
-	return append_rows(j->rs, c, j->a, &j->pos, &j->after);
+	struct room_append_ticket *t = arg;
+	t->pos = 0;
+	t->after = 0;
+	return append_rows(t->rs, c, t->a, &t->pos, &t->after);
+}
+
+enum store_rc room_store_append_submit(struct room_store *rs, const struct room_append *a,
+				       struct room_append_ticket *t, struct commit_chain *chain,
+				       uint64_t epoch)
+{
+	memset(t, 0, sizeof(*t));
+	if (!a->event_id || !a->room_id || !a->type || !a->sender || !a->json)
+		return STORE_ERROR;
+	t->rs = rs;
+	t->a = a;
+	commit_queue_submit(rs->cq, &t->ct, append_job_run, t, chain, epoch);
+	return STORE_OK;
+}
+
+enum store_rc room_store_append_wait(struct room_append_ticket *t, int64_t *stream_pos,
+				     int64_t *state_after)
+{
+	enum store_rc rc = commit_queue_wait(t->rs->cq, &t->ct);
+	*stream_pos = rc == STORE_OK ? t->pos : 0;
+	*state_after = rc == STORE_OK ? t->after : 0;
+	return rc;
+}
+
+int room_store_append_poll(struct room_append_ticket *t, enum store_rc *rc, int64_t *stream_pos)
+{
+	if (!commit_queue_poll(t->rs->cq, &t->ct, rc))
+		return 0;
+	/* Done: the leader wrote pos before it marked the ticket, under the
+	 * queue's lock that poll took. */
+	*stream_pos = *rc == STORE_OK ? t->pos : 0;
+	return 1;
+}
+
+size_t room_store_appends_pending(struct room_store *rs)
+{
+	struct commit_queue_stats cs;
+	commit_queue_stats(rs->cq, &cs);
+	return cs.waiting + cs.running;
 }
 
 enum store_rc room_store_append(struct room_store *rs, const struct room_append *a,
 				int64_t *stream_pos, int64_t *state_after)
 {
-	struct append_job j = { rs, a, 0, 0 };
-	enum store_rc rc;
+	struct room_append_ticket t;
 
 	*stream_pos = 0;
 	*state_after = 0;
-	if (!a->event_id || !a->room_id || !a->type || !a->sender || !a->json)
-		return STORE_ERROR;
 	/* Concurrent appends share one transaction and one fsync; STORE_OK
 	 * still means this event is committed. */
-	rc = commit_queue_run(rs->cq, append_job_run, &j);
-	if (rc == STORE_OK) {
-		*stream_pos = j.pos;
-		*state_after = j.after;
-	}
-	return rc;
+	if (room_store_append_submit(rs, a, &t, NULL, 0) != STORE_OK)
+		return STORE_ERROR;
+	return room_store_append_wait(&t, stream_pos, state_after);
 }
 
 /* ---- events ----------------------------------------------------------- */
@@ -494,6 +524,47 @@ enum store_rc room_store_group_put(struct room_store *rs, const char *room_id,
 
 /* ---- the federation outbox ---------------------------------------------- */
 
+void room_store_set_outbox(struct room_store *rs, const char *server_name)
+{
+	snprintf(rs->outbox_origin, sizeof(rs->outbox_origin), "%s", server_name ? server_name : "");
+}
+
+/* Inside an append: a local event goes to the outbox of every other
+ * server with a joined member (room_memberships, not yet changed by the
+ * event), and to a member event's target's server, in the event's own
+ * transaction, so a crash cannot keep the event and lose the PDU. */
+static enum store_rc outbox_rows(struct room_store *rs, struct db_conn *c, const struct room_append *a)
+{
+	const char *origin = rs->outbox_origin, *target = NULL, *colon;
+	enum store_rc rc;
+
+	if (!origin[0] || a->explicit_current)
+		return STORE_OK;
+	if (a->membership && a->state_key && (colon = strchr(a->state_key, ':')) && strcmp(colon + 1, origin) != 0)
+		target = colon + 1;
+	if (target &&
+	    (rc = DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
+		      " SELECT COALESCE(MAX(seq), 0) + 1, ?, ? FROM fed_outbox",
+		      DB_TEXT(target), DB_TEXT(a->json))) != STORE_OK)
+		return rc;
+	/* The domain is what follows the first ':' of the user ID. */
+	if (rs->kind == DB_POSTGRES)
+		rc = DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
+			 " SELECT (SELECT COALESCE(MAX(seq), 0) FROM fed_outbox) + ROW_NUMBER() OVER (ORDER BY d), d, ?"
+			 " FROM (SELECT DISTINCT substr(user_id, strpos(user_id, ':') + 1) AS d"
+			 " FROM room_memberships WHERE room_id = ? AND membership = 'join') AS t"
+			 " WHERE d <> ? AND d <> ?",
+			 DB_TEXT(a->json), DB_TEXT(a->room_id), DB_TEXT(origin), DB_TEXT(target ? target : origin));
+	else
+		rc = DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
+			 " SELECT (SELECT COALESCE(MAX(seq), 0) FROM fed_outbox) + ROW_NUMBER() OVER (ORDER BY d), d, ?"
+			 " FROM (SELECT DISTINCT substr(user_id, instr(user_id, ':') + 1) AS d"
+			 " FROM room_memberships WHERE room_id = ? AND membership = 'join') AS t"
+			 " WHERE d <> ? AND d <> ?",
+			 DB_TEXT(a->json), DB_TEXT(a->room_id), DB_TEXT(origin), DB_TEXT(target ? target : origin));
+	return rc;
+}
+
 struct outbox_job {
 	const char *dest, *pdu_json;
 };
@@ -560,6 +631,67 @@ enum store_rc room_store_outbox_list(struct room_store *rs, char ***dests, char 
 			rc = STORE_ERROR;
 		}
 	}
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+/* Column 0 of every row of r as a malloc'd array of malloc'd strings. */
+static enum store_rc column_strings(struct db_res *r, char ***out, size_t *n)
+{
+	int oom = 0;
+	*out = NULL;
+	*n = 0;
+	if (r->nrows <= 0)
+		return STORE_OK;
+	if (!(*out = calloc((size_t)r->nrows, sizeof(char *))))
+		return STORE_ERROR;
+	for (int i = 0; !oom && i < r->nrows; i++)
+		(*out)[i] = db_dup(r, i, 0, &oom);
+	if (oom) {
+		for (int i = 0; i < r->nrows; i++)
+			free((*out)[i]);
+		free(*out);
+		*out = NULL;
+		return STORE_ERROR;
+	}
+	*n = (size_t)r->nrows;
+	return STORE_OK;
+}
+
+enum store_rc room_store_outbox_load(struct room_store *rs, const char *dest, size_t limit,
+				     char ***pdus, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*pdus = NULL;
+	*n = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT pdu_json FROM fed_outbox WHERE destination = ? ORDER BY seq LIMIT ?",
+		 DB_TEXT(dest), DB_INT((int64_t)limit));
+	if (rc == STORE_OK)
+		rc = column_strings(&r, pdus, n);
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_outbox_dests(struct room_store *rs, char ***dests, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*dests = NULL;
+	*n = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT DISTINCT destination FROM fed_outbox ORDER BY destination");
+	if (rc == STORE_OK)
+		rc = column_strings(&r, dests, n);
 	db_res_free(&r);
 	conn_put(rs, c);
 	return rc;

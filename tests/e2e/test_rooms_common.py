@@ -19,6 +19,7 @@ C = "/_matrix/client/v3"
 
 class Server:
     def __init__(self, tmp, name, db):
+        self.db = db
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
         self.port = free_port()

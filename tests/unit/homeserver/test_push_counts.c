@@ -209,6 +209,35 @@ static void test_threads(void **state)
 	assert_int_equal(n, 0);
 	assert_int_equal(json_object_size(th), 1);
 	json_decref(th);
+	/* reactions to thread events are in the thread (up to 3 hops), here
+	 * with a rule that makes reactions notify */
+	{
+		json_t *rs = push_rules_defaults(ALICE), *body;
+		char err[128], re[EVENT_ID_BUF];
+		body = json_pack("{s:[{s:s,s:s,s:s}],s:[s]}", "conditions", "kind", "event_match",
+				 "key", "type", "pattern", "m.reaction", "actions", "notify");
+		assert_int_equal(push_rules_put(rs, PUSH_OVERRIDE, "reactions", body, NULL, NULL, err,
+						sizeof(err)), PUSH_OK);
+		assert_int_equal(rooms_account_data_put(f->rf.rooms, ALICE, "", "m.push_rules", rs),
+				 ROOM_OK);
+		push_counts_rules_changed(f->pc, ALICE);
+		json_decref(body);
+		json_decref(rs);
+		send_ev(f, BOB, "m.reaction", NULL,
+			json_pack("{s:{s:s,s:s,s:s}}", "m.relates_to", "rel_type", "m.annotation",
+				  "event_id", r1, "key", "+1"), re);
+		send_ev(f, BOB, "m.reaction", NULL,
+			json_pack("{s:{s:s,s:s,s:s}}", "m.relates_to", "rel_type", "m.annotation",
+				  "event_id", re, "key", "+2"), NULL);
+		send_ev(f, BOB, "m.reaction", NULL,
+			json_pack("{s:{s:s,s:s,s:s}}", "m.relates_to", "rel_type", "m.annotation",
+				  "event_id", root, "key", "+3"), NULL);
+		counts_at(f, upto(f), &n, &h, &th);
+		assert_int_equal(n, 1); /* the reaction to the root: main timeline */
+		assert_int_equal(json_integer_value(json_object_get(json_object_get(th, root),
+								    "notification_count")), 3);
+		json_decref(th);
+	}
 }
 
 static void test_scan_bound_and_notifications(void **state)
