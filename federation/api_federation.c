@@ -643,12 +643,10 @@ static int mount(struct fed_service *fs)
 
 /* ---- outbound PDUs and the outbox ---- */
 
-/* The sender's persistence hook (called under its lock). */
+/* The sender's persistence hooks (called under its lock). */
 static void outbox_queued(void *ctx, const char *dest, const char *pdu_json)
 {
 	struct fed_service *fs = ctx;
-	if (fs->restoring)
-		return; /* it is in the outbox already */
 	if (room_store_outbox_add(rooms_store(fs->hs->rooms), dest, pdu_json) != STORE_OK)
 		log_error("federation: cannot keep a PDU for %s in the outbox", dest);
 }
@@ -660,39 +658,43 @@ static void outbox_delivered(void *ctx, const char *dest, size_t n)
 		log_error("federation: cannot clear %zu delivered PDU(s) for %s from the outbox", n, dest);
 }
 
-/* Queues again what was not delivered before the last stop. */
+static int outbox_load(void *ctx, const char *dest, size_t limit, char ***pdus, size_t *n)
+{
+	struct fed_service *fs = ctx;
+	return room_store_outbox_load(rooms_store(fs->hs->rooms), dest, limit, pdus, n) == STORE_OK ? 0 : -1;
+}
+
+/* What was not delivered before the last stop: the sender reads it back
+ * from the outbox per destination, a bounded batch at a time. */
 static void outbox_restore(struct fed_service *fs)
 {
-	char **dests = NULL, **pdus = NULL;
-	size_t n = 0, ok = 0;
+	char **dests = NULL;
+	size_t n = 0;
 
-	if (room_store_outbox_list(rooms_store(fs->hs->rooms), &dests, &pdus, &n) != STORE_OK) {
+	if (room_store_outbox_dests(rooms_store(fs->hs->rooms), &dests, &n) != STORE_OK) {
 		log_error("federation: cannot read the outbox");
 		return;
 	}
-	fs->restoring = 1;
 	for (size_t i = 0; i < n; i++) {
-		json_t *pdu = json_loads(pdus[i], JSON_ALLOW_NUL, NULL);
-		if (pdu && fed_sender_queue_pdu(fs->sender, dests[i], pdu) == 0)
-			ok++;
-		json_decref(pdu);
+		if (fed_sender_resume(fs->sender, dests[i]) != 0)
+			log_warn("federation: cannot resume sending to %s", dests[i]);
 		free(dests[i]);
-		free(pdus[i]);
 	}
-	fs->restoring = 0;
 	free(dests);
-	free(pdus);
 	if (n)
-		log_info("federation: %zu undelivered PDU(s) queued again from the outbox", ok);
+		log_info("federation: undelivered PDU(s) for %zu server(s) in the outbox", n);
 }
 
-/* rooms' hook for every event this server created. */
+/* rooms' hook for every event this server created: the event's commit
+ * already put it in the outbox for these servers (room_store_set_outbox),
+ * so the sender only has to read it from there. */
 static void outbound(void *arg, const json_t *pdu, const char *const *servers, size_t n)
 {
 	struct fed_service *fs = arg;
+	(void)pdu;
 	for (size_t i = 0; i < n; i++)
-		if (fed_sender_queue_pdu(fs->sender, servers[i], (json_t *)pdu) < 0)
-			log_warn("federation: cannot queue a PDU for %s", servers[i]);
+		if (fed_sender_resume(fs->sender, servers[i]) < 0)
+			log_warn("federation: cannot wake the queue for %s", servers[i]);
 }
 
 struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char *err, size_t errlen)
@@ -738,7 +740,9 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 		.backoff_max_ms = fs->opt.backoff_max_ms,
 	};
 	if (hs->rooms)
-		sopt.persist = (struct fed_sender_persist){ outbox_queued, outbox_delivered, fs };
+		sopt.persist = (struct fed_sender_persist){ .pdu_queued = outbox_queued,
+							    .pdus_delivered = outbox_delivered,
+							    .pdus_load = outbox_load, .ctx = fs };
 	fs->sender = fed_sender_new(&sopt);
 	if (!fs->keyring || !fs->sender) {
 		set_err(err, errlen, "federation", "cannot create the keyring or sender");
@@ -751,6 +755,7 @@ struct fed_service *fed_service_new(struct hs *hs, const char *config_path, char
 	if (hs->rooms) /* local typing and receipts go out as EDUs (edu.h) */
 		rooms_set_edu_hook(hs->rooms, fed_edu_outbound, fs);
 	if (hs->rooms) {
+		room_store_set_outbox(rooms_store(hs->rooms), fs->server_name);
 		outbox_restore(fs);
 		rooms_set_outbound(hs->rooms, outbound, fs);
 		rooms_set_invite_hook(hs->rooms, fed_invite_remote, fs);
@@ -791,6 +796,8 @@ void fed_service_free(struct fed_service *fs)
 		rooms_set_edu_hook(fs->hs->rooms, NULL, NULL);
 	if (fs->hs && fs->hs->rooms)
 		rooms_set_outbound(fs->hs->rooms, NULL, NULL);
+	if (fs->hs && fs->hs->rooms)
+		room_store_set_outbox(rooms_store(fs->hs->rooms), NULL);
 	if (fs->hs && fs->hs->rooms)
 		rooms_set_invite_hook(fs->hs->rooms, NULL, NULL);
 	if (fs->hs && fs->hs->remote_join_arg == fs) {

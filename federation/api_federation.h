@@ -88,7 +88,6 @@ struct fed_service {
 	struct fed_sender *sender;
 	struct fed_api_route *routes;      /* mounted on hs->router; freed with the service */
 	size_t nroutes;
-	int restoring;                     /* re-queueing the outbox at start-up */
 };
 
 /* Parses the federation keys of a scopd config tree into opt (zeroed

@@ -1,6 +1,10 @@
 /* keyring.h: a small per-server cache of verified key documents.  Lookups
  * are linear: a homeserver talks to hundreds of servers, not millions, and
- * the cache is bounded (the oldest fetched entry makes room). */
+ * the cache is bounded (the oldest fetched entry makes room).
+ *
+ * A miss fetches under a per-server "fetching" mark: other threads that
+ * want the same server's keys wait for that fetch (kr->fetched) instead of
+ * starting their own, then read the cache, or the failure hold. */
 #include "federation/keyring.h"
 
 #include <pthread.h>
@@ -9,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "common/httpc.h"
 #include "common/log.h"
@@ -32,6 +37,7 @@ struct ks_entry {
 	size_t n;
 	int64_t fetched_ms;
 	int64_t failed_until_ms;    /* no new fetch before this */
+	int fetching;               /* a keyring_get() is fetching: wait for it */
 };
 
 struct keyring {
@@ -44,9 +50,10 @@ struct keyring {
 	struct keyring_notary *notaries;
 	size_t n_notaries;
 	struct keyring_persist persist;
-	long timeout_ms;
+	long timeout_ms, origin_timeout_ms, budget_ms;
 
 	pthread_mutex_t lock;
+	pthread_cond_t fetched;     /* a fetch mark was cleared */
 	struct ks_entry *entries;
 	size_t n_entries;
 };
@@ -58,17 +65,27 @@ static int64_t now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 struct keyring *keyring_new(const struct keyring_options *opt)
 {
 	struct keyring *kr = calloc(1, sizeof(*kr));
 	if (kr == NULL)
 		return NULL;
 	pthread_mutex_init(&kr->lock, NULL);
+	pthread_cond_init(&kr->fetched, NULL);
 	kr->key = opt->key;
 	kr->validity_ms = opt->key_validity_ms > 0 ? opt->key_validity_ms : 7LL * 24 * 3600 * 1000;
 	kr->resolver = opt->resolver;
 	kr->persist = opt->persist;
 	kr->timeout_ms = opt->timeout_ms > 0 ? opt->timeout_ms : 10000;
+	kr->origin_timeout_ms = opt->origin_timeout_ms > 0 ? opt->origin_timeout_ms : 3000;
+	kr->budget_ms = opt->fetch_budget_ms > 0 ? opt->fetch_budget_ms : 6000;
 	kr->server_name = strdup(opt->server_name ? opt->server_name : "");
 	kr->entries = calloc(MAX_SERVERS, sizeof(*kr->entries));
 	if (kr->server_name == NULL || kr->entries == NULL)
@@ -115,6 +132,7 @@ void keyring_free(struct keyring *kr)
 	free(kr->old_keys);
 	free(kr->server_name);
 	pthread_mutex_destroy(&kr->lock);
+	pthread_cond_destroy(&kr->fetched);
 	free(kr);
 }
 
@@ -127,17 +145,19 @@ static struct ks_entry *find_entry(struct keyring *kr, const char *server)
 }
 
 /* Under the lock: a fresh entry for server, evicting the one fetched
- * longest ago when the cache is full. */
+ * longest ago when the cache is full (never one being fetched: its
+ * fetcher holds a pointer to it).  NULL when every entry is. */
 static struct ks_entry *new_entry(struct keyring *kr, const char *server)
 {
-	struct ks_entry *e;
+	struct ks_entry *e = NULL;
 	if (kr->n_entries < MAX_SERVERS) {
 		e = &kr->entries[kr->n_entries++];
 	} else {
-		e = &kr->entries[0];
-		for (size_t i = 1; i < kr->n_entries; i++)
-			if (kr->entries[i].fetched_ms < e->fetched_ms)
+		for (size_t i = 0; i < kr->n_entries; i++)
+			if (!kr->entries[i].fetching && (e == NULL || kr->entries[i].fetched_ms < e->fetched_ms))
 				e = &kr->entries[i];
+		if (e == NULL)
+			return NULL;
 		json_decref(e->doc);
 	}
 	memset(e, 0, sizeof(*e));
@@ -189,8 +209,11 @@ int keyring_add_document(struct keyring *kr, const json_t *doc, const char *serv
 			json_decref(copy);
 			return 0;
 		}
-	} else {
-		e = new_entry(kr, server);
+	} else if ((e = new_entry(kr, server)) == NULL) {
+		pthread_mutex_unlock(&kr->lock);
+		json_decref(copy);
+		snprintf(err, errlen, "key cache full");
+		return -1;
 	}
 	/* Keys the new document no longer lists stay known (with their old
 	 * validity): events they signed still need checking. */
@@ -219,19 +242,26 @@ int keyring_add_document(struct keyring *kr, const json_t *doc, const char *serv
 	return 0;
 }
 
-/* Sends one request to server_name (resolved by discovery); returns the
- * parsed JSON body of a 200 answer, or NULL with a reason. */
+/* Sends one request to server_name (resolved by discovery), discovery
+ * and transfer together within timeout_ms; returns the parsed JSON body
+ * of a 200 answer, or NULL with a reason. */
 static json_t *fed_request(struct keyring *kr, const char *server_name, const char *method, const char *path,
-			   const char *body, size_t max_body, char *err, size_t errlen)
+			   const char *body, size_t max_body, long timeout_ms, char *err, size_t errlen)
 {
 	struct fed_target t;
 	struct fed_route route;
+	int64_t start = mono_ms();
 	if (kr->resolver == NULL) {
 		snprintf(err, errlen, "no resolver");
 		return NULL;
 	}
-	if (fed_resolver_resolve(kr->resolver, server_name, &t, err, errlen) != 0)
+	if (fed_resolver_resolve_within(kr->resolver, server_name, timeout_ms, &t, err, errlen) != 0)
 		return NULL;
+	timeout_ms -= (long)(mono_ms() - start);
+	if (timeout_ms <= 0) {
+		snprintf(err, errlen, "%s: timed out", server_name);
+		return NULL;
+	}
 	if (fed_resolver_route(kr->resolver, server_name, &t, path, &route) != 0) {
 		snprintf(err, errlen, "URL too long");
 		return NULL;
@@ -239,7 +269,7 @@ static json_t *fed_request(struct keyring *kr, const char *server_name, const ch
 	const char *headers[] = { route.host_header, "Content-Type: application/json", NULL };
 	struct httpc_request req = {
 		.method = method, .headers = headers, .body = body, .body_len = body ? strlen(body) : 0,
-		.timeout_ms = kr->timeout_ms, .max_body = max_body,
+		.timeout_ms = timeout_ms, .max_body = max_body,
 	};
 	fed_route_apply(&route, &req);
 	struct httpc_response resp;
@@ -262,9 +292,10 @@ static json_t *fed_request(struct keyring *kr, const char *server_name, const ch
 	return out;
 }
 
-int keyring_fetch_direct(struct keyring *kr, const char *server, char *err, size_t errlen)
+static int fetch_direct(struct keyring *kr, const char *server, long timeout_ms, char *err, size_t errlen)
 {
-	json_t *doc = fed_request(kr, server, "GET", "/_matrix/key/v2/server", NULL, KEY_DOC_MAX, err, errlen);
+	json_t *doc = fed_request(kr, server, "GET", "/_matrix/key/v2/server", NULL, KEY_DOC_MAX, timeout_ms,
+				  err, errlen);
 	if (doc == NULL)
 		return -1;
 	int rc = keyring_add_document(kr, doc, server, NULL, err, errlen);
@@ -272,8 +303,13 @@ int keyring_fetch_direct(struct keyring *kr, const char *server, char *err, size
 	return rc;
 }
 
-int keyring_fetch_notary(struct keyring *kr, const struct keyring_notary *notary, const char *server,
-			 const char *key_id, int64_t min_valid_ts, char *err, size_t errlen)
+int keyring_fetch_direct(struct keyring *kr, const char *server, char *err, size_t errlen)
+{
+	return fetch_direct(kr, server, kr->timeout_ms, err, errlen);
+}
+
+static int fetch_notary(struct keyring *kr, const struct keyring_notary *notary, const char *server,
+			const char *key_id, int64_t min_valid_ts, long timeout_ms, char *err, size_t errlen)
 {
 	json_t *crit = json_object();
 	if (key_id != NULL && *key_id != '\0')
@@ -286,7 +322,7 @@ int keyring_fetch_notary(struct keyring *kr, const struct keyring_notary *notary
 		return -1;
 	}
 	json_t *resp = fed_request(kr, notary->server_name, "POST", "/_matrix/key/v2/query", body,
-				   QUERY_RESP_MAX, err, errlen);
+				   QUERY_RESP_MAX, timeout_ms, err, errlen);
 	free(body);
 	if (resp == NULL)
 		return -1;
@@ -310,6 +346,12 @@ int keyring_fetch_notary(struct keyring *kr, const struct keyring_notary *notary
 	return 0;
 }
 
+int keyring_fetch_notary(struct keyring *kr, const struct keyring_notary *notary, const char *server,
+			 const char *key_id, int64_t min_valid_ts, char *err, size_t errlen)
+{
+	return fetch_notary(kr, notary, server, key_id, min_valid_ts, kr->timeout_ms, err, errlen);
+}
+
 static int load_persisted(struct keyring *kr, const char *server)
 {
 	if (kr->persist.load == NULL)
@@ -327,33 +369,31 @@ static int load_persisted(struct keyring *kr, const char *server)
 	return rc;
 }
 
-int keyring_get(struct keyring *kr, const char *server, const char *key_id, int64_t ts_ms,
-		unsigned char pub[32], char *err, size_t errlen)
+/* The fetching half of keyring_get(), with this thread holding server's
+ * fetch mark: persistence, then the origin (origin_timeout_ms), then each
+ * notary, all within budget_ms.  0 with pub, or -1 with err. */
+static int fetch_key(struct keyring *kr, const char *server, const char *key_id, int64_t ts_ms,
+		     unsigned char pub[32], char *err, size_t errlen)
 {
-	if (ts_ms <= 0)
-		ts_ms = now_ms();
-	int hit, held;
-	pthread_mutex_lock(&kr->lock);
-	hit = cached_key(kr, server, key_id, ts_ms, pub);
-	struct ks_entry *fe = find_entry(kr, server);
-	held = fe != NULL && fe->failed_until_ms > now_ms();
-	pthread_mutex_unlock(&kr->lock);
-	if (hit)
-		return 0;
-	if (held) {
-		snprintf(err, errlen, "keys of %s failed recently; not retrying yet", server);
-		return -1;
-	}
-
+	int64_t deadline = mono_ms() + kr->budget_ms;
 	for (int step = 0; step < 2 + (int)kr->n_notaries; step++) {
 		char why[256] = "";
-		int rc;
+		long left = (long)(deadline - mono_ms());
+		int rc, hit;
+		if (step > 0 && left <= 0) {
+			log_info("keys of %s: gave up after %ld ms", server, kr->budget_ms);
+			if (err[0] == '\0')
+				snprintf(err, errlen, "keys of %s: timed out", server);
+			break;
+		}
 		if (step == 0)
 			rc = load_persisted(kr, server);
 		else if (step == 1)
-			rc = keyring_fetch_direct(kr, server, why, sizeof(why));
+			rc = fetch_direct(kr, server, left < kr->origin_timeout_ms ? left : kr->origin_timeout_ms,
+					  why, sizeof(why));
 		else
-			rc = keyring_fetch_notary(kr, &kr->notaries[step - 2], server, key_id, ts_ms, why, sizeof(why));
+			rc = fetch_notary(kr, &kr->notaries[step - 2], server, key_id, ts_ms,
+					  left < kr->timeout_ms ? left : kr->timeout_ms, why, sizeof(why));
 		if (rc != 0 && why[0] != '\0') {
 			log_info("keys of %s: %s", server, why);
 			snprintf(err, errlen, "%s", why);
@@ -366,15 +406,52 @@ int keyring_get(struct keyring *kr, const char *server, const char *key_id, int6
 		if (rc == 0)
 			snprintf(err, errlen, "%s has no key %s valid at %lld", server, key_id, (long long)ts_ms);
 	}
-	if (err != NULL && errlen > 0 && err[0] == '\0')
+	if (err[0] == '\0')
 		snprintf(err, errlen, "no keys for %s", server);
-	pthread_mutex_lock(&kr->lock);
-	fe = find_entry(kr, server);
-	if (fe == NULL)
-		fe = new_entry(kr, server);
-	fe->failed_until_ms = now_ms() + FAILURE_HOLD_MS;
-	pthread_mutex_unlock(&kr->lock);
 	return -1;
+}
+
+int keyring_get(struct keyring *kr, const char *server, const char *key_id, int64_t ts_ms,
+		unsigned char pub[32], char *err, size_t errlen)
+{
+	char why[256] = "";
+	struct ks_entry *fe;
+	int hit, held, rc;
+
+	if (ts_ms <= 0)
+		ts_ms = now_ms();
+	pthread_mutex_lock(&kr->lock);
+	for (;;) {
+		hit = cached_key(kr, server, key_id, ts_ms, pub);
+		fe = find_entry(kr, server);
+		held = fe != NULL && fe->failed_until_ms > now_ms();
+		if (hit || held || fe == NULL || !fe->fetching)
+			break;
+		/* Someone fetches these keys now: share the outcome. */
+		pthread_cond_wait(&kr->fetched, &kr->lock);
+	}
+	if (!hit && !held && fe == NULL)
+		fe = new_entry(kr, server);
+	if (!hit && !held && fe != NULL)
+		fe->fetching = 1;
+	pthread_mutex_unlock(&kr->lock);
+	if (hit)
+		return 0;
+	if (held || fe == NULL) {
+		snprintf(err, errlen, held ? "keys of %s failed recently; not retrying yet" : "key cache full (%s)",
+			 server);
+		return -1;
+	}
+	rc = fetch_key(kr, server, key_id, ts_ms, pub, why, sizeof(why));
+	pthread_mutex_lock(&kr->lock);
+	fe->fetching = 0; /* fe stayed ours: new_entry() skips marked entries */
+	if (rc != 0)
+		fe->failed_until_ms = now_ms() + FAILURE_HOLD_MS;
+	pthread_cond_broadcast(&kr->fetched);
+	pthread_mutex_unlock(&kr->lock);
+	if (rc != 0)
+		snprintf(err, errlen, "%s", why);
+	return rc;
 }
 
 int keyring_check_request(struct keyring *kr, const char *authorization, const char *method, const char *uri,

@@ -43,6 +43,12 @@ struct keyring_options {
 	const struct keyring_notary *notaries; size_t n_notaries;
 	struct keyring_persist persist;
 	long timeout_ms;                    /* per fetch; 10000 when 0 */
+	/* keyring_get() on a miss: the origin gets origin_timeout_ms (3000
+	 * when 0), discovery included, then notaries what is left of
+	 * fetch_budget_ms (6000 when 0) for the whole lookup, so a dead
+	 * origin holds an HTTP worker for seconds, not minutes. */
+	long origin_timeout_ms;
+	long fetch_budget_ms;
 };
 
 struct keyring;
@@ -52,8 +58,11 @@ void keyring_free(struct keyring *kr);
 
 /* The public key server uses as key_id, valid at ts_ms (0: now): from the
  * cache, else persistence, else fetched directly, else from each notary in
- * turn.  A current key is valid while valid_until_ts >= ts_ms; an old key
- * while expired_ts >= ts_ms.  0 with pub filled, or -1 with a reason. */
+ * turn (within the budget above).  A current key is valid while
+ * valid_until_ts >= ts_ms; an old key while expired_ts >= ts_ms.  0 with
+ * pub filled, or -1 with a reason.  Concurrent calls for one server share
+ * one fetch; after a failed one, calls fail at once for a minute (the
+ * failure hold) rather than fetch again. */
 int keyring_get(struct keyring *kr, const char *server, const char *key_id, int64_t ts_ms,
 		unsigned char pub[32], char *err, size_t errlen);
 

@@ -11,7 +11,8 @@ federation_libscopfed_a_SOURCES += \
 	federation/read_params.c federation/read_params.h
 
 UNIT_TESTS += tests/unit/federation/test_edu
-tests_unit_federation_test_edu_SOURCES = tests/unit/federation/test_edu.c
+tests_unit_federation_test_edu_SOURCES = tests/unit/federation/test_edu.c \
+	tests/unit/room_fixture.c tests/unit/room_fixture.h
 tests_unit_federation_test_edu_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
 tests_unit_federation_test_edu_LDADD = $(FEDAPI_LIBS) $(CMOCKA_TEST_LIBS)
 
@@ -22,7 +23,7 @@ tests_fuzz_fuzz_fed_edu_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/fed_edu
 
 SCRIPT_TESTS += tests/e2e/test_federation_read.py tests/e2e/test_federation_edu.py
-EXTRA_DIST += tests/e2e/test_federation_read.py tests/e2e/test_federation_edu.py tests/federation/fedsingle.py
+EXTRA_DIST += tests/e2e/test_federation_read.py tests/e2e/test_federation_edu.py
 
 # bench/bench_fed_read.py starts scopd and the Python peer itself: run it by
 # hand with the build dir (figures in BENCHMARKS.md).
@@ -39,6 +40,7 @@ EXTRA_DIST += tests/fuzz/corpus/fed_read
 EXTRA_DIST += tests/synapse/interop_edu.py
 
 UNIT_TESTS += tests/unit/federation/test_room_servers
-tests_unit_federation_test_room_servers_SOURCES = tests/unit/federation/test_room_servers.c
+tests_unit_federation_test_room_servers_SOURCES = tests/unit/federation/test_room_servers.c \
+	tests/unit/room_fixture.c tests/unit/room_fixture.h
 tests_unit_federation_test_room_servers_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
 tests_unit_federation_test_room_servers_LDADD = $(FEDAPI_LIBS) $(CMOCKA_TEST_LIBS)

@@ -335,9 +335,10 @@ static int wk_lookup(struct fed_resolver *r, const char *host, char **body, size
 	return hit;
 }
 
-static int fetch_well_known(void *ctx, const char *hostname, char **body, size_t *len)
+/* timeout_ms: this call's limit, at most r->http_timeout_ms. */
+static int well_known_within(struct fed_resolver *r, long timeout_ms, const char *hostname, char **body,
+			     size_t *len)
 {
-	struct fed_resolver *r = ctx;
 	if (wk_lookup(r, hostname, body, len))
 		return *body != NULL ? 0 : -1;
 
@@ -346,7 +347,7 @@ static int fetch_well_known(void *ctx, const char *hostname, char **body, size_t
 	snprintf(url, sizeof(url), "https://%s/.well-known/matrix/server", host);
 	/* All overrides: a redirect may lead to another of the names. */
 	struct httpc_request req = {
-		.url = url, .timeout_ms = r->http_timeout_ms, .max_body = FED_WELL_KNOWN_MAX,
+		.url = url, .timeout_ms = timeout_ms, .max_body = FED_WELL_KNOWN_MAX,
 		.max_redirects = 5, .ca_file = r->ca_file, .no_verify = fed_resolver_no_verify(r, hostname),
 		.connect_to = (const char *const *)r->overrides,
 	};
@@ -359,7 +360,9 @@ static int fetch_well_known(void *ctx, const char *hostname, char **body, size_t
 	long ttl = fed_well_known_ttl(ok, have_cc ? cc : NULL, have_exp ? exp : NULL, time(NULL));
 	if (!ok)
 		log_debug("well-known for %s: %s", hostname, rc != HTTPC_OK ? resp.err : "not 200");
-	if (ttl > 0)
+	/* A fetch cut short by the caller's budget says nothing about the
+	 * server: not cached. */
+	if (ttl > 0 && (ok || timeout_ms >= r->http_timeout_ms))
 		wk_store(r, hostname, ok ? resp.body.data : NULL, ok ? resp.body.len : 0, ttl);
 	if (!ok) {
 		httpc_response_free(&resp);
@@ -368,6 +371,12 @@ static int fetch_well_known(void *ctx, const char *hostname, char **body, size_t
 	*body = buf_detach(&resp.body, len);
 	httpc_response_free(&resp);
 	return *body != NULL ? 0 : -1;
+}
+
+static int fetch_well_known(void *ctx, const char *hostname, char **body, size_t *len)
+{
+	struct fed_resolver *r = ctx;
+	return well_known_within(r, r->http_timeout_ms, hostname, body, len);
 }
 
 /* ---- SRV ---- */
@@ -434,9 +443,8 @@ static long mono_ms(void)
 	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int lookup_srv(void *ctx, const char *name, struct fed_srv *out, size_t max)
+static int srv_within(struct fed_resolver *r, long timeout_ms, const char *name, struct fed_srv *out, size_t max)
 {
-	struct fed_resolver *r = ctx;
 	for (const char *p = name; *p; p++)
 		if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.'))
 			return 0; /* not a name DNS could hold */
@@ -450,7 +458,7 @@ static int lookup_srv(void *ctx, const char *name, struct fed_srv *out, size_t m
 		free(q);
 		return -1;
 	}
-	long deadline = mono_ms() + r->dns_timeout_ms;
+	long deadline = mono_ms() + timeout_ms;
 	int fd = ub_fd(r->ub);
 	while (!q->done) {
 		long left = deadline - mono_ms();
@@ -493,6 +501,50 @@ static int lookup_srv(void *ctx, const char *name, struct fed_srv *out, size_t m
 		ub_resolve_free(u);
 	free(q);
 	return n;
+}
+
+static int lookup_srv(void *ctx, const char *name, struct fed_srv *out, size_t max)
+{
+	struct fed_resolver *r = ctx;
+	return srv_within(r, (long)r->dns_timeout_ms, name, out, max);
+}
+
+/* One bounded discovery: every step gets what is left of the budget. */
+struct bounded {
+	struct fed_resolver *r;
+	long deadline;
+};
+
+static long left_of(const struct bounded *b, long cap)
+{
+	long left = b->deadline - mono_ms();
+	return left < cap ? left : cap;
+}
+
+static int bounded_well_known(void *ctx, const char *hostname, char **body, size_t *len)
+{
+	struct bounded *b = ctx;
+	long t = left_of(b, b->r->http_timeout_ms);
+	return t > 0 ? well_known_within(b->r, t, hostname, body, len) : -1;
+}
+
+static int bounded_srv(void *ctx, const char *name, struct fed_srv *out, size_t max)
+{
+	struct bounded *b = ctx;
+	long t = left_of(b, (long)b->r->dns_timeout_ms);
+	return t > 0 ? srv_within(b->r, t, name, out, max) : -1;
+}
+
+static const struct fed_discovery_ops bounded_ops = {
+	.fetch_well_known = bounded_well_known,
+	.lookup_srv = bounded_srv,
+};
+
+int fed_resolver_resolve_within(struct fed_resolver *r, const char *server_name, long timeout_ms,
+				struct fed_target *out, char *err, size_t errlen)
+{
+	struct bounded b = { r, mono_ms() + timeout_ms };
+	return fed_discover(server_name, &bounded_ops, &b, out, err, errlen);
 }
 
 static const struct fed_discovery_ops ops = {

@@ -46,6 +46,12 @@ const struct fed_discovery_ops *fed_resolver_ops(void);
 int fed_resolver_resolve(struct fed_resolver *r, const char *server_name, struct fed_target *out,
 			 char *err, size_t errlen);
 
+/* The same within timeout_ms overall (the well-known fetch and SRV
+ * lookups get what is left, at most their configured timeouts); a
+ * well-known fetch cut short is not cached. */
+int fed_resolver_resolve_within(struct fed_resolver *r, const char *server_name, long timeout_ms,
+				struct fed_target *out, char *err, size_t errlen);
+
 /* Everything needed to send one request to a resolved target. */
 struct fed_route {
 	char url[1024];

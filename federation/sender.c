@@ -3,6 +3,13 @@
  *   IDLE --(items queued, backoff over, target known)--> txn frozen, IN_FLIGHT
  *   IN_FLIGHT --200--> IDLE (txn items popped, backoff reset)
  *   IN_FLIGHT --error--> IDLE with the same txn kept and next_try_ms set
+ *   IN_FLIGHT --4xx (not 429), max_rejections times--> IDLE, txn dropped
+ * With a pdus_load hook the store is the queue of record: a new PDU goes
+ * to the store only and marks its destination "spilled"; an empty memory
+ * queue is refilled from the store, oldest first, at most max_pdus.  So
+ * memory always holds the store's oldest rows for a destination, and
+ * pdus_delivered(n) clears exactly what was sent, even when rows reach the
+ * store by another way (room_store_append()) and fed_sender_resume().
  * All state is under s->lock.  Two threads: the send loop, which never
  * blocks except in curl_multi_poll(), and a resolver thread, because
  * discovery may block on DNS or a well-known fetch (targets are then
@@ -47,7 +54,10 @@ struct dest {
 	size_t txn_pdus, txn_edus;
 	int in_flight;
 	int resolving;       /* queued for, or in, the resolver thread */
+	int spilled;         /* the store holds PDUs past the memory queue */
 	unsigned failures;
+	unsigned rejections; /* 4xx answers to the current txn */
+	uint64_t refused;    /* txns this destination refused for good */
 	int64_t next_try_ms;
 	struct fed_target target;
 	int64_t target_until_ms;
@@ -59,7 +69,8 @@ struct fed_sender {
 	char *origin;
 	const struct scop_ed25519 *key;
 	struct fed_resolver *resolver;
-	size_t max_edus;
+	size_t max_edus, max_pdus;
+	unsigned max_rejections;
 	long backoff_base_ms, backoff_max_ms, timeout_ms;
 	struct fed_sender_persist persist;
 
@@ -147,6 +158,7 @@ static void txn_clear(struct dest *d)
 	d->auth = NULL;
 	d->txn_pdus = d->txn_edus = 0;
 	d->txn_id[0] = '\0';
+	d->rejections = 0;
 }
 
 static void dest_free(struct dest *d)
@@ -159,7 +171,7 @@ static void dest_free(struct dest *d)
 
 static int dest_busy(const struct dest *d)
 {
-	return d->in_flight || d->body != NULL || d->pdus.n > 0 || d->edus.n > 0;
+	return d->in_flight || d->body != NULL || d->pdus.n > 0 || d->edus.n > 0 || d->spilled;
 }
 
 /* Under the lock. */
@@ -200,12 +212,18 @@ static int queue_item(struct fed_sender *s, const char *dest, json_t *j, int is_
 		return -1;
 	}
 	if (is_pdu) {
-		q_push(&d->pdus, it);
 		if (s->persist.pdu_queued != NULL) {
 			char *text = json_dumps(it->j, JSON_COMPACT);
 			if (text != NULL)
 				s->persist.pdu_queued(s->persist.ctx, d->name, text);
 			free(text);
+		}
+		if (s->persist.pdus_load != NULL) {
+			d->spilled = 1; /* read back in store order */
+			json_decref(it->j);
+			free(it);
+		} else {
+			q_push(&d->pdus, it);
 		}
 	} else {
 		q_push(&d->edus, it);
@@ -245,13 +263,78 @@ int fed_sender_queue_edu(struct fed_sender *s, const char *dest, json_t *edu)
 	return queue_item(s, dest, edu, 0);
 }
 
+int fed_sender_resume(struct fed_sender *s, const char *dest)
+{
+	struct server_name sn;
+	if (s->persist.pdus_load == NULL || server_name_parse(dest, &sn) != 0 || strcasecmp(dest, s->origin) == 0)
+		return -1;
+	pthread_mutex_lock(&s->lock);
+	struct dest *d = get_dest(s, dest);
+	if (d != NULL) {
+		/* What is in memory is the store's oldest rows of dest: the
+		 * rest is read after it. */
+		d->spilled = 1;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (s->multi != NULL)
+		httpc_multi_wakeup(s->multi);
+	return d != NULL ? 0 : -1;
+}
+
+size_t fed_sender_queued_pdus(struct fed_sender *s, const char *dest)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&s->lock);
+	for (struct dest *d = s->dests; d != NULL; d = d->next)
+		if (strcasecmp(d->name, dest) == 0)
+			n = d->pdus.n;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+/* Under the lock, with nothing in memory: reads the next PDUs of a
+ * spilled destination from the store.  0, or -1 (retry later). */
+static int refill(struct fed_sender *s, struct dest *d)
+{
+	char **texts = NULL;
+	size_t n = 0, limit = s->max_pdus;
+	if (s->persist.pdus_load(s->persist.ctx, d->name, limit, &texts, &n) != 0) {
+		log_error("federation: cannot read the queued PDUs for %s from the store", d->name);
+		return -1;
+	}
+	int oom = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = oom ? NULL : calloc(1, sizeof(*it));
+		if (it == NULL) {
+			oom = 1;
+		} else {
+			/* An unreadable row stays as an empty slot (j NULL, never
+			 * sent) so counts still match the store's rows. */
+			it->j = json_loads(texts[i], JSON_ALLOW_NUL, NULL);
+			if (it->j == NULL)
+				log_error("federation: an unreadable PDU for %s in the store is skipped", d->name);
+			q_push(&d->pdus, it);
+		}
+		free(texts[i]);
+	}
+	free(texts);
+	if (oom) {
+		q_pop(&d->pdus, d->pdus.n);
+		return -1;
+	}
+	if (n < limit)
+		d->spilled = 0;
+	return 0;
+}
+
 /* Under the lock: freezes the next transaction of d. */
 static int build_txn(struct fed_sender *s, struct dest *d)
 {
 	json_t *pdus = json_array(), *edus = json_array();
 	size_t np = 0, ne = 0;
 	for (struct item *it = d->pdus.head; it != NULL && np < FED_TXN_MAX_PDUS; it = it->next, np++)
-		json_array_append(pdus, it->j);
+		if (it->j != NULL)
+			json_array_append(pdus, it->j);
 	for (struct item *it = d->edus.head; it != NULL && ne < FED_TXN_MAX_EDUS; it = it->next, ne++)
 		json_array_append(edus, it->j);
 	json_t *txn = json_pack("{ss sI so so}", "origin", s->origin, "origin_server_ts", (json_int_t)wall_ms(),
@@ -279,13 +362,39 @@ static int build_txn(struct fed_sender *s, struct dest *d)
 	return 0;
 }
 
+/* Under the lock: the receiver refused d's transaction for good. */
+static void drop_txn(struct fed_sender *s, struct dest *d, long status)
+{
+	log_warn("federation: %s refused txn %s (HTTP %ld) %u times: dropping its %zu PDU(s) and %zu EDU(s)",
+		 d->name, d->txn_id, status, d->rejections, d->txn_pdus, d->txn_edus);
+	s->stats.txns_dropped++;
+	s->stats.pdus_dropped += d->txn_pdus;
+	d->refused++;
+	if (d->txn_pdus > 0 && s->persist.pdus_delivered != NULL)
+		s->persist.pdus_delivered(s->persist.ctx, d->name, d->txn_pdus);
+	q_pop(&d->pdus, d->txn_pdus);
+	q_pop(&d->edus, d->txn_edus);
+	txn_clear(d);
+	/* It answered: the server is up, so the rest goes without delay. */
+	d->failures = 0;
+	d->next_try_ms = 0;
+}
+
 static void on_done(void *arg, int result, struct httpc_response *resp)
 {
 	struct dest *d = arg;
 	struct fed_sender *s = d->s;
+	int refused = result == HTTPC_OK && resp->status >= 400 && resp->status < 500 && resp->status != 429;
 	pthread_mutex_lock(&s->lock);
 	d->in_flight = 0;
-	if (result == HTTPC_OK && resp->status == 200) {
+	if (refused) {
+		s->stats.txns_failed++;
+		s->stats.txns_rejected++;
+		d->rejections++;
+	}
+	if (refused && d->rejections >= s->max_rejections) {
+		drop_txn(s, d, resp->status);
+	} else if (result == HTTPC_OK && resp->status == 200) {
 		s->stats.txns_sent++;
 		s->stats.pdus_sent += d->txn_pdus;
 		s->stats.edus_sent += d->txn_edus;
@@ -297,14 +406,19 @@ static void on_done(void *arg, int result, struct httpc_response *resp)
 		d->failures = 0;
 		d->next_try_ms = 0;
 	} else {
-		s->stats.txns_failed++;
+		if (!refused)
+			s->stats.txns_failed++;
 		d->failures++;
 		long delay = fed_backoff_ms(d->failures, s->backoff_base_ms, s->backoff_max_ms, next_rnd(s));
 		d->next_try_ms = mono_ms() + delay;
 		if (result != HTTPC_OK)
 			d->target_until_ms = 0; /* resolve again: the server may have moved */
-		log_info("federation: txn %s to %s failed (%s), retry in %ld ms", d->txn_id, d->name,
-			 result != HTTPC_OK ? resp->err : "non-200 answer", delay);
+		if (result != HTTPC_OK)
+			log_info("federation: txn %s to %s failed (%s), retry in %ld ms", d->txn_id, d->name,
+				 resp->err, delay);
+		else
+			log_info("federation: txn %s to %s failed (HTTP %ld), retry in %ld ms", d->txn_id, d->name,
+				 resp->status, delay);
 	}
 	pthread_cond_broadcast(&s->idle);
 	pthread_mutex_unlock(&s->lock);
@@ -411,6 +525,14 @@ static void *run(void *arg)
 					wait = d->next_try_ms - now;
 				continue;
 			}
+			if (d->body == NULL && d->pdus.n == 0 && d->spilled && refill(s, d) != 0) {
+				d->next_try_ms = now + s->backoff_base_ms;
+				continue;
+			}
+			if (!d->body && d->pdus.n == 0 && d->edus.n == 0) {
+				pthread_cond_broadcast(&s->idle); /* the store had nothing after all */
+				continue;
+			}
 			if (d->target_until_ms <= now && !resolve_inline(s, d, now)) {
 				d->resolving = 1;
 				pthread_cond_signal(&s->resolve_cv);
@@ -436,6 +558,8 @@ struct fed_sender *fed_sender_new(const struct fed_sender_options *opt)
 	s->key = opt->key;
 	s->resolver = opt->resolver;
 	s->max_edus = opt->max_edus ? opt->max_edus : 1000;
+	s->max_pdus = opt->max_pdus ? opt->max_pdus : 1000;
+	s->max_rejections = opt->max_rejections ? opt->max_rejections : 3;
 	s->backoff_base_ms = opt->backoff_base_ms > 0 ? opt->backoff_base_ms : 1000;
 	s->backoff_max_ms = opt->backoff_max_ms > 0 ? opt->backoff_max_ms : 3600 * 1000L;
 	s->timeout_ms = opt->request_timeout_ms > 0 ? opt->request_timeout_ms : 60000;

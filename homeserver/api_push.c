@@ -2,12 +2,11 @@
  *
  * A user's rules live in their global account data "m.push_rules" as the
  * whole merged ruleset (push_rules.h says why), so /sync delivers them to
- * clients as they expect.  Edits read, change and write it back under one
- * process-wide lock: two edits by the same user at once must not lose one
- * of them, and edits are rare enough that one lock costs nothing. */
+ * clients as they expect.  Edits read, change and write it back under the
+ * push context's edit lock: two edits by the same user at once must not
+ * lose one of them, and edits are rare enough that one lock costs nothing. */
 #include "homeserver/api_push.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,6 @@
 #include "homeserver/push_counts.h"
 #include "homeserver/push_rules.h"
 #include "homeserver/rooms.h"
-
-static pthread_mutex_t edit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The user's merged ruleset, or NULL after answering 500. */
 static json_t *load(struct api_req *r)
@@ -187,7 +184,7 @@ static void edit(struct api_req *r, enum edit what)
 		before = http_query(r->http, "before");
 		after = http_query(r->http, "after");
 	}
-	pthread_mutex_lock(&edit_lock);
+	push_counts_edit_begin(r->hs->push);
 	if ((rs = load(r))) {
 		const char *id = api_param(r, 2);
 		switch (what) {
@@ -215,7 +212,7 @@ static void edit(struct api_req *r, enum edit what)
 			answer_rc(r, PUSH_OK, NULL);
 		json_decref(rs);
 	}
-	pthread_mutex_unlock(&edit_lock);
+	push_counts_edit_end(r->hs->push);
 	free(before);
 	free(after);
 }

@@ -157,7 +157,8 @@ EXTRA_DIST += tests/e2e/test_relations_search.py
 SCRIPT_TESTS += tests/e2e/test_aggregations.py
 EXTRA_DIST += tests/e2e/test_aggregations.py
 UNIT_TESTS += tests/unit/homeserver/test_aggregations
-tests_unit_homeserver_test_aggregations_SOURCES = tests/unit/homeserver/test_aggregations.c
+tests_unit_homeserver_test_aggregations_SOURCES = tests/unit/homeserver/test_aggregations.c \
+	tests/unit/room_fixture.c tests/unit/room_fixture.h
 tests_unit_homeserver_test_aggregations_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_aggregations_LDADD = $(HS_TEST_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_search

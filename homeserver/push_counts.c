@@ -109,6 +109,7 @@ struct entry {
 struct push_counts {
 	struct rooms *rooms;
 	pthread_mutex_t lock;
+	pthread_mutex_t edit;  /* rule edits, one at a time */
 	unsigned gen;
 	struct rules *users[NBUCKETS];
 	size_t nusers;
@@ -193,6 +194,7 @@ struct push_counts *push_counts_new(struct rooms *rooms)
 		return NULL;
 	pc->rooms = rooms;
 	pthread_mutex_init(&pc->lock, NULL);
+	pthread_mutex_init(&pc->edit, NULL);
 	return pc;
 }
 
@@ -225,6 +227,7 @@ void push_counts_free(struct push_counts *pc)
 	drop_all_entries(pc);
 	drop_all_users(pc);
 	pthread_mutex_destroy(&pc->lock);
+	pthread_mutex_destroy(&pc->edit);
 	free(pc);
 }
 
@@ -244,6 +247,18 @@ void push_counts_rules_changed(struct push_counts *pc, const char *user_id)
 			break;
 		}
 	pthread_mutex_unlock(&pc->lock);
+}
+
+void push_counts_edit_begin(struct push_counts *pc)
+{
+	if (pc)
+		pthread_mutex_lock(&pc->edit);
+}
+
+void push_counts_edit_end(struct push_counts *pc)
+{
+	if (pc)
+		pthread_mutex_unlock(&pc->edit);
 }
 
 /* The user's compiled rules (a reference to release), NULL on failure. */
@@ -315,15 +330,18 @@ static int user_receipts(struct push_counts *pc, const char *room_id, const char
 		       strlen((*list)[i].thread_id ? (*list)[i].thread_id : "") + 3;
 	if (!(*text = malloc(len)))
 		return -1;
-	(*text)[0] = 0;
-	for (size_t i = 0; i < *n; i++) {
-		const struct room_extra *x = &(*list)[i];
-		strcat(*text, x->type);
-		strcat(*text, "/");
-		strcat(*text, x->thread_id ? x->thread_id : "");
-		strcat(*text, "=");
-		strcat(*text, x->value);
-		strcat(*text, ";");
+	{
+		char *p = *text;
+		for (size_t i = 0; i < *n; i++) {
+			const struct room_extra *x = &(*list)[i];
+			size_t left = len - (size_t)(p - *text);
+			int w = snprintf(p, left, "%s/%s=%s;", x->type, x->thread_id ? x->thread_id : "",
+					 x->value);
+			if (w < 0 || (size_t)w >= left)
+				return -1;
+			p += w;
+		}
+		*p = 0;
 	}
 	return 0;
 }
@@ -395,6 +413,51 @@ static const char *thread_of(const json_t *ev)
 	return type && root && strcmp(type, "m.thread") == 0 ? root : "";
 }
 
+#define THREAD_HOPS 3 /* the spec's advice: follow at most 3 relations to a thread */
+
+/* The thread of an event that relates to another without m.thread (a
+ * reaction, an edit, a reference): the thread of what it relates to,
+ * following at most THREAD_HOPS relations ("" when none is found).  The
+ * root is copied into buf. */
+static const char *thread_deep(struct push_counts *pc, const json_t *ev, char *buf, size_t len)
+{
+	const char *th = thread_of(ev);
+	json_t *cur = NULL;
+	buf[0] = 0;
+	if (th[0])
+		return th;
+	for (int hop = 0; hop < THREAD_HOPS; hop++) {
+		const json_t *rel = json_object_get(json_object_get(cur ? cur : ev, "content"),
+						    "m.relates_to");
+		const char *target = json_string_value(json_object_get(rel, "event_id"));
+		struct room_event e;
+		json_t *next = NULL;
+		if (!target)
+			break;
+		memset(&e, 0, sizeof(e));
+		if (room_store_event_get(rooms_store(pc->rooms), target, &e) == STORE_OK)
+			next = json_loads(e.json, JSON_ALLOW_NUL, NULL);
+		room_event_clear(&e);
+		json_decref(cur);
+		cur = next;
+		if (!cur)
+			break;
+		if (thread_of(cur)[0]) {
+			snprintf(buf, len, "%s", thread_of(cur));
+			break;
+		}
+	}
+	json_decref(cur);
+	return buf;
+}
+
+/* 1 when an event relates to another by something other than m.thread. */
+static int relates_otherwise(const json_t *ev)
+{
+	const json_t *rel = json_object_get(json_object_get(ev, "content"), "m.relates_to");
+	return json_is_string(json_object_get(rel, "event_id")) && !thread_of(ev)[0];
+}
+
 /* Counts the unread events in (lower, upto], newest first.  The user's own
  * event reads what precedes it in its thread, and in the main timeline
  * everything: *own is set when one was met.  0 or -1. */
@@ -421,22 +484,28 @@ static int scan(struct push_counts *pc, const struct push_eval *pe, const char *
 		const char *th = thread_of(ev);
 		struct push_result res;
 		int64_t have = 0, redact, kick, ban, invite;
+		char buf[EVENT_ID_BUF];
 		if (sender && strcmp(sender, user_id) == 0) {
 			*own = 1;
+			if (relates_otherwise(ev))
+				th = thread_deep(pc, ev, buf, sizeof(buf));
 			if (!th[0]) {
 				json_decref(ev);
 				break;
 			}
 			rc = readpos_raise(&closed, th, INT64_MAX);
-		} else if (ev && sender && !evs[i].redacted_by && readpos_of(&closed, th) == 0 &&
-			   evs[i].stream_pos > readpos_of(rp, th)) {
+		} else if (ev && sender && !evs[i].redacted_by) {
 			if (!s.ready)
 				scan_ctx_load(pc, &s, room_id, user_id);
 			rooms_power(pc->rooms, room_id, sender, NULL, &have, NULL, &redact, &kick, &ban,
 				    &invite);
 			s.ctx.sender_power = have;
 			push_eval_event(pe, ev, &s.ctx, &res);
-			if (res.notify)
+			/* the thread matters only for what notifies: look it up then */
+			if (res.notify && relates_otherwise(ev))
+				th = thread_deep(pc, ev, buf, sizeof(buf));
+			if (res.notify && readpos_of(&closed, th) == 0 &&
+			    evs[i].stream_pos > readpos_of(rp, th))
 				rc = counts_add(c, th, 1, res.highlight ? 1 : 0);
 		}
 		json_decref(ev);

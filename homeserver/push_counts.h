@@ -6,9 +6,13 @@
  * user has read what they answered), up to the sync's stream position;
  * an event counts when the user's rules say notify, and as a highlight when
  * they also say highlight.  Threads (the spec's threaded receipts): an
- * event with an m.thread relation belongs to that thread, anything else to
- * the main timeline; a receipt with a thread_id only reads its thread, one
- * with "main" only the main timeline, an unthreaded one everything.
+ * event with an m.thread relation belongs to that thread, one relating to
+ * a thread's event in another way (a reaction, an edit) to that thread too
+ * (at most 3 relations followed, looked up only for events that notify or
+ * are the user's own), anything else to the main timeline; a receipt with
+ * a thread_id only reads its thread, one with "main" only the main
+ * timeline, an unthreaded one everything.  The user's own event reads what
+ * precedes it in its thread, and in the main timeline everything.
  *
  * Bound: one computation looks at no more than PUSH_COUNT_SCAN events (the
  * newest ones), so a room with more unread events shows at least that many.
@@ -44,6 +48,10 @@ struct push_counts;
 struct push_counts *push_counts_new(struct rooms *rooms);
 void push_counts_free(struct push_counts *pc);
 void push_counts_rules_changed(struct push_counts *pc, const char *user_id);
+/* Serialise read-change-write edits of rules (the /pushrules endpoints), so
+ * two edits at once cannot lose one.  NULL pc: no-op. */
+void push_counts_edit_begin(struct push_counts *pc);
+void push_counts_edit_end(struct push_counts *pc);
 
 /* The counts of user_id in room_id up to stream position upto, as the keys
  * a joined room of /sync carries: {"unread_notifications": {...}} and, when

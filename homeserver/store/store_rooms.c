@@ -21,6 +21,7 @@ struct room_store {
 	enum db_kind kind;
 	struct db_pool *pool;
 	struct commit_queue *cq; /* appends: one batch at a time, group commit */
+	char outbox_origin[256]; /* room_store_set_outbox(); "" when off */
 };
 
 static struct db_conn *conn_get(struct room_store *rs)
@@ -184,6 +185,8 @@ static enum store_rc apply_current(struct db_conn *c, const struct room_append *
 	return rc;
 }
 
+static enum store_rc outbox_rows(struct room_store *rs, struct db_conn *c, const struct room_append *a);
+
 static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 				 const struct room_append *a, int64_t *pos, int64_t *after)
 {
@@ -208,6 +211,8 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	if (rc == STORE_OK)
 		*pos = db_get_int(&r, 0, 0);
 	db_res_free(&r);
+	if (rc == STORE_OK)
+		rc = outbox_rows(rs, c, a); /* memberships are still those before the event */
 	if (rc != STORE_OK)
 		return rc;
 	*after = a->state_before;
@@ -519,6 +524,47 @@ enum store_rc room_store_group_put(struct room_store *rs, const char *room_id,
 
 /* ---- the federation outbox ---------------------------------------------- */
 
+void room_store_set_outbox(struct room_store *rs, const char *server_name)
+{
+	snprintf(rs->outbox_origin, sizeof(rs->outbox_origin), "%s", server_name ? server_name : "");
+}
+
+/* Inside an append: a local event goes to the outbox of every other
+ * server with a joined member (room_memberships, not yet changed by the
+ * event), and to a member event's target's server, in the event's own
+ * transaction, so a crash cannot keep the event and lose the PDU. */
+static enum store_rc outbox_rows(struct room_store *rs, struct db_conn *c, const struct room_append *a)
+{
+	const char *origin = rs->outbox_origin, *target = NULL, *colon;
+	enum store_rc rc;
+
+	if (!origin[0] || a->explicit_current)
+		return STORE_OK;
+	if (a->membership && a->state_key && (colon = strchr(a->state_key, ':')) && strcmp(colon + 1, origin) != 0)
+		target = colon + 1;
+	if (target &&
+	    (rc = DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
+		      " SELECT COALESCE(MAX(seq), 0) + 1, ?, ? FROM fed_outbox",
+		      DB_TEXT(target), DB_TEXT(a->json))) != STORE_OK)
+		return rc;
+	/* The domain is what follows the first ':' of the user ID. */
+	if (rs->kind == DB_POSTGRES)
+		rc = DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
+			 " SELECT (SELECT COALESCE(MAX(seq), 0) FROM fed_outbox) + ROW_NUMBER() OVER (ORDER BY d), d, ?"
+			 " FROM (SELECT DISTINCT substr(user_id, strpos(user_id, ':') + 1) AS d"
+			 " FROM room_memberships WHERE room_id = ? AND membership = 'join') AS t"
+			 " WHERE d <> ? AND d <> ?",
+			 DB_TEXT(a->json), DB_TEXT(a->room_id), DB_TEXT(origin), DB_TEXT(target ? target : origin));
+	else
+		rc = DBQ(c, NULL, "INSERT INTO fed_outbox (seq, destination, pdu_json)"
+			 " SELECT (SELECT COALESCE(MAX(seq), 0) FROM fed_outbox) + ROW_NUMBER() OVER (ORDER BY d), d, ?"
+			 " FROM (SELECT DISTINCT substr(user_id, instr(user_id, ':') + 1) AS d"
+			 " FROM room_memberships WHERE room_id = ? AND membership = 'join') AS t"
+			 " WHERE d <> ? AND d <> ?",
+			 DB_TEXT(a->json), DB_TEXT(a->room_id), DB_TEXT(origin), DB_TEXT(target ? target : origin));
+	return rc;
+}
+
 struct outbox_job {
 	const char *dest, *pdu_json;
 };
@@ -585,6 +631,67 @@ enum store_rc room_store_outbox_list(struct room_store *rs, char ***dests, char 
 			rc = STORE_ERROR;
 		}
 	}
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+/* Column 0 of every row of r as a malloc'd array of malloc'd strings. */
+static enum store_rc column_strings(struct db_res *r, char ***out, size_t *n)
+{
+	int oom = 0;
+	*out = NULL;
+	*n = 0;
+	if (r->nrows <= 0)
+		return STORE_OK;
+	if (!(*out = calloc((size_t)r->nrows, sizeof(char *))))
+		return STORE_ERROR;
+	for (int i = 0; !oom && i < r->nrows; i++)
+		(*out)[i] = db_dup(r, i, 0, &oom);
+	if (oom) {
+		for (int i = 0; i < r->nrows; i++)
+			free((*out)[i]);
+		free(*out);
+		*out = NULL;
+		return STORE_ERROR;
+	}
+	*n = (size_t)r->nrows;
+	return STORE_OK;
+}
+
+enum store_rc room_store_outbox_load(struct room_store *rs, const char *dest, size_t limit,
+				     char ***pdus, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*pdus = NULL;
+	*n = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT pdu_json FROM fed_outbox WHERE destination = ? ORDER BY seq LIMIT ?",
+		 DB_TEXT(dest), DB_INT((int64_t)limit));
+	if (rc == STORE_OK)
+		rc = column_strings(&r, pdus, n);
+	db_res_free(&r);
+	conn_put(rs, c);
+	return rc;
+}
+
+enum store_rc room_store_outbox_dests(struct room_store *rs, char ***dests, size_t *n)
+{
+	struct db_conn *c;
+	struct db_res r = { 0 };
+	enum store_rc rc;
+
+	*dests = NULL;
+	*n = 0;
+	if (!(c = conn_get(rs)))
+		return STORE_ERROR;
+	rc = DBQ(c, &r, "SELECT DISTINCT destination FROM fed_outbox ORDER BY destination");
+	if (rc == STORE_OK)
+		rc = column_strings(&r, dests, n);
 	db_res_free(&r);
 	conn_put(rs, c);
 	return rc;

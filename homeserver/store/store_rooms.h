@@ -157,14 +157,29 @@ enum store_rc room_store_group_put(struct room_store *rs, const char *room_id,
 				   const char *state_json, int64_t *group);
 
 /* The federation outbox: PDUs queued for other servers, kept until they
- * are delivered (fed_sender's persistence hook).  Per destination in
- * queue order. */
+ * are delivered (fed_sender's persistence hooks).  Per destination in
+ * queue order (seq).
+ *
+ * Once room_store_set_outbox() named this server, room_store_append() of
+ * a local event (explicit_current 0) adds its rows itself, in the event's
+ * own transaction: one for every other server with a joined member before
+ * the event, and one for the server of a member event's remote target
+ * (the servers rooms' outbound hook is given).  So a committed event is
+ * never missing from the outbox after a crash.  Call it before appends
+ * run; NULL or "" turns it off. */
+void room_store_set_outbox(struct room_store *rs, const char *server_name);
 enum store_rc room_store_outbox_add(struct room_store *rs, const char *dest, const char *pdu_json);
 /* Drops the n oldest of dest. */
 enum store_rc room_store_outbox_delivered(struct room_store *rs, const char *dest, size_t n);
 /* Every queued PDU in order: *dests and *pdus are malloc'd arrays of n
  * malloc'd strings (free each and the arrays). */
 enum store_rc room_store_outbox_list(struct room_store *rs, char ***dests, char ***pdus, size_t *n);
+/* The (at most) limit oldest PDUs of dest, as *pdus (malloc'd array of *n
+ * malloc'd strings). */
+enum store_rc room_store_outbox_load(struct room_store *rs, const char *dest, size_t limit,
+				     char ***pdus, size_t *n);
+/* The destinations with queued PDUs (same ownership). */
+enum store_rc room_store_outbox_dests(struct room_store *rs, char ***dests, size_t *n);
 /* Events of one room by stream position.  dir 'f': after > from and <= to
  * (to < 0: no bound), ascending; dir 'b': <= from and > to, descending.  At
  * most limit (> 0).  *n may be 0. */

@@ -6,14 +6,12 @@ pagination, state, power levels and redaction.  Prints TAP."""
 import asyncio
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap  # noqa: E402
-from test_rooms_common import C, Server, backends, expect  # noqa: E402
+from test_rooms_common import C, Server, expect, run_on_backends  # noqa: E402
 
 t = Tap()
 try:
@@ -471,39 +469,19 @@ def concurrent_suite(srv, tag, db):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="scop-rooms-")
-    ok = False
-    try:
-        for name, db, cleanup in backends(tmp, "rooms"):
-            srv = Server(tmp, name, db)
-            try:
-                raw_suite(srv, name)
-                concurrent_suite(srv, name, db)
-                if nio:
-                    store = os.path.join(tmp, name + "-nio")
-                    os.makedirs(store)
-                    try:
-                        asyncio.run(nio_scenario(srv.url, store, name))
-                    except Exception as e:  # a client crash is a failure too
-                        t.ok(False, "%s: nio scenario ran" % name, repr(e))
-                else:
-                    print("# python3-matrix-nio missing: nio part skipped")
-            finally:
-                rc = srv.stop()
-            t.ok(rc == 0, "%s: scopd stops cleanly (exit 0, no leaks)" % name, srv.log()[-3000:])
-            try:
-                crash_suite(tmp, name, db)
-            finally:
-                cleanup()
-        if not os.environ.get("SCOP_TEST_PG_DSN") and os.environ.get("SCOP_REQUIRE_PG") == "1":
-            t.ok(False, "postgres: SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset")
-        ok = True
-    finally:
-        if ok and not t.failed:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print("# logs kept in %s" % tmp, flush=True)
-    t.done()
+    def suites(srv, name):
+        raw_suite(srv, name)
+        concurrent_suite(srv, name, srv.db)
+        if not nio:
+            print("# python3-matrix-nio missing: nio part skipped")
+            return
+        store = srv.dir + "-nio"
+        os.makedirs(store)
+        try:
+            asyncio.run(nio_scenario(srv.url, store, name))
+        except Exception as e:  # a client crash is a failure too
+            t.ok(False, "%s: nio scenario ran" % name, repr(e))
+    run_on_backends(t, "rooms", suites, after=crash_suite)
 
 
 if __name__ == "__main__":

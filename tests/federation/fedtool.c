@@ -189,7 +189,7 @@ int main(int argc, char **argv)
 		struct fed_sender_options sopt = {
 			.origin = origin, .key = &key, .resolver = r, .backoff_base_ms = backoff,
 			.backoff_max_ms = backoff > 0 ? backoff * 8 : 0, .request_timeout_ms = 10000,
-			.persist = { j_queued, j_delivered, &jr },
+			.persist = { .pdu_queued = j_queued, .pdus_delivered = j_delivered, .ctx = &jr },
 		};
 		struct fed_sender *s = fed_sender_new(&sopt);
 		if (s == NULL) {

@@ -1,6 +1,7 @@
-/* keyring.h without the network: documents added by hand, cache validity
- * (valid_until_ts, old keys' expired_ts), persistence hooks, and the two
- * server-side handlers. */
+/* keyring.h: documents added by hand, cache validity (valid_until_ts, old
+ * keys' expired_ts), persistence hooks, the two server-side handlers; and
+ * against loopback servers that accept and never answer: the time budget
+ * of a lookup, one shared fetch for concurrent lookups, the failure hold. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "federation/keyring.h"
@@ -242,6 +247,137 @@ static void test_threads(void **state)
 	keyring_free(kr);
 }
 
+/* A server that accepts connections, counts them and never says a word. */
+struct mute {
+	int fd, port;
+	pthread_t thread;
+	pthread_mutex_t lock;
+	int conns[64];
+	size_t n;
+};
+
+static void *mute_loop(void *arg)
+{
+	struct mute *m = arg;
+	int fd;
+	while ((fd = accept(m->fd, NULL, NULL)) >= 0) {
+		pthread_mutex_lock(&m->lock);
+		if (m->n < 64)
+			m->conns[m->n++] = fd;
+		else
+			close(fd);
+		pthread_mutex_unlock(&m->lock);
+	}
+	return NULL;
+}
+
+static void mute_start(struct mute *m)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof(a);
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->lock, NULL);
+	m->fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(m->fd >= 0);
+	assert_int_equal(bind(m->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(m->fd, 16), 0);
+	assert_int_equal(getsockname(m->fd, (struct sockaddr *)&a, &alen), 0);
+	m->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&m->thread, NULL, mute_loop, m), 0);
+}
+
+static size_t mute_count(struct mute *m)
+{
+	pthread_mutex_lock(&m->lock);
+	size_t n = m->n;
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}
+
+static void mute_stop(struct mute *m)
+{
+	shutdown(m->fd, SHUT_RDWR);
+	pthread_join(m->thread, NULL);
+	close(m->fd);
+	for (size_t i = 0; i < m->n; i++)
+		close(m->conns[i]);
+	pthread_mutex_destroy(&m->lock);
+}
+
+static int64_t mono_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct getter {
+	struct keyring *kr;
+	const char *server;
+	int rc;
+};
+
+static void *getter_run(void *arg)
+{
+	struct getter *g = arg;
+	char err[256];
+	unsigned char pub[32];
+	g->rc = keyring_get(g->kr, g->server, "ed25519:a", 0, pub, err, sizeof(err));
+	return NULL;
+}
+
+/* A dead origin and a dead notary: one lookup ends within the budget
+ * (the per-fetch timeout, a minute here, would be the old wait), six
+ * concurrent lookups make one connection to each, and later lookups fail
+ * at once from the failure hold. */
+static void test_dead_origin(void **state)
+{
+	(void)state;
+	struct mute origin, notary;
+	struct scop_ed25519 ours;
+	char origin_name[64], notary_name[64], err[256];
+	mute_start(&origin);
+	mute_start(&notary);
+	snprintf(origin_name, sizeof(origin_name), "127.0.0.1:%d", origin.port);
+	snprintf(notary_name, sizeof(notary_name), "127.0.0.1:%d", notary.port);
+	const char *no_verify[] = { origin_name, notary_name, NULL };
+	struct fed_resolver *res = fed_resolver_new(&(struct fed_resolver_options){ .dns_forwarder = "127.0.0.1@1",
+										    .no_verify = no_verify },
+						    err, sizeof(err));
+	assert_non_null(res);
+	assert_int_equal(scop_ed25519_generate(&ours, "me"), 0);
+	struct keyring_notary nt = { .server_name = notary_name, .key_id = "ed25519:n" };
+	struct keyring_options opt = { .server_name = "me.test", .key = &ours, .resolver = res,
+				       .notaries = &nt, .n_notaries = 1, .timeout_ms = 60000,
+				       .origin_timeout_ms = 300, .fetch_budget_ms = 800 };
+	struct keyring *kr = keyring_new(&opt);
+	assert_non_null(kr);
+
+	pthread_t t[6];
+	struct getter g[6];
+	int64_t start = mono_now_ms();
+	for (int i = 0; i < 6; i++) {
+		g[i] = (struct getter){ kr, origin_name, 0 };
+		assert_int_equal(pthread_create(&t[i], NULL, getter_run, &g[i]), 0);
+	}
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(g[i].rc, -1);
+	}
+	/* Far below the minute one fetch could take; loose for busy machines. */
+	assert_true(mono_now_ms() - start < 30000);
+	assert_int_equal(mute_count(&origin), 1);
+	assert_int_equal(mute_count(&notary), 1);
+	unsigned char pub[32];
+	assert_int_equal(keyring_get(kr, origin_name, "ed25519:b", 0, pub, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "recently"));
+	assert_int_equal(mute_count(&origin), 1);
+	keyring_free(kr);
+	fed_resolver_free(res);
+	mute_stop(&origin);
+	mute_stop(&notary);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +385,7 @@ int main(void)
 		cmocka_unit_test(test_query_parse),
 		cmocka_unit_test(test_handlers),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_dead_origin),
 	};
 	return cmocka_run_group_tests_name("keyring", tests, NULL, NULL);
 }

@@ -503,6 +503,22 @@ static void test_remote_events(void **state)
 	}
 	free(dests);
 	free(pdus);
+	/* Per destination, a bounded batch from the oldest. */
+	assert_int_equal(room_store_outbox_add(f->rs, "a.test", "{\"n\":4}"), STORE_OK);
+	assert_int_equal(room_store_outbox_load(f->rs, "a.test", 1, &pdus, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(pdus[0], "{\"n\":3}");
+	free(pdus[0]);
+	free(pdus);
+	assert_int_equal(room_store_outbox_load(f->rs, "c.test", 10, &pdus, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(room_store_outbox_dests(f->rs, &dests, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(dests[0], "a.test");
+	assert_string_equal(dests[1], "b.test");
+	for (size_t i = 0; i < n; i++)
+		free(dests[i]);
+	free(dests);
 }
 
 /* State groups are deltas with a full snapshot every so often: 200 state
@@ -553,6 +569,67 @@ static void test_state_deltas(void **state)
 	assert_int_equal(room_store_state_group(f->rs, 987654321, &snap), STORE_NOT_FOUND);
 }
 
+/* One event of the outbox test; json names the event. */
+static void app(struct fx *f, const char *id, const char *type, const char *sk, const char *membership,
+		int64_t depth, int remote, int64_t *group)
+{
+	char json[64];
+	struct room_append a = { 0 };
+	int64_t pos = 0;
+	snprintf(json, sizeof(json), "{\"id\":\"%s\"}", id);
+	a.event_id = id;
+	a.room_id = ROOM;
+	a.type = type;
+	a.state_key = sk;
+	a.sender = remote ? "@x:other.test" : ALICE;
+	a.origin_server_ts = 1000 + depth;
+	a.depth = depth;
+	a.json = json;
+	a.state_before = *group;
+	a.state_change = sk != NULL;
+	a.membership = membership;
+	a.explicit_current = remote;
+	a.room_version = strcmp(type, "m.room.create") == 0 ? "12" : NULL;
+	assert_int_equal(room_store_append(f->rs, &a, &pos, group), STORE_OK);
+}
+
+/* With the outbox on, a local event's append writes its outbox rows: per
+ * server with a joined member before it, plus an invitee's server. */
+static void test_outbox_in_append(void **state)
+{
+	struct fx *f = fx(state);
+	int64_t g = 0;
+	char **dests, **pdus;
+	size_t n;
+
+	app(f, "$c", "m.room.create", "", NULL, 1, 0, &g);
+	app(f, "$a", "m.room.member", ALICE, "join", 2, 0, &g);
+	app(f, "$b", "m.room.member", "@bob:other.test", "join", 3, 0, &g);
+	app(f, "$k", "m.room.member", "@carol:third.test", "invite", 4, 0, &g);
+	app(f, "$d", "m.room.member", "@dave:other.test", "join", 5, 0, &g);
+	room_store_set_outbox(f->rs, "test");
+	app(f, "$m1", "m.room.message", NULL, NULL, 6, 0, &g);
+	app(f, "$i1", "m.room.member", "@erin:fourth.test", "invite", 7, 0, &g);
+	app(f, "$i2", "m.room.member", "@frank:other.test", "invite", 8, 0, &g);
+	app(f, "$r", "m.room.message", NULL, NULL, 9, 1, &g); /* remote: not ours to send */
+	room_store_set_outbox(f->rs, NULL);
+	app(f, "$m2", "m.room.message", NULL, NULL, 10, 0, &g);
+
+	assert_int_equal(room_store_outbox_list(f->rs, &dests, &pdus, &n), STORE_OK);
+	const char *want[][2] = {
+		{ "other.test", "$m1" }, { "fourth.test", "$i1" }, { "other.test", "$i1" }, { "other.test", "$i2" },
+	};
+	assert_int_equal(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		assert_string_equal(dests[i], want[i][0]);
+		assert_non_null(strstr(pdus[i], want[i][1]));
+		free(dests[i]);
+		free(pdus[i]);
+	}
+	free(dests);
+	free(pdus);
+}
+
 #define BOTH(t)                                                                \
 	{ #t " (sqlite)", t, setup_sqlite, teardown, NULL },                   \
 	{ #t " (postgres)", t, setup_pg, teardown, NULL }
@@ -567,6 +644,7 @@ int main(void)
 		BOTH(test_extras),
 		BOTH(test_remote_events),
 		BOTH(test_state_deltas),
+		BOTH(test_outbox_in_append),
 	};
 	scop_log_init("test_store_rooms", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
 	return cmocka_run_group_tests_name("store_rooms", tests, NULL, NULL);
