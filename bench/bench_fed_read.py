@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(SRC, "tests", "e2e"))
 sys.path.insert(0, os.path.join(SRC, "tests", "federation"))
 from scoptest import free_port  # noqa: E402
 import fedpeer  # noqa: E402
-from fedsingle import HS, make_pki, xmatrix  # noqa: E402
+from fedhs import HS, make_pki, xmatrix  # noqa: E402
 
 MESSAGES = int(os.environ.get("BENCH_MESSAGES", "1000"))
 STATE_EVENTS = int(os.environ.get("BENCH_STATE_EVENTS", "1000"))
@@ -79,8 +79,9 @@ def main():
         origin = "good.fed.test:%d" % peer.port
         port = free_port()
         hs = HS(work, "hs.fed.test", port, ["hs.fed.test:%d:127.0.0.1:%d" % (port, port),
-                                            "good.fed.test:%d:127.0.0.1:%d" % (peer.port, peer.port)], db, "hs")
-        _, tok = hs.register("bench")
+                                            "good.fed.test:%d:127.0.0.1:%d" % (peer.port, peer.port)],
+                database=db, sub="hs", backoff=None)
+        _, tok = hs.signup("bench")
         s, j = hs.client("POST", "/_matrix/client/v3/createRoom", {
             "preset": "public_chat", "initial_state": [{"type": "m.room.history_visibility", "state_key": "",
                                                          "content": {"history_visibility": "world_readable"}}]},

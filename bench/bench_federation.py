@@ -67,7 +67,7 @@ def main():
         p1, p2 = free_port(), free_port()
         overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, p1), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, p2),
                      "good.fed.test:%d:127.0.0.1:%d" % (peer.port, peer.port)]
-        hs1 = fedhs.HS(work, "hs1.fed.test", p1, overrides, extra="log_level: warning\n")
+        hs1 = fedhs.HS(work, "hs1.fed.test", p1, overrides, log_level="warning")
         servers.append(hs1)
         alice, atok = hs1.register("alice")
 
@@ -114,7 +114,7 @@ def main():
               "scopd CPU %.2f s = %.0f PDUs per CPU-second" % (PDUS, el, PDUS / el, cpu, PDUS / cpu if cpu else 0))
 
         # ---- 2. joining a big room ----
-        hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides, extra="log_level: warning\n")
+        hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides, log_level="warning")
         servers.append(hs2)
         _, btok = hs2.register("bob")
         for n in MEMBERS:

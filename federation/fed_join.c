@@ -434,54 +434,146 @@ out:
 	return rc;
 }
 
+/* ---- the membership handshake: make_X, then send_X ------------------- */
+
+/* What differs between join, leave and knock.  A join passes on make_join's
+ * 400 (incompatible room version) and send_join's 404, and takes a template
+ * that is not the user's join for the resident's fault (502); leave and
+ * knock answer 403 for all of these. */
+struct member_flow {
+	const char *membership;
+	const char *send_version;  /* send_X's API version: v1 or v2 */
+	int list_versions;         /* make_X says which room versions we know */
+	int join;
+};
+
+static const struct member_flow JOIN_FLOW = { "join", "v2", 1, 1 };
+static const struct member_flow LEAVE_FLOW = { "leave", "v2", 0, 0 };
+static const struct member_flow KNOCK_FLOW = { "knock", "v1", 1, 0 };
+
+static int fail_step(struct join_ctx *j, int status, const char *errcode, const char *step,
+		     const struct member_flow *f, const char *what)
+{
+	char msg[320];
+
+	snprintf(msg, sizeof(msg), "%s_%s%s", step, f->membership, what);
+	return fail(j, status, errcode, "%s", msg);
+}
+
+/* make_X through dest: on 200, *ev is the template (the caller owns it),
+ * checked to be the user's own membership event in room_id, and *rv its
+ * room version; else j's error is set and the status returned. */
+static int handshake_make(struct join_ctx *j, const struct member_flow *f, const char *dest, const char *room_id,
+		       json_t **ev, const struct room_version **rv)
+{
+	struct buf uri;
+	long status = 0;
+	json_t *reply = NULL, *t;
+	char err[256], what[300];
+	const char *m, *msg, *ec;
+	int n, rc;
+	const struct room_version *all = room_version_all(&n);
+
+	*ev = NULL;
+	buf_init(&uri, 512);
+	buf_printf(&uri, "/_matrix/federation/v1/make_%s/", f->membership);
+	path_escape(&uri, room_id);
+	buf_putc(&uri, '/');
+	path_escape(&uri, j->user_id);
+	for (int k = 0; f->list_versions && k < n; k++)
+		buf_printf(&uri, "%sver=%s", k ? "&" : "?", all[k].id);
+	if (!uri.data || request(j, dest, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0) {
+		snprintf(what, sizeof(what), ": %s", err);
+		rc = fail_step(j, 502, "M_UNKNOWN", "make", f, what);
+		goto out;
+	}
+	t = json_object_get(reply, "event");
+	*rv = room_version_get(json_string_value(json_object_get(reply, "room_version")));
+	msg = json_string_value(json_object_get(reply, "error"));
+	ec = json_string_value(json_object_get(reply, "errcode"));
+	snprintf(what, sizeof(what), " refused: %s", msg ? msg : "no template");
+	if (status != 200 || !json_is_object(t) || !*rv) {
+		rc = fail_step(j, status == 404 ? 404 : status == 400 && f->join ? 400 : 403,
+			       ec ? ec : "M_FORBIDDEN", "make", f, what);
+		goto out;
+	}
+	/* Only what make_X may fill in is taken from the template. */
+	m = event_membership(t);
+	if (!m || strcmp(m, f->membership) != 0 || !event_sender(t) || strcmp(event_sender(t), j->user_id) != 0 ||
+	    !event_state_key(t) || strcmp(event_state_key(t), j->user_id) != 0 || !event_type(t) ||
+	    strcmp(event_type(t), "m.room.member") != 0 || !event_room_id(t) ||
+	    strcmp(event_room_id(t), room_id) != 0) {
+		if (f->join)
+			rc = fail_step(j, 502, "M_UNKNOWN", "make", f, " gave an unusable template");
+		else
+			rc = fail_step(j, 403, ec ? ec : "M_FORBIDDEN", "make", f, what);
+		goto out;
+	}
+	*ev = json_incref(t);
+	rc = 200;
+out:
+	buf_free(&uri);
+	json_decref(reply);
+	return rc;
+}
+
+/* Stamps, hashes and signs ev as this server's (its ID in id), then
+ * send_X through dest: on 200, *answer is the reply (the caller owns it);
+ * else j's error is set and the status returned. */
+static int handshake_send(struct join_ctx *j, const struct member_flow *f, const char *dest, const char *room_id,
+		       const struct room_version *rv, json_t *ev, char id[EVENT_ID_BUF], json_t **answer)
+{
+	struct fed_service *fs = j->fs;
+	struct buf uri;
+	long status = 0;
+	char err[256], what[300];
+	const char *msg;
+
+	*answer = NULL;
+	json_object_set_new(ev, "origin_server_ts", json_integer(http_now_ms()));
+	json_object_del(ev, "hashes");
+	json_object_del(ev, "signatures");
+	if (own_v1_event_id(rv, ev, fs->server_name) < 0 ||
+	    event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
+		snprintf(what, sizeof(what), "Cannot sign the %s", f->membership);
+		return fail(j, 500, "M_UNKNOWN", "%s", what);
+	}
+	buf_init(&uri, 512);
+	buf_printf(&uri, "/_matrix/federation/%s/send_%s/", f->send_version, f->membership);
+	path_escape(&uri, room_id);
+	buf_putc(&uri, '/');
+	path_escape(&uri, id);
+	if (!uri.data || request(j, dest, "PUT", uri.data, ev, &status, answer, err, sizeof(err)) < 0) {
+		buf_free(&uri);
+		snprintf(what, sizeof(what), ": %s", err);
+		return fail_step(j, 502, "M_UNKNOWN", "send", f, what);
+	}
+	buf_free(&uri);
+	if (status != 200) {
+		msg = json_string_value(json_object_get(*answer, "error"));
+		snprintf(what, sizeof(what), " refused: %s", msg ? msg : f->join ? "bad answer" : "");
+		json_decref(*answer);
+		*answer = NULL;
+		return fail_step(j, status == 404 && f->join ? 404 : 403, "M_FORBIDDEN", "send", f, what);
+	}
+	return 200;
+}
+
 /* make_join, send_join and the checks against one server. */
 static int join_via(struct join_ctx *j, const char *dest, const char *room_id, const json_t *content,
 		    char *room_id_out, size_t outlen)
 {
 	struct fed_service *fs = j->fs;
-	struct buf uri;
-	long status = 0;
-	json_t *reply = NULL, *answer = NULL, *ev, *c = NULL, *map = NULL, *se;
-	const struct room_version *rv;
+	json_t *answer = NULL, *ev = NULL, *c = NULL, *map = NULL, *se;
+	const struct room_version *rv = NULL;
 	struct answer_view v = { fs, json_object(), json_object() };
 	struct room_result res;
 	char err[256], id[EVENT_ID_BUF];
-	const char *sk, *snd, *type, *m;
-	int n, rc;
-	const struct room_version *all = room_version_all(&n);
+	int rc;
 	size_t i;
 
-	buf_init(&uri, 512);
-	buf_puts(&uri, "/_matrix/federation/v1/make_join/");
-	path_escape(&uri, room_id);
-	buf_putc(&uri, '/');
-	path_escape(&uri, j->user_id);
-	for (int k = 0; k < n; k++)
-		buf_printf(&uri, "%sver=%s", k ? "&" : "?", all[k].id);
-	if (!uri.data || request(j, dest, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0) {
-		rc = fail(j, 502, "M_UNKNOWN", "make_join: %s", err);
+	if ((rc = handshake_make(j, &JOIN_FLOW, dest, room_id, &ev, &rv)) != 200)
 		goto out;
-	}
-	ev = json_object_get(reply, "event");
-	rv = room_version_get(json_string_value(json_object_get(reply, "room_version")));
-	if (status != 200 || !json_is_object(ev) || !rv) {
-		const char *ec = json_string_value(json_object_get(reply, "errcode"));
-		const char *msg = json_string_value(json_object_get(reply, "error"));
-		rc = fail(j, status == 404 ? 404 : status == 400 ? 400 : 403, ec ? ec : "M_FORBIDDEN",
-			  "make_join refused: %s", msg ? msg : "no template");
-		goto out;
-	}
-	/* Only what make_join may fill in is taken from the template. */
-	sk = event_state_key(ev);
-	snd = event_sender(ev);
-	type = event_type(ev);
-	m = event_membership(ev);
-	if (!sk || strcmp(sk, j->user_id) != 0 || !snd || strcmp(snd, j->user_id) != 0 || !type ||
-	    strcmp(type, "m.room.member") != 0 || !m || strcmp(m, "join") != 0 || !event_room_id(ev) ||
-	    strcmp(event_room_id(ev), room_id) != 0) {
-		rc = fail(j, 502, "M_UNKNOWN", "make_join gave an unusable template", NULL);
-		goto out;
-	}
 	c = json_deep_copy(content);
 	if (!c)
 		c = json_object();
@@ -493,28 +585,11 @@ static int join_via(struct join_ctx *j, const char *dest, const char *room_id, c
 	}
 	json_object_set_new(ev, "content", c);
 	c = NULL;
-	json_object_set_new(ev, "origin_server_ts", json_integer(http_now_ms()));
-	json_object_del(ev, "hashes");
-	json_object_del(ev, "signatures");
-	if (own_v1_event_id(rv, ev, fs->server_name) < 0 ||
-	    event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
-		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the join", NULL);
+	if ((rc = handshake_send(j, &JOIN_FLOW, dest, room_id, rv, ev, id, &answer)) != 200)
 		goto out;
-	}
-	buf_free(&uri);
-	buf_init(&uri, 512);
-	buf_puts(&uri, "/_matrix/federation/v2/send_join/");
-	path_escape(&uri, room_id);
-	buf_putc(&uri, '/');
-	path_escape(&uri, id);
-	if (!uri.data || request(j, dest, "PUT", uri.data, ev, &status, &answer, err, sizeof(err)) < 0) {
-		rc = fail(j, 502, "M_UNKNOWN", "send_join: %s", err);
-		goto out;
-	}
-	if (status != 200 || !json_is_array(json_object_get(answer, "state")) ||
-	    !json_is_array(json_object_get(answer, "auth_chain"))) {
+	if (!json_is_array(json_object_get(answer, "state")) || !json_is_array(json_object_get(answer, "auth_chain"))) {
 		const char *msg = json_string_value(json_object_get(answer, "error"));
-		rc = fail(j, status == 404 ? 404 : 403, "M_FORBIDDEN", "send_join refused: %s", msg ? msg : "bad answer");
+		rc = fail(j, 403, "M_FORBIDDEN", "send_join refused: %s", msg ? msg : "bad answer");
 		goto out;
 	}
 	/* The resident may have signed the join too (restricted rooms). */
@@ -575,8 +650,7 @@ static int join_via(struct join_ctx *j, const char *dest, const char *room_id, c
 	snprintf(room_id_out, outlen, "%s", room_id);
 	rc = 200;
 out:
-	buf_free(&uri);
-	json_decref(reply);
+	json_decref(ev);
 	json_decref(answer);
 	json_decref(map);
 	json_decref(v.events);
@@ -605,6 +679,25 @@ static void add_inviter(struct join_ctx *j, const char *room_id)
 	room_membership_list_free(ms, n);
 }
 
+/* The room a join or knock names (an ID, or an alias resolved through its
+ * server) into room_id, and the servers to try: via, then those the alias
+ * lists, then the room ID's.  200, or j's error set and the status. */
+static int target_room(struct join_ctx *j, const char *room, const char *const *via, size_t nvia, char *room_id,
+		       size_t len)
+{
+	for (size_t i = 0; i < nvia; i++)
+		add_candidate(j, via[i]);
+	if (room[0] == '#')
+		return resolve_alias(j, room, room_id, len);
+	if (room[0] != '!' || strlen(room) >= len)
+		return fail(j, 400, "M_INVALID_PARAM", "Not a room ID or alias", NULL);
+	snprintf(room_id, len, "%s", room);
+	/* Before room version 12 a room ID names its creator's server. */
+	if (strchr(room, ':'))
+		add_candidate(j, strchr(room, ':') + 1);
+	return 200;
+}
+
 int fed_join_remote(void *arg, const char *room, const char *const *via, size_t nvia, const char *user_id,
 		    const json_t *content, char *room_id_out, size_t outlen, char *errcode, size_t errcodelen,
 		    char *error, size_t errorlen)
@@ -615,20 +708,8 @@ int fed_join_remote(void *arg, const char *room, const char *const *via, size_t 
 
 	if (!j.owned)
 		return fail(&j, 500, "M_UNKNOWN", "out of memory", NULL);
-	for (size_t i = 0; i < nvia; i++)
-		add_candidate(&j, via[i]);
-	if (room[0] == '#') {
-		if ((rc = resolve_alias(&j, room, room_id, sizeof(room_id))) != 200)
-			goto out;
-	} else if (room[0] == '!' && strlen(room) < sizeof(room_id)) {
-		snprintf(room_id, sizeof(room_id), "%s", room);
-		/* Before room version 12 a room ID names its creator's server. */
-		if (strchr(room, ':'))
-			add_candidate(&j, strchr(room, ':') + 1);
-	} else {
-		rc = fail(&j, 400, "M_INVALID_PARAM", "Not a room ID or alias", NULL);
+	if ((rc = target_room(&j, room, via, nvia, room_id, sizeof(room_id))) != 200)
 		goto out;
-	}
 	if (j.ncand == 0)
 		add_inviter(&j, room_id);
 	if (j.ncand == 0) {
@@ -830,81 +911,32 @@ void fed_send_knock(struct api_req *r, struct fed_service *fs, const char *origi
 	send_member(r, fs, origin, "knock");
 }
 
-/* make_leave/send_leave (v2) or make_knock/send_knock (v1) through one
- * server, then the membership is kept (a knock with the room's stripped
- * state from the answer). */
-static int handshake_via(struct join_ctx *j, const char *dest, const char *room_id, const char *membership,
-			 const char *reason)
+/* make_leave/send_leave or make_knock/send_knock through one server, then
+ * the membership is kept (a knock with the room's stripped state from the
+ * answer). */
+static int leave_or_knock_via(struct join_ctx *j, const struct member_flow *f, const char *dest,
+			      const char *room_id, const char *reason)
 {
-	struct fed_service *fs = j->fs;
-	int knock = strcmp(membership, "knock") == 0;
-	struct buf uri;
-	long status = 0;
-	json_t *reply = NULL, *answer = NULL, *ev;
-	const struct room_version *rv;
+	json_t *ev = NULL, *answer = NULL;
+	const struct room_version *rv = NULL;
 	struct room_result res;
-	char err[256], id[EVENT_ID_BUF];
-	const char *m;
-	int rc, n;
-	const struct room_version *all = room_version_all(&n);
+	char id[EVENT_ID_BUF];
+	int rc;
 
-	buf_init(&uri, 512);
-	buf_printf(&uri, "/_matrix/federation/v1/make_%s/", membership);
-	path_escape(&uri, room_id);
-	buf_putc(&uri, '/');
-	path_escape(&uri, j->user_id);
-	for (int k = 0; knock && k < n; k++)
-		buf_printf(&uri, "%sver=%s", k ? "&" : "?", all[k].id);
-	if (!uri.data || request(j, dest, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0) {
-		rc = fail(j, 502, "M_UNKNOWN", "%s", err);
+	if ((rc = handshake_make(j, f, dest, room_id, &ev, &rv)) != 200)
 		goto out;
-	}
-	ev = json_object_get(reply, "event");
-	rv = room_version_get(json_string_value(json_object_get(reply, "room_version")));
-	m = event_membership(ev);
-	if (status != 200 || !json_is_object(ev) || !rv || !m || strcmp(m, membership) != 0 || !event_sender(ev) ||
-	    strcmp(event_sender(ev), j->user_id) != 0 || !event_state_key(ev) ||
-	    strcmp(event_state_key(ev), j->user_id) != 0 || !event_room_id(ev) ||
-	    strcmp(event_room_id(ev), room_id) != 0) {
-		const char *msg = json_string_value(json_object_get(reply, "error"));
-		const char *ec = json_string_value(json_object_get(reply, "errcode"));
-		rc = fail(j, status == 404 ? 404 : 403, ec ? ec : "M_FORBIDDEN", "refused: %s", msg ? msg : "no template");
-		goto out;
-	}
 	if (reason)
 		json_object_set_new(json_object_get(ev, "content"), "reason", json_string(reason));
-	json_object_set_new(ev, "origin_server_ts", json_integer(http_now_ms()));
-	json_object_del(ev, "hashes");
-	json_object_del(ev, "signatures");
-	if (own_v1_event_id(rv, ev, fs->server_name) < 0 ||
-	    event_hash_and_sign(rv, ev, fs->server_name, &fs->key) < 0 || event_compute_id(rv, ev, id) < 0) {
-		rc = fail(j, 500, "M_UNKNOWN", "Cannot sign the event", NULL);
+	if ((rc = handshake_send(j, f, dest, room_id, rv, ev, id, &answer)) != 200)
 		goto out;
-	}
-	buf_free(&uri);
-	buf_init(&uri, 512);
-	buf_printf(&uri, "/_matrix/federation/%s/send_%s/", knock ? "v1" : "v2", membership);
-	path_escape(&uri, room_id);
-	buf_putc(&uri, '/');
-	path_escape(&uri, id);
-	if (!uri.data || request(j, dest, "PUT", uri.data, ev, &status, &answer, err, sizeof(err)) < 0) {
-		rc = fail(j, 502, "M_UNKNOWN", "%s", err);
-		goto out;
-	}
-	if (status != 200) {
-		const char *msg = json_string_value(json_object_get(answer, "error"));
-		rc = fail(j, 403, "M_FORBIDDEN", "refused: %s", msg ? msg : "");
-		goto out;
-	}
-	if (rooms_remote_invite(fs->hs->rooms, rv->id, room_id, ev,
-				knock ? json_object_get(answer, "knock_room_state") : NULL, &res) != ROOM_OK) {
+	if (rooms_remote_invite(j->fs->hs->rooms, rv->id, room_id, ev,
+				f == &KNOCK_FLOW ? json_object_get(answer, "knock_room_state") : NULL, &res) != ROOM_OK) {
 		rc = fail(j, 500, "M_UNKNOWN", "Cannot keep the membership: %s", res.reason);
 		goto out;
 	}
 	rc = 200;
 out:
-	buf_free(&uri);
-	json_decref(reply);
+	json_decref(ev);
 	json_decref(answer);
 	return rc;
 }
@@ -922,7 +954,7 @@ int fed_leave_remote(void *arg, const char *room_id, const char *user_id, const 
 		add_candidate(&j, strchr(room_id, ':') + 1);
 	fail(&j, 404, "M_NOT_FOUND", "Unknown room", NULL);
 	for (size_t i = 0; i < j.ncand; i++)
-		if ((rc = handshake_via(&j, j.cand[i], room_id, "leave", reason)) == 200)
+		if ((rc = leave_or_knock_via(&j, &LEAVE_FLOW, j.cand[i], room_id, reason)) == 200)
 			break;
 	json_decref(j.owned);
 	return rc;
@@ -939,22 +971,11 @@ int fed_knock_remote(void *arg, const char *room, const char *const *via, size_t
 
 	if (!j.owned)
 		return fail(&j, 500, "M_UNKNOWN", "out of memory", NULL);
-	for (size_t i = 0; i < nvia; i++)
-		add_candidate(&j, via[i]);
-	if (room[0] == '#') {
-		if ((rc = resolve_alias(&j, room, room_id, sizeof(room_id))) != 200)
-			goto out;
-	} else if (room[0] == '!' && strlen(room) < sizeof(room_id)) {
-		snprintf(room_id, sizeof(room_id), "%s", room);
-		if (strchr(room, ':'))
-			add_candidate(&j, strchr(room, ':') + 1);
-	} else {
-		rc = fail(&j, 400, "M_INVALID_PARAM", "Not a room ID or alias", NULL);
+	if ((rc = target_room(&j, room, via, nvia, room_id, sizeof(room_id))) != 200)
 		goto out;
-	}
 	rc = fail(&j, 404, "M_NOT_FOUND", "Unknown room", NULL);
 	for (size_t i = 0; i < j.ncand; i++)
-		if ((rc = handshake_via(&j, j.cand[i], room_id, "knock", reason)) == 200)
+		if ((rc = leave_or_knock_via(&j, &KNOCK_FLOW, j.cand[i], room_id, reason)) == 200)
 			break;
 	if (rc == 200)
 		snprintf(room_id_out, outlen, "%s", room_id);

@@ -22,7 +22,7 @@ tests_fuzz_fuzz_fed_edu_LDADD = $(FUZZ_MAIN_LIB) $(FED_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/fed_edu
 
 SCRIPT_TESTS += tests/e2e/test_federation_read.py tests/e2e/test_federation_edu.py
-EXTRA_DIST += tests/e2e/test_federation_read.py tests/e2e/test_federation_edu.py tests/federation/fedsingle.py
+EXTRA_DIST += tests/e2e/test_federation_read.py tests/e2e/test_federation_edu.py
 
 # bench/bench_fed_read.py starts scopd and the Python peer itself: run it by
 # hand with the build dir (figures in BENCHMARKS.md).

@@ -32,6 +32,30 @@ struct room {
 				   * the only ones a new event wakes */
 	json_t *typing;           /* user -> expiry (ms), under lock */
 	int64_t typing_pos;       /* extras position of the last change */
+	/* Message events are stored in a pipeline (rooms_send()): the cache
+	 * moves on as each is submitted, before it commits.  The room's
+	 * appends form one chain (commit_queue.h): when one fails, the later
+	 * ones fail too, and the cache, built on it, is reloaded. */
+	struct commit_chain chain;
+	uint64_t epoch;           /* chain epoch the cache was built at */
+	struct pending *pend, *pend_tail; /* submitted, not yet published, in
+					   * commit order */
+	pthread_cond_t drained;   /* with lock: pend became empty */
+};
+
+/* A message event between its submission and its publication (the
+ * listener and the federation hook told, in the room's commit order). */
+struct pending {
+	struct pending *next;
+	struct room_append_ticket t;
+	struct room_append a;     /* strings: the sender's room_send, the room's ID and: */
+	char event_id[EVENT_ID_BUF];
+	char *json;
+	char **prev;              /* the extremities it cites: the cache moves on */
+	size_t nprev;
+	json_t *ev;
+	enum store_rc rc;         /* final code and position, once published */
+	int64_t pos;
 };
 
 struct rooms {
@@ -93,6 +117,17 @@ struct rooms *rooms_new(struct room_store *rs, const char *server_name,
 	return r;
 }
 
+/* An empty room with its locks; NULL when out of memory. */
+static struct room *room_alloc(void)
+{
+	struct room *rm = calloc(1, sizeof(*rm));
+	if (rm) {
+		pthread_mutex_init(&rm->lock, NULL);
+		pthread_cond_init(&rm->drained, NULL);
+	}
+	return rm;
+}
+
 static void room_free(struct room *rm)
 {
 	free(rm->room_id);
@@ -104,6 +139,7 @@ static void room_free(struct room *rm)
 		free(rm->extrem[i]);
 	free(rm->extrem);
 	pthread_mutex_destroy(&rm->lock);
+	pthread_cond_destroy(&rm->drained);
 	free(rm);
 }
 
@@ -217,12 +253,11 @@ static struct room *room_load(struct rooms *r, const char *room_id)
 
 	if (room_store_room(r->rs, room_id, &version, NULL) != STORE_OK)
 		return NULL;
-	rm = calloc(1, sizeof(*rm));
+	rm = room_alloc();
 	if (!rm) {
 		free(version);
 		return NULL;
 	}
-	pthread_mutex_init(&rm->lock, NULL);
 	rm->rv = room_version_get(version);
 	free(version);
 	rm->room_id = strdup(room_id);
@@ -461,12 +496,26 @@ static int v1_finish(struct rooms *r, const struct room_version *rv, json_t *ev)
 	return json_object_set_new(ev, "event_id", json_string(id));
 }
 
-/* Builds, checks, signs and stores one event in rm (locked by the caller).
- * create: rm is not yet in the table and the event is the create event.
- * dry: everything but storing (the cache of rm is still updated), so a
- * throw-away room can try a sequence of events first. */
-static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct room_send *s,
-				  struct room_result *res, int dry)
+/* An event built for rm, ready to store. */
+struct built {
+	json_t *ev;
+	char *json;
+	struct room_append a;     /* prev_events: rm's extremities, borrowed */
+};
+
+static void built_clear(struct built *b)
+{
+	json_decref(b->ev);
+	free(b->json);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Builds, checks and signs one event in rm (locked by the caller) on its
+ * cache as it stands; res gets the event's and the room's IDs.  create:
+ * rm is not yet in the table and the event is the create event.  dry: no
+ * invite is signed by a remote server (see append_locked()). */
+static enum room_rc build_locked(struct rooms *r, struct room *rm, const struct room_send *s,
+				 struct room_result *res, int dry, struct built *b)
 {
 	const struct room_version *rv = rm->rv;
 	struct auth_state st = { cache_lookup, NULL, rm };
@@ -474,22 +523,16 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	const char *auth_ids[AUTH_MAX_KEYS];
 	size_t nauth = 0, nkeys, nprev;
 	json_t *ev = NULL;
-	char *json = NULL, *stored_txn = NULL;
+	char *json = NULL;
 	size_t len = 0;
 	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX;
 	int is_create = strcmp(s->type, "m.room.create") == 0 && s->state_key &&
 			!s->state_key[0] && !rm->nextrem;
-	struct room_append a;
+	struct room_append *a = &b->a;
 	enum room_rc rc = ROOM_ERROR;
-	int64_t pos, group;
 	char err[200];
 
-	if (!dry && s->txn_id && s->device_id &&
-	    room_store_txn_get(r->rs, s->sender, s->device_id, s->txn_id, &stored_txn) == STORE_OK) {
-		snprintf(res->event_id, sizeof(res->event_id), "%s", stored_txn);
-		free(stored_txn);
-		return ROOM_OK;
-	}
+	memset(b, 0, sizeof(*b));
 	nprev = rm->nextrem > EVENT_MAX_PREV_EVENTS ? EVENT_MAX_PREV_EVENTS : rm->nextrem;
 	/* Versions 1 and 2 are built in version 3's shape, then v1_finish(). */
 	ev = event_new(rv->event_id == EVENT_ID_V1 ? room_version_get("3") : rv,
@@ -567,56 +610,57 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	} else {
 		snprintf(res->room_id, sizeof(res->room_id), "%s", rm->room_id);
 	}
-	memset(&a, 0, sizeof(a));
-	a.event_id = res->event_id;
-	a.room_id = rm->room_id;
-	a.type = s->type;
-	a.state_key = s->state_key;
-	a.sender = s->sender;
-	a.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-	a.depth = rm->depth + 1;
-	a.json = json;
-	a.prev_events = (const char *const *)rm->extrem;
-	a.nprev = rm->nextrem;
-	a.state_before = rm->group;
-	a.state_change = s->state_key != NULL; /* the store keeps it as a delta */
-	a.membership = strcmp(s->type, "m.room.member") == 0 ? event_membership(ev) : NULL;
-	a.redacts = s->redacts;
-	a.device_id = s->device_id;
-	a.txn_id = s->txn_id;
-	a.room_version = is_create ? rv->id : NULL;
-	if (dry) {
-		pos = 0;
-		group = rm->group;
-	} else if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
-		set_reason(res, "cannot store the event", NULL);
-		goto out;
-	}
-	res->stream_pos = pos;
-	if (!dry)
-		send_out(r, rm, ev, a.membership ? s->state_key : NULL);
-	/* Committed: now the cache. */
-	{
-		char **one = calloc(1, sizeof(char *));
-		char *id = strdup(res->event_id);
-		if (!one || !id) {
-			free(one);
-			free(id);
-			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
-		} else {
-			for (size_t i = 0; i < rm->nextrem; i++)
-				free(rm->extrem[i]);
-			free(rm->extrem);
-			one[0] = id;
-			rm->extrem = one;
-			rm->nextrem = 1;
-		}
+	a->event_id = res->event_id;
+	a->room_id = rm->room_id;
+	a->type = s->type;
+	a->state_key = s->state_key;
+	a->sender = s->sender;
+	a->origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
+	a->depth = rm->depth + 1;
+	a->json = json;
+	a->prev_events = (const char *const *)rm->extrem;
+	a->nprev = rm->nextrem;
+	a->state_before = rm->group;
+	a->state_change = s->state_key != NULL; /* the store keeps it as a delta */
+	a->membership = strcmp(s->type, "m.room.member") == 0 ? event_membership(ev) : NULL;
+	a->redacts = s->redacts;
+	a->device_id = s->device_id;
+	a->txn_id = s->txn_id;
+	a->room_version = is_create ? rv->id : NULL;
+	b->ev = ev;
+	b->json = json;
+	return ROOM_OK;
+out:
+	json_decref(ev);
+	free(json);
+	return rc;
+}
+
+/* Moves rm's cache (locked) past event_id, whose event ev was built on it
+ * by build_locked(); group: the state group in force after it. */
+static void cache_apply(struct rooms *r, struct room *rm, const struct room_send *s,
+			const char *event_id, json_t *ev, int64_t group)
+{
+	char **one = calloc(1, sizeof(char *));
+	char *id = strdup(event_id);
+
+	if (!one || !id) {
+		free(one);
+		free(id);
+		log_error("rooms: out of memory updating the cache of %s", rm->room_id);
+	} else {
+		for (size_t i = 0; i < rm->nextrem; i++)
+			free(rm->extrem[i]);
+		free(rm->extrem);
+		one[0] = id;
+		rm->extrem = one;
+		rm->nextrem = 1;
 	}
 	rm->depth++;
 	rm->group = group;
 	if (s->state_key) {
 		char key[2 * EVENT_MAX_ID_BYTES + 4];
-		if (state_map_set(rm->ids, s->type, s->state_key, res->event_id) < 0)
+		if (state_map_set(rm->ids, s->type, s->state_key, event_id) < 0)
 			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
 		if (state_key_buf(key, sizeof(key), s->type, s->state_key) == 0)
 			json_object_set(rm->events, key, ev);
@@ -627,20 +671,49 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 		const char *tk;
 		json_t *cur;
 		json_object_foreach(rm->events, tk, cur) {
-			char id[EVENT_ID_BUF];
-			if (event_compute_id(rv, cur, id) == 0 && strcmp(id, s->redacts) == 0) {
-				json_t *red = event_redact(rv, cur);
+			char cid[EVENT_ID_BUF];
+			if (event_compute_id(rm->rv, cur, cid) == 0 && strcmp(cid, s->redacts) == 0) {
+				json_t *red = event_redact(rm->rv, cur);
 				if (red)
 					json_object_set_new(rm->events, tk, red);
 				break;
 			}
 		}
 	}
-	rc = ROOM_OK;
-out:
-	json_decref(ev);
-	free(json);
-	return rc;
+}
+
+/* Builds, checks, signs and stores one event in rm (locked by the caller),
+ * then updates the cache; nothing of the room may be in flight (see
+ * settle_locked()).  dry: everything but storing (the cache of rm is still
+ * updated), so a throw-away room can try a sequence of events first. */
+static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct room_send *s,
+				  struct room_result *res, int dry)
+{
+	struct built b;
+	char *stored_txn = NULL;
+	int64_t pos = 0, group = rm->group;
+	enum room_rc rc;
+
+	if (!dry && s->txn_id && s->device_id &&
+	    room_store_txn_get(r->rs, s->sender, s->device_id, s->txn_id, &stored_txn) == STORE_OK) {
+		snprintf(res->event_id, sizeof(res->event_id), "%s", stored_txn);
+		free(stored_txn);
+		return ROOM_OK;
+	}
+	if ((rc = build_locked(r, rm, s, res, dry, &b)) != ROOM_OK)
+		return rc;
+	if (!dry && room_store_append(r->rs, &b.a, &pos, &group) != STORE_OK) {
+		set_reason(res, "cannot store the event", NULL);
+		built_clear(&b);
+		return ROOM_ERROR;
+	}
+	res->stream_pos = pos;
+	if (!dry)
+		send_out(r, rm, b.ev, b.a.membership ? s->state_key : NULL);
+	/* Committed: now the cache. */
+	cache_apply(r, rm, s, res->event_id, b.ev, group);
+	built_clear(&b);
+	return ROOM_OK;
 }
 
 static void notify(struct rooms *r, struct room *rm, const char *target, int64_t pos)
@@ -652,6 +725,188 @@ static void notify(struct rooms *r, struct room *rm, const char *target, int64_t
 	n = wake_list(rm, target, &users);
 	r->listener(r->listener_arg, pos, users, n);
 	free(users);
+}
+
+/* ---- the message pipeline (see struct room) ---------------------------- */
+
+static void pending_free(struct pending *p)
+{
+	if (!p)
+		return;
+	json_decref(p->ev);
+	free(p->json);
+	for (size_t i = 0; i < p->nprev; i++)
+		free(p->prev[i]);
+	free(p->prev);
+	free(p);
+}
+
+/* Takes b's event over, with copies of what the cache will drop. */
+static struct pending *pending_new(struct built *b, const char *event_id)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p || (b->a.nprev && !(p->prev = calloc(b->a.nprev, sizeof(char *)))))
+		goto fail;
+	for (; p->nprev < b->a.nprev; p->nprev++)
+		if (!(p->prev[p->nprev] = strdup(b->a.prev_events[p->nprev])))
+			goto fail;
+	snprintf(p->event_id, sizeof(p->event_id), "%s", event_id);
+	p->a = b->a;
+	p->a.event_id = p->event_id;
+	p->a.prev_events = (const char *const *)p->prev;
+	p->ev = b->ev;
+	p->json = b->json;
+	b->ev = NULL;
+	b->json = NULL;
+	return p;
+fail:
+	pending_free(p);
+	return NULL;
+}
+
+/* Tells the federation hook and the listener of the room's appends that
+ * are done, oldest first (commit order), and takes them off pend; their
+ * owners free them.  rm locked. */
+static void publish_locked(struct rooms *r, struct room *rm)
+{
+	struct pending *p;
+	while ((p = rm->pend) && room_store_append_poll(&p->t, &p->rc, &p->pos)) {
+		rm->pend = p->next;
+		if (!rm->pend)
+			rm->pend_tail = NULL;
+		p->next = NULL;
+		if (p->rc == STORE_OK) {
+			send_out(r, rm, p->ev, NULL);
+			notify(r, rm, NULL, p->pos);
+		}
+	}
+	if (!rm->pend)
+		pthread_cond_broadcast(&rm->drained);
+}
+
+/* Waits (rm locked) until none of the room's messages is in flight: their
+ * owners publish them as they commit. */
+static void drain_locked(struct rooms *r, struct room *rm)
+{
+	publish_locked(r, rm);
+	while (rm->pend)
+		pthread_cond_wait(&rm->drained, &rm->lock);
+}
+
+/* Reloads rm's cache (locked, nothing in flight) from the store. */
+static int reload_locked(struct rooms *r, struct room *rm)
+{
+	struct room *fresh = room_load(r, rm->room_id);
+	json_t *j;
+	char **x;
+	size_t n;
+
+	if (!fresh)
+		return -1;
+	j = rm->ids, rm->ids = fresh->ids, fresh->ids = j;
+	j = rm->events, rm->events = fresh->events, fresh->events = j;
+	j = rm->local, rm->local = fresh->local, fresh->local = j;
+	x = rm->extrem, rm->extrem = fresh->extrem, fresh->extrem = x;
+	n = rm->nextrem, rm->nextrem = fresh->nextrem, fresh->nextrem = n;
+	rm->depth = fresh->depth;
+	rm->group = fresh->group;
+	room_free(fresh);
+	return 0;
+}
+
+/* For a writer that needs the cache to be exactly the store's (rm
+ * locked): waits out the messages in flight, and reloads a cache that was
+ * built on one that failed.  0, or -1 when the store cannot be read. */
+static int settle_locked(struct rooms *r, struct room *rm)
+{
+	uint64_t epoch;
+	drain_locked(r, rm);
+	/* Nothing in flight: the epoch cannot move now. */
+	epoch = commit_chain_epoch(&rm->chain);
+	if (epoch == rm->epoch)
+		return 0;
+	log_warn("rooms: an append to %s failed; reloading its cache", rm->room_id);
+	if (reload_locked(r, rm) < 0)
+		return -1;
+	rm->epoch = epoch;
+	return 0;
+}
+
+/* The same transaction as s still in flight in rm (locked). */
+static int txn_in_flight(const struct room *rm, const struct room_send *s)
+{
+	for (const struct pending *p = rm->pend; p; p = p->next)
+		if (p->a.txn_id && p->a.device_id && strcmp(p->a.txn_id, s->txn_id) == 0 &&
+		    strcmp(p->a.device_id, s->device_id) == 0 && strcmp(p->a.sender, s->sender) == 0)
+			return 1;
+	return 0;
+}
+
+/* A message event (s has no state_key) in rm, locked on entry and on
+ * return.  Built and submitted under the lock, the cache moved on at once
+ * so the room's next event builds on it; committed outside the lock, so
+ * concurrent sends to one room share a commit.  Answers once the event is
+ * committed (or failed), after it and every earlier event of the room
+ * were published. */
+static enum room_rc send_pipelined(struct rooms *r, struct room *rm, const struct room_send *s,
+				   struct room_result *res)
+{
+	struct pending *p;
+	struct built b;
+	char *stored = NULL;
+	int64_t pos, group;
+	enum store_rc src;
+	enum room_rc rc;
+	int txn = s->txn_id && s->device_id;
+
+	if (txn && txn_in_flight(rm, s))
+		drain_locked(r, rm); /* its fate decides the answer */
+	if (commit_chain_epoch(&rm->chain) != rm->epoch && settle_locked(r, rm) < 0) {
+		set_reason(res, "cannot load the room", NULL);
+		return ROOM_ERROR;
+	}
+	if (txn && room_store_txn_get(r->rs, s->sender, s->device_id, s->txn_id, &stored) == STORE_OK) {
+		snprintf(res->event_id, sizeof(res->event_id), "%s", stored);
+		free(stored);
+		return ROOM_OK;
+	}
+	if ((rc = build_locked(r, rm, s, res, 0, &b)) != ROOM_OK)
+		return rc;
+	p = pending_new(&b, res->event_id);
+	built_clear(&b);
+	if (!p || room_store_append_submit(r->rs, &p->a, &p->t, &rm->chain, rm->epoch) != STORE_OK) {
+		pending_free(p);
+		set_reason(res, "cannot store the event", NULL);
+		return ROOM_ERROR;
+	}
+	if (rm->pend_tail)
+		rm->pend_tail->next = p;
+	else
+		rm->pend = p;
+	rm->pend_tail = p;
+	cache_apply(r, rm, s, res->event_id, p->ev, rm->group);
+
+	pthread_mutex_unlock(&rm->lock);
+	src = room_store_append_wait(&p->t, &pos, &group);
+	pthread_mutex_lock(&rm->lock);
+	/* Every earlier append of the room is done too: this publishes p. */
+	publish_locked(r, rm);
+
+	if (src == STORE_OK) {
+		res->stream_pos = pos;
+		rc = ROOM_OK;
+	} else if (src == STORE_CONFLICT && txn &&
+		   room_store_txn_get(r->rs, s->sender, s->device_id, s->txn_id, &stored) == STORE_OK) {
+		/* The same transaction was stored meanwhile, through another room. */
+		snprintf(res->event_id, sizeof(res->event_id), "%s", stored);
+		free(stored);
+		rc = ROOM_OK;
+	} else {
+		set_reason(res, "cannot store the event", NULL);
+		rc = ROOM_ERROR;
+	}
+	pending_free(p);
+	return rc;
 }
 
 enum room_rc rooms_send(struct rooms *r, const struct room_send *s, struct room_result *res)
@@ -669,10 +924,20 @@ enum room_rc rooms_send(struct rooms *r, const struct room_send *s, struct room_
 		return ROOM_FORBIDDEN;
 	}
 	pthread_mutex_lock(&rm->lock);
-	rc = append_locked(r, rm, s, res, 0);
-	if (rc == ROOM_OK && res->stream_pos)
-		notify(r, rm, strcmp(s->type, "m.room.member") == 0 ? s->state_key : NULL,
-		       res->stream_pos);
+	/* State events wait for their commit under the lock: the next event
+	 * needs their state group, which the store hands out.  Versions 1 and
+	 * 2 cite prev events by reference hashes read from the store. */
+	if (!s->state_key && rm->rv->event_id != EVENT_ID_V1) {
+		rc = send_pipelined(r, rm, s, res);
+	} else if (settle_locked(r, rm) < 0) {
+		set_reason(res, "cannot load the room", NULL);
+		rc = ROOM_ERROR;
+	} else {
+		rc = append_locked(r, rm, s, res, 0);
+		if (rc == ROOM_OK && res->stream_pos)
+			notify(r, rm, strcmp(s->type, "m.room.member") == 0 ? s->state_key : NULL,
+			       res->stream_pos);
+	}
 	pthread_mutex_unlock(&rm->lock);
 	return rc;
 }
@@ -691,10 +956,9 @@ static enum room_rc create_run(struct rooms *r, const char *creator, const struc
 	unsigned h;
 
 	memset(res, 0, sizeof(*res));
-	if (scop_random_token(rnd, 18) < 0 || !(rm = calloc(1, sizeof(*rm))))
+	if (scop_random_token(rnd, 18) < 0 || !(rm = room_alloc()))
 		return ROOM_ERROR;
 	snprintf(rid, sizeof(rid), "!%s:%s", rnd, r->server_name);
-	pthread_mutex_init(&rm->lock, NULL);
 	rm->rv = rv;
 	rm->room_id = strdup(rid);
 	rm->ids = json_object();
@@ -1991,6 +2255,10 @@ static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *
 	pthread_mutex_lock(&rm->lock);
 	if (!c.events || !c.rejected)
 		goto out;
+	if (settle_locked(r, rm) < 0) {
+		set_reason(res, "cannot load the room", NULL);
+		goto out;
+	}
 	if (event_compute_id(rm->rv, pdu, res->event_id) == 0 &&
 	    room_store_event_known(r->rs, res->event_id) == 1) {
 		*verdict = ROOM_REMOTE_KNOWN;
@@ -2070,9 +2338,8 @@ enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_
 	    event_compute_id(rv, event, res->event_id) < 0)
 		goto done;
 	if (!(rm = room_get(r, room_id))) {
-		if (!(fresh = calloc(1, sizeof(*fresh))))
+		if (!(fresh = room_alloc()))
 			goto done;
-		pthread_mutex_init(&fresh->lock, NULL);
 		fresh->rv = rv;
 		fresh->room_id = strdup(room_id);
 		fresh->ids = json_object();
@@ -2085,6 +2352,8 @@ enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_
 	if (rm->rv != rv) {
 		set_reason(res, "the room is known here with another version", NULL);
 		rc = ROOM_BAD_JSON;
+	} else if (settle_locked(r, rm) < 0) {
+		set_reason(res, "cannot load the room", NULL);
 	} else if (room_store_event_known(r->rs, res->event_id) == 1) {
 		rc = ROOM_OK; /* joined already (a repeated join) */
 	} else {
@@ -2173,6 +2442,11 @@ enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const cha
 	 * (the member entry only; the room's own history stays as it was). */
 	if (rm) {
 		pthread_mutex_lock(&rm->lock);
+		if (settle_locked(r, rm) < 0) {
+			pthread_mutex_unlock(&rm->lock);
+			set_reason(res, "cannot load the room", NULL);
+			goto out;
+		}
 		a.state_before = rm->group;
 	}
 	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {

@@ -1,27 +1,18 @@
 /* Group commit.  See commit_queue.h. */
 #include "homeserver/store/commit_queue.h"
 
-#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/log.h"
 
 #define DEFAULT_MAX_BATCH 64
 
-/* Lives on the waiting caller's stack until its done is set. */
-struct item {
-	struct item *next;
-	commit_work_fn fn;
-	void *arg;
-	enum store_rc rc;
-	int done;
-	pthread_cond_t cond;
-};
-
 struct commit_queue {
 	pthread_mutex_t mu;
-	struct item *head, *tail; /* queued, not yet taken by a leader */
+	struct commit_ticket *head, *tail; /* queued, not yet taken by a leader */
 	size_t waiting;
+	size_t running;           /* items of the batch being run */
 	int busy;                 /* a leader is running a batch */
 	size_t max_batch;
 	commit_conn_get_fn get;
@@ -30,6 +21,11 @@ struct commit_queue {
 	uint64_t batches, items;
 	size_t largest;
 };
+
+uint64_t commit_chain_epoch(const struct commit_chain *ch)
+{
+	return __atomic_load_n(&ch->epoch, __ATOMIC_SEQ_CST);
+}
 
 struct commit_queue *commit_queue_new(commit_conn_get_fn get, commit_conn_put_fn put,
 				      void *ctx, size_t max_batch)
@@ -53,57 +49,69 @@ void commit_queue_free(struct commit_queue *q)
 	free(q);
 }
 
-/* Marks every item that had succeeded as failed: its work is gone. */
-static void fail_succeeded(struct item *batch)
+/* Built on an item that has failed since. */
+static int stale(const struct commit_ticket *t)
 {
-	for (struct item *it = batch; it; it = it->next)
-		if (it->rc == STORE_OK)
-			it->rc = STORE_ERROR;
+	return t->chain && commit_chain_epoch(t->chain) != t->epoch;
 }
 
-static void run_batch(struct commit_queue *q, struct item *batch, size_t n)
+/* t failed: its chain's later items must fail too.  Only the first failure
+ * of an epoch moves it on, so a stale item never spoils a newer epoch. */
+static void poison(struct commit_ticket *t)
 {
-	struct db_conn *c = q->get(q->ctx);
+	uint64_t e = t->epoch;
+	if (t->chain)
+		__atomic_compare_exchange_n(&t->chain->epoch, &e, e + 1, 0, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST);
+}
+
+static void fail_all(struct commit_ticket *batch)
+{
+	for (struct commit_ticket *t = batch; t; t = t->next)
+		t->rc = STORE_ERROR;
+}
+
+/* Marks every item that had succeeded as failed: its work is gone. */
+static void fail_succeeded(struct commit_ticket *batch)
+{
+	for (struct commit_ticket *t = batch; t; t = t->next)
+		if (t->rc == STORE_OK)
+			t->rc = STORE_ERROR;
+}
+
+/* Runs the items' work in one transaction; leaves each one's final code. */
+static void run_items(struct db_conn *c, struct commit_ticket *batch, size_t n)
+{
 	int dead = 0;
 
-	if (!c) {
-		for (struct item *it = batch; it; it = it->next)
-			it->rc = STORE_ERROR;
-		return;
-	}
-	if (db_begin(c) != STORE_OK) {
-		for (struct item *it = batch; it; it = it->next)
-			it->rc = STORE_ERROR;
-		q->put(q->ctx, c);
-		return;
-	}
 	if (n == 1) {
 		/* Alone: the transaction is the item's own. */
-		batch->rc = batch->fn(c, batch->arg);
+		batch->rc = stale(batch) ? STORE_ERROR : batch->fn(c, batch->arg);
 		if (batch->rc == STORE_OK)
 			batch->rc = db_commit(c);
 		else
 			db_rollback(c);
-		q->put(q->ctx, c);
 		return;
 	}
-	for (struct item *it = batch; it; it = it->next) {
-		if (dead) {
-			it->rc = STORE_ERROR;
+	for (struct commit_ticket *t = batch; t; t = t->next) {
+		if (dead || stale(t)) {
+			t->rc = STORE_ERROR;
 			continue;
 		}
 		if (db_query(c, "SAVEPOINT cq_item", NULL, 0, NULL) != STORE_OK) {
-			it->rc = STORE_ERROR;
+			t->rc = STORE_ERROR;
 			dead = 1;
 			continue;
 		}
-		it->rc = it->fn(c, it->arg);
+		t->rc = t->fn(c, t->arg);
+		if (t->rc == STORE_OK)
+			continue;
+		poison(t); /* before the next item of its chain runs */
 		/* Savepoints are not released: the next one of the same name
 		 * nests inside, ROLLBACK TO finds the newest, and COMMIT ends
 		 * them all.  That saves a round trip per item on PostgreSQL
 		 * (released or not, each writing savepoint takes a subxid). */
-		if (it->rc != STORE_OK &&
-		    db_query(c, "ROLLBACK TO SAVEPOINT cq_item", NULL, 0, NULL) != STORE_OK)
+		if (db_query(c, "ROLLBACK TO SAVEPOINT cq_item", NULL, 0, NULL) != STORE_OK)
 			dead = 1; /* e.g. SQLite already rolled the whole transaction back */
 	}
 	if (dead) {
@@ -114,29 +122,52 @@ static void run_batch(struct commit_queue *q, struct item *batch, size_t n)
 		log_error("commit queue: COMMIT of a batch of %zu failed", n);
 		fail_succeeded(batch);
 	}
-	q->put(q->ctx, c);
 }
 
-enum store_rc commit_queue_run(struct commit_queue *q, commit_work_fn fn, void *arg)
+static void run_batch(struct commit_queue *q, struct commit_ticket *batch, size_t n)
 {
-	struct item me = { .fn = fn, .arg = arg, .rc = STORE_ERROR };
-	struct item *batch, *last;
-	size_t n;
+	struct db_conn *c = q->get(q->ctx);
 
-	pthread_cond_init(&me.cond, NULL);
+	if (!c) {
+		fail_all(batch);
+	} else {
+		if (db_begin(c) != STORE_OK)
+			fail_all(batch);
+		else
+			run_items(c, batch, n);
+		q->put(q->ctx, c);
+	}
+	for (struct commit_ticket *t = batch; t; t = t->next)
+		if (t->rc != STORE_OK)
+			poison(t);
+}
+
+void commit_queue_submit(struct commit_queue *q, struct commit_ticket *t, commit_work_fn fn,
+			 void *arg, struct commit_chain *chain, uint64_t epoch)
+{
+	memset(t, 0, sizeof(*t));
+	t->fn = fn;
+	t->arg = arg;
+	t->chain = chain;
+	t->epoch = epoch;
+	t->rc = STORE_ERROR;
+	pthread_cond_init(&t->cond, NULL);
 	pthread_mutex_lock(&q->mu);
 	if (q->tail)
-		q->tail->next = &me;
+		q->tail->next = t;
 	else
-		q->head = &me;
-	q->tail = &me;
+		q->head = t;
+	q->tail = t;
 	q->waiting++;
-	/* A follower waits for its result; the head of the line leads as soon
-	 * as no batch is running (the previous leader wakes it). */
-	while (!me.done && (q->busy || q->head != &me))
-		pthread_cond_wait(&me.cond, &q->mu);
-	if (me.done)
-		goto out;
+	pthread_mutex_unlock(&q->mu);
+}
+
+/* Runs one batch of the oldest items.  Called and returns with q->mu held,
+ * no batch running and the queue not empty. */
+static void lead(struct commit_queue *q)
+{
+	struct commit_ticket *batch, *last;
+	size_t n;
 
 	q->busy = 1;
 	batch = last = q->head;
@@ -147,6 +178,7 @@ enum store_rc commit_queue_run(struct commit_queue *q, commit_work_fn fn, void *
 		q->tail = NULL;
 	last->next = NULL;
 	q->waiting -= n;
+	q->running = n;
 	pthread_mutex_unlock(&q->mu);
 
 	run_batch(q, batch, n);
@@ -157,19 +189,60 @@ enum store_rc commit_queue_run(struct commit_queue *q, commit_work_fn fn, void *
 	if (n > q->largest)
 		q->largest = n;
 	while (batch) {
-		struct item *it = batch;
-		batch = it->next;
-		it->done = 1;
-		if (it != &me)
-			pthread_cond_signal(&it->cond);
+		struct commit_ticket *t = batch;
+		batch = t->next;
+		t->next = NULL;
+		t->done = 1;
+		if (t->waiting)
+			pthread_cond_signal(&t->cond);
 	}
 	q->busy = 0;
-	if (q->head)
-		pthread_cond_signal(&q->head->cond);
-out:
+	q->running = 0;
+}
+
+enum store_rc commit_queue_wait(struct commit_queue *q, struct commit_ticket *t)
+{
+	enum store_rc rc;
+
+	pthread_mutex_lock(&q->mu);
+	t->waiting = 1;
+	while (!t->done) {
+		if (q->busy)
+			pthread_cond_wait(&t->cond, &q->mu);
+		else
+			lead(q);
+	}
+	t->waiting = 0;
+	/* Whoever ends a batch wakes the next waiter in line to lead the
+	 * following one (a waiter that came meanwhile may have led already). */
+	if (!q->busy)
+		for (struct commit_ticket *w = q->head; w; w = w->next)
+			if (w->waiting) {
+				pthread_cond_signal(&w->cond);
+				break;
+			}
+	rc = t->rc;
 	pthread_mutex_unlock(&q->mu);
-	pthread_cond_destroy(&me.cond);
-	return me.rc;
+	pthread_cond_destroy(&t->cond);
+	return rc;
+}
+
+int commit_queue_poll(struct commit_queue *q, struct commit_ticket *t, enum store_rc *rc)
+{
+	int done;
+	pthread_mutex_lock(&q->mu);
+	done = t->done;
+	if (done && rc)
+		*rc = t->rc;
+	pthread_mutex_unlock(&q->mu);
+	return done;
+}
+
+enum store_rc commit_queue_run(struct commit_queue *q, commit_work_fn fn, void *arg)
+{
+	struct commit_ticket t;
+	commit_queue_submit(q, &t, fn, arg, NULL, 0);
+	return commit_queue_wait(q, &t);
 }
 
 void commit_queue_stats(struct commit_queue *q, struct commit_queue_stats *out)
@@ -179,5 +252,6 @@ void commit_queue_stats(struct commit_queue *q, struct commit_queue_stats *out)
 	out->items = q->items;
 	out->largest = q->largest;
 	out->waiting = q->waiting;
+	out->running = q->running;
 	pthread_mutex_unlock(&q->mu);
 }

@@ -267,40 +267,65 @@ static enum store_rc append_rows(struct room_store *rs, struct db_conn *c,
 	return STORE_OK;
 }
 
-/* One append as an item of the commit queue; runs on the batch leader's
- * thread while the caller waits. */
-struct append_job {
-	struct room_store *rs;
-	const struct room_append *a;
-	int64_t pos, after;
-};
-
 static enum store_rc append_job_run(struct db_conn *c, void *arg)
 {
-	struct append_job *j = arg;
-	j->pos = 0;
-	j->after = 0;
-	return append_rows(j->rs, c, j->a, &j->pos, &j->after);
+	struct room_append_ticket *t = arg;
+	t->pos = 0;
+	t->after = 0;
+	return append_rows(t->rs, c, t->a, &t->pos, &t->after);
+}
+
+enum store_rc room_store_append_submit(struct room_store *rs, const struct room_append *a,
+				       struct room_append_ticket *t, struct commit_chain *chain,
+				       uint64_t epoch)
+{
+	memset(t, 0, sizeof(*t));
+	if (!a->event_id || !a->room_id || !a->type || !a->sender || !a->json)
+		return STORE_ERROR;
+	t->rs = rs;
+	t->a = a;
+	commit_queue_submit(rs->cq, &t->ct, append_job_run, t, chain, epoch);
+	return STORE_OK;
+}
+
+enum store_rc room_store_append_wait(struct room_append_ticket *t, int64_t *stream_pos,
+				     int64_t *state_after)
+{
+	enum store_rc rc = commit_queue_wait(t->rs->cq, &t->ct);
+	*stream_pos = rc == STORE_OK ? t->pos : 0;
+	*state_after = rc == STORE_OK ? t->after : 0;
+	return rc;
+}
+
+int room_store_append_poll(struct room_append_ticket *t, enum store_rc *rc, int64_t *stream_pos)
+{
+	if (!commit_queue_poll(t->rs->cq, &t->ct, rc))
+		return 0;
+	/* Done: the leader wrote pos before it marked the ticket, under the
+	 * queue's lock that poll took. */
+	*stream_pos = *rc == STORE_OK ? t->pos : 0;
+	return 1;
+}
+
+size_t room_store_appends_pending(struct room_store *rs)
+{
+	struct commit_queue_stats cs;
+	commit_queue_stats(rs->cq, &cs);
+	return cs.waiting + cs.running;
 }
 
 enum store_rc room_store_append(struct room_store *rs, const struct room_append *a,
 				int64_t *stream_pos, int64_t *state_after)
 {
-	struct append_job j = { rs, a, 0, 0 };
-	enum store_rc rc;
+	struct room_append_ticket t;
 
 	*stream_pos = 0;
 	*state_after = 0;
-	if (!a->event_id || !a->room_id || !a->type || !a->sender || !a->json)
-		return STORE_ERROR;
 	/* Concurrent appends share one transaction and one fsync; STORE_OK
 	 * still means this event is committed. */
-	rc = commit_queue_run(rs->cq, append_job_run, &j);
-	if (rc == STORE_OK) {
-		*stream_pos = j.pos;
-		*state_after = j.after;
-	}
-	return rc;
+	if (room_store_append_submit(rs, a, &t, NULL, 0) != STORE_OK)
+		return STORE_ERROR;
+	return room_store_append_wait(&t, stream_pos, state_after);
 }
 
 /* ---- events ----------------------------------------------------------- */

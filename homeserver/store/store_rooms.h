@@ -8,7 +8,8 @@
  * the only writer of events here and does everything one new event implies
  * in one transaction: on STORE_OK it is committed; on error nothing of it
  * is left.  Appends are serialised, so stream positions become visible in
- * increasing order.  Output strings are malloc'd and freed with the
+ * increasing order.  Concurrent appends share a transaction (group
+ * commit, commit_queue.h).  Output strings are malloc'd and freed with the
  * matching clear or free function; inputs are borrowed.
  *
  * State snapshots ("state groups"): each state event makes a group, id =
@@ -27,6 +28,7 @@
 
 #include <jansson.h>
 
+#include "homeserver/store/commit_queue.h"
 #include "homeserver/store/store.h"
 
 struct room_store;
@@ -80,6 +82,31 @@ struct room_append {
  * STORE_CONFLICT: event ID or transaction id already stored. */
 enum store_rc room_store_append(struct room_store *rs, const struct room_append *a,
 				int64_t *stream_pos, int64_t *state_after);
+
+/* The same in two steps, for a writer that builds the next event on this
+ * one before it is committed (rooms.c): submit fixes the append's place in
+ * the commit order (see commit_queue.h) and returns at once; wait blocks
+ * until it is committed or failed and answers as room_store_append().
+ * *a, everything it points to and *t stay valid until wait returns; every
+ * append submitted with STORE_OK is waited for exactly once.  chain and
+ * epoch: appends that build on each other (commit_queue.h; NULL, 0: none).
+ * Submit fails (STORE_ERROR, nothing queued) only on a missing field. */
+struct room_append_ticket {
+	struct commit_ticket ct;     /* the fields are the store's */
+	struct room_store *rs;
+	const struct room_append *a;
+	int64_t pos, after;
+};
+enum store_rc room_store_append_submit(struct room_store *rs, const struct room_append *a,
+				       struct room_append_ticket *t, struct commit_chain *chain,
+				       uint64_t epoch);
+enum store_rc room_store_append_wait(struct room_append_ticket *t, int64_t *stream_pos,
+				     int64_t *state_after);
+/* Without blocking: 1 with the final code and position once the append's
+ * fate is final, else 0.  Any thread may ask until wait returns. */
+int room_store_append_poll(struct room_append_ticket *t, enum store_rc *rc, int64_t *stream_pos);
+/* Appends (and other writes) submitted and not yet done (tests). */
+size_t room_store_appends_pending(struct room_store *rs);
 
 struct room_event {
 	int64_t stream_pos;

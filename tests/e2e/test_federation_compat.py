@@ -15,128 +15,51 @@ signedjson), so CI keeps them fixed.
   NUL is fine in a message body or a display name, and a format error in
   what the auth rules read (membership).
 """
-import hashlib
-import hmac
-import http.client
 import json
 import os
 import shutil
-import ssl
-import subprocess
 import sys
 import tempfile
 import traceback
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
+from scoptest import Tap, SRCDIR, free_port  # noqa: E402
 from test_rooms_common import backends  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedpeer  # noqa: E402
+from fedhs import HS, make_pki, q, verified  # noqa: E402
 from make_pdu_vectors import sign_pdu  # noqa: E402
 
 import signedjson.key  # noqa: E402
-import signedjson.sign  # noqa: E402
 
-SECRET = "compat secret"
 t = Tap()
 work = tempfile.mkdtemp(prefix="scop-fedcompat-")
-
-
-def make_pki(d, names):
-    def run(*argv):
-        subprocess.run(argv, cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    run("openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=scop compat CA",
-        "-days", "2")
-    for n in names:
-        run("openssl", "req", *ec, "-keyout", n + ".key", "-out", n + ".csr", "-subj", "/CN=" + n)
-        with open(os.path.join(d, n + ".cnf"), "w") as f:
-            f.write("subjectAltName=DNS:%s,IP:127.0.0.1\n" % n)
-        run("openssl", "x509", "-req", "-in", n + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", n + ".crt", "-days", "2", "-extfile", n + ".cnf")
-
-
-def verified(doc, server, vk):
-    try:
-        signedjson.sign.verify_signed_json(doc, server, vk)
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def q(s):
-    return urllib.parse.quote(s, safe="")
 
 
 # The first scopd runs on PostgreSQL when SCOP_TEST_PG_DSN names a server
 # (jsonb refused \u0000 there: migration 060), else on SQLite; the second
 # always on SQLite.
-DB = {}
 backend = backends(work, "compat")[-1]
-DB["hs1"] = backend[1] if backend[0] == "postgres" else None
 
 
-def start_scopd(host, fport, cport, overrides, sub):
-    """One scopd named host:fport with its files under work/sub."""
-    d = os.path.join(work, sub)
-    os.makedirs(d, exist_ok=True)
-    config = os.path.join(d, "homeserver.yaml")
-    with open(config, "w") as f:
-        f.write(f"""server_name: "{host}:{fport}"
-listeners:
-  - {{port: {cport}, type: http, bind_addresses: ['127.0.0.1'], resources: [{{names: [client]}}]}}
-  - {{port: {fport}, type: http, tls: true, bind_addresses: ['127.0.0.1'], resources: [{{names: [federation]}}]}}
-tls_certificate_path: {work}/{host}.crt
-tls_private_key_path: {work}/{host}.key
-database: {DB.get(sub) or "{name: sqlite3, args: {database: %s/hs.db}}" % d}
-signing_key_path: {d}/signing.key
-log_level: info
-registration_shared_secret: "{SECRET}"
-thread_pool_size: 2
-federation_ca_file: {work}/ca.crt
-federation_address_overrides: {json.dumps(overrides)}
-""")
-    p = Proc([binary("scopd"), "-c", config], os.path.join(d, "scopd.log"))
-    wait_port(cport, proc=p.p)
-    wait_port(fport, proc=p.p)
-    return p
-
-
-proc = proc2 = None
+hs = hs2 = None
 peer = None
 try:
     make_pki(work, ["hs.compat.test", "hs2.compat.test", "good.compat.test"])
     peer = fedpeer.Peer(os.path.join(work, "good.compat.test.crt"),
                         os.path.join(work, "good.compat.test.key")).start()
     PEER = "good.compat.test:%d" % peer.port
-    fport, cport = free_port(), free_port()
-    fport2, cport2 = free_port(), free_port()
+    fport, fport2 = free_port(), free_port()
     name = "hs.compat.test:%d" % fport
     name2 = "hs2.compat.test:%d" % fport2
     overrides = ["good.compat.test:%d:127.0.0.1:%d" % (peer.port, peer.port),
                  "%s:127.0.0.1:%d" % (name, fport), "%s:127.0.0.1:%d" % (name2, fport2),
                  "down.compat.test:1:127.0.0.1:%d" % free_port()]  # nothing listens there
-    log_path = os.path.join(work, "hs1", "scopd.log")
-    proc = start_scopd("hs.compat.test", fport, cport, overrides, "hs1")
-    with open(os.path.join(work, "hs1", "signing.key")) as f:
-        sk = signedjson.key.read_signing_keys(f)[0]
-    vk = signedjson.key.get_verify_key(sk)
-    ctx = ssl.create_default_context(cafile=os.path.join(work, "ca.crt"))
-
-    def fed(method, path, body=None):
-        c = http.client.HTTPSConnection("127.0.0.1", fport, context=ctx, timeout=30)
-        ctx.check_hostname = False
-        data = json.dumps(body).encode() if body is not None else None
-        c.request(method, path, body=data, headers={"Host": name, "Content-Type": "application/json"})
-        r = c.getresponse()
-        text = r.read()
-        c.close()
-        try:
-            return r.status, json.loads(text)
-        except ValueError:
-            return r.status, None
+    hs = HS(work, "hs.compat.test", fport, overrides, sub="hs1", backoff=None, registration=False,
+            database=backend[1] if backend[0] == "postgres" else None)
+    sk, vk = hs.sk, hs.vk
+    fed = hs.fed
 
     # ---- GET /_matrix/key/v2/server/{keyId} ----
     kid = "ed25519:" + sk.version
@@ -162,44 +85,13 @@ try:
     t.ok(s == 400, "an overlong key id is 400", (s, j))
 
     # ---- \u0000 in a transaction from Synapse ----
-    def client(method, path, body=None, token=None, port=None):
-        c = http.client.HTTPConnection("127.0.0.1", port or cport, timeout=30)
-        h = {"Content-Type": "application/json"}
-        if token:
-            h["Authorization"] = "Bearer " + token
-        c.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=h)
-        r = c.getresponse()
-        text = r.read()
-        c.close()
-        return r.status, (json.loads(text) if text else None)
-
-    def register(user, port=None):
-        _, j = client("GET", "/_synapse/admin/v1/register", port=port)
-        mac = hmac.new(SECRET.encode(), digestmod=hashlib.sha1)
-        mac.update(b"\x00".join([j["nonce"].encode(), user.encode(), b"pw", b"notadmin"]))
-        _, j = client("POST", "/_synapse/admin/v1/register", {"nonce": j["nonce"], "username": user, "password": "pw",
-                                                               "mac": mac.hexdigest()}, port=port)
-        return j["user_id"], j["access_token"]
-
-    _, tok = register("bob")
-    _, j = client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat", "room_version": "10"}, tok)
+    _, tok = hs.register("bob")
+    _, j = hs.client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat", "room_version": "10"}, tok)
     room_id = j["room_id"]
     pk = peer.key_for(PEER)
 
     def peer_req(method, path, body=None):
-        req = {"method": method, "uri": path, "origin": PEER, "destination": name}
-        if body is not None:
-            req["content"] = body
-        sig = signedjson.sign.sign_json(req, PEER, pk)["signatures"][PEER]["ed25519:" + pk.version]
-        auth = 'X-Matrix origin="%s",destination="%s",key="ed25519:%s",sig="%s"' % (PEER, name, pk.version, sig)
-        c = http.client.HTTPSConnection("127.0.0.1", fport, context=ctx, timeout=30)
-        data = json.dumps(body).encode() if body is not None else None
-        c.request(method, path, body=data, headers={"Host": name, "Authorization": auth,
-                                                    "Content-Type": "application/json"})
-        r = c.getresponse()
-        text = r.read()
-        c.close()
-        return r.status, (json.loads(text) if text else None)
+        return hs.signed(PEER, pk, method, path, body)
 
     joiner = "@x:" + PEER
     s, j = peer_req("GET", "/_matrix/federation/v1/make_join/%s/%s?ver=10" % (q(room_id), q(joiner)))
@@ -223,8 +115,7 @@ try:
          "... a message with NUL in its body passes format and signature checks (then fails auth: not joined)",
          res.get(msg_id))
     # A PDU dropped at the format check has no event ID to answer under.
-    with open(log_path, errors="replace") as f:
-        log = f.read()
+    log = hs.log()
     t.ok("NUL" in res.get(nul_join_id, {"error": "NUL"}).get("error", "") and
          "content the auth rules read contains a NUL character" in log,
          "... a join whose membership carries NUL is dropped at the format check", res.get(nul_join_id))
@@ -233,7 +124,7 @@ try:
          res.get(nul_name_id))
     # Stored events carrying NUL must read back: the join is the auth event
     # of the next message, and both show through the client API.
-    _, st = client("GET", "/_matrix/client/v3/rooms/%s/state" % q(room_id), token=tok)
+    _, st = hs.client("GET", "/_matrix/client/v3/rooms/%s/state" % q(room_id), token=tok)
     ids = {e["type"]: e["event_id"] for e in st or [] if e["type"] in ("m.room.create", "m.room.power_levels")}
     msg2 = {"room_id": room_id, "sender": joiner, "type": "m.room.message",
             "content": {"msgtype": "m.text", "body": "after a\u0000join"}, "prev_events": [nul_name_id],
@@ -245,7 +136,7 @@ try:
     err = (j or {}).get("pdus", {}).get(msg2_id, {}).get("error", "")
     t.ok(s == 200 and (err == "" or err.startswith("accept:")),
          "... a message citing that join as its auth event is accepted (the stored join reads back)", (s, j))
-    s, j = client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=10" % q(room_id), token=tok)
+    s, j = hs.client("GET", "/_matrix/client/v3/rooms/%s/messages?dir=b&limit=10" % q(room_id), token=tok)
     got = {e.get("event_id"): e for e in (j or {}).get("chunk", [])}
     t.ok(s == 200 and got.get(msg2_id, {}).get("content", {}).get("body") == "after a\u0000join" and
          got.get(nul_name_id, {}).get("content", {}).get("displayname") == "x\u0000y",
@@ -254,40 +145,39 @@ try:
     # ---- the client API asks other servers: profiles and room aliases ----
     # (Synapse's users showed up as "Profile not found" and its aliases as
     # unknown: scopd answered from its own store only.)
-    proc2 = start_scopd("hs2.compat.test", fport2, cport2, overrides, "hs2")
-    zoe, ztok = register("zoe", port=cport2)
-    client("PUT", "/_matrix/client/v3/profile/%s/displayname" % q(zoe), {"displayname": "Zoe"}, ztok, port=cport2)
-    s, j = client("GET", "/_matrix/client/v3/profile/" + q(zoe), token=tok)
+    hs2 = HS(work, "hs2.compat.test", fport2, overrides, sub="hs2", backoff=None, registration=False)
+    zoe, ztok = hs2.register("zoe")
+    hs2.client("PUT", "/_matrix/client/v3/profile/%s/displayname" % q(zoe), {"displayname": "Zoe"}, ztok)
+    s, j = hs.client("GET", "/_matrix/client/v3/profile/" + q(zoe), token=tok)
     t.ok(s == 200 and j == {"displayname": "Zoe"}, "GET /profile of a remote user asks their server", (s, j))
-    s, j = client("GET", "/_matrix/client/v3/profile/%s/displayname" % q(zoe), token=tok)
+    s, j = hs.client("GET", "/_matrix/client/v3/profile/%s/displayname" % q(zoe), token=tok)
     t.ok(s == 200 and j == {"displayname": "Zoe"}, "... and /profile/{userId}/displayname", (s, j))
-    s, j = client("GET", "/_matrix/client/v3/profile/%s/avatar_url" % q(zoe), token=tok)
+    s, j = hs.client("GET", "/_matrix/client/v3/profile/%s/avatar_url" % q(zoe), token=tok)
     t.ok(s == 404, "... a field the remote user has not set is 404", (s, j))
-    s, j = client("GET", "/_matrix/client/v3/profile/" + q("@nobody:" + name2), token=tok)
+    s, j = hs.client("GET", "/_matrix/client/v3/profile/" + q("@nobody:" + name2), token=tok)
     t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "... an unknown remote user is 404 M_NOT_FOUND", (s, j))
-    s, j = client("GET", "/_matrix/client/v3/profile/" + q("@x:down.compat.test:1"), token=tok)
+    s, j = hs.client("GET", "/_matrix/client/v3/profile/" + q("@x:down.compat.test:1"), token=tok)
     t.ok(s == 502, "... an unreachable server is 502", (s, j))
-    _, j = client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}, ztok, port=cport2)
+    _, j = hs2.client("POST", "/_matrix/client/v3/createRoom", {"preset": "public_chat"}, ztok)
     zroom = j["room_id"]
     alias = "#compat:" + name2
-    s, j = client("PUT", "/_matrix/client/v3/directory/room/" + q(alias), {"room_id": zroom}, ztok, port=cport2)
-    s, j = client("GET", "/_matrix/client/v3/directory/room/" + q(alias), token=tok)
+    s, j = hs2.client("PUT", "/_matrix/client/v3/directory/room/" + q(alias), {"room_id": zroom}, ztok)
+    s, j = hs.client("GET", "/_matrix/client/v3/directory/room/" + q(alias), token=tok)
     t.ok(s == 200 and j.get("room_id") == zroom and name2 in j.get("servers", []),
          "GET /directory/room of a remote alias asks its server", (s, j))
-    s, j = client("GET", "/_matrix/client/v3/directory/room/" + q("#nope:" + name2), token=tok)
+    s, j = hs.client("GET", "/_matrix/client/v3/directory/room/" + q("#nope:" + name2), token=tok)
     t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "... an unknown remote alias is 404", (s, j))
 except Exception:  # noqa: BLE001
     t.ok(False, "test run raised", traceback.format_exc())
 finally:
-    if proc:
-        t.ok(proc.stop(timeout=20) == 0, "scopd stops cleanly")
-    if proc2:
-        t.ok(proc2.stop(timeout=20) == 0, "the second scopd stops cleanly")
+    if hs:
+        t.ok(hs.stop() == 0, "scopd stops cleanly")
+    if hs2:
+        t.ok(hs2.stop() == 0, "the second scopd stops cleanly")
     if peer:
         peer.stop()
-    if t.failed and proc:
-        with open(os.path.join(work, "hs1", "scopd.log"), errors="replace") as f:
-            sys.stderr.write(f.read()[-3000:])
+    if t.failed and hs:
+        sys.stderr.write(hs.log()[-3000:])
     backend[2]()
     shutil.rmtree(work, ignore_errors=True)
 t.done()

@@ -175,7 +175,7 @@ try:
     t.ok(s == 403, "an invited server may not backfill (it is not in the room)", (s, j))
 
     for hs in servers:
-        log = hs.logs()
+        log = hs.log()
         t.ok("sig=" not in log and fedhs.SECRET not in log, "%s log has no signatures or secrets" % hs.host)
 except Exception:  # noqa: BLE001
     t.ok(False, "test run raised", traceback.format_exc())
@@ -185,7 +185,7 @@ finally:
         t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
     if t.failed:
         for hs in servers:
-            sys.stderr.write(hs.logs()[-3000:])
+            sys.stderr.write(hs.log()[-3000:])
     if not os.environ.get("KEEP"):
         shutil.rmtree(work, ignore_errors=True)
 t.done()

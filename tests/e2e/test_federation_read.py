@@ -27,7 +27,7 @@ from test_rooms_common import backends  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedpeer  # noqa: E402
-from fedsingle import HS, Remote, make_pki  # noqa: E402
+from fedhs import HS, Remote, make_pki  # noqa: E402
 from make_pdu_vectors import sign_pdu  # noqa: E402
 
 q = urllib.parse.quote
@@ -41,7 +41,8 @@ def run(label, db, ok):
     global hs
     port = free_port()
     hs = HS(work, "hs.fed.test", port, ["hs.fed.test:%d:127.0.0.1:%d" % (port, port),
-                                  "good.fed.test:%d:127.0.0.1:%d" % (peer.port, peer.port)], db, label)
+                                  "good.fed.test:%d:127.0.0.1:%d" % (peer.port, peer.port)],
+            database=db, sub=label, backoff=None)
 
     remote = Remote(hs, PEER, pk)
     pget, ppost = remote.get, remote.post
@@ -50,7 +51,7 @@ def run(label, db, ok):
         txn = {"origin": PEER, "origin_server_ts": fedpeer.now_ms(), "pdus": [], "edus": edus}
         return remote.put("/_matrix/federation/v1/send/" + txn_id, txn)
 
-    alice, atok = hs.register("alice")
+    alice, atok = hs.signup("alice")
 
     def create(name, vis, extra=None):
         body = {"preset": "public_chat", "name": name, "topic": "about " + name,

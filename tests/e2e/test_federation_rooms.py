@@ -324,7 +324,7 @@ try:
          "bob, who left, does not see it", (s, j))
 
     for hs in servers:
-        log = hs.logs()
+        log = hs.log()
         t.ok(fedhs.SECRET not in log and "sig=" not in log, "%s log has no secrets or signatures" % hs.host)
 except Exception:  # noqa: BLE001
     t.ok(False, "test run raised", traceback.format_exc())
@@ -338,7 +338,7 @@ finally:
         t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
     if t.failed:
         for hs in servers:
-            sys.stderr.write(hs.logs()[-4000:])
+            sys.stderr.write(hs.log()[-4000:])
     if not os.environ.get("KEEP"):
         shutil.rmtree(work, ignore_errors=True)
 t.done()

@@ -11,14 +11,8 @@ Checks: key documents (verified with signedjson), the notary endpoints,
 hs1 -> hs2 and hs2 -> hs1 X-Matrix requests made by scopd itself (each side
 fetches the other's key), and refusals (401) for forged signatures, a wrong
 origin, a wrong destination, a changed URI and a missing header."""
-import hashlib
-import hmac
-import http.client
-import json
 import os
 import shutil
-import ssl
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,143 +20,17 @@ import traceback
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
+from scoptest import Tap, SRCDIR, free_port  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedpeer  # noqa: E402
+from fedhs import HS, SECRET, make_pki, verified, xmatrix  # noqa: E402
 from make_pdu_vectors import sign_pdu  # noqa: E402
 
 import signedjson.key  # noqa: E402
-import signedjson.sign  # noqa: E402
-
-SECRET = "fed shared secret"
-PASSWORD = "fed password"
 
 t = Tap()
 work = tempfile.mkdtemp(prefix="scop-fedhs-")
-
-
-def make_pki(d, names):
-    def run(*argv):
-        subprocess.run(argv, cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    run("openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=scop fed CA",
-        "-days", "2")
-    for n in names:
-        run("openssl", "req", *ec, "-keyout", n + ".key", "-out", n + ".csr", "-subj", "/CN=" + n)
-        with open(os.path.join(d, n + ".cnf"), "w") as f:
-            f.write("subjectAltName=DNS:%s,IP:127.0.0.1\n" % n)
-        run("openssl", "x509", "-req", "-in", n + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", n + ".crt", "-days", "2", "-extfile", n + ".cnf")
-
-
-class HS:
-    def __init__(self, host, fport, overrides):
-        self.host = host
-        self.fport = fport
-        self.name = "%s:%d" % (host, fport)
-        self.cport = free_port()
-        self.dir = os.path.join(work, host)
-        os.makedirs(self.dir)
-        self.config = os.path.join(self.dir, "homeserver.yaml")
-        with open(self.config, "w") as f:
-            f.write(f"""server_name: "{self.name}"
-listeners:
-  - {{port: {self.cport}, type: http, bind_addresses: ['127.0.0.1'], resources: [{{names: [client]}}]}}
-  - {{port: {fport}, type: http, tls: true, bind_addresses: ['127.0.0.1'],
-     resources: [{{names: [federation]}}]}}
-tls_certificate_path: {work}/{host}.crt
-tls_private_key_path: {work}/{host}.key
-database: {{name: sqlite3, args: {{database: {self.dir}/hs.db}}}}
-signing_key_path: {self.dir}/signing.key
-enable_registration: true
-registration_shared_secret: "{SECRET}"
-log_level: info
-thread_pool_size: 4
-password_hashing: {{time_cost: 1, memory_kib: 256, parallelism: 1}}
-rc_login:
-  address: {{per_second: 1000, burst_count: 1000}}
-  account: {{per_second: 1000, burst_count: 1000}}
-rc_registration: {{per_second: 1000, burst_count: 1000}}
-federation_ca_file: {work}/ca.crt
-federation_address_overrides: {json.dumps(overrides)}
-""")
-        self.log_path = os.path.join(self.dir, "scopd.log")
-        self.proc = Proc([binary("scopd"), "-c", self.config], self.log_path)
-        wait_port(self.cport, proc=self.proc.p)
-        wait_port(fport, proc=self.proc.p)
-        with open(os.path.join(self.dir, "signing.key")) as f:
-            self.sk = signedjson.key.read_signing_keys(f)[0]
-        self.vk = signedjson.key.get_verify_key(self.sk)
-        self.ctx = ssl.create_default_context(cafile=os.path.join(work, "ca.crt"))
-
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def fed(self, method, path, body=None, headers=None):
-        """A request to the TLS federation listener (certificate checked)."""
-        c = http.client.HTTPSConnection("127.0.0.1", self.fport, context=self.ctx, timeout=30)
-        data = json.dumps(body).encode() if body is not None else None
-        h = {"Host": self.name}
-        if data is not None:
-            h["Content-Type"] = "application/json"
-        h.update(headers or {})
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        text = r.read()
-        c.close()
-        try:
-            return r.status, json.loads(text)
-        except ValueError:
-            return r.status, None
-
-    def client(self, method, path, body=None, token=None):
-        c = http.client.HTTPConnection("127.0.0.1", self.cport, timeout=30)
-        h = {"Content-Type": "application/json"}
-        if token:
-            h["Authorization"] = "Bearer " + token
-        c.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=h)
-        r = c.getresponse()
-        text = r.read()
-        c.close()
-        return r.status, (json.loads(text) if text else None)
-
-    def register_admin(self, user):
-        _, j = self.client("GET", "/_synapse/admin/v1/register")
-        nonce = j["nonce"]
-        mac = hmac.new(SECRET.encode(), digestmod=hashlib.sha1)
-        mac.update(b"\x00".join([nonce.encode(), user.encode(), PASSWORD.encode(), b"admin"]))
-        s, j = self.client("POST", "/_synapse/admin/v1/register",
-                           {"nonce": nonce, "username": user, "password": PASSWORD, "admin": True,
-                            "mac": mac.hexdigest()})
-        assert s == 200, (s, j)
-        return j["user_id"], j["access_token"]
-
-    def register(self, user, device):
-        s, j = self.client("POST", "/_matrix/client/v3/register",
-                           {"username": user, "password": PASSWORD, "device_id": device,
-                            "initial_device_display_name": "phone of " + user,
-                            "auth": {"type": "m.login.dummy"}})
-        assert s == 200, (s, j)
-        return j["user_id"], j["access_token"]
-
-
-def xmatrix(origin, sk, method, uri, content, destination):
-    req = {"method": method, "uri": uri, "origin": origin, "destination": destination}
-    if content is not None:
-        req["content"] = content
-    sig = signedjson.sign.sign_json(req, origin, sk)["signatures"][origin]["ed25519:" + sk.version]
-    return 'X-Matrix origin="%s",destination="%s",key="ed25519:%s",sig="%s"' % (
-        origin, destination, sk.version, sig)
-
-
-def verified(doc, server, vk):
-    try:
-        signedjson.sign.verify_signed_json(doc, server, vk)
-        return True
-    except Exception:  # noqa: BLE001
-        return False
 
 
 servers = []
@@ -174,9 +42,9 @@ try:
     p1, p2 = free_port(), free_port()
     overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, p1), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, p2),
                  "good.fed.test:%d:127.0.0.1:%d" % (peer.port, peer.port)]
-    hs1 = HS("hs1.fed.test", p1, overrides)
+    hs1 = HS(work, "hs1.fed.test", p1, overrides, backoff=None)
     servers.append(hs1)
-    hs2 = HS("hs2.fed.test", p2, overrides)
+    hs2 = HS(work, "hs2.fed.test", p2, overrides, backoff=None)
     servers.append(hs2)
 
     # ---- key documents and the notary ----
@@ -204,10 +72,10 @@ try:
     t.ok(s == 400 and j.get("errcode") == "M_BAD_JSON", "malformed notary query is 400 M_BAD_JSON", (s, j))
 
     # ---- scopd to scopd, signed and checked by the servers themselves ----
-    bob, bobtok = hs2.register("bob", "BOBPHONE")
-    carol, _ = hs1.register("carol", "CAROLPAD")
-    _, tok1 = hs1.register_admin("admin1")
-    _, tok2 = hs2.register_admin("admin2")
+    bob, bobtok = hs2.signup("bob", "BOBPHONE")
+    carol, _ = hs1.signup("carol", "CAROLPAD")
+    _, tok1 = hs1.register("admin1", admin=True)
+    _, tok2 = hs2.register("admin2", admin=True)
     s, j = hs1.client("GET", "/_scop/admin/v1/federation/user_devices/" + urllib.parse.quote(bob), token=tok1)
     body = (j or {}).get("body") or {}
     t.ok(s == 200 and j.get("status") == 200 and body.get("user_id") == bob and
@@ -453,7 +321,7 @@ except Exception:  # noqa: BLE001
 finally:
     stopped = []
     for hs in servers:
-        stopped.append(hs.proc.stop(timeout=20))
+        stopped.append(hs.stop())
     if peer:
         peer.stop()
     if stopped:

@@ -8,14 +8,12 @@ them.  Prints TAP."""
 import asyncio
 import json
 import os
-import shutil
 import sys
-import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap  # noqa: E402
-from test_rooms_common import C, PASSWORD, Server, backends, expect  # noqa: E402
+from test_rooms_common import C, PASSWORD, expect, run_on_backends  # noqa: E402
 
 t = Tap()
 try:
@@ -437,46 +435,28 @@ async def nio_counts(url, store, tag, user, rid, want):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="scop-push-")
-    ok = False
-    try:
-        for name, db, cleanup in backends(tmp, "push"):
-            srv = Server(tmp, name, db)
-            try:
-                rules_suite(srv, name)
-                rid, last = counts_suite(srv, name)
-                if nio:
-                    store = os.path.join(tmp, name + "-nio")
-                    os.makedirs(store)
-                    tx = Counter()
-                    tx.n = 1000
-                    _, tb = srv.register("nico")
-                    _, ta = srv.register("nina")
-                    nrid = expect(srv.call("POST", C + "/createRoom", {"invite": ["@nina:rooms.test"]},
-                                           tb), 200)["room_id"]
-                    expect(srv.call("POST", C + "/join/" + q(nrid), {}, ta), 200)
-                    tx.send(srv, tb, nrid, {"msgtype": "m.text", "body": "hi nina",
-                                            "m.mentions": {"user_ids": ["@nina:rooms.test"]}})
-                    tx.send(srv, tb, nrid, {"msgtype": "m.text", "body": "and more"})
-                    try:
-                        asyncio.run(nio_counts(srv.url, store, name, "nina", nrid, (2, 1)))
-                    except Exception as e:  # a client crash is a failure too
-                        t.ok(False, "%s: nio part ran" % name, repr(e))
-                else:
-                    print("# python3-matrix-nio missing: nio part skipped")
-            finally:
-                rc = srv.stop()
-            t.ok(rc == 0, "%s: scopd stops cleanly (exit 0, no leaks)" % name, srv.log()[-3000:])
-            cleanup()
-        if not os.environ.get("SCOP_TEST_PG_DSN") and os.environ.get("SCOP_REQUIRE_PG") == "1":
-            t.ok(False, "postgres: SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset")
-        ok = True
-    finally:
-        if ok and not t.failed:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print("# logs kept in %s" % tmp, flush=True)
-    t.done()
+    def suites(srv, name):
+        rules_suite(srv, name)
+        counts_suite(srv, name)
+        if not nio:
+            print("# python3-matrix-nio missing: nio part skipped")
+            return
+        store = srv.dir + "-nio"
+        os.makedirs(store)
+        tx = Counter()
+        tx.n = 1000
+        _, tb = srv.register("nico")
+        _, ta = srv.register("nina")
+        nrid = expect(srv.call("POST", C + "/createRoom", {"invite": ["@nina:rooms.test"]}, tb), 200)["room_id"]
+        expect(srv.call("POST", C + "/join/" + q(nrid), {}, ta), 200)
+        tx.send(srv, tb, nrid, {"msgtype": "m.text", "body": "hi nina",
+                                "m.mentions": {"user_ids": ["@nina:rooms.test"]}})
+        tx.send(srv, tb, nrid, {"msgtype": "m.text", "body": "and more"})
+        try:
+            asyncio.run(nio_counts(srv.url, store, name, "nina", nrid, (2, 1)))
+        except Exception as e:  # a client crash is a failure too
+            t.ok(False, "%s: nio part ran" % name, repr(e))
+    run_on_backends(t, "push", suites)
 
 
 if __name__ == "__main__":

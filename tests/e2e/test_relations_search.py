@@ -2,14 +2,12 @@
 """End-to-end tests of scopd's relations, threads and /search endpoints on
 SQLite and (with SCOP_TEST_PG_DSN) PostgreSQL, over raw HTTP.  Prints TAP."""
 import os
-import shutil
 import sys
-import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap  # noqa: E402
-from test_rooms_common import C, Server, backends, expect  # noqa: E402
+from test_rooms_common import C, expect, run_on_backends  # noqa: E402
 
 t = Tap()
 V1 = "/_matrix/client/v1"
@@ -239,24 +237,7 @@ def suite(srv, tag):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="scop-relsearch-")
-    ok = False
-    try:
-        for name, db, cleanup in backends(tmp, "relsearch"):
-            srv = Server(tmp, name, db)
-            try:
-                suite(srv, name)
-            finally:
-                rc = srv.stop()
-                cleanup()
-            t.ok(rc == 0, "%s: scopd stops cleanly (exit 0, no leaks)" % name, srv.log()[-3000:])
-        ok = True
-    finally:
-        if ok and not t.failed:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print("# logs kept in %s" % tmp, flush=True)
-    t.done()
+    run_on_backends(t, "relsearch", suite)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
-"""Helpers shared by test_rooms.py and test_sync.py (not a test itself):
-a scopd on a free loopback port over SQLite or a fresh PostgreSQL
-database, raw HTTP calls, and user registration."""
+"""Helpers shared by the room and sync tests (not a test itself): a
+scopd on a free loopback port over SQLite or a fresh PostgreSQL database,
+raw HTTP calls, user registration, and the main that runs a suite on
+each backend."""
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import urllib.error
 import urllib.request
 
@@ -16,6 +19,7 @@ C = "/_matrix/client/v3"
 
 class Server:
     def __init__(self, tmp, name, db):
+        self.db = db
         self.dir = os.path.join(tmp, name)
         os.makedirs(self.dir)
         self.port = free_port()
@@ -97,3 +101,37 @@ def backends(tmp, tag):
         out.append(("postgres", "{name: psycopg2, args: {dsn: %s, database: %s}}"
                     % (json.dumps(dsn), name), drop))
     return out
+
+
+def run_on_backends(t, tag, suite, after=None):
+    """A test's main: for SQLite and (with SCOP_TEST_PG_DSN) PostgreSQL, a
+    fresh scopd in a temporary directory, suite(srv, backend name) against
+    it (srv.dir + "-nio" is free for its own files), a check that scopd
+    then stops cleanly, and after(tmp, backend name, database config) when
+    given, while the database still exists.  SCOP_REQUIRE_PG=1 without a
+    DSN fails.  Temporary files are kept (and named) when a check failed.
+    Ends t."""
+    tmp = tempfile.mkdtemp(prefix="scop-%s-" % tag)
+    ok = False
+    try:
+        for name, db, cleanup in backends(tmp, tag):
+            try:
+                srv = Server(tmp, name, db)
+                try:
+                    suite(srv, name)
+                finally:
+                    rc = srv.stop()
+                t.ok(rc == 0, "%s: scopd stops cleanly (exit 0, no leaks)" % name, srv.log()[-3000:])
+                if after:
+                    after(tmp, name, db)
+            finally:
+                cleanup()
+        if not os.environ.get("SCOP_TEST_PG_DSN") and os.environ.get("SCOP_REQUIRE_PG") == "1":
+            t.ok(False, "postgres: SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset")
+        ok = True
+    finally:
+        if ok and not t.failed:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            print("# logs kept in %s" % tmp, flush=True)
+    t.done()

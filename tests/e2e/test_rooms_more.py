@@ -4,14 +4,12 @@ members on SQLite and (with SCOP_TEST_PG_DSN) PostgreSQL, over raw HTTP.
 Prints TAP."""
 import json
 import os
-import shutil
 import sys
-import tempfile
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap  # noqa: E402
-from test_rooms_common import C, Server, backends, expect  # noqa: E402
+from test_rooms_common import C, expect, run_on_backends  # noqa: E402
 
 t = Tap()
 
@@ -339,30 +337,13 @@ def lazy_suite(srv, tag):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="scop-rmore-")
-    ok = False
-    try:
-        for name, db, cleanup in backends(tmp, "rmore"):
-            srv = Server(tmp, name, db)
-            try:
-                users = [srv.register(u) for u in ("alice", "bob", "carol", "dave")]
-                knock_suite(srv, name, users[:3])
-                upgrade_suite(srv, name, users[2:4])
-                presence_suite(srv, name)
-                lazy_suite(srv, name)
-            finally:
-                srv.stop()
-                cleanup()
-            t.ok(srv.proc.p.returncode == 0, "%s: scopd exited 0 (no leaks)" % name, srv.log()[-3000:])
-        if not os.environ.get("SCOP_TEST_PG_DSN") and os.environ.get("SCOP_REQUIRE_PG") == "1":
-            t.ok(False, "postgres: SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset")
-        ok = True
-    finally:
-        if ok and not t.failed:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print("# logs kept in %s" % tmp, flush=True)
-    t.done()
+    def suites(srv, name):
+        users = [srv.register(u) for u in ("alice", "bob", "carol", "dave")]
+        knock_suite(srv, name, users[:3])
+        upgrade_suite(srv, name, users[2:4])
+        presence_suite(srv, name)
+        lazy_suite(srv, name)
+    run_on_backends(t, "rmore", suites)
 
 
 if __name__ == "__main__":

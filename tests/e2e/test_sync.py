@@ -7,16 +7,14 @@ long-polls, and matrix-nio's sync.  Prints TAP."""
 import asyncio
 import json
 import os
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap  # noqa: E402
-from test_rooms_common import C, Server, backends, expect  # noqa: E402
+from test_rooms_common import C, expect, run_on_backends  # noqa: E402
 
 t = Tap()
 try:
@@ -315,33 +313,16 @@ async def nio_scenario(url, store_dir, tag):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="scop-sync-")
-    ok = False
-    try:
-        for name, db, cleanup in backends(tmp, "sync"):
-            srv = Server(tmp, name, db)
+    def suites(srv, name):
+        if nio:
+            store = srv.dir + "-nio"
+            os.makedirs(store)
             try:
-                if nio:
-                    store = os.path.join(tmp, name + "-nio")
-                    os.makedirs(store)
-                    try:
-                        asyncio.run(nio_scenario(srv.url, store, name))
-                    except Exception as e:
-                        t.ok(False, "%s: nio scenario ran" % name, repr(e))
-                raw_suite(srv, name)  # ends by stopping scopd
-            finally:
-                srv.stop()
-                cleanup()
-            t.ok(srv.proc.p.returncode == 0, "%s: scopd exited 0 (no leaks)" % name, srv.log()[-3000:])
-        if not os.environ.get("SCOP_TEST_PG_DSN") and os.environ.get("SCOP_REQUIRE_PG") == "1":
-            t.ok(False, "postgres: SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset")
-        ok = True
-    finally:
-        if ok and not t.failed:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print("# logs kept in %s" % tmp, flush=True)
-    t.done()
+                asyncio.run(nio_scenario(srv.url, store, name))
+            except Exception as e:
+                t.ok(False, "%s: nio scenario ran" % name, repr(e))
+        raw_suite(srv, name)  # ends by stopping scopd
+    run_on_backends(t, "sync", suites)
 
 
 if __name__ == "__main__":

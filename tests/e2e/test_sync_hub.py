@@ -8,16 +8,14 @@ after earlier ones left it.  Prints TAP."""
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap  # noqa: E402
-from test_rooms_common import C, Server, backends, expect  # noqa: E402
+from test_rooms_common import C, expect, run_on_backends  # noqa: E402
 
 t = Tap()
 
@@ -127,26 +125,7 @@ def suite(srv, tag):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="scop-synchub-")
-    ok = False
-    try:
-        for name, db, cleanup in backends(tmp, "synchub"):
-            srv = Server(tmp, name, db)
-            try:
-                suite(srv, name)
-            finally:
-                srv.stop()
-                cleanup()
-            t.ok(srv.proc.p.returncode == 0, "%s: scopd exited 0 (no leaks)" % name, srv.log()[-3000:])
-        if not os.environ.get("SCOP_TEST_PG_DSN") and os.environ.get("SCOP_REQUIRE_PG") == "1":
-            t.ok(False, "postgres: SCOP_REQUIRE_PG=1 but SCOP_TEST_PG_DSN is unset")
-        ok = True
-    finally:
-        if ok and not t.failed:
-            shutil.rmtree(tmp, ignore_errors=True)
-        else:
-            print("# logs kept in %s" % tmp, flush=True)
-    t.done()
+    run_on_backends(t, "synchub", suite)
 
 
 if __name__ == "__main__":

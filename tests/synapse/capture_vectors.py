@@ -29,7 +29,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from synapsetest import SYNAPSE_SRC, start_pair, q, wait_for, xmatrix, timeline_bodies  # noqa: E402
+from synapsetest import SYNAPSE_SRC, start_pair, q, wait_for, timeline_bodies  # noqa: E402
 
 import signedjson.key  # noqa: E402
 
@@ -82,8 +82,7 @@ def main(outdir):
             return j
 
         def fed_get(path):
-            s, j = syn.fed("GET", path, headers={"Authorization": xmatrix(scop.name, scop.sk, syn.name, "GET",
-                                                                          path)})
+            s, j = syn.signed(scop.name, scop.sk, "GET", path)
             if s != 200:
                 raise RuntimeError("GET %s: %s %s" % (path, s, j))
             return j

@@ -1,106 +1,27 @@
 """Shared setup for the Synapse interop scripts (interop.py,
-capture_vectors.py): a test CA, a Synapse 1.67 from SYNAPSE_SRC and a
-scopd from SCOP_BUILDDIR, each on free loopback ports with its own
-certificate, trusting the CA, with the configs tests/synapse/README.md
-explains.  Everything lives under one work directory the caller owns."""
-import hashlib
-import hmac
-import http.client
+interop_edu.py, capture_vectors.py): a test CA, a Synapse 1.67 from
+SYNAPSE_SRC and a scopd from SCOP_BUILDDIR, each on free loopback ports
+with its own certificate, trusting the CA, with the configs
+tests/synapse/README.md explains.  The PKI, scopd, requests and signing
+are tests/federation/fedhs.py's.  Everything lives under one work directory
+the caller owns."""
 import json
 import os
-import ssl
-import subprocess
 import sys
 import time
-import urllib.parse
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from scoptest import Proc, binary, free_port, wait_port  # noqa: E402,F401
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "federation"))
+from fedhs import HS, PASSWORD, SECRET, Server, make_pki, q, verified, xmatrix  # noqa: E402,F401
+from scoptest import Proc, free_port, wait_port  # noqa: E402
 
 import signedjson.key  # noqa: E402
-import signedjson.sign  # noqa: E402
 
 SYNAPSE_SRC = os.environ.get("SYNAPSE_SRC")
-SECRET = "interop shared secret"
-PASSWORD = "interop password"
-
-
-def make_pki(d, certs):
-    """certs: {name: subjectAltName}.  Writes ca.crt and NAME.crt/.key."""
-    def run(*argv):
-        subprocess.run(argv, cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    run("openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-subj", "/CN=scop interop CA",
-        "-days", "2")
-    for n, san in certs.items():
-        run("openssl", "req", *ec, "-keyout", n + ".key", "-out", n + ".csr", "-subj", "/CN=" + n)
-        with open(os.path.join(d, n + ".cnf"), "w") as f:
-            f.write("subjectAltName=%s\n" % san)
-        run("openssl", "x509", "-req", "-in", n + ".csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", n + ".crt", "-days", "2", "-extfile", n + ".cnf")
-
-
-class Server:
-    """What both homeservers share: the client API over plain HTTP on
-    loopback, shared-secret registration, the federation listener."""
-
-    def client(self, method, path, body=None, token=None, timeout=60):
-        c = http.client.HTTPConnection("127.0.0.1", self.cport, timeout=timeout)
-        h = {"Content-Type": "application/json"}
-        if token:
-            h["Authorization"] = "Bearer " + token
-        c.request(method, path, body=json.dumps(body).encode() if body is not None else None, headers=h)
-        r = c.getresponse()
-        text = r.read()
-        c.close()
-        try:
-            return r.status, (json.loads(text) if text else None)
-        except ValueError:
-            return r.status, text
-
-    def fed(self, method, path, body=None, headers=None):
-        """A request to the TLS federation listener, certificate checked."""
-        ctx = ssl.create_default_context(cafile=os.path.join(self.work, "ca.crt"))
-        c = http.client.HTTPSConnection("127.0.0.1", self.fport, context=ctx, timeout=60)
-        ctx.check_hostname = False
-        h = {"Host": self.name}
-        data = json.dumps(body).encode() if body is not None else None
-        if data is not None:
-            h["Content-Type"] = "application/json"
-        h.update(headers or {})
-        c.request(method, path, body=data, headers=h)
-        r = c.getresponse()
-        text = r.read()
-        c.close()
-        try:
-            return r.status, json.loads(text)
-        except ValueError:
-            return r.status, None
-
-    def register(self, user, admin=False):
-        _, j = self.client("GET", "/_synapse/admin/v1/register")
-        nonce = j["nonce"]
-        mac = hmac.new(SECRET.encode(), digestmod=hashlib.sha1)
-        mac.update(b"\x00".join([nonce.encode(), user.encode(), PASSWORD.encode(),
-                                 b"admin" if admin else b"notadmin"]))
-        s, j = self.client("POST", "/_synapse/admin/v1/register",
-                           {"nonce": nonce, "username": user, "password": PASSWORD, "admin": admin,
-                            "mac": mac.hexdigest()})
-        assert s == 200, (s, j)
-        return j["user_id"], j["access_token"]
-
-    def log(self):
-        with open(self.log_path, errors="replace") as f:
-            return f.read()
-
-    def sync(self, token, since=None, timeout_ms=0):
-        q = "?timeout=%d" % timeout_ms + ("&since=" + urllib.parse.quote(since) if since else "")
-        return self.client("GET", "/_matrix/client/v3/sync" + q, token=token)
 
 
 class Synapse(Server):
     def __init__(self, work, room_version, presence=False):
-        self.work = work
+        Server.__init__(self, work)
         self.room_version = room_version
         self.presence = "true" if presence else "false"
         self.fport, self.cport = free_port(), free_port()
@@ -198,78 +119,12 @@ rc_federation: {{window_size: 1000, sleep_limit: 1000, sleep_delay: 1, reject_li
         return "\n".join(out)
 
 
-class Scopd(Server):
+class Scopd(HS):
     def __init__(self, work, overrides, sub="scopd", extra=""):
         """sub: its directory under work; extra: more config lines.  All
         instances share the certificate for IP:127.0.0.1."""
-        self.work = work
-        self.fport, self.cport = free_port(), free_port()
-        self.name = "127.0.0.1:%d" % self.fport
-        self.dir = os.path.join(work, sub)
-        os.makedirs(self.dir)
-        self.config = os.path.join(self.dir, "homeserver.yaml")
-        with open(self.config, "w") as f:
-            f.write(f"""server_name: "{self.name}"
-listeners:
-  - {{port: {self.cport}, type: http, bind_addresses: ['127.0.0.1'], resources: [{{names: [client]}}]}}
-  - {{port: {self.fport}, type: http, tls: true, bind_addresses: ['127.0.0.1'],
-     resources: [{{names: [federation]}}]}}
-tls_certificate_path: {work}/scopd.crt
-tls_private_key_path: {work}/scopd.key
-database: {{name: sqlite3, args: {{database: {self.dir}/hs.db}}}}
-signing_key_path: {self.dir}/signing.key
-enable_registration: false
-registration_shared_secret: "{SECRET}"
-log_level: info
-thread_pool_size: 4
-password_hashing: {{time_cost: 1, memory_kib: 256, parallelism: 1}}
-rc_login:
-  address: {{per_second: 1000, burst_count: 1000}}
-  account: {{per_second: 1000, burst_count: 1000}}
-rc_registration: {{per_second: 1000, burst_count: 1000}}
-federation_ca_file: {work}/ca.crt
-federation_address_overrides: {json.dumps(overrides)}
-federation_backoff_base_ms: 200
-federation_backoff_max_ms: 2000
-{extra}""")
-        self.log_path = os.path.join(self.dir, "scopd.log")
-        self.runs = 0
-        self.start()
-        with open(os.path.join(self.dir, "signing.key")) as f:
-            self.sk = signedjson.key.read_signing_keys(f)[0]
-
-    def start(self):
-        # A log per run: a restarted scopd must not truncate the first one.
-        path = self.log_path if not self.runs else "%s.%d" % (self.log_path, self.runs)
-        self.runs += 1
-        self.proc = Proc([binary("scopd"), "-c", self.config], path)
-        wait_port(self.cport, proc=self.proc.p)
-        wait_port(self.fport, proc=self.proc.p)
-
-    def restart(self):
-        rc = self.proc.stop(timeout=30)
-        self.start()
-        return rc
-
-    def log(self):
-        out = []
-        for i in range(self.runs):
-            path = self.log_path if not i else "%s.%d" % (self.log_path, i)
-            with open(path, errors="replace") as f:
-                out.append(f.read())
-        return "\n".join(out)
-
-
-def verified(doc, server, vk):
-    try:
-        signedjson.sign.verify_signed_json(doc, server, vk)
-        return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-def q(s):
-    return urllib.parse.quote(s, safe="")
+        HS.__init__(self, work, "127.0.0.1", free_port(), overrides, extra=extra, sub=sub, cert="scopd",
+                    backoff=(200, 2000), registration=False)
 
 
 def wait_for(fn, timeout=30.0, step=0.25):
@@ -299,16 +154,6 @@ def timeline_bodies(hs, token, room_id):
 def joined_members(hs, token, room_id):
     s, j = hs.client("GET", "/_matrix/client/v3/rooms/%s/joined_members" % q(room_id), token=token)
     return set((j or {}).get("joined", {}).keys()) if s == 200 else set()
-
-
-def xmatrix(origin, sk, destination, method, uri, content=None):
-    """An X-Matrix Authorization header made with signedjson."""
-    req = {"method": method, "uri": uri, "origin": origin, "destination": destination}
-    if content is not None:
-        req["content"] = content
-    sig = signedjson.sign.sign_json(req, origin, sk)["signatures"][origin]["ed25519:" + sk.version]
-    return 'X-Matrix origin="%s",destination="%s",key="ed25519:%s",sig="%s"' % (
-        origin, destination, sk.version, sig)
 
 
 def start_pair(work, room_version, presence=False):

@@ -1,6 +1,11 @@
 /* Unit tests for homeserver/rooms.c, the event-creation pipeline, over
  * SQLite in a temp dir: room creation, auth checks, idempotent txn ids,
- * size limits, the listener, and concurrent sends keeping the DAG linear. */
+ * size limits, the listener, concurrent sends keeping the DAG linear, and
+ * the message pipeline: a failed append fails the sends built on it, the
+ * room's cache is reloaded, and a txn id in flight answers one event.
+ * Sends are held in flight without timing: a second connection holds
+ * SQLite's write lock, so the batch leader waits in BEGIN until the test
+ * has seen every send queued. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -16,6 +22,7 @@
 #include "common/log.h"
 #include "homeserver/events/event_sign.h"
 #include "homeserver/rooms.h"
+#include "homeserver/store/db.h"
 
 struct fx {
 	char dir[64];
@@ -226,12 +233,152 @@ static void test_concurrent_sends_keep_one_extremity(void **state)
 	room_head_clear(&h);
 }
 
+struct async_send {
+	struct fx *f;
+	const char *room;
+	const char *body;
+	const char *txn;
+	struct room_result res;
+	enum room_rc rc;
+	pthread_t th;
+};
+
+static void *async_main(void *arg)
+{
+	struct async_send *a = arg;
+	a->rc = say(a->f, a->room, ALICE, a->body, a->txn, &a->res);
+	return NULL;
+}
+
+/* Starts a send and returns once it is in the commit queue (pending
+ * appends reach want). */
+static void start_send(struct fx *f, struct async_send *a, const char *room, const char *body,
+		       const char *txn, size_t want)
+{
+	memset(a, 0, sizeof(*a));
+	*a = (struct async_send){ .f = f, .room = room, .body = body, .txn = txn, .rc = ROOM_ERROR };
+	assert_int_equal(pthread_create(&a->th, NULL, async_main, a), 0);
+	/* Not a timed wait: the bound only keeps a broken queue from hanging. */
+	for (int i = 0; room_store_appends_pending(f->rs) < want && i < 60000; i++)
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	assert_true(room_store_appends_pending(f->rs) >= want);
+}
+
+/* A connection holding SQLite's write lock: appends queue behind it. */
+static struct db_conn *hold_writes(struct fx *f)
+{
+	struct db_conn *c = NULL;
+	char err[256];
+	assert_int_equal(db_connect(DB_SQLITE, f->path, &c, err, sizeof(err)), STORE_OK);
+	assert_int_equal(db_begin(c), STORE_OK);
+	return c;
+}
+
+static void release_writes(struct db_conn *c)
+{
+	db_rollback(c);
+	db_disconnect(c);
+}
+
+/* The prev_events of a stored event, as a new array. */
+static json_t *prevs_of(struct fx *f, const char *event_id)
+{
+	struct room_event e;
+	json_t *ev, *prev;
+	assert_int_equal(room_store_event_get(f->rs, event_id, &e), STORE_OK);
+	ev = json_loads(e.json, 0, NULL);
+	room_event_clear(&e);
+	assert_non_null(ev);
+	prev = json_incref(json_object_get(ev, "prev_events"));
+	json_decref(ev);
+	return prev;
+}
+
+static void test_pipeline_failure(void **state)
+{
+	struct fx *f = *state;
+	char room[EVENT_ID_BUF];
+	struct async_send a[3];
+	struct room_result res;
+	struct room_head h;
+	struct db_conn *c;
+	json_t *prev;
+	char err[256];
+
+	create(f, NULL, "invite", room);
+	assert_int_equal(db_connect(DB_SQLITE, f->path, &c, err, sizeof(err)), STORE_OK);
+	assert_int_equal(db_exec_script(c, "CREATE TRIGGER poison BEFORE INSERT ON events"
+				   " WHEN NEW.event_json LIKE '%poison%'"
+				   " BEGIN SELECT RAISE(ABORT, 'poisoned'); END;"), STORE_OK);
+	db_disconnect(c);
+
+	c = hold_writes(f);
+	start_send(f, &a[0], room, "first", NULL, 1);  /* its leader waits in BEGIN */
+	start_send(f, &a[1], room, "poison", NULL, 2); /* built on first */
+	start_send(f, &a[2], room, "third", NULL, 3);  /* built on poison */
+	release_writes(c);
+	for (int i = 0; i < 3; i++)
+		pthread_join(a[i].th, NULL);
+	assert_int_equal(a[0].rc, ROOM_OK);
+	assert_int_equal(a[1].rc, ROOM_ERROR);
+	assert_int_equal(a[2].rc, ROOM_ERROR);
+	assert_int_equal(room_store_event_known(f->rs, a[1].res.event_id), 0);
+	assert_int_equal(room_store_event_known(f->rs, a[2].res.event_id), 0);
+
+	/* The cache was built on the failed events: the next send reloads it
+	 * and cites the last stored event. */
+	assert_int_equal(say(f, room, ALICE, "after", NULL, &res), ROOM_OK);
+	prev = prevs_of(f, res.event_id);
+	assert_int_equal(json_array_size(prev), 1);
+	assert_string_equal(json_string_value(json_array_get(prev, 0)), a[0].res.event_id);
+	json_decref(prev);
+	assert_int_equal(room_store_head(f->rs, room, &h), STORE_OK);
+	assert_int_equal(h.nextrem, 1);
+	assert_string_equal(h.extremities[0], res.event_id);
+	assert_int_equal(h.depth, 4 + 2);
+	room_head_clear(&h);
+	pthread_mutex_lock(&f->lock);
+	assert_int_equal(f->last_pos, res.stream_pos);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Two sends with one txn id while the first is in flight: one event. */
+static void test_pipeline_txn_in_flight(void **state)
+{
+	struct fx *f = *state;
+	char room[EVENT_ID_BUF];
+	struct async_send a[3];
+	struct room_head h;
+	struct db_conn *c;
+
+	create(f, NULL, "invite", room);
+	c = hold_writes(f);
+	start_send(f, &a[0], room, "first", NULL, 1);
+	start_send(f, &a[1], room, "once", "t1", 2);
+	/* The second finds the first in flight (or, if it runs late, stored). */
+	memset(&a[2], 0, sizeof(a[2]));
+	a[2] = (struct async_send){ .f = f, .room = room, .body = "once again", .txn = "t1",
+				    .rc = ROOM_ERROR };
+	assert_int_equal(pthread_create(&a[2].th, NULL, async_main, &a[2]), 0);
+	release_writes(c);
+	for (int i = 0; i < 3; i++) {
+		pthread_join(a[i].th, NULL);
+		assert_int_equal(a[i].rc, ROOM_OK);
+	}
+	assert_string_equal(a[1].res.event_id, a[2].res.event_id);
+	assert_int_equal(room_store_head(f->rs, room, &h), STORE_OK);
+	assert_int_equal(h.depth, 4 + 2);
+	room_head_clear(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_create_and_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits_and_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_sends_keep_one_extremity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipeline_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pipeline_txn_in_flight, setup, teardown),
 	};
 	scop_log_init("test_rooms", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
 	return cmocka_run_group_tests_name("rooms", tests, NULL, NULL);

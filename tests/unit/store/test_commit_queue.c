@@ -4,7 +4,8 @@
  *
  * Batches are made deterministic without timing: the first writer leads a
  * batch of its own and its work waits until the other writers are queued,
- * so they must all go into the next batch together. */
+ * so they must all go into the next batch together.  Submit/wait and
+ * chains are driven from one thread: the wait for the last item leads. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -395,6 +396,124 @@ static void test_many(void **state)
 	assert_int_equal(s.waiting, 0);
 }
 
+/* Submit fixes the order; one wait leads the batch that carries items
+ * nobody waits for yet; poll sees them done; waiting for them later
+ * answers at once. */
+static void test_submit_wait(void **state)
+{
+	struct fx *f = *state;
+	struct commit_queue_stats s;
+	struct commit_ticket t[3];
+	struct job jobs[3];
+	enum store_rc rc;
+	if (f->skip)
+		skip();
+	for (size_t i = 0; i < 3; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "s%zu", i);
+		job_init(f, &jobs[i], k);
+		commit_queue_submit(f->q, &t[i], work, &jobs[i], NULL, 0);
+	}
+	assert_int_equal(waiting(f), 3);
+	assert_int_equal(commit_queue_poll(f->q, &t[0], &rc), 0);
+	assert_int_equal(commit_queue_wait(f->q, &t[2]), STORE_OK);
+	for (size_t i = 0; i < 2; i++) {
+		rc = STORE_ERROR;
+		assert_int_equal(commit_queue_poll(f->q, &t[i], &rc), 1);
+		assert_int_equal(rc, STORE_OK);
+	}
+	assert_int_equal(commit_queue_wait(f->q, &t[0]), STORE_OK);
+	assert_int_equal(commit_queue_wait(f->q, &t[1]), STORE_OK);
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(jobs[i].seq, (int64_t)i + 1);
+		assert_int_equal(count_rows(f, jobs[i].k), 1);
+	}
+	assert_true(jobs[0].id < jobs[1].id && jobs[1].id < jobs[2].id);
+	commit_queue_stats(f->q, &s);
+	assert_int_equal(s.batches, 1);
+	assert_int_equal(s.largest, 3);
+	assert_int_equal(s.waiting, 0);
+}
+
+/* Submits n jobs from this thread (chained where chain[i]) and waits for
+ * them all. */
+static void run_chained(struct fx *f, struct job *jobs, size_t n, struct commit_chain *ch,
+			const int *chained, const uint64_t *epochs)
+{
+	struct commit_ticket t[MAXJOBS];
+	for (size_t i = 0; i < n; i++)
+		commit_queue_submit(f->q, &t[i], work, &jobs[i], chained[i] ? ch : NULL, epochs[i]);
+	for (size_t i = n; i-- > 0;)
+		jobs[i].rc = commit_queue_wait(f->q, &t[i]);
+}
+
+/* A failed item fails the later items of its chain without running them,
+ * in its batch and in later ones; other items go on; a new epoch works. */
+static void test_chain_poison(void **state)
+{
+	struct fx *f = *state;
+	struct commit_chain ch = { 0 };
+	struct job jobs[5];
+	static const int chained[] = { 1, 1, 1, 0, 1 };
+	static const uint64_t epochs[] = { 0, 0, 0, 0, 0 };
+	static const uint64_t fresh[] = { 1 };
+	if (f->skip)
+		skip();
+	commit_queue_free(f->q);
+	assert_non_null(f->q = commit_queue_new(get_conn, put_conn, f, 4));
+	for (size_t i = 0; i < 5; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "c%zu", i);
+		job_init(f, &jobs[i], k);
+	}
+	snprintf(jobs[1].k, sizeof(jobs[1].k), "c0"); /* fails: a duplicate */
+	/* Batches of 4: [c0, dup, c2, c3], then [c4] on its own. */
+	run_chained(f, jobs, 5, &ch, chained, epochs);
+	assert_int_equal(jobs[0].rc, STORE_OK);
+	assert_int_equal(jobs[1].rc, STORE_CONFLICT);
+	assert_int_equal(jobs[2].rc, STORE_ERROR);
+	assert_int_equal(jobs[2].seq, 0); /* its work never ran */
+	assert_int_equal(jobs[3].rc, STORE_OK); /* not in the chain */
+	assert_int_equal(jobs[4].rc, STORE_ERROR);
+	assert_int_equal(jobs[4].seq, 0);
+	assert_int_equal(commit_chain_epoch(&ch), 1);
+	assert_int_equal(count_rows(f, NULL), 2);
+	/* Rebuilt at the new epoch, the chain goes on. */
+	job_init(f, &jobs[0], "c5");
+	run_chained(f, jobs, 1, &ch, chained, fresh);
+	assert_int_equal(jobs[0].rc, STORE_OK);
+	assert_int_equal(commit_chain_epoch(&ch), 1);
+	assert_int_equal(count_rows(f, NULL), 3);
+}
+
+/* A batch that fails at COMMIT fails its chained items whose work had
+ * succeeded, and so poisons the chain for the next batch. */
+static void test_chain_commit_fails(void **state)
+{
+	struct fx *f = *state;
+	struct commit_chain ch = { 0 };
+	struct job jobs[3];
+	static const int chained[] = { 1, 1, 1 };
+	static const uint64_t epochs[] = { 0, 0, 0 };
+	if (f->skip)
+		skip();
+	commit_queue_free(f->q);
+	assert_non_null(f->q = commit_queue_new(get_conn, put_conn, f, 2));
+	for (size_t i = 0; i < 3; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "f%zu", i);
+		job_init(f, &jobs[i], k);
+	}
+	jobs[1].ref = "missing"; /* the deferred key fails COMMIT of [f0, f1] */
+	run_chained(f, jobs, 3, &ch, chained, epochs);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(jobs[i].rc, STORE_ERROR);
+	assert_true(jobs[0].seq > 0 && jobs[1].seq > 0);
+	assert_int_equal(jobs[2].seq, 0);
+	assert_int_equal(commit_chain_epoch(&ch), 1);
+	assert_int_equal(count_rows(f, NULL), 0);
+}
+
 #define BOTH(t)                                                                           \
 	cmocka_unit_test_setup_teardown(t, setup_sqlite, teardown),                       \
 	cmocka_unit_test_setup_teardown(t, setup_pg, teardown)
@@ -408,6 +527,9 @@ int main(void)
 		BOTH(test_commit_fails),
 		BOTH(test_max_batch),
 		BOTH(test_many),
+		BOTH(test_submit_wait),
+		BOTH(test_chain_poison),
+		BOTH(test_chain_commit_fails),
 	};
 	scop_log_init("test_commit_queue", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
 	return cmocka_run_group_tests_name("commit_queue", tests, NULL, NULL);
