@@ -211,18 +211,6 @@ out:
 
 /* ---- joining side ----------------------------------------------------- */
 
-static void path_escape(struct buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    *p == '-' || *p == '.' || *p == '_' || *p == '~')
-			buf_putc(b, (char)*p);
-		else
-			buf_printf(b, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-	}
-}
-
 struct join_ctx {
 	struct fed_service *fs;
 	const char *user_id;
@@ -287,7 +275,7 @@ static int resolve_alias(struct join_ctx *j, const char *alias, char *room_id, s
 		return fail(j, 404, "M_NOT_FOUND", "Unknown room alias", NULL);
 	buf_init(&uri, 256);
 	buf_puts(&uri, "/_matrix/federation/v1/query/directory?room_alias=");
-	path_escape(&uri, alias);
+	fed_path_escape(&uri, alias);
 	if (!uri.data || request(j, dom, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0) {
 		buf_free(&uri);
 		return fail(j, 502, "M_UNKNOWN", "Cannot reach the alias's server: %s", err);
@@ -477,9 +465,9 @@ static int handshake_make(struct join_ctx *j, const struct member_flow *f, const
 	*ev = NULL;
 	buf_init(&uri, 512);
 	buf_printf(&uri, "/_matrix/federation/v1/make_%s/", f->membership);
-	path_escape(&uri, room_id);
+	fed_path_escape(&uri, room_id);
 	buf_putc(&uri, '/');
-	path_escape(&uri, j->user_id);
+	fed_path_escape(&uri, j->user_id);
 	for (int k = 0; f->list_versions && k < n; k++)
 		buf_printf(&uri, "%sver=%s", k ? "&" : "?", all[k].id);
 	if (!uri.data || request(j, dest, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0) {
@@ -540,9 +528,9 @@ static int handshake_send(struct join_ctx *j, const struct member_flow *f, const
 	}
 	buf_init(&uri, 512);
 	buf_printf(&uri, "/_matrix/federation/%s/send_%s/", f->send_version, f->membership);
-	path_escape(&uri, room_id);
+	fed_path_escape(&uri, room_id);
 	buf_putc(&uri, '/');
-	path_escape(&uri, id);
+	fed_path_escape(&uri, id);
 	if (!uri.data || request(j, dest, "PUT", uri.data, ev, &status, answer, err, sizeof(err)) < 0) {
 		buf_free(&uri);
 		snprintf(what, sizeof(what), ": %s", err);
@@ -825,9 +813,9 @@ int fed_invite_remote(void *arg, const struct room_version *rv, json_t **event, 
 	}
 	buf_init(&uri, 256);
 	buf_puts(&uri, "/_matrix/federation/v2/invite/");
-	path_escape(&uri, event_room_id(*event) ? event_room_id(*event) : "");
+	fed_path_escape(&uri, event_room_id(*event) ? event_room_id(*event) : "");
 	buf_putc(&uri, '/');
-	path_escape(&uri, id);
+	fed_path_escape(&uri, id);
 	body = json_pack("{s:s,s:O,s:O}", "room_version", rv->id, "event", *event, "invite_room_state", stripped);
 	if (!uri.data || !body || request(&j, dest, "PUT", uri.data, body, &status, &reply, err, sizeof(err)) < 0) {
 		snprintf(why, whylen, "%s", uri.data && body ? err : "out of memory");
@@ -1007,9 +995,9 @@ int fed_fetch_state(struct fed_service *fs, const char *origin, const char *room
 	if (!prev || !v.events || !v.rejected || !fetched || !none)
 		goto out;
 	buf_puts(&uri, "/_matrix/federation/v1/state_ids/");
-	path_escape(&uri, room_id);
+	fed_path_escape(&uri, room_id);
 	buf_puts(&uri, "?event_id=");
-	path_escape(&uri, prev);
+	fed_path_escape(&uri, prev);
 	err[0] = '\0';
 	if (!uri.data || request(&j, origin, "GET", uri.data, NULL, &status, &reply, err, sizeof(err)) < 0 ||
 	    status != 200 || !json_is_array(json_object_get(reply, "pdu_ids"))) {
@@ -1032,7 +1020,7 @@ int fed_fetch_state(struct fed_service *fs, const char *origin, const char *room
 		buf_free(&uri);
 		buf_init(&uri, 256);
 		buf_puts(&uri, "/_matrix/federation/v1/event/");
-		path_escape(&uri, id);
+		fed_path_escape(&uri, id);
 		if (uri.data && request(&j, origin, "GET", uri.data, NULL, &status, &one, err, sizeof(err)) == 0 &&
 		    status == 200 && json_is_object(ev = json_array_get(json_object_get(one, "pdus"), 0)))
 			json_array_append(fetched, ev);

@@ -11,7 +11,8 @@ federation_libscopfed_a_SOURCES += \
 	federation/read_params.c federation/read_params.h
 
 UNIT_TESTS += tests/unit/federation/test_edu
-tests_unit_federation_test_edu_SOURCES = tests/unit/federation/test_edu.c
+tests_unit_federation_test_edu_SOURCES = tests/unit/federation/test_edu.c \
+	tests/unit/room_fixture.c tests/unit/room_fixture.h
 tests_unit_federation_test_edu_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
 tests_unit_federation_test_edu_LDADD = $(FEDAPI_LIBS) $(CMOCKA_TEST_LIBS)
 
@@ -39,6 +40,7 @@ EXTRA_DIST += tests/fuzz/corpus/fed_read
 EXTRA_DIST += tests/synapse/interop_edu.py
 
 UNIT_TESTS += tests/unit/federation/test_room_servers
-tests_unit_federation_test_room_servers_SOURCES = tests/unit/federation/test_room_servers.c
+tests_unit_federation_test_room_servers_SOURCES = tests/unit/federation/test_room_servers.c \
+	tests/unit/room_fixture.c tests/unit/room_fixture.h
 tests_unit_federation_test_room_servers_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(MHD_CFLAGS) $(CURL_CFLAGS) $(STORE_CFLAGS)
 tests_unit_federation_test_room_servers_LDADD = $(FEDAPI_LIBS) $(CMOCKA_TEST_LIBS)

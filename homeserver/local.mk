@@ -108,6 +108,11 @@ bench_bench_http_SOURCES = bench/bench_http.c
 bench_bench_http_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 bench_bench_http_LDADD = $(CURL_LIBS) $(COMMON_LIBS)
 EXTRA_DIST += bench/bench_accounts.sh
+# rooms_send() from 1-64 threads, one room and own rooms (the event pipeline).
+BENCH_PROGS += bench/bench_rooms_send
+bench_bench_rooms_send_SOURCES = bench/bench_rooms_send.c
+bench_bench_rooms_send_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
+bench_bench_rooms_send_LDADD = $(HS_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_api
 tests_fuzz_fuzz_hs_api_SOURCES = tests/fuzz/fuzz_hs_api.c
 tests_fuzz_fuzz_hs_api_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
@@ -152,7 +157,8 @@ EXTRA_DIST += tests/e2e/test_relations_search.py
 SCRIPT_TESTS += tests/e2e/test_aggregations.py
 EXTRA_DIST += tests/e2e/test_aggregations.py
 UNIT_TESTS += tests/unit/homeserver/test_aggregations
-tests_unit_homeserver_test_aggregations_SOURCES = tests/unit/homeserver/test_aggregations.c
+tests_unit_homeserver_test_aggregations_SOURCES = tests/unit/homeserver/test_aggregations.c \
+	tests/unit/room_fixture.c tests/unit/room_fixture.h
 tests_unit_homeserver_test_aggregations_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_aggregations_LDADD = $(HS_TEST_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_search

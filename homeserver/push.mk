@@ -6,7 +6,8 @@ homeserver_libscophs_a_SOURCES += \
 	homeserver/push_counts.c homeserver/push_counts.h
 
 UNIT_TESTS += tests/unit/homeserver/test_push_rules tests/unit/homeserver/test_push_counts
-tests_unit_homeserver_test_push_counts_SOURCES = tests/unit/homeserver/test_push_counts.c
+tests_unit_homeserver_test_push_counts_SOURCES = tests/unit/homeserver/test_push_counts.c \
+	tests/unit/room_fixture.c tests/unit/room_fixture.h
 tests_unit_homeserver_test_push_counts_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_push_counts_LDADD = $(HS_TEST_LIBS)
 tests_unit_homeserver_test_push_rules_SOURCES = tests/unit/homeserver/test_push_rules.c

@@ -5,8 +5,21 @@
  * checks it against the current state, hashes and signs it with the
  * server key, persists it with everything it changes in one store
  * transaction (store_rooms.h), then updates the cache and tells the
- * listener (the /sync hub) whom to wake.  Writes of one room are
- * serialised by a per-room lock, so concurrent sends never fork the DAG.
+ * listener (the /sync hub) whom to wake.  Events of one room are built
+ * one at a time under a per-room lock, so concurrent sends never fork the
+ * DAG.
+ *
+ * Message events (no state_key; room versions 3 and up) are pipelined:
+ * the event is built and its append submitted under the lock, the cache
+ * moves on at once, and the commit is waited for outside the lock, so
+ * concurrent sends to one room share a group commit.  rooms_send() still
+ * answers only once its event is committed.  The listener and the
+ * federation hook hear of a room's events after their commit, in commit
+ * order.  If an append fails, the appends built on it fail too and the
+ * cache is reloaded from the store before the room's next event.  State
+ * events and remote events wait until no message of the room is in
+ * flight, and state events commit under the lock (the next event needs
+ * their state group, which the store hands out).
  *
  * The cache holds, per room touched since start, its version, current
  * state (events), forward extremities and depth; it is loaded from the

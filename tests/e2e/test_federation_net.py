@@ -17,6 +17,7 @@ from scoptest import Tap, SRCDIR, BUILDDIR  # noqa: E402
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 from dnsserver import KnotServer  # noqa: E402
+import fedhs  # noqa: E402
 import fedpeer  # noqa: E402
 
 import signedjson.key  # noqa: E402
@@ -120,12 +121,7 @@ try:
 
     # ---- inbound X-Matrix, signed by signedjson ----
     def xmatrix(origin, sk, method, uri, content, destination=ORIGIN):
-        req = {"method": method, "uri": uri, "origin": origin, "destination": destination}
-        if content is not None:
-            req["content"] = content
-        sig = signedjson.sign.sign_json(req, origin, sk)["signatures"][origin]["ed25519:" + sk.version]
-        return 'X-Matrix origin="%s",destination="%s",key="ed25519:%s",sig="%s"' % (
-            origin, destination, sk.version, sig)
+        return fedhs.xmatrix(origin, sk, method, uri, content, destination)
     body = {"pdus": [], "edus": [{"edu_type": "m.typing", "content": {"é": 1}}]}
     uri = "/_matrix/federation/v1/send/42?x=%20y"
     hdr = xmatrix(good, peer.key_for(good), "PUT", uri, body)

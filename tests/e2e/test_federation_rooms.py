@@ -160,6 +160,8 @@ try:
     t.ok(s == 200 and joined(hs2, btok, room3) == {alice, bob}, "alice accepts: joined on both sides", (s, j))
     erin, etok = hs2.register("erin")
     s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/invite" % q(room), {"user_id": erin}, token=atok)
+    t.ok(s == 200 and hs2.wait(lambda: invited(hs2, etok, room)), "alice invites erin of hs2; hs2 shows it",
+         (s, j))
     s0, j0 = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {"reason": "no thanks"}, token=etok)
 
@@ -167,11 +169,19 @@ try:
         s, j = hs.client("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (q(rid), q(user)), token=tok)
         return (j or {}).get("membership") if s == 200 else None
     t.ok(s == 200 and hs1.wait(lambda: member_of(hs1, atok, room, erin) == "leave"),
-         "erin on hs2 rejects alice's invite (make_leave/send_leave through hs1)", (s, j))
+         "erin on hs2 rejects alice's invite (hs2 is in the room: its own leave, sent to hs1)", (s, j))
     s, j = hs2.client("GET", "/_matrix/client/v3/sync?since=%s&timeout=0" % j0.get("next_batch"), token=etok)
     s2, j2 = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=etok)
     t.ok(s == 200 and s2 == 200 and room not in (j2 or {}).get("rooms", {}).get("invite", {}),
          "erin's /sync no longer lists the invite", (s, j, j2))
+    s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {"name": "Not for hs2", "invite": [erin]}, token=atok)
+    room7 = (j or {}).get("room_id")
+    t.ok(s == 200 and hs2.wait(lambda: invited(hs2, etok, room7)),
+         "alice invites erin to a room hs2 is not in; hs2 shows it", (s, j))
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room7), {}, token=etok)
+    t.ok(s == 200 and hs1.wait(lambda: member_of(hs1, atok, room7, erin) == "leave") and
+         hs2.wait(lambda: not invited(hs2, etok, room7)),
+         "erin rejects it through hs1 (make_leave/send_leave); the invite is gone from her /sync", (s, j))
     # ---- a restricted room of hs1: members of `room` may join ----
     s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
         "preset": "private_chat", "name": "Members only",

@@ -95,7 +95,7 @@ try:
     s, j = hs2.fed("GET", dpath, headers={"Authorization": hdr})
     t.ok(s == 200 and j.get("user_id") == bob, "a request signed with hs1's key by signedjson is accepted", (s, j))
     rogue = signedjson.key.generate_signing_key(hs1.sk.version)
-    s, j = hs2.fed("GET", dpath, headers={"Authorization": xmatrix(hs1.name, rogue, "GET", dpath, None, hs2.name)})
+    s, j = hs2.signed(hs1.name, rogue, "GET", dpath)
     t.ok(s == 401 and j.get("errcode") == "M_UNAUTHORIZED", "forged signature (another key, same key id) is 401",
          (s, j))
     s, j = hs2.fed("GET", dpath, headers={"Authorization": xmatrix(PEER, hs1.sk, "GET", dpath, None, hs2.name)
@@ -115,20 +115,18 @@ try:
     s, j = hs2.fed("GET", "/_matrix/key/v2/query/%s?minimum_valid_until_ts=soon" % urllib.parse.quote(hs1.name))
     t.ok(s == 400, "a bad minimum_valid_until_ts is 400", (s, j))
     txn = {"origin": hs1.name, "origin_server_ts": 1, "pdus": [], "edus": []}
-    s, j = hs2.fed("PUT", "/_matrix/federation/v1/send/1", txn,
-                   headers={"Authorization": xmatrix(hs1.name, rogue, "PUT", "/_matrix/federation/v1/send/1",
-                                                     txn, hs2.name)})
+    s, j = hs2.signed(hs1.name, rogue, "PUT", "/_matrix/federation/v1/send/1", txn)
     t.ok(s == 401, "a transaction with a forged signature is 401", (s, j))
     epath = "/_matrix/federation/v1/no_such_endpoint/%24nothing"
-    s, j = hs2.fed("GET", epath, headers={"Authorization": xmatrix(hs1.name, rogue, "GET", epath, None, hs2.name)})
+    s, j = hs2.signed(hs1.name, rogue, "GET", epath)
     t.ok(s == 401, "unknown federation endpoints authenticate first (forged: 401)", (s, j))
-    s, j = hs2.fed("GET", epath, headers={"Authorization": xmatrix(hs1.name, hs1.sk, "GET", epath, None, hs2.name)})
+    s, j = hs2.signed(hs1.name, hs1.sk, "GET", epath)
     t.ok(s == 404 and j.get("errcode") == "M_UNRECOGNIZED", "... then answer 404 M_UNRECOGNIZED", (s, j))
 
     # ---- inbound transactions: PDUs through the receipt checks ----
     def send(origin, sk, txn_id, txn):
         path = "/_matrix/federation/v1/send/" + txn_id
-        return hs2.fed("PUT", path, txn, headers={"Authorization": xmatrix(origin, sk, "PUT", path, txn, hs2.name)})
+        return hs2.signed(origin, sk, "PUT", path, txn)
     s, j = send(hs1.name, hs1.sk, "2", dict(txn, origin=PEER))
     t.ok(s == 400, "a transaction whose origin is not the authenticated server is 400", (s, j))
     s, j = send(hs1.name, hs1.sk, "3", dict(txn, pdus="x"))
@@ -162,7 +160,7 @@ try:
 
     # ---- make_join, and the signed template through /send ----
     def peer_get(path):
-        return hs2.fed("GET", path, headers={"Authorization": xmatrix(PEER, pk, "GET", path, None, hs2.name)})
+        return hs2.signed(PEER, pk, "GET", path)
     joiner = "@x:" + PEER
     mj = "/_matrix/federation/v1/make_join/%s/%s" % (urllib.parse.quote(room_id), urllib.parse.quote(joiner))
     s, j = peer_get(mj + "?ver=10&ver=11&ver=12")
@@ -300,13 +298,11 @@ try:
 
     # ---- the Python peer (Synapse's signedjson) as origin ----
     ppath = "/_matrix/federation/v1/query/profile?user_id=" + urllib.parse.quote(bob) + "&field=displayname"
-    s, j = hs2.fed("GET", ppath, headers={"Authorization": xmatrix(PEER, peer.key_for(PEER), "GET", ppath, None,
-                                                                   hs2.name)})
+    s, j = hs2.signed(PEER, peer.key_for(PEER), "GET", ppath)
     t.ok(s == 200 and j.get("displayname", "bob") == "bob" and "avatar_url" not in j,
          "a request signed by the Python peer is accepted (key fetched from the peer)", (s, j))
     npath = "/_matrix/federation/v1/query/profile?user_id=" + urllib.parse.quote("@nobody:" + hs2.name)
-    s, j = hs2.fed("GET", npath, headers={"Authorization": xmatrix(PEER, peer.key_for(PEER), "GET", npath, None,
-                                                                   hs2.name)})
+    s, j = hs2.signed(PEER, peer.key_for(PEER), "GET", npath)
     t.ok(s == 404 and j.get("errcode") == "M_NOT_FOUND", "profile of an unknown user is 404 M_NOT_FOUND", (s, j))
     s, j = hs2.fed("GET", ppath.replace("displayname", "avatar_url"),
                    headers={"Authorization": xmatrix(PEER, peer.key_for(PEER), "GET", ppath, None, hs2.name)})

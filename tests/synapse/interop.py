@@ -26,7 +26,6 @@ scopd does not have yet are reported as TAP TODO when they fail, so the
 script tells what works today without failing for what is still to come.
 """
 import os
-import shutil
 import sys
 import tempfile
 import traceback
@@ -40,7 +39,7 @@ if not SYNAPSE_SRC:
 
 from scoptest import Tap  # noqa: E402
 from synapsetest import (Scopd, start_pair, verified, q, wait_for, timeline_bodies, joined_members,  # noqa: E402
-                         free_port)
+                         free_port, finish)
 import json  # noqa: E402
 import signedjson.key  # noqa: E402
 
@@ -396,17 +395,4 @@ try:
 except Exception:  # noqa: BLE001
     t.ok(False, "interop run raised", traceback.format_exc())
 finally:
-    stopped = [hs.proc.stop(timeout=30) for hs in servers if isinstance(hs, Scopd)]
-    for hs in servers:
-        if not isinstance(hs, Scopd):
-            hs.proc.stop(timeout=30)
-    if stopped:
-        t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
-    if t.failed or os.environ.get("VERBOSE"):
-        for hs in servers:
-            sys.stderr.write("==== %s log tail\n%s\n" % (hs.name, hs.log()[-6000:]))
-    if not os.environ.get("KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        sys.stderr.write("kept %s\n" % work)
-t.done()
+    finish(t, work, servers)

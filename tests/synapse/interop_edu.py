@@ -11,7 +11,6 @@ side's typing, m.read receipt and presence must reach the other side's
 client API."""
 import json
 import os
-import shutil
 import sys
 import tempfile
 import traceback
@@ -24,7 +23,7 @@ if not SYNAPSE_SRC:
     sys.exit(0)
 
 from scoptest import Tap  # noqa: E402
-from synapsetest import Scopd, start_pair, q, wait_for  # noqa: E402
+from synapsetest import finish, start_pair, q, wait_for  # noqa: E402
 
 t = Tap()
 work = tempfile.mkdtemp(prefix="scop-synapse-edu-")
@@ -90,17 +89,4 @@ try:
 except Exception:  # noqa: BLE001
     t.ok(False, "interop run raised", traceback.format_exc())
 finally:
-    stopped = [hs.proc.stop(timeout=30) for hs in servers if isinstance(hs, Scopd)]
-    for hs in servers:
-        if not isinstance(hs, Scopd):
-            hs.proc.stop(timeout=30)
-    if stopped:
-        t.ok(all(rc == 0 for rc in stopped), "scopd stops cleanly", stopped)
-    if t.failed or os.environ.get("VERBOSE"):
-        for hs in servers:
-            sys.stderr.write("==== %s log tail\n%s\n" % (hs.name, hs.log()[-6000:]))
-    if not os.environ.get("KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
-    else:
-        sys.stderr.write("kept %s\n" % work)
-t.done()
+    finish(t, work, servers)

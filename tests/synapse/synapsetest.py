@@ -7,6 +7,7 @@ are tests/federation/fedhs.py's.  Everything lives under one work directory
 the caller owns."""
 import json
 import os
+import shutil
 import sys
 import time
 
@@ -167,3 +168,23 @@ def start_pair(work, room_version, presence=False):
         syn.proc.stop()
         raise
     return syn, scop
+
+
+def finish(t, work, servers):
+    """The end of an interop script: stops servers (scopd first, and
+    checks it exits 0), prints their log tails when a check failed or with
+    VERBOSE, removes work unless KEEP is set, and ends t."""
+    stopped = [hs.proc.stop(timeout=30) for hs in servers if isinstance(hs, Scopd)]
+    for hs in servers:
+        if not isinstance(hs, Scopd):
+            hs.proc.stop(timeout=30)
+    if stopped:
+        t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
+    if t.failed or os.environ.get("VERBOSE"):
+        for hs in servers:
+            sys.stderr.write("==== %s log tail\n%s\n" % (hs.name, hs.log()[-6000:]))
+    if not os.environ.get("KEEP"):
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        sys.stderr.write("kept %s\n" % work)
+    t.done()

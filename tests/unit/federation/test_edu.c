@@ -15,6 +15,7 @@
 #include "federation/edu_parse.h"
 #include "federation/read_params.h"
 #include "homeserver/rooms.h"
+#include "tests/unit/room_fixture.h"
 
 #define ORIGIN "remote.test:8448"
 #define BOB "@bob:remote.test:8448"
@@ -223,12 +224,7 @@ static void test_build_roundtrip(void **state)
 /* ---- applying, over a real rooms on SQLite ---- */
 
 struct fx {
-	char dir[64];
-	char path[128];
-	struct store *st;
-	struct room_store *rs;
-	struct rooms *rooms;
-	struct scop_ed25519 key;
+	struct room_fixture rf;
 	char room_id[EVENT_ID_BUF];
 	char other_room[EVENT_ID_BUF];
 	char msg_id[EVENT_ID_BUF];
@@ -240,46 +236,29 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
 	struct room_result res;
-	char err[256];
-	json_t *content = NULL, *preset = NULL;
+	json_t *content;
 	if (!f)
 		return -1;
 	*state = f;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/scop-edu-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	if (store_open("sqlite", f->path, &f->st, err, sizeof(err)) != STORE_OK ||
-	    room_store_open("sqlite", f->path, &f->rs, err, sizeof(err)) != STORE_OK ||
-	    scop_ed25519_generate(&f->key, "t1") < 0 || !(f->rooms = rooms_new(f->rs, "local.test", &f->key)))
+	if (room_fixture_open(&f->rf, "edu", "local.test") < 0 ||
+	    room_fixture_public_room(&f->rf, "@alice:local.test", f->room_id, sizeof(f->room_id)) < 0)
 		goto fail;
-	preset = json_pack("[{s:s,s:s,s:{s:s}},{s:s,s:s,s:{s:{},s:i,s:i}},{s:s,s:s,s:{s:s}}]",
-			   "type", "m.room.member", "state_key", "@alice:local.test", "content", "membership", "join",
-			   "type", "m.room.power_levels", "state_key", "", "content", "users", "state_default", 50,
-			   "events_default", 0, "type", "m.room.join_rules", "state_key", "", "content",
-			   "join_rule", "public");
-	if (rooms_create(f->rooms, "@alice:local.test", NULL, NULL, preset, &res) != ROOM_OK)
-		goto fail;
-	snprintf(f->room_id, sizeof(f->room_id), "%s", res.room_id);
 	/* The origin_server_ts differs, so the second create is another room. */
 	usleep(2000);
-	if (rooms_create(f->rooms, "@alice:local.test", NULL, NULL, preset, &res) != ROOM_OK)
+	if (room_fixture_public_room(&f->rf, "@alice:local.test", f->other_room, sizeof(f->other_room)) < 0)
 		goto fail;
-	snprintf(f->other_room, sizeof(f->other_room), "%s", res.room_id);
-	json_decref(preset);
-	preset = NULL;
 	/* The remote user joins the first room (this test signs the join as
 	 * the local server: only the membership matters here). */
 	content = json_pack("{s:s}", "membership", "join");
 	struct room_send s = { f->room_id, BOB, "m.room.member", BOB, content, NULL, NULL, NULL };
-	if (rooms_send(f->rooms, &s, &res) != ROOM_OK)
+	if (rooms_send(f->rf.rooms, &s, &res) != ROOM_OK) {
+		json_decref(content);
 		goto fail;
+	}
 	snprintf(f->msg_id, sizeof(f->msg_id), "%s", res.event_id);
 	json_decref(content);
 	return 0;
 fail:
-	json_decref(preset);
-	json_decref(content);
 	teardown(state);
 	return -1;
 }
@@ -287,17 +266,7 @@ fail:
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[200];
-	static const char *suffix[] = { "", "-wal", "-shm" };
-	rooms_free(f->rooms);
-	room_store_close(f->rs);
-	store_close(f->st);
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	scop_ed25519_clear(&f->key);
+	room_fixture_close(&f->rf);
 	free(f);
 	return 0;
 }
@@ -309,7 +278,7 @@ static int apply_json(struct fx *f, json_t *j)
 	int rc;
 	assert_non_null(j);
 	assert_int_equal(fed_edu_parse(j, ORIGIN, &e, err, sizeof(err)), 0);
-	rc = fed_edu_apply(f->rooms, &e);
+	rc = fed_edu_apply(f->rf.rooms, &e);
 	fed_edu_clear(&e);
 	json_decref(j);
 	return rc;
@@ -321,7 +290,7 @@ static void test_apply_typing(void **state)
 	json_t *ev;
 	assert_int_equal(apply_json(f, json_pack("{s:s,s:{s:s,s:s,s:b}}", "edu_type", "m.typing", "content", "room_id",
 						 f->room_id, "user_id", BOB, "typing", 1)), 0);
-	ev = rooms_typing_event(f->rooms, f->room_id, 0);
+	ev = rooms_typing_event(f->rf.rooms, f->room_id, 0);
 	assert_non_null(ev);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(json_object_get(ev, "content"),
 									     "user_ids"), 0)), BOB);
@@ -329,10 +298,10 @@ static void test_apply_typing(void **state)
 	/* Not in the other room: nothing. */
 	assert_int_equal(apply_json(f, json_pack("{s:s,s:{s:s,s:s,s:b}}", "edu_type", "m.typing", "content", "room_id",
 						 f->other_room, "user_id", BOB, "typing", 1)), -1);
-	assert_null(rooms_typing_event(f->rooms, f->other_room, 0));
+	assert_null(rooms_typing_event(f->rf.rooms, f->other_room, 0));
 	assert_int_equal(apply_json(f, json_pack("{s:s,s:{s:s,s:s,s:b}}", "edu_type", "m.typing", "content", "room_id",
 						 f->room_id, "user_id", BOB, "typing", 0)), 0);
-	ev = rooms_typing_event(f->rooms, f->room_id, 0);
+	ev = rooms_typing_event(f->rf.rooms, f->room_id, 0);
 	assert_true(!ev || json_array_size(json_object_get(json_object_get(ev, "content"), "user_ids")) == 0);
 	json_decref(ev);
 }
@@ -346,12 +315,12 @@ static void test_apply_receipt_presence(void **state)
 	assert_int_equal(apply_json(f, json_pack("{s:s,s:{s:{s:{s:{s:[s]}}},s:{s:{s:{s:[s]}}}}}", "edu_type",
 						 "m.receipt", "content", f->room_id, "m.read", BOB, "event_ids",
 						 f->msg_id, f->other_room, "m.read", BOB, "event_ids", f->msg_id)), 0);
-	assert_int_equal(room_store_receipts_since(f->rs, f->room_id, 0, &list, &n), STORE_OK);
+	assert_int_equal(room_store_receipts_since(f->rf.rs, f->room_id, 0, &list, &n), STORE_OK);
 	assert_int_equal(n, 1);
 	assert_string_equal(list[0].user_id, BOB);
 	assert_string_equal(list[0].value, f->msg_id);
 	room_extra_list_free(list, n);
-	assert_int_equal(room_store_receipts_since(f->rs, f->other_room, 0, &list, &n), STORE_OK);
+	assert_int_equal(room_store_receipts_since(f->rf.rs, f->other_room, 0, &list, &n), STORE_OK);
 	assert_int_equal(n, 0);
 	room_extra_list_free(list, n);
 
@@ -359,12 +328,12 @@ static void test_apply_receipt_presence(void **state)
 						 "content", "push", "user_id", BOB, "presence", "unavailable",
 						 "status_msg", "lunch", "user_id", "@nobody:remote.test:8448",
 						 "presence", "online")), 0);
-	p = rooms_presence_get(f->rooms, BOB);
+	p = rooms_presence_get(f->rf.rooms, BOB);
 	assert_string_equal(json_string_value(json_object_get(p, "presence")), "unavailable");
 	assert_string_equal(json_string_value(json_object_get(p, "status_msg")), "lunch");
 	json_decref(p);
 	/* A user in no room here is not remembered. */
-	p = rooms_presence_get(f->rooms, "@nobody:remote.test:8448");
+	p = rooms_presence_get(f->rf.rooms, "@nobody:remote.test:8448");
 	assert_string_equal(json_string_value(json_object_get(p, "presence")), "offline");
 	json_decref(p);
 }

@@ -15,17 +15,13 @@
 #include "common/log.h"
 #include "homeserver/aggregations.h"
 #include "homeserver/rooms.h"
+#include "tests/unit/room_fixture.h"
 #include "homeserver/store/store.h"
 #include "homeserver/store/store_relsearch.h"
 
 struct fx {
-	char dir[64];
-	char path[128];
-	struct store *st;
-	struct room_store *rs;
+	struct room_fixture rf;
 	struct relsearch *q;
-	struct rooms *rooms;
-	struct scop_ed25519 key;
 	char room[EVENT_ID_BUF];
 	int txn;
 };
@@ -36,20 +32,10 @@ struct fx {
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[200];
-	static const char *suffix[] = { "", "-wal", "-shm" };
 	if (!f)
 		return 0;
-	rooms_free(f->rooms);
 	relsearch_close(f->q);
-	room_store_close(f->rs);
-	store_close(f->st);
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	scop_ed25519_clear(&f->key);
+	room_fixture_close(&f->rf);
 	free(f);
 	return 0;
 }
@@ -63,20 +49,13 @@ static int setup(void **state)
 	if (!f)
 		return -1;
 	*state = f;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/scop-aggr-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	if (store_open("sqlite", f->path, &f->st, err, sizeof(err)) != STORE_OK ||
-	    room_store_open("sqlite", f->path, &f->rs, err, sizeof(err)) != STORE_OK ||
-	    relsearch_open("sqlite", f->path, &f->q, err, sizeof(err)) != STORE_OK ||
-	    scop_ed25519_generate(&f->key, "t1") < 0 ||
-	    !(f->rooms = rooms_new(f->rs, "test", &f->key)))
+	if (room_fixture_open(&f->rf, "aggr", "test") < 0 ||
+	    relsearch_open("sqlite", f->rf.path, &f->q, err, sizeof(err)) != STORE_OK)
 		return -1;
 	init = json_pack("[{s:s,s:s,s:{s:s}},{s:s,s:s,s:{s:s}}]", "type", "m.room.member",
 			 "state_key", ALICE, "content", "membership", "join", "type",
 			 "m.room.join_rules", "state_key", "", "content", "join_rule", "public");
-	if (rooms_create(f->rooms, ALICE, NULL, NULL, init, &res) != ROOM_OK)
+	if (rooms_create(f->rf.rooms, ALICE, NULL, NULL, init, &res) != ROOM_OK)
 		return -1;
 	json_decref(init);
 	strcpy(f->room, res.room_id);
@@ -92,7 +71,7 @@ static void send(struct fx *f, const char *content, char *id)
 	struct room_send s = { f->room, ALICE, "m.room.message", NULL, c, NULL, "DEV", txn };
 	assert_non_null(c);
 	snprintf(txn, sizeof(txn), "t%d", ++f->txn);
-	assert_int_equal(rooms_send(f->rooms, &s, &res), ROOM_OK);
+	assert_int_equal(rooms_send(f->rf.rooms, &s, &res), ROOM_OK);
 	json_decref(c);
 	strcpy(id, res.event_id);
 }
@@ -117,8 +96,8 @@ static json_t *client(struct fx *f, const char *id, const char *viewer)
 {
 	struct room_event e;
 	json_t *ce;
-	assert_int_equal(room_store_event_get(f->rs, id, &e), STORE_OK);
-	ce = rooms_client_event(f->rooms, &e, viewer, NULL);
+	assert_int_equal(room_store_event_get(f->rf.rs, id, &e), STORE_OK);
+	ce = rooms_client_event(f->rf.rooms, &e, viewer, NULL);
 	room_event_clear(&e);
 	assert_non_null(ce);
 	return ce;
@@ -161,7 +140,7 @@ static void test_bundles(void **state)
 
 	evs = json_pack("[o,o,o]", client(f, root, ALICE), client(f, plain, ALICE),
 			client(f, root, ALICE));
-	assert_int_equal(aggr_bundle(f->q, f->rooms, evs, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle(f->q, f->rf.rooms, evs, ALICE, NULL), 0);
 	for (size_t i = 0; i < 3; i += 2) { /* both copies of root */
 		json_t *ev = json_array_get(evs, i);
 		th = rel(ev, "m.thread");
@@ -185,7 +164,7 @@ static void test_bundles(void **state)
 
 	/* Carol is not in the room: counts, but no event she may not see. */
 	evs = json_pack("[o]", client(f, root, CAROL));
-	assert_int_equal(aggr_bundle(f->q, f->rooms, evs, CAROL, NULL), 0);
+	assert_int_equal(aggr_bundle(f->q, f->rf.rooms, evs, CAROL, NULL), 0);
 	th = rel(json_array_get(evs, 0), "m.thread");
 	assert_int_equal(json_integer_value(json_object_get(th, "count")), 2);
 	assert_true(json_is_false(json_object_get(th, "current_user_participated")));
@@ -204,14 +183,14 @@ static void test_entry_points(void **state)
 	relate(f, r1, "m.thread", root);
 
 	ev = client(f, root, ALICE);
-	assert_int_equal(aggr_bundle_one(f->q, f->rooms, ev, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle_one(f->q, f->rf.rooms, ev, ALICE, NULL), 0);
 	assert_non_null(rel(ev, "m.thread"));
 	json_decref(ev);
 
 	sync = json_pack("{s:{s:{s:{s:{s:[o]}}},s:{s:{s:{s:[o]}}}}}", "rooms", "join", f->room,
 			 "timeline", "events", client(f, root, ALICE), "leave", "!gone:test",
 			 "timeline", "events", client(f, root, ALICE));
-	assert_int_equal(aggr_bundle_sync(f->q, f->rooms, sync, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle_sync(f->q, f->rf.rooms, sync, ALICE, NULL), 0);
 	assert_non_null(rel(json_array_get(json_object_get(json_object_get(json_object_get(
 		json_object_get(json_object_get(sync, "rooms"), "join"), f->room), "timeline"),
 		"events"), 0), "m.thread"));
@@ -223,7 +202,7 @@ static void test_entry_points(void **state)
 	before = json_pack("[o]", client(f, root, ALICE));
 	after = json_array();
 	ev = client(f, r1, ALICE);
-	assert_int_equal(aggr_bundle_context(f->q, f->rooms, before, ev, after, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle_context(f->q, f->rf.rooms, before, ev, after, ALICE, NULL), 0);
 	assert_non_null(rel(json_array_get(before, 0), "m.thread"));
 	assert_null(rel(ev, "m.thread"));
 	json_decref(before);
@@ -241,20 +220,20 @@ static void test_bad_input(void **state)
 	relate(f, r1, "m.thread", root);
 	/* Not events, no event_id, a number for an ID, an ID never stored. */
 	evs = json_pack("[i,s,{},{s:i},{s:s},n]", 3, "x", "event_id", 4, "event_id", "$nope");
-	assert_int_equal(aggr_bundle(f->q, f->rooms, evs, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle(f->q, f->rf.rooms, evs, ALICE, NULL), 0);
 	assert_null(json_object_get(json_array_get(evs, 2), "unsigned"));
 	json_decref(evs);
 	/* A redacted parent bundles nothing. */
 	ev = client(f, root, ALICE);
 	json_object_set_new(json_object_get(ev, "unsigned"), "redacted_because", json_object());
-	assert_int_equal(aggr_bundle_one(f->q, f->rooms, ev, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle_one(f->q, f->rf.rooms, ev, ALICE, NULL), 0);
 	assert_null(rel(ev, "m.thread"));
 	/* No store, no viewer, not an array: nothing happens. */
-	assert_int_equal(aggr_bundle_one(NULL, f->rooms, ev, ALICE, NULL), 0);
-	assert_int_equal(aggr_bundle_one(f->q, f->rooms, ev, NULL, NULL), 0);
-	assert_int_equal(aggr_bundle(f->q, f->rooms, ev, ALICE, NULL), 0);
-	assert_int_equal(aggr_bundle_sync(f->q, f->rooms, ev, ALICE, NULL), 0);
-	assert_int_equal(aggr_bundle_context(f->q, f->rooms, NULL, NULL, NULL, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle_one(NULL, f->rf.rooms, ev, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle_one(f->q, f->rf.rooms, ev, NULL, NULL), 0);
+	assert_int_equal(aggr_bundle(f->q, f->rf.rooms, ev, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle_sync(f->q, f->rf.rooms, ev, ALICE, NULL), 0);
+	assert_int_equal(aggr_bundle_context(f->q, f->rf.rooms, NULL, NULL, NULL, ALICE, NULL), 0);
 	json_decref(ev);
 }
 

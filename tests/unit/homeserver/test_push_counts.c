@@ -17,18 +17,14 @@
 #include "homeserver/push_counts.h"
 #include "homeserver/push_rules.h"
 #include "homeserver/rooms.h"
+#include "tests/unit/room_fixture.h"
 
 #define ALICE "@alice:test"
 #define BOB "@bob:test"
 
 struct fx {
-	char dir[64];
-	char path[128];
-	struct store *st;
-	struct room_store *rs;
-	struct rooms *rooms;
+	struct room_fixture rf;
 	struct push_counts *pc;
-	struct scop_ed25519 key;
 	char room[EVENT_ID_BUF];
 	int txn;
 };
@@ -40,7 +36,7 @@ static void send_ev(struct fx *f, const char *sender, const char *type, const ch
 	char txn[32];
 	struct room_send s = { f->room, sender, type, state_key, content, NULL, "DEV", txn };
 	snprintf(txn, sizeof(txn), "t%d", ++f->txn);
-	assert_int_equal(rooms_send(f->rooms, &s, &res), ROOM_OK);
+	assert_int_equal(rooms_send(f->rf.rooms, &s, &res), ROOM_OK);
 	json_decref(content);
 	if (event_id)
 		strcpy(event_id, res.event_id);
@@ -52,61 +48,34 @@ static void say(struct fx *f, const char *sender, const char *body, char *event_
 		json_pack("{s:s,s:s}", "msgtype", "m.text", "body", body), event_id);
 }
 
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-	struct room_result res;
-	char err[256];
-	json_t *init;
-	if (!f)
-		return -1;
-	*state = f;
-	snprintf(f->dir, sizeof(f->dir), "/tmp/scop-pushc-XXXXXX");
-	if (!mkdtemp(f->dir))
-		return -1;
-	snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-	if (store_open("sqlite", f->path, &f->st, err, sizeof(err)) != STORE_OK ||
-	    room_store_open("sqlite", f->path, &f->rs, err, sizeof(err)) != STORE_OK ||
-	    scop_ed25519_generate(&f->key, "t1") < 0 ||
-	    !(f->rooms = rooms_new(f->rs, "test", &f->key)) ||
-	    !(f->pc = push_counts_new(f->rooms)))
-		return -1;
-	init = json_pack("[{s:s,s:s,s:{s:s}},{s:s,s:s,s:{s:{},s:i,s:i}},{s:s,s:s,s:{s:s}}]",
-			 "type", "m.room.member", "state_key", ALICE, "content", "membership", "join",
-			 "type", "m.room.power_levels", "state_key", "", "content", "users",
-			 "state_default", 50, "events_default", 0,
-			 "type", "m.room.join_rules", "state_key", "", "content", "join_rule", "public");
-	if (rooms_create(f->rooms, ALICE, NULL, NULL, init, &res) != ROOM_OK)
-		return -1;
-	json_decref(init);
-	strcpy(f->room, res.room_id);
-	send_ev(f, BOB, "m.room.member", BOB, json_pack("{s:s}", "membership", "join"), NULL);
-	return 0;
-}
-
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	char p[200];
-	static const char *suffix[] = { "", "-wal", "-shm" };
 	push_counts_free(f->pc);
-	rooms_free(f->rooms);
-	room_store_close(f->rs);
-	store_close(f->st);
-	for (int i = 0; i < 3; i++) {
-		snprintf(p, sizeof(p), "%s%s", f->path, suffix[i]);
-		unlink(p);
-	}
-	rmdir(f->dir);
-	scop_ed25519_clear(&f->key);
+	room_fixture_close(&f->rf);
 	free(f);
+	return 0;
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	if (!f)
+		return -1;
+	*state = f;
+	if (room_fixture_open(&f->rf, "pushc", "test") < 0 || !(f->pc = push_counts_new(f->rf.rooms)) ||
+	    room_fixture_public_room(&f->rf, ALICE, f->room, sizeof(f->room)) < 0) {
+		teardown(state);
+		return -1;
+	}
+	send_ev(f, BOB, "m.room.member", BOB, json_pack("{s:s}", "membership", "join"), NULL);
 	return 0;
 }
 
 static int64_t upto(struct fx *f)
 {
 	int64_t pos = 0;
-	assert_int_equal(store_stream_max(f->st, &pos), STORE_OK);
+	assert_int_equal(store_stream_max(f->rf.st, &pos), STORE_OK);
 	return pos;
 }
 
@@ -156,12 +125,12 @@ static void test_counts_and_receipts(void **state)
 	assert_int_equal(h, 1);
 	ASSERT_COUNTS(f, 3, 1);
 	/* receipts: m.read.private half-way, then m.read at the end */
-	assert_int_equal(rooms_receipt_put(f->rooms, f->room, ALICE, "m.read.private", e1), ROOM_OK);
+	assert_int_equal(rooms_receipt_put(f->rf.rooms, f->room, ALICE, "m.read.private", e1), ROOM_OK);
 	ASSERT_COUNTS(f, 2, 1);
-	assert_int_equal(rooms_receipt_put(f->rooms, f->room, ALICE, "m.read", e3), ROOM_OK);
+	assert_int_equal(rooms_receipt_put(f->rf.rooms, f->room, ALICE, "m.read", e3), ROOM_OK);
 	ASSERT_COUNTS(f, 0, 0);
 	/* a receipt behind the other changes nothing */
-	assert_int_equal(rooms_receipt_put(f->rooms, f->room, ALICE, "m.read.private", e1), ROOM_OK);
+	assert_int_equal(rooms_receipt_put(f->rf.rooms, f->room, ALICE, "m.read.private", e1), ROOM_OK);
 	ASSERT_COUNTS(f, 0, 0);
 	/* incremental: new events add to the cached counts; an own event resets */
 	say(f, BOB, "four", NULL);
@@ -191,7 +160,7 @@ static void test_rules_change(void **state)
 	say(f, BOB, "hello", NULL);
 	ASSERT_COUNTS(f, 1, 0);
 	assert_int_equal(push_rules_set_enabled(rs, PUSH_OVERRIDE, ".m.rule.master", 1), PUSH_OK);
-	assert_int_equal(rooms_account_data_put(f->rooms, ALICE, "", "m.push_rules", rs), ROOM_OK);
+	assert_int_equal(rooms_account_data_put(f->rf.rooms, ALICE, "", "m.push_rules", rs), ROOM_OK);
 	/* the cache holds until the endpoints say the rules changed */
 	ASSERT_COUNTS(f, 1, 0);
 	push_counts_rules_changed(f->pc, ALICE);
@@ -226,7 +195,7 @@ static void test_threads(void **state)
 	json_decref(th);
 	ASSERT_COUNTS(f, 3, 1);
 	/* a receipt in the thread reads up to its event there only */
-	assert_int_equal(rooms_receipt_put_thread(f->rooms, f->room, ALICE, "m.read", root, r1),
+	assert_int_equal(rooms_receipt_put_thread(f->rf.rooms, f->room, ALICE, "m.read", root, r1),
 			 ROOM_OK);
 	counts_at(f, upto(f), &n, &h, &th);
 	assert_int_equal(n, 1);
@@ -234,7 +203,7 @@ static void test_threads(void **state)
 							    "notification_count")), 1);
 	json_decref(th);
 	/* "main" reads the main timeline */
-	assert_int_equal(rooms_receipt_put_thread(f->rooms, f->room, ALICE, "m.read", "main", root),
+	assert_int_equal(rooms_receipt_put_thread(f->rf.rooms, f->room, ALICE, "m.read", "main", root),
 			 ROOM_OK);
 	counts_at(f, upto(f), &n, &h, &th);
 	assert_int_equal(n, 0);
@@ -249,7 +218,7 @@ static void test_threads(void **state)
 				 "key", "type", "pattern", "m.reaction", "actions", "notify");
 		assert_int_equal(push_rules_put(rs, PUSH_OVERRIDE, "reactions", body, NULL, NULL, err,
 						sizeof(err)), PUSH_OK);
-		assert_int_equal(rooms_account_data_put(f->rooms, ALICE, "", "m.push_rules", rs),
+		assert_int_equal(rooms_account_data_put(f->rf.rooms, ALICE, "", "m.push_rules", rs),
 				 ROOM_OK);
 		push_counts_rules_changed(f->pc, ALICE);
 		json_decref(body);
@@ -286,7 +255,7 @@ static void test_scan_bound_and_notifications(void **state)
 		say(f, BOB, b, NULL);
 	}
 	/* a fresh counter looks at the newest PUSH_COUNT_SCAN events only */
-	fresh = push_counts_new(f->rooms);
+	fresh = push_counts_new(f->rf.rooms);
 	j = push_counts_sync(fresh, f->room, ALICE, upto(f), 0);
 	n1 = json_integer_value(json_object_get(json_object_get(j, "unread_notifications"),
 						"notification_count"));
