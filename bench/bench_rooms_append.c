@@ -5,7 +5,8 @@
  *
  * SQLite in a temp dir; PostgreSQL when BENCH_PG_DSN names a cluster (a
  * database of its own is created there and dropped afterwards).
- * BENCH_APPENDS (default 2000) events per run.  Each run opens a fresh
+ * BENCH_APPENDS (default 2000) events per run; BENCH_OUTBOX=SERVER turns
+ * on the federation outbox rows (room_store_set_outbox()).  Each run opens a fresh
  * room store, whose close logs "N appends in M transactions" (the batches).
  */
 #include <pthread.h>
@@ -102,6 +103,11 @@ static int run(const char *backend, const char *conninfo, int run_no, int thread
 		fprintf(stderr, "bench_rooms_append: %s\n", err);
 		return -1;
 	}
+	/* BENCH_OUTBOX=SERVER: appends also write federation outbox rows, as
+	 * in scopd with federation (the rooms have no members: the cost of
+	 * finding no other server). */
+	if (getenv("BENCH_OUTBOX"))
+		room_store_set_outbox(rs, getenv("BENCH_OUTBOX"));
 	w = calloc((size_t)threads, sizeof(*w));
 	lat = calloc((size_t)total, sizeof(*lat));
 	if (!w || !lat) {

@@ -26,10 +26,12 @@
  *   federation_backoff_base_ms, federation_backoff_max_ms: the sender's
  *       retry delays (defaults 1 s and 1 h; tests make them short)
  *
- * Outbound: every event rooms creates is queued for the servers rooms
- * names (rooms_set_outbound()); queued PDUs are kept in the store's
- * outbox until delivered and queued again by fed_service_new() after a
- * restart.  The service also sets the homeserver's remote join and leave
+ * Outbound: every event rooms creates goes to the store's outbox in the
+ * event's own transaction (room_store_set_outbox()) for the servers with
+ * joined members, and rooms' outbound hook wakes the sender for them; the
+ * sender reads the outbox in order, a bounded batch per destination, and
+ * clears what was delivered (or refused for good).  After a restart
+ * fed_service_new() points the sender at every destination with rows.  The service also sets the homeserver's remote join and leave
  * hooks (hs->remote_join, hs->remote_leave) and rooms' invite hook.
  *
  * Lifetime: fed_service_new() after hs_rooms_start() and before the HTTP

@@ -3,7 +3,7 @@
  *   IDLE --(items queued, backoff over, target known)--> txn frozen, IN_FLIGHT
  *   IN_FLIGHT --200--> IDLE (txn items popped, backoff reset)
  *   IN_FLIGHT --error--> IDLE with the same txn kept and next_try_ms set
- *   IN_FLIGHT --4xx (not 429), max_rejections times--> IDLE, txn dropped
+ *   IN_FLIGHT --4xx (not 401/429), max_rejections times--> IDLE, txn dropped
  * With a pdus_load hook the store is the queue of record: a new PDU goes
  * to the store only and marks its destination "spilled"; an empty memory
  * queue is refilled from the store, oldest first, at most max_pdus.  So
@@ -384,7 +384,10 @@ static void on_done(void *arg, int result, struct httpc_response *resp)
 {
 	struct dest *d = arg;
 	struct fed_sender *s = d->s;
-	int refused = result == HTTPC_OK && resp->status >= 400 && resp->status < 500 && resp->status != 429;
+	/* 429 asks us to wait; 401 may only mean the receiver could not
+	 * fetch our keys yet: both are retried like 5xx. */
+	int refused = result == HTTPC_OK && resp->status >= 400 && resp->status < 500 && resp->status != 429 &&
+		      resp->status != 401;
 	pthread_mutex_lock(&s->lock);
 	d->in_flight = 0;
 	if (refused) {

@@ -3,10 +3,11 @@
  * destination; a second thread runs server discovery, which may block).  Each destination has at most one transaction in flight,
  * PUT /_matrix/federation/v1/send/{txnId} with up to 50 PDUs and 100 EDUs,
  * signed with X-Matrix.  A failed transaction (transport error, timeout,
- * 5xx, 429) is retried unchanged (same txn id and body, so the receiver can
+ * 5xx, 429, and 401, which may only mean the receiver could not fetch our
+ * keys yet) is retried unchanged (same txn id and body, so the receiver can
  * deduplicate) after an exponential backoff with jitter; a success resets
- * the backoff.  A 4xx other than 429 says the receiver will never take
- * that body: after max_rejections such answers the transaction is dropped
+ * the backoff.  Any other 4xx says the receiver will never take that
+ * body: after max_rejections such answers the transaction is dropped
  * (logged, counted, and its PDUs cleared from the store like delivered
  * ones) so one bad PDU cannot block a destination forever.
  *
@@ -68,7 +69,7 @@ struct fed_sender_options {
 struct fed_sender_stats {
 	uint64_t txns_sent;      /* answered 200 */
 	uint64_t txns_failed;    /* attempts that failed (each retry counts) */
-	uint64_t txns_rejected;  /* of those, answered 4xx (not 429) */
+	uint64_t txns_rejected;  /* of those, answered 4xx (not 401 or 429) */
 	uint64_t txns_dropped;   /* given up after max_rejections */
 	uint64_t pdus_dropped;   /* PDUs in dropped transactions */
 	uint64_t pdus_sent;

@@ -20,7 +20,9 @@ SCHEMA_SQL = \
 	schema/sqlite/016_receipt_threads.sql \
 	schema/postgres/016_receipt_threads.sql \
 	schema/sqlite/060_json_nul.sql \
-	schema/postgres/060_json_nul.sql
+	schema/postgres/060_json_nul.sql \
+	schema/sqlite/065_member_domains.sql \
+	schema/postgres/065_member_domains.sql
 
 EXTRA_DIST += $(SCHEMA_SQL) schema/embed.sh schema/README.md
 BUILT_SOURCES += schema/migrations.c

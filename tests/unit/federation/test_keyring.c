@@ -286,11 +286,18 @@ static void mute_start(struct mute *m)
 	assert_int_equal(pthread_create(&m->thread, NULL, mute_loop, m), 0);
 }
 
+/* Connections accepted so far; waits a little for at least one, since
+ * the accept thread may run after the client already gave up. */
 static size_t mute_count(struct mute *m)
 {
-	pthread_mutex_lock(&m->lock);
-	size_t n = m->n;
-	pthread_mutex_unlock(&m->lock);
+	size_t n = 0;
+	for (int i = 0; i < 500 && n == 0; i++) {
+		pthread_mutex_lock(&m->lock);
+		n = m->n;
+		pthread_mutex_unlock(&m->lock);
+		if (n == 0)
+			usleep(10000);
+	}
 	return n;
 }
 

@@ -360,8 +360,8 @@ static void test_retries_then_shutdown(void **state)
 	fed_resolver_free(r);
 }
 
-/* A 4xx is final: after three the transaction is dropped (and cleared
- * from the store), and the destination goes on with the next one. */
+/* Other 4xx answers are final: after three the transaction is dropped
+ * (and cleared from the store), and the destination goes on. */
 static void test_refused_dropped(void **state)
 {
 	(void)state;
@@ -394,14 +394,14 @@ static void test_refused_dropped(void **state)
 	free(t);
 }
 
-/* 5xx and 429 are not final: the same transaction is retried until it
- * gets through, however many times. */
+/* 5xx, 429 and 401 are not final: the same transaction is retried until
+ * it gets through, however many times. */
 static void test_server_errors_retried(void **state)
 {
 	(void)state;
 	struct peer_test *t = calloc(1, sizeof(*t));
 	peer_setup(t, 200, 0, 1);
-	long script[] = { 500, 502, 429, 429, 429, 429, 503 };
+	long script[] = { 500, 502, 429, 429, 429, 401, 401, 401, 429, 503 };
 	memcpy(t->sink.script, script, sizeof(script));
 	t->sink.nscript = sizeof(script) / sizeof(script[0]);
 	queue_n(t, 0, 3);
@@ -409,13 +409,13 @@ static void test_server_errors_retried(void **state)
 	assert_int_equal(fed_sender_wait_idle(t->s, 30000), 0);
 	struct fed_sender_stats st;
 	fed_sender_get_stats(t->s, &st);
-	assert_int_equal(st.txns_failed, 7);
+	assert_int_equal(st.txns_failed, 10);
 	assert_int_equal(st.txns_rejected, 0);
 	assert_int_equal(st.txns_dropped, 0);
 	assert_int_equal(st.txns_sent, 1);
 	assert_int_equal(st.pdus_sent, 3);
-	assert_int_equal(t->sink.requests, 8);
-	for (size_t i = 1; i < 8; i++)
+	assert_int_equal(t->sink.requests, 11);
+	for (size_t i = 1; i < 11; i++)
 		assert_string_equal(t->sink.txn_ids[i], t->sink.txn_ids[0]);
 	assert_int_equal(t->ob.n, 0);
 	peer_teardown(t);

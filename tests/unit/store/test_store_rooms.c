@@ -612,6 +612,14 @@ static void test_outbox_in_append(void **state)
 	app(f, "$i1", "m.room.member", "@erin:fourth.test", "invite", 7, 0, &g);
 	app(f, "$i2", "m.room.member", "@frank:other.test", "invite", 8, 0, &g);
 	app(f, "$r", "m.room.message", NULL, NULL, 9, 1, &g); /* remote: not ours to send */
+	{
+		/* A failed append leaves no outbox rows either. */
+		struct room_append dup = { .event_id = "$m1", .room_id = ROOM, .type = "m.room.message",
+					   .sender = ALICE, .depth = 10, .json = "{\"id\":\"dup\"}",
+					   .state_before = g };
+		int64_t pos, g2;
+		assert_int_equal(room_store_append(f->rs, &dup, &pos, &g2), STORE_CONFLICT);
+	}
 	room_store_set_outbox(f->rs, NULL);
 	app(f, "$m2", "m.room.message", NULL, NULL, 10, 0, &g);
 
