@@ -40,7 +40,9 @@ struct room {
 	uint64_t epoch;           /* chain epoch the cache was built at */
 	struct pending *pend, *pend_tail; /* submitted, not yet published, in
 					   * commit order */
-	pthread_cond_t drained;   /* with lock: pend became empty */
+	int draining;             /* writers waiting for pend to empty: new
+				   * messages wait too, or it never might */
+	pthread_cond_t drained;   /* with lock: pend became empty, or draining 0 */
 };
 
 /* A message event between its submission and its publication (the
@@ -797,8 +799,11 @@ static void publish_locked(struct rooms *r, struct room *rm)
 static void drain_locked(struct rooms *r, struct room *rm)
 {
 	publish_locked(r, rm);
+	rm->draining++;
 	while (rm->pend)
 		pthread_cond_wait(&rm->drained, &rm->lock);
+	if (--rm->draining == 0)
+		pthread_cond_broadcast(&rm->drained);
 }
 
 /* Reloads rm's cache (locked, nothing in flight) from the store. */
@@ -866,6 +871,8 @@ static enum room_rc send_pipelined(struct rooms *r, struct room *rm, const struc
 	enum room_rc rc;
 	int txn = s->txn_id && s->device_id;
 
+	while (rm->draining) /* a writer waits for the pipeline to empty */
+		pthread_cond_wait(&rm->drained, &rm->lock);
 	if (txn && txn_in_flight(rm, s))
 		drain_locked(r, rm); /* its fate decides the answer */
 	if (commit_chain_epoch(&rm->chain) != rm->epoch && settle_locked(r, rm) < 0) {

@@ -233,6 +233,54 @@ static void test_concurrent_sends_keep_one_extremity(void **state)
 	room_head_clear(&h);
 }
 
+static void *topic_main(void *arg)
+{
+	struct sender *s = arg;
+	for (int i = 0; i < 10; i++) {
+		struct room_result res;
+		char topic[32];
+		json_t *c;
+		snprintf(topic, sizeof(topic), "topic %d", i);
+		c = json_pack("{s:s}", "topic", topic);
+		struct room_send st = { s->room, ALICE, "m.room.topic", "", c, NULL, NULL, NULL };
+		if (rooms_send(s->f->rooms, &st, &res) != ROOM_OK)
+			s->fails++;
+		json_decref(c);
+	}
+	return NULL;
+}
+
+/* State events (which wait out the messages in flight) among a stream of
+ * pipelined messages: every send succeeds and the DAG stays linear. */
+static void test_state_among_messages(void **state)
+{
+	struct fx *f = *state;
+	char room[EVENT_ID_BUF];
+	pthread_t th[5];
+	struct sender s[5];
+	struct room_head h;
+	json_t *topic;
+
+	create(f, NULL, "invite", room);
+	for (int i = 0; i < 5; i++) {
+		s[i] = (struct sender){ f, room, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, i == 4 ? topic_main : send_main, &s[i]), 0);
+	}
+	for (int i = 0; i < 5; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(s[i].fails, 0);
+	}
+	assert_int_equal(room_store_head(f->rs, room, &h), STORE_OK);
+	assert_int_equal(h.nextrem, 1);
+	assert_int_equal(h.depth, 4 + 4 * 20 + 10);
+	room_head_clear(&h);
+	topic = rooms_state_event(f->rooms, room, "m.room.topic", "");
+	assert_non_null(topic);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(topic, "content"), "topic")),
+			    "topic 9");
+	json_decref(topic);
+}
+
 struct async_send {
 	struct fx *f;
 	const char *room;
@@ -377,6 +425,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_and_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_limits_and_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_concurrent_sends_keep_one_extremity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_among_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipeline_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipeline_txn_in_flight, setup, teardown),
 	};
