@@ -110,7 +110,7 @@ bench_bench_http_LDADD = $(CURL_LIBS) $(COMMON_LIBS)
 EXTRA_DIST += bench/bench_accounts.sh
 # rooms_send() from 1-64 threads, one room and own rooms (the event pipeline).
 BENCH_PROGS += bench/bench_rooms_send
-bench_bench_rooms_send_SOURCES = bench/bench_rooms_send.c
+bench_bench_rooms_send_SOURCES = bench/bench_rooms_send.c bench/bench_util.c bench/bench_util.h
 bench_bench_rooms_send_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 bench_bench_rooms_send_LDADD = $(HS_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_api
