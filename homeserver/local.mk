@@ -114,7 +114,8 @@ bench_bench_rooms_send_SOURCES = bench/bench_rooms_send.c bench/bench_util.c ben
 bench_bench_rooms_send_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 bench_bench_rooms_send_LDADD = $(HS_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_api
-tests_fuzz_fuzz_hs_api_SOURCES = tests/fuzz/fuzz_hs_api.c
+tests_fuzz_fuzz_hs_api_SOURCES = tests/fuzz/fuzz_hs_api.c \
+	tests/fuzz/hs_fixture.c tests/fuzz/hs_fixture.h
 tests_fuzz_fuzz_hs_api_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_hs_api_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_api_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
@@ -145,7 +146,8 @@ EXTRA_DIST += tests/fuzz/corpus/hs_filter
 # bench/bench_rooms.py starts scopd itself: run it by hand with the build dir.
 EXTRA_DIST += bench/bench_rooms.py
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_rooms
-tests_fuzz_fuzz_hs_rooms_SOURCES = tests/fuzz/fuzz_hs_rooms.c
+tests_fuzz_fuzz_hs_rooms_SOURCES = tests/fuzz/fuzz_hs_rooms.c \
+	tests/fuzz/hs_fixture.c tests/fuzz/hs_fixture.h
 tests_fuzz_fuzz_hs_rooms_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_hs_rooms_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_rooms_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
