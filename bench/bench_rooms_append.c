@@ -99,10 +99,7 @@ static int run(const char *backend, const char *conninfo, int run_no, int thread
 	}
 	for (int i = 0; i < threads; i++) {
 		w[i].rs = rs;
-		w[i].b.run = run_no;
-		w[i].b.id = i;
-		w[i].b.n = total / threads;
-		w[i].b.lat = lat + (size_t)i * (size_t)w[i].b.n;
+		bench_worker_init(&w[i].b, run_no, i, threads, total, lat);
 		snprintf(w[i].room, sizeof(w[i].room), "!r%d_%d:bench", run_no, i);
 		if (append_one(&w[i], "m.room.create", "", "10", 0) < 0)
 			failed++;
@@ -120,16 +117,13 @@ static int run(const char *backend, const char *conninfo, int run_no, int thread
 int main(void)
 {
 	const char *pg = getenv("BENCH_PG_DSN");
-	const char *n_env = getenv("BENCH_APPENDS");
-	int total = n_env ? atoi(n_env) : 2000;
+	int total = bench_count("BENCH_APPENDS", 2000);
 	static const int threads[] = { 1, 4, 16, 64 };
 	struct bench_db db;
 	char err[256];
 	struct store *st = NULL;
 	int rc = 0;
 
-	if (total < 64)
-		total = 64;
 	scop_log_init("bench_rooms_append", SCOP_LOG_INFO);
 	if (bench_db_create(&db, pg, "bench_rooms_append", "append") < 0)
 		return 1;

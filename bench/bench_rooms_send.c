@@ -88,10 +88,7 @@ static int run(const char *backend, const char *conninfo, const struct scop_ed25
 	}
 	for (int i = 0; i < threads; i++) {
 		w[i].rooms = rooms;
-		w[i].b.run = run_no;
-		w[i].b.id = i;
-		w[i].b.n = total / threads;
-		w[i].b.lat = lat + (size_t)i * (size_t)w[i].b.n;
+		bench_worker_init(&w[i].b, run_no, i, threads, total, lat);
 		if (i > 0 && one_room)
 			memcpy(w[i].room, w[0].room, sizeof(w[i].room));
 		else if (make_room(rooms, w[i].room) < 0)
@@ -111,8 +108,7 @@ static int run(const char *backend, const char *conninfo, const struct scop_ed25
 int main(void)
 {
 	const char *pg = getenv("BENCH_PG_DSN");
-	const char *n_env = getenv("BENCH_SENDS");
-	int total = n_env ? atoi(n_env) : 2000;
+	int total = bench_count("BENCH_SENDS", 2000);
 	static const int threads[] = { 1, 4, 16, 64 };
 	struct bench_db db;
 	char err[256];
@@ -120,8 +116,6 @@ int main(void)
 	struct store *st = NULL;
 	int rc = 0, run_no = 0;
 
-	if (total < 64)
-		total = 64;
 	scop_log_init("bench_rooms_send", SCOP_LOG_INFO);
 	if (scop_ed25519_generate(&key, "b1") < 0)
 		return 1;

@@ -73,6 +73,22 @@ void bench_db_drop(struct bench_db *db)
 	}
 }
 
+void bench_worker_init(struct bench_worker *b, int run_no, int id, int threads, int total,
+		       double *lat)
+{
+	b->run = run_no;
+	b->id = id;
+	b->n = total / threads;
+	b->lat = lat + (size_t)id * (size_t)b->n;
+}
+
+int bench_count(const char *env, int dflt)
+{
+	const char *v = getenv(env);
+	int n = v ? atoi(v) : dflt;
+	return n < 64 ? 64 : n;
+}
+
 double bench_run_threads(void *workers, size_t stride, int threads,
 			 void *(*fn)(void *), int *failed, int *done)
 {

@@ -35,6 +35,15 @@ struct bench_worker {
 	pthread_t th;
 };
 
+/* Worker id of threads in run run_no, with its share of total operations
+ * and its slice of lat (total of them). */
+void bench_worker_init(struct bench_worker *b, int run_no, int id, int threads, int total,
+		       double *lat);
+
+/* The operation count from the environment variable env: dflt when unset,
+ * at least 64 (one per thread of the largest run). */
+int bench_count(const char *env, int dflt);
+
 /* Runs fn on each of the threads workers (an array of structs of stride
  * bytes, each starting with struct bench_worker), waits for all, adds their
  * failures to *failed and their operations to *done; returns the seconds
