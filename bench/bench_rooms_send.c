@@ -10,15 +10,11 @@
  * room store, whose close logs "N appends in M transactions" (its room
  * creations included).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <libpq-fe.h>
-
+#include "bench/bench_util.h"
 #include "common/log.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
@@ -27,20 +23,10 @@
 #define SENDER "@bench:bench"
 
 struct worker {
+	struct bench_worker b;   /* lat: seconds per send */
 	struct rooms *rooms;
 	char room[EVENT_ID_BUF];
-	int run, id, n;
-	int failed;
-	double *lat;     /* seconds per send, n of them */
-	pthread_t th;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static int make_room(struct rooms *rooms, char *room_id)
 {
@@ -58,27 +44,21 @@ static int make_room(struct rooms *rooms, char *room_id)
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
-	for (int i = 0; i < w->n; i++) {
+	for (int i = 0; i < w->b.n; i++) {
 		struct room_result res;
 		char txn[48], body[64];
 		json_t *c;
-		double t0 = now_s();
-		snprintf(txn, sizeof(txn), "r%d_w%d_%d", w->run, w->id, i);
+		double t0 = bench_now();
+		snprintf(txn, sizeof(txn), "r%d_w%d_%d", w->b.run, w->b.id, i);
 		snprintf(body, sizeof(body), "bench message %d", i);
 		c = json_pack("{s:s,s:s}", "msgtype", "m.text", "body", body);
 		struct room_send s = { w->room, SENDER, "m.room.message", NULL, c, NULL, "DEV", txn };
 		if (!c || rooms_send(w->rooms, &s, &res) != ROOM_OK)
-			w->failed++;
+			w->b.failed++;
 		json_decref(c);
-		w->lat[i] = now_s() - t0;
+		w->b.lat[i] = bench_now() - t0;
 	}
 	return NULL;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 static int run(const char *backend, const char *conninfo, const struct scop_ed25519 *key,
@@ -88,7 +68,8 @@ static int run(const char *backend, const char *conninfo, const struct scop_ed25
 	struct rooms *rooms;
 	struct worker *w;
 	char err[256];
-	double t0, dt, *lat;
+	char label[128];
+	double dt, *lat;
 	int failed = 0, done = 0;
 
 	if (room_store_open(backend, conninfo, &rs, err, sizeof(err)) != STORE_OK) {
@@ -107,31 +88,16 @@ static int run(const char *backend, const char *conninfo, const struct scop_ed25
 	}
 	for (int i = 0; i < threads; i++) {
 		w[i].rooms = rooms;
-		w[i].run = run_no;
-		w[i].id = i;
-		w[i].n = total / threads;
-		w[i].lat = lat + (size_t)i * (size_t)w[i].n;
+		bench_worker_init(&w[i].b, run_no, i, threads, total, lat);
 		if (i > 0 && one_room)
 			memcpy(w[i].room, w[0].room, sizeof(w[i].room));
 		else if (make_room(rooms, w[i].room) < 0)
 			failed++;
 	}
-	t0 = now_s();
-	for (int i = 0; i < threads; i++)
-		pthread_create(&w[i].th, NULL, worker_main, &w[i]);
-	for (int i = 0; i < threads; i++) {
-		pthread_join(w[i].th, NULL);
-		failed += w[i].failed;
-		done += w[i].n;
-	}
-	dt = now_s() - t0;
-	qsort(lat, (size_t)done, sizeof(*lat), cmp_double);
-	printf("send %-8s %2d thread%s %-10s %6d events in %6.2f s: %8.0f events/s;"
-	       " latency p50 %.2f / p99 %.2f / max %.2f ms%s\n",
-	       backend, threads, threads == 1 ? " " : "s", one_room ? "one room:" : "own rooms:",
-	       done, dt, done / dt, lat[done / 2] * 1e3, lat[done * 99 / 100] * 1e3,
-	       lat[done - 1] * 1e3, failed ? " (SOME FAILED)" : "");
-	fflush(stdout);
+	dt = bench_run_threads(w, sizeof(*w), threads, worker_main, &failed, &done);
+	snprintf(label, sizeof(label), "send %-8s %2d thread%s %-10s",
+		 backend, threads, threads == 1 ? " " : "s", one_room ? "one room:" : "own rooms:");
+	bench_report(label, done, dt, lat, failed);
 	free(w);
 	free(lat);
 	rooms_free(rooms);
@@ -142,68 +108,29 @@ static int run(const char *backend, const char *conninfo, const struct scop_ed25
 int main(void)
 {
 	const char *pg = getenv("BENCH_PG_DSN");
-	const char *n_env = getenv("BENCH_SENDS");
-	int total = n_env ? atoi(n_env) : 2000;
+	int total = bench_count("BENCH_SENDS", 2000);
 	static const int threads[] = { 1, 4, 16, 64 };
-	char dir[] = "/tmp/scop-bench-send-XXXXXX";
-	char conninfo[1200], dbname[64] = "", err[256];
-	const char *backend = pg && *pg ? "postgres" : "sqlite";
+	struct bench_db db;
+	char err[256];
 	struct scop_ed25519 key;
 	struct store *st = NULL;
 	int rc = 0, run_no = 0;
 
-	if (total < 64)
-		total = 64;
 	scop_log_init("bench_rooms_send", SCOP_LOG_INFO);
 	if (scop_ed25519_generate(&key, "b1") < 0)
 		return 1;
-	if (strcmp(backend, "sqlite") == 0) {
-		if (!mkdtemp(dir)) {
-			perror("mkdtemp");
-			return 1;
-		}
-		snprintf(conninfo, sizeof(conninfo), "%s/bench.db", dir);
-	} else {
-		PGconn *c = PQconnectdb(pg);
-		PGresult *r;
-		char sql[128];
-		snprintf(dbname, sizeof(dbname), "scop_bench_send_%ld", (long)getpid());
-		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
-		r = PQexec(c, sql);
-		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-			fprintf(stderr, "bench_rooms_send: %s", PQerrorMessage(c));
-			PQclear(r);
-			PQfinish(c);
-			return 1;
-		}
-		PQclear(r);
-		PQfinish(c);
-		snprintf(conninfo, sizeof(conninfo), "%s dbname=%s", pg, dbname);
-	}
-	if (store_open(backend, conninfo, &st, err, sizeof(err)) != STORE_OK) {
+	if (bench_db_create(&db, pg, "bench_rooms_send", "send") < 0)
+		return 1;
+	if (store_open(db.backend, db.conninfo, &st, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "bench_rooms_send: %s\n", err);
 		rc = 1;
 	}
 	for (size_t i = 0; rc == 0 && i < sizeof(threads) / sizeof(threads[0]); i++)
 		for (int one = 1; rc == 0 && one >= (threads[i] == 1 ? 1 : 0); one--)
-			if (run(backend, conninfo, &key, run_no++, threads[i], one, total) < 0)
+			if (run(db.backend, db.conninfo, &key, run_no++, threads[i], one, total) < 0)
 				rc = 1;
 	store_close(st);
 	scop_ed25519_clear(&key);
-	if (dbname[0]) {
-		PGconn *c = PQconnectdb(pg);
-		char sql[128];
-		snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
-		PQclear(PQexec(c, sql));
-		PQfinish(c);
-	} else {
-		static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
-		for (int i = 0; i < 4; i++) {
-			char p[1300];
-			snprintf(p, sizeof(p), "%s%s", conninfo, suffix[i]);
-			unlink(p);
-		}
-		rmdir(dir);
-	}
+	bench_db_drop(&db);
 	return rc;
 }

@@ -30,7 +30,8 @@ EXTRA_DIST += tests/e2e/test_federation_read.py tests/e2e/test_federation_edu.py
 EXTRA_DIST += bench/bench_fed_read.py
 
 FUZZ_TARGETS += tests/fuzz/fuzz_fed_read
-tests_fuzz_fuzz_fed_read_SOURCES = tests/fuzz/fuzz_fed_read.c
+tests_fuzz_fuzz_fed_read_SOURCES = tests/fuzz/fuzz_fed_read.c \
+	tests/fuzz/hs_fixture.c tests/fuzz/hs_fixture.h
 tests_fuzz_fuzz_fed_read_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_fed_read_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_fed_read_LDADD = $(FUZZ_MAIN_LIB) $(FEDAPI_LIBS)

@@ -110,11 +110,12 @@ bench_bench_http_LDADD = $(CURL_LIBS) $(COMMON_LIBS)
 EXTRA_DIST += bench/bench_accounts.sh
 # rooms_send() from 1-64 threads, one room and own rooms (the event pipeline).
 BENCH_PROGS += bench/bench_rooms_send
-bench_bench_rooms_send_SOURCES = bench/bench_rooms_send.c
+bench_bench_rooms_send_SOURCES = bench/bench_rooms_send.c bench/bench_util.c bench/bench_util.h
 bench_bench_rooms_send_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 bench_bench_rooms_send_LDADD = $(HS_LIBS)
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_api
-tests_fuzz_fuzz_hs_api_SOURCES = tests/fuzz/fuzz_hs_api.c
+tests_fuzz_fuzz_hs_api_SOURCES = tests/fuzz/fuzz_hs_api.c \
+	tests/fuzz/hs_fixture.c tests/fuzz/hs_fixture.h
 tests_fuzz_fuzz_hs_api_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_hs_api_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_api_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)
@@ -145,7 +146,8 @@ EXTRA_DIST += tests/fuzz/corpus/hs_filter
 # bench/bench_rooms.py starts scopd itself: run it by hand with the build dir.
 EXTRA_DIST += bench/bench_rooms.py
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_rooms
-tests_fuzz_fuzz_hs_rooms_SOURCES = tests/fuzz/fuzz_hs_rooms.c
+tests_fuzz_fuzz_hs_rooms_SOURCES = tests/fuzz/fuzz_hs_rooms.c \
+	tests/fuzz/hs_fixture.c tests/fuzz/hs_fixture.h
 tests_fuzz_fuzz_hs_rooms_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 tests_fuzz_fuzz_hs_rooms_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_rooms_LDADD = $(FUZZ_MAIN_LIB) $(HS_LIBS)

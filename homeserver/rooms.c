@@ -1924,6 +1924,20 @@ struct evcache {
 	json_t *rejected;
 };
 
+static void evcache_free(struct evcache *c)
+{
+	json_decref(c->events);
+	json_decref(c->rejected);
+}
+
+/* notify() for a received event: a membership change also wakes its
+ * target. */
+static void notify_received(struct rooms *r, struct room *rm, const json_t *ev, int64_t pos)
+{
+	const char *type = event_type(ev);
+	notify(r, rm, type && strcmp(type, "m.room.member") == 0 ? event_state_key(ev) : NULL, pos);
+}
+
 static const json_t *evc_get(void *arg, const char *id)
 {
 	struct evcache *c = arg;
@@ -2271,8 +2285,7 @@ static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *
 	*verdict = ROOM_REMOTE_DROP;
 	if (!(rm = room_get(r, room_id))) {
 		set_reason(res, "unknown room", NULL);
-		json_decref(c.events);
-		json_decref(c.rejected);
+		evcache_free(&c);
 		return ROOM_NOT_FOUND;
 	}
 	snprintf(res->room_id, sizeof(res->room_id), "%s", rm->room_id);
@@ -2332,17 +2345,13 @@ static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *
 		goto out;
 	}
 	rc = receive_accept(r, rm, &c, ev, res->event_id, before, before_group, 0, NULL, res);
-	if (rc == ROOM_OK && res->stream_pos) {
-		const char *type = event_type(ev);
-		notify(r, rm, type && strcmp(type, "m.room.member") == 0 ? event_state_key(ev) : NULL,
-		       res->stream_pos);
-	}
+	if (rc == ROOM_OK && res->stream_pos)
+		notify_received(r, rm, ev, res->stream_pos);
 out:
 	pthread_mutex_unlock(&rm->lock);
 	json_decref(before);
 	json_decref(ev);
-	json_decref(c.events);
-	json_decref(c.rejected);
+	evcache_free(&c);
 	return rc;
 }
 
@@ -2353,7 +2362,6 @@ enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_
 	struct evcache c = { r->rs, json_object(), json_object() };
 	struct room *rm, *fresh = NULL;
 	json_t *before = NULL;
-	const char *type;
 	enum room_rc rc = ROOM_ERROR;
 
 	memset(res, 0, sizeof(*res));
@@ -2397,18 +2405,14 @@ enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_
 		}
 		pthread_mutex_unlock(&r->lock);
 	}
-	if (rc == ROOM_OK && res->stream_pos) {
-		type = event_type(event);
-		notify(r, rm, type && strcmp(type, "m.room.member") == 0 ? event_state_key(event) : NULL,
-		       res->stream_pos);
-	}
+	if (rc == ROOM_OK && res->stream_pos)
+		notify_received(r, rm, event, res->stream_pos);
 	pthread_mutex_unlock(&rm->lock);
 done:
 	if (fresh)
 		room_free(fresh);
 	json_decref(before);
-	json_decref(c.events);
-	json_decref(c.rejected);
+	evcache_free(&c);
 	return rc;
 }
 

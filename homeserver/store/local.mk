@@ -33,6 +33,6 @@ tests_unit_store_test_commit_queue_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(STOR
 tests_unit_store_test_commit_queue_LDADD = $(STORE_LIBS) $(COMMON_LIBS) $(CMOCKA_TEST_LIBS)
 
 BENCH_PROGS += bench/bench_rooms_append
-bench_bench_rooms_append_SOURCES = bench/bench_rooms_append.c
+bench_bench_rooms_append_SOURCES = bench/bench_rooms_append.c bench/bench_util.c bench/bench_util.h
 bench_bench_rooms_append_CFLAGS = $(AM_CFLAGS) $(STORE_CFLAGS)
 bench_bench_rooms_append_LDADD = $(HS_LIBS)

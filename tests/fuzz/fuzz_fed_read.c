@@ -15,16 +15,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/crypto.h"
 #include "common/log.h"
-#include "common/yamljson.h"
 #include "federation/api_read.h"
-#include "homeserver/config.h"
-#include "homeserver/hs.h"
-#include "homeserver/http.h"
 #include "homeserver/rooms.h"
 #include "homeserver/router.h"
-#include "homeserver/store/store.h"
+#include "tests/fuzz/hs_fixture.h"
 
 #define SERVER "fuzz.test"
 
@@ -32,14 +27,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct {
-	char dir[64];
-	char db[96];
-	struct hs_config cfg;
-	struct store *st;
-	struct hs hs;
+	struct hs_fixture h;
 	struct fed_service fs;
 	struct router *rt;
-	int ready;
 	char room[128], priv[128], event[128];
 } fx;
 
@@ -52,15 +42,7 @@ static void fail(const char *why)
 static void client(const char *method, const char *path, const char *body, const char *token, json_t **reply)
 {
 	struct http_request rq;
-	memset(&rq, 0, sizeof(rq));
-	rq.method = method;
-	rq.path = path;
-	strcpy(rq.remote_ip, "127.0.0.1");
-	rq.max_body = fx.cfg.max_request_body;
-	rq.body = (char *)body;
-	rq.body_len = body ? strlen(body) : 0;
-	rq.test_token = token;
-	hs_dispatch(&fx.hs, &rq);
+	hs_fixture_dispatch(&fx.h, &rq, method, path, (char *)body, body ? strlen(body) : 0, token);
 	if (rq.status != 200)
 		fail(path);
 	if (reply)
@@ -129,22 +111,9 @@ static char *subst(const char *s, size_t len)
 
 static void teardown(void)
 {
-	if (!fx.ready)
-		return;
 	router_free(fx.rt);
-	hs_rooms_stop(&fx.hs);
-	hs_rooms_free(&fx.hs);
-	hs_free(&fx.hs);
-	store_close(fx.st);
-	hs_config_free(&fx.cfg);
-	unlink(fx.db);
-	snprintf(fx.db, sizeof(fx.db), "%s/hs.db-wal", fx.dir);
-	unlink(fx.db);
-	snprintf(fx.db, sizeof(fx.db), "%s/hs.db-shm", fx.dir);
-	unlink(fx.db);
-	snprintf(fx.db, sizeof(fx.db), "%s/signing.key", fx.dir);
-	unlink(fx.db);
-	rmdir(fx.dir);
+	fx.rt = NULL;
+	hs_fixture_close(&fx.h);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -158,27 +127,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"rc_registration: {per_second: 1000000, burst_count: 1000000}\n"
 		"rc_message: {per_second: 1000000, burst_count: 1000000}\n";
 	char err[256];
-	struct scop_ed25519 key;
-	json_t *root;
 	(void)argc;
 	(void)argv;
 	scop_log_init("fuzz_fed_read", SCOP_LOG_OFF);
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/scop-fuzz-fedread-XXXXXX");
-	if (!mkdtemp(fx.dir))
-		fail("mkdtemp");
-	snprintf(fx.db, sizeof(fx.db), "%s/hs.db", fx.dir);
-	hs_config_init(&fx.cfg);
-	root = yaml_load_string(yaml, sizeof(yaml) - 1, err, sizeof(err));
-	if (!root || hs_config_parse(&fx.cfg, root, fx.dir, err, sizeof(err)) < 0)
+	if (hs_fixture_open(&fx.h, "fedread", yaml, HS_FIXTURE_KEY | HS_FIXTURE_ROOMS, err,
+			    sizeof(err)) < 0)
 		fail(err);
-	json_decref(root);
-	if (scop_ed25519_generate(&key, "fuzz") < 0 || scop_ed25519_save(fx.cfg.signing_key_path, &key) < 0)
-		fail("key");
-	scop_ed25519_clear(&key);
-	if (store_open("sqlite", fx.db, &fx.st, err, sizeof(err)) != STORE_OK || hs_init(&fx.hs, &fx.cfg, fx.st) < 0 ||
-	    hs_rooms_start(&fx.hs, "sqlite", fx.db, err, sizeof(err)) < 0)
-		fail(err);
-	fx.fs.hs = &fx.hs;
+	fx.fs.hs = &fx.h.hs;
 	fx.fs.server_name = SERVER;
 	if (!(fx.rt = router_new()))
 		fail("router");
@@ -186,7 +141,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if (router_add(fx.rt, api_read_routes[i].method, api_read_routes[i].path, (void *)&api_read_routes[i],
 			       api_read_routes[i].flags) < 0)
 			fail("route");
-	fx.ready = 1;
 	atexit(teardown);
 	populate();
 	return 0;
@@ -197,30 +151,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct http_request rq;
 	struct api_req r;
 	const struct fed_read_route *route;
-	char line[512], method[16], *nl, *sp, *path = NULL, *body = NULL, *origin;
-	size_t n;
+	struct fuzz_request_line l;
+	char *path = NULL, *body = NULL, *local;
+	const char *origin;
 
-	nl = memchr(data, '\n', size);
-	n = nl ? (size_t)(nl - (const char *)data) : size;
-	if (n >= sizeof(line) || memchr(data, '\0', n))
+	if (fuzz_request_line(&l, data, size) < 0)
 		return 0;
-	memcpy(line, data, n);
-	line[n] = '\0';
-	sp = strchr(line, ' ');
-	if (!sp || (size_t)(sp - line) >= sizeof(method))
-		return 0;
-	memcpy(method, line, (size_t)(sp - line));
-	method[sp - line] = '\0';
-	origin = strstr(sp + 1, " local") ? SERVER : "other.test";
-	if (strstr(sp + 1, " local"))
-		*strstr(sp + 1, " local") = '\0';
+	local = strstr(l.target, " local");
+	origin = local ? SERVER : "other.test";
+	if (local)
+		*local = '\0';
 	memset(&r, 0, sizeof(r));
 	memset(&rq, 0, sizeof(rq));
-	if (!(path = subst(sp + 1, strlen(sp + 1))) || router_match(fx.rt, method, path, &r.match) != ROUTE_FOUND)
+	if (!(path = subst(l.target, strlen(l.target))) ||
+	    router_match(fx.rt, l.method, path, &r.match) != ROUTE_FOUND)
 		goto out;
 	route = r.match.handler;
-	if (nl) {
-		if (!(body = subst(nl + 1, size - n - 1)))
+	if (l.body) {
+		if (!(body = subst(l.body, l.body_len)))
 			goto out;
 		r.body = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
 	}
@@ -228,9 +176,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r.body = json_object();
 	if ((route->flags & (API_JSON | API_JSON_OPTIONAL)) && !json_is_object(r.body))
 		goto out; /* the dispatcher answers 400 before any handler */
-	rq.method = method;
+	rq.method = l.method;
 	rq.path = path;
-	r.hs = &fx.hs;
+	r.hs = &fx.h.hs;
 	r.http = &rq;
 	route->fn(&r, &fx.fs, origin);
 	if (rq.status < 100 || rq.status > 599 || !rq.reply)

@@ -13,23 +13,14 @@
 #include <unistd.h>
 
 #include "common/log.h"
-#include "common/yamljson.h"
-#include "homeserver/config.h"
-#include "homeserver/hs.h"
-#include "homeserver/http.h"
-#include "homeserver/store/store.h"
+#include "tests/fuzz/hs_fixture.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The harness's one fixture, set up once per process. */
 static struct {
-	char dir[64];
-	char db[96];
-	struct hs_config cfg;
-	struct store *st;
-	struct hs hs;
-	int ready;
+	struct hs_fixture h;
 	char token[512];
 	unsigned users;
 } fx;
@@ -38,15 +29,7 @@ static struct {
 static void dispatch(struct http_request *rq, const char *method, const char *path,
 		     char *body, size_t len)
 {
-	memset(rq, 0, sizeof(*rq));
-	rq->method = method;
-	rq->path = path;
-	strcpy(rq->remote_ip, "127.0.0.1");
-	rq->max_body = fx.cfg.max_request_body;
-	rq->body = body;
-	rq->body_len = len;
-	rq->test_token = fx.token[0] ? fx.token : NULL;
-	hs_dispatch(&fx.hs, rq);
+	hs_fixture_dispatch(&fx.h, rq, method, path, body, len, fx.token[0] ? fx.token : NULL);
 }
 
 /* Keeps a live token: inputs may log out, change the password or
@@ -75,17 +58,7 @@ static void ensure_user(void)
 
 static void teardown(void)
 {
-	if (!fx.ready)
-		return;
-	hs_free(&fx.hs);
-	store_close(fx.st);
-	hs_config_free(&fx.cfg);
-	unlink(fx.db);
-	snprintf(fx.db, sizeof(fx.db), "%s/hs.db-wal", fx.dir);
-	unlink(fx.db);
-	snprintf(fx.db, sizeof(fx.db), "%s/hs.db-shm", fx.dir);
-	unlink(fx.db);
-	rmdir(fx.dir);
+	hs_fixture_close(&fx.h);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -101,24 +74,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		" failed_attempts: {per_second: 1000000, burst_count: 1000000}}\n"
 		"rc_registration: {per_second: 1000000, burst_count: 1000000}\n";
 	char err[256];
-	json_t *root;
 	(void)argc;
 	(void)argv;
 	scop_log_init("fuzz_hs_api", SCOP_LOG_OFF);
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/scop-fuzz-api-XXXXXX");
-	if (!mkdtemp(fx.dir))
+	if (hs_fixture_open(&fx.h, "api", yaml, 0, err, sizeof(err)) < 0)
 		abort();
-	snprintf(fx.db, sizeof(fx.db), "%s/hs.db", fx.dir);
-	hs_config_init(&fx.cfg);
-	root = yaml_load_string(yaml, sizeof(yaml) - 1, err, sizeof(err));
-	if (!root || hs_config_parse(&fx.cfg, root, fx.dir, err, sizeof(err)) < 0)
-		abort();
-	json_decref(root);
-	if (store_open("sqlite", fx.db, &fx.st, err, sizeof(err)) != STORE_OK)
-		abort();
-	if (hs_init(&fx.hs, &fx.cfg, fx.st) < 0)
-		abort();
-	fx.ready = 1;
 	atexit(teardown);
 	return 0;
 }
@@ -126,33 +86,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct http_request rq;
-	char line[512], method[16], *nl, *sp;
-	size_t n;
-
-	nl = memchr(data, '\n', size);
-	n = nl ? (size_t)(nl - (const char *)data) : size;
-	if (n >= sizeof(line))
-		return 0;
-	memcpy(line, data, n);
-	line[n] = '\0';
-	sp = strchr(line, ' ');
-	if (!sp || (size_t)(sp - line) >= sizeof(method) || memchr(line, '\0', n) != NULL)
-		return 0;
-	memcpy(method, line, (size_t)(sp - line));
-	method[sp - line] = '\0';
-
+	struct fuzz_request_line l;
 	char *body = NULL;
 	size_t blen = 0;
-	if (nl) {
-		blen = size - n - 1;
+
+	if (fuzz_request_line(&l, data, size) < 0)
+		return 0;
+	if (l.body) {
+		blen = l.body_len;
 		body = malloc(blen + 1);
 		if (!body)
 			return 0;
-		memcpy(body, nl + 1, blen);
+		memcpy(body, l.body, blen);
 		body[blen] = '\0';
 	}
 	ensure_user();
-	dispatch(&rq, method, sp + 1, body, blen);
+	dispatch(&rq, l.method, l.target, body, blen);
 	if (rq.status < 100 || rq.status > 599 || (!rq.reply && !rq.raw_reply))
 		abort();
 	/* Every error carries the spec's errcode, except the UIA 401 that

@@ -12,26 +12,17 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/crypto.h"
 #include "common/log.h"
-#include "common/yamljson.h"
-#include "homeserver/config.h"
 #include "homeserver/api_relsearch.h"
-#include "homeserver/hs.h"
-#include "homeserver/http.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
+#include "tests/fuzz/hs_fixture.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct {
-	char dir[64];
-	char db[96];
-	struct hs_config cfg;
-	struct store *st;
-	struct hs hs;
-	int ready;
+	struct hs_fixture h;
 	char token[512];
 	char user[128];
 	char room[300];
@@ -41,15 +32,7 @@ static struct {
 static void dispatch(struct http_request *rq, const char *method, const char *path,
 		     char *body, size_t len)
 {
-	memset(rq, 0, sizeof(*rq));
-	rq->method = method;
-	rq->path = path;
-	strcpy(rq->remote_ip, "127.0.0.1");
-	rq->max_body = fx.cfg.max_request_body;
-	rq->body = body;
-	rq->body_len = len;
-	rq->test_token = fx.token[0] ? fx.token : NULL;
-	hs_dispatch(&fx.hs, rq);
+	hs_fixture_dispatch(&fx.h, rq, method, path, body, len, fx.token[0] ? fx.token : NULL);
 }
 
 static void ensure_user_and_room(void)
@@ -75,7 +58,7 @@ static void ensure_user_and_room(void)
 		json_decref(rq.reply);
 		fx.room[0] = '\0';
 	}
-	if (fx.room[0] && rooms_membership(fx.hs.rooms, fx.room, fx.user, m) == ROOM_OK &&
+	if (fx.room[0] && rooms_membership(fx.h.hs.rooms, fx.room, fx.user, m) == ROOM_OK &&
 	    strcmp(m, "join") == 0)
 		return;
 	strcpy(body, "{\"name\":\"fuzz\",\"preset\":\"public_chat\"}");
@@ -111,23 +94,10 @@ static char *subst(const char *s, size_t len, size_t *outlen)
 
 static void teardown(void)
 {
-	if (!fx.ready)
-		return;
-	hs_rooms_stop(&fx.hs);
-	hs_rooms_free(&fx.hs);
-	relsearch_close(fx.hs.relsearch);
-	fx.hs.relsearch = NULL;
-	hs_free(&fx.hs);
-	store_close(fx.st);
-	hs_config_free(&fx.cfg);
-	unlink(fx.db);
-	snprintf(fx.db, sizeof(fx.db), "%s/hs.db-wal", fx.dir);
-	unlink(fx.db);
-	snprintf(fx.db, sizeof(fx.db), "%s/hs.db-shm", fx.dir);
-	unlink(fx.db);
-	snprintf(fx.db, sizeof(fx.db), "%s/signing.key", fx.dir);
-	unlink(fx.db);
-	rmdir(fx.dir);
+	hs_fixture_stop_rooms(&fx.h);
+	relsearch_close(fx.h.hs.relsearch);
+	fx.h.hs.relsearch = NULL;
+	hs_fixture_close(&fx.h);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -140,32 +110,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"password_hashing: {time_cost: 1, memory_kib: 8, parallelism: 1}\n"
 		"rc_registration: {per_second: 1000000, burst_count: 1000000}\n";
 	char err[256];
-	struct scop_ed25519 key;
-	json_t *root;
 	(void)argc;
 	(void)argv;
 	scop_log_init("fuzz_hs_rooms", SCOP_LOG_OFF);
-	snprintf(fx.dir, sizeof(fx.dir), "/tmp/scop-fuzz-rooms-XXXXXX");
-	if (!mkdtemp(fx.dir))
+	if (hs_fixture_open(&fx.h, "rooms", yaml, HS_FIXTURE_KEY | HS_FIXTURE_ROOMS, err,
+			    sizeof(err)) < 0 ||
+	    relsearch_open("sqlite", fx.h.db, &fx.h.hs.relsearch, err, sizeof(err)) != STORE_OK ||
+	    api_add_routes(fx.h.hs.router, api_relations_routes, api_relations_nroutes) < 0 ||
+	    api_add_routes(fx.h.hs.router, api_search_routes, api_search_nroutes) < 0)
 		abort();
-	snprintf(fx.db, sizeof(fx.db), "%s/hs.db", fx.dir);
-	hs_config_init(&fx.cfg);
-	root = yaml_load_string(yaml, sizeof(yaml) - 1, err, sizeof(err));
-	if (!root || hs_config_parse(&fx.cfg, root, fx.dir, err, sizeof(err)) < 0)
-		abort();
-	json_decref(root);
-	if (scop_ed25519_generate(&key, "fuzz") < 0 ||
-	    scop_ed25519_save(fx.cfg.signing_key_path, &key) < 0)
-		abort();
-	scop_ed25519_clear(&key);
-	if (store_open("sqlite", fx.db, &fx.st, err, sizeof(err)) != STORE_OK ||
-	    hs_init(&fx.hs, &fx.cfg, fx.st) < 0 ||
-	    hs_rooms_start(&fx.hs, "sqlite", fx.db, err, sizeof(err)) < 0 ||
-	    relsearch_open("sqlite", fx.db, &fx.hs.relsearch, err, sizeof(err)) != STORE_OK ||
-	    api_add_routes(fx.hs.router, api_relations_routes, api_relations_nroutes) < 0 ||
-	    api_add_routes(fx.hs.router, api_search_routes, api_search_nroutes) < 0)
-		abort();
-	fx.ready = 1;
 	atexit(teardown);
 	return 0;
 }
@@ -173,28 +126,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct http_request rq;
-	char line[512], method[16], *nl, *sp, *path, *body = NULL;
-	size_t n, plen, blen = 0;
+	struct fuzz_request_line l;
+	char *path, *body = NULL;
+	size_t plen, blen = 0;
 
-	nl = memchr(data, '\n', size);
-	n = nl ? (size_t)(nl - (const char *)data) : size;
-	if (n >= sizeof(line))
+	if (fuzz_request_line(&l, data, size) < 0)
 		return 0;
-	memcpy(line, data, n);
-	line[n] = '\0';
-	sp = strchr(line, ' ');
-	if (!sp || (size_t)(sp - line) >= sizeof(method) || memchr(line, '\0', n) != NULL)
-		return 0;
-	memcpy(method, line, (size_t)(sp - line));
-	method[sp - line] = '\0';
 	ensure_user_and_room();
-	if (!(path = subst(sp + 1, strlen(sp + 1), &plen)))
+	if (!(path = subst(l.target, strlen(l.target), &plen)))
 		return 0;
-	if (nl && !(body = subst(nl + 1, size - n - 1, &blen))) {
+	if (l.body && !(body = subst(l.body, l.body_len, &blen))) {
 		free(path);
 		return 0;
 	}
-	dispatch(&rq, method, path, body, blen);
+	dispatch(&rq, l.method, path, body, blen);
 	if (rq.status < 100 || rq.status > 599 || (!rq.reply && !rq.raw_reply))
 		abort();
 	if (rq.reply && rq.status >= 400 && !json_is_string(json_object_get(rq.reply, "errcode")))

@@ -73,3 +73,39 @@ void pgtest_drop(const char *name)
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", name);
 	pgtest_admin(sql);
 }
+
+int testdb_create(struct testdb *db, int postgres, const char *tag)
+{
+	char prefix[48];
+	int rc;
+
+	memset(db, 0, sizeof(*db));
+	if (!postgres) {
+		snprintf(db->dir, sizeof(db->dir), "/tmp/scop-%s-XXXXXX", tag);
+		if (!mkdtemp(db->dir)) {
+			db->dir[0] = '\0';
+			return -1;
+		}
+		snprintf(db->conninfo, sizeof(db->conninfo), "%s/test.db", db->dir);
+		return 0;
+	}
+	snprintf(prefix, sizeof(prefix), "scop_%s", tag);
+	rc = pgtest_create(prefix, db->dbname, sizeof(db->dbname), db->conninfo,
+			   sizeof(db->conninfo));
+	db->skip = rc > 0;
+	return rc;
+}
+
+void testdb_drop(struct testdb *db)
+{
+	if (db->dir[0]) {
+		static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
+		char p[1100];
+		for (int i = 0; i < 4; i++) {
+			snprintf(p, sizeof(p), "%s%s", db->conninfo, suffix[i]);
+			unlink(p);
+		}
+		rmdir(db->dir);
+	}
+	pgtest_drop(db->dbname);
+}

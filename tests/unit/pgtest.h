@@ -22,4 +22,22 @@ void pgtest_drop(const char *name);
 /* Runs one command on the cluster's maintenance database: 0 or -1. */
 int pgtest_admin(const char *sql);
 
+/* A scratch database on either backend for one test: a file test.db in a
+ * fresh /tmp/scop-<tag>-XXXXXX directory for SQLite, or a database
+ * scop_<tag>_... made by pgtest_create for PostgreSQL. */
+struct testdb {
+	int skip;              /* PostgreSQL wanted but not configured */
+	char dir[64];
+	char dbname[64];
+	char conninfo[1024];   /* for store_open(), db_connect(), ... */
+};
+
+/* Returns 0 (conninfo set), 1 (skip: see pgtest_create) or -1; on -1 or 1
+ * testdb_drop() is still safe. */
+int testdb_create(struct testdb *db, int postgres, const char *tag);
+
+/* Removes the SQLite file (with its -wal, -shm, -journal) and directory, or
+ * drops the PostgreSQL database; safe on a zeroed or half-made testdb. */
+void testdb_drop(struct testdb *db);
+
 #endif

@@ -41,10 +41,7 @@ struct job {
 
 struct fx {
 	enum db_kind kind;
-	int skip;
-	char dir[64];
-	char conninfo[1024];
-	char dbname[64];
+	struct testdb db;
 	struct db_conn *wc;  /* the leaders' connection */
 	struct db_conn *rc;  /* for checks */
 	struct commit_queue *q;
@@ -88,16 +85,7 @@ static int teardown(void **state)
 	commit_queue_free(f->q);
 	db_disconnect(f->wc);
 	db_disconnect(f->rc);
-	if (f->dir[0]) {
-		char p[1100];
-		static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
-		for (int i = 0; i < 4; i++) {
-			snprintf(p, sizeof(p), "%s%s", f->conninfo, suffix[i]);
-			unlink(p);
-		}
-		rmdir(f->dir);
-	}
-	pgtest_drop(f->dbname);
+	testdb_drop(&f->db);
 	pthread_mutex_destroy(&f->seq_lock);
 	free(f);
 	*state = NULL;
@@ -108,28 +96,19 @@ static int setup(void **state, enum db_kind kind)
 {
 	char err[256] = "";
 	struct fx *f = calloc(1, sizeof(*f));
+	int rc;
 	if (!f)
 		return -1;
 	*state = f;
 	f->kind = kind;
 	pthread_mutex_init(&f->seq_lock, NULL);
-	if (kind == DB_SQLITE) {
-		snprintf(f->dir, sizeof(f->dir), "/tmp/scop-cq-XXXXXX");
-		if (!mkdtemp(f->dir))
-			goto fail;
-		snprintf(f->conninfo, sizeof(f->conninfo), "%s/test.db", f->dir);
-	} else {
-		int rc = pgtest_create("scop_cq", f->dbname, sizeof(f->dbname), f->conninfo,
-				       sizeof(f->conninfo));
-		if (rc > 0) {
-			f->skip = 1;
-			return 0;
-		}
-		if (rc < 0)
-			goto fail;
-	}
-	if (db_connect(kind, f->conninfo, &f->wc, err, sizeof(err)) != STORE_OK ||
-	    db_connect(kind, f->conninfo, &f->rc, err, sizeof(err)) != STORE_OK) {
+	rc = testdb_create(&f->db, kind == DB_POSTGRES, "cq");
+	if (rc > 0)
+		return 0;
+	if (rc < 0)
+		goto fail;
+	if (db_connect(kind, f->db.conninfo, &f->wc, err, sizeof(err)) != STORE_OK ||
+	    db_connect(kind, f->db.conninfo, &f->rc, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "# connect: %s\n", err);
 		goto fail;
 	}
@@ -145,6 +124,21 @@ fail:
 
 static int setup_sqlite(void **state) { return setup(state, DB_SQLITE); }
 static int setup_pg(void **state) { return setup(state, DB_POSTGRES); }
+
+static struct fx *fx(void **state)
+{
+	struct fx *f = *state;
+	if (f->db.skip)
+		skip();
+	return f;
+}
+
+/* A queue with another max_batch, for the tests of batch limits. */
+static void requeue(struct fx *f, size_t max_batch)
+{
+	commit_queue_free(f->q);
+	assert_non_null(f->q = commit_queue_new(get_conn, put_conn, f, max_batch));
+}
 
 static size_t waiting(struct fx *f)
 {
@@ -190,6 +184,16 @@ static void job_init(struct fx *f, struct job *j, const char *k)
 	j->rc = STORE_ERROR;
 }
 
+/* jobs[i] gets the key <prefix><i>. */
+static void jobs_init(struct fx *f, struct job *jobs, size_t n, const char *prefix)
+{
+	for (size_t i = 0; i < n; i++) {
+		char k[16];
+		snprintf(k, sizeof(k), "%s%zu", prefix, i);
+		job_init(f, &jobs[i], k);
+	}
+}
+
 /* jobs[0] leads a batch alone and holds it until jobs[1..n-1] are queued;
  * they then commit as one batch. */
 static void run_held(struct fx *f, struct job *jobs, size_t n)
@@ -230,11 +234,9 @@ static int64_t count_rows(struct fx *f, const char *k)
 
 static void test_single(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fx(state);
 	struct commit_queue_stats s;
 	struct job j;
-	if (f->skip)
-		skip();
 	job_init(f, &j, "one");
 	assert_int_equal(commit_queue_run(f->q, work, &j), STORE_OK);
 	assert_true(j.id > 0);
@@ -255,17 +257,11 @@ static void test_single(void **state)
 
 static void test_batch(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fx(state);
 	struct commit_queue_stats s;
 	struct job jobs[8];
 	const size_t n = 8;
-	if (f->skip)
-		skip();
-	for (size_t i = 0; i < n; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "k%zu", i);
-		job_init(f, &jobs[i], k);
-	}
+	jobs_init(f, jobs, n, "k");
 	run_held(f, jobs, n);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(jobs[i].rc, STORE_OK);
@@ -284,17 +280,11 @@ static void test_batch(void **state)
 
 static void test_one_fails(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fx(state);
 	struct commit_queue_stats s;
 	struct job jobs[6];
 	const size_t n = 6;
-	if (f->skip)
-		skip();
-	for (size_t i = 0; i < n; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "k%zu", i);
-		job_init(f, &jobs[i], k);
-	}
+	jobs_init(f, jobs, n, "k");
 	/* The same key as the first (already committed): a conflict that
 	 * must roll back only itself. */
 	snprintf(jobs[3].k, sizeof(jobs[3].k), "k0");
@@ -311,16 +301,10 @@ static void test_one_fails(void **state)
 
 static void test_commit_fails(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fx(state);
 	struct job jobs[5], after;
 	const size_t n = 5;
-	if (f->skip)
-		skip();
-	for (size_t i = 0; i < n; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "k%zu", i);
-		job_init(f, &jobs[i], k);
-	}
+	jobs_init(f, jobs, n, "k");
 	/* A deferred foreign key: the work succeeds, COMMIT fails. */
 	jobs[2].ref = "missing";
 	/* And a duplicate in the same batch keeps its own code. */
@@ -340,19 +324,12 @@ static void test_commit_fails(void **state)
  * next leader taking at most max_batch. */
 static void test_max_batch(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fx(state);
 	struct commit_queue_stats s;
 	struct job jobs[8];
 	const size_t n = 8;
-	if (f->skip)
-		skip();
-	commit_queue_free(f->q);
-	assert_non_null(f->q = commit_queue_new(get_conn, put_conn, f, 3));
-	for (size_t i = 0; i < n; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "k%zu", i);
-		job_init(f, &jobs[i], k);
-	}
+	requeue(f, 3);
+	jobs_init(f, jobs, n, "k");
 	run_held(f, jobs, n);
 	for (size_t i = 0; i < n; i++)
 		assert_int_equal(jobs[i].rc, STORE_OK);
@@ -367,11 +344,9 @@ static void test_max_batch(void **state)
  * own answer and every success is stored exactly once. */
 static void test_many(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fx(state);
 	struct commit_queue_stats s;
 	struct job jobs[MAXJOBS];
-	if (f->skip)
-		skip();
 	for (size_t i = 0; i < MAXJOBS; i++) {
 		char k[16];
 		snprintf(k, sizeof(k), "m%zu", i % 12); /* four duplicates */
@@ -401,13 +376,11 @@ static void test_many(void **state)
  * answers at once. */
 static void test_submit_wait(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fx(state);
 	struct commit_queue_stats s;
 	struct commit_ticket t[3];
 	struct job jobs[3];
 	enum store_rc rc;
-	if (f->skip)
-		skip();
 	for (size_t i = 0; i < 3; i++) {
 		char k[16];
 		snprintf(k, sizeof(k), "s%zu", i);
@@ -451,21 +424,14 @@ static void run_chained(struct fx *f, struct job *jobs, size_t n, struct commit_
  * in its batch and in later ones; other items go on; a new epoch works. */
 static void test_chain_poison(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fx(state);
 	struct commit_chain ch = { 0 };
 	struct job jobs[5];
 	static const int chained[] = { 1, 1, 1, 0, 1 };
 	static const uint64_t epochs[] = { 0, 0, 0, 0, 0 };
 	static const uint64_t fresh[] = { 1 };
-	if (f->skip)
-		skip();
-	commit_queue_free(f->q);
-	assert_non_null(f->q = commit_queue_new(get_conn, put_conn, f, 4));
-	for (size_t i = 0; i < 5; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "c%zu", i);
-		job_init(f, &jobs[i], k);
-	}
+	requeue(f, 4);
+	jobs_init(f, jobs, 5, "c");
 	snprintf(jobs[1].k, sizeof(jobs[1].k), "c0"); /* fails: a duplicate */
 	/* Batches of 4: [c0, dup, c2, c3], then [c4] on its own. */
 	run_chained(f, jobs, 5, &ch, chained, epochs);
@@ -490,20 +456,13 @@ static void test_chain_poison(void **state)
  * succeeded, and so poisons the chain for the next batch. */
 static void test_chain_commit_fails(void **state)
 {
-	struct fx *f = *state;
+	struct fx *f = fx(state);
 	struct commit_chain ch = { 0 };
 	struct job jobs[3];
 	static const int chained[] = { 1, 1, 1 };
 	static const uint64_t epochs[] = { 0, 0, 0 };
-	if (f->skip)
-		skip();
-	commit_queue_free(f->q);
-	assert_non_null(f->q = commit_queue_new(get_conn, put_conn, f, 2));
-	for (size_t i = 0; i < 3; i++) {
-		char k[16];
-		snprintf(k, sizeof(k), "f%zu", i);
-		job_init(f, &jobs[i], k);
-	}
+	requeue(f, 2);
+	jobs_init(f, jobs, 3, "f");
 	jobs[1].ref = "missing"; /* the deferred key fails COMMIT of [f0, f1] */
 	run_chained(f, jobs, 3, &ch, chained, epochs);
 	for (size_t i = 0; i < 3; i++)

@@ -21,10 +21,7 @@
 
 struct fx {
 	const char *backend;
-	int skip;
-	char dir[64];
-	char conninfo[1024];
-	char dbname[64];
+	struct testdb db;
 	struct store *st;
 	struct room_store *rs;
 };
@@ -36,16 +33,7 @@ static int teardown(void **state)
 		return 0;
 	room_store_close(f->rs);
 	store_close(f->st);
-	if (f->dir[0]) {
-		char p[1100];
-		static const char *suffix[] = { "", "-wal", "-shm", "-journal" };
-		for (int i = 0; i < 4; i++) {
-			snprintf(p, sizeof(p), "%s%s", f->conninfo, suffix[i]);
-			unlink(p);
-		}
-		rmdir(f->dir);
-	}
-	pgtest_drop(f->dbname);
+	testdb_drop(&f->db);
 	free(f);
 	*state = NULL;
 	return 0;
@@ -55,26 +43,18 @@ static int setup(void **state, const char *backend)
 {
 	char err[256] = "";
 	struct fx *f = calloc(1, sizeof(*f));
+	int rc;
 	if (!f)
 		return -1;
 	f->backend = backend;
 	*state = f;
-	if (strcmp(backend, "sqlite") == 0) {
-		snprintf(f->dir, sizeof(f->dir), "/tmp/scop-rooms-XXXXXX");
-		if (!mkdtemp(f->dir))
-			goto fail;
-		snprintf(f->conninfo, sizeof(f->conninfo), "%s/test.db", f->dir);
-	} else {
-		int rc = pgtest_create("scop_rooms", f->dbname, sizeof(f->dbname), f->conninfo, sizeof(f->conninfo));
-		if (rc > 0) {
-			f->skip = 1;
-			return 0;
-		}
-		if (rc < 0)
-			goto fail;
-	}
-	if (store_open(backend, f->conninfo, &f->st, err, sizeof(err)) != STORE_OK ||
-	    room_store_open(backend, f->conninfo, &f->rs, err, sizeof(err)) != STORE_OK) {
+	rc = testdb_create(&f->db, strcmp(backend, "sqlite") != 0, "rooms");
+	if (rc > 0)
+		return 0;
+	if (rc < 0)
+		goto fail;
+	if (store_open(backend, f->db.conninfo, &f->st, err, sizeof(err)) != STORE_OK ||
+	    room_store_open(backend, f->db.conninfo, &f->rs, err, sizeof(err)) != STORE_OK) {
 		fprintf(stderr, "# open: %s\n", err);
 		goto fail;
 	}
@@ -90,7 +70,7 @@ static int setup_pg(void **state) { return setup(state, "postgres"); }
 static struct fx *fx(void **state)
 {
 	struct fx *f = *state;
-	if (f->skip)
+	if (f->db.skip)
 		skip();
 	return f;
 }
