@@ -23,7 +23,7 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/api_account.c \
 	homeserver/api_admin.c \
 	homeserver/store/store_rooms.c homeserver/store/store_rooms.h \
-	homeserver/rooms.c homeserver/rooms.h \
+	homeserver/rooms.c homeserver/rooms.h homeserver/rooms_int.h homeserver/rooms_remote.c \
 	homeserver/filter.c homeserver/filter.h \
 	homeserver/sync.c homeserver/sync.h \
 	homeserver/api_rooms.c homeserver/api_rooms.h \

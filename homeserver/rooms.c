@@ -15,77 +15,7 @@
 #include "homeserver/events/event_sign.h"
 #include "homeserver/events/state_res.h"
 
-#define NBUCKETS 1024
-
-struct room {
-	struct room *next;
-	char *room_id;
-	const struct room_version *rv;
-	pthread_mutex_t lock;     /* held by the writer, and briefly by readers */
-	json_t *ids;              /* {"type": {"state_key": "event_id"}} */
-	json_t *events;           /* "type\x1fstate_key" -> PDU */
-	char **extrem;
-	size_t nextrem;
-	int64_t depth;
-	int64_t group;
-	json_t *local;            /* joined or invited users of this server -> true:
-				   * the only ones a new event wakes */
-	json_t *typing;           /* user -> expiry (ms), under lock */
-	int64_t typing_pos;       /* extras position of the last change */
-	/* Message events are stored in a pipeline (rooms_send()): the cache
-	 * moves on as each is submitted, before it commits.  The room's
-	 * appends form one chain (commit_queue.h): when one fails, the later
-	 * ones fail too, and the cache, built on it, is reloaded. */
-	struct commit_chain chain;
-	uint64_t epoch;           /* chain epoch the cache was built at */
-	struct pending *pend, *pend_tail; /* submitted, not yet published, in
-					   * commit order */
-	int draining;             /* writers waiting for pend to empty: new
-				   * messages wait too, or it never might */
-	pthread_cond_t drained;   /* with lock: pend became empty, or draining 0 */
-};
-
-/* A message event between its submission and its publication (the
- * listener and the federation hook told, in the room's commit order). */
-struct pending {
-	struct pending *next;
-	struct room_append_ticket t;
-	struct room_append a;     /* strings: the sender's room_send, the room's ID and: */
-	char event_id[EVENT_ID_BUF];
-	char *json;
-	char **prev;              /* the extremities it cites: the cache moves on */
-	size_t nprev;
-	json_t *ev;
-	enum store_rc rc;         /* final code and position, once published */
-	int64_t pos;
-	int published;            /* set last, atomically: then only the owner
-				   * touches it */
-};
-
-struct rooms {
-	struct room_store *rs;
-	char *server_name;
-	struct scop_ed25519 key;
-	pthread_mutex_t lock;     /* the table */
-	struct room *buckets[NBUCKETS];
-	rooms_listener_fn listener;
-	void *listener_arg;
-	rooms_xlistener_fn xlistener;
-	void *xlistener_arg;
-	rooms_outbound_fn outbound;
-	void *outbound_arg;
-	rooms_invite_fn invite;
-	void *invite_arg;
-	pthread_mutex_t xlock;    /* the extras stream */
-	int xinit;
-	int64_t xpos;
-	pthread_mutex_t plock;    /* presence (memory only) */
-	json_t *presence;         /* user -> {presence, status_msg?, active, pos} */
-	pthread_mutex_t llock;    /* lazy-loaded members sent */
-	json_t *lazy_sent;        /* "user\x1fdevice\x1froom" -> {member: event_id} */
-	rooms_edu_hook_fn edu_hook; /* federation: typing and receipts to send */
-	void *edu_hook_arg;
-};
+#include "homeserver/rooms_int.h"
 
 static int64_t now_ms(void)
 {
@@ -94,7 +24,7 @@ static int64_t now_ms(void)
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static unsigned hash(const char *s)
+unsigned room_hash(const char *s)
 {
 	unsigned h = 5381;
 	while (*s)
@@ -122,7 +52,7 @@ struct rooms *rooms_new(struct room_store *rs, const char *server_name,
 }
 
 /* An empty room with its locks; NULL when out of memory. */
-static struct room *room_alloc(void)
+struct room *room_alloc(void)
 {
 	struct room *rm = calloc(1, sizeof(*rm));
 	if (rm) {
@@ -132,7 +62,7 @@ static struct room *room_alloc(void)
 	return rm;
 }
 
-static void room_free(struct room *rm)
+void room_free(struct room *rm)
 {
 	free(rm->room_id);
 	json_decref(rm->ids);
@@ -204,17 +134,17 @@ const char *rooms_server_name(const struct rooms *r)
 
 /* ---- the cache -------------------------------------------------------- */
 
-static int state_key_buf(char *out, size_t n, const char *type, const char *sk)
+int room_state_key_buf(char *out, size_t n, const char *type, const char *sk)
 {
 	int len = snprintf(out, n, "%s\x1f%s", type, sk);
 	return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
-static const json_t *cache_lookup(void *arg, const char *type, const char *sk)
+const json_t *room_cache_lookup(void *arg, const char *type, const char *sk)
 {
 	struct room *rm = arg;
 	char key[2 * EVENT_MAX_ID_BYTES + 4];
-	if (state_key_buf(key, sizeof(key), type, sk) < 0)
+	if (room_state_key_buf(key, sizeof(key), type, sk) < 0)
 		return NULL;
 	return json_object_get(rm->events, key);
 }
@@ -233,7 +163,7 @@ static json_t *load_pdu(struct rooms *r, const char *event_id)
 static const char *user_domain(const char *user);
 
 /* Keeps rm->local in step with a new current member event. */
-static void local_member(struct rooms *r, struct room *rm, const char *type, const char *sk, const json_t *ev)
+void room_local_member(struct rooms *r, struct room *rm, const char *type, const char *sk, const json_t *ev)
 {
 	const char *dom, *m;
 	if (strcmp(type, "m.room.member") != 0 || !(dom = user_domain(sk)) || strcmp(dom, r->server_name) != 0)
@@ -284,12 +214,12 @@ static struct room *room_load(struct rooms *r, const char *room_id)
 		json_object_foreach(m, sk, eid) {
 			char key[2 * EVENT_MAX_ID_BYTES + 4];
 			json_t *ev = load_pdu(r, json_string_value(eid));
-			if (!ev || state_key_buf(key, sizeof(key), type, sk) < 0 ||
+			if (!ev || room_state_key_buf(key, sizeof(key), type, sk) < 0 ||
 			    json_object_set_new(rm->events, key, ev) < 0) {
 				room_free(rm);
 				return NULL;
 			}
-			local_member(r, rm, type, sk, ev);
+			room_local_member(r, rm, type, sk, ev);
 		}
 	}
 	return rm;
@@ -297,9 +227,9 @@ static struct room *room_load(struct rooms *r, const char *room_id)
 
 /* The cached room, loaded on first use; NULL when it does not exist.
  * Rooms stay cached for the life of the process. */
-static struct room *room_get(struct rooms *r, const char *room_id)
+struct room *room_get(struct rooms *r, const char *room_id)
 {
-	unsigned h = hash(room_id);
+	unsigned h = room_hash(room_id);
 	struct room *rm, *loaded;
 
 	pthread_mutex_lock(&r->lock);
@@ -329,9 +259,7 @@ static struct room *room_get(struct rooms *r, const char *room_id)
 
 /* ---- the pipeline ----------------------------------------------------- */
 
-static void set_reason(struct room_result *res, const char *fmt, const char *arg)
-	__attribute__((format(printf, 2, 0)));
-static void set_reason(struct room_result *res, const char *fmt, const char *arg)
+void room_set_reason(struct room_result *res, const char *fmt, const char *arg)
 {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
@@ -383,7 +311,7 @@ static void send_out(struct rooms *r, struct room *rm, const json_t *ev, const c
 	if (!servers || !seen)
 		goto out;
 	json_object_foreach(members, uid, v) {
-		const json_t *mev = cache_lookup(rm, "m.room.member", uid);
+		const json_t *mev = room_cache_lookup(rm, "m.room.member", uid);
 		const char *m = mev ? event_membership(mev) : NULL;
 		(void)v;
 		if (!m || strcmp(m, "join") != 0 || !(dom = user_domain(uid)) ||
@@ -418,7 +346,7 @@ static json_t *stripped_locked(struct room *rm, const char *viewer)
 		const json_t *ev;
 		if (member && !viewer)
 			break;
-		ev = cache_lookup(rm, member ? "m.room.member" : stripped_types[i], member ? viewer : "");
+		ev = room_cache_lookup(rm, member ? "m.room.member" : stripped_types[i], member ? viewer : "");
 		if (ev)
 			json_array_append_new(arr, json_pack("{s:O?,s:O?,s:O?,s:O?}",
 				"type", json_object_get(ev, "type"),
@@ -448,11 +376,11 @@ static enum room_rc remote_invite_sign(struct rooms *r, struct room *rm, const s
 	rc = r->invite(r->invite_arg, rm->rv, ev, stripped, why, sizeof(why));
 	json_decref(stripped);
 	if (rc < 0) {
-		set_reason(res, "the invitee's server refused the invite: %s", why);
+		room_set_reason(res, "the invitee's server refused the invite: %s", why);
 		return ROOM_FORBIDDEN;
 	}
 	if (event_compute_id(rm->rv, *ev, after) < 0 || strcmp(before, after) != 0) {
-		set_reason(res, "the invitee's server changed the invite", NULL);
+		room_set_reason(res, "the invitee's server changed the invite", NULL);
 		return ROOM_FORBIDDEN;
 	}
 	return ROOM_OK;
@@ -522,7 +450,7 @@ static enum room_rc build_locked(struct rooms *r, struct room *rm, const struct 
 				 struct room_result *res, int dry, struct built *b)
 {
 	const struct room_version *rv = rm->rv;
-	struct auth_state st = { cache_lookup, NULL, rm };
+	struct auth_state st = { room_cache_lookup, NULL, rm };
 	struct auth_key keys[AUTH_MAX_KEYS];
 	const char *auth_ids[AUTH_MAX_KEYS];
 	size_t nauth = 0, nkeys, nprev;
@@ -544,7 +472,7 @@ static enum room_rc build_locked(struct rooms *r, struct room *rm, const struct 
 		       s->type, s->state_key, s->content, (const char *const *)rm->extrem, nprev,
 		       NULL, 0, rm->depth + 1, now_ms());
 	if (!ev) {
-		set_reason(res, "cannot build the event", NULL);
+		room_set_reason(res, "cannot build the event", NULL);
 		return ROOM_BAD_JSON;
 	}
 	if (s->redacts) {
@@ -557,7 +485,7 @@ static enum room_rc build_locked(struct rooms *r, struct room *rm, const struct 
 	/* auth_events: the selection's events from the current state. */
 	nkeys = auth_events_selection(rv, ev, keys);
 	for (size_t i = 0; i < nkeys; i++) {
-		const json_t *ae = cache_lookup(rm, keys[i].type, keys[i].state_key);
+		const json_t *ae = room_cache_lookup(rm, keys[i].type, keys[i].state_key);
 		const char *id = ae ? json_string_value(json_object_get(
 			json_object_get(rm->ids, keys[i].type), keys[i].state_key)) : NULL;
 		size_t k;
@@ -575,12 +503,12 @@ static enum room_rc build_locked(struct rooms *r, struct room *rm, const struct 
 			goto out;
 	}
 	if (auth_check(rv, ev, &st, err, sizeof(err)) != AUTH_ALLOW) {
-		set_reason(res, "%s", err);
+		room_set_reason(res, "%s", err);
 		rc = ROOM_FORBIDDEN;
 		goto out;
 	}
 	if (rv->event_id == EVENT_ID_V1 && v1_finish(r, rv, ev) < 0) {
-		set_reason(res, "cannot cite the event's prev and auth events", NULL);
+		room_set_reason(res, "cannot cite the event's prev and auth events", NULL);
 		goto out;
 	}
 	if (event_hash_and_sign(rv, ev, r->server_name, &r->key) < 0)
@@ -589,17 +517,17 @@ static enum room_rc build_locked(struct rooms *r, struct room *rm, const struct 
 		goto out;
 	rc = ROOM_ERROR;
 	if (!(json = canonjson_dumps(ev, &len, flags))) {
-		set_reason(res, "the event cannot be encoded as canonical JSON", NULL);
+		room_set_reason(res, "the event cannot be encoded as canonical JSON", NULL);
 		rc = ROOM_BAD_JSON;
 		goto out;
 	}
 	if (len > EVENT_MAX_BYTES) {
-		set_reason(res, "event too large", NULL);
+		room_set_reason(res, "event too large", NULL);
 		rc = ROOM_TOO_LARGE;
 		goto out;
 	}
 	if (event_validate(rv, ev, err, sizeof(err)) < 0) {
-		set_reason(res, "%s", err);
+		room_set_reason(res, "%s", err);
 		rc = ROOM_BAD_JSON;
 		goto out;
 	}
@@ -666,9 +594,9 @@ static void cache_apply(struct rooms *r, struct room *rm, const struct room_send
 		char key[2 * EVENT_MAX_ID_BYTES + 4];
 		if (state_map_set(rm->ids, s->type, s->state_key, event_id) < 0)
 			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
-		if (state_key_buf(key, sizeof(key), s->type, s->state_key) == 0)
+		if (room_state_key_buf(key, sizeof(key), s->type, s->state_key) == 0)
 			json_object_set(rm->events, key, ev);
-		local_member(r, rm, s->type, s->state_key, ev);
+		room_local_member(r, rm, s->type, s->state_key, ev);
 	}
 	if (s->redacts) {
 		/* A redacted state event stays in the state in its redacted form. */
@@ -688,7 +616,7 @@ static void cache_apply(struct rooms *r, struct room *rm, const struct room_send
 
 /* Builds, checks, signs and stores one event in rm (locked by the caller),
  * then updates the cache; nothing of the room may be in flight (see
- * settle_locked()).  dry: everything but storing (the cache of rm is still
+ * room_settle_locked()).  dry: everything but storing (the cache of rm is still
  * updated), so a throw-away room can try a sequence of events first. */
 static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct room_send *s,
 				  struct room_result *res, int dry)
@@ -707,7 +635,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	if ((rc = build_locked(r, rm, s, res, dry, &b)) != ROOM_OK)
 		return rc;
 	if (!dry && room_store_append(r->rs, &b.a, &pos, &group) != STORE_OK) {
-		set_reason(res, "cannot store the event", NULL);
+		room_set_reason(res, "cannot store the event", NULL);
 		built_clear(&b);
 		return ROOM_ERROR;
 	}
@@ -720,7 +648,7 @@ static enum room_rc append_locked(struct rooms *r, struct room *rm, const struct
 	return ROOM_OK;
 }
 
-static void notify(struct rooms *r, struct room *rm, const char *target, int64_t pos)
+void room_notify(struct rooms *r, struct room *rm, const char *target, int64_t pos)
 {
 	const char **users = NULL;
 	size_t n;
@@ -789,7 +717,7 @@ static void publish_locked(struct rooms *r, struct room *rm)
 	/* Messages have no target: one wake-up with the newest position
 	 * tells the same users of all of them. */
 	if (last)
-		notify(r, rm, NULL, last);
+		room_notify(r, rm, NULL, last);
 	if (!rm->pend)
 		pthread_cond_broadcast(&rm->drained);
 }
@@ -830,7 +758,7 @@ static int reload_locked(struct rooms *r, struct room *rm)
 /* For a writer that needs the cache to be exactly the store's (rm
  * locked): waits out the messages in flight, and reloads a cache that was
  * built on one that failed.  0, or -1 when the store cannot be read. */
-static int settle_locked(struct rooms *r, struct room *rm)
+int room_settle_locked(struct rooms *r, struct room *rm)
 {
 	uint64_t epoch;
 	drain_locked(r, rm);
@@ -875,8 +803,8 @@ static enum room_rc send_pipelined(struct rooms *r, struct room *rm, const struc
 		pthread_cond_wait(&rm->drained, &rm->lock);
 	if (txn && txn_in_flight(rm, s))
 		drain_locked(r, rm); /* its fate decides the answer */
-	if (commit_chain_epoch(&rm->chain) != rm->epoch && settle_locked(r, rm) < 0) {
-		set_reason(res, "cannot load the room", NULL);
+	if (commit_chain_epoch(&rm->chain) != rm->epoch && room_settle_locked(r, rm) < 0) {
+		room_set_reason(res, "cannot load the room", NULL);
 		rc = ROOM_ERROR;
 		goto unlock;
 	}
@@ -892,7 +820,7 @@ static enum room_rc send_pipelined(struct rooms *r, struct room *rm, const struc
 	built_clear(&b);
 	if (!p || room_store_append_submit(r->rs, &p->a, &p->t, &rm->chain, rm->epoch) != STORE_OK) {
 		pending_free(p);
-		set_reason(res, "cannot store the event", NULL);
+		room_set_reason(res, "cannot store the event", NULL);
 		rc = ROOM_ERROR;
 		goto unlock;
 	}
@@ -923,7 +851,7 @@ static enum room_rc send_pipelined(struct rooms *r, struct room *rm, const struc
 		free(stored);
 		rc = ROOM_OK;
 	} else {
-		set_reason(res, "cannot store the event", NULL);
+		room_set_reason(res, "cannot store the event", NULL);
 		rc = ROOM_ERROR;
 	}
 	pending_free(p);
@@ -940,11 +868,11 @@ enum room_rc rooms_send(struct rooms *r, const struct room_send *s, struct room_
 
 	memset(res, 0, sizeof(*res));
 	if (!(rm = room_get(r, s->room_id))) {
-		set_reason(res, "unknown room", NULL);
+		room_set_reason(res, "unknown room", NULL);
 		return ROOM_NOT_FOUND;
 	}
 	if (strcmp(s->type, "m.room.create") == 0 && s->state_key) {
-		set_reason(res, "a room has one create event", NULL);
+		room_set_reason(res, "a room has one create event", NULL);
 		return ROOM_FORBIDDEN;
 	}
 	pthread_mutex_lock(&rm->lock);
@@ -953,13 +881,13 @@ enum room_rc rooms_send(struct rooms *r, const struct room_send *s, struct room_
 	 * 2 cite prev events by reference hashes read from the store. */
 	if (!s->state_key && rm->rv->event_id != EVENT_ID_V1)
 		return send_pipelined(r, rm, s, res); /* unlocks */
-	if (settle_locked(r, rm) < 0) {
-		set_reason(res, "cannot load the room", NULL);
+	if (room_settle_locked(r, rm) < 0) {
+		room_set_reason(res, "cannot load the room", NULL);
 		rc = ROOM_ERROR;
 	} else {
 		rc = append_locked(r, rm, s, res, 0);
 		if (rc == ROOM_OK && res->stream_pos)
-			notify(r, rm, strcmp(s->type, "m.room.member") == 0 ? s->state_key : NULL,
+			room_notify(r, rm, strcmp(s->type, "m.room.member") == 0 ? s->state_key : NULL,
 			       res->stream_pos);
 	}
 	pthread_mutex_unlock(&rm->lock);
@@ -1004,7 +932,7 @@ static enum room_rc create_run(struct rooms *r, const char *creator, const struc
 	}
 	snprintf(rid, sizeof(rid), "%s", res->room_id);
 	if (!dry) {
-		h = hash(rm->room_id);
+		h = room_hash(rm->room_id);
 		pthread_mutex_lock(&r->lock);
 		rm->next = r->buckets[h];
 		r->buckets[h] = rm;
@@ -1023,7 +951,7 @@ static enum room_rc create_run(struct rooms *r, const char *creator, const struc
 		s.content = json_object_get(item, "content");
 		if (!s.type || !json_is_object(s.content)) {
 			rc = ROOM_BAD_JSON;
-			set_reason(res, "initial_state entries need a type and a content object", NULL);
+			room_set_reason(res, "initial_state entries need a type and a content object", NULL);
 			break;
 		}
 		rc = append_locked(r, rm, &s, &one, dry);
@@ -1034,7 +962,7 @@ static enum room_rc create_run(struct rooms *r, const char *creator, const struc
 		res->stream_pos = one.stream_pos;
 	}
 	if (res->stream_pos)
-		notify(r, rm, NULL, res->stream_pos);
+		room_notify(r, rm, NULL, res->stream_pos);
 	pthread_mutex_unlock(&rm->lock);
 	if (dry)
 		room_free(rm);
@@ -1051,11 +979,11 @@ enum room_rc rooms_create(struct rooms *r, const char *creator, const char *vers
 
 	memset(res, 0, sizeof(*res));
 	if (!rv || rv->event_id == EVENT_ID_V1) {
-		set_reason(res, "unsupported room version %s", version);
+		room_set_reason(res, "unsupported room version %s", version);
 		return ROOM_UNSUPPORTED;
 	}
 	if (create_content && !json_is_object(create_content)) {
-		set_reason(res, "creation_content must be an object", NULL);
+		room_set_reason(res, "creation_content must be an object", NULL);
 		return ROOM_BAD_JSON;
 	}
 	content = create_content ? json_deep_copy(create_content) : json_object();
@@ -1092,7 +1020,7 @@ json_t *rooms_state_event(struct rooms *r, const char *room_id, const char *type
 	if (!rm)
 		return NULL;
 	pthread_mutex_lock(&rm->lock);
-	ev = json_incref((json_t *)cache_lookup(rm, type, state_key));
+	ev = json_incref((json_t *)room_cache_lookup(rm, type, state_key));
 	pthread_mutex_unlock(&rm->lock);
 	return ev;
 }
@@ -1123,7 +1051,7 @@ json_t *rooms_servers(struct rooms *r, const char *room_id)
 		return NULL;
 	pthread_mutex_lock(&rm->lock);
 	json_object_foreach(json_object_get(rm->ids, "m.room.member"), uid, v) {
-		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
+		const json_t *ev = room_cache_lookup(rm, "m.room.member", uid);
 		const char *m = ev ? event_membership(ev) : NULL;
 		if (m && strcmp(m, "join") == 0 && (dom = user_domain(uid)))
 			json_object_set_new(seen, dom, json_true());
@@ -1148,7 +1076,7 @@ int rooms_server_joined(struct rooms *r, const char *room_id)
 	pthread_mutex_lock(&rm->lock);
 	members = json_object_get(rm->ids, "m.room.member");
 	json_object_foreach(members, uid, v) {
-		const json_t *ev = cache_lookup(rm, "m.room.member", uid);
+		const json_t *ev = room_cache_lookup(rm, "m.room.member", uid);
 		const char *m = ev ? event_membership(ev) : NULL;
 		(void)v;
 		if (m && strcmp(m, "join") == 0 && (dom = user_domain(uid)) && strcmp(dom, r->server_name) == 0) {
@@ -1169,7 +1097,7 @@ enum room_rc rooms_membership(struct rooms *r, const char *room_id, const char *
 	if (!rm)
 		return ROOM_NOT_FOUND;
 	pthread_mutex_lock(&rm->lock);
-	m = event_membership(cache_lookup(rm, "m.room.member", user));
+	m = event_membership(room_cache_lookup(rm, "m.room.member", user));
 	if (m)
 		snprintf(out, 16, "%s", m);
 	pthread_mutex_unlock(&rm->lock);
@@ -1191,12 +1119,12 @@ enum room_rc rooms_power(struct rooms *r, const char *room_id, const char *user,
 			 int64_t *kick, int64_t *ban, int64_t *invite)
 {
 	struct room *rm = room_get(r, room_id);
-	struct auth_state st = { cache_lookup, NULL, rm };
+	struct auth_state st = { room_cache_lookup, NULL, rm };
 	const json_t *pl;
 	if (!rm)
 		return ROOM_NOT_FOUND;
 	pthread_mutex_lock(&rm->lock);
-	pl = cache_lookup(rm, "m.room.power_levels", "");
+	pl = room_cache_lookup(rm, "m.room.power_levels", "");
 	*have = auth_user_power_level(rm->rv, &st, user);
 	if (needed) {
 		const json_t *ev = json_object_get(json_object_get(json_object_get(pl, "content"),
@@ -1523,7 +1451,7 @@ json_t *rooms_summary(struct rooms *r, const char *room_id, const char *viewer)
 	pthread_mutex_lock(&rm->lock);
 	members = json_object_get(rm->ids, "m.room.member");
 	json_object_foreach(members, uid, v) {
-		const char *m = event_membership(cache_lookup(rm, "m.room.member", uid));
+		const char *m = event_membership(room_cache_lookup(rm, "m.room.member", uid));
 		int j = m && strcmp(m, "join") == 0, i = m && strcmp(m, "invite") == 0;
 		joined += j;
 		invited += i;
@@ -1599,7 +1527,7 @@ static json_t *room_peers(struct rooms *r, const char *user)
 			continue;
 		pthread_mutex_lock(&rm->lock);
 		json_object_foreach(json_object_get(rm->ids, "m.room.member"), uid, v) {
-			const char *m = event_membership(cache_lookup(rm, "m.room.member", uid));
+			const char *m = event_membership(room_cache_lookup(rm, "m.room.member", uid));
 			if (m && strcmp(m, "join") == 0)
 				json_object_set_new(set, uid, json_true());
 		}
@@ -1914,590 +1842,3 @@ void rooms_set_edu_hook(struct rooms *r, rooms_edu_hook_fn fn, void *arg)
 	r->edu_hook_arg = arg;
 }
 
-/* ---- remote events ---------------------------------------------------- */
-
-/* Events loaded for one received PDU (state resolution and the state
- * before it), owned: id -> PDU, and the rejected ones' IDs. */
-struct evcache {
-	struct room_store *rs;
-	json_t *events;
-	json_t *rejected;
-};
-
-static void evcache_free(struct evcache *c)
-{
-	json_decref(c->events);
-	json_decref(c->rejected);
-}
-
-/* notify() for a received event: a membership change also wakes its
- * target. */
-static void notify_received(struct rooms *r, struct room *rm, const json_t *ev, int64_t pos)
-{
-	const char *type = event_type(ev);
-	notify(r, rm, type && strcmp(type, "m.room.member") == 0 ? event_state_key(ev) : NULL, pos);
-}
-
-static const json_t *evc_get(void *arg, const char *id)
-{
-	struct evcache *c = arg;
-	struct room_event e;
-	json_t *ev;
-
-	if (!id)
-		return NULL;
-	if ((ev = json_object_get(c->events, id)))
-		return ev;
-	if (room_store_event_get(c->rs, id, &e) != STORE_OK)
-		return NULL;
-	ev = json_loads(e.json, JSON_ALLOW_NUL, NULL);
-	if (ev && e.kind == ROOM_EVENT_REJECTED)
-		json_object_set_new(c->rejected, id, json_true());
-	room_event_clear(&e);
-	if (!ev || json_object_set_new(c->events, id, ev) < 0)
-		return NULL;
-	return ev;
-}
-
-static int evc_rejected(void *arg, const char *id)
-{
-	struct evcache *c = arg;
-	return json_object_get(c->rejected, id) != NULL;
-}
-
-struct map_state {
-	struct evcache *c;
-	const json_t *map;
-};
-
-static const json_t *map_lookup(void *arg, const char *type, const char *sk)
-{
-	struct map_state *ms = arg;
-	return evc_get(ms->c, state_map_get(ms->map, type, sk));
-}
-
-static const char *prev_id(const struct room_version *rv, const json_t *item)
-{
-	return rv->event_id == EVENT_ID_V1 ? json_string_value(json_array_get(item, 0))
-					   : json_string_value(item);
-}
-
-/* The state after each of ids (timeline events only) resolved into one
- * map; *group is the group when that is a single stored one, else 0.
- * NULL when none is known. */
-static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c,
-			     const char *const *ids, size_t n, int64_t *group, char *why,
-			     size_t whylen)
-{
-	json_t *maps[EVENT_MAX_PREV_EVENTS + 1], *out = NULL;
-	int64_t groups[EVENT_MAX_PREV_EVENTS + 1];
-	size_t nm = 0;
-
-	*group = 0;
-	for (size_t i = 0; i < n && nm <= EVENT_MAX_PREV_EVENTS; i++) {
-		struct room_event e;
-		json_t *m = NULL;
-		if (room_store_event_get(r->rs, ids[i], &e) != STORE_OK)
-			continue;
-		if (e.kind == ROOM_EVENT_TIMELINE && room_store_state_group(r->rs, e.state_after, &m) == STORE_OK) {
-			size_t j;
-			for (j = 0; j < nm && groups[j] != e.state_after; j++)
-				;
-			if (j == nm) {
-				groups[nm] = e.state_after;
-				maps[nm++] = m;
-			} else {
-				json_decref(m);
-			}
-		}
-		room_event_clear(&e);
-	}
-	if (nm == 0) {
-		snprintf(why, whylen, "none of its prev events is known here");
-		return NULL;
-	}
-	if (nm == 1) {
-		*group = groups[0];
-		return maps[0];
-	}
-	struct state_res_ctx sc = { rm->rv, evc_get, evc_rejected, NULL, c };
-	out = state_res_resolve(&sc, (const json_t *const *)maps, nm, why, whylen);
-	for (size_t i = 0; i < nm; i++)
-		json_decref(maps[i]);
-	return out;
-}
-
-/* The entries of to that differ from from, with the members' memberships
- * (strings point into to and c's events). */
-static struct room_state_set *state_diff(struct evcache *c, const json_t *from, const json_t *to,
-					 size_t *n)
-{
-	const char *type, *sk;
-	json_t *m, *eid;
-	size_t cap = 0;
-	struct room_state_set *out;
-
-	*n = 0;
-	json_object_foreach((json_t *)to, type, m)
-		cap += json_object_size(m);
-	if (!(out = calloc(cap + 1, sizeof(*out))))
-		return NULL;
-	json_object_foreach((json_t *)to, type, m) {
-		json_object_foreach(m, sk, eid) {
-			const char *id = json_string_value(eid), *old = state_map_get(from, type, sk);
-			if (!id || (old && strcmp(old, id) == 0))
-				continue;
-			out[*n].type = type;
-			out[*n].state_key = sk;
-			out[*n].event_id = id;
-			if (strcmp(type, "m.room.member") == 0) {
-				const json_t *ev = evc_get(c, id);
-				out[*n].membership = ev ? event_membership(ev) : NULL;
-				if (!out[*n].membership)
-					out[*n].membership = "leave";
-			}
-			(*n)++;
-		}
-	}
-	return out;
-}
-
-/* Stores an accepted remote event (rm locked).  reset: the event starts
- * the room afresh here (a join over federation): the old forward
- * extremities are dropped, and version (when set) adds the rooms row. */
-static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evcache *c,
-				   const json_t *ev, const char *event_id, json_t *before,
-				   int64_t before_group, int reset, const char *version,
-				   struct room_result *res)
-{
-	const struct room_version *rv = rm->rv;
-	const char *type = event_type(ev), *sk = event_state_key(ev);
-	const json_t *prev = json_object_get(ev, "prev_events"), *item;
-	const char *prevs[EVENT_MAX_PREV_EVENTS + 1];
-	char **extrem = NULL, *json = NULL, *after_json = NULL, *cur_json = NULL;
-	json_t *after = NULL, *current = NULL;
-	struct room_state_set *diff = NULL;
-	size_t nprev = 0, nextrem = 0, ndiff = 0, i;
-	int64_t depth = json_integer_value(json_object_get(ev, "depth")), pos, group, cur_group = 0;
-	struct room_append a;
-	enum room_rc rc = ROOM_ERROR;
-	int flags = rv->strict_canonical_json ? 0 : CANONJSON_LAX, linear;
-	size_t len;
-	char why[200];
-
-	json_array_foreach(prev, i, item)
-		if (nprev <= EVENT_MAX_PREV_EVENTS && prev_id(rv, item))
-			prevs[nprev++] = prev_id(rv, item);
-	/* The event itself is not stored yet: the diff and cache need it. */
-	if (json_object_set(c->events, event_id, (json_t *)ev) < 0)
-		goto out;
-	if (!before_group) {
-		if (!(after_json = json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS)) ||
-		    room_store_group_put(r->rs, rm->room_id, after_json, &before_group) != STORE_OK)
-			goto out;
-		free(after_json);
-		after_json = NULL;
-	}
-	/* linear: it cites exactly the forward extremities, so the state
-	 * before it is the cached current state and the new current state is
-	 * that plus it: no copies of a possibly large map. */
-	linear = before == rm->ids && !reset;
-	if (!linear && (!(after = json_deep_copy(before)) || (sk && state_map_set(after, type, sk, event_id) < 0)))
-		goto out;
-	/* The new forward extremities: the old ones it does not cite, and it. */
-	if (!(extrem = calloc(rm->nextrem + 1, sizeof(char *))))
-		goto out;
-	for (i = 0; !reset && i < rm->nextrem; i++) {
-		size_t j;
-		for (j = 0; j < nprev && strcmp(prevs[j], rm->extrem[i]) != 0; j++)
-			;
-		if (j == nprev && !(extrem[nextrem++] = strdup(rm->extrem[i])))
-			goto out;
-	}
-	if (!(extrem[nextrem++] = strdup(event_id)))
-		goto out;
-	if (linear) {
-		const char *m = type && strcmp(type, "m.room.member") == 0 ? event_membership(ev) : NULL;
-		if (!(diff = calloc(2, sizeof(*diff))))
-			goto out;
-		if (sk)
-			diff[ndiff++] = (struct room_state_set){ type, sk, event_id, m ? m : (type && strcmp(type,
-				"m.room.member") == 0 ? "leave" : NULL) };
-	} else if (nextrem == 1) {
-		current = json_incref(after);
-	} else {
-		/* A fork stays open: the current state is the resolution of the
-		 * states after every extremity (ours included). */
-		int64_t g;
-		json_t *others = resolve_after(r, rm, c, (const char *const *)extrem, nextrem - 1, &g,
-					       why, sizeof(why));
-		const json_t *sets[2] = { others, after };
-		struct state_res_ctx sc = { rv, evc_get, evc_rejected, NULL, c };
-		if (others)
-			current = state_res_resolve(&sc, sets, 2, why, sizeof(why));
-		json_decref(others);
-		if (!current) {
-			log_warn("rooms: cannot resolve the state of %s: %s", rm->room_id, why);
-			current = json_incref(after);
-		} else if (!json_equal(current, after)) {
-			if (!(cur_json = json_dumps(current, JSON_COMPACT | JSON_SORT_KEYS)) ||
-			    room_store_group_put(r->rs, rm->room_id, cur_json, &cur_group) != STORE_OK)
-				goto out;
-		}
-	}
-	if (!linear && !(diff = state_diff(c, rm->ids, current, &ndiff)))
-		goto out;
-	if (!(json = canonjson_dumps(ev, &len, flags)))
-		goto out;
-	memset(&a, 0, sizeof(a));
-	a.event_id = event_id;
-	a.room_id = rm->room_id;
-	a.type = type;
-	a.state_key = sk;
-	a.sender = event_sender(ev);
-	a.origin_server_ts = json_integer_value(json_object_get(ev, "origin_server_ts"));
-	a.depth = depth;
-	a.json = json;
-	a.prev_events = prevs;
-	a.nprev = nprev;
-	a.state_before = before_group;
-	a.state_change = sk != NULL; /* a delta on before_group */
-	a.membership = type && strcmp(type, "m.room.member") == 0 ? event_membership(ev) : NULL;
-	a.redacts = event_redacts(rv, ev);
-	a.explicit_current = 1;
-	a.cur = diff;
-	a.ncur = ndiff;
-	a.current_group = cur_group;
-	a.clear_extremities = reset;
-	a.room_version = version;
-	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
-		set_reason(res, "cannot store the event", NULL);
-		goto out;
-	}
-	res->stream_pos = pos;
-	/* Committed: now the cache. */
-	for (i = 0; i < rm->nextrem; i++)
-		free(rm->extrem[i]);
-	free(rm->extrem);
-	rm->extrem = extrem;
-	rm->nextrem = nextrem;
-	extrem = NULL;
-	if (depth > rm->depth)
-		rm->depth = depth;
-	rm->group = cur_group ? cur_group : group;
-	for (i = 0; i < ndiff; i++) {
-		char key[2 * EVENT_MAX_ID_BYTES + 4];
-		const json_t *sev = evc_get(c, diff[i].event_id);
-		if (sev && state_key_buf(key, sizeof(key), diff[i].type, diff[i].state_key) == 0)
-			json_object_set(rm->events, key, (json_t *)sev);
-		local_member(r, rm, diff[i].type, diff[i].state_key, sev);
-	}
-	if (a.redacts) {
-		const char *tk;
-		json_t *cur;
-		json_object_foreach(rm->events, tk, cur) {
-			char id[EVENT_ID_BUF];
-			if (event_compute_id(rv, cur, id) == 0 && strcmp(id, a.redacts) == 0) {
-				json_t *red = event_redact(rv, cur);
-				if (red)
-					json_object_set_new(rm->events, tk, red);
-				break;
-			}
-		}
-	}
-	if (linear) {
-		if (sk && state_map_set(rm->ids, type, sk, event_id) < 0)
-			log_error("rooms: out of memory updating the cache of %s", rm->room_id);
-	} else {
-		json_decref(rm->ids);
-		rm->ids = current;
-		current = NULL;
-	}
-	rc = ROOM_OK;
-out:
-	if (extrem) {
-		for (i = 0; i < nextrem; i++)
-			free(extrem[i]);
-		free(extrem);
-	}
-	free(diff);
-	free(json);
-	free(after_json);
-	free(cur_json);
-	json_decref(after);
-	json_decref(current);
-	return rc;
-}
-
-/* Whether prevs are exactly rm's forward extremities (rm locked). */
-static int cites_extremities(const struct room *rm, const char *const *prevs, size_t nprev)
-{
-	if (nprev == 0 || nprev != rm->nextrem || rm->group == 0)
-		return 0;
-	for (size_t i = 0; i < nprev; i++) {
-		size_t j;
-		for (j = 0; j < rm->nextrem && strcmp(prevs[i], rm->extrem[j]) != 0; j++)
-			;
-		if (j == rm->nextrem)
-			return 0;
-	}
-	return 1;
-}
-
-static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
-			    rooms_check_fn check, void *check_arg, struct room_result *res,
-			    enum room_remote_verdict *verdict);
-
-enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
-			   rooms_check_fn check, void *check_arg, struct room_result *res,
-			   enum room_remote_verdict *verdict)
-{
-	return receive(r, room_id, pdu, NULL, check, check_arg, res, verdict);
-}
-
-enum room_rc rooms_receive_with_state(struct rooms *r, const char *room_id, const json_t *pdu,
-				      const json_t *state_before, rooms_check_fn check, void *check_arg,
-				      struct room_result *res, enum room_remote_verdict *verdict)
-{
-	if (!json_is_object(state_before)) {
-		memset(res, 0, sizeof(*res));
-		*verdict = ROOM_REMOTE_DROP;
-		return ROOM_BAD_JSON;
-	}
-	return receive(r, room_id, pdu, state_before, check, check_arg, res, verdict);
-}
-
-static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
-			    rooms_check_fn check, void *check_arg, struct room_result *res,
-			    enum room_remote_verdict *verdict)
-{
-	struct room *rm;
-	struct evcache c = { r->rs, json_object(), json_object() };
-	const json_t *prev, *item;
-	const char *prevs[EVENT_MAX_PREV_EVENTS + 1];
-	size_t nprev = 0, i;
-	json_t *before = NULL, *ev = NULL;
-	int64_t before_group = 0;
-	enum room_rc rc = ROOM_ERROR;
-	char why[256];
-
-	memset(res, 0, sizeof(*res));
-	*verdict = ROOM_REMOTE_DROP;
-	if (!(rm = room_get(r, room_id))) {
-		set_reason(res, "unknown room", NULL);
-		evcache_free(&c);
-		return ROOM_NOT_FOUND;
-	}
-	snprintf(res->room_id, sizeof(res->room_id), "%s", rm->room_id);
-	pthread_mutex_lock(&rm->lock);
-	if (!c.events || !c.rejected)
-		goto out;
-	if (settle_locked(r, rm) < 0) {
-		set_reason(res, "cannot load the room", NULL);
-		goto out;
-	}
-	if (event_compute_id(rm->rv, pdu, res->event_id) == 0 &&
-	    room_store_event_known(r->rs, res->event_id) == 1) {
-		*verdict = ROOM_REMOTE_KNOWN;
-		rc = ROOM_OK;
-		goto out;
-	}
-	prev = json_object_get(pdu, "prev_events");
-	json_array_foreach(prev, i, item)
-		if (nprev <= EVENT_MAX_PREV_EVENTS && prev_id(rm->rv, item))
-			prevs[nprev++] = prev_id(rm->rv, item);
-	why[0] = '\0';
-	if (cites_extremities(rm, prevs, nprev)) {
-		/* The common case: it extends the room's current state. */
-		before = json_incref(rm->ids);
-		before_group = rm->group;
-	} else if (given) {
-		/* Its prev events are not in the timeline: the caller worked
-		 * the state out (from the origin's /state_ids). */
-		if (!(before = json_deep_copy(given)))
-			goto out;
-	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
-		set_reason(res, "%s", why);
-		rc = ROOM_NOT_FOUND;
-		goto out;
-	}
-	{
-		struct map_state bs = { &c, before };
-		struct auth_state sb = { map_lookup, NULL, &bs }, sc = { cache_lookup, NULL, rm };
-		if (before == rm->ids)
-			sb = sc;
-		why[0] = '\0';
-		*verdict = check(check_arg, rm->rv, pdu, &sb, &sc, &ev, res->event_id, why, sizeof(why));
-	}
-	set_reason(res, "%s", why);
-	if (*verdict == ROOM_REMOTE_DROP || !ev) {
-		*verdict = ROOM_REMOTE_DROP;
-		rc = ROOM_FORBIDDEN;
-		goto out;
-	}
-	if (*verdict == ROOM_REMOTE_REJECT || *verdict == ROOM_REMOTE_SOFT_FAIL) {
-		char *json = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-		rc = json && room_store_outlier_put(r->rs, res->event_id, rm->room_id,
-						    *verdict == ROOM_REMOTE_REJECT ? ROOM_EVENT_REJECTED
-										   : ROOM_EVENT_SOFT_FAILED,
-						    json) == STORE_OK ? ROOM_OK : ROOM_ERROR;
-		free(json);
-		goto out;
-	}
-	rc = receive_accept(r, rm, &c, ev, res->event_id, before, before_group, 0, NULL, res);
-	if (rc == ROOM_OK && res->stream_pos)
-		notify_received(r, rm, ev, res->stream_pos);
-out:
-	pthread_mutex_unlock(&rm->lock);
-	json_decref(before);
-	json_decref(ev);
-	evcache_free(&c);
-	return rc;
-}
-
-enum room_rc rooms_adopt(struct rooms *r, const char *version, const char *room_id,
-			 const json_t *state, const json_t *event, struct room_result *res)
-{
-	const struct room_version *rv = room_version_get(version);
-	struct evcache c = { r->rs, json_object(), json_object() };
-	struct room *rm, *fresh = NULL;
-	json_t *before = NULL;
-	enum room_rc rc = ROOM_ERROR;
-
-	memset(res, 0, sizeof(*res));
-	snprintf(res->room_id, sizeof(res->room_id), "%s", room_id);
-	if (!rv || !c.events || !c.rejected || !(before = json_deep_copy(state)) ||
-	    event_compute_id(rv, event, res->event_id) < 0)
-		goto done;
-	if (!(rm = room_get(r, room_id))) {
-		if (!(fresh = room_alloc()))
-			goto done;
-		fresh->rv = rv;
-		fresh->room_id = strdup(room_id);
-		fresh->ids = json_object();
-		fresh->events = json_object();
-		if (!fresh->room_id || !fresh->ids || !fresh->events)
-			goto done;
-		rm = fresh;
-	}
-	pthread_mutex_lock(&rm->lock);
-	if (rm->rv != rv) {
-		set_reason(res, "the room is known here with another version", NULL);
-		rc = ROOM_BAD_JSON;
-	} else if (settle_locked(r, rm) < 0) {
-		set_reason(res, "cannot load the room", NULL);
-	} else if (room_store_event_known(r->rs, res->event_id) == 1) {
-		rc = ROOM_OK; /* joined already (a repeated join) */
-	} else {
-		rc = receive_accept(r, rm, &c, event, res->event_id, before, 0, 1, fresh ? rv->id : NULL, res);
-	}
-	if (rc == ROOM_OK && fresh) {
-		/* Published only now: a failed adoption leaves nothing behind. */
-		unsigned h = hash(room_id);
-		struct room *other;
-		pthread_mutex_lock(&r->lock);
-		for (other = r->buckets[h]; other && strcmp(other->room_id, room_id) != 0; other = other->next)
-			;
-		if (!other) {
-			fresh->next = r->buckets[h];
-			r->buckets[h] = fresh;
-			fresh = NULL;
-		}
-		pthread_mutex_unlock(&r->lock);
-	}
-	if (rc == ROOM_OK && res->stream_pos)
-		notify_received(r, rm, event, res->stream_pos);
-	pthread_mutex_unlock(&rm->lock);
-done:
-	if (fresh)
-		room_free(fresh);
-	json_decref(before);
-	evcache_free(&c);
-	return rc;
-}
-
-enum room_rc rooms_remote_invite(struct rooms *r, const char *version, const char *room_id,
-				 const json_t *event, const json_t *stripped, struct room_result *res)
-{
-	const struct room_version *rv = room_version_get(version);
-	const char *target = event_state_key(event);
-	struct room_state_set cur;
-	struct room_append a;
-	struct room *rm;
-	json_t *copy = NULL, *uns;
-	char *json = NULL;
-	const char *users[1];
-	int64_t pos, group;
-	size_t len;
-	enum room_rc rc = ROOM_ERROR;
-
-	memset(res, 0, sizeof(*res));
-	snprintf(res->room_id, sizeof(res->room_id), "%s", room_id);
-	if (!rv || !target || !event_membership(event) || event_compute_id(rv, event, res->event_id) < 0)
-		return ROOM_BAD_JSON;
-	rm = room_get(r, room_id);
-	if (rm && rooms_server_joined(r, room_id))
-		return ROOM_OK; /* a room we are in: the invite comes through /send too */
-	if (room_store_event_known(r->rs, res->event_id) == 1)
-		return ROOM_OK;
-	if (!(copy = json_deep_copy(event)))
-		return ROOM_ERROR;
-	uns = json_object_get(copy, "unsigned");
-	if (!json_is_object(uns)) {
-		uns = json_object();
-		json_object_set_new(copy, "unsigned", uns);
-	}
-	json_object_set_new(uns, "invite_room_state", json_is_array(stripped) ? json_deep_copy(stripped) : json_array());
-	if (!(json = canonjson_dumps(copy, &len, rv->strict_canonical_json ? 0 : CANONJSON_LAX)))
-		goto out;
-	/* Kept in the timeline table so the invitee's /sync finds it by
-	 * position; with no rooms row, nothing else reads that room. */
-	cur = (struct room_state_set){ "m.room.member", target, res->event_id, event_membership(event) };
-	memset(&a, 0, sizeof(a));
-	a.event_id = res->event_id;
-	a.room_id = room_id;
-	a.type = "m.room.member";
-	a.state_key = target;
-	a.sender = event_sender(event);
-	a.origin_server_ts = json_integer_value(json_object_get(event, "origin_server_ts"));
-	a.depth = json_integer_value(json_object_get(event, "depth"));
-	a.json = json;
-	a.membership = cur.membership;
-	a.explicit_current = 1;
-	a.cur = &cur;
-	a.ncur = 1;
-	/* A room this server knows but has left: its cache is kept in step
-	 * (the member entry only; the room's own history stays as it was). */
-	if (rm) {
-		pthread_mutex_lock(&rm->lock);
-		if (settle_locked(r, rm) < 0) {
-			pthread_mutex_unlock(&rm->lock);
-			set_reason(res, "cannot load the room", NULL);
-			goto out;
-		}
-		a.state_before = rm->group;
-	}
-	if (room_store_append(r->rs, &a, &pos, &group) != STORE_OK) {
-		if (rm)
-			pthread_mutex_unlock(&rm->lock);
-		set_reason(res, "cannot store the invite", NULL);
-		goto out;
-	}
-	if (rm) {
-		char key[2 * EVENT_MAX_ID_BYTES + 4];
-		if (state_map_set(rm->ids, "m.room.member", target, res->event_id) == 0 &&
-		    state_key_buf(key, sizeof(key), "m.room.member", target) == 0)
-			json_object_set(rm->events, key, copy);
-		local_member(r, rm, "m.room.member", target, copy);
-		pthread_mutex_unlock(&rm->lock);
-	}
-	res->stream_pos = pos;
-	users[0] = target;
-	if (r->listener)
-		r->listener(r->listener_arg, pos, users, 1);
-	rc = ROOM_OK;
-out:
-	free(json);
-	json_decref(copy);
-	return rc;
-}
