@@ -404,31 +404,46 @@ static void get_state(struct api_req *r)
 
 /* ---- membership ------------------------------------------------------------ */
 
-/* Joins over federation a room this server is not in (or not any more),
- * through the servers named by ?server_name= / ?via= and the room's own. */
-static void join_remote(struct api_req *r, const char *room)
+/* Joins or knocks over federation on a room this server is not in (or
+ * not any more), through the servers named by ?server_name= / ?via= and
+ * the room's own.  fn is hs->remote_join or hs->remote_knock; content, the
+ * member event's, is borrowed. */
+static void member_remote(struct api_req *r, hs_remote_join_fn fn, const char *room, const json_t *content)
 {
 	char *qs[2] = { http_query(r->http, "server_name"), http_query(r->http, "via") };
 	const char *via[2];
 	size_t nvia = 0;
 	char room_id[256], errcode[64], error[256];
-	json_t *c = member_content(r, "join", r->who.user_id);
 	int status;
 
 	for (int i = 0; i < 2; i++)
 		if (qs[i])
 			via[nvia++] = qs[i];
-	if (r->body && api_opt_string(r, r->body, "reason", &via[nvia]) == 0 && via[nvia] && c)
-		json_object_set_new(c, "reason", json_string(via[nvia]));
-	status = r->hs->remote_join(r->hs->remote_join_arg, room, via, nvia, r->who.user_id, c, room_id,
-				    sizeof(room_id), errcode, sizeof(errcode), error, sizeof(error));
+	status = fn(r->hs->remote_join_arg, room, via, nvia, r->who.user_id, content, room_id,
+		    sizeof(room_id), errcode, sizeof(errcode), error, sizeof(error));
 	if (status == 200)
 		api_reply(r, 200, json_pack("{s:s}", "room_id", room_id));
 	else
 		api_error(r, status >= 400 && status < 600 ? status : 502, errcode, "%s", error);
-	json_decref(c);
 	free(qs[0]);
 	free(qs[1]);
+}
+
+static void join_remote(struct api_req *r, const char *room)
+{
+	const char *reason = NULL;
+	json_t *c;
+
+	if (r->body && api_opt_string(r, r->body, "reason", &reason) < 0)
+		return;
+	if (!(c = member_content(r, "join", r->who.user_id))) {
+		api_error(r, 500, "M_UNKNOWN", "Out of memory");
+		return;
+	}
+	if (reason)
+		json_object_set_new(c, "reason", json_string(reason));
+	member_remote(r, r->hs->remote_join, room, c);
+	json_decref(c);
 }
 
 static int http_query_present(struct api_req *r, const char *name)
@@ -571,25 +586,14 @@ static void membership_change(struct api_req *r, const char *membership, int nee
 /* Knocks over federation on a room this server is not in. */
 static void knock_remote(struct api_req *r, const char *room, const char *reason)
 {
-	char *qs[2] = { http_query(r->http, "server_name"), http_query(r->http, "via") };
-	const char *via[2];
-	size_t nvia = 0;
-	char room_id[256], errcode[64], error[256];
 	json_t *c = reason ? json_pack("{s:s}", "reason", reason) : json_object();
-	int status;
 
-	for (int i = 0; i < 2; i++)
-		if (qs[i])
-			via[nvia++] = qs[i];
-	status = r->hs->remote_knock(r->hs->remote_join_arg, room, via, nvia, r->who.user_id, c, room_id,
-				     sizeof(room_id), errcode, sizeof(errcode), error, sizeof(error));
-	if (status == 200)
-		api_reply(r, 200, json_pack("{s:s}", "room_id", room_id));
-	else
-		api_error(r, status >= 400 && status < 600 ? status : 502, errcode, "%s", error);
+	if (!c) {
+		api_error(r, 500, "M_UNKNOWN", "Out of memory");
+		return;
+	}
+	member_remote(r, r->hs->remote_knock, room, c);
 	json_decref(c);
-	free(qs[0]);
-	free(qs[1]);
 }
 
 /* A knock asks to join a room whose join rule is knock or knock_restricted;

@@ -99,6 +99,14 @@ try:
     s, j = hs3.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {}, token=ctok)
     t.ok(s == 200 and hs2.wait(lambda: carol not in joined(hs2, btok, room)) and
          hs1.wait(lambda: carol not in joined(hs1, atok, room)), "carol leaves; both see it", (s, j))
+    s, j = hs3.client("POST", "/_matrix/client/v3/join/%s?server_name=%s&via=%s" % (q(room), q(hs1.name), q(hs2.name)),
+                      {"reason": "back again"}, token=ctok)
+    t.ok(s == 200 and hs1.wait(lambda: carol in joined(hs1, atok, room)) and
+         (hs1.client("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (q(room), q(carol)),
+                     token=atok)[1] or {}).get("reason") == "back again",
+         "carol joins again naming server_name and via, with a reason", (s, j))
+    s, j = hs3.client("POST", "/_matrix/client/v3/rooms/%s/leave" % q(room), {}, token=ctok)
+    t.ok(s == 200 and hs1.wait(lambda: carol not in joined(hs1, atok, room)), "and leaves again", (s, j))
 
     # ---- state changes both ways ----
     s, j = hs1.put_state(atok, room, "m.room.name", {"name": "Renamed"})
