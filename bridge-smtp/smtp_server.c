@@ -90,6 +90,8 @@ struct job {
 	char id[SPOOL_ID_MAX];
 	int rc;
 	int err;
+	bool check;       /* run cfg->mx_check before the commit */
+	char reply[256];  /* its refusal, when rc is 1 */
 };
 
 struct smtp_server {
@@ -407,6 +409,23 @@ static int flush_output(struct conn *c)
 	}
 }
 
+/* Checks (when asked), then commits or drops the message. */
+static void store_job(struct job *job)
+{
+	const struct smtp_server_config *cfg = job->srv->cfg;
+	job->rc = job->check ? cfg->mx_check(cfg->mx_check_ctx, job->writer, &job->env, job->reply,
+					     sizeof(job->reply))
+			     : 0;
+	if (job->rc == 0) {
+		job->rc = spool_commit(job->writer, job->id);
+		job->err = errno;
+	} else {
+		job->err = errno;
+		spool_abort(job->writer);
+	}
+	job->writer = NULL;
+}
+
 static void *job_thread(void *arg)
 {
 	struct job *job = arg;
@@ -416,8 +435,7 @@ static void *job_thread(void *arg)
 						  sizeof(job->identity));
 		wipe(job->password, sizeof(job->password));
 	} else {
-		job->rc = spool_commit(job->writer, job->id);
-		job->err = errno;
+		store_job(job);
 	}
 	ssize_t w;
 	do {
@@ -492,6 +510,12 @@ static void finish_auth(struct smtp_server *srv, struct job *job)
 static void finish_store(struct smtp_server *srv, struct job *job)
 {
 	struct conn *c = job->conn;
+	if (job->rc > 0) {
+		log_info("refused message from %s: from=<%s> rcpts=%zu: %s", c->peer, job->env.from,
+			 job->env.n_rcpts, job->reply);
+		smtp_session_message_refused(c->s, job->reply);
+		return;
+	}
 	if (job->rc < 0) {
 		log_error("cannot spool message from %s: %s", c->peer, strerror(job->err));
 		smtp_session_message_done(c->s, false, NULL);
@@ -601,11 +625,18 @@ static void store_message(struct smtp_server *srv, struct conn *c)
 	fill_spool_envelope(&job->env, c, e); /* for the log line */
 	job->len = e->len;
 	job->writer = c->writer;
+	job->check = c->role == SMTP_ROLE_MX && srv->cfg->mx_check;
 	c->writer = NULL;
 	if (start_job(srv, job) < 0) {
-		/* No worker to spare: commit on the loop thread. */
-		job->rc = spool_commit(job->writer, job->id);
-		job->err = errno;
+		/* No worker to spare: commit on the loop thread, unless the
+		 * check (DNS) would block it; then the client tries later. */
+		if (job->check) {
+			spool_abort(job->writer);
+			job->rc = 1;
+			snprintf(job->reply, sizeof(job->reply), "451 4.3.2 System busy, try again later");
+		} else {
+			store_job(job);
+		}
 		finish_store(srv, job);
 		free(job);
 	}

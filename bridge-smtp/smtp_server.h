@@ -37,6 +37,15 @@ struct smtp_server_config {
 	SSL_CTX *tls;               /* NULL: no STARTTLS */
 	const struct smtp_auth_checker *auth; /* NULL: no AUTH */
 	struct spool *spool;
+	/* Checks mail arriving on the MX listener (mail authentication); may
+	 * be NULL.  Runs on the commit worker, after the last octet and
+	 * before the commit, so it may block (DNS) and may rewrite the spool
+	 * file (spool_view/spool_edit).  Returns 0 to commit, 1 to refuse
+	 * with the reply line it wrote in reply (nothing is stored), -1 on a
+	 * local failure (451). */
+	int (*mx_check)(void *ctx, struct spool_writer *w, const struct spool_envelope *env, char *reply,
+			size_t replylen);
+	void *mx_check_ctx;
 	/* Called on the loop thread after a message is stored; may be NULL. */
 	void (*on_queued)(void *ctx, const char *queue_id);
 	void *on_queued_ctx;

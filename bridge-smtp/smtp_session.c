@@ -935,3 +935,19 @@ void smtp_session_message_done(struct smtp_session *s, bool ok, const char *queu
 	memset(&s->env, 0, sizeof(s->env));
 	s->state = ST_CMD;
 }
+
+void smtp_session_message_refused(struct smtp_session *s, const char *reply_line)
+{
+	if (s->state != ST_WAIT_MESSAGE)
+		return;
+	/* Only a 4xx or 5xx line of plain text may stand in for the 250. */
+	bool ok = reply_line && (reply_line[0] == '4' || reply_line[0] == '5') && reply_line[1] >= '0' &&
+		  reply_line[1] <= '9' && reply_line[2] >= '0' && reply_line[2] <= '9' && reply_line[3] == ' ';
+	for (const char *p = reply_line; ok && *p; p++)
+		if ((unsigned char)*p < 32 || (unsigned char)*p > 126)
+			ok = false;
+	reply(s, ok ? reply_line : "451 4.3.0 Temporary failure storing message");
+	txn_reset(s);
+	memset(&s->env, 0, sizeof(s->env));
+	s->state = ST_CMD;
+}

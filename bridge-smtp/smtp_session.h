@@ -142,5 +142,9 @@ const struct smtp_envelope *smtp_session_envelope(struct smtp_session *s);
 /* ok: the message is stored (queue_id goes in the 250 text); otherwise a
  * temporary failure 451 is sent.  Either way the transaction ends. */
 void smtp_session_message_done(struct smtp_session *s, bool ok, const char *queue_id);
+/* The message was not stored, for the reason in reply_line: one reply
+ * line without CRLF, e.g. "550 5.7.1 ..." (a 4xx or 5xx code; anything
+ * else is replaced by a 451).  The transaction ends. */
+void smtp_session_message_refused(struct smtp_session *s, const char *reply_line);
 
 #endif

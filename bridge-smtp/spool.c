@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -178,6 +179,9 @@ struct spool_writer {
 	char id[SPOOL_ID_MAX];
 	int fd;
 	off_t size_off;   /* where the size digits are */
+	off_t msg_off;    /* where the message starts, after the trace */
+	char *map;        /* spool_view()'s mapping of the file, or NULL */
+	size_t map_len;
 	uint64_t size;    /* message octets so far, trace included */
 	int error;        /* first write error (errno), reported at commit */
 	struct buf pending;
@@ -227,7 +231,8 @@ int spool_begin(struct spool *sp, const struct spool_envelope *env, struct spool
 	w->size_off = (off_t)h.len;
 	if (buf_printf(&h, "%0*d\n\n", SPOOL_SIZE_DIGITS, 0) < 0)
 		goto fail;
-	w->fd = openat(sp->tmp_fd, w->id, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	w->msg_off = (off_t)(h.len + (env->trace ? strlen(env->trace) : 0));
+	w->fd = openat(sp->tmp_fd, w->id, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (w->fd < 0)
 		goto fail;
 	if (write_all(w->fd, h.data, h.len) < 0)
@@ -271,10 +276,19 @@ int spool_write(struct spool_writer *w, const void *data, size_t len)
 	return 0;
 }
 
+static void writer_unmap(struct spool_writer *w)
+{
+	if (w->map)
+		munmap(w->map, w->map_len);
+	w->map = NULL;
+	w->map_len = 0;
+}
+
 void spool_abort(struct spool_writer *w)
 {
 	if (!w)
 		return;
+	writer_unmap(w);
 	if (w->fd >= 0) {
 		close(w->fd);
 		unlinkat(w->sp->tmp_fd, w->id, 0);
@@ -288,6 +302,7 @@ int spool_commit(struct spool_writer *w, char id_out[SPOOL_ID_MAX])
 	char digits[SPOOL_SIZE_DIGITS + 1];
 	struct spool *sp = w->sp;
 	int e;
+	writer_unmap(w);
 	if (writer_flush(w) < 0) {
 		errno = w->error;
 		goto fail;
@@ -334,6 +349,84 @@ int spool_commit(struct spool_writer *w, char id_out[SPOOL_ID_MAX])
 fail:
 	e = errno;
 	spool_abort(w);
+	errno = e;
+	return -1;
+}
+
+int spool_view(struct spool_writer *w, const char **msg, size_t *len)
+{
+	struct stat st;
+	writer_unmap(w);
+	if (writer_flush(w) < 0) {
+		errno = w->error;
+		return -1;
+	}
+	if (fstat(w->fd, &st) < 0)
+		return -1;
+	if (st.st_size < w->msg_off) {
+		errno = EIO;
+		return -1;
+	}
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, w->fd, 0);
+	if (m == MAP_FAILED)
+		return -1;
+	w->map = m;
+	w->map_len = (size_t)st.st_size;
+	*msg = w->map + w->msg_off;
+	*len = w->map_len - (size_t)w->msg_off;
+	return 0;
+}
+
+/* Writes the new file beside the old one and renames it over it: tmp/
+ * is emptied at start-up, so a crash halfway leaves nothing behind. */
+int spool_edit(struct spool_writer *w, const char *insert, size_t insert_len, const struct spool_cut *cuts,
+	       size_t ncuts)
+{
+	char name[SPOOL_ID_MAX + 8];
+	const char *msg;
+	size_t len, pos = 0;
+	int fd = -1, e;
+
+	if (!w->map && spool_view(w, &msg, &len) < 0)
+		return -1;
+	msg = w->map + w->msg_off;
+	len = w->map_len - (size_t)w->msg_off;
+	for (size_t i = 0; i < ncuts; i++) {
+		if (cuts[i].off < pos || cuts[i].off > len || cuts[i].len > len - cuts[i].off) {
+			errno = EINVAL;
+			return -1;
+		}
+		pos = cuts[i].off + cuts[i].len;
+	}
+	snprintf(name, sizeof(name), "%s.edit", w->id);
+	fd = openat(w->sp->tmp_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	uint64_t size = (uint64_t)w->msg_off - (uint64_t)w->size_off - SPOOL_SIZE_DIGITS - 2; /* the trace */
+	if (write_all(fd, w->map, (size_t)w->msg_off) < 0 || write_all(fd, insert, insert_len) < 0)
+		goto fail;
+	size += insert_len;
+	pos = 0;
+	for (size_t i = 0; i <= ncuts; i++) {
+		size_t end = i < ncuts ? cuts[i].off : len;
+		if (write_all(fd, msg + pos, end - pos) < 0)
+			goto fail;
+		size += end - pos;
+		if (i < ncuts)
+			pos = cuts[i].off + cuts[i].len;
+	}
+	if (renameat(w->sp->tmp_fd, name, w->sp->tmp_fd, w->id) < 0)
+		goto fail;
+	writer_unmap(w);
+	close(w->fd);
+	w->fd = fd;
+	w->size = size;
+	w->msg_off += (off_t)insert_len;
+	return 0;
+fail:
+	e = errno;
+	close(fd);
+	unlinkat(w->sp->tmp_fd, name, 0);
 	errno = e;
 	return -1;
 }

@@ -109,6 +109,23 @@ int spool_write(struct spool_writer *w, const void *data, size_t len);
 int spool_commit(struct spool_writer *w, char id_out[SPOOL_ID_MAX]);
 void spool_abort(struct spool_writer *w);
 
+/* For a filter that must read the whole message before it can add header
+ * fields on top of it (mail authentication), between the last
+ * spool_write() and spool_commit(): spool_view() gives the message
+ * written so far (after the trace) as one read-only mapping, valid until
+ * the next spool_edit(), spool_commit() or spool_abort().  spool_edit()
+ * then rewrites the tmp file as trace, insert (insert_len octets), and
+ * the message without the cuts (offsets into what spool_view() gave,
+ * sorted and not overlapping), under the same queue id.  Both return 0,
+ * or -1 with errno (EINVAL for bad cuts); after a failed edit the writer
+ * can only be aborted. */
+struct spool_cut {
+	size_t off, len;
+};
+int spool_view(struct spool_writer *w, const char **msg, size_t *len);
+int spool_edit(struct spool_writer *w, const char *insert, size_t insert_len, const struct spool_cut *cuts,
+	       size_t ncuts);
+
 /* Queue ids, oldest first (ids sort by time). */
 int spool_list(struct spool *sp, char ***ids, size_t *n);
 void spool_list_free(char **ids, size_t n);
