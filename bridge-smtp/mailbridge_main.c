@@ -20,6 +20,9 @@
 
 #include <curl/curl.h>
 
+#include "bridge-smtp/dns.h"
+#include "bridge-smtp/mx_auth.h"
+#include "bridge-smtp/pubsuffix.h"
 #include "bridge-smtp/smtp_auth.h"
 #include "bridge-smtp/smtp_config.h"
 #include "bridge-smtp/smtp_server.h"
@@ -123,8 +126,69 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
+/* What mail authentication on the MX listener holds while serving. */
+struct mail_auth {
+	struct dns_resolver *dns;
+	struct psl *psl;
+	struct mx_auth_pool *pool;
+};
+
+static void mail_auth_free(struct mail_auth *m)
+{
+	mx_auth_pool_free(m->pool);
+	psl_free(m->psl);
+	dns_resolver_free(m->dns);
+}
+
+/* The message's DNS time (timeout_ms) is split in two: lookups start
+ * only in its first half and each may take the other half, so a check
+ * never holds a session longer than timeout_ms. */
+static int mail_auth_start(const struct smtp_config *cfg, struct mail_auth *m)
+{
+	const struct smtp_mail_auth_config *a = &cfg->mail_auth;
+	char err[256];
+	unsigned half = a->dns_timeout_ms / 2;
+	struct dns_resolver_options ro = {
+		.forwarder = a->dns_forwarder,
+		.trust_anchor_file = a->dns_trust_anchor,
+		.use_root_anchor = a->dns_root_anchor,
+		.timeout_ms = half,
+	};
+	memset(m, 0, sizeof(*m));
+	if (!(m->dns = dns_unbound_new(&ro, err, sizeof(err)))) {
+		log_error("mail authentication: resolver: %s", err);
+		return -1;
+	}
+	const char *path = a->psl_path ? a->psl_path : PSL_DEFAULT_PATH;
+	if (!(m->psl = psl_load(path, err, sizeof(err)))) {
+		/* Without the list every name's organizational domain is its
+		 * last two labels: less precise alignment, but mail flows. */
+		log_warn("mail authentication: public suffix list: %s; using none", err);
+		if (!(m->psl = psl_load_buffer("", 0, err, sizeof(err)))) {
+			log_error("mail authentication: %s", err);
+			return -1;
+		}
+	}
+	struct mx_auth_config mc = {
+		.authserv_id = cfg->hostname,
+		.dns = m->dns,
+		.psl = m->psl,
+		.policy = { .dmarc_reject = a->dmarc_reject, .spf_reject = a->spf_reject },
+		.budget_ms = half,
+	};
+	if (!(m->pool = mx_auth_pool_new(&mc, 64))) {
+		log_error("mail authentication: out of memory");
+		return -1;
+	}
+	log_info("mail authentication on the MX listener: dmarc_reject=%s spf_reject=%s dns=%s timeout=%ums",
+		 a->dmarc_reject ? "yes" : "no", a->spf_reject ? "yes" : "no",
+		 a->dns_forwarder ? a->dns_forwarder : "resolv.conf", a->dns_timeout_ms);
+	return 0;
+}
+
 static int serve(struct smtp_config *cfg, struct spool *sp)
 {
+	struct mail_auth ma = { 0 };
 	int rc = 1;
 	char err[256];
 	SSL_CTX *tls = NULL;
@@ -138,6 +202,8 @@ static int serve(struct smtp_config *cfg, struct spool *sp)
 	}
 	if (cfg->submission.enabled && !tls)
 		log_warn("submission listener without tls: AUTH will never be offered");
+	if (cfg->mx.enabled && cfg->mail_auth.enabled && mail_auth_start(cfg, &ma) < 0)
+		goto out;
 	if (cfg->homeserver_url) {
 		if (!(hs = smtp_auth_hs_new(cfg->homeserver_url, (long)cfg->auth_timeout_s * 1000)))
 			goto out;
@@ -155,6 +221,8 @@ static int serve(struct smtp_config *cfg, struct spool *sp)
 		.auth = hs ? &checker : NULL,
 		.spool = sp,
 		.on_queued = on_queued,
+		.mx_check = ma.pool ? mx_auth_smtp_check : NULL,
+		.mx_check_ctx = ma.pool,
 	};
 	if (!(srv = smtp_server_new(&scfg))) {
 		log_error("cannot create the server");
@@ -198,6 +266,7 @@ out:
 	smtp_server_free(srv);
 	smtp_auth_hs_free(hs);
 	SSL_CTX_free(tls);
+	mail_auth_free(&ma);
 	return rc;
 }
 

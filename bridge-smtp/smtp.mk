@@ -48,7 +48,7 @@ tests_fuzz_fuzz_smtp_spool_LDADD = $(FUZZ_MAIN_LIB) $(SMTP_LIB) $(COMMON_LIBS)
 bin_PROGRAMS += scop-mailbridge
 scop_mailbridge_SOURCES = bridge-smtp/mailbridge_main.c bridge-smtp/smtp_auth_hs.c
 scop_mailbridge_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
-scop_mailbridge_LDADD = $(SMTP_LIB) $(COMMON_LIBS) $(CURL_LIBS)
+scop_mailbridge_LDADD = $(MXAUTH_LIBS) $(COMMON_LIBS) $(CURL_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_smtp_swaks.py tests/e2e/test_smtp_limits.py
 EXTRA_DIST += tests/e2e/test_smtp_swaks.py tests/e2e/test_smtp_limits.py

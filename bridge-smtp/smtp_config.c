@@ -130,6 +130,62 @@ static int get_limits(json_t *root, struct smtp_config *cfg, char *err, size_t e
 	return 0;
 }
 
+static int get_bool(json_t *obj, const char *key, bool *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(err, errlen, "config: '%s' must be true or false", key);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+/* A mapping under root, or NULL when absent; -1 when it is something else. */
+static int get_map(json_t *root, const char *key, json_t **out, const char *const *known, char *err,
+		   size_t errlen)
+{
+	json_t *o = json_object_get(root, key);
+	*out = NULL;
+	if (!o || json_is_null(o))
+		return 0;
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "config: '%s' must be a mapping", key);
+		return -1;
+	}
+	if (check_keys(o, key, known, err, errlen) < 0)
+		return -1;
+	*out = o;
+	return 0;
+}
+
+static int get_mail_auth(json_t *root, struct smtp_config *cfg, char *err, size_t errlen)
+{
+	static const char *const aknown[] = { "enabled", "dmarc_reject", "spf_reject", "public_suffix_list", NULL };
+	static const char *const dknown[] = { "forwarder", "trust_anchor_file", "root_trust_anchor", "timeout_ms",
+					      NULL };
+	struct smtp_mail_auth_config *m = &cfg->mail_auth;
+	json_t *a, *d;
+	long long timeout = m->dns_timeout_ms;
+	if (get_map(root, "mail_auth", &a, aknown, err, errlen) < 0 ||
+	    get_map(root, "dns", &d, dknown, err, errlen) < 0)
+		return -1;
+	if (a && (get_bool(a, "enabled", &m->enabled, err, errlen) < 0 ||
+		  get_bool(a, "dmarc_reject", &m->dmarc_reject, err, errlen) < 0 ||
+		  get_bool(a, "spf_reject", &m->spf_reject, err, errlen) < 0 ||
+		  get_string(a, "public_suffix_list", &m->psl_path, false, err, errlen) < 0))
+		return -1;
+	if (d && (get_string(d, "forwarder", &m->dns_forwarder, false, err, errlen) < 0 ||
+		  get_string(d, "trust_anchor_file", &m->dns_trust_anchor, false, err, errlen) < 0 ||
+		  get_bool(d, "root_trust_anchor", &m->dns_root_anchor, err, errlen) < 0 ||
+		  get_uint(d, "timeout_ms", 100, 60000, &timeout, err, errlen) < 0))
+		return -1;
+	m->dns_timeout_ms = (unsigned)timeout;
+	return 0;
+}
+
 static int parse_tree(json_t *root, struct smtp_config *cfg, char *err, size_t errlen)
 {
 	if (!json_is_object(root)) {
@@ -196,6 +252,8 @@ static int parse_tree(json_t *root, struct smtp_config *cfg, char *err, size_t e
 		    get_string(tls, "key", &cfg->tls_key, true, err, errlen) < 0)
 			return -1;
 	}
+	if (get_mail_auth(root, cfg, err, errlen) < 0)
+		return -1;
 	return get_limits(root, cfg, err, errlen);
 }
 
@@ -207,6 +265,9 @@ static void set_defaults(struct smtp_config *cfg)
 	cfg->session_timeout_s = 1800;
 	cfg->max_sessions = 1000;
 	cfg->auth_timeout_s = 10;
+	cfg->mail_auth.enabled = true;
+	cfg->mail_auth.dmarc_reject = true;
+	cfg->mail_auth.dns_timeout_ms = 5000;
 }
 
 int smtp_config_parse(const char *yaml, size_t len, struct smtp_config *cfg, char *err, size_t errlen)
@@ -248,6 +309,9 @@ void smtp_config_free(struct smtp_config *cfg)
 	free(cfg->spool_dir);
 	free(cfg->homeserver_url);
 	free(cfg->log_level);
+	free(cfg->mail_auth.psl_path);
+	free(cfg->mail_auth.dns_forwarder);
+	free(cfg->mail_auth.dns_trust_anchor);
 	set_defaults(cfg);
 }
 
@@ -282,5 +346,16 @@ const char *smtp_config_example(void)
 	       "  idle_timeout: 300\n"
 	       "  session_timeout: 1800\n"
 	       "  max_sessions: 1000\n"
-	       "  auth_timeout: 10\n";
+	       "  auth_timeout: 10\n"
+	       "# Mail arriving on the MX listener gets SPF, DKIM and DMARC checks and\n"
+	       "# an Authentication-Results field.\n"
+	       "mail_auth:\n"
+	       "  enabled: true\n"
+	       "  dmarc_reject: true\n"
+	       "  spf_reject: false\n"
+	       "  public_suffix_list: /usr/share/publicsuffix/public_suffix_list.dat\n"
+	       "dns:\n"
+	       "  # forwarder: 127.0.0.1@53   (default: the servers in /etc/resolv.conf)\n"
+	       "  root_trust_anchor: true\n"
+	       "  timeout_ms: 5000\n";
 }

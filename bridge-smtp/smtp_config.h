@@ -13,6 +13,16 @@
  *            max_line_length: 2048, max_bad_commands: 10, max_commands: 1000,
  *            max_messages: 100, idle_timeout: 300, session_timeout: 1800,
  *            max_sessions: 1000, auth_timeout: 10}
+ *   mail_auth:                        # checks on the MX listener (mx_auth.h)
+ *     enabled: true                   # SPF, DKIM, DMARC -> Authentication-Results
+ *     dmarc_reject: true              # DMARC fail with p=reject: 550 5.7.1
+ *     spf_reject: false               # SPF fail: 550 5.7.1 (off: DMARC decides)
+ *     public_suffix_list: /usr/share/publicsuffix/public_suffix_list.dat
+ *   dns:                              # the resolver mail authentication uses
+ *     forwarder: 127.0.0.1@53         # omit: the servers in /etc/resolv.conf
+ *     trust_anchor_file: /path/ds.key # DNSSEC anchor; omit: none
+ *     root_trust_anchor: false        # Debian's /usr/share/dns/root.key
+ *     timeout_ms: 5000                # a message's DNS lookups, all together
  *
  * Other top-level keys belong to other parts of the bridge and are left
  * alone.  Inside the keys above, unknown names and wrong types are errors,
@@ -52,6 +62,16 @@ struct smtp_config {
 	unsigned session_timeout_s;
 	unsigned max_sessions;
 	unsigned auth_timeout_s;
+	struct smtp_mail_auth_config {
+		bool enabled;
+		bool dmarc_reject;
+		bool spf_reject;
+		char *psl_path;         /* NULL: PSL_DEFAULT_PATH */
+		char *dns_forwarder;    /* NULL: /etc/resolv.conf */
+		char *dns_trust_anchor; /* NULL: none */
+		bool dns_root_anchor;
+		unsigned dns_timeout_ms;
+	} mail_auth;
 };
 
 int smtp_config_load(const char *path, struct smtp_config *cfg, char *err, size_t errlen);

@@ -22,7 +22,7 @@ def start(name, limits, wrap=()):
     with open(conf, "w") as f:
         f.write("hostname: mx.test.example\nlocal_domains: [example.org]\n"
                 "listeners: {mx: {address: 127.0.0.1, port: %d}}\n"
-                "spool_dir: %s\nlog_level: warn\nlimits: %s\n"
+                "spool_dir: %s\nlog_level: warn\nmail_auth: {enabled: false}\nlimits: %s\n"
                 % (port, os.path.join(tmp, name + "-spool"), limits))
     p = Proc(list(wrap) + [binary("scop-mailbridge"), "-c", conf], os.path.join(tmp, name + ".log"))
     wait_port(port, proc=p.p)

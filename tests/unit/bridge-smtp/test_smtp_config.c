@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -85,12 +86,60 @@ static void test_errors(void **state)
 	expect_error("key: [unclosed\n", "");
 }
 
+static void test_mail_auth(void **state)
+{
+	struct smtp_config cfg;
+	char err[256];
+	static const char base[] = "hostname: mx.test\nlocal_domains: [a.example]\n"
+				   "listeners: {mx: {port: 2525}}\nspool_dir: /tmp/x\n";
+	(void)state;
+	/* Defaults: on, DMARC rejects, SPF does not, the system resolver. */
+	assert_int_equal(load(base, &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.mail_auth.enabled);
+	assert_true(cfg.mail_auth.dmarc_reject);
+	assert_false(cfg.mail_auth.spf_reject);
+	assert_null(cfg.mail_auth.dns_forwarder);
+	assert_null(cfg.mail_auth.psl_path);
+	assert_int_equal(cfg.mail_auth.dns_timeout_ms, 5000);
+	smtp_config_free(&cfg);
+
+	char yaml[1024];
+	snprintf(yaml, sizeof(yaml),
+		 "%smail_auth: {enabled: true, dmarc_reject: false, spf_reject: true, public_suffix_list: /p}\n"
+		 "dns: {forwarder: 127.0.0.1@5353, trust_anchor_file: /ta, root_trust_anchor: true, "
+		 "timeout_ms: 800}\n", base);
+	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.mail_auth.dmarc_reject);
+	assert_true(cfg.mail_auth.spf_reject);
+	assert_string_equal(cfg.mail_auth.psl_path, "/p");
+	assert_string_equal(cfg.mail_auth.dns_forwarder, "127.0.0.1@5353");
+	assert_string_equal(cfg.mail_auth.dns_trust_anchor, "/ta");
+	assert_true(cfg.mail_auth.dns_root_anchor);
+	assert_int_equal(cfg.mail_auth.dns_timeout_ms, 800);
+	smtp_config_free(&cfg);
+
+	snprintf(yaml, sizeof(yaml), "%smail_auth: {enabled: false}\n", base);
+	assert_int_equal(load(yaml, &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.mail_auth.enabled);
+	smtp_config_free(&cfg);
+
+	snprintf(yaml, sizeof(yaml), "%smail_auth: {enable: true}\n", base);
+	expect_error(yaml, "enable");
+	snprintf(yaml, sizeof(yaml), "%smail_auth: {dmarc_reject: 1}\n", base);
+	expect_error(yaml, "dmarc_reject");
+	snprintf(yaml, sizeof(yaml), "%sdns: {timeout_ms: 5}\n", base);
+	expect_error(yaml, "timeout_ms");
+	snprintf(yaml, sizeof(yaml), "%sdns: [1]\n", base);
+	expect_error(yaml, "dns");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_example_parses),
 		cmocka_unit_test(test_minimal_and_defaults),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_mail_auth),
 	};
 	return cmocka_run_group_tests_name("smtp_config", tests, NULL, NULL);
 }
