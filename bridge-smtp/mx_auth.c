@@ -34,6 +34,7 @@ struct mx_auth {
 	struct dkim_keycache *keys;
 	struct dkim_verifier *ver;
 	struct mailhdr hdr;
+	struct authres ar; /* large: kept off the worker's stack */
 };
 
 static long long now_ms(void)
@@ -235,7 +236,7 @@ int mx_auth_check(struct mx_auth *a, const struct mx_auth_input *in, struct mx_a
 {
 	struct spf_outcome so;
 	struct dmarc_outcome dm;
-	struct authres ar;
+	struct authres *ar;
 	const struct dkim_result *dr = NULL;
 	size_t nd = 0;
 	char from[256];
@@ -249,7 +250,8 @@ int mx_auth_check(struct mx_auth *a, const struct mx_auth_input *in, struct mx_a
 	buf_init(&v->header, 0);
 	memset(&so, 0, sizeof(so));
 	memset(&dm, 0, sizeof(dm));
-	memset(&ar, 0, sizeof(ar));
+	ar = &a->ar;
+	memset(ar, 0, sizeof(*ar));
 	a->dns.deadline_ms = a->cfg.budget_ms ? now_ms() + a->cfg.budget_ms : 0;
 
 	/* SPF: MAIL FROM, or the HELO identity for the null reverse-path
@@ -302,19 +304,19 @@ int mx_auth_check(struct mx_auth *a, const struct mx_auth_input *in, struct mx_a
 
 	/* The field.  A property too long for the struct is left out rather
 	 * than failing the message. */
-	snprintf(ar.authserv_id, sizeof(ar.authserv_id), "%s", a->cfg.authserv_id);
-	if (authres_add(&ar, "spf", spf_result_name(so.result), NULL) < 0)
+	snprintf(ar->authserv_id, sizeof(ar->authserv_id), "%s", a->cfg.authserv_id);
+	if (authres_add(ar, "spf", spf_result_name(so.result), NULL) < 0)
 		goto oom;
 	if (*mail_from)
-		(void)authres_add_prop(&ar, "smtp", "mailfrom", mail_from);
+		(void)authres_add_prop(ar, "smtp", "mailfrom", mail_from);
 	else if (*helo)
-		(void)authres_add_prop(&ar, "smtp", "helo", helo);
-	if (nd == 0 && authres_add(&ar, "dkim", "none", NULL) < 0)
+		(void)authres_add_prop(ar, "smtp", "helo", helo);
+	if (nd == 0 && authres_add(ar, "dkim", "none", NULL) < 0)
 		goto oom;
-	for (size_t i = 0; i < nd && ar.count < AUTHRES_MAX_RESULTS - 1; i++)
-		(void)authres_add_dkim(&ar, &dr[i]); /* the last slot is dmarc's */
-	(void)authres_add_dmarc(&ar, &dm);
-	if (authres_write(&ar, &v->header) < 0)
+	for (size_t i = 0; i < nd && ar->count < AUTHRES_MAX_RESULTS - 1; i++)
+		(void)authres_add_dkim(ar, &dr[i]); /* the last slot is dmarc's */
+	(void)authres_add_dmarc(ar, &dm);
+	if (authres_write(ar, &v->header) < 0)
 		goto oom;
 	if (mx_auth_find_forged(in->msg ? in->msg : "", in->len, a->cfg.authserv_id, &v->cuts, &v->ncuts) < 0)
 		goto oom;

@@ -9,3 +9,6 @@ UNIT_TESTS += tests/unit/bridge-smtp/test_mx_auth
 tests_unit_bridge_smtp_test_mx_auth_SOURCES = tests/unit/bridge-smtp/test_mx_auth.c
 tests_unit_bridge_smtp_test_mx_auth_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_bridge_smtp_test_mx_auth_LDADD = $(MXAUTH_LIBS) $(CMOCKA_TEST_LIBS)
+
+SCRIPT_TESTS += tests/e2e/test_mx_auth_e2e.py
+EXTRA_DIST += tests/e2e/test_mx_auth_e2e.py

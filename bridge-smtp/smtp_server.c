@@ -453,7 +453,9 @@ static int start_job(struct smtp_server *srv, struct job *job)
 	pthread_attr_t attr;
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
+	/* A store job may run mail authentication: libunbound's first query
+	 * alone takes more than 256 KiB of stack. */
+	pthread_attr_setstacksize(&attr, (job->type == JOB_STORE && job->check ? 2048 : 256) * 1024);
 	/* Signals belong to the loop thread. */
 	sigset_t all, old;
 	sigfillset(&all);
