@@ -224,6 +224,18 @@ static void decide(const struct mx_auth *a, const struct spf_outcome *so, const 
 	}
 }
 
+/* The SMTP session lets no control characters through, but a value the
+ * field would have to drop them from is left out rather than shown as
+ * something it is not. */
+static void add_identity(struct authres *ar, const char *property, const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *)value; *p; p++)
+		if (*p < 32 || *p == 127)
+			return;
+	if (*value)
+		(void)authres_add_prop(ar, "smtp", property, value);
+}
+
 static unsigned draw_sample(void)
 {
 	uint32_t r = 0;
@@ -308,9 +320,9 @@ int mx_auth_check(struct mx_auth *a, const struct mx_auth_input *in, struct mx_a
 	if (authres_add(ar, "spf", spf_result_name(so.result), NULL) < 0)
 		goto oom;
 	if (*mail_from)
-		(void)authres_add_prop(ar, "smtp", "mailfrom", mail_from);
-	else if (*helo)
-		(void)authres_add_prop(ar, "smtp", "helo", helo);
+		add_identity(ar, "mailfrom", mail_from);
+	else
+		add_identity(ar, "helo", helo);
 	if (nd == 0 && authres_add(ar, "dkim", "none", NULL) < 0)
 		goto oom;
 	for (size_t i = 0; i < nd && ar->count < AUTHRES_MAX_RESULTS - 1; i++)

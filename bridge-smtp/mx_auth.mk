@@ -12,3 +12,8 @@ tests_unit_bridge_smtp_test_mx_auth_LDADD = $(MXAUTH_LIBS) $(CMOCKA_TEST_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_mx_auth_e2e.py
 EXTRA_DIST += tests/e2e/test_mx_auth_e2e.py
+
+FUZZ_TARGETS += tests/fuzz/fuzz_mx_auth
+tests_fuzz_fuzz_mx_auth_SOURCES = tests/fuzz/fuzz_mx_auth.c
+tests_fuzz_fuzz_mx_auth_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_mx_auth_LDADD = $(FUZZ_MAIN_LIB) $(MXAUTH_LIBS)
