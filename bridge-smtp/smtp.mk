@@ -55,4 +55,4 @@ EXTRA_DIST += tests/e2e/test_smtp_swaks.py tests/e2e/test_smtp_limits.py
 
 BENCH_PROGS += bench/bench_smtp
 bench_bench_smtp_SOURCES = bench/bench_smtp.c
-bench_bench_smtp_LDADD = $(SMTP_LIB) $(COMMON_LIBS)
+bench_bench_smtp_LDADD = $(MXAUTH_LIBS) $(COMMON_LIBS)
