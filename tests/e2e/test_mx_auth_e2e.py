@@ -5,12 +5,15 @@ dkimpy.  Accepted mail is spooled with our Authentication-Results field on
 top (python3-authres must read it) and without forged ones; a DMARC
 p=reject failure gets 550 5.7.1 and nothing is spooled; a DNS server that
 never answers gets 451 4.7.0, not a hung session."""
+import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
@@ -52,23 +55,47 @@ def swaks(port, mail_from, data, timeout="30"):
         path = f.name
     try:
         r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(port), "--helo", "client.example.net",
-                            "--timeout", timeout, "--from", mail_from, "--to", "bob@" + HOST, "--data", path],
+                            "--timeout", timeout, "--from", mail_from, "--to", "bob@" + HOST, "--data", "@" + path],
                            capture_output=True, text=True, timeout=120)
     finally:
         os.unlink(path)
     return r.returncode, r.stdout + r.stderr
 
 
-def start(tmp, name, dns):
+class HsStub(BaseHTTPRequestHandler):
+    """The homeserver login the submission listener checks passwords with."""
+
+    def log_message(self, *a):
+        pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+        ok = (self.path == "/_matrix/client/v3/login" and body.get("identifier", {}).get("user") == "alice"
+              and body.get("password") == "s3cret")
+        if self.path == "/_matrix/client/v3/logout":
+            code, obj = 200, {}
+        elif ok:
+            code, obj = 200, {"access_token": "tok", "user_id": "@alice:" + HOST, "device_id": "D"}
+        else:
+            code, obj = 403, {"errcode": "M_FORBIDDEN", "error": "Invalid password"}
+        data = json.dumps(obj).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def start(tmp, name, dns, submission=""):
     port = free_port()
     spool = os.path.join(tmp, name + "-spool")
     conf = os.path.join(tmp, name + ".yaml")
     with open(conf, "w") as f:
         f.write("hostname: %s\nlocal_domains: [%s]\n"
-                "listeners: {mx: {address: 127.0.0.1, port: %d}}\n"
+                "listeners: {mx: {address: 127.0.0.1, port: %d}%s}\n"
                 "spool_dir: %s\nlog_level: info\n"
                 "mail_auth: {enabled: true, dmarc_reject: true, spf_reject: false}\n"
-                "dns: %s\n" % (HOST, HOST, port, spool, dns))
+                "dns: %s\n" % (HOST, HOST, port, submission, spool, dns))
     p = Proc([binary("scop-mailbridge"), "-c", conf], os.path.join(tmp, name + ".log"))
     wait_port(port, proc=p.p)
     return p, port, os.path.join(spool, "queue")
@@ -208,9 +235,21 @@ with tempfile.TemporaryDirectory(prefix="scop-mxauth-") as tmp:
 
     # A DNS server that takes queries and never answers: the DMARC record
     # is needed (p=reject may apply), so 451 4.7.0 once timeout_ms is spent.
+    # The same daemon's submission listener runs no inbound checks, so its
+    # mail is stored at once and without our field.
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
-    mb, port, qdir = start(tmp, "silent", "{forwarder: \"127.0.0.1@%d\", timeout_ms: 1000}" % silent.getsockname()[1])
+    hs = ThreadingHTTPServer(("127.0.0.1", 0), HsStub)
+    threading.Thread(target=hs.serve_forever, daemon=True).start()
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+         "-days", "2", "-subj", "/CN=localhost"])
+    sub_port = free_port()
+    mb, port, qdir = start(tmp, "silent", "{forwarder: \"127.0.0.1@%d\", timeout_ms: 1000}\n"
+                           "tls: {cert: %s, key: %s}\nhomeserver_url: http://127.0.0.1:%d"
+                           % (silent.getsockname()[1], cert, key, hs.server_address[1]),
+                           submission=", submission: {address: 127.0.0.1, port: %d}" % sub_port)
+    wait_port(sub_port, proc=mb.p)
 
     @t.case("DNS that never answers: 451 4.7.0 (the DMARC policy is needed), nothing spooled, the daemon keeps serving")
     def _():
@@ -219,7 +258,25 @@ with tempfile.TemporaryDirectory(prefix="scop-mxauth-") as tmp:
         assert queue(qdir) == [], queue(qdir)
         rc, out = swaks(port, "alice@example.net", message("alice@example.net"), timeout="20")
         assert "451 4.7.0" in out, out
+
+    @t.case("submission (587, authenticated) runs no inbound checks: stored without Authentication-Results")
+    def _():
+        msg = message("alice@" + HOST)
+        with tempfile.NamedTemporaryFile(suffix=".eml") as f:
+            f.write(msg)
+            f.flush()
+            r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(sub_port), "--helo", "laptop.example",
+                                "--timeout", "20", "-tls", "--auth", "PLAIN", "--auth-user", "alice",
+                                "--auth-password", "s3cret", "--from", "alice@" + HOST, "--to", "bob@" + HOST,
+                                "--data", "@" + f.name], capture_output=True, text=True, timeout=60)
+        out = r.stdout + r.stderr
+        assert r.returncode == 0 and "250 2.0.0 Ok: queued as" in out, out
+        ids = queue(qdir)
+        assert len(ids) == 1, ids
+        data = stored(qdir, ids[0])
+        assert our_fields(data) == [], data[:500]
     mb.stop()
+    hs.shutdown()
     silent.close()
 
 t.done()
