@@ -24,6 +24,7 @@ struct harness {
 	int n_starttls;
 	bool closed;
 	bool fail_store;
+	const char *refuse; /* a reply line for smtp_session_message_refused */
 	struct buf last_msg;
 	char last_from[300];
 	char last_rcpts[1024];
@@ -93,7 +94,10 @@ static void h_run(struct harness *h)
 				strcat(h->last_rcpts, ",");
 			}
 			snprintf(h->last_auth, sizeof(h->last_auth), "%s", e->auth_identity ? e->auth_identity : "");
-			smtp_session_message_done(h->s, !h->fail_store, "Q1");
+			if (h->refuse)
+				smtp_session_message_refused(h->s, h->refuse);
+			else
+				smtp_session_message_done(h->s, !h->fail_store, "Q1");
 		}
 	}
 	h_drain(h);
@@ -458,6 +462,30 @@ static void test_store_failure(void **state)
 	h_free(&h);
 }
 
+static void test_message_refused(void **state)
+{
+	struct harness h;
+	(void)state;
+	h_init(&h, SMTP_ROLE_MX, false);
+	h.refuse = "550 5.7.1 Message rejected by the DMARC policy of example.com";
+	h_start(&h);
+	h_say(&h, "HELO c\r\nMAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nx\r\n.\r\n");
+	expect_codes(&h, "220 250 250 250 354 550 ");
+	assert_true(has_line(&h, "550 5.7.1 Message rejected by the DMARC policy of example.com"));
+	/* The transaction is over; the session goes on. */
+	h.refuse = "451 4.7.0 Temporary DNS failure, try again later";
+	h_say(&h, "MAIL FROM:<a@example.com>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nx\r\n.\r\n");
+	expect_codes(&h, "220 250 250 250 354 550 250 250 354 451 ");
+	/* Only a 4xx/5xx line of printable text stands in for the 250. */
+	h.refuse = "250 2.0.0 fine";
+	h_say(&h, "MAIL FROM:<>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nx\r\n.\r\n");
+	h.refuse = "550 5.7.1 a\r\n250 injected";
+	h_say(&h, "MAIL FROM:<>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nx\r\n.\r\n");
+	expect_codes(&h, "220 250 250 250 354 550 250 250 354 451 250 250 354 451 250 250 354 451 ");
+	assert_false(has_line(&h, "250 injected"));
+	h_free(&h);
+}
+
 static void test_smtputf8_rcpt(void **state)
 {
 	struct harness h;
@@ -572,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_submission_auth),
 		cmocka_unit_test(test_auth_login),
 		cmocka_unit_test(test_store_failure),
+		cmocka_unit_test(test_message_refused),
 		cmocka_unit_test(test_smtputf8_rcpt),
 		cmocka_unit_test(test_sink_streams),
 	};
