@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #ifdef DNSTOOL_SPF
 #include "bridge-smtp/spf.h"
 #endif

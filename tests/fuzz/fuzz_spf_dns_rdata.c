@@ -3,7 +3,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

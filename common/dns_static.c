@@ -1,7 +1,7 @@
 /* dns.h over a table filled by the caller: for unit tests, the RFC 7208
  * suite and fuzzing, where answers must be exact and no network is used.
  * A linear table: test data is small and lookups need no speed. */
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 static void test_names(void **state)
 {

@@ -7,7 +7,7 @@
  * waiting thread may call; callbacks run inside it, so everything a
  * callback touches is guarded by the one mutex held around ub_process().
  */
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -1,6 +1,6 @@
 /* The resolver-independent half of dns.h: dispatch, name checks and the
  * RDATA parser every backend shares. */
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 #include <stdio.h>
 #include <stdlib.h>
