@@ -52,9 +52,11 @@ static struct static_override *find_override(struct static_resolver *r, const ch
 	return o;
 }
 
-static int static_lookup(struct dns_resolver *base, const char *name, enum dns_type type, struct dns_result *res)
+static int static_lookup(struct dns_resolver *base, const char *name, enum dns_type type, unsigned timeout_ms,
+			 struct dns_result *res)
 {
 	struct static_resolver *r = (struct static_resolver *)base;
+	(void)timeout_ms; /* answers are immediate */
 	r->queries++;
 	res->ttl = 300;
 	struct static_override *o = find_override(r, name, 0);
@@ -186,6 +188,27 @@ int dns_static_add(struct dns_resolver *base, const char *name, enum dns_type ty
 		while (*end == ' ')
 			end++;
 		if ((rec.text = dup_host(end)) == NULL)
+			return -1;
+		rec.len = strlen(rec.text);
+		break;
+	}
+	case DNS_SRV: {
+		/* "PRIORITY WEIGHT PORT TARGET" */
+		unsigned long v[3];
+		const char *p = data;
+		for (int i = 0; i < 3; i++) {
+			char *end;
+			v[i] = strtoul(p, &end, 10);
+			if (end == p || *end != ' ' || v[i] > 65535 || *p < '0' || *p > '9')
+				return -1;
+			p = end;
+			while (*p == ' ')
+				p++;
+		}
+		rec.priority = (uint16_t)v[0];
+		rec.weight = (uint16_t)v[1];
+		rec.port = (uint16_t)v[2];
+		if ((rec.text = dup_host(p)) == NULL)
 			return -1;
 		rec.len = strlen(rec.text);
 		break;

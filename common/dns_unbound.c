@@ -159,7 +159,8 @@ static int give_up(struct ub_resolver *r, struct ub_query *q, int id)
 	return keep;
 }
 
-static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type type, struct dns_result *res)
+static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type type, unsigned timeout_ms,
+		     struct dns_result *res)
 {
 	struct ub_resolver *r = (struct ub_resolver *)base;
 	char text[256 * 4 + 1]; /* a 253-octet name, every byte escaped */
@@ -179,7 +180,7 @@ static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type 
 	}
 
 	int fd = ub_fd(r->ctx);
-	long deadline = now_ms() + r->timeout_ms;
+	long deadline = now_ms() + (timeout_ms ? timeout_ms : r->timeout_ms);
 	for (;;) {
 		pthread_mutex_lock(&r->lock);
 		if (!q->done)
@@ -272,6 +273,11 @@ struct dns_resolver *dns_unbound_new(const struct dns_resolver_options *opt, cha
 		 * default; an explicit forwarder is trusted to answer them. */
 		if (set_opt(r->ctx, "unblock-lan-zones:", "yes", err, errlen) != 0 ||
 		    set_opt(r->ctx, "insecure-lan-zones:", "yes", err, errlen) != 0)
+			goto fail;
+		/* Likewise RFC 6761's "test." (NXDOMAIN from unbound itself
+		 * otherwise), which federation tests serve from their own
+		 * server. */
+		if (set_opt(r->ctx, "local-zone:", "test. transparent", err, errlen) != 0)
 			goto fail;
 		if ((e = ub_ctx_set_fwd(r->ctx, opt->forwarder)) != 0) {
 			if (err != NULL)

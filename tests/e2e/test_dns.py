@@ -1,6 +1,6 @@
 """dns.h over libunbound against a real Knot DNS server on loopback: DNSSEC
 secure/insecure/bogus, NXDOMAIN/NODATA, TXT joining, MX order, PTR, CNAME,
-null MX, and a server that never answers (TEMPFAIL after the timeout)."""
+null MX, SRV, and a server that never answers (TEMPFAIL after the timeout)."""
 import json
 import os
 import socket
@@ -78,6 +78,20 @@ with tempfile.TemporaryDirectory(prefix="scop-dns-") as tmp:
             t.ok(r[14]["records"] == ["2001:db8::10"], "AAAA lookup", r[14])
             t.ok(r[15]["records"] == ["192.0.2.10"], "names are case-insensitive, trailing dot allowed", r[15])
             t.ok(r[16]["status"] == "PERMFAIL", "an invalid name is PERMFAIL, not sent", r[16])
+
+            r = lookup(fwd, ("_matrix-fed._tcp.example.com", "SRV"), ("_matrix._tcp.none.example.com", "SRV"),
+                       ("_matrix._tcp.example.com", "SRV"), ("example.com", "SRV"),
+                       ("_matrix-fed._tcp.secure.example.org", "SRV"))
+            t.ok(r[0]["status"] == "OK" and r[0]["records"] == [
+                {"priority": 10, "weight": 5, "port": 8449, "host": "target.example.com"},
+                {"priority": 20, "weight": 5, "port": 9999, "host": "backup.example.com"},
+                {"priority": 30, "weight": 0, "port": 8450, "host": "last.example.com"}],
+                "SRV: priority, weight, port and target, sorted by priority", r[0])
+            t.ok(r[1]["records"] == [{"priority": 0, "weight": 0, "port": 0, "host": "."}],
+                 "SRV with target '.' (service not offered)", r[1])
+            t.ok(r[2]["status"] == "NXDOMAIN" and r[3]["status"] == "NODATA", "SRV: NXDOMAIN and NODATA", r[2:4])
+            t.ok(r[4]["status"] == "OK" and r[4]["security"] == "secure" and r[4]["records"][0]["port"] == 8448,
+                 "SRV in a signed zone validates as secure", r[4])
 
             r = lookup(["--fwd", srv.forwarder, "--ta", srv.trust_anchor_dnskey],
                        ("secure.example.org", "A"), ("bogus.example.org", "A"))
