@@ -1,5 +1,6 @@
 /* resolver.h's pure parts: well-known cache lifetimes, SRV RDATA, routes
- * with overrides and the no-verify list (no network is used). */
+ * with overrides and the no-verify list; SRV discovery over dns.h's table
+ * resolver (the only network use is a refused connection to 127.0.0.1). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +56,82 @@ static void test_srv_rdata(void **state)
 	assert_int_equal(fed_srv_parse_rdata(ok, 5, &s), -1);
 }
 
+static struct dns_resolver *srv_table(void)
+{
+	struct dns_resolver *d = dns_static_new();
+	assert_non_null(d);
+	static const char *const rr[][2] = {
+		{ "_matrix-fed._tcp.srv.example.test", "20 5 9999 backup.example.test" },
+		{ "_matrix-fed._tcp.srv.example.test", "10 5 8449 Target.Example.test." },
+		{ "_matrix-fed._tcp.srv.example.test", "5 5 8000 bad\\032name.example.test" },
+		{ "_matrix-fed._tcp.srv.example.test", "1 0 0 ." },
+		{ "_matrix._tcp.legacy.example.test", "10 5 8450 old.example.test" },
+		{ "_matrix-fed._tcp.none.example.test", "0 0 0 ." },
+		{ "_matrix._tcp.none.example.test", "10 0 8451 ignored.example.test" },
+	};
+	for (size_t i = 0; i < sizeof(rr) / sizeof(rr[0]); i++)
+		assert_int_equal(dns_static_add(d, rr[i][0], DNS_SRV, rr[i][1], (size_t)-1), 0);
+	assert_int_equal(dns_static_set_status(d, "_matrix-fed._tcp.down.example.test", DNS_TEMPFAIL), 0);
+	assert_int_equal(dns_static_set_status(d, "_matrix-fed._tcp.refused.example.test", DNS_PERMFAIL), 0);
+	return d;
+}
+
+static void test_srv_lookup(void **state)
+{
+	(void)state;
+	struct dns_resolver *d = srv_table();
+	/* Well-known fetches go to a closed port on loopback and fail fast. */
+	const char *over[] = { "srv.example.test:443:127.0.0.1:1", "legacy.example.test:443:127.0.0.1:1",
+			       "none.example.test:443:127.0.0.1:1", "down.example.test:443:127.0.0.1:1",
+			       "refused.example.test:443:127.0.0.1:1", NULL };
+	struct fed_resolver_options opt = { .dns = d, .overrides = over, .http_timeout_ms = 5000 };
+	char err[128];
+	struct fed_resolver *r = fed_resolver_new(&opt, err, sizeof(err));
+	assert_non_null(r);
+
+	const struct fed_discovery_ops *ops = fed_resolver_ops();
+	struct fed_srv out[4];
+	/* The "." record and the one whose target is no host name are left
+	 * out; the rest come lowest priority first. */
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.srv.example.test", out, 4), 2);
+	assert_string_equal(out[0].target, "target.example.test");
+	assert_int_equal(out[0].port, 8449);
+	assert_int_equal(out[0].priority, 10);
+	assert_int_equal(out[0].weight, 5);
+	assert_string_equal(out[1].target, "backup.example.test");
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.srv.example.test", out, 1), 1);
+	assert_string_equal(out[0].target, "target.example.test");
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.nothing.example.test", out, 4), 0);
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.down.example.test", out, 4), -1);
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.refused.example.test", out, 4), -1);
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.a b.test", out, 4), 0); /* never asked */
+
+	unsigned long asked = dns_static_queries(d);
+	struct fed_target t;
+	assert_int_equal(fed_resolver_resolve(r, "srv.example.test", &t, err, sizeof(err)), 0);
+	assert_string_equal(t.host, "target.example.test");
+	assert_int_equal(t.port, 8449);
+	assert_string_equal(t.tls_name, "srv.example.test");
+	assert_int_equal(t.via_srv, 1);
+	assert_int_equal(dns_static_queries(d), asked + 1);
+	/* _matrix-fed first, then the deprecated _matrix. */
+	assert_int_equal(fed_resolver_resolve(r, "legacy.example.test", &t, err, sizeof(err)), 0);
+	assert_string_equal(t.host, "old.example.test");
+	assert_int_equal(t.port, 8450);
+	assert_int_equal(dns_static_queries(d), asked + 3);
+	/* Only "." under _matrix-fed: the service is not offered there, and
+	 * the deprecated name is asked next. */
+	assert_int_equal(fed_resolver_resolve(r, "none.example.test", &t, err, sizeof(err)), 0);
+	assert_string_equal(t.host, "ignored.example.test");
+	assert_int_equal(t.port, 8451);
+	assert_int_equal(fed_resolver_resolve(r, "down.example.test", &t, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "SRV"));
+	assert_int_equal(fed_resolver_resolve_within(r, "srv.example.test", 5000, &t, err, sizeof(err)), 0);
+	assert_int_equal(t.port, 8449);
+	fed_resolver_free(r);
+	dns_resolver_free(d); /* borrowed: still ours */
+}
+
 static void test_routes(void **state)
 {
 	(void)state;
@@ -98,6 +175,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_well_known_ttl),
 		cmocka_unit_test(test_srv_rdata),
+		cmocka_unit_test(test_srv_lookup),
 		cmocka_unit_test(test_routes),
 	};
 	return cmocka_run_group_tests_name("resolver", tests, NULL, NULL);
