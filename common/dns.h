@@ -1,10 +1,21 @@
-/* DNS lookups for mail authentication (SPF, DKIM, DMARC, MX routing).
+/* DNS lookups for every part that resolves names: the mail bridge (SPF,
+ * DKIM, DMARC, MX routing) and federation (SRV discovery).
  *
- * One interface, so SPF/DKIM/DMARC code never calls a resolver library
- * directly: they take a struct dns_resolver * and call dns_lookup().  The
+ * One interface, so protocol code never calls a resolver library
+ * directly: it takes a struct dns_resolver * and calls dns_lookup().  The
  * real implementation (dns_unbound_new) uses libunbound with DNSSEC
  * validation and a cache; it can forward to a given server so tests use
  * their own DNS server on loopback.
+ *
+ * Ownership: whoever creates a resolver frees it with dns_resolver_free(),
+ * after every user is done.  Each resolver has its own cache; parts share
+ * a cache only by sharing one resolver (federation's fed_resolver takes
+ * one in its options, borrowed, or else creates its own).  The mail bridge
+ * and scopd are separate processes, so they never share one.
+ *
+ * Threads: a libunbound resolver may be used by any number of threads at
+ * once (lookups run in parallel and share the cache); the table resolver
+ * once it is filled.
  *
  * Memory: dns_lookup() fills a struct dns_result the caller owns and must
  * release with dns_result_free().  Strings in it are NUL-terminated copies.
@@ -87,7 +98,9 @@ struct dns_result {
 struct dns_resolver;
 
 struct dns_resolver_options {
-	/* "127.0.0.1@5353" style forwarder; NULL uses /etc/resolv.conf. */
+	/* "127.0.0.1@5353" style forwarder; NULL uses /etc/resolv.conf.  An
+	 * explicit forwarder also answers the zones unbound would answer
+	 * itself: the RFC 1918/6303 reverse zones and RFC 6761's "test.". */
 	const char *forwarder;
 	/* File with a trust anchor (DS or DNSKEY records in zone-file format);
 	 * NULL uses no anchor (everything is insecure) unless use_root_anchor. */

@@ -35,3 +35,8 @@ FUZZ_TARGETS += tests/fuzz/fuzz_yaml
 tests_fuzz_fuzz_yaml_SOURCES = tests/fuzz/fuzz_yaml.c
 tests_fuzz_fuzz_yaml_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_yaml_LDADD = $(FUZZ_MAIN_LIB) $(COMMON_LIBS)
+
+BENCH_PROGS += bench/bench_dns
+bench_bench_dns_SOURCES = bench/bench_dns.c
+bench_bench_dns_CFLAGS = $(AM_CFLAGS) -DSCOP_SRCDIR='"$(abs_top_srcdir)"'
+bench_bench_dns_LDADD = $(DNS_LIBS)
