@@ -129,7 +129,7 @@ const char *dns_security_name(enum dns_security s);
  * dns_static_add(); any other name is NXDOMAIN, a known name without the
  * type is NODATA.  Every answer is DNS_SEC_INSECURE with TTL 300 unless
  * dns_static_set_security() says otherwise.  Not thread-safe while being
- * filled; lookups afterwards are read-only.
+ * filled; once filled, any number of threads may look up at once.
  *
  * dns_static_add() takes the record in presentation form:
  *   A "192.0.2.1", AAAA "2001:db8::1", MX "10 mx.example.com",

@@ -26,7 +26,7 @@ struct static_resolver {
 	size_t n, cap;
 	struct static_override *o;
 	size_t no, ocap;
-	unsigned long queries;
+	unsigned long queries; /* atomic: lookups may come from several threads */
 };
 
 static struct static_override *find_override(struct static_resolver *r, const char *name, int create)
@@ -57,7 +57,7 @@ static int static_lookup(struct dns_resolver *base, const char *name, enum dns_t
 {
 	struct static_resolver *r = (struct static_resolver *)base;
 	(void)timeout_ms; /* answers are immediate */
-	r->queries++;
+	__atomic_fetch_add(&r->queries, 1, __ATOMIC_RELAXED);
 	res->ttl = 300;
 	struct static_override *o = find_override(r, name, 0);
 	if (o != NULL && o->has_security)
@@ -276,5 +276,5 @@ unsigned long dns_static_queries(const struct dns_resolver *base)
 {
 	if (base == NULL || base->ops != &static_backend)
 		return 0;
-	return ((const struct static_resolver *)base)->queries;
+	return __atomic_load_n(&((const struct static_resolver *)base)->queries, __ATOMIC_RELAXED);
 }

@@ -1,6 +1,7 @@
 /* resolver.h's pure parts: well-known cache lifetimes, SRV RDATA, routes
  * with overrides and the no-verify list; SRV discovery over dns.h's table
  * resolver (the only network use is a refused connection to 127.0.0.1). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -132,6 +133,52 @@ static void test_srv_lookup(void **state)
 	dns_resolver_free(d); /* borrowed: still ours */
 }
 
+struct parallel {
+	struct fed_resolver *r;
+	int ok;
+};
+
+static void *discover_thread(void *arg)
+{
+	struct parallel *p = arg;
+	char err[128];
+	for (int k = 0; k < 20; k++) {
+		struct fed_target a, b;
+		if (fed_resolver_resolve(p->r, "srv.example.test", &a, err, sizeof(err)) == 0 &&
+		    strcmp(a.host, "target.example.test") == 0 && a.port == 8449 &&
+		    fed_resolver_resolve(p->r, "legacy.example.test", &b, err, sizeof(err)) == 0 &&
+		    strcmp(b.host, "old.example.test") == 0 && b.port == 8450)
+			p->ok++;
+	}
+	return NULL;
+}
+
+/* One fed_resolver (and one DNS resolver) shared by 4 threads: every
+ * discovery gets the right answer and every SRV query is counted. */
+static void test_srv_parallel(void **state)
+{
+	(void)state;
+	struct dns_resolver *d = srv_table();
+	const char *over[] = { "srv.example.test:443:127.0.0.1:1", "legacy.example.test:443:127.0.0.1:1", NULL };
+	struct fed_resolver_options opt = { .dns = d, .overrides = over, .http_timeout_ms = 5000 };
+	char err[128];
+	struct fed_resolver *r = fed_resolver_new(&opt, err, sizeof(err));
+	assert_non_null(r);
+	struct parallel p[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		p[i] = (struct parallel){ r, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, discover_thread, &p[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(p[i].ok, 20);
+	}
+	assert_int_equal(dns_static_queries(d), 4 * 20 * 3); /* srv: 1 SRV query, legacy: 2 */
+	fed_resolver_free(r);
+	dns_resolver_free(d);
+}
+
 static void test_routes(void **state)
 {
 	(void)state;
@@ -176,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_well_known_ttl),
 		cmocka_unit_test(test_srv_rdata),
 		cmocka_unit_test(test_srv_lookup),
+		cmocka_unit_test(test_srv_parallel),
 		cmocka_unit_test(test_routes),
 	};
 	return cmocka_run_group_tests_name("resolver", tests, NULL, NULL);
