@@ -34,7 +34,7 @@
 #include <openssl/evp.h>
 
 #include "bridge-smtp/dkim.h"
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/mx_auth.h"
 #include "bridge-smtp/pubsuffix.h"
 #include "bridge-smtp/smtp_server.h"

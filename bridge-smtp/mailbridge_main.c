@@ -20,7 +20,7 @@
 
 #include <curl/curl.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/mx_auth.h"
 #include "bridge-smtp/pubsuffix.h"
 #include "bridge-smtp/smtp_auth.h"
@@ -140,19 +140,17 @@ static void mail_auth_free(struct mail_auth *m)
 	dns_resolver_free(m->dns);
 }
 
-/* The message's DNS time (timeout_ms) is split in two: lookups start
- * only in its first half and each may take the other half, so a check
- * never holds a session longer than timeout_ms. */
+/* dns.timeout_ms is the budget of a message's lookups together (mx_auth
+ * gives each what is left), so a check never holds a session longer. */
 static int mail_auth_start(const struct smtp_config *cfg, struct mail_auth *m)
 {
 	const struct smtp_mail_auth_config *a = &cfg->mail_auth;
 	char err[256];
-	unsigned half = a->dns_timeout_ms / 2;
 	struct dns_resolver_options ro = {
 		.forwarder = a->dns_forwarder,
 		.trust_anchor_file = a->dns_trust_anchor,
 		.use_root_anchor = a->dns_root_anchor,
-		.timeout_ms = half,
+		.timeout_ms = a->dns_timeout_ms,
 	};
 	memset(m, 0, sizeof(*m));
 	if (!(m->dns = dns_unbound_new(&ro, err, sizeof(err)))) {
@@ -174,7 +172,7 @@ static int mail_auth_start(const struct smtp_config *cfg, struct mail_auth *m)
 		.dns = m->dns,
 		.psl = m->psl,
 		.policy = { .dmarc_reject = a->dmarc_reject, .spf_reject = a->spf_reject },
-		.budget_ms = half,
+		.budget_ms = a->dns_timeout_ms,
 	};
 	if (!(m->pool = mx_auth_pool_new(&mc, 64))) {
 		log_error("mail authentication: out of memory");

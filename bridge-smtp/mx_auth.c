@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "bridge-smtp/authres.h"
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/mailhdr.h"
 #include "bridge-smtp/pubsuffix.h"
 #include "common/crypto.h"
@@ -19,9 +19,10 @@
 
 #define KEYCACHE_ENTRIES 256
 
-/* A resolver in front of the shared one that fails lookups at once when
- * the message's DNS budget is spent, so that SPF's ten terms and DKIM's
- * keys together cannot hold the session for ten timeouts. */
+/* A resolver in front of the shared one that gives each lookup only what
+ * is left of the message's DNS budget (and fails it at once when nothing
+ * is), so that SPF's ten terms, DKIM's keys and DMARC's records together
+ * cannot hold the session for more than the budget. */
 struct budget_dns {
 	struct dns_resolver base;
 	struct dns_resolver *inner;
@@ -44,14 +45,20 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int budget_lookup(struct dns_resolver *r, const char *name, enum dns_type type, struct dns_result *res)
+static int budget_lookup(struct dns_resolver *r, const char *name, enum dns_type type, unsigned timeout_ms,
+			 struct dns_result *res)
 {
 	struct budget_dns *b = (struct budget_dns *)r;
-	if (b->deadline_ms && now_ms() >= b->deadline_ms) {
-		res->status = DNS_TEMPFAIL;
-		return 0;
+	if (b->deadline_ms) {
+		long long left = b->deadline_ms - now_ms();
+		if (left <= 0) {
+			res->status = DNS_TEMPFAIL;
+			return 0;
+		}
+		if (timeout_ms == 0 || (long long)timeout_ms > left)
+			timeout_ms = (unsigned)left;
 	}
-	return dns_lookup(b->inner, name, type, res);
+	return dns_lookup_within(b->inner, name, type, timeout_ms, res);
 }
 
 static void budget_free(struct dns_resolver *r)

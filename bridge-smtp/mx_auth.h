@@ -18,9 +18,9 @@
  * DNS lookups block.  Run checks on a worker thread: one struct mx_auth
  * serves one thread at a time and keeps a DKIM verifier and key cache
  * from message to message; struct mx_auth_pool lends them out.  Every
- * check has a DNS time budget (budget_ms): once it is spent further
- * lookups fail at once as temperrors, so a check takes at most the
- * budget plus one query's timeout.
+ * check has a DNS time budget (budget_ms): each lookup gets only what is
+ * left of it (dns_lookup_within) and fails at once as a temperror when
+ * nothing is, so a check's lookups together take at most the budget.
  *
  * Memory: the config and what it points to (resolver, PSL, strings) must
  * outlive contexts and pools.  A verdict owns its field text and cut list;

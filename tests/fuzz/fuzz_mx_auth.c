@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "bridge-smtp/authres.h"
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/mailhdr.h"
 #include "bridge-smtp/mx_auth.h"
 #include "bridge-smtp/pubsuffix.h"

@@ -7,13 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/evp.h>
 
 #include "bridge-smtp/dkim.h"
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/mx_auth.h"
 #include "bridge-smtp/pubsuffix.h"
 #include "bridge-smtp/spool.h"
@@ -344,6 +345,77 @@ static void test_malformed_input(void **state)
 	assert_int_equal(mx_auth_check(NULL, &in, &v), -1);
 }
 
+/* A resolver that takes 5 ms per lookup and remembers what it was given. */
+struct slow_dns {
+	struct dns_resolver base;
+	struct dns_resolver *inner;
+	unsigned calls, last_timeout;
+};
+
+static int slow_lookup(struct dns_resolver *r, const char *name, enum dns_type type, unsigned timeout_ms,
+		       struct dns_result *res)
+{
+	struct slow_dns *s = (struct slow_dns *)r;
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	s->calls++;
+	s->last_timeout = timeout_ms;
+	nanosleep(&ts, NULL);
+	return dns_lookup(s->inner, name, type, res);
+}
+
+static void slow_free(struct dns_resolver *r)
+{
+	(void)r;
+}
+
+static const struct dns_backend slow_backend = { slow_lookup, slow_free };
+
+static void test_dns_budget(void **state)
+{
+	struct fx *f = *state;
+	struct slow_dns slow = { .base = { &slow_backend }, .inner = f->dns };
+	struct mx_auth_config cfg = f->cfg;
+	struct buf msg = BUF_INIT;
+	struct mx_auth_verdict v;
+
+	/* 2 ms for everything: the SPF record's lookup gets at most that,
+	 * and once it has taken 5 ms nothing else is asked. */
+	cfg.dns = &slow.base;
+	cfg.budget_ms = 2;
+	struct mx_auth *a = mx_auth_new(&cfg);
+	assert_non_null(a);
+	make_msg(f, &msg, "good.example", "good.example", NULL);
+	struct mx_auth_input in = { .client_ip = "192.0.2.1", .helo = "mail.good.example",
+				    .mail_from = "user@good.example", .msg = msg.data, .len = msg.len };
+	assert_int_equal(mx_auth_check(a, &in, &v), 0);
+	assert_int_equal(slow.calls, 1);
+	assert_true(slow.last_timeout >= 1 && slow.last_timeout <= 2);
+	assert_int_equal(v.spf, SPF_PASS);
+	assert_int_equal(v.dkim, DKIM_TEMPERROR);
+	assert_int_equal(v.dmarc, DMARC_RES_TEMPERROR);
+	assert_int_equal(v.action, MX_AUTH_DEFER);
+	mx_auth_verdict_free(&v);
+
+	/* Each message has its own budget. */
+	slow.calls = 0;
+	assert_int_equal(mx_auth_check(a, &in, &v), 0);
+	assert_int_equal(slow.calls, 1);
+	mx_auth_verdict_free(&v);
+	mx_auth_free(a);
+
+	/* No budget: every lookup gets the resolver's own timeout (0). */
+	cfg.budget_ms = 0;
+	slow.calls = 0;
+	a = mx_auth_new(&cfg);
+	assert_int_equal(mx_auth_check(a, &in, &v), 0);
+	assert_int_equal(v.dmarc, DMARC_RES_PASS);
+	assert_true(slow.calls >= 3);
+	assert_int_equal(slow.last_timeout, 0);
+	mx_auth_verdict_free(&v);
+	mx_auth_free(a);
+	buf_free(&msg);
+}
+
 static void test_spooled(void **state)
 {
 	struct fx *f = *state;
@@ -428,6 +500,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_temperror_paths, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_forged_removed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dns_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spooled, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
