@@ -448,7 +448,7 @@ int mx_auth_smtp_check(void *pool, struct spool_writer *w, const struct spool_en
 		log_error("mail authentication failed for a message from %s: %s", env->client, strerror(errno));
 		return -1;
 	}
-	log_info("auth: client=%s spf=%s (%s) dkim=%s (%zu signatures) dmarc=%s%s%s%s", env->client,
+	log_info("auth: %s client=%s spf=%s (%s) dkim=%s (%zu signatures) dmarc=%s%s%s%s", spool_writer_id(w), env->client,
 		 spf_result_name(v.spf), v.spf_identity, dkim_status_name(v.dkim), v.ndkim,
 		 dmarc_result_name(v.dmarc), v.quarantine ? " quarantine" : "",
 		 v.ncuts ? " forged-authentication-results-removed" : "",

@@ -353,6 +353,11 @@ fail:
 	return -1;
 }
 
+const char *spool_writer_id(const struct spool_writer *w)
+{
+	return w->id;
+}
+
 int spool_view(struct spool_writer *w, const char **msg, size_t *len)
 {
 	struct stat st;

@@ -123,6 +123,8 @@ struct spool_cut {
 	size_t off, len;
 };
 int spool_view(struct spool_writer *w, const char **msg, size_t *len);
+/* The queue id the message will have (for log lines before the commit). */
+const char *spool_writer_id(const struct spool_writer *w);
 int spool_edit(struct spool_writer *w, const char *insert, size_t insert_len, const struct spool_cut *cuts,
 	       size_t ncuts);
 

@@ -228,7 +228,9 @@ with tempfile.TemporaryDirectory(prefix="scop-mxauth-") as tmp:
             mb.log.flush()
             with open(mb.log.name, "rb") as f:
                 log = f.read().decode(errors="replace")
-            assert "auth: client=127.0.0.1 spf=pass (mailfrom) dkim=pass" in log, log[-2000:]
+            qid = queue(qdir)[0]
+            assert "auth: %s client=127.0.0.1 spf=pass (mailfrom) dkim=pass" % qid in log, log[-2000:]
+            assert "queued %s" % qid in log, log[-2000:]
             assert "refused message from 127.0.0.1" in log and "550 5.7.1" in log, log[-2000:]
         mb.stop()
     srv.stop()
