@@ -23,6 +23,8 @@
 #include <openssl/ssl.h>
 
 #include "bridge-smtp/smtp_auth.h"
+#include "bridge-smtp/smtp_limits_ip.h"
+#include "bridge-smtp/smtp_sender.h"
 #include "bridge-smtp/smtp_session.h"
 #include "bridge-smtp/spool.h"
 
@@ -34,6 +36,10 @@ struct smtp_server_config {
 	unsigned idle_timeout_s;    /* no input for this long: 421 */
 	unsigned session_timeout_s; /* whole session: 421 */
 	unsigned max_sessions;      /* more connections get 421 at once */
+	/* Per client address, over all listeners (all zero: no limits). */
+	struct smtp_ip_limits_config client_limits;
+	/* Submission sender checks; NULL: none. */
+	const struct smtp_sender_policy *sender_policy;
 	SSL_CTX *tls;               /* NULL: no STARTTLS */
 	const struct smtp_auth_checker *auth; /* NULL: no AUTH */
 	struct spool *spool;

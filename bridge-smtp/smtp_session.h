@@ -41,6 +41,7 @@
 
 #include "bridge-smtp/smtp_auth.h"
 #include "bridge-smtp/smtp_cmd.h"
+#include "bridge-smtp/smtp_sender.h"
 
 enum smtp_role {
 	SMTP_ROLE_MX = 0,         /* mail for local domains only, no AUTH */
@@ -68,6 +69,9 @@ struct smtp_session_config {
 	struct smtp_limits limits;
 	bool tls_available;  /* offer STARTTLS */
 	bool auth_available; /* a password checker exists (submission) */
+	/* Submission only: which senders an authenticated user may use
+	 * (MAIL FROM, From: header); NULL checks nothing. */
+	const struct smtp_sender_policy *sender_policy;
 };
 
 enum smtp_event {
