@@ -72,6 +72,7 @@ tls: {cert: %s, key: %s}
 spool_dir: %s
 homeserver_url: http://127.0.0.1:%d
 log_level: info
+limits: {max_messages: 3}
 client_limits:
   max_connections: 3
   max_connection_rate: 30
@@ -287,6 +288,15 @@ def _():
         outs.append(out)
     assert "535 5.7.8" in outs[0] and "535 5.7.8" in outs[1], outs[:2]
     assert "421 4.7.0 Too many failed authentication attempts" in outs[2], outs[2]
+
+
+@t.case("messages per session: the 4th MAIL in one session gets 421 4.7.0 and the session ends")
+def _():
+    with smtplib.SMTP("127.0.0.1", mx_port, timeout=20, source_address=("127.0.5.1", 0)) as s:
+        for i in range(3):
+            assert s.sendmail("a@far.example", ["bob@example.org"], b"Subject: %d\r\n\r\nx\r\n" % i) == {}
+        code, msg = s.docmd("MAIL", "FROM:<a@far.example>")
+        assert code == 421 and msg.startswith(b"4.7.0 Too many messages"), (code, msg)
 
 
 @t.case("no password appears in the daemon log, and it still serves")
