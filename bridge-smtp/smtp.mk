@@ -79,3 +79,7 @@ EXTRA_DIST += tests/e2e/test_smtp_swaks.py tests/e2e/test_smtp_limits.py tests/e
 BENCH_PROGS += bench/bench_smtp
 bench_bench_smtp_SOURCES = bench/bench_smtp.c
 bench_bench_smtp_LDADD = $(SMTP_LIB) $(COMMON_LIBS)
+
+BENCH_PROGS += bench/bench_smtp_limits
+bench_bench_smtp_limits_SOURCES = bench/bench_smtp_limits.c
+bench_bench_smtp_limits_LDADD = $(SMTP_LIB) $(COMMON_LIBS)

@@ -109,6 +109,14 @@ struct smtp_server {
 	unsigned jobs_running;
 	bool stopping;
 	struct smtp_ip_limits *iplim;
+	/* Refused connections are logged as one line a second at most, so
+	 * a flood cannot fill the disk with log lines. */
+	struct {
+		unsigned n;
+		uint64_t since;
+		char last_peer[INET6_ADDRSTRLEN + 8];
+		const char *last_what;
+	} refused;
 };
 
 /* epoll data: small integers name the special fds, pointers name conns. */
@@ -342,6 +350,16 @@ static void refuse(int fd, const char *line)
 	close(fd);
 }
 
+static void log_refused(struct smtp_server *srv)
+{
+	if (srv->refused.n == 1)
+		log_info("refused a connection from %s: %s", srv->refused.last_peer, srv->refused.last_what);
+	else if (srv->refused.n > 1)
+		log_info("refused %u connections over per-address limits; the last from %s: %s", srv->refused.n,
+			 srv->refused.last_peer, srv->refused.last_what);
+	srv->refused.n = 0;
+}
+
 /* The per-address limits; false when the connection was refused. */
 static bool admit(struct smtp_server *srv, const struct listener *l, int fd, const struct sockaddr_storage *ss,
 		  const struct smtp_ip_key *key, bool *counted)
@@ -370,9 +388,12 @@ static bool admit(struct smtp_server *srv, const struct listener *l, int fd, con
 			break;
 		}
 	}
-	char peer[INET6_ADDRSTRLEN + 8];
-	peer_name(ss, peer, sizeof(peer));
-	log_info("refused a connection from %s: %s", peer, what);
+	if (srv->refused.n++ == 0)
+		srv->refused.since = t;
+	peer_name(ss, srv->refused.last_peer, sizeof(srv->refused.last_peer));
+	srv->refused.last_what = what;
+	if (t - srv->refused.since >= 1000)
+		log_refused(srv);
 	refuse(fd, why);
 	return false;
 }
@@ -887,6 +908,7 @@ static void collect_jobs(struct smtp_server *srv)
 static void check_timeouts(struct smtp_server *srv)
 {
 	double t = now_s();
+	log_refused(srv);
 	for (size_t i = 0; i < srv->n_listeners; i++) {
 		struct listener *l = &srv->listeners[i];
 		if (l->paused) {
