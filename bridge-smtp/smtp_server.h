@@ -10,6 +10,11 @@
  * round trip to the homeserver) and committing a message (fsync, rename,
  * fsync of the directory), after which the session sends its 250.
  *
+ * Per client address (smtp_limits_ip.h, one table over all listeners):
+ * connections past client_limits get 421 4.7.0 before the greeting, and
+ * after too many failed AUTHs an address gets 421 4.7.0 on its next AUTH
+ * and on connecting to a submission listener, until its block ends.
+ *
  * Contract: the config and everything it points to (spool, SSL_CTX,
  * checker, domain list) must outlive the server.  Functions return 0 or
  * -1 (with a message in err where there is one).  smtp_server_stop() is
