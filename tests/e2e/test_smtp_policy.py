@@ -315,6 +315,55 @@ def _():
 
 rc = daemon.stop()
 t.ok(rc == 0, "daemon exits cleanly on SIGTERM", "exit status %s" % rc)
+
+
+def ipv6_case():
+    desc = "IPv6 (::1): the per-address connection limit applies to IPv6 clients too"
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::1", 0))
+        v6_port = probe.getsockname()[1]
+        probe.close()
+    except OSError as e:
+        print("ok %d - %s # SKIP no IPv6 loopback: %s" % (t.n + 1, desc, e))
+        t.n += 1
+        return
+    conf6 = os.path.join(tmp, "v6.yaml")
+    with open(conf6, "w") as f:
+        f.write("hostname: mx.test.example\nlocal_domains: [example.org]\n"
+                "listeners: {mx: {address: '::1', port: %d}}\nspool_dir: %s\nlog_level: warn\n"
+                "client_limits: {max_connections: 2, max_connection_rate: 0}\n"
+                % (v6_port, os.path.join(tmp, "v6-spool")))
+    d6 = Proc([binary("scop-mailbridge"), "-c", conf6], os.path.join(tmp, "v6.log"))
+
+    @t.case(desc)
+    def _():
+        try:
+            wait_port(v6_port, host="::1", proc=d6.p)
+            line = ""
+            for _ in range(20):  # wait_port's probe may still be counted for a moment
+                held = [socket.create_connection(("::1", v6_port), timeout=20) for _ in range(3)]
+                lines = []
+                for s in held:
+                    data = b""
+                    while b"\r\n" not in data:
+                        chunk = s.recv(4096)
+                        if not chunk:
+                            break
+                        data += chunk
+                    lines.append(data.decode(errors="replace")[:9])
+                for s in held:
+                    s.close()
+                line = lines
+                if lines == ["220 mx.te", "220 mx.te", "421 4.7.0"]:
+                    break
+                time.sleep(0.2)
+            assert line == ["220 mx.te", "220 mx.te", "421 4.7.0"], line
+        finally:
+            d6.stop()
+
+
+ipv6_case()
 hs.shutdown()
 subprocess.run(["rm", "-rf", tmp])
 t.done()
