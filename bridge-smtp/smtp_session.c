@@ -270,19 +270,19 @@ static const struct smtp_sender_policy *submission_policy(const struct smtp_sess
 	return s->cfg->sender_policy;
 }
 
-/* The identity for a reply line, when it is plain printable text. */
-static const char *shown_identity(const struct smtp_session *s)
+/* text for a reply line when it is plain printable ASCII, else "". */
+static const char *printable(const char *text)
 {
-	for (const char *p = s->identity; *p; p++)
+	for (const char *p = text; *p; p++)
 		if (*p <= 32 || *p >= 127)
 			return "";
-	return s->identity;
+	return text;
 }
 
-/* Submission: MAIL FROM must be an address the user owns (RFC 5321 553
- * "mailbox name not allowed", RFC 3463 5.7.1 as Postfix's
- * reject_sender_login_mismatch answers); a bounce address <> has no
- * business on the submission port. */
+/* Submission: MAIL FROM must be an address the user owns; the reply is
+ * Postfix's for reject_sender_login_mismatch (RFC 5321 553 "mailbox name
+ * not allowed", RFC 3463 5.7.1 "delivery not authorized").  A bounce
+ * address <> has no business on the submission port. */
 static bool sender_allowed(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	const struct smtp_sender_policy *p = submission_policy(s);
@@ -293,8 +293,9 @@ static bool sender_allowed(struct smtp_session *s, const struct smtp_cmd *c)
 		return false;
 	}
 	if (!smtp_sender_owns(p, s->identity, c->addr)) {
-		const char *who = shown_identity(s);
-		replyf(s, "553 5.7.1 Sender address rejected: not owned by user%s%s", *who ? " " : "", who);
+		const char *addr = printable(c->addr), *who = printable(s->identity);
+		replyf(s, "553 5.7.1 %s%s%sSender address rejected: not owned by user%s%s", *addr ? "<" : "", addr,
+		       *addr ? ">: " : "", *who ? " " : "", who);
 		return false;
 	}
 	return true;

@@ -157,7 +157,7 @@ def _():
     for addr in ("bob@example.org", "alice@elsewhere.example", "alice+x@example.org"):
         rc, out = submit("127.0.1.3", addr)
         assert rc != 0, out
-        assert "553 5.7.1 Sender address rejected: not owned by user @alice:example.org" in out, out
+        assert ("553 5.7.1 <%s>: Sender address rejected: not owned by user @alice:example.org" % addr) in out, out
     assert len(queue_ids()) == before
 
 

@@ -584,11 +584,15 @@ static void test_sender_envelope(void **state)
 	sender_policy(&p);
 	h_authed(&h, &p, true);
 	h_say(&h, "MAIL FROM:<bob@example.org>\r\n");
-	assert_true(has_line(&h, "553 5.7.1 Sender address rejected: not owned by user @alice:example.org\r\n"));
+	assert_true(has_line(&h, "553 5.7.1 <bob@example.org>: Sender address rejected: not owned by user @alice:example.org\r\n"));
 	h_say(&h, "MAIL FROM:<alice@far.example>\r\nMAIL FROM:<>\r\n");
 	assert_true(has_line(&h, "553 5.7.1 Sender address rejected: null sender not allowed on submission\r\n"));
 	h_say(&h, "RCPT TO:<x@far.example>\r\n");
 	expect_codes(&h, "553 553 553 503 ");
+	/* A non-ASCII address is not echoed in the reply. */
+	buf_reset(&h.out);
+	h_say(&h, "MAIL FROM:<j\xc3\xb6rg@example.org> SMTPUTF8\r\n");
+	assert_string_equal(h.out.data, "553 5.7.1 Sender address rejected: not owned by user @alice:example.org\r\n");
 	buf_reset(&h.out);
 	h_say(&h, "MAIL FROM:<Alice@Example.NET>\r\nRCPT TO:<x@far.example>\r\nDATA\r\n"
 		  "From: Alice <alice@example.org>\r\nSubject: hi\r\n\r\nbody\r\n.\r\n");
