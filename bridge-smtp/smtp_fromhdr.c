@@ -132,6 +132,8 @@ static int take_quoted(const char *v, size_t len, size_t *i, char *out, size_t o
 {
 	for (size_t start = *i; *i < len; (*i)++) {
 		char c = v[*i];
+		if (c == '\0' || (c == '\\' && *i + 1 < len && v[*i + 1] == '\0'))
+			return -1;
 		if (out) {
 			if (*k + 1 >= outlen)
 				return -1;
@@ -197,6 +199,8 @@ int smtp_fromhdr_next(const char *v, size_t len, size_t *pos, char *addr, size_t
 		bool in_angle = false, had_angle = false, after_angle = false, any = false, bare_at = false;
 		while (i < len) {
 			char c = v[i];
+			if (c == '\0')
+				return -1; /* a NUL would cut the address short */
 			if (c == '(') {
 				if (skip_comment(v, len, &i) < 0)
 					return -1;

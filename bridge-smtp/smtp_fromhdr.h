@@ -10,7 +10,7 @@
  *    quoted strings, nested comments, obsolete routes.  It extracts the
  *    addresses; what a display name says is never taken for an address.
  *
- * Strictness: group syntax ("list: a@b;"), an unquoted '@' or a second
+ * Strictness: a NUL octet, group syntax ("list: a@b;"), an unquoted '@' or a second
  * '<' outside an address, unbalanced quotes, comments or brackets, and
  * an address without local part or domain are malformed (-1): the
  * submission check refuses what it cannot read instead of guessing.

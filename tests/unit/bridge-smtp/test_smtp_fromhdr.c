@@ -135,6 +135,17 @@ static void test_read_malformed(void **state)
 		if (strcmp(addrs(bad[i]), "ERR") != 0)
 			fail_msg("accepted: %s -> %s", bad[i], addrs(bad[i]));
 	}
+	/* A NUL would end the address early as a C string. */
+	static const char nul1[] = "alice@example.org\0@evil.example";
+	static const char nul2[] = "\"al\0ice\"@example.org";
+	static const char nul3[] = "\"al\\\0ice\"@example.org";
+	char a[64];
+	size_t pos = 0;
+	assert_int_equal(smtp_fromhdr_next(nul1, sizeof(nul1) - 1, &pos, a, sizeof(a)), -1);
+	pos = 0;
+	assert_int_equal(smtp_fromhdr_next(nul2, sizeof(nul2) - 1, &pos, a, sizeof(a)), -1);
+	pos = 0;
+	assert_int_equal(smtp_fromhdr_next(nul3, sizeof(nul3) - 1, &pos, a, sizeof(a)), -1);
 	/* An address longer than the buffer. */
 	char longaddr[400];
 	memset(longaddr, 'a', sizeof(longaddr));
