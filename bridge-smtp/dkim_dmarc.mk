@@ -61,3 +61,8 @@ tests_fuzz_fuzz_authres_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
 BENCH_PROGS += bench/bench_dkim
 bench_bench_dkim_SOURCES = bench/bench_dkim.c
 bench_bench_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS)
+
+# ARC (RFC 8617): chain verification and sealing, on the DKIM modules.
+bridge_smtp_libscopdkim_a_SOURCES += \
+	bridge-smtp/arc.h bridge-smtp/arc_int.h \
+	bridge-smtp/arc_chain.c bridge-smtp/arc_verify.c bridge-smtp/arc_seal.c
