@@ -66,3 +66,8 @@ bench_bench_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS)
 bridge_smtp_libscopdkim_a_SOURCES += \
 	bridge-smtp/arc.h bridge-smtp/arc_int.h \
 	bridge-smtp/arc_chain.c bridge-smtp/arc_verify.c bridge-smtp/arc_seal.c
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_arc
+tests_unit_bridge_smtp_test_arc_SOURCES = tests/unit/bridge-smtp/test_arc.c
+tests_unit_bridge_smtp_test_arc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UNBOUND_CFLAGS)
+tests_unit_bridge_smtp_test_arc_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
