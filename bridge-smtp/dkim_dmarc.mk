@@ -71,3 +71,4 @@ UNIT_TESTS += tests/unit/bridge-smtp/test_arc
 tests_unit_bridge_smtp_test_arc_SOURCES = tests/unit/bridge-smtp/test_arc.c
 tests_unit_bridge_smtp_test_arc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UNBOUND_CFLAGS)
 tests_unit_bridge_smtp_test_arc_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
+SCRIPT_TESTS += tests/e2e/test_arc_interop.py
