@@ -72,3 +72,12 @@ tests_unit_bridge_smtp_test_arc_SOURCES = tests/unit/bridge-smtp/test_arc.c
 tests_unit_bridge_smtp_test_arc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UNBOUND_CFLAGS)
 tests_unit_bridge_smtp_test_arc_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
 SCRIPT_TESTS += tests/e2e/test_arc_interop.py
+
+FUZZ_TARGETS += tests/fuzz/fuzz_arc
+tests_fuzz_fuzz_arc_SOURCES = tests/fuzz/fuzz_arc.c
+tests_fuzz_fuzz_arc_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_arc_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
+
+BENCH_PROGS += bench/bench_arc
+bench_bench_arc_SOURCES = bench/bench_arc.c
+bench_bench_arc_LDADD = $(DKIM_LIB) $(DNS_LIBS)
