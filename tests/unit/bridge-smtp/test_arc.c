@@ -3,7 +3,8 @@
  * duplicate instances, incomplete sets, instances out of range, cv=
  * rules, h= in a seal), a body changed after sealing, header changes
  * between hops (oldest-pass), cv=fail propagation, the 50-set limit, key
- * trouble, and the Authentication-Results result.  Keys come from the
+ * trouble, what each seal covers (every set, or its own on cv=fail), and
+ * the Authentication-Results result.  Keys come from the
  * table-backed resolver of dns.h. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include <openssl/rsa.h>
 
 #include "bridge-smtp/arc.h"
+#include "bridge-smtp/arc_int.h"
 #include "bridge-smtp/authres.h"
 #include "bridge-smtp/dkim.h"
 #include "bridge-smtp/dns.h"
@@ -439,6 +441,63 @@ static void test_cv_fail_propagation(void **state)
 	free(m);
 }
 
+/* Whether the seal of instance i in msg verifies over sets 1..prior and
+ * its own (RFC 8617 5.1.1 and, for cv=fail, 5.1.2). */
+static int seal_covers(const char *msg, int i, int prior, struct dkim_privkey *priv)
+{
+	struct mailhdr h = { 0 };
+	struct arc_chain c;
+	struct arc_seal_tags st;
+	struct dkim_key key;
+	struct buf rec = BUF_INIT, stripped = BUF_INIT, scratch = BUF_INIT;
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	const struct mailhdr_field *as;
+	unsigned char hh[32];
+	size_t voff;
+	int ok;
+
+	assert_non_null(md);
+	assert_int_equal(mailhdr_split(msg, strlen(msg), &h), 0);
+	arc_chain_collect(&h, &c);
+	as = c.set[i][ARC_AS];
+	assert_non_null(as);
+	assert_int_equal(arc_seal_parse(as->value, as->value_len, &st, NULL, 0), 0);
+	voff = (size_t)(as->value - as->raw);
+	assert_int_equal(buf_append(&stripped, as->raw, voff + st.b_start), 0);
+	assert_int_equal(buf_append(&stripped, as->raw + voff + st.b_end, as->raw_len - voff - st.b_end), 0);
+	assert_int_equal(dkim_pubkey_record(dkim_privkey_pkey(priv), &rec), 0);
+	assert_int_equal(dkim_key_parse(rec.data, rec.len, &key, NULL, 0), 0);
+	assert_int_equal(arc_seal_hash(&c, prior, c.set[i][ARC_AAR]->raw, c.set[i][ARC_AAR]->raw_len,
+				       c.set[i][ARC_AMS]->raw, c.set[i][ARC_AMS]->raw_len, stripped.data, stripped.len,
+				       NULL, md, &scratch, hh), 0);
+	ok = dkim_crypto_verify(&key, hh, st.b, st.b_len) == 0;
+	dkim_key_free(&key);
+	buf_free(&rec);
+	buf_free(&stripped);
+	buf_free(&scratch);
+	EVP_MD_CTX_free(md);
+	mailhdr_free(&h);
+	return ok;
+}
+
+static void test_seal_scope(void **state)
+{
+	char *m = chain_of(2);
+
+	(void)state;
+	/* A passing chain: each seal covers every set up to its own. */
+	assert_true(seal_covers(m, 2, 1, fx.ed));
+	assert_false(seal_covers(m, 2, 0, fx.ed));
+	assert_true(seal_covers(m, 1, 0, fx.rsa));
+	/* A failed one: the cv=fail seal covers its own set alone. */
+	m = replace(m, "Body line one.", "Body line 1.");
+	m = seal_as(m, fx.rsa, "hop3.example", "rsa", NULL);
+	assert_non_null(strstr(m, "cv=fail;"));
+	assert_true(seal_covers(m, 3, 0, fx.rsa));
+	assert_false(seal_covers(m, 3, 2, fx.rsa));
+	free(m);
+}
+
 static void test_fifty_sets(void **state)
 {
 	char *m = dupstr(plain_msg);
@@ -602,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_bad_instances),
 		cmocka_unit_test(test_cv_rules),
 		cmocka_unit_test(test_cv_fail_propagation),
+		cmocka_unit_test(test_seal_scope),
 		cmocka_unit_test(test_fifty_sets),
 		cmocka_unit_test(test_key_trouble),
 		cmocka_unit_test(test_ams_signing_arc_seal),
