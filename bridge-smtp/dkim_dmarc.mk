@@ -81,6 +81,8 @@ tests_unit_bridge_smtp_test_arc_SOURCES = tests/unit/bridge-smtp/test_arc.c
 tests_unit_bridge_smtp_test_arc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UNBOUND_CFLAGS)
 tests_unit_bridge_smtp_test_arc_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
 SCRIPT_TESTS += tests/e2e/test_arc_interop.py
+# mailauth, the Node.js ARC peer of the interop test (npm ci by scripts/install-deps.sh)
+EXTRA_DIST += tests/arc/package.json tests/arc/package-lock.json tests/arc/mailauth_arc.mjs
 
 FUZZ_TARGETS += tests/fuzz/fuzz_arc
 tests_fuzz_fuzz_arc_SOURCES = tests/fuzz/fuzz_arc.c

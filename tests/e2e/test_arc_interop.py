@@ -1,9 +1,16 @@
 """ARC (RFC 8617) interoperability with dkimpy (python3-dkim's arc_sign and
-arc_verify): chains dkimpy seals verify in scop-dkim, which reads the keys
-from a real DNS server (Knot, tests/dns/dnsserver.py) on loopback through
-dns_unbound; chains scop-dkim seals verify in dkimpy; and two- and
-three-hop chains with the hops alternating.  dkimpy 1.1.4 does ARC with
-rsa-sha256 only, so Ed25519 seals are checked by scop-dkim alone."""
+arc_verify) and mailauth (Node.js, tests/arc): chains they seal verify in
+scop-dkim, which reads the keys from a real DNS server (Knot,
+tests/dns/dnsserver.py) on loopback through dns_unbound; chains scop-dkim
+seals verify in them; and two- and three-hop chains with the hops
+alternating, one with all three implementations.  dkimpy 1.1.4 does ARC
+with rsa-sha256 only, and mailauth 4.12 (the last for Node 20) hashes
+Ed25519 seals differently when verifying than when signing, so Ed25519
+seals are checked by scop-dkim alone.  The mailauth cases are skipped
+when node or tests/arc/node_modules is missing (scripts/install-deps.sh
+installs them)."""
+import json
+import shutil
 import os
 import subprocess
 import sys
@@ -104,6 +111,22 @@ with tempfile.TemporaryDirectory(prefix="scop-arc-") as tmp:
         assert p.returncode == expect_rc, (p.returncode, p.stderr)
         return p.stdout
 
+    NODE = shutil.which("node")
+    MAILAUTH = os.path.join(SRCDIR, "tests", "arc")
+    # Installed, and loadable by this node (the usage message comes after the imports).
+    have_mailauth = (NODE and os.path.isdir(os.path.join(MAILAUTH, "node_modules", "mailauth")) and
+                     run([NODE, os.path.join(MAILAUTH, "mailauth_arc.mjs"), "probe", "127.0.0.1@1"], b"",
+                         check=False).returncode == 2)
+
+    def mailauth_seal(msg, domain):
+        p = run([NODE, os.path.join(MAILAUTH, "mailauth_arc.mjs"), "seal", srv.forwarder, keys["rsa"][0],
+                 domain, "rsa"], msg)
+        return p.stdout
+
+    def mailauth_verify(msg):
+        p = run([NODE, os.path.join(MAILAUTH, "mailauth_arc.mjs"), "verify", srv.forwarder], msg)
+        return json.loads(p.stdout)
+
     def ours_verify(msg):
         p = run([SCOP_DKIM, "arc-verify", "--dns", srv.forwarder], msg, check=False)
         return p.returncode, p.stdout.decode(errors="replace")
@@ -190,6 +213,47 @@ with tempfile.TemporaryDirectory(prefix="scop-arc-") as tmp:
         assert rc == 1 and out.startswith("none i=0"), out
         cv, why = theirs_verify(MESSAGE)
         assert cv == b"none", why
+
+    def mcase(desc):
+        """A mailauth case: skipped (in TAP) when mailauth is not installed."""
+        if have_mailauth:
+            return t.case(desc)
+
+        def skip(fn):
+            t.ok(True, desc + " # SKIP node or mailauth missing or unusable (scripts/install-deps.sh installs them)")
+            return fn
+        return skip
+
+    @mcase("mailauth's one-hop seal verifies in scop-dkim")
+    def _():
+        m = mailauth_seal(MESSAGE, HOP1)
+        rc, out = ours_verify(m)
+        assert rc == 0 and out.startswith("pass i=1 oldest-pass=0"), out
+
+    @mcase("scop-dkim's RSA seals (one and two hops) verify in mailauth")
+    def _():
+        m = ours_seal(MESSAGE, HOP1)
+        r = mailauth_verify(m)
+        assert r["result"] == "pass" and r["i"] == 1, r
+        m = ours_seal(m, HOP2)
+        r = mailauth_verify(m)
+        assert r["result"] == "pass" and r["i"] == 2, r
+
+    @mcase("dkimpy, scop-dkim, mailauth seal in turn: all three verify the three-hop chain")
+    def _():
+        m = mailauth_seal(ours_seal(theirs_seal(MESSAGE, HOP1), HOP2), HOP3)
+        rc, out = ours_verify(m)
+        assert rc == 0 and out.startswith("pass i=3 oldest-pass=0"), out
+        cv, why = theirs_verify(m)
+        assert cv == b"pass", why
+        r = mailauth_verify(m)
+        assert r["result"] == "pass" and r["i"] == 3, r
+
+    @mcase("a body changed after scop-dkim's seal fails in mailauth")
+    def _():
+        m = ours_seal(mailauth_seal(MESSAGE, HOP1), HOP2).replace(b"Hello list", b"Hello Eve")
+        r = mailauth_verify(m)
+        assert r["result"] == "fail", r
 
     srv.stop()
 
