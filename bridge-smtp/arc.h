@@ -29,6 +29,10 @@
  * chain whose newest seal already says cv=fail, or that has 50 sets, is
  * not extended.
  *
+ * Both take a whole message in memory (raw, CRLF line endings), unlike
+ * DKIM's streaming signer and verifier: ARC needs the header block twice
+ * over and the body once, and the bridge holds the message anyway.
+ *
  * Memory: a verifier is opaque and reusable (arc_verifier_message resets
  * it and keeps its buffers); its result belongs to it and lasts until the
  * next message.  struct arc_chain points into the message's header split.
