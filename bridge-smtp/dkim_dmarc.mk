@@ -2,7 +2,7 @@
 # noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
 #
 # DKIM (sign/verify), DMARC, public suffix list, Authentication-Results.
-# The library looks keys and records up through bridge-smtp/dns.h, so
+# The library looks keys and records up through common/dns.h, so
 # whatever links it links $(DNS_LIBS) too.
 noinst_LIBRARIES += bridge-smtp/libscopdkim.a
 bridge_smtp_libscopdkim_a_SOURCES = \
