@@ -22,7 +22,7 @@
 #include "bridge-smtp/arc_int.h"
 #include "bridge-smtp/authres.h"
 #include "bridge-smtp/dkim.h"
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/mailhdr.h"
 
 static const char plain_msg[] =
