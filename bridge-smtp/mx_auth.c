@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "bridge-smtp/arc.h"
 #include "bridge-smtp/authres.h"
 #include "common/dns.h"
 #include "bridge-smtp/mailhdr.h"
@@ -34,6 +35,7 @@ struct mx_auth {
 	struct budget_dns dns;
 	struct dkim_keycache *keys;
 	struct dkim_verifier *ver;
+	struct arc_verifier *arc;
 	struct mailhdr hdr;
 	struct authres ar; /* large: kept off the worker's stack */
 };
@@ -86,7 +88,8 @@ struct mx_auth *mx_auth_new(const struct mx_auth_config *cfg)
 	a->dns.inner = cfg->dns;
 	a->keys = dkim_keycache_new(KEYCACHE_ENTRIES);
 	struct dkim_verify_opts vo = { .dns = &a->dns.base, .keys = a->keys };
-	if (!a->keys || !(a->ver = dkim_verifier_new(&vo))) {
+	struct arc_verify_opts ao = { .dns = &a->dns.base, .keys = a->keys };
+	if (!a->keys || !(a->ver = dkim_verifier_new(&vo)) || !(a->arc = arc_verifier_new(&ao))) {
 		mx_auth_free(a);
 		return NULL;
 	}
@@ -98,6 +101,7 @@ void mx_auth_free(struct mx_auth *a)
 	if (!a)
 		return;
 	dkim_verifier_free(a->ver);
+	arc_verifier_free(a->arc);
 	dkim_keycache_free(a->keys);
 	mailhdr_free(&a->hdr);
 	free(a);
@@ -257,6 +261,7 @@ int mx_auth_check(struct mx_auth *a, const struct mx_auth_input *in, struct mx_a
 	struct dmarc_outcome dm;
 	struct authres *ar;
 	const struct dkim_result *dr = NULL;
+	const struct arc_result *arc = NULL;
 	size_t nd = 0;
 	char from[256];
 	const char *mail_from = in->mail_from ? in->mail_from : "";
@@ -302,6 +307,12 @@ int mx_auth_check(struct mx_auth *a, const struct mx_auth_input *in, struct mx_a
 		if (i == 0 || dr[i].status == DKIM_PASS)
 			v->dkim = dr[i].status;
 
+	/* ARC is reported, not acted on: trusting a sealer's verdict over a
+	 * failing DMARC would need a list of sealers we trust. */
+	if (arc_verifier_message(a->arc, in->msg ? in->msg : "", in->len, &arc) < 0)
+		goto oom;
+	v->arc = arc->status;
+
 	if (mailhdr_resplit(in->msg ? in->msg : "", in->len, &a->hdr) == 0 &&
 	    mailhdr_from_domain(&a->hdr, from, sizeof(from)) == 0) {
 		struct dmarc_input di = {
@@ -332,8 +343,10 @@ int mx_auth_check(struct mx_auth *a, const struct mx_auth_input *in, struct mx_a
 		add_identity(ar, "helo", helo);
 	if (nd == 0 && authres_add(ar, "dkim", "none", NULL) < 0)
 		goto oom;
-	for (size_t i = 0; i < nd && ar->count < AUTHRES_MAX_RESULTS - 1; i++)
-		(void)authres_add_dkim(ar, &dr[i]); /* the last slot is dmarc's */
+	for (size_t i = 0; i < nd && ar->count < AUTHRES_MAX_RESULTS - 2; i++)
+		(void)authres_add_dkim(ar, &dr[i]); /* the last two slots are arc's and dmarc's */
+	if (arc->status != ARC_NONE)
+		(void)arc_authres_add(ar, arc, in->client_ip);
 	(void)authres_add_dmarc(ar, &dm);
 	if (authres_write(ar, &v->header) < 0)
 		goto oom;
@@ -448,9 +461,9 @@ int mx_auth_smtp_check(void *pool, struct spool_writer *w, const struct spool_en
 		log_error("mail authentication failed for a message from %s: %s", env->client, strerror(errno));
 		return -1;
 	}
-	log_info("auth: %s client=%s spf=%s (%s) dkim=%s (%zu signatures) dmarc=%s%s%s%s", spool_writer_id(w), env->client,
-		 spf_result_name(v.spf), v.spf_identity, dkim_status_name(v.dkim), v.ndkim,
-		 dmarc_result_name(v.dmarc), v.quarantine ? " quarantine" : "",
+	log_info("auth: %s client=%s spf=%s (%s) dkim=%s (%zu signatures) arc=%s dmarc=%s%s%s%s", spool_writer_id(w),
+		 env->client, spf_result_name(v.spf), v.spf_identity, dkim_status_name(v.dkim), v.ndkim,
+		 arc_status_name(v.arc), dmarc_result_name(v.dmarc), v.quarantine ? " quarantine" : "",
 		 v.ncuts ? " forged-authentication-results-removed" : "",
 		 v.action == MX_AUTH_REJECT ? " rejected" : v.action == MX_AUTH_DEFER ? " deferred" : "");
 	int rc = v.action == MX_AUTH_ACCEPT ? 0 : 1;

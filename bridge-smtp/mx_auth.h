@@ -1,5 +1,6 @@
 /* Authentication of mail arriving at the MX: SPF (RFC 7208) on the
- * envelope, every DKIM signature (RFC 6376), DMARC (RFC 7489) for the
+ * envelope, every DKIM signature (RFC 6376), the ARC chain (RFC 8617;
+ * reported when there is one, not acted on), DMARC (RFC 7489) for the
  * From domain, and the verdict as one Authentication-Results field (RFC
  * 8601) with our host name as authserv-id.  Fields arriving with that id
  * are forgeries (RFC 8601 section 5): the verdict lists where they are so
@@ -33,6 +34,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "bridge-smtp/arc.h"
 #include "bridge-smtp/dkim.h"
 #include "bridge-smtp/dmarc.h"
 #include "bridge-smtp/spf.h"
@@ -81,6 +83,7 @@ struct mx_auth_verdict {
 	const char *spf_identity;   /* "mailfrom" or "helo" */
 	enum dkim_status dkim;      /* best over the signatures (pass wins) */
 	size_t ndkim;
+	enum arc_status arc;
 	enum dmarc_result dmarc;
 	enum dmarc_policy disposition;
 	bool quarantine;            /* DMARC asks for it: marked, not refused */

@@ -223,13 +223,30 @@ with tempfile.TemporaryDirectory(prefix="scop-mxauth-") as tmp:
             assert r["spf"].result == "fail" and r["dkim"].result == "none" and r["dmarc"].result == "fail", fields
             assert "dis=quarantine" in fields[0], fields
 
+        @t.case("an ARC chain dkimpy sealed is verified and reported (arc=pass), not acted on")
+        def _():
+            msg = message("alice@example.net")
+            msg = dkim.sign(msg, b"s1", b"example.net", keypem) + msg
+            ar = b"Authentication-Results: hop.example.net; dkim=pass header.d=example.net\r\n"
+            sset = dkim.arc_sign(ar + msg, b"s1", b"example.net", keypem, b"hop.example.net")
+            assert sset, "dkimpy did not seal"
+            rc, out = swaks(port, "alice@example.net", b"".join(sset) + ar + msg)
+            assert rc == 0, out
+            fields = our_fields(stored(qdir, queue(qdir)[-1]))
+            ours = fields[0]
+            assert ours.startswith("Authentication-Results: %s;" % HOST), fields
+            assert "arc=pass smtp.remote-ip=127.0.0.1 header.oldest-pass=0" in ours, ours
+            assert "dmarc=pass" in ours, ours
+            # The first hop's field is not ours: it stays.
+            assert "Authentication-Results: hop.example.net; dkim=pass header.d=example.net" in fields, fields
+
         @t.case("the daemon logs each verdict")
         def _():
             mb.log.flush()
             with open(mb.log.name, "rb") as f:
                 log = f.read().decode(errors="replace")
             qid = queue(qdir)[0]
-            assert "auth: %s client=127.0.0.1 spf=pass (mailfrom) dkim=pass" % qid in log, log[-2000:]
+            assert "auth: %s client=127.0.0.1 spf=pass (mailfrom) dkim=pass (1 signatures) arc=none dmarc=pass" % qid in log, log[-2000:]
             assert "queued %s" % qid in log, log[-2000:]
             assert "refused message from 127.0.0.1" in log and "550 5.7.1" in log, log[-2000:]
         mb.stop()

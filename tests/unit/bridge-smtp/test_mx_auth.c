@@ -175,6 +175,32 @@ static void test_dmarc_reject(void **state)
 	buf_free(&msg);
 }
 
+static void test_arc_reported(void **state)
+{
+	struct fx *f = *state;
+	struct buf msg = BUF_INIT;
+	struct mx_auth_verdict v;
+	/* No ARC fields: nothing about ARC in the field. */
+	make_msg(f, &msg, "good.example", "good.example", NULL);
+	check(f, "192.0.2.1", "mail.good.example", "user@good.example", &msg, &v);
+	assert_int_equal(v.arc, ARC_NONE);
+	assert_null(strstr(v.header.data, "\tarc=")); /* not dmarc= */
+	mx_auth_verdict_free(&v);
+	buf_free(&msg);
+	/* A seal without the rest of its set: a broken chain, reported as
+	 * arc=fail with the client's address; DMARC still passes. */
+	make_msg(f, &msg, "good.example", "good.example",
+		 "ARC-Seal: i=1; cv=none; a=rsa-sha256; d=good.example; s=sel; b=AAAA\r\n");
+	check(f, "192.0.2.1", "mail.good.example", "user@good.example", &msg, &v);
+	assert_int_equal(v.arc, ARC_FAIL);
+	assert_non_null(strstr(v.header.data, "\tarc=fail"));
+	assert_non_null(strstr(v.header.data, "smtp.remote-ip=192.0.2.1"));
+	assert_int_equal(v.dmarc, DMARC_RES_PASS);
+	assert_int_equal(v.action, MX_AUTH_ACCEPT);
+	mx_auth_verdict_free(&v);
+	buf_free(&msg);
+}
+
 static void test_quarantine_marked(void **state)
 {
 	struct fx *f = *state;
@@ -494,6 +520,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_all_pass, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dmarc_reject, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arc_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_quarantine_marked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_none, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_sender_uses_helo, setup, teardown),
