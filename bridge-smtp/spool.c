@@ -426,7 +426,6 @@ int spool_edit(struct spool_writer *w, const char *insert, size_t insert_len, co
 	close(w->fd);
 	w->fd = fd;
 	w->size = size;
-	w->msg_off += (off_t)insert_len;
 	return 0;
 fail:
 	e = errno;

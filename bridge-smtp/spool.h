@@ -116,7 +116,8 @@ void spool_abort(struct spool_writer *w);
  * the next spool_edit(), spool_commit() or spool_abort().  spool_edit()
  * then rewrites the tmp file as trace, insert (insert_len octets), and
  * the message without the cuts (offsets into what spool_view() gave,
- * sorted and not overlapping), under the same queue id.  Both return 0,
+ * sorted and not overlapping), under the same queue id; insert is part
+ * of the message from then on (a later view starts with it).  Both return 0,
  * or -1 with errno (EINVAL for bad cuts); after a failed edit the writer
  * can only be aborted. */
 struct spool_cut {

@@ -281,6 +281,60 @@ static void test_streaming_writer(void **state)
 	spool_close(&sp);
 }
 
+static void test_view_and_edit(void **state)
+{
+	const char *dir = *state;
+	struct spool sp;
+	struct spool_envelope env;
+	struct spool_writer *w;
+	struct spool_message m;
+	char id[SPOOL_ID_MAX];
+	const char *view;
+	size_t len;
+	static const char msg[] = "X-Forged: 1\r\nSubject: hi\r\nX-Forged: 2\r\n\r\nbody\r\n";
+
+	fill_env(&env);
+	env.trace = "Received: by test\r\n";
+	assert_int_equal(spool_open(&sp, dir, true, NULL), 0);
+	assert_int_equal(spool_begin(&sp, &env, &w), 0);
+	assert_int_equal(spool_write(w, msg, 10), 0);
+	assert_int_equal(spool_write(w, msg + 10, sizeof(msg) - 11), 0);
+	/* The view is the message as written, without the trace. */
+	assert_int_equal(spool_view(w, &view, &len), 0);
+	assert_int_equal(len, sizeof(msg) - 1);
+	assert_memory_equal(view, msg, len);
+	/* Cuts must be in order and inside the message. */
+	struct spool_cut bad[2] = { { 27, 13 }, { 0, 13 } };
+	assert_int_equal(spool_edit(w, "", 0, bad, 2), -1);
+	assert_int_equal(errno, EINVAL);
+	bad[0] = (struct spool_cut){ len - 2, 3 };
+	assert_int_equal(spool_edit(w, "", 0, bad, 1), -1);
+	/* Insert on top, cut both X-Forged fields, then write some more. */
+	struct spool_cut cuts[2] = { { 0, 13 }, { 26, 13 } };
+	assert_int_equal(spool_edit(w, "New: 1\r\n", 8, cuts, 2), 0);
+	assert_int_equal(spool_view(w, &view, &len), 0);
+	assert_int_equal(len, 8 + 13 + 8);
+	assert_memory_equal(view, "New: 1\r\nSubject: hi\r\n\r\nbody\r\n", len);
+	assert_int_equal(spool_write(w, "more\r\n", 6), 0);
+	assert_string_equal(spool_writer_id(w), spool_writer_id(w));
+	assert_int_equal(spool_commit(w, id), 0);
+	assert_int_equal(count_files(dir, "tmp"), 0);
+	assert_int_equal(spool_load(&sp, id, &m), 0);
+	assert_string_equal(m.data, "Received: by test\r\nNew: 1\r\nSubject: hi\r\n\r\nbody\r\nmore\r\n");
+	assert_int_equal(m.size, strlen(m.data));
+	assert_string_equal(m.from, "alice@remote.example");
+	spool_message_free(&m);
+
+	/* An edit then an abort leaves nothing behind. */
+	assert_int_equal(spool_begin(&sp, &env, &w), 0);
+	assert_int_equal(spool_write(w, msg, sizeof(msg) - 1), 0);
+	assert_int_equal(spool_edit(w, "A: b\r\n", 6, NULL, 0), 0);
+	spool_abort(w);
+	assert_int_equal(count_files(dir, "tmp"), 0);
+	assert_int_equal(count_files(dir, "queue"), 1);
+	spool_close(&sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +343,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_crash_before_rename, setup, teardown),
 		cmocka_unit_test(test_parse_rejects_bad_files),
 		cmocka_unit_test_setup_teardown(test_streaming_writer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_view_and_edit, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);
 }
