@@ -113,7 +113,7 @@ void spool_abort(struct spool_writer *w);
  * fields on top of it (mail authentication), between the last
  * spool_write() and spool_commit(): spool_view() gives the message
  * written so far (after the trace) as one read-only mapping, valid until
- * the next spool_edit(), spool_commit() or spool_abort().  spool_edit()
+ * the next spool_view(), spool_edit(), spool_commit() or spool_abort().  spool_edit()
  * then rewrites the tmp file as trace, insert (insert_len octets), and
  * the message without the cuts (offsets into what spool_view() gave,
  * sorted and not overlapping), under the same queue id; insert is part
