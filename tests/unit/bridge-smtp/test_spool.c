@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "bridge-smtp/spool.h"
+#include "common/buf.h"
 
 static int setup(void **state)
 {
@@ -325,13 +326,41 @@ static void test_view_and_edit(void **state)
 	assert_string_equal(m.from, "alice@remote.example");
 	spool_message_free(&m);
 
+	/* More inserted than cut: rewritten in place, pieces moving by
+	 * different amounts; a message larger than the copy buffer. */
+	struct buf big = BUF_INIT;
+	assert_int_equal(buf_puts(&big, "X-Forged: 1\r\nSubject: hi\r\nX-Forged: 2\r\n\r\n"), 0);
+	for (int i = 0; i < 2000; i++)
+		assert_int_equal(buf_printf(&big, "line %05d of the body\r\n", i), 0);
+	assert_int_equal(spool_begin(&sp, &env, &w), 0);
+	assert_int_equal(spool_write(w, big.data, big.len), 0);
+	assert_int_equal(spool_view(w, &view, &len), 0);
+	assert_int_equal(len, big.len);
+	static const char field[] = "Authentication-Results: mx.example; spf=pass\r\n";
+	assert_int_equal(spool_edit(w, field, sizeof(field) - 1, cuts, 2), 0);
+	assert_int_equal(spool_write(w, "tail\r\n", 6), 0);
+	assert_int_equal(spool_commit(w, id), 0);
+	assert_int_equal(count_files(dir, "tmp"), 0);
+	assert_int_equal(spool_load(&sp, id, &m), 0);
+	struct buf want = BUF_INIT;
+	assert_int_equal(buf_puts(&want, "Received: by test\r\n"), 0);
+	assert_int_equal(buf_puts(&want, field), 0);
+	assert_int_equal(buf_append(&want, big.data + 13, 13), 0);
+	assert_int_equal(buf_append(&want, big.data + 39, big.len - 39), 0);
+	assert_int_equal(buf_puts(&want, "tail\r\n"), 0);
+	assert_int_equal(m.size, want.len);
+	assert_memory_equal(m.data, want.data, want.len);
+	spool_message_free(&m);
+	buf_free(&want);
+	buf_free(&big);
+
 	/* An edit then an abort leaves nothing behind. */
 	assert_int_equal(spool_begin(&sp, &env, &w), 0);
 	assert_int_equal(spool_write(w, msg, sizeof(msg) - 1), 0);
 	assert_int_equal(spool_edit(w, "A: b\r\n", 6, NULL, 0), 0);
 	spool_abort(w);
 	assert_int_equal(count_files(dir, "tmp"), 0);
-	assert_int_equal(count_files(dir, "queue"), 1);
+	assert_int_equal(count_files(dir, "queue"), 2);
 	spool_close(&sp);
 }
 
