@@ -364,6 +364,66 @@ static void test_view_and_edit(void **state)
 	spool_close(&sp);
 }
 
+/* Edits with random inserts and cuts (both ways: in place and through a
+ * second file) against the same edit done in memory. */
+static void test_edit_random(void **state)
+{
+	const char *dir = *state;
+	struct spool sp;
+	struct spool_envelope env;
+	uint32_t seed = 12345;
+	char body[40000], ins[600];
+
+	fill_env(&env);
+	env.trace = "Received: by test\r\n";
+	assert_int_equal(spool_open(&sp, dir, true, NULL), 0);
+	for (int round = 0; round < 60; round++) {
+		struct spool_writer *w;
+		struct spool_message m;
+		struct spool_cut cuts[6];
+		struct buf want = BUF_INIT;
+		char id[SPOOL_ID_MAX];
+		const char *view;
+		size_t vlen;
+#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 8))
+		size_t len = RND() % sizeof(body), ilen = RND() % sizeof(ins), n = RND() % 6, pos = 0;
+		for (size_t i = 0; i < len; i++)
+			body[i] = (char)('a' + RND() % 26);
+		for (size_t i = 0; i < ilen; i++)
+			ins[i] = (char)('A' + RND() % 26);
+		for (size_t i = 0; i < n; i++) {
+			size_t left = len - pos;
+			cuts[i].off = pos + (left ? RND() % (left / 2 + 1) : 0);
+			cuts[i].len = len - cuts[i].off ? RND() % ((len - cuts[i].off) / 3 + 1) : 0;
+			pos = cuts[i].off + cuts[i].len;
+		}
+#undef RND
+		assert_int_equal(buf_puts(&want, env.trace), 0);
+		assert_int_equal(buf_append(&want, ins, ilen), 0);
+		pos = 0;
+		for (size_t i = 0; i <= n; i++) {
+			size_t end = i < n ? cuts[i].off : len;
+			assert_int_equal(buf_append(&want, body + pos, end - pos), 0);
+			if (i < n)
+				pos = cuts[i].off + cuts[i].len;
+		}
+		assert_int_equal(spool_begin(&sp, &env, &w), 0);
+		assert_int_equal(spool_write(w, body, len), 0);
+		assert_int_equal(spool_view(w, &view, &vlen), 0);
+		assert_int_equal(vlen, len);
+		assert_int_equal(spool_edit(w, ins, ilen, cuts, n), 0);
+		assert_int_equal(spool_commit(w, id), 0);
+		assert_int_equal(spool_load(&sp, id, &m), 0);
+		assert_int_equal(m.size, want.len);
+		assert_memory_equal(m.data, want.data, want.len);
+		spool_message_free(&m);
+		assert_int_equal(spool_remove(&sp, id), 0);
+		buf_free(&want);
+	}
+	assert_int_equal(count_files(dir, "tmp"), 0);
+	spool_close(&sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -373,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_parse_rejects_bad_files),
 		cmocka_unit_test_setup_teardown(test_streaming_writer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_view_and_edit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edit_random, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("spool", tests, NULL, NULL);
 }
