@@ -14,6 +14,7 @@
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
 
+#define MESSAGES_DEFAULT 10
 #define MESSAGES_MAX 1000
 
 static void room_err(struct api_req *r, enum room_rc rc, const struct room_result *res)
@@ -778,11 +779,10 @@ static void get_event(struct api_req *r)
 static void messages(struct api_req *r)
 {
 	char *from_s = http_query(r->http, "from"), *to_s = http_query(r->http, "to");
-	char *dir_s = http_query(r->http, "dir"), *limit_s = http_query(r->http, "limit");
-	char *filter_s = http_query(r->http, "filter");
+	char *dir_s = http_query(r->http, "dir"), *filter_s = http_query(r->http, "filter");
 	struct room_filter f;
 	int64_t from, to = -1, max = 0, upto;
-	long limit = 10;
+	long limit;
 	char dir = 'b', tok[32];
 	json_t *chunk = NULL;
 	struct room_vis *vis = NULL;
@@ -797,18 +797,9 @@ static void messages(struct api_req *r)
 	}
 	if (dir_s)
 		dir = dir_s[0];
-	if (limit_s) {
-		char *end;
-		limit = strtol(limit_s, &end, 10);
-		if (*end || limit < 0) {
-			api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
-			goto out;
-		}
-		if (limit > MESSAGES_MAX)
-			limit = MESSAGES_MAX;
-		if (limit == 0)
-			limit = 10;
-	}
+	/* limit=0 gives an empty chunk whose end is its start. */
+	if (api_query_limit(r, MESSAGES_DEFAULT, MESSAGES_MAX, &limit) < 0)
+		goto out;
 	if (filter_s && room_filter_parse(&f, filter_s, strlen(filter_s), 0) < 0) {
 		api_error(r, 400, "M_INVALID_PARAM", "Bad filter");
 		goto out;
@@ -893,7 +884,6 @@ out:
 	free(from_s);
 	free(to_s);
 	free(dir_s);
-	free(limit_s);
 	free(filter_s);
 }
 
@@ -932,12 +922,12 @@ static json_t *page(struct api_req *r, const char *room_id, char dir, int64_t fr
 
 static void context(struct api_req *r)
 {
-	char *limit_s = http_query(r->http, "limit"), *filter_s = http_query(r->http, "filter");
+	char *filter_s = http_query(r->http, "filter");
 	struct room_filter f;
 	struct room_event e;
 	json_t *ev = NULL, *before = NULL, *after = NULL, *state = NULL;
 	int64_t upto, b_last, a_last;
-	long limit = 10;
+	long limit;
 	char start[32], end[32];
 	const char *room_id = api_param(r, 0);
 
@@ -945,16 +935,9 @@ static void context(struct api_req *r)
 	room_filter_init(&f);
 	if (!rooms_of(r) || readable_upto(r, room_id, &upto) < 0)
 		goto out;
-	if (limit_s) {
-		char *endp;
-		limit = strtol(limit_s, &endp, 10);
-		if (*endp || limit < 0) {
-			api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
-			goto out;
-		}
-		if (limit > MESSAGES_MAX)
-			limit = MESSAGES_MAX;
-	}
+	/* limit=0 gives the event alone. */
+	if (api_query_limit(r, MESSAGES_DEFAULT, MESSAGES_MAX, &limit) < 0)
+		goto out;
 	if (filter_s && room_filter_parse(&f, filter_s, strlen(filter_s), 0) < 0) {
 		api_error(r, 400, "M_INVALID_PARAM", "Bad filter");
 		goto out;
@@ -1010,7 +993,6 @@ out:
 	json_decref(state);
 	room_event_clear(&e);
 	room_filter_clear(&f);
-	free(limit_s);
 	free(filter_s);
 }
 
