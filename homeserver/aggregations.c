@@ -17,8 +17,10 @@ struct vis_set {
 	} *v;
 };
 
-static int visible(struct vis_set *vs, struct rooms *rooms, const struct room_event *e,
-		   const char *viewer)
+/* The child as a client event for viewer, or NULL when they may not see
+ * it. */
+static json_t *visible(struct vis_set *vs, struct rooms *rooms, const struct room_event *e,
+		       const char *viewer, const char *device)
 {
 	struct vis_entry *ent = NULL;
 	for (size_t i = 0; i < vs->n; i++)
@@ -29,7 +31,7 @@ static int visible(struct vis_set *vs, struct rooms *rooms, const struct room_ev
 			size_t cap = vs->cap ? vs->cap * 2 : 4;
 			struct vis_entry *nv = realloc(vs->v, cap * sizeof(*nv));
 			if (!nv)
-				return 0;
+				return NULL;
 			vs->v = nv;
 			vs->cap = cap;
 		}
@@ -37,7 +39,7 @@ static int visible(struct vis_set *vs, struct rooms *rooms, const struct room_ev
 		ent->room_id = e->room_id;
 		ent->vis = rooms_vis_new(rooms, e->room_id, viewer);
 	}
-	return ent->vis && rooms_vis_allows(ent->vis, e);
+	return rooms_vis_client_event(ent->vis, e, device);
 }
 
 static void vis_set_free(struct vis_set *vs)
@@ -87,8 +89,8 @@ static int add_child(struct rooms *rooms, struct vis_set *vs, json_t *parent,
 		return json_array_append_new(chunk, json_pack("{s:s}", "event_id",
 							      c->ev.event_id));
 	}
-	if (c->ev.json && visible(vs, rooms, &c->ev, viewer))
-		ce = rooms_client_event(rooms, &c->ev, viewer, device);
+	if (c->ev.json)
+		ce = visible(vs, rooms, &c->ev, viewer, device);
 	if (strcmp(c->rel_type, "m.replace") == 0)
 		return ce ? json_object_set_new(rels, "m.replace", ce) : 0;
 	/* m.thread: the summary stands even when the latest reply is hidden. */
@@ -105,12 +107,13 @@ static int add_child(struct rooms *rooms, struct vis_set *vs, json_t *parent,
 	return json_object_set_new(rels, "m.thread", o);
 }
 
-static int bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, const char *viewer,
-		  const char *device, int second)
+/* vs is shared by both rounds: a checker caches what it read of the
+ * room's state. */
+static int bundle(struct relsearch *rs, struct rooms *rooms, struct vis_set *vs, json_t *events,
+		  const char *viewer, const char *device, int second)
 {
 	json_t *byid = json_object(), *ids = json_array(), *latest = NULL, *ev;
 	struct relsearch_child *ch = NULL;
-	struct vis_set vs = { 0, 0, NULL };
 	size_t i, n = 0;
 	char *ids_json = NULL;
 	int rc = -1;
@@ -147,20 +150,30 @@ static int bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, con
 		json_t *same = json_object_get(byid, ch[i].parent), *parent;
 		size_t j;
 		json_array_foreach(same, j, parent)
-			if (add_child(rooms, &vs, parent, &ch[i], viewer, device, latest) < 0)
+			if (add_child(rooms, vs, parent, &ch[i], viewer, device, latest) < 0)
 				rc = -1;
 	}
 	/* The latest thread events get their own edits (not their threads:
 	 * threads do not nest). */
-	if (latest && json_array_size(latest) && bundle(rs, rooms, latest, viewer, device, 1) < 0)
+	if (latest && json_array_size(latest) &&
+	    bundle(rs, rooms, vs, latest, viewer, device, 1) < 0)
 		rc = -1;
 out:
 	relsearch_children_free(ch, n);
-	vis_set_free(&vs);
 	free(ids_json);
 	json_decref(latest);
 	json_decref(ids);
 	json_decref(byid);
+	return rc;
+}
+
+/* The first round, with its checkers. */
+static int bundle_all(struct relsearch *rs, struct rooms *rooms, json_t *events,
+		      const char *viewer, const char *device)
+{
+	struct vis_set vs = { 0, 0, NULL };
+	int rc = bundle(rs, rooms, &vs, events, viewer, device, 0);
+	vis_set_free(&vs);
 	return rc;
 }
 
@@ -169,7 +182,7 @@ int aggr_bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, const
 {
 	if (!rs || !rooms || !json_is_array(events) || !viewer)
 		return 0;
-	return bundle(rs, rooms, events, viewer, viewer_device, 0);
+	return bundle_all(rs, rooms, events, viewer, viewer_device);
 }
 
 int aggr_bundle_context(struct relsearch *rs, struct rooms *rooms, json_t *before,
@@ -187,7 +200,7 @@ int aggr_bundle_context(struct relsearch *rs, struct rooms *rooms, json_t *befor
 	if ((!before || json_array_extend(all, before) == 0) &&
 	    (!json_is_object(event) || json_array_append(all, event) == 0) &&
 	    (!after || json_array_extend(all, after) == 0))
-		rc = bundle(rs, rooms, all, viewer, viewer_device, 0);
+		rc = bundle_all(rs, rooms, all, viewer, viewer_device);
 	json_decref(all);
 	return rc;
 }
@@ -219,7 +232,7 @@ int aggr_bundle_sync(struct relsearch *rs, struct rooms *rooms, json_t *sync,
 				goto out;
 		}
 	}
-	rc = bundle(rs, rooms, all, viewer, viewer_device, 0);
+	rc = bundle_all(rs, rooms, all, viewer, viewer_device);
 out:
 	json_decref(all);
 	return rc;

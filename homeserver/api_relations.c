@@ -80,8 +80,8 @@ static json_t *visible_event(struct api_req *r, struct room_vis *vis, const char
 	json_t *ce = NULL;
 	if (room_store_event_get(rooms_store(r->hs->rooms), event_id, &e) != STORE_OK)
 		return NULL;
-	if (strcmp(e.room_id, room_id) == 0 && rooms_vis_allows(vis, &e))
-		ce = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
+	if (strcmp(e.room_id, room_id) == 0)
+		ce = rooms_vis_client_event(vis, &e, r->who.device_id);
 	room_event_clear(&e);
 	return ce;
 }

@@ -847,10 +847,7 @@ static void messages(struct api_req *r)
 					exhausted = 0;
 					break;
 				}
-				json_t *ev = rooms_vis_allows(vis, &evs[i])
-						     ? rooms_client_event(r->hs->rooms, &evs[i],
-									  r->who.user_id, r->who.device_id)
-						     : NULL;
+				json_t *ev = rooms_vis_client_event(vis, &evs[i], r->who.device_id);
 				if (ev && room_filter_match(&f, ev))
 					json_array_append(chunk, ev);
 				json_decref(ev);
@@ -906,10 +903,7 @@ static json_t *page(struct api_req *r, const char *room_id, char dir, int64_t fr
 	}
 	vis = rooms_vis_new(r->hs->rooms, room_id, r->who.user_id);
 	for (size_t i = 0; i < n; i++) {
-		json_t *ev = vis && rooms_vis_allows(vis, &evs[i])
-				     ? rooms_client_event(r->hs->rooms, &evs[i], r->who.user_id,
-							  r->who.device_id)
-				     : NULL;
+		json_t *ev = rooms_vis_client_event(vis, &evs[i], r->who.device_id);
 		*last = dir == 'b' ? evs[i].stream_pos - 1 : evs[i].stream_pos;
 		if (ev && room_filter_match(f, ev))
 			json_array_append(arr, ev);

@@ -279,12 +279,9 @@ static json_t *context_events(struct api_req *r, struct room_vis *vis, const cha
 	}
 	for (size_t i = 0; i < n; i++) {
 		*edge = dir == 'b' ? evs[i].stream_pos - 1 : evs[i].stream_pos;
-		if (rooms_vis_allows(vis, &evs[i])) {
-			json_t *ce = rooms_client_event(r->hs->rooms, &evs[i], r->who.user_id,
-							r->who.device_id);
-			if (ce)
-				json_array_append_new(arr, ce);
-		}
+		json_t *ce = rooms_vis_client_event(vis, &evs[i], r->who.device_id);
+		if (ce)
+			json_array_append_new(arr, ce);
 	}
 	room_event_list_free(evs, n);
 	return arr;
@@ -339,8 +336,7 @@ static json_t *one_result(struct api_req *r, const struct search_req *q,
 	if (room_store_event_get(rooms_store(r->hs->rooms), h->event_id, &e) != STORE_OK)
 		return NULL;
 	if (!(vis = rooms_vis_new(r->hs->rooms, h->room_id, r->who.user_id)) ||
-	    !rooms_vis_allows(vis, &e) ||
-	    !(ce = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id)))
+	    !(ce = rooms_vis_client_event(vis, &e, r->who.device_id)))
 		goto out;
 	json_array_append(shown, ce);
 	res = json_pack("{s:f,s:O}", "rank", h->rank, "result", ce);

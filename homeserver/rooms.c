@@ -1147,10 +1147,13 @@ static const char *const pdu_only[] = {
 	"prev_state", "membership",
 };
 
-json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
-			   const char *viewer, const char *viewer_device)
+/* rooms_client_event() of an event whose JSON the caller parsed already
+ * (ev, stolen; NULL gives NULL), so that checks before it need not parse
+ * it again. */
+static json_t *client_event(struct rooms *r, const struct room_event *e, json_t *ev,
+			    const char *viewer, const char *viewer_device)
 {
-	json_t *ev = json_loads(e->json, JSON_ALLOW_NUL, NULL), *uns;
+	json_t *uns;
 	const struct room_version *rv = NULL;
 
 	if (!ev)
@@ -1192,6 +1195,13 @@ json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
 		}
 	}
 	return ev;
+}
+
+json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
+			   const char *viewer, const char *viewer_device)
+{
+	return client_event(r, e, json_loads(e->json, JSON_ALLOW_NUL, NULL), viewer,
+			    viewer_device);
 }
 
 json_t *rooms_client_state_delta(struct rooms *r, int64_t from, int64_t group,
@@ -1784,12 +1794,13 @@ static void content_of(struct rooms *r, const char *event_id, const char *key, c
 	room_event_clear(&e);
 }
 
-int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
+/* rooms_vis_allows() with the event's JSON parsed (pdu; NULL when it
+ * would not parse). */
+static int vis_allows(struct room_vis *v, const struct room_event *e, const json_t *pdu)
 {
 	size_t i;
 	const char *hv, *mem;
 	char own[16] = "";
-	json_t *ev;
 
 	for (i = 0; i < v->n; i++)
 		if (v->c[i].group == e->state_before)
@@ -1815,11 +1826,11 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 	hv = v->c[i].hv;
 	mem = v->c[i].membership;
 	/* The user's own member event: */
-	if ((ev = json_loads(e->json, JSON_ALLOW_NUL, NULL))) {
-		const char *t = event_type(ev), *sk = event_state_key(ev), *m = event_membership(ev);
+	if (pdu) {
+		const char *t = event_type(pdu), *sk = event_state_key(pdu);
+		const char *m = event_membership(pdu);
 		if (t && sk && m && strcmp(t, "m.room.member") == 0 && strcmp(sk, v->user) == 0)
 			snprintf(own, sizeof(own), "%s", m);
-		json_decref(ev);
 	}
 	/* ... and they always see their own membership changes (a kick or ban
 	 * must reach them, or the room never leaves their client). */
@@ -1832,6 +1843,27 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 	if (strcmp(hv, "invited") == 0 && strcmp(mem, "invite") == 0)
 		return 1;
 	return 0;
+}
+
+int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
+{
+	json_t *pdu = json_loads(e->json, JSON_ALLOW_NUL, NULL);
+	int ok = vis_allows(v, e, pdu);
+	json_decref(pdu);
+	return ok;
+}
+
+json_t *rooms_vis_client_event(struct room_vis *v, const struct room_event *e,
+			       const char *viewer_device)
+{
+	json_t *pdu;
+	if (!v || !(pdu = json_loads(e->json, JSON_ALLOW_NUL, NULL)))
+		return NULL;
+	if (!vis_allows(v, e, pdu)) {
+		json_decref(pdu);
+		return NULL;
+	}
+	return client_event(v->r, e, pdu, v->user, viewer_device);
 }
 
 /* ---- the federation hook ---------------------------------------------- */
