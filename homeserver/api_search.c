@@ -4,7 +4,16 @@
  * RoomEventFilter (rooms, not_rooms, senders, not_senders, types,
  * not_types, limit), with event_context, groupings by room_id and sender,
  * include_state, and bundled aggregations.  next_batch is the offset of the next page,
- * written "o<N>". */
+ * written "o<N>".
+ *
+ * count is the matches in the requester's joined rooms before history
+ * visibility hides some of them (events from before they joined a room
+ * with history_visibility "joined", say), so it can exceed what paging
+ * shows.  The spec asks only for "an approximate count of the total number
+ * of results found", and Synapse counts the same way; an exact count would
+ * mean rendering every hit's visibility for each request.  Pages follow the
+ * matches, so a page can hold fewer results than limit (even none) and
+ * still carry next_batch. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
