@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/spf.h"
 
 #ifndef SCOP_SRCDIR

@@ -69,6 +69,7 @@ struct dkim_sig {
 int dkim_sig_parse(const char *value, size_t len, struct dkim_sig *sig, char *err, size_t errlen);
 void dkim_sig_free(struct dkim_sig *sig);
 
+struct dkim_rsa_pub;
 struct dkim_key {
 	enum dkim_algo algo; /* from k=: rsa or ed25519 */
 	int revoked;         /* p= empty; pkey is NULL */
@@ -78,7 +79,7 @@ struct dkim_key {
 	int email_ok;        /* s= absent, or lists "*" or "email" */
 	int bits;            /* RSA modulus size */
 	EVP_PKEY *pkey;
-	EVP_PKEY_CTX *vctx;  /* RSA verify context, made on first use */
+	struct dkim_rsa_pub *rsa; /* RSA verification, set up by dkim_key_parse */
 	EVP_MD_CTX *vmd;     /* Ed25519 verify context, made on first use */
 };
 

@@ -2,7 +2,7 @@
 # noinst_LIBRARIES, UNIT_TESTS, SCRIPT_TESTS, FUZZ_TARGETS, BENCH_PROGS.
 #
 # DKIM (sign/verify), DMARC, public suffix list, Authentication-Results.
-# The library looks keys and records up through bridge-smtp/dns.h, so
+# The library looks keys and records up through common/dns.h, so
 # whatever links it links $(DNS_LIBS) too.
 noinst_LIBRARIES += bridge-smtp/libscopdkim.a
 bridge_smtp_libscopdkim_a_SOURCES = \
@@ -11,6 +11,7 @@ bridge_smtp_libscopdkim_a_SOURCES = \
 	bridge-smtp/dkim_arena.c bridge-smtp/dkim_arena.h \
 	bridge-smtp/dkim_canon.c bridge-smtp/dkim_canon.h \
 	bridge-smtp/dkim_record.c bridge-smtp/dkim_hash.c bridge-smtp/dkim_int.h \
+	bridge-smtp/dkim_rsa.c bridge-smtp/dkim_rsa.h \
 	bridge-smtp/dkim_sign.c bridge-smtp/dkim_verify.c bridge-smtp/dkim_keycache.c bridge-smtp/dkim.h \
 	bridge-smtp/pubsuffix.c bridge-smtp/pubsuffix.h \
 	bridge-smtp/dmarc.c bridge-smtp/dmarc.h \
@@ -44,13 +45,16 @@ scop_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_dkim_interop.py tests/e2e/test_dmarc_e2e.py
 
-FUZZ_TARGETS += tests/fuzz/fuzz_dkim_sig tests/fuzz/fuzz_dkim_key tests/fuzz/fuzz_dmarc_record tests/fuzz/fuzz_authres
+FUZZ_TARGETS += tests/fuzz/fuzz_dkim_sig tests/fuzz/fuzz_dkim_key tests/fuzz/fuzz_dkim_rsa tests/fuzz/fuzz_dmarc_record tests/fuzz/fuzz_authres
 tests_fuzz_fuzz_dkim_sig_SOURCES = tests/fuzz/fuzz_dkim_sig.c
 tests_fuzz_fuzz_dkim_sig_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_dkim_sig_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
 tests_fuzz_fuzz_dkim_key_SOURCES = tests/fuzz/fuzz_dkim_key.c
 tests_fuzz_fuzz_dkim_key_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_dkim_key_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
+tests_fuzz_fuzz_dkim_rsa_SOURCES = tests/fuzz/fuzz_dkim_rsa.c
+tests_fuzz_fuzz_dkim_rsa_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_dkim_rsa_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
 tests_fuzz_fuzz_dmarc_record_SOURCES = tests/fuzz/fuzz_dmarc_record.c
 tests_fuzz_fuzz_dmarc_record_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_dmarc_record_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
@@ -61,3 +65,8 @@ tests_fuzz_fuzz_authres_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
 BENCH_PROGS += bench/bench_dkim
 bench_bench_dkim_SOURCES = bench/bench_dkim.c
 bench_bench_dkim_LDADD = $(DKIM_LIB) $(DNS_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_dkim_rsa
+tests_unit_bridge_smtp_test_dkim_rsa_SOURCES = tests/unit/bridge-smtp/test_dkim_rsa.c
+tests_unit_bridge_smtp_test_dkim_rsa_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_dkim_rsa_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)

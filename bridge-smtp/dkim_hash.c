@@ -179,25 +179,13 @@ int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], u
 
 int dkim_crypto_verify(struct dkim_key *key, const unsigned char digest[32], const unsigned char *sig, size_t siglen)
 {
-	int ed = EVP_PKEY_get_base_id(key->pkey) == EVP_PKEY_ED25519;
-
-	if (ed && !key->vmd) {
-		if (!(key->vmd = EVP_MD_CTX_new()) || EVP_DigestVerifyInit(key->vmd, NULL, NULL, NULL, key->pkey) != 1)
-			goto reset;
-	} else if (!ed && !key->vctx) {
-		if (!(key->vctx = EVP_PKEY_CTX_new(key->pkey, NULL)) || EVP_PKEY_verify_init(key->vctx) != 1 ||
-		    EVP_PKEY_CTX_set_rsa_padding(key->vctx, RSA_PKCS1_PADDING) != 1 ||
-		    EVP_PKEY_CTX_set_signature_md(key->vctx, EVP_sha256()) != 1)
-			goto reset;
+	if (EVP_PKEY_get_base_id(key->pkey) != EVP_PKEY_ED25519)
+		return dkim_rsa_verify(key->rsa, digest, sig, siglen);
+	if (!key->vmd &&
+	    (!(key->vmd = EVP_MD_CTX_new()) || EVP_DigestVerifyInit(key->vmd, NULL, NULL, NULL, key->pkey) != 1)) {
+		EVP_MD_CTX_free(key->vmd);
+		key->vmd = NULL;
+		return -1;
 	}
-	if (ed ? EVP_DigestVerify(key->vmd, sig, siglen, digest, 32) == 1
-	       : EVP_PKEY_verify(key->vctx, sig, siglen, digest, 32) == 1)
-		return 0;
-	return -1;
-reset:
-	EVP_MD_CTX_free(key->vmd);
-	EVP_PKEY_CTX_free(key->vctx);
-	key->vmd = NULL;
-	key->vctx = NULL;
-	return -1;
+	return EVP_DigestVerify(key->vmd, sig, siglen, digest, 32) == 1 ? 0 : -1;
 }

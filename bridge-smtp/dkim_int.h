@@ -4,6 +4,7 @@
 
 #include "bridge-smtp/dkim.h"
 #include "bridge-smtp/dkim_arena.h"
+#include "bridge-smtp/dkim_rsa.h"
 #include "bridge-smtp/mailhdr.h"
 
 /* SHA-256 over the canonical forms of the fields named in names (each

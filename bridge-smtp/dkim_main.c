@@ -27,7 +27,7 @@
 #include "bridge-smtp/authres.h"
 #include "bridge-smtp/dkim.h"
 #include "bridge-smtp/dmarc.h"
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/mailhdr.h"
 #include "bridge-smtp/pubsuffix.h"
 #include "common/buf.h"

@@ -532,11 +532,11 @@ bad_h:
 
 void dkim_key_free(struct dkim_key *key)
 {
-	EVP_PKEY_CTX_free(key->vctx);
+	dkim_rsa_pub_free(key->rsa);
 	EVP_MD_CTX_free(key->vmd);
 	EVP_PKEY_free(key->pkey);
 	key->pkey = NULL;
-	key->vctx = NULL;
+	key->rsa = NULL;
 	key->vmd = NULL;
 }
 
@@ -620,6 +620,10 @@ int dkim_key_parse(const char *rec, size_t len, struct dkim_key *key, char *err,
 		if (key->bits < 1024) {
 			dkim_key_free(key);
 			return scop_err(err, errlen, "RSA key shorter than 1024 bits");
+		}
+		if (!(key->rsa = dkim_rsa_pub_new(key->pkey))) {
+			dkim_key_free(key);
+			return scop_err(err, errlen, "RSA key not usable: over 8192 bits, or an exponent that is even, under 3 or over 64 bits");
 		}
 	}
 	return 0;

@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "common/crypto.h"
 
 /* One body hash per distinct (canonicalization, l=) pair: two

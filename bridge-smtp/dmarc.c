@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "bridge-smtp/dkim_tags.h"
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 const char *dmarc_policy_name(enum dmarc_policy p)
 {

@@ -1,11 +1,4 @@
-# DNS (dns.h: libunbound and table-backed resolvers) and SPF (RFC 7208).
-# Other parts link bridge-smtp/libscopdns.a with $(UNBOUND_LIBS) -lpthread.
-noinst_LIBRARIES += bridge-smtp/libscopdns.a
-bridge_smtp_libscopdns_a_SOURCES = \
-	bridge-smtp/dns.c bridge-smtp/dns.h \
-	bridge-smtp/dns_unbound.c bridge-smtp/dns_static.c
-bridge_smtp_libscopdns_a_CFLAGS = $(AM_CFLAGS) $(UNBOUND_CFLAGS)
-DNS_LIBS = bridge-smtp/libscopdns.a $(COMMON_LIBS) $(UNBOUND_LIBS) -lpthread
+# SPF (RFC 7208) over the common DNS module (common/dns.h, $(DNS_LIBS)).
 
 noinst_LIBRARIES += bridge-smtp/libscopspf.a
 bridge_smtp_libscopspf_a_SOURCES = \
@@ -27,11 +20,6 @@ UNIT_TESTS += tests/unit/bridge-smtp/test_spf
 tests_unit_bridge_smtp_test_spf_SOURCES = tests/unit/bridge-smtp/test_spf.c
 tests_unit_bridge_smtp_test_spf_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_bridge_smtp_test_spf_LDADD = $(SPF_LIBS) $(CMOCKA_TEST_LIBS)
-
-UNIT_TESTS += tests/unit/bridge-smtp/test_dns
-tests_unit_bridge_smtp_test_dns_SOURCES = tests/unit/bridge-smtp/test_dns.c
-tests_unit_bridge_smtp_test_dns_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
-tests_unit_bridge_smtp_test_dns_LDADD = $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
 
 FUZZ_TARGETS += tests/fuzz/fuzz_spf_record
 tests_fuzz_fuzz_spf_record_SOURCES = tests/fuzz/fuzz_spf_record.c

@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 enum spf_result {
 	SPF_NONE = 0,

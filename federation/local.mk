@@ -9,16 +9,17 @@ federation_libscopfed_a_SOURCES = \
 	federation/fed_txn.c federation/fed_txn.h
 FED_LIBS = federation/libscopfed.a $(EVENTS_LIBS)
 
-# The network side (libcurl, libunbound): only what talks to other servers
-# links it, so the pure parts above stay free of those libraries.
+# The network side (libcurl, and libunbound through common/dns.h): only
+# what talks to other servers links it, so the pure parts above stay free
+# of those libraries.
 noinst_LIBRARIES += federation/libscopfednet.a
 federation_libscopfednet_a_SOURCES = \
 	federation/resolver.c federation/resolver.h \
 	federation/keyring.c federation/keyring.h \
 	federation/sender.c federation/sender.h \
 	federation/fed_client.c federation/fed_client.h
-federation_libscopfednet_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(UNBOUND_CFLAGS)
-FEDNET_LIBS = federation/libscopfednet.a $(FED_LIBS) $(CURL_LIBS) $(UNBOUND_LIBS) -lpthread
+federation_libscopfednet_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
+FEDNET_LIBS = federation/libscopfednet.a $(FED_LIBS) $(CURL_LIBS) $(DNS_LIBS)
 
 UNIT_TESTS += tests/unit/federation/test_xmatrix
 tests_unit_federation_test_xmatrix_SOURCES = tests/unit/federation/test_xmatrix.c

@@ -1,17 +1,14 @@
-/* resolver.h: well-known over libcurl with a bounded cache, SRV over
- * libunbound, routes for outbound requests. */
+/* resolver.h: well-known over libcurl with a bounded cache, SRV over the
+ * common DNS module, routes for outbound requests. */
 #include "federation/resolver.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unbound.h>
 
 #include "common/log.h"
 
@@ -20,7 +17,6 @@
 #define WK_MAX_TTL (48 * 3600L)
 #define WK_DEFAULT_TTL (24 * 3600L)
 #define WK_ERROR_TTL 3600L
-#define SRV_TYPE 33
 
 struct wk_entry {
 	char host[256];
@@ -41,8 +37,9 @@ struct fed_resolver {
 	struct wk_entry *wk;
 	size_t wk_n;
 
-	pthread_mutex_t ub_lock; /* one SRV lookup at a time; unbound caches */
-	struct ub_ctx *ub;
+	/* Thread-safe itself (dns.h), so lookups run in parallel. */
+	struct dns_resolver *dns;
+	int own_dns; /* created here, not passed in the options */
 };
 
 static char **dup_list(const char *const *in)
@@ -76,8 +73,8 @@ void fed_resolver_free(struct fed_resolver *r)
 {
 	if (r == NULL)
 		return;
-	if (r->ub != NULL)
-		ub_ctx_delete(r->ub);
+	if (r->own_dns)
+		dns_resolver_free(r->dns);
 	for (size_t i = 0; i < r->wk_n; i++)
 		free(r->wk[i].body);
 	free(r->wk);
@@ -86,7 +83,6 @@ void fed_resolver_free(struct fed_resolver *r)
 	free_list(r->no_verify);
 	free_list(r->overrides);
 	pthread_mutex_destroy(&r->wk_lock);
-	pthread_mutex_destroy(&r->ub_lock);
 	free(r);
 }
 
@@ -101,7 +97,6 @@ struct fed_resolver *fed_resolver_new(const struct fed_resolver_options *opt, ch
 		return NULL;
 	}
 	pthread_mutex_init(&r->wk_lock, NULL);
-	pthread_mutex_init(&r->ub_lock, NULL);
 	r->dns_timeout_ms = opt->dns_timeout_ms ? opt->dns_timeout_ms : 5000;
 	r->http_timeout_ms = opt->http_timeout_ms ? opt->http_timeout_ms : 10000;
 	r->no_verify = dup_list(opt->no_verify);
@@ -113,32 +108,16 @@ struct fed_resolver *fed_resolver_new(const struct fed_resolver_options *opt, ch
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
-	r->ub = ub_ctx_create();
-	if (r->ub == NULL) {
-		snprintf(err, errlen, "ub_ctx_create failed");
-		goto fail;
-	}
-	int e;
-	/* Threads, not a forked helper; loopback resolvers allowed (a test
-	 * server, or systemd-resolved's 127.0.0.53). */
-	if ((e = ub_ctx_async(r->ub, 1)) != 0 ||
-	    (e = ub_ctx_set_option(r->ub, "do-not-query-localhost:", "no")) != 0) {
-		snprintf(err, errlen, "unbound: %s", ub_strerror(e));
-		goto fail;
-	}
-	/* unbound answers RFC 6761's "test." itself (NXDOMAIN); an explicit
-	 * forwarder (a test DNS server) is trusted to serve it. */
-	if (r->dns_forwarder != NULL && (e = ub_ctx_set_option(r->ub, "local-zone:", "test. transparent")) != 0) {
-		snprintf(err, errlen, "unbound: %s", ub_strerror(e));
-		goto fail;
-	}
-	if (r->dns_forwarder != NULL)
-		e = ub_ctx_set_fwd(r->ub, r->dns_forwarder);
-	else
-		e = ub_ctx_resolvconf(r->ub, NULL);
-	if (e != 0) {
-		snprintf(err, errlen, "unbound forwarder: %s", ub_strerror(e));
-		goto fail;
+	if (opt->dns != NULL) {
+		r->dns = opt->dns;
+	} else {
+		struct dns_resolver_options dopt = { .forwarder = r->dns_forwarder, .timeout_ms = r->dns_timeout_ms };
+		char derr[200];
+		if ((r->dns = dns_unbound_new(&dopt, derr, sizeof(derr))) == NULL) {
+			snprintf(err, errlen, "DNS: %s", derr);
+			goto fail;
+		}
+		r->own_dns = 1;
 	}
 	return r;
 fail:
@@ -381,59 +360,41 @@ static int fetch_well_known(void *ctx, const char *hostname, char **body, size_t
 
 /* ---- SRV ---- */
 
-int fed_srv_parse_rdata(const unsigned char *d, size_t len, struct fed_srv *out)
+/* Copies one SRV record of a dns.h answer into out: 0, or -1 when its
+ * target is not a host name (nothing we could connect to).  The root
+ * target "." gives an empty target. */
+static int srv_from_record(const struct dns_record *rec, struct fed_srv *out)
 {
 	memset(out, 0, sizeof(*out));
-	if (len < 7)
+	out->priority = rec->priority;
+	out->weight = rec->weight;
+	out->port = rec->port;
+	if (rec->text == NULL)
 		return -1;
-	out->priority = (uint16_t)(d[0] << 8 | d[1]);
-	out->weight = (uint16_t)(d[2] << 8 | d[3]);
-	out->port = (uint16_t)(d[4] << 8 | d[5]);
-	size_t i = 6, o = 0;
-	for (;;) {
-		if (i >= len)
+	if (strcmp(rec->text, ".") == 0)
+		return 0;
+	if (rec->len >= sizeof(out->target))
+		return -1;
+	for (size_t i = 0; i < rec->len; i++) {
+		unsigned char c = (unsigned char)rec->text[i];
+		/* dns.h writes odd bytes as \DDD: the backslash rejects them. */
+		if (!(isalnum(c) || c == '-' || c == '_' || c == '.'))
 			return -1;
-		unsigned l = d[i++];
-		if (l == 0)
-			break;
-		if (l > 63 || i + l > len)
-			return -1; /* compression pointers are not allowed in SRV RDATA */
-		if (o + l + 1 >= sizeof(out->target))
-			return -1;
-		if (o > 0)
-			out->target[o++] = '.';
-		for (unsigned k = 0; k < l; k++) {
-			unsigned char c = d[i + k];
-			/* Host names only: anything else cannot be connected to. */
-			if (!(isalnum(c) || c == '-' || c == '_'))
-				return -1;
-			out->target[o++] = (char)tolower(c);
-		}
-		i += l;
+		out->target[i] = (char)tolower(c);
 	}
-	out->target[o] = '\0';
-	return i == len ? 0 : -1;
+	out->target[rec->len] = '\0';
+	return 0;
 }
 
-struct srv_query {
-	int done;
-	int abandoned;
-	int err;
-	struct ub_result *result;
-};
-
-static void on_srv(void *data, int err, struct ub_result *result)
+int fed_srv_parse_rdata(const unsigned char *d, size_t len, struct fed_srv *out)
 {
-	struct srv_query *q = data;
-	if (q->abandoned) {
-		if (result != NULL)
-			ub_resolve_free(result);
-		free(q);
-		return;
-	}
-	q->err = err;
-	q->result = result;
-	q->done = 1;
+	struct dns_record rec;
+	memset(out, 0, sizeof(*out));
+	if (dns_rdata_parse(DNS_SRV, d, len, &rec) != 0)
+		return -1;
+	int rc = srv_from_record(&rec, out);
+	dns_record_clear(&rec);
+	return rc;
 }
 
 static long mono_ms(void)
@@ -448,58 +409,31 @@ static int srv_within(struct fed_resolver *r, long timeout_ms, const char *name,
 	for (const char *p = name; *p; p++)
 		if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_' || *p == '.'))
 			return 0; /* not a name DNS could hold */
-	struct srv_query *q = calloc(1, sizeof(*q));
-	if (q == NULL)
+	struct dns_result res;
+	if (dns_lookup_within(r->dns, name, DNS_SRV, timeout_ms > 0 ? (unsigned)timeout_ms : 1, &res) != 0)
 		return -1;
-	int id = 0, n = -1;
-	pthread_mutex_lock(&r->ub_lock);
-	if (ub_resolve_async(r->ub, name, SRV_TYPE, 1, q, on_srv, &id) != 0) {
-		pthread_mutex_unlock(&r->ub_lock);
-		free(q);
-		return -1;
-	}
-	long deadline = mono_ms() + timeout_ms;
-	int fd = ub_fd(r->ub);
-	while (!q->done) {
-		long left = deadline - mono_ms();
-		if (left <= 0)
-			break;
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			break;
-		ub_process(r->ub);
-	}
-	if (!q->done) {
-		if (ub_cancel(r->ub, id) != 0)
-			q->abandoned = 1; /* the answer is on its way; on_srv frees q */
-		else
-			free(q);
-		pthread_mutex_unlock(&r->ub_lock);
-		log_warn("SRV %s: timed out", name);
-		return -1;
-	}
-	pthread_mutex_unlock(&r->ub_lock);
-	struct ub_result *u = q->result;
-	if (q->err != 0 || u == NULL) {
-		n = -1;
-	} else if (u->nxdomain || u->rcode == 3 || !u->havedata) {
-		n = 0;
-	} else if (u->rcode != 0 || u->bogus) {
-		n = -1;
-	} else {
-		n = 0;
-		for (size_t i = 0; u->data[i] != NULL && (size_t)n < max; i++) {
-			if (u->len[i] < 0 ||
-			    fed_srv_parse_rdata((const unsigned char *)u->data[i], (size_t)u->len[i], &out[n]) != 0)
+	int n = 0;
+	switch (res.status) {
+	case DNS_OK:
+		/* Sorted by priority, so the best fit even when cut at max. */
+		for (size_t i = 0; i < res.count && (size_t)n < max; i++) {
+			if (srv_from_record(&res.records[i], &out[n]) != 0)
 				continue;
 			if (out[n].target[0] == '\0')
 				continue; /* "." means the service is not offered */
 			n++;
 		}
+		break;
+	case DNS_NODATA:
+	case DNS_NXDOMAIN:
+		break;
+	default: /* a timeout, SERVFAIL, REFUSED, a bogus answer */
+		log_warn("SRV %s: %s%s%s", name, dns_status_name(res.status),
+			 res.security == DNS_SEC_BOGUS ? ", DNSSEC bogus: " : "", res.why_bogus);
+		n = -1;
+		break;
 	}
-	if (u != NULL)
-		ub_resolve_free(u);
-	free(q);
+	dns_result_free(&res);
 	return n;
 }
 

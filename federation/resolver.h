@@ -1,10 +1,16 @@
 /* The network side of server discovery: the real callbacks for
- * discovery.h (well-known over HTTPS with a cache, SRV over libunbound),
+ * discovery.h (well-known over HTTPS with a cache, SRV over common/dns.h),
  * plus what every outbound federation request needs to reach a server:
  * the URL, the address override and whether to check its certificate.
  *
  * A struct fed_resolver is safe to share between threads: the well-known
- * cache and the unbound context each have a lock.  Options are copied.
+ * cache has a lock and the DNS resolver is thread-safe, so SRV lookups of
+ * several threads run at the same time.  Options are copied, except dns.
+ *
+ * SRV answers: a temporary DNS failure (timeout, SERVFAIL, REFUSED, a
+ * DNSSEC-bogus answer) is the -1 of discovery.h's lookup_srv; NXDOMAIN
+ * and NODATA are 0 records; records whose target is not a host name are
+ * skipped.
  */
 #ifndef SCOP_FED_RESOLVER_H
 #define SCOP_FED_RESOLVER_H
@@ -13,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/dns.h"
 #include "common/httpc.h"
 #include "federation/discovery.h"
 
@@ -20,7 +27,12 @@ struct fed_resolver_options {
 	/* DNS server for SRV lookups as "ADDR@PORT" (e.g. a test server on
 	 * loopback), or NULL to use /etc/resolv.conf. */
 	const char *dns_forwarder;
-	unsigned dns_timeout_ms;       /* 5000 when 0 */
+	unsigned dns_timeout_ms;       /* per SRV lookup; 5000 when 0 */
+	/* A resolver to use instead of creating one from dns_forwarder (to
+	 * share its cache with other parts of the process, or a table
+	 * resolver in tests): borrowed, it must outlive the fed_resolver;
+	 * dns_timeout_ms still bounds each lookup.  NULL to create one. */
+	struct dns_resolver *dns;
 	long http_timeout_ms;          /* for well-known fetches; 10000 when 0 */
 	const char *ca_file;           /* trust anchors instead of the system's, or NULL */
 	/* Server names (as in the destination, e.g. "127.0.0.1:8448") whose

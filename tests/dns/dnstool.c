@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #ifdef DNSTOOL_SPF
 #include "bridge-smtp/spf.h"
 #endif
@@ -22,6 +22,7 @@ static int parse_type(const char *s, enum dns_type *t)
 {
 	static const struct { const char *name; enum dns_type type; } types[] = {
 		{ "A", DNS_A }, { "AAAA", DNS_AAAA }, { "MX", DNS_MX }, { "TXT", DNS_TXT }, { "PTR", DNS_PTR },
+		{ "SRV", DNS_SRV },
 	};
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcasecmp(s, types[i].name) == 0) {
@@ -41,6 +42,9 @@ static json_t *record_json(enum dns_type t, const struct dns_record *rec)
 		return json_string(inet_ntop(AF_INET6, rec->addr, addr, sizeof(addr)));
 	case DNS_MX:
 		return json_pack("{s:i,s:s}", "pref", rec->pref, "host", rec->text);
+	case DNS_SRV:
+		return json_pack("{s:i,s:i,s:i,s:s}", "priority", rec->priority, "weight", rec->weight,
+				 "port", rec->port, "host", rec->text);
 	default:
 		return json_stringn_nocheck(rec->text, rec->len);
 	}

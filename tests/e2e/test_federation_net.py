@@ -195,6 +195,13 @@ try:
     t.ok(peer.well_known_hits.get("broken.example.test") == 1 and lines[-1].get("port") == 8448,
          "a failed well-known fetch is cached too (the spec's error caching)", (lines, peer.well_known_hits))
 
+    # One resolver shared by 4 threads: SRV lookups run at the same time
+    # (no lock around them) and every answer must be the sequential one.
+    r = fedtool("discover-parallel", "4", "10", "srv.example.test", "legacy.example.test",
+                "delegated.example.test", "nowk.example.test")
+    t.ok(r.get("threads") == 4 and r.get("same") == 4 * 10 * 4 and r.get("differ") == 0,
+         "4 threads x 40 discoveries on one resolver get the sequential answers", r)
+
     r = fedtool("keys", "example.test", "ed25519:k1")
     t.ok("error" in r and "example.test" in json.dumps(r),
          "a key document naming the delegated host instead of the server is refused", r)

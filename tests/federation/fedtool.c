@@ -2,6 +2,10 @@
  * and by hand.  Prints one JSON object per command on stdout.
  *
  *   fedtool [OPTIONS] discover NAME...
+ *   fedtool [OPTIONS] discover-parallel THREADS ROUNDS NAME...
+ *                     one resolver shared by THREADS threads, each resolving
+ *                     every NAME ROUNDS times; counts the answers that
+ *                     match a first sequential pass
  *   fedtool [OPTIONS] keys SERVER KEY_ID          keyring_get (direct, then notaries)
  *   fedtool [OPTIONS] keys-direct SERVER
  *   fedtool [OPTIONS] keys-notary SERVER          through the --notary servers only
@@ -13,6 +17,7 @@
  *          --override HOST:PORT:ADDR:APORT --no-verify NAME
  *          --notary NAME KEY_ID PUB_B64 --backoff MS --timeout MS
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +60,62 @@ static void j_delivered(void *ctx, const char *dest, size_t n)
 {
 	(void)dest;
 	((struct journal *)ctx)->delivered += n;
+}
+
+static int usage(void);
+
+struct parallel {
+	struct fed_resolver *r;
+	char **names;
+	struct fed_target *want;
+	int nnames, rounds;
+	pthread_mutex_t lock;
+	unsigned long same, differ;
+};
+
+static void *discover_thread(void *arg)
+{
+	struct parallel *p = arg;
+	unsigned long same = 0, differ = 0;
+	for (int k = 0; k < p->rounds; k++)
+		for (int i = 0; i < p->nnames; i++) {
+			struct fed_target t;
+			char err[256];
+			if (fed_resolver_resolve(p->r, p->names[i], &t, err, sizeof(err)) == 0 &&
+			    strcmp(t.host, p->want[i].host) == 0 && t.port == p->want[i].port &&
+			    t.via_srv == p->want[i].via_srv)
+				same++;
+			else
+				differ++;
+		}
+	pthread_mutex_lock(&p->lock);
+	p->same += same;
+	p->differ += differ;
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static int discover_parallel(struct fed_resolver *r, int nthreads, int rounds, char **names, int nnames)
+{
+	struct parallel p = { r, names, NULL, nnames, rounds, PTHREAD_MUTEX_INITIALIZER, 0, 0 };
+	pthread_t th[16];
+	if (nthreads < 1 || nthreads > 16 || nnames < 1 || (p.want = calloc((size_t)nnames, sizeof(*p.want))) == NULL)
+		return usage();
+	char err[256];
+	for (int i = 0; i < nnames; i++)
+		if (fed_resolver_resolve(r, names[i], &p.want[i], err, sizeof(err)) != 0) {
+			free(p.want);
+			return print_err(err);
+		}
+	int started = 0;
+	for (; started < nthreads; started++)
+		if (pthread_create(&th[started], NULL, discover_thread, &p) != 0)
+			break;
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(p.want);
+	return print_json(json_pack("{si sI sI}", "threads", started, "same", (json_int_t)p.same, "differ",
+				    (json_int_t)p.differ));
 }
 
 static int usage(void)
@@ -141,6 +202,8 @@ int main(int argc, char **argv)
 						     "host_header", t.host_header, "tls_name", t.tls_name,
 						     "via_well_known", t.via_well_known, "via_srv", t.via_srv));
 		}
+	} else if (strcmp(cmd, "discover-parallel") == 0 && i + 2 < argc) {
+		rc = discover_parallel(r, atoi(argv[i]), atoi(argv[i + 1]), argv + i + 2, argc - i - 2);
 	} else if (strcmp(cmd, "keys") == 0 && i + 1 < argc) {
 		unsigned char pub[32];
 		if (keyring_get(kr, argv[i], argv[i + 1], 0, pub, err, sizeof(err)) != 0) {

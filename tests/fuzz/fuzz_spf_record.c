@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/spf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

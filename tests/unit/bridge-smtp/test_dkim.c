@@ -18,7 +18,7 @@
 #include "bridge-smtp/dkim.h"
 #include "bridge-smtp/dkim_int.h"
 #include "bridge-smtp/dkim_tags.h"
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/mailhdr.h"
 #include "common/base64.h"
 #include "common/crypto.h"

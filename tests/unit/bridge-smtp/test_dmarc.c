@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "bridge-smtp/dmarc.h"
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 static const char psl_text[] = "com\nnet\nuk\nco.uk\n";
 

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 #include "bridge-smtp/spf.h"
 #include "common/yamljson.h"
 

@@ -1,5 +1,7 @@
 /* resolver.h's pure parts: well-known cache lifetimes, SRV RDATA, routes
- * with overrides and the no-verify list (no network is used). */
+ * with overrides and the no-verify list; SRV discovery over dns.h's table
+ * resolver (the only network use is a refused connection to 127.0.0.1). */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -55,6 +57,128 @@ static void test_srv_rdata(void **state)
 	assert_int_equal(fed_srv_parse_rdata(ok, 5, &s), -1);
 }
 
+static struct dns_resolver *srv_table(void)
+{
+	struct dns_resolver *d = dns_static_new();
+	assert_non_null(d);
+	static const char *const rr[][2] = {
+		{ "_matrix-fed._tcp.srv.example.test", "20 5 9999 backup.example.test" },
+		{ "_matrix-fed._tcp.srv.example.test", "10 5 8449 Target.Example.test." },
+		{ "_matrix-fed._tcp.srv.example.test", "5 5 8000 bad\\032name.example.test" },
+		{ "_matrix-fed._tcp.srv.example.test", "1 0 0 ." },
+		{ "_matrix._tcp.legacy.example.test", "10 5 8450 old.example.test" },
+		{ "_matrix-fed._tcp.none.example.test", "0 0 0 ." },
+		{ "_matrix._tcp.none.example.test", "10 0 8451 ignored.example.test" },
+	};
+	for (size_t i = 0; i < sizeof(rr) / sizeof(rr[0]); i++)
+		assert_int_equal(dns_static_add(d, rr[i][0], DNS_SRV, rr[i][1], (size_t)-1), 0);
+	assert_int_equal(dns_static_set_status(d, "_matrix-fed._tcp.down.example.test", DNS_TEMPFAIL), 0);
+	assert_int_equal(dns_static_set_status(d, "_matrix-fed._tcp.refused.example.test", DNS_PERMFAIL), 0);
+	return d;
+}
+
+static void test_srv_lookup(void **state)
+{
+	(void)state;
+	struct dns_resolver *d = srv_table();
+	/* Well-known fetches go to a closed port on loopback and fail fast. */
+	const char *over[] = { "srv.example.test:443:127.0.0.1:1", "legacy.example.test:443:127.0.0.1:1",
+			       "none.example.test:443:127.0.0.1:1", "down.example.test:443:127.0.0.1:1",
+			       "refused.example.test:443:127.0.0.1:1", NULL };
+	struct fed_resolver_options opt = { .dns = d, .overrides = over, .http_timeout_ms = 5000 };
+	char err[128];
+	struct fed_resolver *r = fed_resolver_new(&opt, err, sizeof(err));
+	assert_non_null(r);
+
+	const struct fed_discovery_ops *ops = fed_resolver_ops();
+	struct fed_srv out[4];
+	/* The "." record and the one whose target is no host name are left
+	 * out; the rest come lowest priority first. */
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.srv.example.test", out, 4), 2);
+	assert_string_equal(out[0].target, "target.example.test");
+	assert_int_equal(out[0].port, 8449);
+	assert_int_equal(out[0].priority, 10);
+	assert_int_equal(out[0].weight, 5);
+	assert_string_equal(out[1].target, "backup.example.test");
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.srv.example.test", out, 1), 1);
+	assert_string_equal(out[0].target, "target.example.test");
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.nothing.example.test", out, 4), 0);
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.down.example.test", out, 4), -1);
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.refused.example.test", out, 4), -1);
+	assert_int_equal(ops->lookup_srv(r, "_matrix-fed._tcp.a b.test", out, 4), 0); /* never asked */
+
+	unsigned long asked = dns_static_queries(d);
+	struct fed_target t;
+	assert_int_equal(fed_resolver_resolve(r, "srv.example.test", &t, err, sizeof(err)), 0);
+	assert_string_equal(t.host, "target.example.test");
+	assert_int_equal(t.port, 8449);
+	assert_string_equal(t.tls_name, "srv.example.test");
+	assert_int_equal(t.via_srv, 1);
+	assert_int_equal(dns_static_queries(d), asked + 1);
+	/* _matrix-fed first, then the deprecated _matrix. */
+	assert_int_equal(fed_resolver_resolve(r, "legacy.example.test", &t, err, sizeof(err)), 0);
+	assert_string_equal(t.host, "old.example.test");
+	assert_int_equal(t.port, 8450);
+	assert_int_equal(dns_static_queries(d), asked + 3);
+	/* Only "." under _matrix-fed: the service is not offered there, and
+	 * the deprecated name is asked next. */
+	assert_int_equal(fed_resolver_resolve(r, "none.example.test", &t, err, sizeof(err)), 0);
+	assert_string_equal(t.host, "ignored.example.test");
+	assert_int_equal(t.port, 8451);
+	assert_int_equal(fed_resolver_resolve(r, "down.example.test", &t, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "SRV"));
+	assert_int_equal(fed_resolver_resolve_within(r, "srv.example.test", 5000, &t, err, sizeof(err)), 0);
+	assert_int_equal(t.port, 8449);
+	fed_resolver_free(r);
+	dns_resolver_free(d); /* borrowed: still ours */
+}
+
+struct parallel {
+	struct fed_resolver *r;
+	int ok;
+};
+
+static void *discover_thread(void *arg)
+{
+	struct parallel *p = arg;
+	char err[128];
+	for (int k = 0; k < 20; k++) {
+		struct fed_target a, b;
+		if (fed_resolver_resolve(p->r, "srv.example.test", &a, err, sizeof(err)) == 0 &&
+		    strcmp(a.host, "target.example.test") == 0 && a.port == 8449 &&
+		    fed_resolver_resolve(p->r, "legacy.example.test", &b, err, sizeof(err)) == 0 &&
+		    strcmp(b.host, "old.example.test") == 0 && b.port == 8450)
+			p->ok++;
+	}
+	return NULL;
+}
+
+/* One fed_resolver (and one DNS resolver) shared by 4 threads: every
+ * discovery gets the right answer and every SRV query is counted. */
+static void test_srv_parallel(void **state)
+{
+	(void)state;
+	struct dns_resolver *d = srv_table();
+	const char *over[] = { "srv.example.test:443:127.0.0.1:1", "legacy.example.test:443:127.0.0.1:1", NULL };
+	struct fed_resolver_options opt = { .dns = d, .overrides = over, .http_timeout_ms = 5000 };
+	char err[128];
+	struct fed_resolver *r = fed_resolver_new(&opt, err, sizeof(err));
+	assert_non_null(r);
+	struct parallel p[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		p[i] = (struct parallel){ r, 0 };
+		assert_int_equal(pthread_create(&th[i], NULL, discover_thread, &p[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(p[i].ok, 20);
+	}
+	assert_int_equal(dns_static_queries(d), 4 * 20 * 3); /* srv: 1 SRV query, legacy: 2 */
+	fed_resolver_free(r);
+	dns_resolver_free(d);
+}
+
 static void test_routes(void **state)
 {
 	(void)state;
@@ -98,6 +222,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_well_known_ttl),
 		cmocka_unit_test(test_srv_rdata),
+		cmocka_unit_test(test_srv_lookup),
+		cmocka_unit_test(test_srv_parallel),
 		cmocka_unit_test(test_routes),
 	};
 	return cmocka_run_group_tests_name("resolver", tests, NULL, NULL);

@@ -1,6 +1,6 @@
 /* The resolver-independent half of dns.h: dispatch, name checks and the
  * RDATA parser every backend shares. */
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,14 +8,19 @@
 
 #include "common/buf.h"
 
+static uint16_t order_key(enum dns_type type, const struct dns_record *r)
+{
+	return type == DNS_MX ? r->pref : r->priority;
+}
+
 /* Insertion sort: stable, so equal preferences keep the server's order,
- * and MX sets are small. */
-static void sort_mx(struct dns_record *r, size_t n)
+ * and MX and SRV sets are small. */
+static void sort_records(enum dns_type type, struct dns_record *r, size_t n)
 {
 	for (size_t i = 1; i < n; i++) {
 		struct dns_record t = r[i];
 		size_t j = i;
-		while (j > 0 && r[j - 1].pref > t.pref) {
+		while (j > 0 && order_key(type, &r[j - 1]) > order_key(type, &t)) {
 			r[j] = r[j - 1];
 			j--;
 		}
@@ -23,14 +28,15 @@ static void sort_mx(struct dns_record *r, size_t n)
 	}
 }
 
-int dns_lookup(struct dns_resolver *r, const char *name, enum dns_type type, struct dns_result *res)
+int dns_lookup_within(struct dns_resolver *r, const char *name, enum dns_type type, unsigned timeout_ms,
+		      struct dns_result *res)
 {
 	if (res != NULL)
 		memset(res, 0, sizeof(*res));
 	if (r == NULL || name == NULL || res == NULL)
 		return -1;
 	switch (type) {
-	case DNS_A: case DNS_AAAA: case DNS_MX: case DNS_TXT: case DNS_PTR:
+	case DNS_A: case DNS_AAAA: case DNS_MX: case DNS_TXT: case DNS_PTR: case DNS_SRV:
 		break;
 	default:
 		return -1;
@@ -40,10 +46,15 @@ int dns_lookup(struct dns_resolver *r, const char *name, enum dns_type type, str
 		res->status = DNS_PERMFAIL;
 		return 0;
 	}
-	int rc = r->ops->lookup(r, norm, type, res);
-	if (rc == 0 && type == DNS_MX && res->count > 1)
-		sort_mx(res->records, res->count);
+	int rc = r->ops->lookup(r, norm, type, timeout_ms, res);
+	if (rc == 0 && (type == DNS_MX || type == DNS_SRV) && res->count > 1)
+		sort_records(type, res->records, res->count);
 	return rc;
+}
+
+int dns_lookup(struct dns_resolver *r, const char *name, enum dns_type type, struct dns_result *res)
+{
+	return dns_lookup_within(r, name, type, 0, res);
 }
 
 void dns_resolver_free(struct dns_resolver *r)
@@ -154,6 +165,11 @@ static int wire_name(const uint8_t *d, size_t len, size_t *pos, struct buf *out)
 	return 0;
 }
 
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
 int dns_rdata_parse(enum dns_type type, const uint8_t *rdata, size_t len, struct dns_record *rec)
 {
 	memset(rec, 0, sizeof(*rec));
@@ -170,12 +186,22 @@ int dns_rdata_parse(enum dns_type type, const uint8_t *rdata, size_t len, struct
 		return 0;
 	}
 	case DNS_MX:
-		if (len < 3)
-			return -1;
-		rec->pref = (uint16_t)(rdata[0] << 8 | rdata[1]);
-		pos = 2;
-		/* fall through */
+	case DNS_SRV:
 	case DNS_PTR:
+		/* A fixed part, then the host name that must end the RDATA. */
+		if (type == DNS_MX) {
+			if (len < 3)
+				return -1;
+			rec->pref = be16(rdata);
+			pos = 2;
+		} else if (type == DNS_SRV) {
+			if (len < 7)
+				return -1;
+			rec->priority = be16(rdata);
+			rec->weight = be16(rdata + 2);
+			rec->port = be16(rdata + 4);
+			pos = 6;
+		}
 		if (wire_name(rdata, len, &pos, &b) != 0 || pos != len)
 			goto bad;
 		break;
@@ -198,5 +224,6 @@ int dns_rdata_parse(enum dns_type type, const uint8_t *rdata, size_t len, struct
 	return rec->text != NULL ? 0 : -1;
 bad:
 	buf_free(&b);
+	memset(rec, 0, sizeof(*rec));
 	return -1;
 }

@@ -1,10 +1,21 @@
-/* DNS lookups for mail authentication (SPF, DKIM, DMARC, MX routing).
+/* DNS lookups for every part that resolves names: the mail bridge (SPF,
+ * DKIM, DMARC, MX routing) and federation (SRV discovery).
  *
- * One interface, so SPF/DKIM/DMARC code never calls a resolver library
- * directly: they take a struct dns_resolver * and call dns_lookup().  The
+ * One interface, so protocol code never calls a resolver library
+ * directly: it takes a struct dns_resolver * and calls dns_lookup().  The
  * real implementation (dns_unbound_new) uses libunbound with DNSSEC
  * validation and a cache; it can forward to a given server so tests use
  * their own DNS server on loopback.
+ *
+ * Ownership: whoever creates a resolver frees it with dns_resolver_free(),
+ * after every user is done.  Each resolver has its own cache; parts share
+ * a cache only by sharing one resolver (federation's fed_resolver takes
+ * one in its options, borrowed, or else creates its own).  The mail bridge
+ * and scopd are separate processes, so they never share one.
+ *
+ * Threads: a libunbound resolver may be used by any number of threads at
+ * once (lookups run in parallel and share the cache); the table resolver
+ * once it is filled.
  *
  * Memory: dns_lookup() fills a struct dns_result the caller owns and must
  * release with dns_result_free().  Strings in it are NUL-terminated copies.
@@ -32,6 +43,7 @@ enum dns_type {
 	DNS_TXT = 16,
 	DNS_AAAA = 28,
 	DNS_PTR = 12,
+	DNS_SRV = 33,
 };
 
 enum dns_status {
@@ -55,6 +67,10 @@ struct dns_record {
 	 * MX: preference in pref and the exchange host name in text; records
 	 * are sorted by preference (lowest first).
 	 * PTR: the host name in text.
+	 * SRV (RFC 2782): priority, weight, port, and the target host name in
+	 * text ("." when the service is not offered); records are sorted by
+	 * priority (lowest first; equal priorities keep the server's order,
+	 * and weighting among them is the caller's choice).
 	 * Host names have no trailing dot, except the root, which is "." (a
 	 * null MX, RFC 7505); a '.' or '\\' inside a label, space, and
 	 * bytes outside printable ASCII are written as \DDD as in zone files;
@@ -64,7 +80,10 @@ struct dns_record {
 	char *text;
 	size_t len;
 	uint8_t addr[16];
-	uint16_t pref;
+	uint16_t pref;     /* MX */
+	uint16_t priority; /* SRV */
+	uint16_t weight;   /* SRV */
+	uint16_t port;     /* SRV */
 };
 
 struct dns_result {
@@ -79,7 +98,9 @@ struct dns_result {
 struct dns_resolver;
 
 struct dns_resolver_options {
-	/* "127.0.0.1@5353" style forwarder; NULL uses /etc/resolv.conf. */
+	/* "127.0.0.1@5353" style forwarder; NULL uses /etc/resolv.conf.  An
+	 * explicit forwarder also answers the zones unbound would answer
+	 * itself: the RFC 1918/6303 reverse zones and RFC 6761's "test.". */
 	const char *forwarder;
 	/* File with a trust anchor (DS or DNSKEY records in zone-file format);
 	 * NULL uses no anchor (everything is insecure) unless use_root_anchor. */
@@ -94,6 +115,10 @@ struct dns_resolver *dns_unbound_new(const struct dns_resolver_options *opt, cha
 void dns_resolver_free(struct dns_resolver *r);
 
 int dns_lookup(struct dns_resolver *r, const char *name, enum dns_type type, struct dns_result *res);
+/* The same, giving up after timeout_ms instead of the resolver's timeout
+ * (0 means the resolver's): for callers with an overall budget. */
+int dns_lookup_within(struct dns_resolver *r, const char *name, enum dns_type type, unsigned timeout_ms,
+		      struct dns_result *res);
 void dns_result_free(struct dns_result *res);
 
 /* "OK", "NODATA", "NXDOMAIN", "TEMPFAIL", "PERMFAIL"; "secure" etc. */
@@ -104,11 +129,12 @@ const char *dns_security_name(enum dns_security s);
  * dns_static_add(); any other name is NXDOMAIN, a known name without the
  * type is NODATA.  Every answer is DNS_SEC_INSECURE with TTL 300 unless
  * dns_static_set_security() says otherwise.  Not thread-safe while being
- * filled; lookups afterwards are read-only.
+ * filled; once filled, any number of threads may look up at once.
  *
  * dns_static_add() takes the record in presentation form:
  *   A "192.0.2.1", AAAA "2001:db8::1", MX "10 mx.example.com",
- *   PTR "host.example.com", TXT: the joined text as is (len bytes, so it
+ *   PTR "host.example.com", SRV "10 5 8448 host.example.com" (priority,
+ *   weight, port, target), TXT: the joined text as is (len bytes, so it
  *   may contain NUL; len may be (size_t)-1 for strlen).
  * Returns 0, or -1 on bad input or out of memory. */
 struct dns_resolver *dns_static_new(void);
@@ -125,7 +151,9 @@ unsigned long dns_static_queries(const struct dns_resolver *r);
 /* ---- For implementations of the interface (dns_*.c) and their tests. ---- */
 
 struct dns_backend {
-	int (*lookup)(struct dns_resolver *r, const char *name, enum dns_type type, struct dns_result *res);
+	/* name is normalized; timeout_ms 0 means the backend's own. */
+	int (*lookup)(struct dns_resolver *r, const char *name, enum dns_type type, unsigned timeout_ms,
+		      struct dns_result *res);
 	void (*free)(struct dns_resolver *r);
 };
 

@@ -1,7 +1,7 @@
 /* dns.h over a table filled by the caller: for unit tests, the RFC 7208
  * suite and fuzzing, where answers must be exact and no network is used.
  * A linear table: test data is small and lookups need no speed. */
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ struct static_resolver {
 	size_t n, cap;
 	struct static_override *o;
 	size_t no, ocap;
-	unsigned long queries;
+	unsigned long queries; /* atomic: lookups may come from several threads */
 };
 
 static struct static_override *find_override(struct static_resolver *r, const char *name, int create)
@@ -52,10 +52,12 @@ static struct static_override *find_override(struct static_resolver *r, const ch
 	return o;
 }
 
-static int static_lookup(struct dns_resolver *base, const char *name, enum dns_type type, struct dns_result *res)
+static int static_lookup(struct dns_resolver *base, const char *name, enum dns_type type, unsigned timeout_ms,
+			 struct dns_result *res)
 {
 	struct static_resolver *r = (struct static_resolver *)base;
-	r->queries++;
+	(void)timeout_ms; /* answers are immediate */
+	__atomic_fetch_add(&r->queries, 1, __ATOMIC_RELAXED);
 	res->ttl = 300;
 	struct static_override *o = find_override(r, name, 0);
 	if (o != NULL && o->has_security)
@@ -190,6 +192,27 @@ int dns_static_add(struct dns_resolver *base, const char *name, enum dns_type ty
 		rec.len = strlen(rec.text);
 		break;
 	}
+	case DNS_SRV: {
+		/* "PRIORITY WEIGHT PORT TARGET" */
+		unsigned long v[3];
+		const char *p = data;
+		for (int i = 0; i < 3; i++) {
+			char *end;
+			v[i] = strtoul(p, &end, 10);
+			if (end == p || *end != ' ' || v[i] > 65535 || *p < '0' || *p > '9')
+				return -1;
+			p = end;
+			while (*p == ' ')
+				p++;
+		}
+		rec.priority = (uint16_t)v[0];
+		rec.weight = (uint16_t)v[1];
+		rec.port = (uint16_t)v[2];
+		if ((rec.text = dup_host(p)) == NULL)
+			return -1;
+		rec.len = strlen(rec.text);
+		break;
+	}
 	case DNS_PTR:
 		if ((rec.text = dup_host(data)) == NULL)
 			return -1;
@@ -253,5 +276,5 @@ unsigned long dns_static_queries(const struct dns_resolver *base)
 {
 	if (base == NULL || base->ops != &static_backend)
 		return 0;
-	return ((const struct static_resolver *)base)->queries;
+	return __atomic_load_n(&((const struct static_resolver *)base)->queries, __ATOMIC_RELAXED);
 }

@@ -3,11 +3,19 @@
  *
  * Lookups are asynchronous underneath so each can be given up after
  * timeout_ms: libunbound's own retries can take minutes against a server
- * that never answers.  Results arrive through ub_process(), which any
- * waiting thread may call; callbacks run inside it, so everything a
- * callback touches is guarded by the one mutex held around ub_process().
+ * that never answers.  Results of every thread's queries arrive on one
+ * descriptor (ub_fd) and are dispatched by ub_process(); callbacks run
+ * inside it, so everything a callback touches is guarded by the one mutex
+ * held around ub_process().
+ *
+ * Waiting threads take turns (leader and followers): one polls the
+ * descriptor and runs ub_process(), the others sleep on a condition
+ * variable that it broadcasts after each ub_process(), since the answers
+ * it dispatched may be theirs; a poller whose own answer came steps down
+ * and a follower takes over.  So an answer is seen as soon as it arrives,
+ * whichever thread reads it.
  */
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -29,6 +37,8 @@ struct ub_resolver {
 	struct ub_ctx *ctx;
 	unsigned timeout_ms;
 	pthread_mutex_t lock; /* held around ub_process/resolve/cancel */
+	pthread_cond_t processed; /* broadcast after each ub_process() */
+	int polling; /* a thread is polling ub_fd (outside the lock) */
 	struct ub_query *abandoned; /* given up on, answer still to come */
 };
 
@@ -136,30 +146,63 @@ static void escape_name(const char *name, char *out, size_t outlen)
 	out[o] = '\0';
 }
 
-/* Stops waiting for q: cancels it, or if it cannot be cancelled (its
- * answer is already on the way) hands it to the abandoned list.  Returns 1
- * if the answer arrived after all (q is still the caller's), else 0 (q is
- * no longer the caller's to touch). */
-static int give_up(struct ub_resolver *r, struct ub_query *q, int id)
+/* Stops waiting for q, with r->lock held: cancels it, or if it cannot be
+ * cancelled (its answer is already on the way) hands it to the abandoned
+ * list, where the callback or dns_resolver_free() frees it. */
+static void give_up_locked(struct ub_resolver *r, struct ub_query *q, int id)
 {
-	int keep = 0;
-	pthread_mutex_lock(&r->lock);
-	if (q->done) {
-		keep = 1;
-	} else if (ub_cancel(r->ctx, id) == 0) {
+	if (ub_cancel(r->ctx, id) == 0) {
 		free(q);
-	} else {
-		q->abandoned = 1;
-		q->next = r->abandoned;
-		if (q->next != NULL)
-			q->next->prev = q;
-		r->abandoned = q;
+		return;
 	}
-	pthread_mutex_unlock(&r->lock);
-	return keep;
+	q->abandoned = 1;
+	q->next = r->abandoned;
+	if (q->next != NULL)
+		q->next->prev = q;
+	r->abandoned = q;
 }
 
-static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type type, struct dns_result *res)
+static void abs_time(long ms_monotonic, struct timespec *ts)
+{
+	ts->tv_sec = ms_monotonic / 1000;
+	ts->tv_nsec = (ms_monotonic % 1000) * 1000000L;
+}
+
+/* Waits, with r->lock held, until q is answered (1) or deadline passes
+ * (0). */
+static int wait_answer(struct ub_resolver *r, struct ub_query *q, long deadline)
+{
+	int fd = ub_fd(r->ctx);
+	while (!q->done) {
+		long left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		if (r->polling) {
+			struct timespec ts;
+			abs_time(deadline, &ts);
+			pthread_cond_timedwait(&r->processed, &r->lock, &ts);
+			continue;
+		}
+		r->polling = 1;
+		pthread_mutex_unlock(&r->lock);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+		int failed = n < 0 && errno != EINTR;
+		pthread_mutex_lock(&r->lock);
+		if (n > 0)
+			ub_process(r->ctx);
+		r->polling = 0;
+		/* Followers: the answers may be theirs, and one of them must
+		 * poll next if this thread is done. */
+		pthread_cond_broadcast(&r->processed);
+		if (failed)
+			return 0;
+	}
+	return 1;
+}
+
+static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type type, unsigned timeout_ms,
+		     struct dns_result *res)
 {
 	struct ub_resolver *r = (struct ub_resolver *)base;
 	char text[256 * 4 + 1]; /* a 253-octet name, every byte escaped */
@@ -169,36 +212,22 @@ static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type 
 		return -1;
 	q->r = r;
 	int id = 0;
+	long deadline = now_ms() + (timeout_ms ? timeout_ms : r->timeout_ms);
 	pthread_mutex_lock(&r->lock);
 	int err = ub_resolve_async(r->ctx, text, (int)type, 1, q, on_result, &id);
-	pthread_mutex_unlock(&r->lock);
 	if (err != 0) {
+		pthread_mutex_unlock(&r->lock);
 		free(q);
 		res->status = DNS_TEMPFAIL;
 		return err == UB_NOMEM ? -1 : 0;
 	}
-
-	int fd = ub_fd(r->ctx);
-	long deadline = now_ms() + r->timeout_ms;
-	for (;;) {
-		pthread_mutex_lock(&r->lock);
-		if (!q->done)
-			ub_process(r->ctx);
-		int done = q->done;
+	if (!wait_answer(r, q, deadline)) {
+		give_up_locked(r, q, id);
 		pthread_mutex_unlock(&r->lock);
-		if (done)
-			break;
-		long left = deadline - now_ms();
-		/* Short slices: another thread may consume our answer from the
-		 * shared fd in its own ub_process(). */
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		if (left <= 0 || (poll(&pfd, 1, left < 50 ? (int)left : 50) < 0 && errno != EINTR)) {
-			if (give_up(r, q, id))
-				break; /* the answer arrived meanwhile */
-			res->status = DNS_TEMPFAIL;
-			return 0;
-		}
+		res->status = DNS_TEMPFAIL;
+		return 0;
 	}
+	pthread_mutex_unlock(&r->lock);
 	int rc = 0;
 	if (q->err != 0 || q->result == NULL)
 		res->status = DNS_TEMPFAIL;
@@ -220,6 +249,7 @@ static void ub_free(struct dns_resolver *base)
 		r->abandoned = q->next;
 		free(q);
 	}
+	pthread_cond_destroy(&r->processed);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 }
@@ -250,6 +280,11 @@ struct dns_resolver *dns_unbound_new(const struct dns_resolver_options *opt, cha
 	r->base.ops = &ub_backend;
 	r->timeout_ms = opt->timeout_ms ? opt->timeout_ms : 5000;
 	pthread_mutex_init(&r->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* deadlines come from now_ms() */
+	pthread_cond_init(&r->processed, &ca);
+	pthread_condattr_destroy(&ca);
 	r->ctx = ub_ctx_create();
 	if (r->ctx == NULL) {
 		if (err != NULL)
@@ -272,6 +307,11 @@ struct dns_resolver *dns_unbound_new(const struct dns_resolver_options *opt, cha
 		 * default; an explicit forwarder is trusted to answer them. */
 		if (set_opt(r->ctx, "unblock-lan-zones:", "yes", err, errlen) != 0 ||
 		    set_opt(r->ctx, "insecure-lan-zones:", "yes", err, errlen) != 0)
+			goto fail;
+		/* Likewise RFC 6761's "test." (NXDOMAIN from unbound itself
+		 * otherwise), which federation tests serve from their own
+		 * server. */
+		if (set_opt(r->ctx, "local-zone:", "test. transparent", err, errlen) != 0)
 			goto fail;
 		if ((e = ub_ctx_set_fwd(r->ctx, opt->forwarder)) != 0) {
 			if (err != NULL)
@@ -298,6 +338,7 @@ struct dns_resolver *dns_unbound_new(const struct dns_resolver_options *opt, cha
 fail:
 	if (r->ctx != NULL)
 		ub_ctx_delete(r->ctx);
+	pthread_cond_destroy(&r->processed);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
 	return NULL;

@@ -1,4 +1,4 @@
-/* dns.h without a network: name checks, the RDATA parser, the table
+/* dns.h without a network: name checks, the RDATA parser (SRV too), the table
  * resolver, and libunbound resolver construction errors.  Real lookups
  * against a DNS server are in tests/e2e/test_dns.py. */
 #include <setjmp.h>
@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "bridge-smtp/dns.h"
+#include "common/dns.h"
 
 static void test_names(void **state)
 {
@@ -76,6 +76,82 @@ static void test_rdata(void **state)
 	assert_memory_equal(rec.addr, a, 4);
 	assert_int_equal(dns_rdata_parse(DNS_A, a, 3, &rec), -1);
 	assert_int_equal(dns_rdata_parse(DNS_AAAA, a, 4, &rec), -1);
+}
+
+static void test_srv_rdata(void **state)
+{
+	(void)state;
+	struct dns_record rec;
+	static const uint8_t srv[] = { 0, 10, 0, 5, 0x21, 0x01, 3, 'F', 'e', 'd', 7, 'e', 'x', 'a', 'm', 'p',
+				       'l', 'e', 0 };
+	assert_int_equal(dns_rdata_parse(DNS_SRV, srv, sizeof(srv), &rec), 0);
+	assert_int_equal(rec.priority, 10);
+	assert_int_equal(rec.weight, 5);
+	assert_int_equal(rec.port, 8449);
+	assert_int_equal(rec.pref, 0);
+	assert_string_equal(rec.text, "Fed.example"); /* case as served */
+	assert_int_equal(rec.len, 11);
+	dns_record_clear(&rec);
+	static const uint8_t root[] = { 0, 0, 0, 0, 0, 0, 0 };
+	assert_int_equal(dns_rdata_parse(DNS_SRV, root, sizeof(root), &rec), 0);
+	assert_string_equal(rec.text, "."); /* service not offered */
+	dns_record_clear(&rec);
+	static const uint8_t odd[] = { 0, 1, 0, 2, 0, 3, 2, 'a', ' ', 0 };
+	assert_int_equal(dns_rdata_parse(DNS_SRV, odd, sizeof(odd), &rec), 0);
+	assert_string_equal(rec.text, "a\\032");
+	dns_record_clear(&rec);
+	/* Malformed: compressed target, trailing byte, cut label, no target. */
+	static const uint8_t ptr[] = { 0, 0, 0, 0, 0, 1, 0xc0, 12 };
+	static const uint8_t trailing[] = { 0, 0, 0, 0, 0, 1, 1, 'a', 0, 9 };
+	static const uint8_t cut[] = { 0, 0, 0, 0, 0, 1, 5, 'a' };
+	assert_int_equal(dns_rdata_parse(DNS_SRV, ptr, sizeof(ptr), &rec), -1);
+	assert_int_equal(dns_rdata_parse(DNS_SRV, trailing, sizeof(trailing), &rec), -1);
+	assert_int_equal(rec.priority, 0); /* left empty */
+	assert_null(rec.text);
+	assert_int_equal(dns_rdata_parse(DNS_SRV, cut, sizeof(cut), &rec), -1);
+	assert_int_equal(dns_rdata_parse(DNS_SRV, srv, 6, &rec), -1);
+	assert_int_equal(dns_rdata_parse(DNS_SRV, srv, 0, &rec), -1);
+}
+
+static void test_static_srv(void **state)
+{
+	(void)state;
+	struct dns_resolver *r = dns_static_new();
+	assert_non_null(r);
+	const char *name = "_matrix-fed._tcp.example.com";
+	assert_int_equal(dns_static_add(r, name, DNS_SRV, "20 5 9999 backup.example.com.", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, name, DNS_SRV, "10 1 8449 b.example.com", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, name, DNS_SRV, "10 9 8448 a.example.com", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, "_matrix._tcp.none.example", DNS_SRV, "0 0 0 .", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, name, DNS_SRV, "10 5 70000 x.example.com", (size_t)-1), -1);
+	assert_int_equal(dns_static_add(r, name, DNS_SRV, "10 5 x.example.com", (size_t)-1), -1);
+	assert_int_equal(dns_static_add(r, name, DNS_SRV, "-1 5 80 x.example.com", (size_t)-1), -1);
+	assert_int_equal(dns_static_add(r, name, DNS_SRV, "", (size_t)-1), -1);
+
+	struct dns_result res;
+	assert_int_equal(dns_lookup(r, "_MATRIX-FED._tcp.example.com.", DNS_SRV, &res), 0);
+	assert_int_equal(res.status, DNS_OK);
+	assert_int_equal(res.count, 3);
+	/* By priority; equal priorities keep the order they were served in. */
+	assert_int_equal(res.records[0].priority, 10);
+	assert_int_equal(res.records[0].weight, 1);
+	assert_int_equal(res.records[0].port, 8449);
+	assert_string_equal(res.records[0].text, "b.example.com");
+	assert_string_equal(res.records[1].text, "a.example.com");
+	assert_int_equal(res.records[1].weight, 9);
+	assert_int_equal(res.records[2].priority, 20);
+	assert_int_equal(res.records[2].port, 9999);
+	assert_string_equal(res.records[2].text, "backup.example.com");
+	dns_result_free(&res);
+	assert_int_equal(dns_lookup_within(r, "_matrix._tcp.none.example", DNS_SRV, 1, &res), 0);
+	assert_int_equal(res.count, 1);
+	assert_string_equal(res.records[0].text, ".");
+	dns_result_free(&res);
+	assert_int_equal(dns_lookup(r, "_matrix._tcp.example.com", DNS_SRV, &res), 0);
+	assert_int_equal(res.status, DNS_NXDOMAIN);
+	assert_int_equal(dns_lookup(r, name, DNS_A, &res), 0);
+	assert_int_equal(res.status, DNS_NODATA);
+	dns_resolver_free(r);
 }
 
 static void test_static(void **state)
@@ -147,7 +223,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_rdata),
+		cmocka_unit_test(test_srv_rdata),
 		cmocka_unit_test(test_static),
+		cmocka_unit_test(test_static_srv),
 		cmocka_unit_test(test_unbound_options),
 	};
 	return cmocka_run_group_tests_name("dns", tests, NULL, NULL);
