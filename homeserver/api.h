@@ -83,8 +83,8 @@ int api_opt_object(struct api_req *r, json_t *obj, const char *key, json_t **out
 /* The ?limit= query parameter of a paginated endpoint: absent → dflt;
  * else a decimal integer >= 0 (query.h: Synapse's parse_integer rule),
  * capped at max.  0 is a valid limit (no items; the endpoint decides which
- * token comes with the empty page).  Empty, non-numeric or negative
- * answers 400 M_INVALID_PARAM and returns -1. */
+ * token comes with the empty page).  Empty, non-numeric, badly
+ * percent-encoded or negative answers 400 M_INVALID_PARAM and returns -1. */
 int api_query_limit(struct api_req *r, long dflt, long max, long *out);
 
 /* Endpoint groups (one file each). */

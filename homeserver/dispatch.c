@@ -78,10 +78,12 @@ int api_query_limit(struct api_req *r, long dflt, long max, long *out)
 	char *s = http_query(r->http, "limit");
 	enum query_int_rc rc = QUERY_INT_OK;
 
-	if (!s)
-		*out = dflt > max ? max : dflt;
-	else
+	if (s)
 		rc = query_uint(s, max, out);
+	else if (http_query_has(r->http, "limit"))
+		rc = QUERY_INT_BAD; /* badly percent-encoded */
+	else
+		*out = dflt > max ? max : dflt;
 	free(s);
 	if (rc == QUERY_INT_NEGATIVE)
 		api_error(r, 400, "M_INVALID_PARAM", "Query parameter limit must not be negative");

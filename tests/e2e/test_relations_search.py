@@ -133,7 +133,7 @@ def suite(srv, tag):
     def _():
         thr = V1 + "/rooms/%s/threads" % q(rid)
         for path in (base, thr):
-            for bad in ("", "-1", "-3", "abc", "2x", "1.5", "+3", "%202"):
+            for bad in ("", "-1", "-3", "abc", "2x", "1.5", "+3", "%zz", "%202"):
                 expect(srv.call("GET", path + "?limit=" + bad, token=ta), 400, "M_INVALID_PARAM")
             j = expect(srv.call("GET", path + "?limit=0", token=ta), 200)
             assert j["chunk"] == [] and "next_batch" not in j, j

@@ -221,7 +221,7 @@ def raw_suite(srv, tag):
     def _():
         ids = [send_msg(srv, ta, rid, "lim%d" % i) for i in range(3)]
         for path in ("/rooms/%s/messages?dir=b&" % rid, "/rooms/%s/context/%s?" % (rid, ids[1])):
-            for bad in ("", "-1", "-20", "abc", "5x", "1.5", "+3", "%205"):
+            for bad in ("", "-1", "-20", "abc", "5x", "1.5", "+3", "%zz", "%205"):
                 expect(srv.call("GET", C + path + "limit=" + bad, None, ta), 400, "M_INVALID_PARAM")
         m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=0" % rid, None, ta), 200)
         assert m["chunk"] == [] and m["end"] == m["start"], m
