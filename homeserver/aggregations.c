@@ -15,6 +15,7 @@ struct vis_set {
 	struct vis_entry {
 		const char *room_id; /* borrowed from the child event */
 		struct room_vis *vis;
+		int borrowed;        /* the caller's: not freed here */
 	} *v;
 };
 
@@ -39,6 +40,7 @@ static json_t *visible(struct vis_set *vs, struct rooms *rooms, const struct roo
 		ent = &vs->v[vs->n++];
 		ent->room_id = e->room_id;
 		ent->vis = rooms_vis_new(rooms, e->room_id, viewer);
+		ent->borrowed = 0;
 	}
 	return rooms_vis_client_event(ent->vis, e, device);
 }
@@ -46,7 +48,8 @@ static json_t *visible(struct vis_set *vs, struct rooms *rooms, const struct roo
 static void vis_set_free(struct vis_set *vs)
 {
 	for (size_t i = 0; i < vs->n; i++)
-		rooms_vis_free(vs->v[i].vis);
+		if (!vs->v[i].borrowed)
+			rooms_vis_free(vs->v[i].vis);
 	free(vs->v);
 }
 
@@ -176,12 +179,20 @@ out:
 	return rc;
 }
 
-/* The first round, with its checkers. */
-static int bundle_all(struct relsearch *rs, struct rooms *rooms, json_t *events,
-		      const char *viewer, const char *device)
+/* The first round, with its checkers (seeded with the caller's for
+ * room_id, when given). */
+static int bundle_all(struct relsearch *rs, struct rooms *rooms, struct room_vis *vis,
+		      const char *room_id, json_t *events, const char *viewer, const char *device)
 {
+	struct vis_entry seed = { room_id, vis, 1 };
 	struct vis_set vs = { 0, 0, NULL };
-	int rc = bundle(rs, rooms, &vs, events, viewer, device, 0);
+	int rc;
+
+	if (vis && room_id && (vs.v = malloc(sizeof(*vs.v)))) {
+		vs.v[0] = seed;
+		vs.n = vs.cap = 1;
+	}
+	rc = bundle(rs, rooms, &vs, events, viewer, device, 0);
 	vis_set_free(&vs);
 	return rc;
 }
@@ -191,7 +202,16 @@ int aggr_bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, const
 {
 	if (!rs || !rooms || !json_is_array(events) || !viewer)
 		return 0;
-	return bundle_all(rs, rooms, events, viewer, viewer_device);
+	return bundle_all(rs, rooms, NULL, NULL, events, viewer, viewer_device);
+}
+
+int aggr_bundle_room(struct relsearch *rs, struct rooms *rooms, struct room_vis *vis,
+		     const char *room_id, json_t *events, const char *viewer,
+		     const char *viewer_device)
+{
+	if (!rs || !rooms || !json_is_array(events) || !viewer)
+		return 0;
+	return bundle_all(rs, rooms, vis, room_id, events, viewer, viewer_device);
 }
 
 int aggr_bundle_context(struct relsearch *rs, struct rooms *rooms, json_t *before,
@@ -209,7 +229,7 @@ int aggr_bundle_context(struct relsearch *rs, struct rooms *rooms, json_t *befor
 	if ((!before || json_array_extend(all, before) == 0) &&
 	    (!json_is_object(event) || json_array_append(all, event) == 0) &&
 	    (!after || json_array_extend(all, after) == 0))
-		rc = bundle_all(rs, rooms, all, viewer, viewer_device);
+		rc = bundle_all(rs, rooms, NULL, NULL, all, viewer, viewer_device);
 	json_decref(all);
 	return rc;
 }
@@ -241,7 +261,7 @@ int aggr_bundle_sync(struct relsearch *rs, struct rooms *rooms, json_t *sync,
 				goto out;
 		}
 	}
-	rc = bundle_all(rs, rooms, all, viewer, viewer_device);
+	rc = bundle_all(rs, rooms, NULL, NULL, all, viewer, viewer_device);
 out:
 	json_decref(all);
 	return rc;

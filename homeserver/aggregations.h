@@ -39,6 +39,13 @@ struct rooms;
 /* events: a JSON array of client events. */
 int aggr_bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, const char *viewer,
 		const char *viewer_device);
+/* The same, reusing the caller's history-visibility checker for viewer in
+ * room_id (it caches the room's state reads): children in that room are
+ * checked with it.  vis stays the caller's; it may be NULL. */
+struct room_vis;
+int aggr_bundle_room(struct relsearch *rs, struct rooms *rooms, struct room_vis *vis,
+		     const char *room_id, json_t *events, const char *viewer,
+		     const char *viewer_device);
 /* The same for one client event. */
 int aggr_bundle_one(struct relsearch *rs, struct rooms *rooms, json_t *event,
 		    const char *viewer, const char *viewer_device);

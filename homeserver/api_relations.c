@@ -133,7 +133,7 @@ static void relations(struct api_req *r)
 		if ((ce = visible_event(r, vis, room_id, h[i].event_id)))
 			json_array_append_new(chunk, ce);
 	}
-	aggr_bundle(rs, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
+	aggr_bundle_room(rs, r->hs->rooms, vis, room_id, chunk, r->who.user_id, r->who.device_id);
 	body = json_pack("{s:O}", "chunk", chunk);
 	if (body && stop == n && n && n == (size_t)limit) {
 		snprintf(tok, sizeof(tok), "r%lld", (long long)h[n - 1].pos);
@@ -201,7 +201,7 @@ static void threads(struct api_req *r)
 		json_array_append_new(chunk, ce);
 	}
 	/* The summaries (m.thread) come with the bundles. */
-	aggr_bundle(rs, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
+	aggr_bundle_room(rs, r->hs->rooms, vis, room_id, chunk, r->who.user_id, r->who.device_id);
 	body = json_pack("{s:O}", "chunk", chunk);
 	if (body && n && n == (size_t)limit) {
 		snprintf(tok, sizeof(tok), "r%lld", (long long)h[n - 1].pos);

@@ -856,7 +856,8 @@ static void messages(struct api_req *r)
 				pos = dir == 'b' ? evs[n - 1].stream_pos - 1 : evs[n - 1].stream_pos;
 			room_event_list_free(evs, n);
 		}
-		aggr_bundle(r->hs->relsearch, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
+		aggr_bundle_room(r->hs->relsearch, r->hs->rooms, vis, room_id, chunk, r->who.user_id,
+				 r->who.device_id);
 		snprintf(tok, sizeof(tok), "s%lld", (long long)from);
 		json_t *body = json_pack("{s:s,s:O,s:[]}", "start", tok, "chunk", chunk, "state");
 		if (f.lazy_load_members) {
