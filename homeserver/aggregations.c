@@ -71,11 +71,27 @@ static json_t *relations_of(json_t *ev)
 	return uns ? sub_object(uns, "m.relations") : NULL;
 }
 
+/* The child as a client event: a copy of shown (the same event among
+ * those being bundled, so already visible to the viewer and rendered for
+ * them) without its own bundle, which is cheaper than parsing it again;
+ * else read and checked. */
+static json_t *child_event(struct rooms *rooms, struct vis_set *vs, const json_t *shown,
+			   const struct relsearch_child *c, const char *viewer, const char *device)
+{
+	json_t *ce;
+	if (!shown)
+		return c->ev.json ? visible(vs, rooms, &c->ev, viewer, device) : NULL;
+	if ((ce = json_deep_copy(shown)))
+		json_object_del(json_object_get(ce, "unsigned"), "m.relations");
+	return ce;
+}
+
 /* Adds one child's contribution to its parent; latest collects the latest
- * thread events for a second round (NULL: this is that round). */
+ * thread events for a second round (NULL: this is that round).  shown: the
+ * child among the events being bundled, or NULL. */
 static int add_child(struct rooms *rooms, struct vis_set *vs, json_t *parent,
-		     const struct relsearch_child *c, const char *viewer, const char *device,
-		     json_t *latest)
+		     const struct relsearch_child *c, const json_t *shown, const char *viewer,
+		     const char *device, json_t *latest)
 {
 	json_t *rels = relations_of(parent), *ce = NULL, *o;
 
@@ -101,8 +117,7 @@ static int add_child(struct rooms *rooms, struct vis_set *vs, json_t *parent,
 		return json_array_append_new(chunk, json_pack("{s:s}", "event_id",
 							      c->ev.event_id));
 	}
-	if (c->ev.json)
-		ce = visible(vs, rooms, &c->ev, viewer, device);
+	ce = child_event(rooms, vs, shown, c, viewer, device);
 	if (strcmp(c->rel_type, "m.replace") == 0)
 		return ce ? json_object_set_new(rels, "m.replace", ce) : 0;
 	/* m.thread: the summary stands even when the latest reply is hidden. */
@@ -160,9 +175,10 @@ static int bundle(struct relsearch *rs, struct rooms *rooms, struct vis_set *vs,
 	rc = 0;
 	for (i = 0; i < n; i++) {
 		json_t *same = json_object_get(byid, ch[i].parent), *parent;
+		const json_t *shown = json_array_get(json_object_get(byid, ch[i].ev.event_id), 0);
 		size_t j;
 		json_array_foreach(same, j, parent)
-			if (add_child(rooms, vs, parent, &ch[i], viewer, device, latest) < 0)
+			if (add_child(rooms, vs, parent, &ch[i], shown, viewer, device, latest) < 0)
 				rc = -1;
 	}
 	/* The latest thread events get their own edits (not their threads:

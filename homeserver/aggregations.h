@@ -22,7 +22,10 @@
  * event the viewer may not see (history visibility) is left out.
  *
  * Contract: thread-safe (rs and rooms are).  events is modified in place;
- * entries that are not event objects with an event_id are skipped.  With
+ * entries that are not event objects with an event_id are skipped.  They
+ * must be client events rendered for viewer (so visible to them): a child
+ * that is also among them is bundled as a copy instead of being read,
+ * checked and rendered again.  With
  * rs or rooms NULL it does nothing.  Returns 0, or -1 when the store or
  * memory failed, in which case events are returned without (or with only
  * some) aggregations: callers answer anyway, as a missing bundle is not
