@@ -24,6 +24,7 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/api_admin.c \
 	homeserver/store/store_rooms.c homeserver/store/store_rooms.h \
 	homeserver/rooms.c homeserver/rooms.h homeserver/rooms_int.h homeserver/rooms_remote.c \
+	homeserver/vis_cache.c homeserver/vis_cache.h \
 	homeserver/filter.c homeserver/filter.h \
 	homeserver/sync.c homeserver/sync.h \
 	homeserver/api_rooms.c homeserver/api_rooms.h \
@@ -58,7 +59,7 @@ UNIT_TESTS += tests/unit/homeserver/test_router tests/unit/homeserver/test_confi
 	tests/unit/homeserver/test_userid tests/unit/homeserver/test_password \
 	tests/unit/homeserver/test_http tests/unit/homeserver/test_nonce \
 	tests/unit/homeserver/test_uia tests/unit/homeserver/test_auth \
-	tests/unit/homeserver/test_query
+	tests/unit/homeserver/test_query tests/unit/homeserver/test_vis_cache
 tests_unit_homeserver_test_router_SOURCES = tests/unit/homeserver/test_router.c
 tests_unit_homeserver_test_router_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_router_LDADD = $(HS_TEST_LIBS)
@@ -92,6 +93,9 @@ tests_unit_homeserver_test_auth_LDADD = $(HS_TEST_LIBS)
 tests_unit_homeserver_test_query_SOURCES = tests/unit/homeserver/test_query.c
 tests_unit_homeserver_test_query_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_query_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_vis_cache_SOURCES = tests/unit/homeserver/test_vis_cache.c
+tests_unit_homeserver_test_vis_cache_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_vis_cache_LDADD = $(HS_TEST_LIBS)
 
 # Fuzz harnesses for the parsers of untrusted input.
 FUZZ_TARGETS += tests/fuzz/fuzz_hs_router tests/fuzz/fuzz_hs_config tests/fuzz/fuzz_hs_jsonbody \

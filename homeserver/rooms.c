@@ -16,6 +16,7 @@
 #include "homeserver/events/state_res.h"
 
 #include "homeserver/rooms_int.h"
+#include "homeserver/vis_cache.h"
 
 static int64_t now_ms(void)
 {
@@ -48,6 +49,7 @@ struct rooms *rooms_new(struct room_store *rs, const char *server_name,
 	pthread_mutex_init(&r->xlock, NULL);
 	pthread_mutex_init(&r->plock, NULL);
 	pthread_mutex_init(&r->llock, NULL);
+	r->vis_cache = vis_cache_new(); /* (without it, every request reads) */
 	return r;
 }
 
@@ -94,6 +96,7 @@ void rooms_free(struct rooms *r)
 	json_decref(r->presence);
 	pthread_mutex_destroy(&r->llock);
 	json_decref(r->lazy_sent);
+	vis_cache_free(r->vis_cache);
 	free(r->server_name);
 	free(r);
 }
@@ -1751,8 +1754,8 @@ struct room_vis {
 	size_t n;
 	struct {
 		int64_t group;
-		char hv[24];
-		char membership[16];
+		char hv[VIS_HV_LEN];
+		char membership[VIS_MEMBERSHIP_LEN];
 	} c[VIS_CACHE];
 };
 
@@ -1777,21 +1780,27 @@ void rooms_vis_free(struct room_vis *v)
 	free(v);
 }
 
-/* content.key of the event with that ID, into out. */
-static void content_of(struct rooms *r, const char *event_id, const char *key, char *out,
-		       size_t n)
+/* content.key of the event with that ID, into out (left alone when there
+ * is no such event ID or key).  -1 when the event could not be read. */
+static int content_of(struct rooms *r, const char *event_id, const char *key, char *out,
+		      size_t n)
 {
 	struct room_event e;
 	json_t *ev;
-	if (!event_id || room_store_event_get(r->rs, event_id, &e) != STORE_OK)
-		return;
+	int rc = -1;
+	if (!event_id)
+		return 0;
+	if (room_store_event_get(r->rs, event_id, &e) != STORE_OK)
+		return -1;
 	if ((ev = json_loads(e.json, JSON_ALLOW_NUL, NULL))) {
+		rc = 0;
 		const char *s = json_string_value(json_object_get(json_object_get(ev, "content"), key));
 		if (s)
 			snprintf(out, n, "%s", s);
 		json_decref(ev);
 	}
 	room_event_clear(&e);
+	return rc;
 }
 
 /* rooms_vis_allows() with the event's JSON parsed (pdu; NULL when it
@@ -1811,17 +1820,22 @@ static int vis_allows(struct room_vis *v, const struct room_event *e, const json
 			v->n = 0;
 		i = v->n++;
 		v->c[i].group = e->state_before;
-		snprintf(v->c[i].hv, sizeof(v->c[i].hv), "shared");
-		v->c[i].membership[0] = '\0';
-		if (room_store_state_group(v->r->rs, e->state_before, &map) == STORE_OK) {
-			content_of(v->r, json_string_value(json_object_get(json_object_get(map,
-				   "m.room.history_visibility"), "")), "history_visibility",
-				   v->c[i].hv, sizeof(v->c[i].hv));
-			content_of(v->r, json_string_value(json_object_get(json_object_get(map,
-				   "m.room.member"), v->user)), "membership",
-				   v->c[i].membership, sizeof(v->c[i].membership));
+		if (!vis_cache_get(v->r->vis_cache, e->state_before, v->user, v->c[i].hv,
+				   v->c[i].membership)) {
+			snprintf(v->c[i].hv, sizeof(v->c[i].hv), "shared");
+			v->c[i].membership[0] = '\0';
+			/* Only what was read in full is remembered. */
+			if (room_store_state_group(v->r->rs, e->state_before, &map) == STORE_OK &&
+			    content_of(v->r, json_string_value(json_object_get(json_object_get(map,
+				       "m.room.history_visibility"), "")), "history_visibility",
+				       v->c[i].hv, sizeof(v->c[i].hv)) == 0 &&
+			    content_of(v->r, json_string_value(json_object_get(json_object_get(map,
+				       "m.room.member"), v->user)), "membership",
+				       v->c[i].membership, sizeof(v->c[i].membership)) == 0)
+				vis_cache_put(v->r->vis_cache, e->state_before, v->user, v->c[i].hv,
+					      v->c[i].membership);
+			json_decref(map);
 		}
-		json_decref(map);
 	}
 	hv = v->c[i].hv;
 	mem = v->c[i].membership;
