@@ -70,3 +70,25 @@ UNIT_TESTS += tests/unit/bridge-smtp/test_dkim_rsa
 tests_unit_bridge_smtp_test_dkim_rsa_SOURCES = tests/unit/bridge-smtp/test_dkim_rsa.c
 tests_unit_bridge_smtp_test_dkim_rsa_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_bridge_smtp_test_dkim_rsa_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
+
+# ARC (RFC 8617): chain verification and sealing, on the DKIM modules.
+bridge_smtp_libscopdkim_a_SOURCES += \
+	bridge-smtp/arc.h bridge-smtp/arc_int.h \
+	bridge-smtp/arc_chain.c bridge-smtp/arc_verify.c bridge-smtp/arc_seal.c
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_arc
+tests_unit_bridge_smtp_test_arc_SOURCES = tests/unit/bridge-smtp/test_arc.c
+tests_unit_bridge_smtp_test_arc_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS) $(UNBOUND_CFLAGS)
+tests_unit_bridge_smtp_test_arc_LDADD = $(DKIM_LIB) $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
+SCRIPT_TESTS += tests/e2e/test_arc_interop.py
+# mailauth, the Node.js ARC peer of the interop test (npm ci by scripts/install-deps.sh)
+EXTRA_DIST += tests/arc/package.json tests/arc/package-lock.json tests/arc/mailauth_arc.mjs
+
+FUZZ_TARGETS += tests/fuzz/fuzz_arc
+tests_fuzz_fuzz_arc_SOURCES = tests/fuzz/fuzz_arc.c
+tests_fuzz_fuzz_arc_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_arc_LDADD = $(FUZZ_MAIN_LIB) $(DKIM_LIB) $(DNS_LIBS)
+
+BENCH_PROGS += bench/bench_arc
+bench_bench_arc_SOURCES = bench/bench_arc.c
+bench_bench_arc_LDADD = $(DKIM_LIB) $(DNS_LIBS)

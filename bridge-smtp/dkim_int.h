@@ -51,6 +51,35 @@ int dkim_crypto_sign_buf(struct dkim_privkey *key, const unsigned char digest[32
 int dkim_crypto_sign(struct dkim_privkey *key, const unsigned char digest[32], unsigned char **sig, size_t *siglen);
 int dkim_crypto_verify(struct dkim_key *key, const unsigned char digest[32], const unsigned char *sig, size_t siglen);
 
+/* ---- What ARC (arc*.c) shares with DKIM ---- */
+
+#define DKIM_ARC_MAX_INSTANCE 50
+
+/* An ARC-Message-Signature value: the same as dkim_sig_parse_arena but
+ * with no v= and with i= the instance (1..50) into *instance; identity
+ * is "@" d=. */
+int dkim_sig_parse_ams(const char *value, size_t len, struct dkim_sig *sig, struct dkim_arena *arena, int *instance,
+		       char *err, size_t errlen);
+
+struct dkim_tag;
+/* A tag value that is a domain name or selector into out[outsz]
+ * (lower-cased when lower), without a final root dot; -1 when malformed. */
+int dkim_tag_copy_name(const struct dkim_tag *t, char *out, size_t outsz, int lower);
+
+/* The key for selector and domain under the verifier options o (fixed
+ * record, key cache, DNS), parsed into local unless cached; NULL with r's
+ * status and reason set when there is none (temperror/permerror). */
+struct dkim_key *dkim_key_lookup(const struct dkim_verify_opts *o, const char *selector, const char *domain,
+				 struct dkim_key *local, struct dkim_result *r);
+/* 0 when key may verify a signature with algo, else -1 with r set
+ * (revoked, wrong type, h= without sha256, s= without email). */
+int dkim_key_usable(const struct dkim_key *key, enum dkim_algo algo, struct dkim_result *r);
+
+/* A signer that makes ARC-Message-Signature fields of the given
+ * instance instead of DKIM-Signature fields (o->identity must be NULL). */
+struct dkim_signer *dkim_signer_new_ams(const struct dkim_sign_opts *o, struct dkim_privkey *key, int instance,
+					char *err, size_t errlen);
+
 struct dkim_privkey {
 	EVP_PKEY *pkey;
 	EVP_MD *sha256;     /* fetched once for the body and header hashes; NULL if that failed */

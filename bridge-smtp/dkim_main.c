@@ -15,6 +15,14 @@
  *       computed); prints the Authentication-Results field.
  *   scop-dkim parse-ar < field
  *       parses an Authentication-Results field and prints its results.
+ *   scop-dkim arc-verify [--dns ...] [--key-record ...] < msg
+ *       verifies the ARC chain (RFC 8617): a line "pass|fail|none ..." and
+ *       one line per set; exits 0 on pass, 1 otherwise.
+ *   scop-dkim arc-seal --key FILE --domain D --selector S [--authserv-id ID]
+ *                      [--dns ...] [--key-record ...] [--remote-ip IP] [--now T] < msg
+ *       verifies DKIM and the ARC chain, and writes the message with our
+ *       Authentication-Results and the next ARC set on top (exit 3 when
+ *       the chain may not be extended: the message is written unsealed).
  *
  * Bare LF line endings in the input become CRLF, as on the wire.  Exit
  * status 2 means bad usage or input. */
@@ -24,6 +32,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bridge-smtp/arc.h"
 #include "bridge-smtp/authres.h"
 #include "bridge-smtp/dkim.h"
 #include "bridge-smtp/dmarc.h"
@@ -43,7 +52,10 @@ static int usage(void)
 		"       scop-dkim pubkey --key FILE\n"
 		"       scop-dkim check [--dns 127.0.0.1@PORT] [--key-record REC] [--psl FILE]\n"
 		"                       [--authserv-id ID] [--mail-from ADDR --spf RESULT] [--sample N] < msg\n"
-		"       scop-dkim parse-ar < field\n");
+		"       scop-dkim parse-ar < field\n"
+		"       scop-dkim arc-verify [--dns 127.0.0.1@PORT] [--key-record REC] < msg\n"
+		"       scop-dkim arc-seal --key FILE --domain D --selector S [--authserv-id ID]\n"
+		"                          [--dns ...] [--key-record REC] [--remote-ip IP] [--now T] < msg\n");
 	return 2;
 }
 
@@ -88,7 +100,8 @@ static int parse_canon(const char *s, struct dkim_sign_opts *o)
 }
 
 enum { OPT_KEY = 1, OPT_DOMAIN, OPT_SELECTOR, OPT_ALGO, OPT_CANON, OPT_IDENTITY, OPT_EXPIRE,
-       OPT_DNS, OPT_KEYREC, OPT_NOW, OPT_PARTIAL, OPT_PSL, OPT_AUTHSERV, OPT_MAILFROM, OPT_SPF, OPT_SAMPLE };
+       OPT_DNS, OPT_KEYREC, OPT_NOW, OPT_PARTIAL, OPT_PSL, OPT_AUTHSERV, OPT_MAILFROM, OPT_SPF, OPT_SAMPLE,
+       OPT_REMOTE_IP };
 
 static const struct option long_opts[] = {
 	{ "key", required_argument, NULL, OPT_KEY },
@@ -107,11 +120,12 @@ static const struct option long_opts[] = {
 	{ "mail-from", required_argument, NULL, OPT_MAILFROM },
 	{ "spf", required_argument, NULL, OPT_SPF },
 	{ "sample", required_argument, NULL, OPT_SAMPLE },
+	{ "remote-ip", required_argument, NULL, OPT_REMOTE_IP },
 	{ NULL, 0, NULL, 0 },
 };
 
 struct cli {
-	const char *key, *algo, *dns, *psl, *authserv, *mail_from, *spf;
+	const char *key, *algo, *dns, *psl, *authserv, *mail_from, *spf, *remote_ip;
 	int sample;
 	struct dkim_sign_opts so;
 	struct dkim_verify_opts vo;
@@ -333,6 +347,117 @@ static int do_parse_ar(void)
 	return rc;
 }
 
+/* The ARC verifier for the --dns / --key-record options (dns is set
+ * when a resolver had to be made; the caller frees it). */
+static struct arc_verifier *arc_verifier_for(struct cli *c, struct dns_resolver **dns)
+{
+	struct arc_verify_opts ao;
+
+	*dns = NULL;
+	memset(&ao, 0, sizeof(ao));
+	ao.key_record = c->vo.key_record;
+	if (!ao.key_record) {
+		if (!(*dns = resolver(c)))
+			return NULL;
+		ao.dns = c->vo.dns = *dns;
+	}
+	return arc_verifier_new(&ao);
+}
+
+static int do_arc_verify(struct cli *c)
+{
+	struct dns_resolver *dns = NULL;
+	struct arc_verifier *v = arc_verifier_for(c, &dns);
+	const struct arc_result *r;
+	struct buf msg = BUF_INIT;
+	int rc = 2;
+
+	if (!v)
+		goto out;
+	if (read_message(&msg) < 0 || arc_verifier_message(v, msg.data ? msg.data : "", msg.len, &r) < 0) {
+		fprintf(stderr, "scop-dkim: cannot read or verify the message\n");
+		goto out;
+	}
+	printf("%s i=%d", arc_status_name(r->status), r->count);
+	if (r->status == ARC_PASS && r->oldest_pass >= 0)
+		printf(" oldest-pass=%d", r->oldest_pass);
+	if (r->temporary)
+		printf(" temporary");
+	if (r->reason[0])
+		printf(" reason=%s", r->reason);
+	printf("\n");
+	for (int i = r->count; i >= 1 && !r->chain.malformed; i--) {
+		const struct arc_set_result *s = &r->sets[i];
+		printf("set i=%d cv=%s ams=%s d=%s as=%s d=%s%s%s\n", i, arc_cv_name(s->cv), dkim_status_name(s->ams),
+		       s->ams_domain, dkim_status_name(s->as), s->as_domain, s->reason[0] ? " reason=" : "", s->reason);
+	}
+	rc = r->status == ARC_PASS ? 0 : 1;
+out:
+	arc_verifier_free(v);
+	buf_free(&msg);
+	dns_resolver_free(dns);
+	return rc;
+}
+
+static int do_arc_seal(struct cli *c)
+{
+	struct dns_resolver *dns = NULL;
+	struct arc_verifier *v = NULL;
+	struct dkim_privkey *key = NULL;
+	const struct arc_result *r;
+	struct dkim_result *res = NULL;
+	struct buf msg = BUF_INIT, out = BUF_INIT;
+	struct arc_seal_opts so;
+	struct authres ar;
+	char err[256];
+	size_t n = 0;
+	int rc = 2, src;
+
+	if (!c->key || !c->so.domain || !c->so.selector)
+		return usage();
+	if (dkim_privkey_load(c->key, &key, err, sizeof(err)) < 0) {
+		fprintf(stderr, "scop-dkim: %s\n", err);
+		return 2;
+	}
+	if (!(v = arc_verifier_for(c, &dns)))
+		goto out;
+	if (read_message(&msg) < 0 || arc_verifier_message(v, msg.data ? msg.data : "", msg.len, &r) < 0 ||
+	    dkim_verify(&c->vo, msg.data ? msg.data : "", msg.len, &res, &n) < 0) {
+		fprintf(stderr, "scop-dkim: cannot read or verify the message\n");
+		goto out;
+	}
+	memset(&ar, 0, sizeof(ar));
+	snprintf(ar.authserv_id, sizeof(ar.authserv_id), "%s", c->authserv ? c->authserv : "localhost");
+	for (size_t i = 0; i < n; i++)
+		authres_add_dkim(&ar, &res[i]);
+	if (n == 0)
+		authres_add(&ar, "dkim", "none", NULL);
+	arc_authres_add(&ar, r, c->remote_ip);
+	memset(&so, 0, sizeof(so));
+	so.domain = c->so.domain;
+	so.selector = c->so.selector;
+	so.timestamp = c->vo.now;
+	src = arc_seal(&so, key, &ar, r->status, msg.data ? msg.data : "", msg.len, &out, err, sizeof(err));
+	if (src < 0) {
+		fprintf(stderr, "scop-dkim: %s\n", err);
+		goto out;
+	}
+	if (authres_write(&ar, &out) < 0)
+		goto out;
+	fwrite(out.data, 1, out.len, stdout);
+	if (msg.len)
+		fwrite(msg.data, 1, msg.len, stdout);
+	rc = fflush(stdout) != 0 ? 2 : src == ARC_SEAL_SKIPPED ? 3 : 0;
+out:
+	free(res);
+	arc_verifier_free(v);
+	dkim_privkey_free(key);
+	buf_free(&msg);
+	buf_free(&out);
+	dns_resolver_free(dns);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli c;
@@ -371,6 +496,7 @@ int main(int argc, char **argv)
 		case OPT_MAILFROM: c.mail_from = optarg; break;
 		case OPT_SPF: c.spf = optarg; break;
 		case OPT_SAMPLE: c.sample = atoi(optarg) % 100; break;
+		case OPT_REMOTE_IP: c.remote_ip = optarg; break;
 		default: return usage();
 		}
 	}
@@ -386,5 +512,9 @@ int main(int argc, char **argv)
 		return do_check(&c);
 	if (strcmp(cmd, "parse-ar") == 0)
 		return do_parse_ar();
+	if (strcmp(cmd, "arc-verify") == 0)
+		return do_arc_verify(&c);
+	if (strcmp(cmd, "arc-seal") == 0)
+		return do_arc_seal(&c);
 	return usage();
 }

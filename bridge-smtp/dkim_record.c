@@ -186,7 +186,7 @@ static int is_alnum_ascii(char c)
 }
 
 /* A domain name or selector: labels of [A-Za-z0-9_-] separated by dots. */
-static int copy_name(const struct dkim_tag *t, char *out, size_t outsz, int lower)
+int dkim_tag_copy_name(const struct dkim_tag *t, char *out, size_t outsz, int lower)
 {
 	if (t->value_len == 0 || t->value_len >= outsz || t->value_len > 253)
 		return -1;
@@ -336,8 +336,10 @@ static int sig_tag_index(const struct dkim_tag *t)
 	return -1;
 }
 
-int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, struct dkim_arena *arena, char *err,
-			 size_t errlen)
+/* An ARC-Message-Signature (arc_instance not NULL) differs only in its
+ * first tags: no v=, and i= is the instance number, not an identity. */
+static int sig_parse(const char *value, size_t len, struct dkim_sig *sig, struct dkim_arena *arena, int *arc_instance,
+		     char *err, size_t errlen)
 {
 	struct dkim_taglist tl;
 	const struct dkim_tag *t, *tag[T_COUNT] = { NULL };
@@ -368,7 +370,7 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 		if (i >= 0)
 			tag[i] = &tl.tags[k];
 	}
-	if (!dkim_tag_is(tag[T_V], "1"))
+	if (!arc_instance && !dkim_tag_is(tag[T_V], "1"))
 		return scop_err(err, errlen, "v= missing or not 1");
 
 	t = tag[T_A];
@@ -381,9 +383,9 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 	else
 		return scop_err(err, errlen, "a= missing or unknown");
 
-	if (!(t = tag[T_D]) || copy_name(t, sig->domain, sizeof(sig->domain), 1) < 0)
+	if (!(t = tag[T_D]) || dkim_tag_copy_name(t, sig->domain, sizeof(sig->domain), 1) < 0)
 		return scop_err(err, errlen, "d= missing or malformed");
-	if (!(t = tag[T_S]) || copy_name(t, sig->selector, sizeof(sig->selector), 0) < 0)
+	if (!(t = tag[T_S]) || dkim_tag_copy_name(t, sig->selector, sizeof(sig->selector), 0) < 0)
 		return scop_err(err, errlen, "s= missing or malformed");
 
 	if ((t = tag[T_C])) {
@@ -404,7 +406,13 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 	if (sig->t >= 0 && sig->x >= 0 && sig->x < sig->t)
 		return scop_err(err, errlen, "x= is before t=");
 
-	if ((t = tag[T_I])) {
+	if (arc_instance) {
+		long long inst;
+		if (!(t = tag[T_I]) || parse_num(t, &inst) < 0 || inst < 1 || inst > DKIM_ARC_MAX_INSTANCE)
+			return scop_err(err, errlen, "i= missing or not an instance number");
+		*arc_instance = (int)inst;
+	}
+	if (!arc_instance && (t = tag[T_I])) {
 		const char *at = memchr(t->value, '@', t->value_len);
 		size_t dl, il;
 		if (!at || t->value_len >= sizeof(sig->identity))
@@ -528,6 +536,18 @@ int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, st
 bad_h:
 	sig_release(sig, arena);
 	return scop_err(err, errlen, "h= malformed");
+}
+
+int dkim_sig_parse_arena(const char *value, size_t len, struct dkim_sig *sig, struct dkim_arena *arena, char *err,
+			 size_t errlen)
+{
+	return sig_parse(value, len, sig, arena, NULL, err, errlen);
+}
+
+int dkim_sig_parse_ams(const char *value, size_t len, struct dkim_sig *sig, struct dkim_arena *arena, int *instance,
+		       char *err, size_t errlen)
+{
+	return sig_parse(value, len, sig, arena, instance, err, errlen);
 }
 
 void dkim_key_free(struct dkim_key *key)

@@ -35,6 +35,7 @@ struct dkim_signer {
 	struct buf sig64;  /* b= in base64 */
 	unsigned char *sig; /* the signature, EVP_PKEY_get_size bytes */
 	size_t sigcap;
+	int arc_instance;  /* > 0: an ARC-Message-Signature of this instance */
 	int have_headers;
 };
 
@@ -127,10 +128,15 @@ static int build_prefix(struct dkim_signer *s)
 {
 	struct folder f = { &s->prefix, 0 };
 
-	if (buf_puts(&s->prefix, "DKIM-Signature:") < 0)
+	char inst[32];
+
+	buf_reset(&s->prefix);
+	if (s->arc_instance > 0)
+		fmt_tag_num(inst, 'i', s->arc_instance);
+	if (buf_puts(&s->prefix, s->arc_instance > 0 ? "ARC-Message-Signature:" : "DKIM-Signature:") < 0)
 		return -1;
 	f.col = s->prefix.len;
-	if (put_piece(&f, " ", "v=1;") < 0 ||
+	if (put_piece(&f, " ", s->arc_instance > 0 ? inst : "v=1;") < 0 ||
 	    put_piece(&f, " ", s->algo == DKIM_ALGO_RSA_SHA256 ? "a=rsa-sha256;" : "a=ed25519-sha256;") < 0 ||
 	    put_parts(&f, " ", s->o.hcanon == DKIM_CANON_RELAXED ? "c=relaxed/" : "c=simple/",
 		      s->o.bcanon == DKIM_CANON_RELAXED ? "relaxed;" : "simple;", "") < 0 ||
@@ -180,6 +186,26 @@ nomem:
 	dkim_signer_free(s);
 	scop_err(err, errlen, "%s", "out of memory");
 	return NULL;
+}
+
+struct dkim_signer *dkim_signer_new_ams(const struct dkim_sign_opts *o, struct dkim_privkey *key, int instance,
+					char *err, size_t errlen)
+{
+	struct dkim_signer *s;
+
+	if (o->identity || instance < 1 || instance > DKIM_ARC_MAX_INSTANCE) {
+		scop_err(err, errlen, "%s", "an ARC-Message-Signature has an instance, not an identity");
+		return NULL;
+	}
+	if (!(s = dkim_signer_new(o, key, err, errlen)))
+		return NULL;
+	s->arc_instance = instance;
+	if (build_prefix(s) < 0) {
+		dkim_signer_free(s);
+		scop_err(err, errlen, "%s", "out of memory");
+		return NULL;
+	}
+	return s;
 }
 
 int dkim_signer_reset(struct dkim_signer *s)

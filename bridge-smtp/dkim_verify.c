@@ -236,41 +236,41 @@ int dkim_verifier_body(struct dkim_verifier *v, const void *data, size_t n)
 
 /* Parses rec into local, or finds it in the cache; NULL on a bad record
  * (with r set). */
-static struct dkim_key *use_record(struct dkim_verifier *v, const char *rec, size_t len, struct dkim_key *local,
-				   struct dkim_result *r)
+static struct dkim_key *use_record(const struct dkim_verify_opts *o, const char *rec, size_t len,
+				   struct dkim_key *local, struct dkim_result *r)
 {
 	struct dkim_key *k;
 	char err[128];
 
-	if (v->o.keys && (k = dkim_keycache_get(v->o.keys, rec, len)))
+	if (o->keys && (k = dkim_keycache_get(o->keys, rec, len)))
 		return k;
 	if (dkim_key_parse(rec, len, local, err, sizeof(err)) < 0) {
 		set_result(r, DKIM_PERMERROR, err);
 		return NULL;
 	}
-	if (v->o.keys && (k = dkim_keycache_put(v->o.keys, rec, len, local)))
+	if (o->keys && (k = dkim_keycache_put(o->keys, rec, len, local)))
 		return k;
 	return local;
 }
 
-/* Fetches the key for sig: from the fixed record, or DNS.  On failure
- * sets r and returns NULL. */
-static struct dkim_key *get_key(struct dkim_verifier *v, const struct dkim_sig *sig, struct dkim_key *local,
-				struct dkim_result *r)
+/* Fetches the key: from the fixed record (key_record_len bytes), or DNS.
+ * On failure sets r and returns NULL. */
+static struct dkim_key *get_key(const struct dkim_verify_opts *o, size_t key_record_len, const char *selector,
+				const char *domain, struct dkim_key *local, struct dkim_result *r)
 {
 	struct dkim_key *k = NULL;
 	char name[600];
 	struct dns_result dr;
 
-	if (v->o.key_record)
-		return use_record(v, v->o.key_record, v->key_record_len, local, r);
-	if (!v->o.dns) {
+	if (o->key_record)
+		return use_record(o, o->key_record, key_record_len, local, r);
+	if (!o->dns) {
 		set_result(r, DKIM_TEMPERROR, "no resolver for the key lookup");
 		return NULL;
 	}
-	snprintf(name, sizeof(name), "%s._domainkey.%s", sig->selector, sig->domain);
+	snprintf(name, sizeof(name), "%s._domainkey.%s", selector, domain);
 	memset(&dr, 0, sizeof(dr));
-	if (dns_lookup(v->o.dns, name, DNS_TXT, &dr) < 0) {
+	if (dns_lookup(o->dns, name, DNS_TXT, &dr) < 0) {
 		set_result(r, DKIM_TEMPERROR, "key lookup failed");
 		return NULL;
 	}
@@ -281,10 +281,31 @@ static struct dkim_key *get_key(struct dkim_verifier *v, const struct dkim_sig *
 	} else {
 		/* Several records at one name: take the first that parses. */
 		for (size_t i = 0; i < dr.count && !k; i++)
-			k = use_record(v, dr.records[i].text, dr.records[i].len, local, r);
+			k = use_record(o, dr.records[i].text, dr.records[i].len, local, r);
 	}
 	dns_result_free(&dr);
 	return k;
+}
+
+struct dkim_key *dkim_key_lookup(const struct dkim_verify_opts *o, const char *selector, const char *domain,
+				 struct dkim_key *local, struct dkim_result *r)
+{
+	return get_key(o, o->key_record ? strlen(o->key_record) : 0, selector, domain, local, r);
+}
+
+int dkim_key_usable(const struct dkim_key *key, enum dkim_algo algo, struct dkim_result *r)
+{
+	if (key->revoked)
+		set_result(r, DKIM_PERMERROR, "key revoked");
+	else if (key->algo != algo)
+		set_result(r, DKIM_PERMERROR, "key type does not match a=");
+	else if (!key->sha256_ok)
+		set_result(r, DKIM_PERMERROR, "key h= does not allow sha256");
+	else if (!key->email_ok)
+		set_result(r, DKIM_PERMERROR, "key s= does not allow email");
+	else
+		return 0;
+	return -1;
 }
 
 static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_result *r)
@@ -308,25 +329,11 @@ static void check_one(struct dkim_verifier *v, struct sig_state *s, struct dkim_
 		return;
 	}
 	/* The key comes before the hashes: its t=y changes what a failure means. */
-	if (!(key = get_key(v, sig, &local, r)))
+	if (!(key = get_key(&v->o, v->key_record_len, sig->selector, sig->domain, &local, r)))
 		return;
 	r->testing = key->testing;
-	if (key->revoked) {
-		set_result(r, DKIM_PERMERROR, "key revoked");
+	if (dkim_key_usable(key, sig->algo, r) < 0)
 		goto out;
-	}
-	if (key->algo != sig->algo) {
-		set_result(r, DKIM_PERMERROR, "key type does not match a=");
-		goto out;
-	}
-	if (!key->sha256_ok) {
-		set_result(r, DKIM_PERMERROR, "key h= does not allow sha256");
-		goto out;
-	}
-	if (!key->email_ok) {
-		set_result(r, DKIM_PERMERROR, "key s= does not allow email");
-		goto out;
-	}
 	if (key->strict) {
 		const char *at = strrchr(sig->identity, '@');
 		if (!at || strcasecmp(at + 1, sig->domain) != 0) {

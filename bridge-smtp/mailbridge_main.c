@@ -151,6 +151,8 @@ static int serve(struct smtp_config *cfg, struct spool *sp)
 		.idle_timeout_s = cfg->idle_timeout_s,
 		.session_timeout_s = cfg->session_timeout_s,
 		.max_sessions = cfg->max_sessions,
+		.client_limits = cfg->client_limits,
+		.sender_policy = &cfg->sender_policy,
 		.tls = tls,
 		.auth = hs ? &checker : NULL,
 		.spool = sp,

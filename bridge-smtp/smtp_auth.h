@@ -23,6 +23,9 @@ enum smtp_auth_result {
 	SMTP_AUTH_OK = 0,
 	SMTP_AUTH_BAD = 1,      /* wrong user or password: 535 5.7.8 */
 	SMTP_AUTH_TEMPFAIL = 2, /* checker unreachable or broken: 454 4.7.0 */
+	/* Never from a checker: the server's verdict after too many failures
+	 * from the client's address (421 4.7.0, the session ends). */
+	SMTP_AUTH_LOCKOUT = 3,
 };
 
 struct smtp_auth_checker {

@@ -130,6 +130,138 @@ static int get_limits(json_t *root, struct smtp_config *cfg, char *err, size_t e
 	return 0;
 }
 
+static int get_client_limits(json_t *root, struct smtp_config *cfg, char *err, size_t errlen)
+{
+	static const char *const known[] = { "max_connections", "max_connection_rate", "connection_rate_window",
+					     "max_auth_failures", "auth_failure_window", "auth_block_time",
+					     "table_size", "exempt", NULL };
+	static const long long lo[7] = { 0, 0, 1, 0, 1, 1, 8 };
+	static const long long hi[7] = { 1000000, 1000000, 86400, 1000000, 604800, 604800, 1 << 24 };
+	struct smtp_ip_limits_config *c = &cfg->client_limits;
+	long long v[7] = { c->max_conns, c->max_conn_rate, c->conn_rate_window_s, c->max_auth_failures,
+			   c->auth_window_s, c->auth_block_s, (long long)c->table_size };
+	json_t *o = json_object_get(root, "client_limits");
+	if (!o || json_is_null(o))
+		return 0;
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "config: 'client_limits' must be a mapping");
+		return -1;
+	}
+	if (check_keys(o, "client_limits", known, err, errlen) < 0)
+		return -1;
+	for (int i = 0; i < 7; i++)
+		if (get_uint(o, known[i], lo[i], hi[i], &v[i], err, errlen) < 0)
+			return -1;
+	c->max_conns = (unsigned)v[0];
+	c->max_conn_rate = (unsigned)v[1];
+	c->conn_rate_window_s = (unsigned)v[2];
+	c->max_auth_failures = (unsigned)v[3];
+	c->auth_window_s = (unsigned)v[4];
+	c->auth_block_s = (unsigned)v[5];
+	c->table_size = (size_t)v[6];
+	json_t *ex = json_object_get(o, "exempt");
+	if (!ex || json_is_null(ex))
+		return 0;
+	if (!json_is_array(ex)) {
+		snprintf(err, errlen, "config: client_limits.exempt must be a list of addresses or networks");
+		return -1;
+	}
+	struct smtp_ip_net *nets = calloc(json_array_size(ex) + 1, sizeof(*nets));
+	if (!nets) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	c->exempt = nets;
+	size_t i;
+	json_t *e;
+	json_array_foreach(ex, i, e) {
+		if (!json_is_string(e) || smtp_ip_net_parse(json_string_value(e), &nets[i]) < 0) {
+			snprintf(err, errlen, "config: client_limits.exempt entry %zu is not an address or network", i);
+			return -1;
+		}
+		c->n_exempt++;
+	}
+	return 0;
+}
+
+static int get_bool(json_t *obj, const char *key, bool *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v)) {
+		snprintf(err, errlen, "config: '%s' must be true or false", key);
+		return -1;
+	}
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int get_grant(const char *identity, json_t *list, struct smtp_sender_grant *g, char *err, size_t errlen)
+{
+	if (!*identity || !json_is_array(list)) {
+		snprintf(err, errlen, "config: sender_addresses maps a user ID to a list of addresses");
+		return -1;
+	}
+	if (!(g->identity = strdup(identity)) || !(g->addrs = calloc(json_array_size(list) + 1, sizeof(char *)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	size_t i;
+	json_t *a;
+	json_array_foreach(list, i, a) {
+		const char *t = json_string_value(a);
+		const char *at = t ? strrchr(t, '@') : NULL;
+		if (!at || !at[1] || strlen(t) > 256) {
+			snprintf(err, errlen, "config: sender_addresses of %s: '%s' is not an address or @domain",
+				 identity, t ? t : "?");
+			return -1;
+		}
+		if (!(g->addrs[i] = strdup(t))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		g->n_addrs++;
+	}
+	return 0;
+}
+
+static int get_submission_policy(json_t *root, struct smtp_config *cfg, char *err, size_t errlen)
+{
+	static const char *const known[] = { "sender_check", "from_header_check", "sender_addresses", NULL };
+	struct smtp_sender_policy *p = &cfg->sender_policy;
+	json_t *o = json_object_get(root, "submission_policy");
+	if (!o || json_is_null(o))
+		return 0;
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "config: 'submission_policy' must be a mapping");
+		return -1;
+	}
+	if (check_keys(o, "submission_policy", known, err, errlen) < 0 ||
+	    get_bool(o, "sender_check", &p->check_envelope, err, errlen) < 0 ||
+	    get_bool(o, "from_header_check", &p->check_header, err, errlen) < 0)
+		return -1;
+	json_t *map = json_object_get(o, "sender_addresses");
+	if (!map || json_is_null(map))
+		return 0;
+	if (!json_is_object(map)) {
+		snprintf(err, errlen, "config: sender_addresses maps a user ID to a list of addresses");
+		return -1;
+	}
+	if (!(p->grants = calloc(json_object_size(map) + 1, sizeof(*p->grants)))) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	const char *key;
+	json_t *list;
+	json_object_foreach(map, key, list) {
+		/* Counted first: a half-filled grant is still freed. */
+		if (get_grant(key, list, &p->grants[p->n_grants++], err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int parse_tree(json_t *root, struct smtp_config *cfg, char *err, size_t errlen)
 {
 	if (!json_is_object(root)) {
@@ -170,6 +302,8 @@ static int parse_tree(json_t *root, struct smtp_config *cfg, char *err, size_t e
 		}
 		cfg->n_local_domains++;
 	}
+	cfg->sender_policy.local_domains = (const char *const *)cfg->local_domains;
+	cfg->sender_policy.n_local_domains = cfg->n_local_domains;
 	static const char *const lknown[] = { "mx", "submission", NULL };
 	json_t *ls = json_object_get(root, "listeners");
 	if (!json_is_object(ls)) {
@@ -196,6 +330,8 @@ static int parse_tree(json_t *root, struct smtp_config *cfg, char *err, size_t e
 		    get_string(tls, "key", &cfg->tls_key, true, err, errlen) < 0)
 			return -1;
 	}
+	if (get_client_limits(root, cfg, err, errlen) < 0 || get_submission_policy(root, cfg, err, errlen) < 0)
+		return -1;
 	return get_limits(root, cfg, err, errlen);
 }
 
@@ -207,6 +343,8 @@ static void set_defaults(struct smtp_config *cfg)
 	cfg->session_timeout_s = 1800;
 	cfg->max_sessions = 1000;
 	cfg->auth_timeout_s = 10;
+	smtp_ip_limits_default(&cfg->client_limits);
+	smtp_sender_policy_default(&cfg->sender_policy);
 }
 
 int smtp_config_parse(const char *yaml, size_t len, struct smtp_config *cfg, char *err, size_t errlen)
@@ -248,6 +386,8 @@ void smtp_config_free(struct smtp_config *cfg)
 	free(cfg->spool_dir);
 	free(cfg->homeserver_url);
 	free(cfg->log_level);
+	free((void *)cfg->client_limits.exempt);
+	smtp_sender_policy_free(&cfg->sender_policy);
 	set_defaults(cfg);
 }
 
@@ -282,5 +422,22 @@ const char *smtp_config_example(void)
 	       "  idle_timeout: 300\n"
 	       "  session_timeout: 1800\n"
 	       "  max_sessions: 1000\n"
-	       "  auth_timeout: 10\n";
+	       "  auth_timeout: 10\n"
+	       "# Per client address (IPv4, or IPv6 /64); 0 turns a limit off.\n"
+	       "client_limits:\n"
+	       "  max_connections: 10\n"
+	       "  max_connection_rate: 60\n"
+	       "  connection_rate_window: 60\n"
+	       "  max_auth_failures: 5\n"
+	       "  auth_failure_window: 600\n"
+	       "  auth_block_time: 600\n"
+	       "  table_size: 4096\n"
+	       "  exempt: []\n"
+	       "# Submission: users send only as localpart@<local domain> (their\n"
+	       "# Matrix localpart) and the addresses listed here.\n"
+	       "submission_policy:\n"
+	       "  sender_check: true\n"
+	       "  from_header_check: true\n"
+	       "  sender_addresses:\n"
+	       "    \"@alice:example.org\": [alice.smith@example.org]\n";
 }

@@ -22,6 +22,7 @@
 #include <openssl/err.h>
 
 #include "common/buf.h"
+#include "common/crypto.h"
 #include "common/log.h"
 
 #define MAX_LISTENERS 8
@@ -48,6 +49,9 @@ struct conn {
 	struct smtp_sink sink;
 	struct spool_writer *writer; /* message being received, if any */
 	char peer[INET6_ADDRSTRLEN + 8];
+	struct smtp_ip_key ipkey;
+	bool ip_known;      /* ipkey is set (an IPv4 or IPv6 peer) */
+	bool ip_counted;    /* counted as open in srv->iplim */
 	char tls_desc[96];
 	double started, last_active;
 	bool closing;       /* send remaining output, then close */
@@ -104,6 +108,15 @@ struct smtp_server {
 	uint64_t next_id;
 	unsigned jobs_running;
 	bool stopping;
+	struct smtp_ip_limits *iplim;
+	/* Refused connections are logged as one line a second at most, so
+	 * a flood cannot fill the disk with log lines. */
+	struct {
+		unsigned n;
+		uint64_t since;
+		char last_peer[INET6_ADDRSTRLEN + 8];
+		const char *last_what;
+	} refused;
 };
 
 /* epoll data: small integers name the special fds, pointers name conns. */
@@ -116,6 +129,13 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static void wipe(void *p, size_t n)
@@ -160,6 +180,12 @@ struct smtp_server *smtp_server_new(const struct smtp_server_config *cfg)
 	srv->cfg = cfg;
 	srv->stopfd = srv->jobpipe[0] = srv->jobpipe[1] = -1;
 	srv->next_id = 1;
+	uint8_t key[16];
+	if (scop_random_bytes(key, sizeof(key)) < 0 ||
+	    !(srv->iplim = smtp_ip_limits_new(&cfg->client_limits, key))) {
+		free(srv);
+		return NULL;
+	}
 	srv->epfd = epoll_create1(EPOLL_CLOEXEC);
 	srv->stopfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (srv->epfd < 0 || srv->stopfd < 0 || pipe2(srv->jobpipe, O_CLOEXEC) < 0)
@@ -194,6 +220,8 @@ static void conn_free(struct smtp_server *srv, struct conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	srv->n_conns--;
+	if (c->ip_counted)
+		smtp_ip_limits_disconnect(srv->iplim, &c->ipkey, now_ms());
 	if (c->ssl)
 		SSL_free(c->ssl);
 	if (c->fd >= 0)
@@ -220,6 +248,7 @@ void smtp_server_free(struct smtp_server *srv)
 		close(srv->jobpipe[0]);
 	if (srv->jobpipe[1] >= 0)
 		close(srv->jobpipe[1]);
+	smtp_ip_limits_free(srv->iplim);
 	free(srv);
 }
 
@@ -267,6 +296,7 @@ int smtp_server_listen(struct smtp_server *srv, const char *address, int port, e
 	l->scfg.limits = cfg->limits;
 	l->scfg.tls_available = cfg->tls != NULL;
 	l->scfg.auth_available = role == SMTP_ROLE_SUBMISSION && cfg->auth != NULL;
+	l->scfg.sender_policy = role == SMTP_ROLE_SUBMISSION ? cfg->sender_policy : NULL;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_LISTENER + srv->n_listeners };
 	if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		snprintf(err, errlen, "epoll_ctl: %s", strerror(errno));
@@ -312,6 +342,62 @@ static int sink_begin(void *ctx, const struct smtp_envelope *e);
 static int sink_write(void *ctx, const void *data, size_t len);
 static void sink_abort(void *ctx);
 
+/* Refuses a connection before its greeting: one line, then close. */
+static void refuse(int fd, const char *line)
+{
+	ssize_t w = write(fd, line, strlen(line));
+	(void)w;
+	close(fd);
+}
+
+static void log_refused(struct smtp_server *srv)
+{
+	if (srv->refused.n == 1)
+		log_info("refused a connection from %s: %s", srv->refused.last_peer, srv->refused.last_what);
+	else if (srv->refused.n > 1)
+		log_info("refused %u connections over per-address limits; the last from %s: %s", srv->refused.n,
+			 srv->refused.last_peer, srv->refused.last_what);
+	srv->refused.n = 0;
+}
+
+/* The per-address limits; false when the connection was refused. */
+static bool admit(struct smtp_server *srv, const struct listener *l, int fd, const struct sockaddr_storage *ss,
+		  const struct smtp_ip_key *key, bool *counted)
+{
+	*counted = false;
+	if (!key)
+		return true; /* not an IP peer: nothing to count */
+	uint64_t t = now_ms();
+	const char *why, *what;
+	/* A brute-forcer is kept from even starting TLS for its next try. */
+	if (l->role == SMTP_ROLE_SUBMISSION && smtp_ip_limits_auth_blocked(srv->iplim, key, t)) {
+		why = "421 4.7.0 Too many failed authentication attempts from your address, try again later\r\n";
+		what = "AUTH blocked";
+	} else {
+		switch (smtp_ip_limits_connect(srv->iplim, key, t)) {
+		case SMTP_IP_OK:
+			*counted = true;
+			return true;
+		case SMTP_IP_TOO_MANY_CONNS:
+			why = "421 4.7.0 Too many connections from your address, try again later\r\n";
+			what = "too many connections";
+			break;
+		default:
+			why = "421 4.7.0 Too many connections from your address in a short time, try again later\r\n";
+			what = "connection rate";
+			break;
+		}
+	}
+	if (srv->refused.n++ == 0)
+		srv->refused.since = t;
+	peer_name(ss, srv->refused.last_peer, sizeof(srv->refused.last_peer));
+	srv->refused.last_what = what;
+	if (t - srv->refused.since >= 1000)
+		log_refused(srv);
+	refuse(fd, why);
+	return false;
+}
+
 static void do_accept(struct smtp_server *srv, struct listener *l)
 {
 	for (;;) {
@@ -333,18 +419,24 @@ static void do_accept(struct smtp_server *srv, struct listener *l)
 			return;
 		}
 		if (srv->n_conns >= srv->cfg->max_sessions) {
-			static const char busy[] = "421 4.3.2 Too many connections, try again later\r\n";
-			ssize_t w = write(fd, busy, sizeof(busy) - 1);
-			(void)w;
-			close(fd);
+			refuse(fd, "421 4.3.2 Too many connections, try again later\r\n");
 			continue;
 		}
+		struct smtp_ip_key key;
+		bool known = smtp_ip_key_from((const struct sockaddr *)&ss, &key) == 0, counted;
+		if (!admit(srv, l, fd, &ss, known ? &key : NULL, &counted))
+			continue;
 		struct conn *c = calloc(1, sizeof(*c));
 		if (!c || !(c->s = smtp_session_new(&l->scfg))) {
+			if (counted)
+				smtp_ip_limits_disconnect(srv->iplim, &key, now_ms());
 			free(c);
 			close(fd);
 			continue;
 		}
+		c->ipkey = key;
+		c->ip_counted = counted;
+		c->ip_known = known;
 		c->id = srv->next_id++;
 		c->srv = srv;
 		c->sink = (struct smtp_sink){ sink_begin, sink_write, sink_abort, c };
@@ -357,6 +449,8 @@ static void do_accept(struct smtp_server *srv, struct listener *l)
 		c->events = EPOLLIN | EPOLLOUT;
 		struct epoll_event ev = { .events = c->events, .data.ptr = c };
 		if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			if (counted)
+				smtp_ip_limits_disconnect(srv->iplim, &key, now_ms());
 			smtp_session_free(c->s);
 			free(c);
 			close(fd);
@@ -452,6 +546,11 @@ static int start_job(struct smtp_server *srv, struct job *job)
 
 static void start_auth(struct smtp_server *srv, struct conn *c)
 {
+	if (c->ip_known && smtp_ip_limits_auth_blocked(srv->iplim, &c->ipkey, now_ms())) {
+		log_info("AUTH refused for %s: too many failures from there", c->peer);
+		smtp_session_auth_done(c->s, SMTP_AUTH_LOCKOUT, NULL);
+		return;
+	}
 	struct job *job = srv->cfg->auth ? calloc(1, sizeof(*job)) : NULL;
 	if (!job) {
 		smtp_session_auth_done(c->s, SMTP_AUTH_TEMPFAIL, NULL);
@@ -485,8 +584,16 @@ static void finish_auth(struct smtp_server *srv, struct job *job)
 	log_info("AUTH %s for %s from %s",
 		 job->result == SMTP_AUTH_OK ? "ok" : job->result == SMTP_AUTH_BAD ? "failed" : "tempfail",
 		 shown, c->peer);
-	smtp_session_auth_done(c->s, job->result, job->identity);
-	(void)srv;
+	enum smtp_auth_result r = job->result;
+	if (r == SMTP_AUTH_BAD && c->ip_known) {
+		uint64_t t = now_ms();
+		if (smtp_ip_limits_auth_failed(srv->iplim, &c->ipkey, t))
+			log_warn("too many failed AUTH attempts from %s: no AUTH from there for %u s", c->peer,
+				 srv->cfg->client_limits.auth_block_s);
+		if (smtp_ip_limits_auth_blocked(srv->iplim, &c->ipkey, t))
+			r = SMTP_AUTH_LOCKOUT;
+	}
+	smtp_session_auth_done(c->s, r, job->identity);
 }
 
 static void finish_store(struct smtp_server *srv, struct job *job)
@@ -801,6 +908,7 @@ static void collect_jobs(struct smtp_server *srv)
 static void check_timeouts(struct smtp_server *srv)
 {
 	double t = now_s();
+	log_refused(srv);
 	for (size_t i = 0; i < srv->n_listeners; i++) {
 		struct listener *l = &srv->listeners[i];
 		if (l->paused) {

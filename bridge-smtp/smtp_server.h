@@ -10,6 +10,11 @@
  * round trip to the homeserver) and committing a message (fsync, rename,
  * fsync of the directory), after which the session sends its 250.
  *
+ * Per client address (smtp_limits_ip.h, one table over all listeners):
+ * connections past client_limits get 421 4.7.0 before the greeting, and
+ * after too many failed AUTHs an address gets 421 4.7.0 on its next AUTH
+ * and on connecting to a submission listener, until its block ends.
+ *
  * Contract: the config and everything it points to (spool, SSL_CTX,
  * checker, domain list) must outlive the server.  Functions return 0 or
  * -1 (with a message in err where there is one).  smtp_server_stop() is
@@ -23,6 +28,8 @@
 #include <openssl/ssl.h>
 
 #include "bridge-smtp/smtp_auth.h"
+#include "bridge-smtp/smtp_limits_ip.h"
+#include "bridge-smtp/smtp_sender.h"
 #include "bridge-smtp/smtp_session.h"
 #include "bridge-smtp/spool.h"
 
@@ -34,6 +41,10 @@ struct smtp_server_config {
 	unsigned idle_timeout_s;    /* no input for this long: 421 */
 	unsigned session_timeout_s; /* whole session: 421 */
 	unsigned max_sessions;      /* more connections get 421 at once */
+	/* Per client address, over all listeners (all zero: no limits). */
+	struct smtp_ip_limits_config client_limits;
+	/* Submission sender checks; NULL: none. */
+	const struct smtp_sender_policy *sender_policy;
 	SSL_CTX *tls;               /* NULL: no STARTTLS */
 	const struct smtp_auth_checker *auth; /* NULL: no AUTH */
 	struct spool *spool;

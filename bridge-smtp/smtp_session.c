@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bridge-smtp/smtp_fromhdr.h"
 #include "common/base64.h"
 #include "common/buf.h"
 
@@ -69,6 +70,8 @@ struct smtp_session {
 	struct smtp_envelope env;
 	const struct smtp_sink *sink;
 	bool sink_open;       /* begin() succeeded, content not yet handed over */
+	bool check_from;      /* the From: header of this message is checked */
+	struct smtp_fromhdr fromhdr;
 };
 
 void smtp_limits_default(struct smtp_limits *l)
@@ -260,6 +263,44 @@ static void do_ehlo(struct smtp_session *s, const struct smtp_cmd *c)
 	reply(s, "250 ENHANCEDSTATUSCODES");
 }
 
+static const struct smtp_sender_policy *submission_policy(const struct smtp_session *s)
+{
+	if (s->cfg->role != SMTP_ROLE_SUBMISSION || !s->authed)
+		return NULL;
+	return s->cfg->sender_policy;
+}
+
+/* text for a reply line when it is plain printable ASCII, else "". */
+static const char *printable(const char *text)
+{
+	for (const char *p = text; *p; p++)
+		if (*p <= 32 || *p >= 127)
+			return "";
+	return text;
+}
+
+/* Submission: MAIL FROM must be an address the user owns; the reply is
+ * Postfix's for reject_sender_login_mismatch (RFC 5321 553 "mailbox name
+ * not allowed", RFC 3463 5.7.1 "delivery not authorized").  A bounce
+ * address <> has no business on the submission port. */
+static bool sender_allowed(struct smtp_session *s, const struct smtp_cmd *c)
+{
+	const struct smtp_sender_policy *p = submission_policy(s);
+	if (!p || !p->check_envelope)
+		return true;
+	if (c->null_path || !c->addr[0]) {
+		reply(s, "553 5.7.1 Sender address rejected: null sender not allowed on submission");
+		return false;
+	}
+	if (!smtp_sender_owns(p, s->identity, c->addr)) {
+		const char *addr = printable(c->addr), *who = printable(s->identity);
+		replyf(s, "553 5.7.1 %s%s%sSender address rejected: not owned by user%s%s", *addr ? "<" : "", addr,
+		       *addr ? ">: " : "", *who ? " " : "", who);
+		return false;
+	}
+	return true;
+}
+
 static void do_mail(struct smtp_session *s, const struct smtp_cmd *c)
 {
 	if (!s->helo[0]) {
@@ -292,6 +333,8 @@ static void do_mail(struct smtp_session *s, const struct smtp_cmd *c)
 		reply(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 		return;
 	}
+	if (!sender_allowed(s, c))
+		return;
 	s->mail_from = strdup(c->addr);
 	if (!s->mail_from) {
 		reply(s, "452 4.3.1 Insufficient system storage");
@@ -369,6 +412,10 @@ static void start_message(struct smtp_session *s)
 	buf_init(&s->msg, s->cfg->limits.max_message_size);
 	s->msg_size = 0;
 	s->msg_error = NULL;
+	const struct smtp_sender_policy *p = submission_policy(s);
+	s->check_from = p && p->check_header;
+	if (s->check_from)
+		smtp_fromhdr_init(&s->fromhdr);
 	if (s->sink) {
 		fill_envelope(s);
 		if (s->sink->begin(s->sink->ctx, &s->env) < 0)
@@ -646,9 +693,37 @@ static void msg_append(struct smtp_session *s, const char *p, size_t n)
 		msg_fail(s, "552 5.3.4 Message size exceeds fixed maximum message size");
 		return;
 	}
+	if (s->check_from)
+		smtp_fromhdr_feed(&s->fromhdr, p, n);
 	int rc = s->sink ? s->sink->write(s->sink->ctx, p, n) : buf_append(&s->msg, p, n);
 	if (rc < 0)
 		msg_fail(s, E_STORAGE);
+}
+
+/* Submission: every address in the From: field (RFC 5322 3.6.2) must be
+ * the user's.  A message without From: passes (the envelope sender was
+ * checked); one with several From fields, or one the reader cannot
+ * parse, is refused rather than guessed at.  NULL when it may pass. */
+static const char *from_header_error(struct smtp_session *s)
+{
+	const struct smtp_fromhdr *h = &s->fromhdr;
+	if (!s->check_from || h->n_from == 0)
+		return NULL;
+	if (h->n_from > 1)
+		return "550 5.7.1 Message has more than one From: header field";
+	if (h->overflow)
+		return "550 5.7.1 From: header field too long";
+	char addr[SMTP_PATH_MAX + 1];
+	size_t pos = 0;
+	int rc, n = 0;
+	while ((rc = smtp_fromhdr_next(h->value, h->len, &pos, addr, sizeof(addr))) == 1) {
+		n++;
+		if (!smtp_sender_owns(s->cfg->sender_policy, s->identity, addr))
+			return "550 5.7.1 From: header address rejected: not owned by user";
+	}
+	if (rc < 0 || n == 0)
+		return "550 5.7.1 From: header field cannot be parsed";
+	return NULL;
 }
 
 #define E_BARE "550 5.6.0 Message contains bare CR or LF (RFC 5321 2.3.8)"
@@ -656,6 +731,9 @@ static void msg_append(struct smtp_session *s, const char *p, size_t n)
 
 static enum smtp_event finish_message(struct smtp_session *s)
 {
+	const char *from_err = s->msg_error ? NULL : from_header_error(s);
+	if (from_err)
+		msg_fail(s, from_err);
 	if (s->msg_error) {
 		reply(s, s->msg_error);
 		txn_reset(s);
@@ -914,6 +992,9 @@ void smtp_session_auth_done(struct smtp_session *s, enum smtp_auth_result r, con
 		break;
 	case SMTP_AUTH_TEMPFAIL:
 		reply(s, "454 4.7.0 Temporary authentication failure");
+		break;
+	case SMTP_AUTH_LOCKOUT:
+		close_with(s, "421 4.7.0 Too many failed authentication attempts,");
 		break;
 	}
 }

@@ -29,6 +29,13 @@
  * line, so "\n.\n", "\n.\r\n" and "\r.\r\n" smuggle nothing.  Input read
  * after STARTTLS but before the handshake is discarded (CVE-2011-0411).
  *
+ * Submission sender policy (cfg->sender_policy, smtp_sender.h): once
+ * authenticated, MAIL FROM must be an address the user owns (else 553
+ * 5.7.1; the null sender too), and every From: header address of the
+ * message must be as well (read while the content streams in; checked
+ * at its end, 550 5.7.1, the message then never reaches SMTP_EV_MESSAGE).
+ * An SMTP_AUTH_LOCKOUT answer to SMTP_EV_AUTH ends the session with 421.
+ *
  * Memory: the session owns its buffers; strings from the accessors live
  * until the next step()/free().  The config (and the strings it points to)
  * must outlive the session.  Functions returning int give 0 or -1.
@@ -41,6 +48,7 @@
 
 #include "bridge-smtp/smtp_auth.h"
 #include "bridge-smtp/smtp_cmd.h"
+#include "bridge-smtp/smtp_sender.h"
 
 enum smtp_role {
 	SMTP_ROLE_MX = 0,         /* mail for local domains only, no AUTH */
@@ -68,6 +76,9 @@ struct smtp_session_config {
 	struct smtp_limits limits;
 	bool tls_available;  /* offer STARTTLS */
 	bool auth_available; /* a password checker exists (submission) */
+	/* Submission only: which senders an authenticated user may use
+	 * (MAIL FROM, From: header); NULL checks nothing. */
+	const struct smtp_sender_policy *sender_policy;
 };
 
 enum smtp_event {

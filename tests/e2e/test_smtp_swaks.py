@@ -437,6 +437,10 @@ password_hashing: {time_cost: 1, memory_kib: 256, parallelism: 1}
             rc, out = swaks("--port", str(mb_port), "-tls", "--auth", "LOGIN", "--auth-user", "carol",
                             "--auth-password", "wrong", "--from", "carol@test.local", "--to", "x@far.example")
             assert rc != 0 and "535 5.7.8" in out, out
+            # The sender check maps @carol:test.local to carol@<local domain> only.
+            rc, out = swaks("--port", str(mb_port), "-tls", "--auth", "PLAIN", "--auth-user", "carol",
+                            "--auth-password", "carol pass", "--from", "dave@test.local", "--to", "x@far.example")
+            assert rc != 0 and "553 5.7.1 <dave@test.local>: Sender address rejected: not owned by user @carol:test.local" in out, out
             q = os.listdir(os.path.join(d, "spool", "queue"))
             with open(os.path.join(d, "spool", "queue", q[0]), "rb") as f:
                 assert b"auth: @carol:test.local\n" in f.read()

@@ -60,6 +60,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg.limits.max_line = 512;
 	cfg.tls_available = true;
 	cfg.auth_available = true;
+	/* Submission sessions check senders (MAIL FROM and the From:
+	 * header) as the daemon does; a user "a..." owns a...@example.org. */
+	struct smtp_sender_policy policy;
+	smtp_sender_policy_default(&policy);
+	policy.local_domains = domains;
+	policy.n_local_domains = 1;
+	cfg.sender_policy = &policy;
 	size_t piece = (size_t)(data[0] & 0x3f) + 1;
 	int use_sink = data[0] & 0x40;
 	struct fsink fs = { 0, 0 };
@@ -83,7 +90,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				smtp_session_tls_started(s);
 			} else if (ev == SMTP_EV_AUTH) {
 				const char *u = smtp_session_auth_user(s);
-				smtp_session_auth_done(s, u[0] == 'a' ? SMTP_AUTH_OK : SMTP_AUTH_BAD, NULL);
+				enum smtp_auth_result r = u[0] == 'a'   ? SMTP_AUTH_OK
+							  : u[0] == 'l' ? SMTP_AUTH_LOCKOUT
+									: SMTP_AUTH_BAD;
+				smtp_session_auth_done(s, r, NULL);
 			} else if (ev == SMTP_EV_MESSAGE) {
 				const struct smtp_envelope *e = smtp_session_envelope(s);
 				if (!e || e->n_rcpts == 0 || (use_sink && (!fs.open || fs.len != e->len)))

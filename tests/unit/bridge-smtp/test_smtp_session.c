@@ -77,7 +77,9 @@ static void h_run(struct harness *h)
 			bool ok = strcmp(smtp_session_auth_user(h->s), "alice") == 0 &&
 				  strcmp(smtp_session_auth_password(h->s), "s3cret") == 0;
 			bool temp = strcmp(smtp_session_auth_user(h->s), "down") == 0;
-			smtp_session_auth_done(h->s, ok ? SMTP_AUTH_OK : temp ? SMTP_AUTH_TEMPFAIL : SMTP_AUTH_BAD,
+			bool lock = strcmp(smtp_session_auth_user(h->s), "locked") == 0;
+			smtp_session_auth_done(h->s, ok ? SMTP_AUTH_OK : temp ? SMTP_AUTH_TEMPFAIL
+								     : lock ? SMTP_AUTH_LOCKOUT : SMTP_AUTH_BAD,
 					       ok ? "@alice:example.org" : NULL);
 		} else if (ev == SMTP_EV_MESSAGE) {
 			const struct smtp_envelope *e = smtp_session_envelope(h->s);
@@ -555,6 +557,129 @@ static void test_sink_streams(void **state)
 	buf_free(&ts.data);
 }
 
+/* A submission session authenticated as @alice:example.org. */
+static void h_authed(struct harness *h, const struct smtp_sender_policy *p, bool use_tls)
+{
+	h_init(h, SMTP_ROLE_SUBMISSION, use_tls);
+	h->cfg.sender_policy = p;
+	h_start(h);
+	h_say(h, "EHLO c\r\nSTARTTLS\r\n");
+	h_say(h, "EHLO c\r\nAUTH PLAIN AGFsaWNlAHMzY3JldA==\r\n");
+	assert_true(has_line(h, "235 2.7.0"));
+	buf_reset(&h->out);
+}
+
+static void sender_policy(struct smtp_sender_policy *p)
+{
+	smtp_sender_policy_default(p);
+	p->local_domains = domains;
+	p->n_local_domains = 2;
+}
+
+static void test_sender_envelope(void **state)
+{
+	struct harness h;
+	struct smtp_sender_policy p;
+	(void)state;
+	sender_policy(&p);
+	h_authed(&h, &p, true);
+	h_say(&h, "MAIL FROM:<bob@example.org>\r\n");
+	assert_true(has_line(&h, "553 5.7.1 <bob@example.org>: Sender address rejected: not owned by user @alice:example.org\r\n"));
+	h_say(&h, "MAIL FROM:<alice@far.example>\r\nMAIL FROM:<>\r\n");
+	assert_true(has_line(&h, "553 5.7.1 Sender address rejected: null sender not allowed on submission\r\n"));
+	h_say(&h, "RCPT TO:<x@far.example>\r\n");
+	expect_codes(&h, "553 553 553 503 ");
+	/* A non-ASCII address is not echoed in the reply. */
+	buf_reset(&h.out);
+	h_say(&h, "MAIL FROM:<j\xc3\xb6rg@example.org> SMTPUTF8\r\n");
+	assert_string_equal(h.out.data, "553 5.7.1 Sender address rejected: not owned by user @alice:example.org\r\n");
+	buf_reset(&h.out);
+	h_say(&h, "MAIL FROM:<Alice@Example.NET>\r\nRCPT TO:<x@far.example>\r\nDATA\r\n"
+		  "From: Alice <alice@example.org>\r\nSubject: hi\r\n\r\nbody\r\n.\r\n");
+	expect_codes(&h, "250 250 354 250 ");
+	assert_int_equal(h.n_messages, 1);
+	h_free(&h);
+
+	/* The MX role never applies the submission policy. */
+	h_init(&h, SMTP_ROLE_MX, false);
+	h.cfg.sender_policy = &p;
+	h_start(&h);
+	h_say(&h, "EHLO c\r\nMAIL FROM:<>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\n"
+		  "From: someone@example.org\r\n\r\nx\r\n.\r\n");
+	expect_codes(&h, "220 250 250 250 354 250 ");
+	h_free(&h);
+
+	/* Switched off. */
+	p.check_envelope = false;
+	p.check_header = false;
+	h_authed(&h, &p, true);
+	h_say(&h, "MAIL FROM:<>\r\nRCPT TO:<x@far.example>\r\nDATA\r\nFrom: bob@example.org\r\n\r\nx\r\n.\r\n");
+	expect_codes(&h, "250 250 354 250 ");
+	h_free(&h);
+}
+
+static void test_sender_from_header(void **state)
+{
+	struct harness h;
+	struct smtp_sender_policy p;
+	(void)state;
+	sender_policy(&p);
+	p.check_envelope = false; /* the header check stands on its own */
+	h_authed(&h, &p, true);
+	static const struct {
+		const char *head;
+		const char *reply;
+	} cases[] = {
+		{ "From: Mallory <bob@example.org>\r\n", "550 5.7.1 From: header address rejected: not owned by user" },
+		{ "From: alice@example.org, bob@example.org\r\n", "550 5.7.1 From: header address rejected" },
+		{ "From: alice@example.org\r\nFrom: alice@example.org\r\n", "550 5.7.1 Message has more than one From:" },
+		{ "From: alice@example.org <bob@example.org>\r\n", "550 5.7.1 From: header field cannot be parsed" },
+		{ "From: undisclosed:;\r\n", "550 5.7.1 From: header field cannot be parsed" },
+		{ "From:\r\n", "550 5.7.1 From: header field cannot be parsed" },
+		{ "Subject: x\r\nfrom:\r\n \"Alice\" (me)\r\n\t<alice@example.org>\r\n", "250 2.0.0 Ok" },
+		{ "Subject: no from at all\r\n", "250 2.0.0 Ok" },
+		{ "From: =?utf-8?q?A?= <\"alice\"@EXAMPLE.org>, alice@example.net\r\n", "250 2.0.0 Ok" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		buf_reset(&h.out);
+		h_say(&h, "MAIL FROM:<bob@example.org>\r\nRCPT TO:<x@far.example>\r\nDATA\r\n");
+		h_say(&h, cases[i].head);
+		/* A From: in the body is no header. */
+		h_say(&h, "\r\nFrom: bob@example.org\r\n.\r\n");
+		if (!has_line(&h, cases[i].reply))
+			fail_msg("case %zu: wanted '%s', got:\n%s", i, cases[i].reply, h.out.data);
+	}
+	assert_int_equal(h.n_messages, 3);
+	/* BDAT: the header may be split anywhere across chunks. */
+	buf_reset(&h.out);
+	h_say(&h, "MAIL FROM:<x@example.org>\r\nRCPT TO:<y@far.example>\r\n"
+		  "BDAT 8\r\nFrom: bo"
+		  "BDAT 20 LAST\r\nb@example.org\r\n\r\nx\r\n");
+	expect_codes(&h, "250 250 250 550 ");
+	assert_int_equal(h.n_messages, 3);
+	buf_reset(&h.out);
+	h_say(&h, "MAIL FROM:<x@example.org>\r\nRCPT TO:<y@far.example>\r\n"
+		  "BDAT 9\r\nFrom: ali"
+		  "BDAT 21 LAST\r\nce@example.org\r\n\r\nx\r\n");
+	expect_codes(&h, "250 250 250 250 ");
+	assert_int_equal(h.n_messages, 4);
+	h_free(&h);
+}
+
+static void test_auth_lockout(void **state)
+{
+	struct harness h;
+	(void)state;
+	h_init(&h, SMTP_ROLE_SUBMISSION, true);
+	h_start(&h);
+	h_say(&h, "EHLO c\r\nSTARTTLS\r\n");
+	h_say(&h, "EHLO c\r\nAUTH PLAIN AGxvY2tlZAB4\r\nNOOP\r\n"); /* \0locked\0x */
+	assert_true(has_line(&h, "421 4.7.0 Too many failed authentication attempts, mx.example.org closing connection\r\n"));
+	assert_true(h.closed);
+	assert_false(has_line(&h, "250 2.0.0 OK"));
+	h_free(&h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -574,6 +699,9 @@ int main(void)
 		cmocka_unit_test(test_store_failure),
 		cmocka_unit_test(test_smtputf8_rcpt),
 		cmocka_unit_test(test_sink_streams),
+		cmocka_unit_test(test_sender_envelope),
+		cmocka_unit_test(test_sender_from_header),
+		cmocka_unit_test(test_auth_lockout),
 	};
 	return cmocka_run_group_tests_name("smtp_session", tests, NULL, NULL);
 }
