@@ -1,7 +1,6 @@
 /* Bundled aggregations.  See aggregations.h. */
 #include "homeserver/aggregations.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,14 +104,6 @@ static int add_child(struct rooms *rooms, struct vis_set *vs, json_t *parent,
 		if (!json_is_array(chunk)) {
 			if (!(chunk = json_array()) || json_object_set_new(ref, "chunk", chunk) < 0)
 				return -1;
-			/* The first row is the oldest kept: /relations pages on
-			 * from there to the ones left out. */
-			if (c->count > RELSEARCH_BUNDLE_REFS) {
-				char tok[32];
-				snprintf(tok, sizeof(tok), "r%lld", (long long)c->ev.stream_pos);
-				if (json_object_set_new(ref, "next_batch", json_string(tok)) < 0)
-					return -1;
-			}
 		}
 		return json_array_append_new(chunk, json_pack("{s:s}", "event_id",
 							      c->ev.event_id));

@@ -7,14 +7,7 @@
  *   m.replace    the newest valid replacement, as a client event (the
  *                original's content is left alone: clients apply
  *                m.new_content)
- *   m.reference  {chunk: [{event_id}, ...]}: the RELSEARCH_BUNDLE_REFS (5)
- *                newest, oldest first, and when there are more,
- *                next_batch: a token for GET /relations/{parent}/m.reference
- *                (dir=b) that lists the ones left out.  The spec says
- *                "all the events"; Synapse 1.67 capped at 5 newest with
- *                next_batch too, later Synapse lists all.  A bound keeps
- *                one event with thousands of references from weighing on
- *                every response that shows it.
+ *   m.reference  {chunk: [{event_id}, ...]}
  *
  * All events of one call get their aggregations from one batched store
  * query (relsearch_bundle), plus one more for the latest thread events,

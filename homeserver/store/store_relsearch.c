@@ -341,8 +341,8 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
 /* ---- bundled aggregations ---------------------------------------------
  * One statement for every parent of a response: the children of each
  * (parent, rel_type), numbered newest first with their count and whether
- * the user took part, keeping the RELSEARCH_BUNDLE_REFS newest references
- * but only the newest thread reply and the newest valid replacement (the spec's rules: same sender,
+ * the user took part, keeping every reference but only the newest thread
+ * reply and the newest valid replacement (the spec's rules: same sender,
  * same type, neither a state event, the original not itself a
  * replacement, and m.new_content unless encrypted).  Replacements are
  * ordered by origin_server_ts then event ID (bytewise, whatever the
@@ -354,9 +354,6 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
  * Reactions, often most of the children, are skipped before their JSON is
  * read: the spec gives m.reaction only the m.annotation relation, which
  * does not bundle. */
-#define STR_(x) #x
-#define STR(x) STR_(x)
-#define REFS_MAX STR(RELSEARCH_BUNDLE_REFS)
 #define BUNDLE_SQL(TARGET, TYPE, PTYPE, IN_PARENTS, NEW_CONTENT_IS_OBJECT, NOT_EQ, BYTES)    \
 	"WITH k AS MATERIALIZED (SELECT " TARGET " AS parent, " TYPE " AS rel, e.event_id,"   \
 	" e.room_id, e.sender, e.type, e.state_key, e.origin_server_ts AS ts,"                \
@@ -378,8 +375,7 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
 	" AND p.state_key IS NULL AND k.nc = 1 AND " PTYPE " " NOT_EQ " 'm.replace'))) c"     \
 	" WINDOW w AS (PARTITION BY c.parent, c.rel)) x"                                       \
 	" JOIN events e ON e.event_id = x.event_id" LIVE_JOIN                                  \
-	" WHERE x.rn <= CASE WHEN x.rel = 'm.reference' THEN " REFS_MAX " ELSE 1 END"            \
-	" ORDER BY x.parent, x.rel, e.stream_pos"
+	" WHERE x.rel = 'm.reference' OR x.rn = 1 ORDER BY x.parent, x.rel, e.stream_pos"
 
 static const char *const bundle_sql[2] = {
 	BUNDLE_SQL(SQ_REL_TARGET, SQ_REL_TYPE,

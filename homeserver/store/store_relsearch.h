@@ -79,10 +79,8 @@ enum store_rc relsearch_search(struct relsearch *rs, const char *user, const cha
  * JSON array of event IDs), ordered by parent then rel_type.  Per parent,
  * at most one m.thread row (the latest reply, with count and whether user
  * sent the root or a reply), at most one m.replace row (the newest valid
- * replacement), and the RELSEARCH_BUNDLE_REFS newest m.reference rows
- * (listed oldest first; count is all of them; their ev has only event_id,
- * room_id and stream_pos).  Free with relsearch_children_free(). */
-#define RELSEARCH_BUNDLE_REFS 5
+ * replacement), and every m.reference (oldest first; their ev has only
+ * event_id, room_id and stream_pos).  Free with relsearch_children_free(). */
 struct relsearch_child {
 	char *parent;
 	char *rel_type;        /* m.thread, m.replace or m.reference */
