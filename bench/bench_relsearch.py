@@ -4,11 +4,13 @@ fresh PostgreSQL database with BENCH_PG_DSN=<conninfo>), fills one room
 with BENCH_MESSAGES (default 3000) messages, a quarter of them reactions
 or thread replies to 20 roots, and measures sequential requests/s and mean
 latency of GET /relations, GET /threads and POST /search (rank and recent)
-over one keep-alive HTTP/1.1 connection.  Then GET /messages (limit 30)
+over one keep-alive HTTP/1.1 connection, and scopd's CPU time per
+request.  Then GET /messages (limit 30)
 in a room where every event is a thread root (with a reply and an edit:
 bundles), a reply or an edit, against a room of plain messages (nothing to
-bundle).  Run it with an older BUILDDIR to compare with a scopd that did
-not bundle.  Prints figures; exits 0."""
+bundle), BENCH_ROUNDS (default 1) times each.  BENCH_MESSAGES=0 skips
+the first part.  Run it with an older BUILDDIR to compare with a scopd
+that did not bundle.  Prints figures; exits 0."""
 import http.client
 import json
 import os
@@ -73,23 +75,32 @@ def main():
                 roots.append(ev)
         print("# filled %d events in %.1f s" % (MESSAGES, time.time() - t0))
 
+        def server_cpu():
+            # scopd's user+system CPU seconds: steadier than wall time on
+            # a shared machine, and free of this client's own cost.
+            f = open("/proc/%d/stat" % srv.proc.p.pid).read().rsplit(")", 1)[1].split()
+            return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
         def bench(label, method, path_fn, body=None, n=300):
-            t = time.time()
+            t, c = time.time(), server_cpu()
             for i in range(n):
                 call(method, path_fn(i), body)
-            dt = time.time() - t
-            print("%-44s %8.0f req/s  %6.2f ms" % (label, n / dt, dt / n * 1000))
+            dt, dc = time.time() - t, server_cpu() - c
+            print("%-44s %8.0f req/s  %6.2f ms  (server CPU %.2f ms)"
+                  % (label, n / dt, dt / n * 1000, dc / n * 1000))
 
-        bench("GET /relations (limit 20)", "GET", lambda i: V1 + "/rooms/%s/relations/%s?limit=20"
-              % (q, urllib.parse.quote(roots[i % len(roots)], safe="")))
-        bench("GET /relations/m.thread (limit 5)", "GET",
-              lambda i: V1 + "/rooms/%s/relations/%s/m.thread?limit=5"
-              % (q, urllib.parse.quote(roots[i % len(roots)], safe="")))
-        bench("GET /threads (limit 10)", "GET", lambda i: V1 + "/rooms/%s/threads?limit=10" % q)
-        for order in ("rank", "recent"):
-            bench("POST /search 2 words, order %s (limit 10)" % order, "POST", lambda i: C + "/search",
-                  {"search_categories": {"room_events": {"search_term": "alpha delta",
-                                                         "order_by": order}}})
+        if roots:  # (BENCH_MESSAGES=0: only the /messages part)
+            bench("GET /relations (limit 20)", "GET", lambda i: V1 + "/rooms/%s/relations/%s?limit=20"
+                  % (q, urllib.parse.quote(roots[i % len(roots)], safe="")))
+            bench("GET /relations/m.thread (limit 5)", "GET",
+                  lambda i: V1 + "/rooms/%s/relations/%s/m.thread?limit=5"
+                  % (q, urllib.parse.quote(roots[i % len(roots)], safe="")))
+            bench("GET /threads (limit 10)", "GET", lambda i: V1 + "/rooms/%s/threads?limit=10" % q)
+            for order in ("rank", "recent"):
+                bench("POST /search 2 words, order %s (limit 10)" % order, "POST",
+                      lambda i: C + "/search",
+                      {"search_categories": {"room_events": {"search_term": "alpha delta",
+                                                             "order_by": order}}})
 
         def room_of(kind, n=300):
             rid2 = call("POST", C + "/createRoom", {})["room_id"]
@@ -108,12 +119,16 @@ def main():
                     last = ev
             return q2
 
+        rooms = {}
         for kind in ("plain", "bundled"):
-            q2 = room_of(kind)
-            j = call("GET", C + "/rooms/%s/messages?dir=b&limit=30" % q2)
-            nb = sum(1 for e in j["chunk"] if "m.relations" in e.get("unsigned", {}))
-            bench("GET /messages limit 30, %s (%d bundles)" % (kind, nb), "GET",
-                  lambda i, q2=q2: C + "/rooms/%s/messages?dir=b&limit=30" % q2)
+            rooms[kind] = room_of(kind)
+        # BENCH_ROUNDS alternates the two, to compare them under the same load.
+        for _ in range(int(os.environ.get("BENCH_ROUNDS", "1"))):
+            for kind, q2 in rooms.items():
+                j = call("GET", C + "/rooms/%s/messages?dir=b&limit=30" % q2)
+                nb = sum(1 for e in j["chunk"] if "m.relations" in e.get("unsigned", {}))
+                bench("GET /messages limit 30, %s (%d bundles)" % (kind, nb), "GET",
+                      lambda i, q2=q2: C + "/rooms/%s/messages?dir=b&limit=30" % q2)
         conn.close()
     finally:
         srv.stop()

@@ -14,11 +14,14 @@ struct vis_set {
 	struct vis_entry {
 		const char *room_id; /* borrowed from the child event */
 		struct room_vis *vis;
+		int borrowed;        /* the caller's: not freed here */
 	} *v;
 };
 
-static int visible(struct vis_set *vs, struct rooms *rooms, const struct room_event *e,
-		   const char *viewer)
+/* The child as a client event for viewer, or NULL when they may not see
+ * it. */
+static json_t *visible(struct vis_set *vs, struct rooms *rooms, const struct room_event *e,
+		       const char *viewer, const char *device)
 {
 	struct vis_entry *ent = NULL;
 	for (size_t i = 0; i < vs->n; i++)
@@ -29,21 +32,23 @@ static int visible(struct vis_set *vs, struct rooms *rooms, const struct room_ev
 			size_t cap = vs->cap ? vs->cap * 2 : 4;
 			struct vis_entry *nv = realloc(vs->v, cap * sizeof(*nv));
 			if (!nv)
-				return 0;
+				return NULL;
 			vs->v = nv;
 			vs->cap = cap;
 		}
 		ent = &vs->v[vs->n++];
 		ent->room_id = e->room_id;
 		ent->vis = rooms_vis_new(rooms, e->room_id, viewer);
+		ent->borrowed = 0;
 	}
-	return ent->vis && rooms_vis_allows(ent->vis, e);
+	return rooms_vis_client_event(ent->vis, e, device);
 }
 
 static void vis_set_free(struct vis_set *vs)
 {
 	for (size_t i = 0; i < vs->n; i++)
-		rooms_vis_free(vs->v[i].vis);
+		if (!vs->v[i].borrowed)
+			rooms_vis_free(vs->v[i].vis);
 	free(vs->v);
 }
 
@@ -65,11 +70,27 @@ static json_t *relations_of(json_t *ev)
 	return uns ? sub_object(uns, "m.relations") : NULL;
 }
 
+/* The child as a client event: a copy of shown (the same event among
+ * those being bundled, so already visible to the viewer and rendered for
+ * them) without its own bundle, which is cheaper than parsing it again;
+ * else read and checked. */
+static json_t *child_event(struct rooms *rooms, struct vis_set *vs, const json_t *shown,
+			   const struct relsearch_child *c, const char *viewer, const char *device)
+{
+	json_t *ce;
+	if (!shown)
+		return c->ev.json ? visible(vs, rooms, &c->ev, viewer, device) : NULL;
+	if ((ce = json_deep_copy(shown)))
+		json_object_del(json_object_get(ce, "unsigned"), "m.relations");
+	return ce;
+}
+
 /* Adds one child's contribution to its parent; latest collects the latest
- * thread events for a second round (NULL: this is that round). */
+ * thread events for a second round (NULL: this is that round).  shown: the
+ * child among the events being bundled, or NULL. */
 static int add_child(struct rooms *rooms, struct vis_set *vs, json_t *parent,
-		     const struct relsearch_child *c, const char *viewer, const char *device,
-		     json_t *latest)
+		     const struct relsearch_child *c, const json_t *shown, const char *viewer,
+		     const char *device, json_t *latest)
 {
 	json_t *rels = relations_of(parent), *ce = NULL, *o;
 
@@ -87,8 +108,7 @@ static int add_child(struct rooms *rooms, struct vis_set *vs, json_t *parent,
 		return json_array_append_new(chunk, json_pack("{s:s}", "event_id",
 							      c->ev.event_id));
 	}
-	if (c->ev.json && visible(vs, rooms, &c->ev, viewer))
-		ce = rooms_client_event(rooms, &c->ev, viewer, device);
+	ce = child_event(rooms, vs, shown, c, viewer, device);
 	if (strcmp(c->rel_type, "m.replace") == 0)
 		return ce ? json_object_set_new(rels, "m.replace", ce) : 0;
 	/* m.thread: the summary stands even when the latest reply is hidden. */
@@ -105,12 +125,13 @@ static int add_child(struct rooms *rooms, struct vis_set *vs, json_t *parent,
 	return json_object_set_new(rels, "m.thread", o);
 }
 
-static int bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, const char *viewer,
-		  const char *device, int second)
+/* vs is shared by both rounds: a checker caches what it read of the
+ * room's state. */
+static int bundle(struct relsearch *rs, struct rooms *rooms, struct vis_set *vs, json_t *events,
+		  const char *viewer, const char *device, int second)
 {
 	json_t *byid = json_object(), *ids = json_array(), *latest = NULL, *ev;
 	struct relsearch_child *ch = NULL;
-	struct vis_set vs = { 0, 0, NULL };
 	size_t i, n = 0;
 	char *ids_json = NULL;
 	int rc = -1;
@@ -145,22 +166,41 @@ static int bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, con
 	rc = 0;
 	for (i = 0; i < n; i++) {
 		json_t *same = json_object_get(byid, ch[i].parent), *parent;
+		const json_t *shown = json_array_get(json_object_get(byid, ch[i].ev.event_id), 0);
 		size_t j;
 		json_array_foreach(same, j, parent)
-			if (add_child(rooms, &vs, parent, &ch[i], viewer, device, latest) < 0)
+			if (add_child(rooms, vs, parent, &ch[i], shown, viewer, device, latest) < 0)
 				rc = -1;
 	}
 	/* The latest thread events get their own edits (not their threads:
 	 * threads do not nest). */
-	if (latest && json_array_size(latest) && bundle(rs, rooms, latest, viewer, device, 1) < 0)
+	if (latest && json_array_size(latest) &&
+	    bundle(rs, rooms, vs, latest, viewer, device, 1) < 0)
 		rc = -1;
 out:
 	relsearch_children_free(ch, n);
-	vis_set_free(&vs);
 	free(ids_json);
 	json_decref(latest);
 	json_decref(ids);
 	json_decref(byid);
+	return rc;
+}
+
+/* The first round, with its checkers (seeded with the caller's for
+ * room_id, when given). */
+static int bundle_all(struct relsearch *rs, struct rooms *rooms, struct room_vis *vis,
+		      const char *room_id, json_t *events, const char *viewer, const char *device)
+{
+	struct vis_entry seed = { room_id, vis, 1 };
+	struct vis_set vs = { 0, 0, NULL };
+	int rc;
+
+	if (vis && room_id && (vs.v = malloc(sizeof(*vs.v)))) {
+		vs.v[0] = seed;
+		vs.n = vs.cap = 1;
+	}
+	rc = bundle(rs, rooms, &vs, events, viewer, device, 0);
+	vis_set_free(&vs);
 	return rc;
 }
 
@@ -169,7 +209,16 @@ int aggr_bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, const
 {
 	if (!rs || !rooms || !json_is_array(events) || !viewer)
 		return 0;
-	return bundle(rs, rooms, events, viewer, viewer_device, 0);
+	return bundle_all(rs, rooms, NULL, NULL, events, viewer, viewer_device);
+}
+
+int aggr_bundle_room(struct relsearch *rs, struct rooms *rooms, struct room_vis *vis,
+		     const char *room_id, json_t *events, const char *viewer,
+		     const char *viewer_device)
+{
+	if (!rs || !rooms || !json_is_array(events) || !viewer)
+		return 0;
+	return bundle_all(rs, rooms, vis, room_id, events, viewer, viewer_device);
 }
 
 int aggr_bundle_context(struct relsearch *rs, struct rooms *rooms, json_t *before,
@@ -187,7 +236,7 @@ int aggr_bundle_context(struct relsearch *rs, struct rooms *rooms, json_t *befor
 	if ((!before || json_array_extend(all, before) == 0) &&
 	    (!json_is_object(event) || json_array_append(all, event) == 0) &&
 	    (!after || json_array_extend(all, after) == 0))
-		rc = bundle(rs, rooms, all, viewer, viewer_device, 0);
+		rc = bundle_all(rs, rooms, NULL, NULL, all, viewer, viewer_device);
 	json_decref(all);
 	return rc;
 }
@@ -219,7 +268,7 @@ int aggr_bundle_sync(struct relsearch *rs, struct rooms *rooms, json_t *sync,
 				goto out;
 		}
 	}
-	rc = bundle(rs, rooms, all, viewer, viewer_device, 0);
+	rc = bundle_all(rs, rooms, NULL, NULL, all, viewer, viewer_device);
 out:
 	json_decref(all);
 	return rc;

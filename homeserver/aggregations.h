@@ -15,7 +15,10 @@
  * event the viewer may not see (history visibility) is left out.
  *
  * Contract: thread-safe (rs and rooms are).  events is modified in place;
- * entries that are not event objects with an event_id are skipped.  With
+ * entries that are not event objects with an event_id are skipped.  They
+ * must be client events rendered for viewer (so visible to them): a child
+ * that is also among them is bundled as a copy instead of being read,
+ * checked and rendered again.  With
  * rs or rooms NULL it does nothing.  Returns 0, or -1 when the store or
  * memory failed, in which case events are returned without (or with only
  * some) aggregations: callers answer anyway, as a missing bundle is not
@@ -32,6 +35,13 @@ struct rooms;
 /* events: a JSON array of client events. */
 int aggr_bundle(struct relsearch *rs, struct rooms *rooms, json_t *events, const char *viewer,
 		const char *viewer_device);
+/* The same, reusing the caller's history-visibility checker for viewer in
+ * room_id (it caches the room's state reads): children in that room are
+ * checked with it.  vis stays the caller's; it may be NULL. */
+struct room_vis;
+int aggr_bundle_room(struct relsearch *rs, struct rooms *rooms, struct room_vis *vis,
+		     const char *room_id, json_t *events, const char *viewer,
+		     const char *viewer_device);
 /* The same for one client event. */
 int aggr_bundle_one(struct relsearch *rs, struct rooms *rooms, json_t *event,
 		    const char *viewer, const char *viewer_device);

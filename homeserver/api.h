@@ -80,6 +80,13 @@ int api_req_string(struct api_req *r, json_t *obj, const char *key, const char *
 int api_opt_bool(struct api_req *r, json_t *obj, const char *key, int dflt, int *out);
 int api_opt_object(struct api_req *r, json_t *obj, const char *key, json_t **out);
 
+/* The ?limit= query parameter of a paginated endpoint: absent → dflt;
+ * else a decimal integer >= 0 (query.h: Synapse's parse_integer rule),
+ * capped at max.  0 is a valid limit (no items; the endpoint decides which
+ * token comes with the empty page).  Empty, non-numeric, badly
+ * percent-encoded or negative answers 400 M_INVALID_PARAM and returns -1. */
+int api_query_limit(struct api_req *r, long dflt, long max, long *out);
+
 /* Endpoint groups (one file each). */
 extern const struct api_route api_versions_routes[];
 extern const size_t api_versions_nroutes;

@@ -237,13 +237,17 @@ static void put_actions(struct api_req *r)
 	edit(r, E_ACTIONS);
 }
 
+#define NOTIFS_LIMIT_DEFAULT 20
+#define NOTIFS_LIMIT_MAX 100
+
 /* GET /notifications: computed on read from the rules (push_counts.h);
  * tokens are "n<stream position>". */
 static void notifications(struct api_req *r)
 {
-	char *from = http_query(r->http, "from"), *limit_s = http_query(r->http, "limit");
+	char *from = http_query(r->http, "from");
 	char *only = http_query(r->http, "only"), *end;
-	long long before = 0, limit = 20;
+	long long before = 0;
+	long limit;
 	int64_t next = 0;
 	json_t *list;
 
@@ -251,13 +255,10 @@ static void notifications(struct api_req *r)
 		api_error(r, 400, "M_INVALID_PARAM", "Bad from token");
 		goto out;
 	}
-	if (limit_s && ((limit = strtoll(limit_s, &end, 10)) < 1 || *end)) {
-		api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
+	/* limit=0 gives an empty list and no next_token. */
+	if (api_query_limit(r, NOTIFS_LIMIT_DEFAULT, NOTIFS_LIMIT_MAX, &limit) < 0)
 		goto out;
-	}
-	if (limit > 100)
-		limit = 100;
-	if (!r->hs->rooms) {
+	if (!r->hs->rooms || limit == 0) {
 		api_reply(r, 200, json_pack("{s:[]}", "notifications"));
 		goto out;
 	}
@@ -276,7 +277,6 @@ static void notifications(struct api_req *r)
 	}
 out:
 	free(from);
-	free(limit_s);
 	free(only);
 }
 

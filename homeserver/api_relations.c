@@ -45,12 +45,11 @@ static int parse_token(const char *s, int64_t *pos)
 static int read_paging(struct api_req *r, int64_t *from, int64_t *to, long *limit, char *dir)
 {
 	char *from_s = http_query(r->http, "from"), *to_s = http_query(r->http, "to");
-	char *dir_s = http_query(r->http, "dir"), *limit_s = http_query(r->http, "limit");
+	char *dir_s = http_query(r->http, "dir");
 	int rc = -1;
 
 	*from = -1;
 	*to = -1;
-	*limit = REL_LIMIT_DEFAULT;
 	*dir = 'b';
 	if (dir_s && strcmp(dir_s, "b") != 0 && strcmp(dir_s, "f") != 0) {
 		api_error(r, 400, "M_INVALID_PARAM", "dir must be b or f");
@@ -58,18 +57,8 @@ static int read_paging(struct api_req *r, int64_t *from, int64_t *to, long *limi
 	}
 	if (dir_s)
 		*dir = dir_s[0];
-	if (limit_s) {
-		char *end;
-		*limit = strtol(limit_s, &end, 10);
-		if (!*limit_s || *end || *limit < 0) {
-			api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
-			goto out;
-		}
-		if (*limit == 0)
-			*limit = REL_LIMIT_DEFAULT;
-		if (*limit > REL_LIMIT_MAX)
-			*limit = REL_LIMIT_MAX;
-	}
+	if (api_query_limit(r, REL_LIMIT_DEFAULT, REL_LIMIT_MAX, limit) < 0)
+		goto out;
 	if ((from_s && parse_token(from_s, from) < 0) || (to_s && parse_token(to_s, to) < 0)) {
 		api_error(r, 400, "M_INVALID_PARAM", "Bad pagination token");
 		goto out;
@@ -79,7 +68,6 @@ out:
 	free(from_s);
 	free(to_s);
 	free(dir_s);
-	free(limit_s);
 	return rc;
 }
 
@@ -92,8 +80,8 @@ static json_t *visible_event(struct api_req *r, struct room_vis *vis, const char
 	json_t *ce = NULL;
 	if (room_store_event_get(rooms_store(r->hs->rooms), event_id, &e) != STORE_OK)
 		return NULL;
-	if (strcmp(e.room_id, room_id) == 0 && rooms_vis_allows(vis, &e))
-		ce = rooms_client_event(r->hs->rooms, &e, r->who.user_id, r->who.device_id);
+	if (strcmp(e.room_id, room_id) == 0)
+		ce = rooms_vis_client_event(vis, &e, r->who.device_id);
 	room_event_clear(&e);
 	return ce;
 }
@@ -127,7 +115,9 @@ static void relations(struct api_req *r)
 		api_error(r, 404, "M_NOT_FOUND", "Event not found");
 		goto out;
 	}
-	if (relsearch_relations(rs, room_id, parent, rel_type, ev_type, dir, from, (int)limit,
+	/* limit=0: an empty chunk, as asked (the store wants limit > 0). */
+	if (limit > 0 &&
+	    relsearch_relations(rs, room_id, parent, rel_type, ev_type, dir, from, (int)limit,
 				&h, &n) != STORE_OK) {
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
 		goto out;
@@ -143,9 +133,9 @@ static void relations(struct api_req *r)
 		if ((ce = visible_event(r, vis, room_id, h[i].event_id)))
 			json_array_append_new(chunk, ce);
 	}
-	aggr_bundle(rs, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
+	aggr_bundle_room(rs, r->hs->rooms, vis, room_id, chunk, r->who.user_id, r->who.device_id);
 	body = json_pack("{s:O}", "chunk", chunk);
-	if (body && stop == n && n == (size_t)limit) {
+	if (body && stop == n && n && n == (size_t)limit) {
 		snprintf(tok, sizeof(tok), "r%lld", (long long)h[n - 1].pos);
 		json_object_set_new(body, "next_batch", json_string(tok));
 	}
@@ -168,13 +158,12 @@ static void threads(struct api_req *r)
 {
 	const char *room_id = api_param(r, 0);
 	char *include = http_query(r->http, "include"), *from_s = http_query(r->http, "from");
-	char *limit_s = http_query(r->http, "limit");
 	struct relsearch *rs = NULL;
 	struct room_vis *vis = NULL;
 	struct relsearch_hit *h = NULL;
 	size_t n = 0;
 	int64_t from = -1;
-	long limit = REL_LIMIT_DEFAULT;
+	long limit;
 	char tok[32];
 	json_t *chunk = NULL, *body;
 
@@ -192,24 +181,15 @@ static void threads(struct api_req *r)
 		api_error(r, 400, "M_INVALID_PARAM", "Bad pagination token");
 		goto out;
 	}
-	if (limit_s) {
-		char *end;
-		limit = strtol(limit_s, &end, 10);
-		if (!*limit_s || *end || limit < 0) {
-			api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
-			goto out;
-		}
-		if (limit == 0)
-			limit = REL_LIMIT_DEFAULT;
-		if (limit > REL_LIMIT_MAX)
-			limit = REL_LIMIT_MAX;
-	}
+	if (api_query_limit(r, REL_LIMIT_DEFAULT, REL_LIMIT_MAX, &limit) < 0)
+		goto out;
 	if (!(rs = api_relsearch(r)))
 		goto out;
 	if (!(vis = rooms_vis_new(r->hs->rooms, room_id, r->who.user_id)) ||
-	    relsearch_threads(rs, room_id, r->who.user_id,
-			      include && strcmp(include, "participated") == 0, from, (int)limit,
-			      &h, &n) != STORE_OK) {
+	    (limit > 0 &&
+	     relsearch_threads(rs, room_id, r->who.user_id,
+			       include && strcmp(include, "participated") == 0, from, (int)limit,
+			       &h, &n) != STORE_OK)) {
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
 		goto out;
 	}
@@ -221,9 +201,9 @@ static void threads(struct api_req *r)
 		json_array_append_new(chunk, ce);
 	}
 	/* The summaries (m.thread) come with the bundles. */
-	aggr_bundle(rs, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
+	aggr_bundle_room(rs, r->hs->rooms, vis, room_id, chunk, r->who.user_id, r->who.device_id);
 	body = json_pack("{s:O}", "chunk", chunk);
-	if (body && n == (size_t)limit) {
+	if (body && n && n == (size_t)limit) {
 		snprintf(tok, sizeof(tok), "r%lld", (long long)h[n - 1].pos);
 		json_object_set_new(body, "next_batch", json_string(tok));
 	}
@@ -237,7 +217,6 @@ out:
 	rooms_vis_free(vis);
 	free(include);
 	free(from_s);
-	free(limit_s);
 }
 
 #define V (API_AUTH | API_CLIENT_V1)

@@ -14,6 +14,7 @@
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
 
+#define MESSAGES_DEFAULT 10
 #define MESSAGES_MAX 1000
 
 static void room_err(struct api_req *r, enum room_rc rc, const struct room_result *res)
@@ -778,11 +779,10 @@ static void get_event(struct api_req *r)
 static void messages(struct api_req *r)
 {
 	char *from_s = http_query(r->http, "from"), *to_s = http_query(r->http, "to");
-	char *dir_s = http_query(r->http, "dir"), *limit_s = http_query(r->http, "limit");
-	char *filter_s = http_query(r->http, "filter");
+	char *dir_s = http_query(r->http, "dir"), *filter_s = http_query(r->http, "filter");
 	struct room_filter f;
 	int64_t from, to = -1, max = 0, upto;
-	long limit = 10;
+	long limit;
 	char dir = 'b', tok[32];
 	json_t *chunk = NULL;
 	struct room_vis *vis = NULL;
@@ -797,18 +797,9 @@ static void messages(struct api_req *r)
 	}
 	if (dir_s)
 		dir = dir_s[0];
-	if (limit_s) {
-		char *end;
-		limit = strtol(limit_s, &end, 10);
-		if (*end || limit < 0) {
-			api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
-			goto out;
-		}
-		if (limit > MESSAGES_MAX)
-			limit = MESSAGES_MAX;
-		if (limit == 0)
-			limit = 10;
-	}
+	/* limit=0 gives an empty chunk whose end is its start. */
+	if (api_query_limit(r, MESSAGES_DEFAULT, MESSAGES_MAX, &limit) < 0)
+		goto out;
 	if (filter_s && room_filter_parse(&f, filter_s, strlen(filter_s), 0) < 0) {
 		api_error(r, 400, "M_INVALID_PARAM", "Bad filter");
 		goto out;
@@ -856,10 +847,7 @@ static void messages(struct api_req *r)
 					exhausted = 0;
 					break;
 				}
-				json_t *ev = rooms_vis_allows(vis, &evs[i])
-						     ? rooms_client_event(r->hs->rooms, &evs[i],
-									  r->who.user_id, r->who.device_id)
-						     : NULL;
+				json_t *ev = rooms_vis_client_event(vis, &evs[i], r->who.device_id);
 				if (ev && room_filter_match(&f, ev))
 					json_array_append(chunk, ev);
 				json_decref(ev);
@@ -868,7 +856,8 @@ static void messages(struct api_req *r)
 				pos = dir == 'b' ? evs[n - 1].stream_pos - 1 : evs[n - 1].stream_pos;
 			room_event_list_free(evs, n);
 		}
-		aggr_bundle(r->hs->relsearch, r->hs->rooms, chunk, r->who.user_id, r->who.device_id);
+		aggr_bundle_room(r->hs->relsearch, r->hs->rooms, vis, room_id, chunk, r->who.user_id,
+				 r->who.device_id);
 		snprintf(tok, sizeof(tok), "s%lld", (long long)from);
 		json_t *body = json_pack("{s:s,s:O,s:[]}", "start", tok, "chunk", chunk, "state");
 		if (f.lazy_load_members) {
@@ -893,7 +882,6 @@ out:
 	free(from_s);
 	free(to_s);
 	free(dir_s);
-	free(limit_s);
 	free(filter_s);
 }
 
@@ -916,10 +904,7 @@ static json_t *page(struct api_req *r, const char *room_id, char dir, int64_t fr
 	}
 	vis = rooms_vis_new(r->hs->rooms, room_id, r->who.user_id);
 	for (size_t i = 0; i < n; i++) {
-		json_t *ev = vis && rooms_vis_allows(vis, &evs[i])
-				     ? rooms_client_event(r->hs->rooms, &evs[i], r->who.user_id,
-							  r->who.device_id)
-				     : NULL;
+		json_t *ev = rooms_vis_client_event(vis, &evs[i], r->who.device_id);
 		*last = dir == 'b' ? evs[i].stream_pos - 1 : evs[i].stream_pos;
 		if (ev && room_filter_match(f, ev))
 			json_array_append(arr, ev);
@@ -932,12 +917,12 @@ static json_t *page(struct api_req *r, const char *room_id, char dir, int64_t fr
 
 static void context(struct api_req *r)
 {
-	char *limit_s = http_query(r->http, "limit"), *filter_s = http_query(r->http, "filter");
+	char *filter_s = http_query(r->http, "filter");
 	struct room_filter f;
 	struct room_event e;
 	json_t *ev = NULL, *before = NULL, *after = NULL, *state = NULL;
 	int64_t upto, b_last, a_last;
-	long limit = 10;
+	long limit;
 	char start[32], end[32];
 	const char *room_id = api_param(r, 0);
 
@@ -945,16 +930,9 @@ static void context(struct api_req *r)
 	room_filter_init(&f);
 	if (!rooms_of(r) || readable_upto(r, room_id, &upto) < 0)
 		goto out;
-	if (limit_s) {
-		char *endp;
-		limit = strtol(limit_s, &endp, 10);
-		if (*endp || limit < 0) {
-			api_error(r, 400, "M_INVALID_PARAM", "Bad limit");
-			goto out;
-		}
-		if (limit > MESSAGES_MAX)
-			limit = MESSAGES_MAX;
-	}
+	/* limit=0 gives the event alone. */
+	if (api_query_limit(r, MESSAGES_DEFAULT, MESSAGES_MAX, &limit) < 0)
+		goto out;
 	if (filter_s && room_filter_parse(&f, filter_s, strlen(filter_s), 0) < 0) {
 		api_error(r, 400, "M_INVALID_PARAM", "Bad filter");
 		goto out;
@@ -1010,7 +988,6 @@ out:
 	json_decref(state);
 	room_event_clear(&e);
 	room_filter_clear(&f);
-	free(limit_s);
 	free(filter_s);
 }
 

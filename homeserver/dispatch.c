@@ -10,6 +10,7 @@
 #include "homeserver/auth.h"
 #include "homeserver/jsonbody.h"
 #include "homeserver/nonce.h"
+#include "homeserver/query.h"
 #include "homeserver/ratelimit.h"
 #include "homeserver/uia.h"
 #include "homeserver/store/store.h"
@@ -70,6 +71,25 @@ void api_ratelimited(struct api_req *r, int64_t retry_after_ms)
 const char *api_param(const struct api_req *r, size_t i)
 {
 	return i < r->match.nparams ? r->match.params[i] : "";
+}
+
+int api_query_limit(struct api_req *r, long dflt, long max, long *out)
+{
+	char *s = http_query(r->http, "limit");
+	enum query_int_rc rc = QUERY_INT_OK;
+
+	if (s)
+		rc = query_uint(s, max, out);
+	else if (http_query_has(r->http, "limit"))
+		rc = QUERY_INT_BAD; /* badly percent-encoded */
+	else
+		*out = dflt > max ? max : dflt;
+	free(s);
+	if (rc == QUERY_INT_NEGATIVE)
+		api_error(r, 400, "M_INVALID_PARAM", "Query parameter limit must not be negative");
+	else if (rc != QUERY_INT_OK)
+		api_error(r, 400, "M_INVALID_PARAM", "Query parameter limit must be an integer");
+	return rc == QUERY_INT_OK ? 0 : -1;
 }
 
 int api_opt_string(struct api_req *r, json_t *obj, const char *key, const char **out)

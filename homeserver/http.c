@@ -95,6 +95,12 @@ char *http_query(struct http_request *rq, const char *name)
 	return percent_decode(v, strlen(v), 1);
 }
 
+int http_query_has(struct http_request *rq, const char *name)
+{
+	return rq->conn &&
+	       MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name) != NULL;
+}
+
 void http_suspend(struct http_request *rq)
 {
 	/* suspended is only ever written by the handler's thread, so the

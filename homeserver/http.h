@@ -87,6 +87,9 @@ const char *http_header(struct http_request *rq, const char *name);
 /* A query parameter, percent-decoded (malloc'd; caller frees), or NULL
  * when absent or badly encoded. */
 char *http_query(struct http_request *rq, const char *name);
+/* Whether the query string has that parameter at all (tells "absent"
+ * from "badly encoded" when http_query() gives NULL). */
+int http_query_has(struct http_request *rq, const char *name);
 
 void http_suspend(struct http_request *rq);
 void http_resume(struct http_request *rq);

@@ -12,7 +12,7 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/nonce.c homeserver/nonce.h \
 	homeserver/http.c homeserver/http.h \
 	homeserver/hs.h homeserver/api.h \
-	homeserver/dispatch.c \
+	homeserver/dispatch.c homeserver/query.c homeserver/query.h \
 	homeserver/jsonbody.c homeserver/jsonbody.h \
 	homeserver/auth.c homeserver/auth.h \
 	homeserver/uia.c homeserver/uia.h \
@@ -24,6 +24,7 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/api_admin.c \
 	homeserver/store/store_rooms.c homeserver/store/store_rooms.h \
 	homeserver/rooms.c homeserver/rooms.h homeserver/rooms_int.h homeserver/rooms_remote.c \
+	homeserver/vis_cache.c homeserver/vis_cache.h \
 	homeserver/filter.c homeserver/filter.h \
 	homeserver/sync.c homeserver/sync.h \
 	homeserver/api_rooms.c homeserver/api_rooms.h \
@@ -57,7 +58,8 @@ UNIT_TESTS += tests/unit/homeserver/test_router tests/unit/homeserver/test_confi
 	tests/unit/homeserver/test_jsonbody tests/unit/homeserver/test_ratelimit \
 	tests/unit/homeserver/test_userid tests/unit/homeserver/test_password \
 	tests/unit/homeserver/test_http tests/unit/homeserver/test_nonce \
-	tests/unit/homeserver/test_uia tests/unit/homeserver/test_auth
+	tests/unit/homeserver/test_uia tests/unit/homeserver/test_auth \
+	tests/unit/homeserver/test_query tests/unit/homeserver/test_vis_cache
 tests_unit_homeserver_test_router_SOURCES = tests/unit/homeserver/test_router.c
 tests_unit_homeserver_test_router_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_router_LDADD = $(HS_TEST_LIBS)
@@ -88,9 +90,16 @@ tests_unit_homeserver_test_uia_LDADD = $(HS_TEST_LIBS)
 tests_unit_homeserver_test_auth_SOURCES = tests/unit/homeserver/test_auth.c
 tests_unit_homeserver_test_auth_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_auth_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_query_SOURCES = tests/unit/homeserver/test_query.c
+tests_unit_homeserver_test_query_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_query_LDADD = $(HS_TEST_LIBS)
+tests_unit_homeserver_test_vis_cache_SOURCES = tests/unit/homeserver/test_vis_cache.c
+tests_unit_homeserver_test_vis_cache_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_vis_cache_LDADD = $(HS_TEST_LIBS)
 
 # Fuzz harnesses for the parsers of untrusted input.
-FUZZ_TARGETS += tests/fuzz/fuzz_hs_router tests/fuzz/fuzz_hs_config tests/fuzz/fuzz_hs_jsonbody
+FUZZ_TARGETS += tests/fuzz/fuzz_hs_router tests/fuzz/fuzz_hs_config tests/fuzz/fuzz_hs_jsonbody \
+	tests/fuzz/fuzz_hs_query
 tests_fuzz_fuzz_hs_router_SOURCES = tests/fuzz/fuzz_hs_router.c
 tests_fuzz_fuzz_hs_router_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_router_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
@@ -100,7 +109,11 @@ tests_fuzz_fuzz_hs_config_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMM
 tests_fuzz_fuzz_hs_jsonbody_SOURCES = tests/fuzz/fuzz_hs_jsonbody.c
 tests_fuzz_fuzz_hs_jsonbody_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_hs_jsonbody_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
-EXTRA_DIST += tests/fuzz/corpus/hs_router tests/fuzz/corpus/hs_config tests/fuzz/corpus/hs_jsonbody
+tests_fuzz_fuzz_hs_query_SOURCES = tests/fuzz/fuzz_hs_query.c
+tests_fuzz_fuzz_hs_query_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_hs_query_LDADD = $(FUZZ_MAIN_LIB) homeserver/libscophs.a $(COMMON_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/hs_router tests/fuzz/corpus/hs_config tests/fuzz/corpus/hs_jsonbody \
+	tests/fuzz/corpus/hs_query
 
 # Load tool for the account endpoints (bench/bench_accounts.sh drives it).
 BENCH_PROGS += bench/bench_http

@@ -782,7 +782,7 @@ json_t *push_counts_notifications(struct push_counts *pc, const char *user_id, i
 			qsort(list, n, sizeof(*list), notif_cmp);
 		for (size_t i = 0; i < n && i < (size_t)limit; i++)
 			json_array_append(out, list[i].item);
-		if (n > (size_t)limit || (n == (size_t)limit && n))
+		if (limit > 0 && n >= (size_t)limit && n)
 			*next = list[(size_t)limit - 1].pos;
 	}
 	for (size_t i = 0; i < n; i++)

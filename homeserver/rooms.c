@@ -16,6 +16,7 @@
 #include "homeserver/events/state_res.h"
 
 #include "homeserver/rooms_int.h"
+#include "homeserver/vis_cache.h"
 
 static int64_t now_ms(void)
 {
@@ -48,6 +49,7 @@ struct rooms *rooms_new(struct room_store *rs, const char *server_name,
 	pthread_mutex_init(&r->xlock, NULL);
 	pthread_mutex_init(&r->plock, NULL);
 	pthread_mutex_init(&r->llock, NULL);
+	r->vis_cache = vis_cache_new(); /* (without it, every request reads) */
 	return r;
 }
 
@@ -94,6 +96,7 @@ void rooms_free(struct rooms *r)
 	json_decref(r->presence);
 	pthread_mutex_destroy(&r->llock);
 	json_decref(r->lazy_sent);
+	vis_cache_free(r->vis_cache);
 	free(r->server_name);
 	free(r);
 }
@@ -1147,10 +1150,13 @@ static const char *const pdu_only[] = {
 	"prev_state", "membership",
 };
 
-json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
-			   const char *viewer, const char *viewer_device)
+/* rooms_client_event() of an event whose JSON the caller parsed already
+ * (ev, stolen; NULL gives NULL), so that checks before it need not parse
+ * it again. */
+static json_t *client_event(struct rooms *r, const struct room_event *e, json_t *ev,
+			    const char *viewer, const char *viewer_device)
 {
-	json_t *ev = json_loads(e->json, JSON_ALLOW_NUL, NULL), *uns;
+	json_t *uns;
 	const struct room_version *rv = NULL;
 
 	if (!ev)
@@ -1192,6 +1198,13 @@ json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
 		}
 	}
 	return ev;
+}
+
+json_t *rooms_client_event(struct rooms *r, const struct room_event *e,
+			   const char *viewer, const char *viewer_device)
+{
+	return client_event(r, e, json_loads(e->json, JSON_ALLOW_NUL, NULL), viewer,
+			    viewer_device);
 }
 
 json_t *rooms_client_state_delta(struct rooms *r, int64_t from, int64_t group,
@@ -1741,8 +1754,8 @@ struct room_vis {
 	size_t n;
 	struct {
 		int64_t group;
-		char hv[24];
-		char membership[16];
+		char hv[VIS_HV_LEN];
+		char membership[VIS_MEMBERSHIP_LEN];
 	} c[VIS_CACHE];
 };
 
@@ -1767,29 +1780,36 @@ void rooms_vis_free(struct room_vis *v)
 	free(v);
 }
 
-/* content.key of the event with that ID, into out. */
-static void content_of(struct rooms *r, const char *event_id, const char *key, char *out,
-		       size_t n)
+/* content.key of the event with that ID, into out (left alone when there
+ * is no such event ID or key).  -1 when the event could not be read. */
+static int content_of(struct rooms *r, const char *event_id, const char *key, char *out,
+		      size_t n)
 {
 	struct room_event e;
 	json_t *ev;
-	if (!event_id || room_store_event_get(r->rs, event_id, &e) != STORE_OK)
-		return;
+	int rc = -1;
+	if (!event_id)
+		return 0;
+	if (room_store_event_get(r->rs, event_id, &e) != STORE_OK)
+		return -1;
 	if ((ev = json_loads(e.json, JSON_ALLOW_NUL, NULL))) {
+		rc = 0;
 		const char *s = json_string_value(json_object_get(json_object_get(ev, "content"), key));
 		if (s)
 			snprintf(out, n, "%s", s);
 		json_decref(ev);
 	}
 	room_event_clear(&e);
+	return rc;
 }
 
-int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
+/* rooms_vis_allows() with the event's JSON parsed (pdu; NULL when it
+ * would not parse). */
+static int vis_allows(struct room_vis *v, const struct room_event *e, const json_t *pdu)
 {
 	size_t i;
 	const char *hv, *mem;
 	char own[16] = "";
-	json_t *ev;
 
 	for (i = 0; i < v->n; i++)
 		if (v->c[i].group == e->state_before)
@@ -1800,26 +1820,31 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 			v->n = 0;
 		i = v->n++;
 		v->c[i].group = e->state_before;
-		snprintf(v->c[i].hv, sizeof(v->c[i].hv), "shared");
-		v->c[i].membership[0] = '\0';
-		if (room_store_state_group(v->r->rs, e->state_before, &map) == STORE_OK) {
-			content_of(v->r, json_string_value(json_object_get(json_object_get(map,
-				   "m.room.history_visibility"), "")), "history_visibility",
-				   v->c[i].hv, sizeof(v->c[i].hv));
-			content_of(v->r, json_string_value(json_object_get(json_object_get(map,
-				   "m.room.member"), v->user)), "membership",
-				   v->c[i].membership, sizeof(v->c[i].membership));
+		if (!vis_cache_get(v->r->vis_cache, e->state_before, v->user, v->c[i].hv,
+				   v->c[i].membership)) {
+			snprintf(v->c[i].hv, sizeof(v->c[i].hv), "shared");
+			v->c[i].membership[0] = '\0';
+			/* Only what was read in full is remembered. */
+			if (room_store_state_group(v->r->rs, e->state_before, &map) == STORE_OK &&
+			    content_of(v->r, json_string_value(json_object_get(json_object_get(map,
+				       "m.room.history_visibility"), "")), "history_visibility",
+				       v->c[i].hv, sizeof(v->c[i].hv)) == 0 &&
+			    content_of(v->r, json_string_value(json_object_get(json_object_get(map,
+				       "m.room.member"), v->user)), "membership",
+				       v->c[i].membership, sizeof(v->c[i].membership)) == 0)
+				vis_cache_put(v->r->vis_cache, e->state_before, v->user, v->c[i].hv,
+					      v->c[i].membership);
+			json_decref(map);
 		}
-		json_decref(map);
 	}
 	hv = v->c[i].hv;
 	mem = v->c[i].membership;
 	/* The user's own member event: */
-	if ((ev = json_loads(e->json, JSON_ALLOW_NUL, NULL))) {
-		const char *t = event_type(ev), *sk = event_state_key(ev), *m = event_membership(ev);
+	if (pdu) {
+		const char *t = event_type(pdu), *sk = event_state_key(pdu);
+		const char *m = event_membership(pdu);
 		if (t && sk && m && strcmp(t, "m.room.member") == 0 && strcmp(sk, v->user) == 0)
 			snprintf(own, sizeof(own), "%s", m);
-		json_decref(ev);
 	}
 	/* ... and they always see their own membership changes (a kick or ban
 	 * must reach them, or the room never leaves their client). */
@@ -1832,6 +1857,27 @@ int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
 	if (strcmp(hv, "invited") == 0 && strcmp(mem, "invite") == 0)
 		return 1;
 	return 0;
+}
+
+int rooms_vis_allows(struct room_vis *v, const struct room_event *e)
+{
+	json_t *pdu = json_loads(e->json, JSON_ALLOW_NUL, NULL);
+	int ok = vis_allows(v, e, pdu);
+	json_decref(pdu);
+	return ok;
+}
+
+json_t *rooms_vis_client_event(struct room_vis *v, const struct room_event *e,
+			       const char *viewer_device)
+{
+	json_t *pdu;
+	if (!v || !(pdu = json_loads(e->json, JSON_ALLOW_NUL, NULL)))
+		return NULL;
+	if (!vis_allows(v, e, pdu)) {
+		json_decref(pdu);
+		return NULL;
+	}
+	return client_event(v->r, e, pdu, v->user, viewer_device);
 }
 
 /* ---- the federation hook ---------------------------------------------- */

@@ -153,6 +153,12 @@ json_t *rooms_summary(struct rooms *r, const char *room_id, const char *viewer);
 struct room_vis;
 struct room_vis *rooms_vis_new(struct rooms *r, const char *room_id, const char *user);
 int rooms_vis_allows(struct room_vis *v, const struct room_event *e);
+/* The client event for the checker's user if they may see e, else NULL
+ * (also for v NULL or on failure): rooms_vis_allows() then
+ * rooms_client_event(), with the event's JSON parsed once for both (the
+ * parse is most of their cost). */
+json_t *rooms_vis_client_event(struct room_vis *v, const struct room_event *e,
+			       const char *viewer_device);
 void rooms_vis_free(struct room_vis *v);
 
 /* ---- the extras stream ----

@@ -84,6 +84,7 @@ struct rooms {
 	json_t *lazy_sent;        /* "user\x1fdevice\x1froom" -> {member: event_id} */
 	rooms_edu_hook_fn edu_hook; /* federation: typing and receipts to send */
 	void *edu_hook_arg;
+	struct vis_cache *vis_cache; /* history visibility per snapshot and user; may be NULL */
 };
 
 /* Bucket of a room ID in the table. */

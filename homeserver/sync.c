@@ -60,9 +60,7 @@ static json_t *timeline(struct hs *hs, const struct sync_params *p, const char *
 	}
 	vis = rooms_vis_new(rooms, room_id, p->user_id);
 	for (size_t i = n; i-- > 0;) {
-		json_t *ev = vis && rooms_vis_allows(vis, &evs[i])
-				     ? rooms_client_event(rooms, &evs[i], p->user_id, p->device_id)
-				     : NULL;
+		json_t *ev = rooms_vis_client_event(vis, &evs[i], p->device_id);
 		if (*first_group < 0) {
 			*first_group = evs[i].state_before;
 			*first_pos = evs[i].stream_pos - 1;

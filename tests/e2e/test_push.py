@@ -413,7 +413,12 @@ def counts_suite(srv, tag):
         assert seen[:20] == [n["event"]["event_id"] for n in ns] and len(seen) > 20, seen
         assert len(set(seen)) == len(seen)
         expect(srv.call("GET", C + "/notifications?from=zzz", None, ta), 400, "M_INVALID_PARAM")
-        expect(srv.call("GET", C + "/notifications?limit=0", None, ta), 400, "M_INVALID_PARAM")
+        for bad in ("", "-1", "abc", "3x", "1.5", "+3", "%zz", "%203"):
+            expect(srv.call("GET", C + "/notifications?limit=" + bad, None, ta), 400, "M_INVALID_PARAM")
+        j0 = expect(srv.call("GET", C + "/notifications?limit=0", None, ta), 200)
+        assert j0 == {"notifications": []}, j0
+        big = expect(srv.call("GET", C + "/notifications?limit=99999999999999999999", None, ta), 200)
+        assert len(big["notifications"]) == min(len(seen), 100), (len(big["notifications"]), len(seen))
         assert all(n["event"]["sender"] == a for n in expect(
             srv.call("GET", C + "/notifications", None, tb), 200)["notifications"])
     return rid, last

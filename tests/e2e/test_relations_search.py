@@ -129,6 +129,19 @@ def suite(srv, tag):
                             % (q(rid), j["next_batch"]), token=ta), 200)
         assert [e["event_id"] for e in j["chunk"]] == [root], j
 
+    @case("?limit= on /relations and /threads: integers >= 0 only; 0 is empty, huge is capped")
+    def _():
+        thr = V1 + "/rooms/%s/threads" % q(rid)
+        for path in (base, thr):
+            for bad in ("", "-1", "-3", "abc", "2x", "1.5", "+3", "%zz", "%202"):
+                expect(srv.call("GET", path + "?limit=" + bad, token=ta), 400, "M_INVALID_PARAM")
+            j = expect(srv.call("GET", path + "?limit=0", token=ta), 200)
+            assert j["chunk"] == [] and "next_batch" not in j, j
+        j = expect(srv.call("GET", base + "?limit=99999999999999999999", token=ta), 200)
+        assert len(j["chunk"]) == len(reacts + [edit] + replies) and "next_batch" not in j, j
+        j = expect(srv.call("GET", thr + "?limit=99999999999999999999", token=ta), 200)
+        assert [e["event_id"] for e in j["chunk"]] == [root2, root] and "next_batch" not in j, j
+
     @case("/threads include=participated")
     def _():
         # bob sent root2 and replied in the first thread: both.

@@ -217,6 +217,29 @@ def raw_suite(srv, tag):
         expect(srv.call("GET", C + "/rooms/%s/messages?dir=x" % rid, None, ta), 400, "M_INVALID_PARAM")
         expect(srv.call("GET", C + "/rooms/%s/messages?from=zz" % rid, None, ta), 400, "M_INVALID_PARAM")
 
+    @case("?limit= on /messages and /context: integers >= 0 only; 0 is empty, huge is capped")
+    def _():
+        ids = [send_msg(srv, ta, rid, "lim%d" % i) for i in range(3)]
+        for path in ("/rooms/%s/messages?dir=b&" % rid, "/rooms/%s/context/%s?" % (rid, ids[1])):
+            for bad in ("", "-1", "-20", "abc", "5x", "1.5", "+3", "%zz", "%205"):
+                expect(srv.call("GET", C + path + "limit=" + bad, None, ta), 400, "M_INVALID_PARAM")
+        m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=0" % rid, None, ta), 200)
+        assert m["chunk"] == [] and m["end"] == m["start"], m
+        m2 = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=1&from=%s" % (rid, m["end"]),
+                             None, ta), 200)
+        assert m2["chunk"][0]["event_id"] == ids[-1], m2
+        m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b&limit=99999999999999999999999" % rid,
+                            None, ta), 200)
+        assert len(m["chunk"]) > 10 and "end" not in m, m
+        m = expect(srv.call("GET", C + "/rooms/%s/messages?dir=b" % rid, None, ta), 200)
+        assert len(m["chunk"]) == 10, len(m["chunk"])   # the default
+        c = expect(srv.call("GET", C + "/rooms/%s/context/%s?limit=0" % (rid, ids[1]), None, ta), 200)
+        assert c["event"]["event_id"] == ids[1] and c["events_before"] == [] == c["events_after"], c
+        c = expect(srv.call("GET", C + "/rooms/%s/context/%s?limit=99999999999999999999" % (rid, ids[1]),
+                            None, ta), 200)
+        assert [e["event_id"] for e in c["events_after"]] == [ids[2]], c["events_after"]
+        assert len(c["events_before"]) > 5, c["events_before"]
+
     @case("profile: set displayname and avatar, seen in GET /profile and in member events")
     def _():
         expect(srv.call("PUT", C + "/profile/%s/displayname" % a, {"displayname": "Alice A"}, ta), 200)

@@ -1,7 +1,8 @@
 /* Unit tests for homeserver/aggregations.c over a real SQLite store:
  * thread summaries, the newest valid edit, references, the latest thread
  * event's own edit, history visibility of bundled children, duplicates,
- * redacted parents, the /sync and /context entry points, and bad input. */
+ * redacted parents, the /sync and /context entry points, children copied
+ * from the page, the cap on references, and bad input. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,6 +211,62 @@ static void test_entry_points(void **state)
 	json_decref(ev);
 }
 
+/* A child that is among the events bundled is a copy of that rendering,
+ * without the bundle the original gets (the second round gives it its own,
+ * once). */
+static void test_child_in_page(void **state)
+{
+	struct fx *f = *state;
+	char root[EVENT_ID_BUF], r1[EVENT_ID_BUF], ed[EVENT_ID_BUF], ref[EVENT_ID_BUF];
+	json_t *evs, *page_r1, *le;
+
+	send(f, "{\"body\":\"root\"}", root);
+	relate(f, r1, "m.thread", root);
+	relate(f, ed, "m.replace", r1);
+	relate(f, ref, "m.reference", r1);
+	page_r1 = client(f, r1, ALICE);
+	json_object_set_new(json_object_get(page_r1, "unsigned"), "shown", json_true());
+	evs = json_pack("[o,o]", client(f, root, ALICE), page_r1);
+	assert_int_equal(aggr_bundle_room(f->q, f->rf.rooms, NULL, f->room, evs, ALICE, NULL), 0);
+	le = json_object_get(rel(json_array_get(evs, 0), "m.thread"), "latest_event");
+	assert_non_null(le);
+	assert_ptr_not_equal(le, page_r1);
+	assert_true(json_is_true(json_object_get(json_object_get(le, "unsigned"), "shown")));
+	assert_string_equal(json_string_value(json_object_get(le, "event_id")), r1);
+	assert_string_equal(json_string_value(json_object_get(rel(le, "m.replace"), "event_id")), ed);
+	assert_int_equal(json_array_size(json_object_get(rel(le, "m.reference"), "chunk")), 1);
+	/* The page's own rendering has its bundle, once. */
+	assert_string_equal(json_string_value(json_object_get(rel(page_r1, "m.replace"), "event_id")),
+			    ed);
+	assert_int_equal(json_array_size(json_object_get(rel(page_r1, "m.reference"), "chunk")), 1);
+	json_decref(evs);
+}
+
+/* Every reference, oldest first, as the spec says ("lists all the
+ * events"); no token. */
+#define MANY_REFS 7
+static void test_reference_all(void **state)
+{
+	struct fx *f = *state;
+	char root[EVENT_ID_BUF], refs[MANY_REFS][EVENT_ID_BUF];
+	json_t *ev, *ref, *chunk;
+	size_t i;
+
+	send(f, "{\"body\":\"root\"}", root);
+	for (i = 0; i < MANY_REFS; i++)
+		relate(f, refs[i], "m.reference", root);
+	ev = client(f, root, ALICE);
+	assert_int_equal(aggr_bundle_one(f->q, f->rf.rooms, ev, ALICE, NULL), 0);
+	ref = rel(ev, "m.reference");
+	chunk = json_object_get(ref, "chunk");
+	assert_int_equal(json_array_size(chunk), MANY_REFS);
+	for (i = 0; i < MANY_REFS; i++)
+		assert_string_equal(json_string_value(json_object_get(json_array_get(chunk, i),
+								      "event_id")), refs[i]);
+	assert_null(json_object_get(ref, "next_batch"));
+	json_decref(ev);
+}
+
 static void test_bad_input(void **state)
 {
 	struct fx *f = *state;
@@ -242,6 +299,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bundles, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_entry_points, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_child_in_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reference_all, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 	};
 	scop_log_init("test_aggregations", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
