@@ -113,13 +113,13 @@ void spool_abort(struct spool_writer *w);
  * fields on top of it (mail authentication), between the last
  * spool_write() and spool_commit(): spool_view() gives the message
  * written so far (after the trace) as one read-only mapping, valid until
- * the next spool_view(), spool_edit(), spool_commit() or spool_abort().  spool_edit()
- * then rewrites the tmp file as trace, insert (insert_len octets), and
- * the message without the cuts (offsets into what spool_view() gave,
- * sorted and not overlapping), under the same queue id; insert is part
- * of the message from then on (a later view starts with it).  Both return 0,
- * or -1 with errno (EINVAL for bad cuts); after a failed edit the writer
- * can only be aborted. */
+ * the next spool_view(), spool_edit(), spool_commit() or spool_abort().
+ * spool_edit() then rewrites the tmp file as trace, insert (insert_len
+ * octets), and the message without the cuts (offsets into what
+ * spool_view() gave, sorted and not overlapping), under the same queue
+ * id; insert is part of the message from then on (a later view starts
+ * with it).  Both return 0, or -1 with errno (EINVAL for bad cuts);
+ * after a failed edit the writer can only be aborted. */
 struct spool_cut {
 	size_t off, len;
 };
