@@ -1,4 +1,4 @@
-/* SPF, DKIM and DMARC for arriving mail; see mx_auth.h. */
+/* SPF, DKIM, ARC and DMARC for arriving mail; see mx_auth.h. */
 #include "bridge-smtp/mx_auth.h"
 
 #include <errno.h>
@@ -12,10 +12,10 @@
 
 #include "bridge-smtp/arc.h"
 #include "bridge-smtp/authres.h"
-#include "common/dns.h"
 #include "bridge-smtp/mailhdr.h"
 #include "bridge-smtp/pubsuffix.h"
 #include "common/crypto.h"
+#include "common/dns.h"
 #include "common/log.h"
 
 #define KEYCACHE_ENTRIES 256
