@@ -1,0 +1,17 @@
+# Outbound relay: the SMTP client, the delivery queue over the spool
+# (submission mail only), DKIM signing, DSNs; the scop-relay daemon, which
+# alone holds the DKIM signing keys.
+noinst_LIBRARIES += bridge-smtp/libscoprelay.a
+bridge_smtp_libscoprelay_a_SOURCES = \
+	bridge-smtp/smtp_client.c bridge-smtp/smtp_client.h
+RELAY_LIBS = bridge-smtp/libscoprelay.a $(SMTP_LIB) $(DKIM_LIB) $(DNS_LIBS)
+
+UNIT_TESTS += tests/unit/bridge-smtp/test_smtp_client
+tests_unit_bridge_smtp_test_smtp_client_SOURCES = tests/unit/bridge-smtp/test_smtp_client.c
+tests_unit_bridge_smtp_test_smtp_client_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_bridge_smtp_test_smtp_client_LDADD = $(RELAY_LIBS) $(CMOCKA_TEST_LIBS) -lpthread
+
+FUZZ_TARGETS += tests/fuzz/fuzz_smtp_reply
+tests_fuzz_fuzz_smtp_reply_SOURCES = tests/fuzz/fuzz_smtp_reply.c
+tests_fuzz_fuzz_smtp_reply_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_smtp_reply_LDADD = $(FUZZ_MAIN_LIB) $(RELAY_LIBS)
