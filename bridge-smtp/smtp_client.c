@@ -170,7 +170,7 @@ static enum smtp_rcpt_status class_of(int code)
 	return code >= 500 ? SMTP_RCPT_PERM : code >= 200 && code < 300 ? SMTP_RCPT_OK : SMTP_RCPT_TEMP;
 }
 
-int smtp_client_start(struct smtp_client *c, const struct smtp_client_opts *o, const struct smtp_envelope *env,
+int smtp_client_start(struct smtp_client *c, const struct smtp_client_opts *o, const struct smtp_client_envelope *env,
 		      struct smtp_rcpt_result *res)
 {
 	memset(c, 0, sizeof(*c));
@@ -235,7 +235,7 @@ static enum smtp_client_action host_fail_reply(struct smtp_client *c, const stru
 
 static enum smtp_client_action send_mail(struct smtp_client *c)
 {
-	const struct smtp_envelope *e = c->env;
+	const struct smtp_client_envelope *e = c->env;
 	if (e->smtputf8 && !(c->ext & SMTP_EXT_SMTPUTF8)) {
 		fail_pending(c, SMTP_RCPT_PERM, 553, "5.6.7", "the remote server does not support SMTPUTF8", false);
 		return quit(c);
@@ -359,6 +359,7 @@ enum smtp_client_action smtp_client_reply(struct smtp_client *c, const struct sm
 enum smtp_client_action smtp_client_tls_done(struct smtp_client *c, bool ok)
 {
 	if (c->state != SMTPC_TLS || !ok) {
+		c->tls_failed = true;
 		smtp_client_abort(c, "TLS handshake failed");
 		return SMTPC_ACT_CLOSE;
 	}

@@ -84,7 +84,7 @@ struct smtp_rcpt_result {
 	char text[256];  /* the reply's text, or what went wrong */
 };
 
-struct smtp_envelope {
+struct smtp_client_envelope {
 	const char *from;               /* without brackets; "" for <> */
 	const char *const *rcpts;
 	size_t n_rcpts;
@@ -133,7 +133,7 @@ struct smtp_client_opts {
 struct smtp_client {
 	enum smtp_client_state state;
 	struct smtp_client_opts opts;
-	const struct smtp_envelope *env;
+	const struct smtp_client_envelope *env;
 	struct smtp_rcpt_result *res;   /* env->n_rcpts entries */
 	struct buf out;
 	unsigned ext;                   /* the server's EHLO keywords */
@@ -145,11 +145,12 @@ struct smtp_client {
 	 * the trouble (try the next MX); why says what happened. */
 	bool host_failed;
 	bool delivered;                 /* the final reply to DATA was 2xx */
+	bool tls_failed;                /* the STARTTLS handshake failed */
 	struct smtp_rcpt_result why;
 };
 
 /* Starts a client waiting for the greeting.  res[] is set to PENDING. */
-int smtp_client_start(struct smtp_client *c, const struct smtp_client_opts *o, const struct smtp_envelope *env,
+int smtp_client_start(struct smtp_client *c, const struct smtp_client_opts *o, const struct smtp_client_envelope *env,
 		      struct smtp_rcpt_result *res);
 void smtp_client_free(struct smtp_client *c);
 /* Next step after a complete reply. */

@@ -87,7 +87,7 @@ static void test_reply_parser(void **state)
 
 static const char *const two_rcpts[] = { "a@remote.test", "b@remote.test" };
 
-static void start(struct smtp_client *c, struct smtp_envelope *e, struct smtp_rcpt_result *res, bool tls,
+static void start(struct smtp_client *c, struct smtp_client_envelope *e, struct smtp_rcpt_result *res, bool tls,
 		  bool require)
 {
 	struct smtp_client_opts o = { .helo = "relay.test", .tls_available = tls, .require_tls = require };
@@ -97,7 +97,7 @@ static void start(struct smtp_client *c, struct smtp_envelope *e, struct smtp_rc
 static void test_machine_happy(void **state)
 {
 	(void)state;
-	struct smtp_envelope e = { .from = "u@local.test", .rcpts = two_rcpts, .n_rcpts = 2, .size = 1234,
+	struct smtp_client_envelope e = { .from = "u@local.test", .rcpts = two_rcpts, .n_rcpts = 2, .size = 1234,
 				   .body_8bit = true };
 	struct smtp_rcpt_result res[2];
 	struct smtp_client c;
@@ -135,7 +135,7 @@ static void test_machine_happy(void **state)
 static void test_machine_helo_fallback(void **state)
 {
 	(void)state;
-	struct smtp_envelope e = { .from = "", .rcpts = two_rcpts, .n_rcpts = 1, .size = 10, .body_8bit = true };
+	struct smtp_client_envelope e = { .from = "", .rcpts = two_rcpts, .n_rcpts = 1, .size = 10, .body_8bit = true };
 	struct smtp_rcpt_result res[1];
 	struct smtp_client c;
 	start(&c, &e, res, true, false);
@@ -158,7 +158,7 @@ static void test_machine_helo_fallback(void **state)
 static void test_machine_failures(void **state)
 {
 	(void)state;
-	struct smtp_envelope e = { .from = "u@l", .rcpts = two_rcpts, .n_rcpts = 2, .size = 10 };
+	struct smtp_client_envelope e = { .from = "u@l", .rcpts = two_rcpts, .n_rcpts = 2, .size = 10 };
 	struct smtp_rcpt_result res[2];
 	struct smtp_client c;
 
@@ -323,7 +323,7 @@ static void *server(void *arg)
 	return NULL;
 }
 
-static void run_script(const char *const *steps, struct smtp_envelope *e, struct smtp_rcpt_result *res,
+static void run_script(const char *const *steps, struct smtp_client_envelope *e, struct smtp_rcpt_result *res,
 		       unsigned timeout_ms, struct script *s, struct smtp_client *c)
 {
 	int sv[2];
@@ -360,7 +360,7 @@ static void test_driver(void **state)
 		"250 2.0.0 queued\r\n", "QUIT",
 		"221 bye\r\n", NULL,
 	};
-	struct smtp_envelope e = { .from = "u@local.test", .rcpts = two_rcpts, .n_rcpts = 2, .size = 40 };
+	struct smtp_client_envelope e = { .from = "u@local.test", .rcpts = two_rcpts, .n_rcpts = 2, .size = 40 };
 	struct smtp_rcpt_result res[2];
 	struct script s;
 	struct smtp_client c;
@@ -378,7 +378,7 @@ static void test_driver_timeout(void **state)
 {
 	(void)state;
 	static const char *const steps[] = { "220 x\r\n", "EHLO", "", NULL };
-	struct smtp_envelope e = { .from = "u@l", .rcpts = two_rcpts, .n_rcpts = 1, .size = 40 };
+	struct smtp_client_envelope e = { .from = "u@l", .rcpts = two_rcpts, .n_rcpts = 1, .size = 40 };
 	struct smtp_rcpt_result res[1];
 	struct script s;
 	struct smtp_client c;
