@@ -176,6 +176,7 @@ static int deliver_domain(struct relay *r, const struct spool_message *m, struct
 				int fd = smtp_client_connect((struct sockaddr *)&addrs[a], lens[a],
 							     r->o.cfg->connect_timeout_ms, err, sizeof(err));
 				if (fd < 0) {
+					log_info("relay: %s: %s via %s: %s", m->id, domain, host, err);
 					for (size_t i = 0; i < nleft; i++)
 						set_rcpt(&st->rcpts[left[i]], RELAY_PENDING, 0, "4.4.1", host, err);
 					break;

@@ -29,3 +29,6 @@ tests_unit_bridge_smtp_test_relay_LDADD = $(RELAY_LIBS) $(CMOCKA_TEST_LIBS) -lpt
 bin_PROGRAMS += scop-relay
 scop_relay_SOURCES = bridge-smtp/relay_main.c
 scop_relay_LDADD = $(RELAY_LIBS)
+
+SCRIPT_TESTS += tests/e2e/test_relay.py
+EXTRA_DIST += tests/e2e/test_relay.py
