@@ -32,3 +32,7 @@ scop_relay_LDADD = $(RELAY_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_relay.py
 EXTRA_DIST += tests/e2e/test_relay.py
+
+BENCH_PROGS += bench/bench_relay
+bench_bench_relay_SOURCES = bench/bench_relay.c
+bench_bench_relay_LDADD = $(RELAY_LIBS) -lpthread
