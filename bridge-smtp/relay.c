@@ -58,9 +58,7 @@ struct relay *relay_new(const struct relay_opts *o, char *err, size_t errlen)
 		free(r);
 		return NULL;
 	}
-	smtp_client_timeouts_default(&r->timeouts);
-	if (o->cfg->smtp_timeout_ms)
-		smtp_client_timeouts_all(&r->timeouts, o->cfg->smtp_timeout_ms);
+	r->timeouts = o->cfg->timeouts;
 	return r;
 }
 
@@ -431,6 +429,14 @@ int relay_run_once(struct relay *r, int64_t now, struct relay_stats *stats)
 			r->n_seen ? bsearch(&key, r->seen, r->n_seen, sizeof(*r->seen), cmp_seen) : NULL;
 		if (old && (old->not_mine || old->next > now)) {
 			next[nn++] = *old;
+			continue;
+		}
+		if (r->o.should_stop && r->o.should_stop(r->o.stop_ctx)) {
+			/* Unvisited files are simply looked at next time. */
+			next[nn] = key;
+			next[nn].next = 0;
+			next[nn].not_mine = 0;
+			nn++;
 			continue;
 		}
 		int64_t when = process(r, ids[i], now, stats);

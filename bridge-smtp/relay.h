@@ -23,6 +23,7 @@
 #ifndef SCOP_RELAY_H
 #define SCOP_RELAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,9 @@ struct relay_opts {
 	struct spool *spool;
 	const struct relay_signer *signers;
 	size_t n_signers;
+	/* Asked between messages: true ends the pass early (shutdown). */
+	bool (*should_stop)(void *ctx);
+	void *stop_ctx;
 };
 
 struct relay_stats {

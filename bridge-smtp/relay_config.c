@@ -20,6 +20,7 @@ static void defaults(struct relay_config *c)
 	c->poll_ms = 1000;
 	c->connect_timeout_ms = 30000;
 	c->port = 25;
+	smtp_client_timeouts_default(&c->timeouts);
 }
 
 static int bad(char *err, size_t errlen, const char *what)
@@ -78,11 +79,38 @@ static int get_dkim(json_t *list, struct relay_config *c, char *err, size_t errl
 	return 0;
 }
 
+static int get_timeouts(json_t *o, struct smtp_client_timeouts *t, char *err, size_t errlen)
+{
+	static const char *const names[] = { "greeting", "ehlo", "tls", "mail", "rcpt",
+					     "data_init", "data_block", "data_term", "quit", NULL };
+	unsigned *fields[] = { &t->greeting, &t->ehlo, &t->tls, &t->mail, &t->rcpt,
+			       &t->data_init, &t->data_block, &t->data_term, &t->quit };
+	if (!o || json_is_null(o))
+		return 0;
+	if (!json_is_object(o))
+		return bad(err, errlen, "smtp_timeouts must be a mapping of stage: seconds");
+	const char *key;
+	json_t *v;
+	json_object_foreach(o, key, v) {
+		size_t i;
+		for (i = 0; names[i] && strcmp(names[i], key) != 0; i++)
+			;
+		if (!names[i]) {
+			snprintf(err, errlen, "config: unknown key '%s' in relay.smtp_timeouts", key);
+			return -1;
+		}
+		if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 3600)
+			return bad(err, errlen, "smtp_timeouts values must be 1 to 3600 seconds");
+		*fields[i] = (unsigned)json_integer_value(v) * 1000;
+	}
+	return 0;
+}
+
 static int parse_tree(json_t *root, struct relay_config *c, char *err, size_t errlen)
 {
 	static const char *const known[] = { "enabled", "dkim", "retry_schedule", "max_age", "tls",
 					     "require_tls_domains", "poll_interval_ms", "connect_timeout",
-					     "smtp_timeout", "port", NULL };
+					     "smtp_timeout", "smtp_timeouts", "port", NULL };
 	if (!json_is_object(root)) {
 		snprintf(err, errlen, "config: the document must be a mapping");
 		return -1;
@@ -147,8 +175,8 @@ static int parse_tree(json_t *root, struct relay_config *c, char *err, size_t er
 			c->n_require_tls++;
 		}
 	}
-	long long max_age = c->max_age_s, poll = c->poll_ms, conn = c->connect_timeout_ms / 1000,
-		  smtp = c->smtp_timeout_ms / 1000, port = c->port;
+	long long max_age = c->max_age_s, poll = c->poll_ms, conn = c->connect_timeout_ms / 1000, smtp = 0,
+		  port = c->port;
 	if (get_int(o, "max_age", 1, 60LL * 86400, &max_age, err, errlen) < 0 ||
 	    get_int(o, "poll_interval_ms", 10, 3600000, &poll, err, errlen) < 0 ||
 	    get_int(o, "connect_timeout", 1, 600, &conn, err, errlen) < 0 ||
@@ -158,9 +186,10 @@ static int parse_tree(json_t *root, struct relay_config *c, char *err, size_t er
 	c->max_age_s = max_age;
 	c->poll_ms = (unsigned)poll;
 	c->connect_timeout_ms = (unsigned)conn * 1000;
-	c->smtp_timeout_ms = (unsigned)smtp * 1000;
 	c->port = (int)port;
-	return 0;
+	if (smtp)
+		smtp_client_timeouts_all(&c->timeouts, (unsigned)smtp * 1000);
+	return get_timeouts(json_object_get(o, "smtp_timeouts"), &c->timeouts, err, errlen);
 }
 
 static int finish(json_t *root, struct relay_config *c, char *err, size_t errlen)

@@ -12,7 +12,10 @@
  *     require_tls_domains: [bank.example]
  *     poll_interval_ms: 1000            # how often the queue is scanned
  *     connect_timeout: 30               # seconds
- *     smtp_timeout: 0                   # seconds per stage; 0: RFC 5321 4.5.3.2 values
+ *     smtp_timeout: 0                   # seconds for every stage; 0: RFC 5321 4.5.3.2 values
+ *     smtp_timeouts: {greeting: 300, ehlo: 300, tls: 120, mail: 300, rcpt: 300,
+ *                     data_init: 120, data_block: 180, data_term: 600, quit: 60}
+ *                                       # seconds per stage (over smtp_timeout)
  *     port: 25                          # tests only: deliver to this port
  *
  * The resolver is the one the `dns` key describes (forwarder etc.).  The
@@ -28,6 +31,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "bridge-smtp/smtp_client.h"
 
 enum relay_tls_policy {
 	RELAY_TLS_OPPORTUNISTIC = 0,
@@ -53,7 +58,7 @@ struct relay_config {
 	size_t n_require_tls;
 	unsigned poll_ms;
 	unsigned connect_timeout_ms;
-	unsigned smtp_timeout_ms; /* 0: the RFC values */
+	struct smtp_client_timeouts timeouts; /* ms; the RFC's unless configured */
 	int port;
 };
 

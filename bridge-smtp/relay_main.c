@@ -79,6 +79,17 @@ static int keys_load(const struct relay_config *rc, struct keys *k)
 	return 0;
 }
 
+/* A pending SIGTERM/SIGINT (blocked, taken by sigtimedwait later) ends
+ * a pass between two messages. */
+static bool stop_pending(void *ctx)
+{
+	sigset_t p;
+	(void)ctx;
+	if (sigpending(&p) < 0)
+		return false;
+	return sigismember(&p, SIGTERM) == 1 || sigismember(&p, SIGINT) == 1;
+}
+
 /* One relay per spool: a second would deliver everything twice. */
 static int take_lock(const char *spool_dir)
 {
@@ -104,6 +115,11 @@ static int run(const struct smtp_config *cfg, const struct relay_config *rc, boo
 	struct spool sp;
 	char err[256];
 	bool spool_ok = false;
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 
 	if (spool_open(&sp, cfg->spool_dir, false, NULL) < 0) {
 		log_error("cannot open spool %s: %s", cfg->spool_dir, strerror(errno));
@@ -141,16 +157,12 @@ static int run(const struct smtp_config *cfg, const struct relay_config *rc, boo
 		.spool = &sp,
 		.signers = keys.signers,
 		.n_signers = keys.n,
+		.should_stop = stop_pending,
 	};
 	if (!(relay = relay_new(&o, err, sizeof(err)))) {
 		log_error("%s", err);
 		goto out;
 	}
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigprocmask(SIG_BLOCK, &set, NULL);
 	log_info("relaying submission mail from %s (tls %s, port %d)", cfg->spool_dir,
 		 rc->tls == RELAY_TLS_REQUIRE ? "required" : rc->tls == RELAY_TLS_NONE ? "off" : "opportunistic",
 		 rc->port);

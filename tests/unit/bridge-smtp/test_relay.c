@@ -32,7 +32,7 @@ static void test_config(void **state)
 	char err[256];
 	const char *y = "relay:\n  dkim:\n    - {domain: a.test, selector: s1, key_file: /k}\n"
 			"  retry_schedule: [1, 2]\n  max_age: 100\n  tls: require\n  port: 2525\n"
-			"  require_tls_domains: [b.test]\n";
+			"  require_tls_domains: [b.test]\n  smtp_timeout: 7\n  smtp_timeouts: {rcpt: 9}\n";
 	assert_int_equal(relay_config_parse(y, strlen(y), &c, err, sizeof(err)), 0);
 	assert_true(c.enabled);
 	assert_int_equal(c.n_dkim, 1);
@@ -42,6 +42,8 @@ static void test_config(void **state)
 	assert_int_equal(c.max_age_s, 100);
 	assert_int_equal(c.port, 2525);
 	assert_true(relay_config_require_tls(&c, "x.test"));
+	assert_int_equal(c.timeouts.greeting, 7000);
+	assert_int_equal(c.timeouts.rcpt, 9000);
 	relay_config_free(&c);
 
 	const char *none = "hostname: x\n";
@@ -49,11 +51,13 @@ static void test_config(void **state)
 	assert_false(c.enabled);
 	assert_int_equal(c.max_age_s, 5 * 86400);
 	assert_int_equal(c.tls, RELAY_TLS_OPPORTUNISTIC);
+	assert_int_equal(c.timeouts.data_term, 600000);
 	relay_config_free(&c);
 
 	static const char *const bad[] = {
 		"relay: {typo: 1}\n", "relay: {tls: maybe}\n", "relay: {retry_schedule: []}\n",
-		"relay: {dkim: [{domain: a}]}\n", "relay: {port: 0}\n", "relay: 3\n", NULL,
+		"relay: {dkim: [{domain: a}]}\n", "relay: {port: 0}\n", "relay: 3\n",
+		"relay: {smtp_timeouts: {dot: 3}}\n", "relay: {smtp_timeouts: {mail: 0}}\n", NULL,
 	};
 	for (size_t i = 0; bad[i]; i++)
 		if (relay_config_parse(bad[i], strlen(bad[i]), &c, err, sizeof(err)) == 0)
