@@ -1,6 +1,7 @@
 /* The outbound delivery queue; see relay.h. */
 #include "bridge-smtp/relay.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,6 +38,37 @@ struct relay {
 	struct smtp_client_timeouts timeouts;
 };
 
+/* Records whose queue file is gone (a crash between removing the two)
+ * and half-written ones (a crash before rename) are left-overs. */
+static void clean_records(struct relay *r)
+{
+	int fd = dup(r->state_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	size_t removed = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		const char *name = e->d_name;
+		if (name[0] == '.')
+			continue;
+		size_t n = strlen(name);
+		bool tmp = n > 4 && strcmp(name + n - 4, ".tmp") == 0;
+		if (!tmp && faccessat(r->o.spool->queue_fd, name, F_OK, 0) == 0)
+			continue;
+		if (unlinkat(r->state_fd, name, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	if (removed) {
+		fsync(r->state_fd);
+		log_info("relay: removed %zu left-over delivery record(s)", removed);
+	}
+}
+
 struct relay *relay_new(const struct relay_opts *o, char *err, size_t errlen)
 {
 	struct relay *r = calloc(1, sizeof(*r));
@@ -59,6 +91,7 @@ struct relay *relay_new(const struct relay_opts *o, char *err, size_t errlen)
 		return NULL;
 	}
 	r->timeouts = o->cfg->timeouts;
+	clean_records(r);
 	return r;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
 #include "common/dns.h"
 
 static void fail(struct relay_route *r, enum relay_route_status st, const char *enh, const char *why)
@@ -70,6 +71,23 @@ int relay_route_resolve(struct dns_resolver *dns, const char *domain, unsigned t
 		snprintf(h->name, sizeof(h->name), "%s", res.records[i].text);
 		h->pref = res.records[i].pref;
 		route->n_hosts++;
+	}
+	/* RFC 5321 5.1: hosts of equal preference in random order, so the
+	 * load spreads. */
+	for (size_t i = 0; i < route->n_hosts;) {
+		size_t j = i;
+		while (j < route->n_hosts && route->hosts[j].pref == route->hosts[i].pref)
+			j++;
+		for (size_t k = j - 1; k > i; k--) {
+			uint32_t rnd = 0;
+			if (scop_random_bytes(&rnd, sizeof(rnd)) < 0)
+				break;
+			size_t pick = i + rnd % (k - i + 1);
+			struct relay_mx_host tmp = route->hosts[k];
+			route->hosts[k] = route->hosts[pick];
+			route->hosts[pick] = tmp;
+		}
+		i = j;
 	}
 	if (!route->n_hosts)
 		fail(route, RELAY_ROUTE_PERM, "5.4.4", "no usable MX host");

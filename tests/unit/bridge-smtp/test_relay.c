@@ -126,6 +126,7 @@ static void test_state(void **state)
 	for (size_t i = 0; bad[i]; i++)
 		assert_int_equal(relay_state_parse(bad[i], strlen(bad[i]), 2, &st2), -1);
 	assert_int_equal(relay_state_remove(fd, "q1"), 0);
+	assert_int_equal(unlinkat(fd, "q1.tmp", 0), 0);
 	assert_int_equal(relay_state_load(fd, "q1", 2, &st2), 0);
 	relay_state_free(&st2);
 	relay_state_free(&st);
@@ -147,7 +148,21 @@ static void test_mx(void **state)
 	assert_int_equal(dns_static_add_name(d, "slow.test"), 0);
 	assert_int_equal(dns_static_set_status(d, "slow.test", DNS_TEMPFAIL), 0);
 
+	assert_int_equal(dns_static_add(d, "eq.test", DNS_MX, "10 a.eq.test", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(d, "eq.test", DNS_MX, "10 b.eq.test", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(d, "eq.test", DNS_MX, "5 first.eq.test", (size_t)-1), 0);
+
 	struct relay_route r;
+	/* Equal preferences are shuffled, lower ones always come first. */
+	int a_first = 0;
+	for (int i = 0; i < 64; i++) {
+		assert_int_equal(relay_route_resolve(d, "eq.test", 0, &r), 0);
+		assert_int_equal(r.n_hosts, 3);
+		assert_string_equal(r.hosts[0].name, "first.eq.test");
+		a_first += strcmp(r.hosts[1].name, "a.eq.test") == 0;
+		relay_route_free(&r);
+	}
+	assert_true(a_first > 0 && a_first < 64);
 	assert_int_equal(relay_route_resolve(d, "multi.test", 0, &r), 0);
 	assert_int_equal(r.status, RELAY_ROUTE_OK);
 	assert_int_equal(r.n_hosts, 3);
@@ -429,6 +444,38 @@ static void test_pass_delivers(void **state)
 	assert_int_equal(w->sink.messages, 1);
 }
 
+static void test_leftover_records(void **state)
+{
+	struct world *w = *state;
+	static const char *const r[] = { "a@remote.test" };
+	char id[SPOOL_ID_MAX], path[512];
+	queue(w, "submission", "u@local.test", r, 1, 1000, id);
+	struct relay_state st;
+	assert_int_equal(relay_state_init(&st, 1), 0);
+	st.next = 5000;
+	snprintf(path, sizeof(path), "%s/relay", w->dir);
+	int fd = open(path, O_RDONLY | O_DIRECTORY);
+	assert_int_equal(relay_state_save(fd, id, &st), 0);
+	assert_int_equal(relay_state_save(fd, "1.orphan", &st), 0);
+	int t = openat(fd, "2.half.tmp", O_WRONLY | O_CREAT, 0600);
+	close(t);
+	relay_state_free(&st);
+	relay_free(w->relay);
+	static const char *const local[] = { "local.test" };
+	struct relay_opts o = { .hostname = "mx.local.test", .local_domains = local, .n_local_domains = 1,
+				.cfg = &w->cfg, .dns = w->dns, .spool = &w->sp };
+	char err[128];
+	assert_non_null(w->relay = relay_new(&o, err, sizeof(err)));
+	assert_int_equal(faccessat(fd, id, F_OK, 0), 0);
+	assert_int_equal(faccessat(fd, "1.orphan", F_OK, 0), -1);
+	assert_int_equal(faccessat(fd, "2.half.tmp", F_OK, 0), -1);
+	/* The kept record still holds the message back. */
+	struct relay_stats rs;
+	assert_int_equal(relay_run_once(w->relay, 1000, &rs), 0);
+	assert_int_equal(rs.messages, 0);
+	close(fd);
+}
+
 static void test_pass_retry(void **state)
 {
 	struct world *w = *state;
@@ -528,6 +575,7 @@ int main(void)
 		cmocka_unit_test(test_dsn),
 		cmocka_unit_test_setup_teardown(test_pass_delivers, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_pass_retry, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_leftover_records, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_pass_bounce, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_pass_no_bounce_of_bounce_and_expiry, world_setup, world_teardown),
 	};
