@@ -37,6 +37,6 @@ tests_fuzz_fuzz_yaml_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_yaml_LDADD = $(FUZZ_MAIN_LIB) $(COMMON_LIBS)
 
 BENCH_PROGS += bench/bench_dns
-bench_bench_dns_SOURCES = bench/bench_dns.c
+bench_bench_dns_SOURCES = bench/bench_dns.c bench/bench_knot.c bench/bench_knot.h
 bench_bench_dns_CFLAGS = $(AM_CFLAGS) -DSCOP_SRCDIR='"$(abs_top_srcdir)"'
 bench_bench_dns_LDADD = $(DNS_LIBS)
