@@ -196,7 +196,9 @@ try:
             ("reject.test", ["@ MX 10 mx", "mx A 127.0.0.3"]),
             # The first MX host is down for good; the second comes up later.
             ("down.test", ["@ MX 10 dead", "@ MX 20 mx", "dead A 127.0.0.5", "mx A 127.0.0.4"]),
-            ("null.test", ["@ MX 0 ."])):
+            ("null.test", ["@ MX 0 ."]),
+            # Its MX (the 4xx-then-250 sink) offers no STARTTLS.
+            ("tlsonly.test", ["@ MX 10 mx", "mx A 127.0.0.2"])):
         path = os.path.join(tmp, origin + ".zone")
         with open(path, "w") as f:
             f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. h.%s. 1 3600 600 86400 300\n@ NS ns.%s.\nns A 127.0.0.1\n"
@@ -237,6 +239,7 @@ try:
                 "relay:\n  dkim: [{domain: local.test, selector: s1, key_file: %s}]\n"
                 "  retry_schedule: [1]\n  max_age: 600\n  poll_interval_ms: 100\n"
                 "  connect_timeout: 2\n  smtp_timeout: 10\n  port: %d\n"
+                "  require_tls_domains: [tlsonly.test]\n"
                 % (sub_port, cert, tkey, spool_a, hs.server_address[1], dns, key, mxport))
     a = Proc([binary("scop-mailbridge"), "-c", conf_a], os.path.join(tmp, "a.log"))
     procs.append(a)
@@ -343,6 +346,27 @@ try:
         sinks.append(s)
         wait_for(lambda: s.messages, what="delivery once the host is up")
         wait_for(lambda: not a_has_submission("relay down"), what="A's queue to drop the message")
+
+    @t.case("a domain that requires TLS is not sent to in the clear: deferred, with the reason recorded")
+    def _():
+        s = sinks[0]  # 127.0.0.2: no STARTTLS
+        before = len(s.messages)
+        submit("gina@tlsonly.test", "relay tlsonly")
+        recs = os.path.join(spool_a, "relay")
+
+        def deferred():
+            for name in os.listdir(recs):
+                try:
+                    with open(os.path.join(recs, name)) as f:
+                        if "TLS is required" in f.read():
+                            return True
+                except OSError:
+                    pass
+            return False
+        wait_for(deferred, what="a deferral for want of TLS")
+        assert len(s.messages) == before, "sent in the clear"
+        assert a_has_submission("relay tlsonly")
+        assert dsn_for("gina@tlsonly.test") is None
 
     @t.case("MX-received mail is never relayed (no open relay); the relay holds the DKIM key, A never opens it")
     def _():
