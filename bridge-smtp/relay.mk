@@ -36,3 +36,8 @@ EXTRA_DIST += tests/e2e/test_relay.py
 BENCH_PROGS += bench/bench_relay
 bench_bench_relay_SOURCES = bench/bench_relay.c
 bench_bench_relay_LDADD = $(RELAY_LIBS) -lpthread
+
+FUZZ_TARGETS += tests/fuzz/fuzz_relay_state
+tests_fuzz_fuzz_relay_state_SOURCES = tests/fuzz/fuzz_relay_state.c
+tests_fuzz_fuzz_relay_state_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
+tests_fuzz_fuzz_relay_state_LDADD = $(FUZZ_MAIN_LIB) $(RELAY_LIBS)

@@ -70,6 +70,23 @@ static int serialize(const struct relay_state *st, struct buf *b)
 	return 0;
 }
 
+/* A decimal number filling p[0..end) exactly, at most max. */
+static int number(const char *p, const char *end, long long max, long long *out)
+{
+	long long v = 0;
+	if (p >= end)
+		return -1;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = v * 10 + (*p - '0');
+		if (v > max)
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 /* Next word of line (space-separated) into out[cap]; -1 if none fits. */
 static int word(const char **p, const char *end, char *out, size_t cap)
 {
@@ -88,11 +105,10 @@ static int word(const char **p, const char *end, char *out, size_t cap)
 static int parse_rcpt(const char *p, const char *end, size_t n, struct relay_state *st, size_t *seen)
 {
 	char w[256];
-	char *e;
-	if (word(&p, end, w, sizeof(w)) < 0)
+	long long idx, code;
+	if (word(&p, end, w, sizeof(w)) < 0 || number(w, w + strlen(w), 1000000, &idx) < 0)
 		return -1;
-	unsigned long idx = strtoul(w, &e, 10);
-	if (*e || idx != *seen || idx >= n)
+	if ((size_t)idx != *seen || (size_t)idx >= n)
 		return -1;
 	struct relay_rcpt *r = &st->rcpts[idx];
 	if (word(&p, end, w, sizeof(w)) < 0)
@@ -103,10 +119,7 @@ static int parse_rcpt(const char *p, const char *end, size_t n, struct relay_sta
 	if (s == 4)
 		return -1;
 	r->state = (enum relay_rcpt_state)s;
-	if (word(&p, end, w, sizeof(w)) < 0)
-		return -1;
-	long code = strtol(w, &e, 10);
-	if (*e || code < 0 || code > 599)
+	if (word(&p, end, w, sizeof(w)) < 0 || number(w, w + strlen(w), 599, &code) < 0)
 		return -1;
 	r->code = (int)code;
 	if (word(&p, end, r->enh, sizeof(r->enh)) < 0 || word(&p, end, r->host, sizeof(r->host)) < 0)
@@ -136,18 +149,16 @@ int relay_state_parse(const char *buf, size_t len, size_t n, struct relay_state 
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
 			goto bad;
-		char *e;
+		long long v;
 		if (lineno == 0) {
 			if ((size_t)(nl - p) != 12 || memcmp(p, "SCOP-RELAY 1", 12) != 0)
 				goto bad;
 		} else if (nl - p > 10 && memcmp(p, "attempts: ", 10) == 0) {
-			unsigned long v = strtoul(p + 10, &e, 10);
-			if (e != nl || v > 1000000)
+			if (number(p + 10, nl, 1000000, &v) < 0)
 				goto bad;
 			st->attempts = (unsigned)v;
 		} else if (nl - p > 6 && memcmp(p, "next: ", 6) == 0) {
-			long long v = strtoll(p + 6, &e, 10);
-			if (e != nl || v < 0)
+			if (number(p + 6, nl, 1LL << 50, &v) < 0)
 				goto bad;
 			st->next = v;
 		} else if (nl - p > 6 && memcmp(p, "rcpt: ", 6) == 0) {
