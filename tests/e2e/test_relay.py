@@ -5,7 +5,8 @@ stub); scop-relay, reading A's configuration, delivers it by MX: Knot
 serves the MX records (all pointing at 127.0.0.x, the relay's port
 override sends to our port there) and the DKIM public key.  The
 receiving MX is a second scop-mailbridge (B) with its mail
-authentication on, which must find our DKIM signature valid (dkim=pass),
+authentication on, which must find our DKIM signatures (RSA, and Ed25519
+for a second sending domain) valid (dkim=pass),
 and dkimpy checks the delivered copy too.  Python sinks act as faulty
 servers: a 4xx that clears on retry, a 5xx that must come back as an
 RFC 3464 DSN in the sender's (local) spool, a null MX (DSN too), and a
@@ -183,6 +184,9 @@ try:
     key = os.path.join(tmp, "dkim.pem")
     run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", key])
     rec = run([binary("scop-dkim"), "pubkey", "--key", key]).decode().strip()
+    edkey = os.path.join(tmp, "dkim-ed.pem")
+    run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", edkey])
+    edrec = run([binary("scop-dkim"), "pubkey", "--key", edkey]).decode().strip()
     cert, tkey = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
     run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tkey, "-out", cert,
          "-days", "2", "-subj", "/CN=localhost"])
@@ -191,6 +195,7 @@ try:
     for origin, lines in (
             ("local.test", ["@ TXT \"v=spf1 ip4:127.0.0.0/8 -all\"", "_dmarc TXT \"v=DMARC1; p=reject\"",
                             "s1._domainkey TXT " + txt(rec)]),
+            ("ed.test", ["@ TXT \"v=spf1 ip4:127.0.0.0/8 -all\"", "s2._domainkey TXT " + txt(edrec)]),
             ("remote.test", ["@ MX 10 mx", "mx A 127.0.0.1"]),
             ("flaky.test", ["@ MX 10 mx", "mx A 127.0.0.2"]),
             ("reject.test", ["@ MX 10 mx", "mx A 127.0.0.3"]),
@@ -236,21 +241,23 @@ try:
                 "listeners: {submission: {address: 127.0.0.1, port: %d}}\n"
                 "tls: {cert: %s, key: %s}\nspool_dir: %s\nlog_level: info\n"
                 "homeserver_url: http://127.0.0.1:%d\n%s"
-                "relay:\n  dkim: [{domain: local.test, selector: s1, key_file: %s}]\n"
+                "submission_policy: {sender_addresses: {\"@alice:local.test\": [\"@ed.test\"]}}\n"
+                "relay:\n  dkim: [{domain: local.test, selector: s1, key_file: %s},\n"
+                "         {domain: ed.test, selector: s2, key_file: %s}]\n"
                 "  retry_schedule: [1]\n  max_age: 600\n  poll_interval_ms: 100\n"
                 "  connect_timeout: 2\n  smtp_timeout: 10\n  port: %d\n"
                 "  require_tls_domains: [tlsonly.test]\n"
-                % (sub_port, cert, tkey, spool_a, hs.server_address[1], dns, key, mxport))
+                % (sub_port, cert, tkey, spool_a, hs.server_address[1], dns, key, edkey, mxport))
     a = Proc([binary("scop-mailbridge"), "-c", conf_a], os.path.join(tmp, "a.log"))
     procs.append(a)
     wait_port(sub_port, proc=a.p)
     relay = Proc([binary("scop-relay"), "-c", conf_a], os.path.join(tmp, "relay.log"))
     procs.append(relay)
 
-    def submit(to, subject):
+    def submit(to, subject, sender="alice@local.test"):
         r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port", str(sub_port), "-tls", "--auth", "PLAIN",
                             "--auth-user", "alice", "--auth-password", PASSWORD, "--helo", "client.test",
-                            "--from", "alice@local.test", "--to", to, "--header", "Subject: " + subject,
+                            "--from", sender, "--to", to, "--header", "Subject: " + subject,
                             "--body", "Hello through the relay.\n.leading dot\n", "--timeout", "20"],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stdout + r.stderr
@@ -266,8 +273,9 @@ try:
         return None
 
     def keyfunc(name, timeout=5):
-        assert name in (b"s1._domainkey.local.test.", b"s1._domainkey.local.test"), name
-        return rec.encode()
+        name = name.rstrip(b".")
+        assert name in (b"s1._domainkey.local.test", b"s2._domainkey.ed.test"), name
+        return (rec if name.endswith(b"local.test") else edrec).encode()
 
     @t.case("submitted mail is relayed by MX over STARTTLS and stored by the receiving MX with dkim=pass")
     def _():
@@ -284,6 +292,18 @@ try:
         assert b"\r\n..leading dot" not in msg and b"\r\n.leading dot" in msg, msg[-200:]
         assert dkim.verify(msg, dnsfunc=keyfunc), "dkimpy does not verify the delivered copy"
         wait_for(lambda: not a_has_submission("relay one"), what="A's queue to drop the message")
+
+    @t.case("mail from another sending domain is signed with its Ed25519 key (ed25519-sha256): dkim=pass")
+    def _():
+        submit("bob@remote.test", "relay ed25519", sender="alice@ed.test")
+        got = wait_for(lambda: [x for x in queue_files(spool_b).values() if b"relay ed25519" in x[1]],
+                       what="delivery to B")
+        msg = got[0][1]
+        head = msg.split(b"\r\n\r\n", 1)[0]
+        assert b"a=ed25519-sha256" in head and b"d=ed.test" in head, head
+        ar = email.message_from_bytes(msg).get_all("Authentication-Results")
+        assert any("dkim=pass" in v and "header.d=ed.test" in v for v in ar), ar
+        assert dkim.verify(msg, dnsfunc=keyfunc), "dkimpy does not verify the Ed25519 signature"
 
     @t.case("a 4xx is retried on schedule and then delivered; nothing bounces")
     def _():
