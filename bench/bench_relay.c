@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,7 @@ int main(int argc, char **argv)
 	if (scale < 1)
 		scale = 1;
 	scop_log_init("bench_relay", SCOP_LOG_WARN);
+	signal(SIGPIPE, SIG_IGN);
 	struct sink sink = { 0 };
 	sink.lfd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };

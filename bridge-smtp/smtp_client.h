@@ -26,6 +26,9 @@
  * Certificates are not verified (opportunistic TLS, RFC 7435); require_tls
  * only insists on encryption.
  *
+ * Signals: OpenSSL writes with write(2), so a peer that hangs up during a
+ * handshake raises SIGPIPE; callers ignore SIGPIPE (as the daemons do).
+ *
  * Memory: the caller owns the envelope, results array and message for the
  * life of the client; the client owns its output buffer
  * (smtp_client_free releases it).  Nothing here logs message content.

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 #include "bridge-smtp/relay_dsn.h"
 #include "bridge-smtp/relay_mx.h"
 #include "bridge-smtp/relay_state.h"
+#include "bridge-smtp/smtp_client.h"
 #include "common/dns.h"
 
 static void test_config(void **state)
@@ -242,6 +244,7 @@ struct sink {
 	int port;
 	volatile int stop;
 	const char *rcpt_reply;   /* what RCPT gets */
+	int broken_tls;           /* offer STARTTLS, then hang up on it */
 	int messages;             /* completed DATA transactions */
 	char last[8192];
 	pthread_mutex_t mu;
@@ -282,7 +285,13 @@ static void *sink_main(void *arg)
 		say(fd, "220 sink.test ESMTP\r\n");
 		while (sink_line(fd, line, sizeof(line)) > 0) {
 			if (strncmp(line, "EHLO", 4) == 0) {
-				say(fd, "250-sink.test\r\n250-8BITMIME\r\n250 SIZE 1000000\r\n");
+				if (s->broken_tls)
+					say(fd, "250-sink.test\r\n250-STARTTLS\r\n250 SIZE 1000000\r\n");
+				else
+					say(fd, "250-sink.test\r\n250-8BITMIME\r\n250 SIZE 1000000\r\n");
+			} else if (strncmp(line, "STARTTLS", 8) == 0) {
+				say(fd, "220 2.0.0 go ahead\r\n");
+				break; /* no handshake: the client's fails */
 			} else if (strncmp(line, "MAIL", 4) == 0) {
 				say(fd, "250 2.1.0 ok\r\n");
 			} else if (strncmp(line, "RCPT", 4) == 0) {
@@ -476,6 +485,40 @@ static void test_leftover_records(void **state)
 	close(fd);
 }
 
+static void test_pass_tls_fallback(void **state)
+{
+	struct world *w = *state;
+	static const char *const r[] = { "a@remote.test" };
+	char id[SPOOL_ID_MAX], err[128];
+	queue(w, "submission", "u@local.test", r, 1, 1000, id);
+	w->sink.broken_tls = 1;
+	/* Opportunistic TLS with a client context this time. */
+	SSL_CTX *ctx = smtp_client_tls_ctx_new(err, sizeof(err));
+	assert_non_null(ctx);
+	relay_free(w->relay);
+	w->cfg.tls = RELAY_TLS_OPPORTUNISTIC;
+	static const char *const local[] = { "local.test" };
+	struct relay_opts o = { .hostname = "mx.local.test", .local_domains = local, .n_local_domains = 1,
+				.cfg = &w->cfg, .dns = w->dns, .spool = &w->sp, .tls = ctx };
+	assert_non_null(w->relay = relay_new(&o, err, sizeof(err)));
+	struct relay_stats st;
+	assert_int_equal(relay_run_once(w->relay, 1000, &st), 0);
+	/* The failed handshake is followed by a delivery in the clear. */
+	assert_int_equal(st.sent, 1);
+	assert_int_equal(w->sink.messages, 1);
+	assert_int_equal(queued(w), 0);
+
+	/* With TLS required it waits instead. */
+	queue(w, "submission", "u@local.test", r, 1, 1000, id);
+	w->cfg.tls = RELAY_TLS_REQUIRE;
+	assert_int_equal(relay_run_once(w->relay, 1000, &st), 0);
+	assert_int_equal(st.deferred, 1);
+	assert_int_equal(w->sink.messages, 1);
+	relay_free(w->relay);
+	w->relay = NULL;
+	SSL_CTX_free(ctx);
+}
+
 static void test_pass_retry(void **state)
 {
 	struct world *w = *state;
@@ -568,6 +611,8 @@ static void test_pass_no_bounce_of_bounce_and_expiry(void **state)
 
 int main(void)
 {
+	/* As in the daemons: a peer that hangs up is an error return, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_state),
@@ -576,6 +621,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pass_delivers, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_pass_retry, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_leftover_records, world_setup, world_teardown),
+		cmocka_unit_test_setup_teardown(test_pass_tls_fallback, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_pass_bounce, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_pass_no_bounce_of_bounce_and_expiry, world_setup, world_teardown),
 	};

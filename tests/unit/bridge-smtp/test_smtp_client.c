@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <pthread.h>
@@ -398,6 +399,8 @@ static void test_driver_timeout(void **state)
 
 int main(void)
 {
+	/* As in the daemons: a peer that hangs up is an error return, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reply_parser),	 cmocka_unit_test(test_machine_happy),
 		cmocka_unit_test(test_machine_helo_fallback), cmocka_unit_test(test_machine_failures),
