@@ -5,18 +5,16 @@ dkimpy.  Accepted mail is spooled with our Authentication-Results field on
 top (python3-authres must read it) and without forged ones; a DMARC
 p=reject failure gets 550 5.7.1 and nothing is spooled; a DNS server that
 never answers gets 451 4.7.0, not a hung session."""
-import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
+from loginstub import LoginStub, self_signed_cert  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
 from dnsserver import KnotServer  # noqa: E402
@@ -60,30 +58,6 @@ def swaks(port, mail_from, data, timeout="30"):
     finally:
         os.unlink(path)
     return r.returncode, r.stdout + r.stderr
-
-
-class HsStub(BaseHTTPRequestHandler):
-    """The homeserver login the submission listener checks passwords with."""
-
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-        ok = (self.path == "/_matrix/client/v3/login" and body.get("identifier", {}).get("user") == "alice"
-              and body.get("password") == "s3cret")
-        if self.path == "/_matrix/client/v3/logout":
-            code, obj = 200, {}
-        elif ok:
-            code, obj = 200, {"access_token": "tok", "user_id": "@alice:" + HOST, "device_id": "D"}
-        else:
-            code, obj = 403, {"errcode": "M_FORBIDDEN", "error": "Invalid password"}
-        data = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
 
 def start(tmp, name, dns, submission=""):
@@ -258,15 +232,12 @@ with tempfile.TemporaryDirectory(prefix="scop-mxauth-") as tmp:
     # mail is stored at once and without our field.
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     silent.bind(("127.0.0.1", 0))
-    hs = ThreadingHTTPServer(("127.0.0.1", 0), HsStub)
-    threading.Thread(target=hs.serve_forever, daemon=True).start()
-    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-         "-days", "2", "-subj", "/CN=localhost"])
+    hs = LoginStub({"alice": ("s3cret", "@alice:" + HOST)})
+    cert, key = self_signed_cert(tmp)
     sub_port = free_port()
     mb, port, qdir = start(tmp, "silent", "{forwarder: \"127.0.0.1@%d\", timeout_ms: 1000}\n"
                            "tls: {cert: %s, key: %s}\nhomeserver_url: http://127.0.0.1:%d"
-                           % (silent.getsockname()[1], cert, key, hs.server_address[1]),
+                           % (silent.getsockname()[1], cert, key, hs.port),
                            submission=", submission: {address: 127.0.0.1, port: %d}" % sub_port)
     wait_port(sub_port, proc=mb.p)
 
@@ -295,7 +266,7 @@ with tempfile.TemporaryDirectory(prefix="scop-mxauth-") as tmp:
         data = stored(qdir, ids[0])
         assert our_fields(data) == [], data[:500]
     mb.stop()
-    hs.shutdown()
+    hs.close()
     silent.close()
 
 t.done()

@@ -12,7 +12,6 @@ servers: a 4xx that clears on retry, a 5xx that must come back as an
 RFC 3464 DSN in the sender's (local) spool, a null MX (DSN too), and a
 host that is down and comes up later (retried, not lost)."""
 import email
-import json
 import os
 import socket
 import subprocess
@@ -20,10 +19,10 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
+from loginstub import LoginStub, self_signed_cert  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
 from dnsserver import KnotServer  # noqa: E402
@@ -32,26 +31,6 @@ import dkim  # noqa: E402  (Debian's python3-dkim)
 
 t = Tap()
 PASSWORD = "s3cret"
-
-
-class HsStub(BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
-        if self.path == "/_matrix/client/v3/logout":
-            code, obj = 200, {}
-        elif body.get("identifier", {}).get("user") == "alice" and body.get("password") == PASSWORD:
-            code, obj = 200, {"access_token": "tok", "user_id": "@alice:local.test", "device_id": "D"}
-        else:
-            code, obj = 403, {"errcode": "M_FORBIDDEN", "error": "Invalid password"}
-        data = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
 
 
 class Sink:
@@ -187,9 +166,7 @@ try:
     edkey = os.path.join(tmp, "dkim-ed.pem")
     run(["openssl", "genpkey", "-algorithm", "ED25519", "-out", edkey])
     edrec = run([binary("scop-dkim"), "pubkey", "--key", edkey]).decode().strip()
-    cert, tkey = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-    run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", tkey, "-out", cert,
-         "-days", "2", "-subj", "/CN=localhost"])
+    cert, tkey = self_signed_cert(tmp)
 
     zones = []
     for origin, lines in (
@@ -214,8 +191,7 @@ try:
     srv.start()
     dns = "dns: {forwarder: \"%s\", timeout_ms: 4000}\n" % srv.forwarder
 
-    hs = ThreadingHTTPServer(("127.0.0.1", 0), HsStub)
-    threading.Thread(target=hs.serve_forever, daemon=True).start()
+    hs = LoginStub({"alice": (PASSWORD, "@alice:local.test")})
 
     mxport = free_port_on_all(["127.0.0.1", "127.0.0.2", "127.0.0.3", "127.0.0.4"])
     # B: the receiving MX for remote.test, checking what arrives.
@@ -247,7 +223,7 @@ try:
                 "  retry_schedule: [1]\n  max_age: 600\n  poll_interval_ms: 100\n"
                 "  connect_timeout: 2\n  smtp_timeout: 10\n  port: %d\n"
                 "  require_tls_domains: [tlsonly.test]\n"
-                % (sub_port, cert, tkey, spool_a, hs.server_address[1], dns, key, edkey, mxport))
+                % (sub_port, cert, tkey, spool_a, hs.port, dns, key, edkey, mxport))
     a = Proc([binary("scop-mailbridge"), "-c", conf_a], os.path.join(tmp, "a.log"))
     procs.append(a)
     wait_port(sub_port, proc=a.p)

@@ -7,7 +7,6 @@ address (127.0.0.N), since the limits are per address.
 Passwords are checked by logging in to a homeserver; a small loopback
 stub serves /_matrix/client/v3/login (alice / s3cret -> @alice:example.org),
 as in test_smtp_swaks.py."""
-import json
 import re
 import os
 import smtplib
@@ -16,50 +15,19 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap, Proc, binary, free_port, wait_port  # noqa: E402
+from loginstub import LoginStub, self_signed_cert  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="scop-smtp-policy-")
 PASSWORD = "s3cret"
 
 
-class HsStub(BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(n) or b"{}")
-        if self.path == "/_matrix/client/v3/login":
-            if body.get("identifier", {}).get("user") == "alice" and body.get("password") == PASSWORD:
-                self.reply(200, {"access_token": "tok", "user_id": "@alice:example.org", "device_id": "D"})
-            else:
-                self.reply(403, {"errcode": "M_FORBIDDEN", "error": "Invalid password"})
-        elif self.path == "/_matrix/client/v3/logout":
-            self.reply(200, {})
-        else:
-            self.reply(404, {"errcode": "M_UNRECOGNIZED"})
-
-    def reply(self, code, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-hs = ThreadingHTTPServer(("127.0.0.1", 0), HsStub)
-threading.Thread(target=hs.serve_forever, daemon=True).start()
-
-cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
+hs = LoginStub({"alice": (PASSWORD, "@alice:example.org")})
+cert, key = self_signed_cert(tmp)
 mx_port, sub_port = free_port(), free_port()
 spool = os.path.join(tmp, "spool")
 conf = os.path.join(tmp, "mailbridge.yaml")
@@ -88,7 +56,7 @@ client_limits:
 submission_policy:
   sender_addresses:
     "@alice:example.org": [alice.smith@example.org, "@lists.example"]
-""" % (mx_port, sub_port, cert, key, spool, hs.server_address[1]))
+""" % (mx_port, sub_port, cert, key, spool, hs.port))
 
 daemon = Proc([binary("scop-mailbridge"), "-c", conf], os.path.join(tmp, "daemon.log"))
 # wait_port probes from 127.0.0.1; no case below connects from there.
@@ -368,6 +336,6 @@ def ipv6_case():
 
 
 ipv6_case()
-hs.shutdown()
+hs.close()
 subprocess.run(["rm", "-rf", tmp])
 t.done()

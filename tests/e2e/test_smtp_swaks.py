@@ -16,57 +16,20 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap, Proc, binary, free_port, wait_port  # noqa: E402
+from loginstub import LoginStub, self_signed_cert  # noqa: E402
 
 t = Tap()
 tmp = tempfile.mkdtemp(prefix="scop-smtp-e2e-")
 PASSWORD = "s3cret"
-logouts = []
 
 
-class HsStub(BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        body = json.loads(self.rfile.read(n) or b"{}")
-        if self.path == "/_matrix/client/v3/login":
-            ident = body.get("identifier", {})
-            if ident.get("user") == "slow":
-                time.sleep(1.5)  # the SMTP client goes away meanwhile
-            if (body.get("type") == "m.login.password" and ident.get("type") == "m.id.user"
-                    and ident.get("user") == "alice" and body.get("password") == PASSWORD):
-                self.reply(200, {"access_token": "tok-%d" % time.monotonic_ns(),
-                                 "user_id": "@alice:example.org", "device_id": "DEV"})
-            else:
-                self.reply(403, {"errcode": "M_FORBIDDEN", "error": "Invalid password"})
-        elif self.path == "/_matrix/client/v3/logout":
-            logouts.append(self.headers.get("Authorization", ""))
-            self.reply(200, {})
-        else:
-            self.reply(404, {"errcode": "M_UNRECOGNIZED"})
-
-    def reply(self, code, obj):
-        data = json.dumps(obj).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-
-hs = ThreadingHTTPServer(("127.0.0.1", 0), HsStub)
-threading.Thread(target=hs.serve_forever, daemon=True).start()
-
-cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
-                "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True)
+hs = LoginStub({"alice": (PASSWORD, "@alice:example.org")}, slow=("slow",))
+logouts = hs.logouts
+cert, key = self_signed_cert(tmp)
 mx_port, sub_port = free_port(), free_port()
 spool = os.path.join(tmp, "spool")
 conf = os.path.join(tmp, "mailbridge.yaml")
@@ -88,7 +51,7 @@ limits:
   max_recipients: 5
   max_bad_commands: 6
   idle_timeout: 60
-""" % (mx_port, sub_port, cert, key, spool, hs.server_address[1]))
+""" % (mx_port, sub_port, cert, key, spool, hs.port))
 
 logpath = os.path.join(tmp, "daemon.log")
 daemon = None
@@ -551,6 +514,6 @@ def _():
 
 
 daemon.stop()
-hs.shutdown()
+hs.close()
 subprocess.run(["rm", "-rf", tmp])
 t.done()
