@@ -242,12 +242,16 @@ void rooms_set_edu_hook(struct rooms *r, rooms_edu_hook_fn fn, void *arg);
  *   ROOM_REMOTE_ACCEPT     into the timeline; current state and forward
  *                          extremities updated (forks resolved with state
  *                          resolution), memberships, cache, listener;
- *   ROOM_REMOTE_SOFT_FAIL  outside the timeline as ROOM_EVENT_SOFT_FAILED;
+ *   ROOM_REMOTE_SOFT_FAIL  outside the timeline, the forward extremities
+ *                          and current state as ROOM_EVENT_SOFT_FAILED, with
+ *                          its state groups: still in the DAG, so a later
+ *                          event citing it is processed normally;
  *   ROOM_REMOTE_REJECT     outside the timeline as ROOM_EVENT_REJECTED;
  *   ROOM_REMOTE_DROP       nowhere.
  * An event already stored (either way) is not checked again: ROOM_OK and
  * *verdict = ROOM_REMOTE_KNOWN.  ROOM_NOT_FOUND: unknown room, or none of
- * its prev events is in the timeline (res->reason says which).
+ * its prev events is in the timeline or soft-failed (res->reason says
+ * which).
  *
  * check gets the room version, the PDU, the two states, and fills *event
  * (new reference: what to persist, e.g. the redacted copy), event_id and

@@ -79,9 +79,10 @@ static const char *prev_id(const struct room_version *rv, const json_t *item)
 					   : json_string_value(item);
 }
 
-/* The state after each of ids (timeline events only) resolved into one
- * map; *group is the group when that is a single stored one, else 0.
- * NULL when none is known. */
+/* The state after each of ids resolved into one map; *group is the group
+ * when that is a single stored one, else 0.  Timeline events and
+ * soft-failed ones (still in the DAG) count; outliers and rejected events
+ * have no state here.  NULL when none is known. */
 static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c,
 			     const char *const *ids, size_t n, int64_t *group, char *why,
 			     size_t whylen)
@@ -96,7 +97,8 @@ static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c
 		json_t *m = NULL;
 		if (room_store_event_get(r->rs, ids[i], &e) != STORE_OK)
 			continue;
-		if (e.kind == ROOM_EVENT_TIMELINE && room_store_state_group(r->rs, e.state_after, &m) == STORE_OK) {
+		if ((e.kind == ROOM_EVENT_TIMELINE || (e.kind == ROOM_EVENT_SOFT_FAILED && e.state_after)) &&
+		    room_store_state_group(r->rs, e.state_after, &m) == STORE_OK) {
 			size_t j;
 			for (j = 0; j < nm && groups[j] != e.state_after; j++)
 				;
@@ -326,6 +328,41 @@ out:
 	return rc;
 }
 
+/* Keeps a soft-failed event (rm locked): out of the timeline, the
+ * forward extremities and the current state, but in the DAG with the
+ * state before and after it, so an event citing it is no gap and takes
+ * it into state resolution (server-server API, "Soft failure"). */
+static enum room_rc store_soft_failed(struct rooms *r, struct room *rm, const json_t *ev,
+				      const char *event_id, const json_t *before, int64_t before_group)
+{
+	const char *type = event_type(ev), *sk = event_state_key(ev);
+	json_t *after = NULL;
+	char *json = NULL, *bjson = NULL;
+	int64_t after_group;
+	enum room_rc rc = ROOM_ERROR;
+
+	if (!before_group && (!(bjson = json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS)) ||
+			      room_store_group_put(r->rs, rm->room_id, bjson, &before_group) != STORE_OK))
+		goto out;
+	after_group = before_group;
+	if (sk) {
+		free(bjson);
+		bjson = NULL;
+		if (!(after = json_deep_copy(before)) || state_map_set(after, type, sk, event_id) < 0 ||
+		    !(bjson = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS)) ||
+		    room_store_group_put(r->rs, rm->room_id, bjson, &after_group) != STORE_OK)
+			goto out;
+	}
+	if ((json = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS)) &&
+	    room_store_soft_failed_put(r->rs, event_id, rm->room_id, json, before_group, after_group) == STORE_OK)
+		rc = ROOM_OK;
+out:
+	json_decref(after);
+	free(json);
+	free(bjson);
+	return rc;
+}
+
 /* Whether prevs are exactly rm's forward extremities (rm locked). */
 static int cites_extremities(const struct room *rm, const char *const *prevs, size_t nprev)
 {
@@ -432,11 +469,13 @@ static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *
 		rc = ROOM_FORBIDDEN;
 		goto out;
 	}
-	if (*verdict == ROOM_REMOTE_REJECT || *verdict == ROOM_REMOTE_SOFT_FAIL) {
+	if (*verdict == ROOM_REMOTE_SOFT_FAIL) {
+		rc = store_soft_failed(r, rm, ev, res->event_id, before, before_group);
+		goto out;
+	}
+	if (*verdict == ROOM_REMOTE_REJECT) {
 		char *json = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-		rc = json && room_store_outlier_put(r->rs, res->event_id, rm->room_id,
-						    *verdict == ROOM_REMOTE_REJECT ? ROOM_EVENT_REJECTED
-										   : ROOM_EVENT_SOFT_FAILED,
+		rc = json && room_store_outlier_put(r->rs, res->event_id, rm->room_id, ROOM_EVENT_REJECTED,
 						    json) == STORE_OK ? ROOM_OK : ROOM_ERROR;
 		free(json);
 		goto out;
