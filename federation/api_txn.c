@@ -193,17 +193,61 @@ static const char *verdict_str(enum room_remote_verdict v)
 	return "?";
 }
 
-static enum room_rc receive_with_state(struct fed_service *fs, const char *room_id, const json_t *pdu,
-					const json_t *state, struct room_result *res, enum room_remote_verdict *verdict)
+/* An entry of prev_events: an ID, or [ID, hashes] in room versions 1-2. */
+static const char *ref_id(const struct room_version *rv, const json_t *item)
+{
+	return rv->event_id == EVENT_ID_V1 ? json_string_value(json_array_get(item, 0)) : json_string_value(item);
+}
+
+/* Whether the state after event id is known here: a timeline event, or
+ * a soft-failed one kept with its state. */
+static int has_state_after(struct room_store *rs, const char *id)
+{
+	struct room_event e;
+	int yes;
+
+	if (room_store_event_get(rs, id, &e) != STORE_OK)
+		return 0;
+	yes = e.kind == ROOM_EVENT_TIMELINE || (e.kind == ROOM_EVENT_SOFT_FAILED && e.state_after);
+	room_event_clear(&e);
+	return yes;
+}
+
+/* The PDU again, with the states after each of its prev events this
+ * server lacks fetched from origin (at most ROOMS_MAX_GIVEN_STATES; a
+ * fork on origin's side leaves several), resolved with the states after
+ * the ones it has.  ROOM_NOT_FOUND when none could be fetched. */
+static enum room_rc receive_with_states(struct fed_service *fs, const char *origin, const char *room_id,
+					const struct room_version *rv, const json_t *pdu, struct room_result *res,
+					enum room_remote_verdict *verdict)
 {
 	struct store_view v = { rooms_store(fs->hs->rooms), json_object(), json_object() };
 	struct check_arg ca = { fs, &v, PDU_DROP };
+	const json_t *item;
+	json_t *states[ROOMS_MAX_GIVEN_STATES];
+	size_t n = 0, i;
 	enum room_rc rc = ROOM_ERROR;
 
-	memset(res, 0, sizeof(*res));
-	*verdict = ROOM_REMOTE_DROP;
-	if (v.events && v.rejected)
-		rc = rooms_receive_with_state(fs->hs->rooms, room_id, pdu, state, check_cb, &ca, res, verdict);
+	json_array_foreach(json_object_get(pdu, "prev_events"), i, item) {
+		const char *prev = ref_id(rv, item);
+		if (n == ROOMS_MAX_GIVEN_STATES) {
+			log_info("federation: %s cites more than %d prev events this server lacks; the rest left out",
+				 res->event_id, ROOMS_MAX_GIVEN_STATES);
+			break;
+		}
+		if (prev && !has_state_after(v.rs, prev) && fed_fetch_state(fs, origin, room_id, rv, prev, &states[n]) == 0)
+			n++;
+	}
+	if (n == 0) {
+		rc = ROOM_NOT_FOUND;
+	} else if (v.events && v.rejected) {
+		memset(res, 0, sizeof(*res));
+		*verdict = ROOM_REMOTE_DROP;
+		rc = rooms_receive_with_states(fs->hs->rooms, room_id, pdu, (const json_t *const *)states, n, check_cb,
+					       &ca, res, verdict);
+	}
+	for (i = 0; i < n; i++)
+		json_decref(states[i]);
 	json_decref(v.events);
 	json_decref(v.rejected);
 	return rc;
@@ -241,11 +285,8 @@ static json_t *check_one(struct fed_service *fs, const char *origin, const json_
 	}
 	if (rc == ROOM_NOT_FOUND && res.event_id[0] && *gaps >= 0) {
 		/* Still a gap (history from before this server joined, say):
-		 * ask origin for the state at the event instead. */
-		json_t *state = NULL;
-		if (fed_fetch_state(fs, origin, room_id, rv, pdu, &state) == 0)
-			rc = receive_with_state(fs, room_id, pdu, state, &res, &verdict);
-		json_decref(state);
+		 * ask origin for the states at its prev events instead. */
+		rc = receive_with_states(fs, origin, room_id, rv, pdu, &res, &verdict);
 	}
 	snprintf(event_id, idlen, "%s", res.event_id);
 	if (rc == ROOM_OK && verdict != ROOM_REMOTE_REJECT)

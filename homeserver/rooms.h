@@ -303,13 +303,18 @@ typedef int (*rooms_invite_fn)(void *arg, const struct room_version *rv, json_t 
 			       const json_t *stripped, char *why, size_t whylen);
 void rooms_set_invite_hook(struct rooms *r, rooms_invite_fn fn, void *arg);
 
-/* As rooms_receive(), for a PDU whose prev events are not in the
- * timeline: state_before (a map {type: {state_key: event_id}} whose events
- * are stored, e.g. as outliers) is taken as the state before it.  It
- * joins the room as a fork, resolved with the rest as any other. */
-enum room_rc rooms_receive_with_state(struct rooms *r, const char *room_id, const json_t *pdu,
-				      const json_t *state_before, rooms_check_fn check, void *check_arg,
-				      struct room_result *res, enum room_remote_verdict *verdict);
+/* As rooms_receive(), for a PDU some of whose prev events have no state
+ * here: states[0..n) (maps {type: {state_key: event_id}} whose events are
+ * stored, e.g. as outliers; 1 <= n <= ROOMS_MAX_GIVEN_STATES) are the
+ * states after those, worked out elsewhere (the origin's /state_ids).
+ * The state before the PDU is their resolution with the states after its
+ * prev events that are known (state resolution v2).  It joins the room as
+ * a fork, resolved with the rest as any other. */
+#define ROOMS_MAX_GIVEN_STATES 8
+enum room_rc rooms_receive_with_states(struct rooms *r, const char *room_id, const json_t *pdu,
+				       const json_t *const *states, size_t n, rooms_check_fn check,
+				       void *check_arg, struct room_result *res,
+				       enum room_remote_verdict *verdict);
 
 /* Called after every event this server created (rooms_send,
  * rooms_create) with the PDU and the servers to send it to: those with a

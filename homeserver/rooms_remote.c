@@ -79,17 +79,19 @@ static const char *prev_id(const struct room_version *rv, const json_t *item)
 					   : json_string_value(item);
 }
 
-/* The state after each of ids resolved into one map; *group is the group
- * when that is a single stored one, else 0.  Timeline events and
- * soft-failed ones (still in the DAG) count; outliers and rejected events
- * have no state here.  NULL when none is known. */
+/* The state after each of ids, and the maps of given (the states after
+ * prev events fetched from elsewhere, at most ROOMS_MAX_GIVEN_STATES),
+ * resolved into one map; *group is the group when that is a single stored
+ * one, else 0.  Timeline events and soft-failed ones (still in the DAG)
+ * count; outliers and rejected events have no state here.  NULL when
+ * none is known. */
 static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c,
-			     const char *const *ids, size_t n, int64_t *group, char *why,
-			     size_t whylen)
+			     const char *const *ids, size_t n, const json_t *const *given, size_t ngiven,
+			     int64_t *group, char *why, size_t whylen)
 {
-	json_t *maps[EVENT_MAX_PREV_EVENTS + 1], *out = NULL;
+	json_t *maps[EVENT_MAX_PREV_EVENTS + 1 + ROOMS_MAX_GIVEN_STATES], *out = NULL;
 	int64_t groups[EVENT_MAX_PREV_EVENTS + 1];
-	size_t nm = 0;
+	size_t nm = 0, ng = 0;
 
 	*group = 0;
 	for (size_t i = 0; i < n && nm <= EVENT_MAX_PREV_EVENTS; i++) {
@@ -111,17 +113,24 @@ static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c
 		}
 		room_event_clear(&e);
 	}
-	if (nm == 0) {
+	for (size_t i = 0; i < ngiven && ng < ROOMS_MAX_GIVEN_STATES; i++)
+		if (json_is_object(given[i]))
+			maps[nm + ng++] = json_incref((json_t *)given[i]);
+	if (nm + ng == 0) {
 		snprintf(why, whylen, "none of its prev events is known here");
 		return NULL;
 	}
-	if (nm == 1) {
+	if (nm == 1 && ng == 0) {
 		*group = groups[0];
 		return maps[0];
 	}
-	struct state_res_ctx sc = { rm->rv, evc_get, evc_rejected, NULL, c };
-	out = state_res_resolve(&sc, (const json_t *const *)maps, nm, why, whylen);
-	for (size_t i = 0; i < nm; i++)
+	if (nm + ng == 1) {
+		out = json_deep_copy(maps[0]);
+	} else {
+		struct state_res_ctx sc = { rm->rv, evc_get, evc_rejected, NULL, c };
+		out = state_res_resolve(&sc, (const json_t *const *)maps, nm + ng, why, whylen);
+	}
+	for (size_t i = 0; i < nm + ng; i++)
 		json_decref(maps[i]);
 	return out;
 }
@@ -228,7 +237,7 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 		/* A fork stays open: the current state is the resolution of the
 		 * states after every extremity (ours included). */
 		int64_t g;
-		json_t *others = resolve_after(r, rm, c, (const char *const *)extrem, nextrem - 1, &g,
+		json_t *others = resolve_after(r, rm, c, (const char *const *)extrem, nextrem - 1, NULL, 0, &g,
 					       why, sizeof(why));
 		const json_t *sets[2] = { others, after };
 		struct state_res_ctx sc = { rv, evc_get, evc_rejected, NULL, c };
@@ -378,32 +387,37 @@ static int cites_extremities(const struct room *rm, const char *const *prevs, si
 	return 1;
 }
 
-static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
-			    rooms_check_fn check, void *check_arg, struct room_result *res,
-			    enum room_remote_verdict *verdict);
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu,
+			    const json_t *const *given, size_t ngiven, rooms_check_fn check, void *check_arg,
+			    struct room_result *res, enum room_remote_verdict *verdict);
 
 enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
 			   rooms_check_fn check, void *check_arg, struct room_result *res,
 			   enum room_remote_verdict *verdict)
 {
-	return receive(r, room_id, pdu, NULL, check, check_arg, res, verdict);
+	return receive(r, room_id, pdu, NULL, 0, check, check_arg, res, verdict);
 }
 
-enum room_rc rooms_receive_with_state(struct rooms *r, const char *room_id, const json_t *pdu,
-				      const json_t *state_before, rooms_check_fn check, void *check_arg,
-				      struct room_result *res, enum room_remote_verdict *verdict)
+enum room_rc rooms_receive_with_states(struct rooms *r, const char *room_id, const json_t *pdu,
+				       const json_t *const *states, size_t n, rooms_check_fn check,
+				       void *check_arg, struct room_result *res,
+				       enum room_remote_verdict *verdict)
 {
-	if (!json_is_object(state_before)) {
+	size_t i;
+
+	for (i = 0; i < n && json_is_object(states[i]); i++)
+		;
+	if (n == 0 || n > ROOMS_MAX_GIVEN_STATES || i < n) {
 		memset(res, 0, sizeof(*res));
 		*verdict = ROOM_REMOTE_DROP;
 		return ROOM_BAD_JSON;
 	}
-	return receive(r, room_id, pdu, state_before, check, check_arg, res, verdict);
+	return receive(r, room_id, pdu, states, n, check, check_arg, res, verdict);
 }
 
-static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
-			    rooms_check_fn check, void *check_arg, struct room_result *res,
-			    enum room_remote_verdict *verdict)
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu,
+			    const json_t *const *given, size_t ngiven, rooms_check_fn check, void *check_arg,
+			    struct room_result *res, enum room_remote_verdict *verdict)
 {
 	struct room *rm;
 	struct evcache c = { r->rs, json_object(), json_object() };
@@ -442,15 +456,13 @@ static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *
 			prevs[nprev++] = prev_id(rm->rv, item);
 	why[0] = '\0';
 	if (cites_extremities(rm, prevs, nprev)) {
-		/* The common case: it extends the room's current state. */
+		/* The common case: it extends the room's current state.
+		 * Else the states after its prevs (given: after those this
+		 * server lacks) are resolved. */
 		before = json_incref(rm->ids);
 		before_group = rm->group;
-	} else if (given) {
-		/* Its prev events are not in the timeline: the caller worked
-		 * the state out (from the origin's /state_ids). */
-		if (!(before = json_deep_copy(given)))
-			goto out;
-	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
+	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, given, ngiven, &before_group, why,
+					    sizeof(why)))) {
 		room_set_reason(res, "%s", why);
 		rc = ROOM_NOT_FOUND;
 		goto out;
