@@ -5,7 +5,8 @@ sends, in the other server's /sync.
 
 hs1 and hs2 (tests/federation/fedhs.py); alice of hs1 creates a room,
 bob of hs2 joins it over federation.  Checks: typing both ways (start and
-stop), an m.read receipt both ways, a threaded one, a private receipt
+stop), an m.read receipt both ways, threaded ones both ways (main
+timeline and a thread root, then unthreaded again), a private receipt
 staying home, presence both ways, the read endpoints between the two
 servers themselves (hs2 asks hs1 for /state_ids and /backfill with its
 own X-Matrix signature), and history_visibility invited: a server whose
@@ -18,6 +19,7 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, free_port  # noqa: E402
+from test_rooms_common import backends  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedhs  # noqa: E402
@@ -26,6 +28,8 @@ from fedhs import q  # noqa: E402
 t = Tap()
 work = tempfile.mkdtemp(prefix="scop-fededu-")
 servers = []
+# hs2 runs on PostgreSQL when SCOP_TEST_PG_DSN names a server, else SQLite.
+backend = backends(work, "fededu")[-1]
 
 
 class Syncer:
@@ -73,7 +77,8 @@ try:
     overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, p1), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, p2)]
     hs1 = fedhs.HS(work, "hs1.fed.test", p1, overrides)
     servers.append(hs1)
-    hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides)
+    hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides,
+                   database=backend[1] if backend[0] == "postgres" else None)
     servers.append(hs2)
     alice, atok = hs1.register("alice")
     bob, btok = hs2.register("bob")
@@ -118,12 +123,36 @@ try:
     t.ok(s == 200 and at_alice.wait(lambda y: y.receipts.get(("m.read", bob)) == second and
                                     y.threads.get(("m.read", bob)) == "main"),
          "bob's threaded receipt (main timeline) reaches alice with its thread_id", (s, j, at_alice.threads))
+    # Threaded receipts on a thread root, both ways (m.receipt data.thread_id).
+    s, j = hs1.send(atok, room, "root", "a3")
+    root = (j or {}).get("event_id")
+    s, j = hs1.client("PUT", "/_matrix/client/v3/rooms/%s/send/m.room.message/a4" % q(room),
+                      {"msgtype": "m.text", "body": "in the thread",
+                       "m.relates_to": {"rel_type": "m.thread", "event_id": root}}, token=atok)
+    reply = (j or {}).get("event_id")
+    ok, _ = hs2.wait_bodies(btok, room, ["in the thread"])
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read/%s" % (q(room), q(reply)),
+                      {"thread_id": root}, token=atok)
+    t.ok(ok and s == 200 and at_bob.wait(lambda y: y.receipts.get(("m.read", alice)) == reply and
+                                         y.threads.get(("m.read", alice)) == root),
+         "alice's receipt in a thread reaches bob on hs2 with the thread root as thread_id",
+         (s, j, at_bob.receipts, at_bob.threads))
+    s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read/%s" % (q(room), q(reply)),
+                      {"thread_id": root}, token=btok)
+    t.ok(s == 200 and at_alice.wait(lambda y: y.receipts.get(("m.read", bob)) == reply and
+                                    y.threads.get(("m.read", bob)) == root),
+         "bob's receipt in the thread reaches alice on hs1 likewise", (s, j, at_alice.receipts, at_alice.threads))
+    s, j = hs1.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read/%s" % (q(room), q(reply)), {},
+                      token=atok)
+    t.ok(s == 200 and at_bob.wait(lambda y: y.receipts.get(("m.read", alice)) == reply and
+                                  y.threads.get(("m.read", alice)) is None),
+         "alice's unthreaded receipt after it reaches bob without a thread_id", (s, j, at_bob.threads))
     s, j = hs2.client("POST", "/_matrix/client/v3/rooms/%s/receipt/m.read.private/%s" % (q(room), q(second)),
                       {}, token=btok)
     s2, j2 = hs2.send(btok, room, "after private", "b1")
     ok, _ = hs1.wait_bodies(atok, room, ["after private"])
     at_alice.poll()
-    t.ok(s == 200 and ok and at_alice.receipts.get(("m.read", bob)) == second and
+    t.ok(s == 200 and ok and at_alice.receipts.get(("m.read", bob)) == reply and
          ("m.read.private", bob) not in at_alice.receipts,
          "bob's private receipt stays on hs2 (hs1 got a later message from hs2 meanwhile)", at_alice.receipts)
 
@@ -186,6 +215,7 @@ finally:
     if t.failed:
         for hs in servers:
             sys.stderr.write(hs.log()[-3000:])
+    backend[2]()
     if not os.environ.get("KEEP"):
         shutil.rmtree(work, ignore_errors=True)
 t.done()
