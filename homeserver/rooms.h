@@ -188,12 +188,18 @@ void rooms_typing_expire(struct rooms *r);
 json_t *rooms_typing_event(struct rooms *r, const char *room_id, int64_t since_x);
 
 /* ---- presence (memory only, lost on restart) ----
- * Each change takes an extras position and wakes the users who share a
- * joined room with user. */
+ * Each real change (the presence, the status message, or an online user
+ * active again after the "currently active" window: Synapse's
+ * should_notify()) takes an extras position, wakes the users who share a
+ * joined room with user and goes to the EDU hook (other servers); a call
+ * that changes nothing only records activity, but an online user still
+ * goes to the EDU hook every 25 minutes, so other servers do not time it
+ * out. */
 int rooms_presence_valid(const char *presence); /* online, unavailable, offline */
 #define ROOMS_PRESENCE_KEEP_MSG 1 /* leave the status message as it is */
-#define ROOMS_PRESENCE_QUIET 2    /* record, but announce nothing (a /sync
-				   * without set_presence only marks activity) */
+#define ROOMS_PRESENCE_QUIET 2    /* no position, no local wake-up (a /sync
+				   * without set_presence); other servers
+				   * are told all the same */
 /* ROOM_BAD_JSON: presence is not one of the three. */
 enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *presence,
 				const char *status_msg, int flags);

@@ -7,7 +7,8 @@ hs1 and hs2 (tests/federation/fedhs.py); alice of hs1 creates a room,
 bob of hs2 joins it over federation.  Checks: typing both ways (start and
 stop), an m.read receipt both ways, threaded ones both ways (main
 timeline and a thread root, then unthreaded again), a private receipt
-staying home, presence both ways, the read endpoints between the two
+staying home, presence both ways (set by PUT /presence and by /sync alone:
+only real changes go out), the read endpoints between the two
 servers themselves (hs2 asks hs1 for /state_ids and /backfill with its
 own X-Matrix signature), and history_visibility invited: a server whose
 user is invited reads from the invite on, not before."""
@@ -23,11 +24,14 @@ from test_rooms_common import backends  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "federation"))
 import fedhs  # noqa: E402
+import fedpeer  # noqa: E402
+from make_pdu_vectors import sign_pdu  # noqa: E402
 from fedhs import q  # noqa: E402
 
 t = Tap()
 work = tempfile.mkdtemp(prefix="scop-fededu-")
 servers = []
+peer = None
 # hs2 runs on PostgreSQL when SCOP_TEST_PG_DSN names a server, else SQLite.
 backend = backends(work, "fededu")[-1]
 
@@ -72,9 +76,12 @@ class Syncer:
 
 
 try:
-    fedhs.make_pki(work, ["hs1.fed.test", "hs2.fed.test"])
+    fedhs.make_pki(work, ["hs1.fed.test", "hs2.fed.test", "peer.fed.test"])
+    peer = fedpeer.Peer(os.path.join(work, "peer.fed.test.crt"), os.path.join(work, "peer.fed.test.key")).start()
+    PEER = "peer.fed.test:%d" % peer.port
     p1, p2 = free_port(), free_port()
-    overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, p1), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, p2)]
+    overrides = ["hs1.fed.test:%d:127.0.0.1:%d" % (p1, p1), "hs2.fed.test:%d:127.0.0.1:%d" % (p2, p2),
+                 "peer.fed.test:%d:127.0.0.1:%d" % (peer.port, peer.port)]
     hs1 = fedhs.HS(work, "hs1.fed.test", p1, overrides)
     servers.append(hs1)
     hs2 = fedhs.HS(work, "hs2.fed.test", p2, overrides,
@@ -178,6 +185,59 @@ try:
     t.ok(s == 200 and [p.get("content", {}).get("body") for p in j.get("pdus", [])][:2] == ["second", "first"],
          "hs2 backfills from hs1", (s, j))
 
+    # ---- presence from /sync alone (no PUT /presence) ----
+    dave, dtok = hs2.register("dave")
+    s, j = hs2.client("POST", "/_matrix/client/v3/join/%s?server_name=%s" % (q(room), q(hs1.name)), {},
+                      token=dtok)
+    s2, j2 = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=dtok)
+    t.ok(s == 200 and s2 == 200 and
+         at_alice.wait(lambda y: y.presence.get(dave, {}).get("presence") == "online" and
+                       y.presence[dave].get("currently_active") is True),
+         "dave joins from hs2 and syncs (no set_presence): alice on hs1 sees him online", (s, s2, at_alice.presence))
+    s, j = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0&set_presence=unavailable", token=dtok)
+    t.ok(s == 200 and at_alice.wait(lambda y: y.presence.get(dave, {}).get("presence") == "unavailable"),
+         "his /sync with set_presence=unavailable reaches alice too", (s, at_alice.presence))
+    s, j = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=dtok)
+    t.ok(s == 200 and at_alice.wait(lambda y: y.presence.get(dave, {}).get("presence") == "online"),
+         "... and a plain /sync after it makes him online there again", (s, at_alice.presence))
+    # Only real changes go out.  The Python peer joins (through hs1), so
+    # hs2 sends it dave's EDUs too, where they can be counted: three
+    # more plain syncs send none before dave's next message.
+    pk = peer.key_for(PEER)
+    pu = "@p:" + PEER
+    s, j = hs1.signed(PEER, pk, "GET", "/_matrix/federation/v1/make_join/%s/%s?ver=10&ver=11&ver=12" % (q(room), q(pu)))
+    pjoin = (j or {}).get("event", {})
+    pjid = sign_pdu(pjoin, PEER, pk)
+    txn = {"origin": PEER, "origin_server_ts": fedpeer.now_ms(), "pdus": [pjoin]}
+    s, j = hs1.signed(PEER, pk, "PUT", "/_matrix/federation/v1/send/pj1", txn)
+    s2, j2 = hs2.signed(PEER, pk, "PUT", "/_matrix/federation/v1/send/pj1", txn)
+    t.ok(s == 200 and s2 == 200 and (j2 or {}).get("pdus", {}).get(pjid) == {},
+         "a third server's user joins (its server sends the join to both)", (s, j, s2, j2))
+
+    def dave_edus():
+        with peer.lock:
+            return [e for tx in peer.txns if tx["origin"] == hs2.name for e in tx["edus"]
+                    if e.get("edu_type") == "m.presence" and
+                    any(p.get("user_id") == dave for p in e.get("content", {}).get("push", []))]
+
+    def dave_said(body):
+        with peer.lock:
+            return any(p.get("content", {}).get("body") == body for tx in peer.txns
+                       if tx["origin"] == hs2.name for p in tx["pdus"])
+    hs2.client("GET", "/_matrix/client/v3/sync?timeout=0&set_presence=unavailable", token=dtok)
+    hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=dtok)
+    hs2.send(dtok, room, "dave back", "d1")
+    ok = hs2.wait(lambda: dave_said("dave back"))
+    before = dave_edus()
+    t.ok(ok and before and before[-1]["content"]["push"][-1].get("presence") == "online",
+         "the peer gets dave's presence from hs2 as his /syncs change it", before)
+    for _ in range(3):
+        hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=dtok)
+    hs2.send(dtok, room, "dave after his syncs", "d2")
+    ok = hs2.wait(lambda: dave_said("dave after his syncs"))
+    t.ok(ok and len(dave_edus()) == len(before),
+         "... but not for syncs that change nothing (none queued before his next message)", dave_edus()[len(before):])
+
     # ---- history_visibility invited, across the two servers ----
     carol, ctok = hs2.register("carol")
     s, j = hs1.client("POST", "/_matrix/client/v3/createRoom", {
@@ -210,6 +270,8 @@ except Exception:  # noqa: BLE001
     t.ok(False, "test run raised", traceback.format_exc())
 finally:
     stopped = [hs.stop() for hs in servers]
+    if peer:
+        peer.stop()
     if stopped:
         t.ok(all(rc == 0 for rc in stopped), "scopd instances stop cleanly", stopped)
     if t.failed:
