@@ -100,8 +100,10 @@ static enum room_remote_verdict check_cb(void *arg, const struct room_version *r
 	return ROOM_REMOTE_DROP;
 }
 
-enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu,
-			     struct room_result *res, enum room_remote_verdict *verdict)
+/* complete: ROOM_NOT_FOUND when any prev event has no state here
+ * (rooms_receive_complete()), else when none has. */
+static enum room_rc receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu, int complete,
+				struct room_result *res, enum room_remote_verdict *verdict)
 {
 	struct store_view v = { rooms_store(fs->hs->rooms), json_object(), json_object() };
 	struct check_arg ca = { fs, &v, PDU_DROP };
@@ -111,12 +113,20 @@ enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const 
 		memset(res, 0, sizeof(*res));
 		*verdict = ROOM_REMOTE_DROP;
 		rc = ROOM_ERROR;
+	} else if (complete) {
+		rc = rooms_receive_complete(fs->hs->rooms, room_id, pdu, check_cb, &ca, res, verdict);
 	} else {
 		rc = rooms_receive(fs->hs->rooms, room_id, pdu, check_cb, &ca, res, verdict);
 	}
 	json_decref(v.events);
 	json_decref(v.rejected);
 	return rc;
+}
+
+enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu,
+			     struct room_result *res, enum room_remote_verdict *verdict)
+{
+	return receive_pdu(fs, room_id, pdu, 0, res, verdict);
 }
 
 #define MISSING_LIMIT 20
@@ -276,17 +286,23 @@ static json_t *check_one(struct fed_service *fs, const char *origin, const json_
 			snprintf(event_id, idlen, "%s", id);
 		return json_pack("{s:s}", "error", "Unknown room");
 	}
-	rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
-	/* A transaction may send this server fetching for a few gaps only. */
+	/* A transaction may send this server fetching for a few gaps only;
+	 * while it may, a PDU lacking any of its prev events is a gap. */
+	rc = receive_pdu(fs, room_id, pdu, *gaps > 0, &res, &verdict);
 	if (rc == ROOM_NOT_FOUND && res.event_id[0] && (*gaps)-- > 0) {
 		/* The room is known, so its prev events are what is missing. */
 		fetch_missing(fs, origin, room_id, res.event_id);
-		rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
+		rc = receive_pdu(fs, room_id, pdu, 1, &res, &verdict);
 	}
 	if (rc == ROOM_NOT_FOUND && res.event_id[0] && *gaps >= 0) {
 		/* Still a gap (history from before this server joined, say):
-		 * ask origin for the states at its prev events instead. */
+		 * ask origin for the states at the prev events it lacks
+		 * instead. */
 		rc = receive_with_states(fs, origin, room_id, rv, pdu, &res, &verdict);
+	}
+	if (rc == ROOM_NOT_FOUND && res.event_id[0]) {
+		/* Nothing more to fetch: the prev events it has, if any. */
+		rc = receive_pdu(fs, room_id, pdu, 0, &res, &verdict);
 	}
 	snprintf(event_id, idlen, "%s", res.event_id);
 	if (rc == ROOM_OK && verdict != ROOM_REMOTE_REJECT)

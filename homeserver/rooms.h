@@ -309,6 +309,13 @@ typedef int (*rooms_invite_fn)(void *arg, const struct room_version *rv, json_t 
 			       const json_t *stripped, char *why, size_t whylen);
 void rooms_set_invite_hook(struct rooms *r, rooms_invite_fn fn, void *arg);
 
+/* As rooms_receive(), but ROOM_NOT_FOUND as soon as one of its prev
+ * events has no state here (rooms_receive() goes on with the others'), so
+ * the caller can fetch what is missing first. */
+enum room_rc rooms_receive_complete(struct rooms *r, const char *room_id, const json_t *pdu,
+				    rooms_check_fn check, void *check_arg, struct room_result *res,
+				    enum room_remote_verdict *verdict);
+
 /* As rooms_receive(), for a PDU some of whose prev events have no state
  * here: states[0..n) (maps {type: {state_key: event_id}} whose events are
  * stored, e.g. as outliers; 1 <= n <= ROOMS_MAX_GIVEN_STATES) are the

@@ -83,22 +83,28 @@ static const char *prev_id(const struct room_version *rv, const json_t *item)
  * prev events fetched from elsewhere, at most ROOMS_MAX_GIVEN_STATES),
  * resolved into one map; *group is the group when that is a single stored
  * one, else 0.  Timeline events and soft-failed ones (still in the DAG)
- * count; outliers and rejected events have no state here.  NULL when
- * none is known. */
+ * count; outliers and rejected events have no state here (*unknown counts
+ * those of ids, and the ones not stored at all).  NULL when none is
+ * known. */
 static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c,
 			     const char *const *ids, size_t n, const json_t *const *given, size_t ngiven,
-			     int64_t *group, char *why, size_t whylen)
+			     int64_t *group, size_t *unknown, char *why, size_t whylen)
 {
 	json_t *maps[EVENT_MAX_PREV_EVENTS + 1 + ROOMS_MAX_GIVEN_STATES], *out = NULL;
 	int64_t groups[EVENT_MAX_PREV_EVENTS + 1];
 	size_t nm = 0, ng = 0;
 
 	*group = 0;
+	*unknown = 0;
 	for (size_t i = 0; i < n && nm <= EVENT_MAX_PREV_EVENTS; i++) {
 		struct room_event e;
 		json_t *m = NULL;
-		if (room_store_event_get(r->rs, ids[i], &e) != STORE_OK)
+		if (room_store_event_get(r->rs, ids[i], &e) != STORE_OK) {
+			(*unknown)++;
 			continue;
+		}
+		if (e.kind != ROOM_EVENT_TIMELINE && !(e.kind == ROOM_EVENT_SOFT_FAILED && e.state_after))
+			(*unknown)++;
 		if ((e.kind == ROOM_EVENT_TIMELINE || (e.kind == ROOM_EVENT_SOFT_FAILED && e.state_after)) &&
 		    room_store_state_group(r->rs, e.state_after, &m) == STORE_OK) {
 			size_t j;
@@ -237,8 +243,9 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 		/* A fork stays open: the current state is the resolution of the
 		 * states after every extremity (ours included). */
 		int64_t g;
+		size_t unknown;
 		json_t *others = resolve_after(r, rm, c, (const char *const *)extrem, nextrem - 1, NULL, 0, &g,
-					       why, sizeof(why));
+					       &unknown, why, sizeof(why));
 		const json_t *sets[2] = { others, after };
 		struct state_res_ctx sc = { rv, evc_get, evc_rejected, NULL, c };
 		if (others)
@@ -388,14 +395,21 @@ static int cites_extremities(const struct room *rm, const char *const *prevs, si
 }
 
 static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu,
-			    const json_t *const *given, size_t ngiven, rooms_check_fn check, void *check_arg,
-			    struct room_result *res, enum room_remote_verdict *verdict);
+			    const json_t *const *given, size_t ngiven, int complete, rooms_check_fn check,
+			    void *check_arg, struct room_result *res, enum room_remote_verdict *verdict);
 
 enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
 			   rooms_check_fn check, void *check_arg, struct room_result *res,
 			   enum room_remote_verdict *verdict)
 {
-	return receive(r, room_id, pdu, NULL, 0, check, check_arg, res, verdict);
+	return receive(r, room_id, pdu, NULL, 0, 0, check, check_arg, res, verdict);
+}
+
+enum room_rc rooms_receive_complete(struct rooms *r, const char *room_id, const json_t *pdu,
+				    rooms_check_fn check, void *check_arg, struct room_result *res,
+				    enum room_remote_verdict *verdict)
+{
+	return receive(r, room_id, pdu, NULL, 0, 1, check, check_arg, res, verdict);
 }
 
 enum room_rc rooms_receive_with_states(struct rooms *r, const char *room_id, const json_t *pdu,
@@ -412,18 +426,18 @@ enum room_rc rooms_receive_with_states(struct rooms *r, const char *room_id, con
 		*verdict = ROOM_REMOTE_DROP;
 		return ROOM_BAD_JSON;
 	}
-	return receive(r, room_id, pdu, states, n, check, check_arg, res, verdict);
+	return receive(r, room_id, pdu, states, n, 0, check, check_arg, res, verdict);
 }
 
 static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu,
-			    const json_t *const *given, size_t ngiven, rooms_check_fn check, void *check_arg,
-			    struct room_result *res, enum room_remote_verdict *verdict)
+			    const json_t *const *given, size_t ngiven, int complete, rooms_check_fn check,
+			    void *check_arg, struct room_result *res, enum room_remote_verdict *verdict)
 {
 	struct room *rm;
 	struct evcache c = { r->rs, json_object(), json_object() };
 	const json_t *prev, *item;
 	const char *prevs[EVENT_MAX_PREV_EVENTS + 1];
-	size_t nprev = 0, i;
+	size_t nprev = 0, i, unknown = 0;
 	json_t *before = NULL, *ev = NULL;
 	int64_t before_group = 0;
 	enum room_rc rc = ROOM_ERROR;
@@ -461,9 +475,10 @@ static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *
 		 * server lacks) are resolved. */
 		before = json_incref(rm->ids);
 		before_group = rm->group;
-	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, given, ngiven, &before_group, why,
-					    sizeof(why)))) {
-		room_set_reason(res, "%s", why);
+	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, given, ngiven, &before_group, &unknown,
+					    why, sizeof(why))) ||
+		   (complete && unknown)) {
+		room_set_reason(res, "%s", before ? "some of its prev events are not known here" : why);
 		rc = ROOM_NOT_FOUND;
 		goto out;
 	}

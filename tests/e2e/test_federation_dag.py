@@ -18,7 +18,9 @@ ban, F (@y, citing the ban and D) closes it; no get_missing_events and no
 A fork on the peer's side: M cites P1 (@x renames itself) and P2 (@y
 joins), neither of which scopd has; get_missing_events gives nothing, so
 scopd asks /state_ids at each of them and resolves the two states: the
-room then has both changes."""
+room then has both changes.  Then N cites M (known) and Q (not): scopd
+asks for Q (get_missing_events), then for the state at it, and resolves it
+with the state after M, rather than going on with M's alone."""
 import os
 import shutil
 import sys
@@ -198,6 +200,29 @@ def soft_failure(tag, database):
         prevs = sent and sent[0].get("prev_events") or []
         t.ok(mid in prevs and p1id not in prevs and p2id not in prevs,
              "[%s] bob's next event cites M, not the fetched P1 and P2" % tag, prevs)
+
+        # ---- one prev known, one not: N cites M and Q (@x renames again) ----
+        ids = hs.state_ids(tok, room)
+        qev = pdu(room, x, "m.room.member", {"membership": "join", "displayname": "Q name"}, [mid],
+                  [ids[("m.room.create", "")], ids[("m.room.power_levels", "")], ids[("m.room.join_rules", "")],
+                   p1id], m["depth"] + 1, state_key=x)
+        qid = sign_pdu(qev, PEER, pk)
+        n = pdu(room, x, "m.room.message", {"msgtype": "m.text", "body": "N after M and Q"}, [mid, qid],
+                [ids[("m.room.create", "")], ids[("m.room.power_levels", "")], qid], m["depth"] + 2)
+        nid = sign_pdu(n, PEER, pk)
+        with peer.lock:
+            peer.state_ids[qid] = {"pdu_ids": list(ids.values()), "auth_chain_ids": []}
+            peer.events[qid] = qev
+            asked = len(peer.missing_asks)
+        s, res = send(n)
+        with peer.lock:
+            asks = peer.missing_asks[asked:]
+        log = hs.log()
+        s2, mx = hs.client("GET", "/_matrix/client/v3/rooms/%s/state/m.room.member/%s" % (q(room), q(x)), token=tok)
+        t.ok(s == 200 and res.get(nid) == {} and [a.get("latest_events") for a in asks] == [[nid]] and
+             ("state at %s in" % qid) in log and mx.get("displayname") == "Q name",
+             "[%s] N citing M (known) and Q (not): Q is asked for, then the state at it, and resolved with M's "
+             "(@x's new name)" % tag, (s, res, asks, mx))
     finally:
         if hs:
             t.ok(hs.stop() == 0, "[%s] scopd stops cleanly" % tag)
