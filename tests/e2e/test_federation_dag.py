@@ -150,6 +150,15 @@ def soft_failure(tag, database):
         s2, _ = hs.client("GET", "/_matrix/client/v3/rooms/%s/context/%s" % (q(room), q(cid)), token=tok)
         t.ok(s1 == 404 and s2 == 404, "[%s] GET /event and /context of C are 404" % tag, (s1, s2))
 
+        # Over federation C is an event like any other (spec: soft-failed
+        # events are returned where appropriate), with the state before it.
+        s1, j1 = hs.signed(PEER, pk, "GET", "/_matrix/federation/v1/event/" + q(cid))
+        s2, j2 = hs.signed(PEER, pk, "GET", "/_matrix/federation/v1/state_ids/%s?event_id=%s" % (q(room), q(cid)))
+        t.ok(s1 == 200 and (j1 or {}).get("pdus", [{}])[0].get("content", {}).get("body") == "C evades the ban" and
+             s2 == 200 and xjoin in (j2 or {}).get("pdu_ids", []) and ban not in (j2 or {}).get("pdu_ids", []),
+             "[%s] GET /event and /state_ids of C answer it and the state before it (@x joined)" % tag,
+             (s1, s2, j2))
+
         # bob's next event cites F alone: C and E never became extremities.
         s, j = hs.send(tok, room, "after the merge", "m1")
         mid = (j or {}).get("event_id")
