@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_knot.h"
 #include "common/dns.h"
 
 #ifndef SCOP_SRCDIR
@@ -123,28 +124,12 @@ static void measure(struct dns_resolver *r, int nthreads, double seconds)
 
 int main(void)
 {
-	const char *src = getenv("SCOP_SRCDIR") ? getenv("SCOP_SRCDIR") : SCOP_SRCDIR;
 	double seconds = getenv("BENCH_SECONDS") ? atof(getenv("BENCH_SECONDS")) : 2.0;
-	char fwd[64] = "";
-	char dir[] = "/tmp/scop-bench-dns-XXXXXX";
-	int started = 0;
-	if (getenv("SCOP_DNS_FORWARDER") != NULL) {
-		snprintf(fwd, sizeof(fwd), "%s", getenv("SCOP_DNS_FORWARDER"));
-	} else if (mkdtemp(dir) != NULL) {
-		char cmd[2048];
-		snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/tests/dns/dnsserver.py' start '%s' '%s'/tests/dns/zones/*.zone",
-			 src, dir, src);
-		FILE *p = popen(cmd, "r");
-		char line[512];
-		int port = 0;
-		if (p != NULL && fgets(line, sizeof(line), p) != NULL && sscanf(line, "%d", &port) == 1 && port > 0) {
-			snprintf(fwd, sizeof(fwd), "127.0.0.1@%d", port);
-			started = 1;
-		}
-		if (p != NULL)
-			pclose(p);
-	}
+	struct bench_knot knot;
+	bench_knot_start(&knot, SCOP_SRCDIR);
+	const char *fwd = knot.fwd;
 	if (fwd[0] == '\0') {
+		bench_knot_stop(&knot);
 		printf("no DNS server (knotd) available, skipped\n");
 		return 0;
 	}
@@ -165,11 +150,6 @@ int main(void)
 			measure(r, threads[i], seconds);
 		dns_resolver_free(r);
 	}
-	if (started) {
-		char cmd[512];
-		snprintf(cmd, sizeof(cmd), "/usr/bin/python3 '%s/tests/dns/dnsserver.py' stop '%s'; rm -rf '%s'", src, dir, dir);
-		if (system(cmd) != 0)
-			fprintf(stderr, "bench_dns: could not stop knotd in %s\n", dir);
-	}
+	bench_knot_stop(&knot);
 	return 0;
 }

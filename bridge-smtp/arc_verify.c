@@ -66,16 +66,6 @@ void arc_verifier_free(struct arc_verifier *v)
 	free(v);
 }
 
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n > size - 1)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 /* The body hash for c and l, from a slot or computed now; -1 on an
  * OpenSSL failure. */
 static int body_hash(struct arc_verifier *v, enum dkim_canon c, long long l, const struct body_slot **out)
@@ -112,7 +102,7 @@ static int strip_b(struct buf *out, const struct mailhdr_field *f, size_t b_star
 
 static enum dkim_status set_why(struct arc_set_result *sr, enum dkim_status st, const char *why)
 {
-	copy_str(sr->reason, sizeof(sr->reason), why);
+	dkim_copy_str(sr->reason, sizeof(sr->reason), why);
 	return st;
 }
 
@@ -134,7 +124,7 @@ static enum dkim_status check_ams(struct arc_verifier *v, int i)
 	memset(&local, 0, sizeof(local));
 	if (dkim_sig_parse_ams(f->value, f->value_len, &sig, &v->arena, &inst, err, sizeof(err)) < 0)
 		return set_why(sr, DKIM_PERMERROR, err);
-	copy_str(sr->ams_domain, sizeof(sr->ams_domain), sig.domain);
+	dkim_copy_str(sr->ams_domain, sizeof(sr->ams_domain), sig.domain);
 	for (size_t k = 0; k < sig.nheaders; k++) {
 		if (strcmp(sig.headers[k], "arc-seal") == 0)
 			return set_why(sr, DKIM_PERMERROR, "AMS h= lists ARC-Seal");
@@ -248,12 +238,12 @@ int arc_verifier_message(struct arc_verifier *v, const char *msg, size_t len, co
 
 		if (arc_seal_parse(f->value, f->value_len, &v->seals[i], err, sizeof(err)) < 0) {
 			sr->as = DKIM_PERMERROR;
-			copy_str(sr->reason, sizeof(sr->reason), err);
+			dkim_copy_str(sr->reason, sizeof(sr->reason), err);
 			chain_fail(r, "ARC-Seal", i, err);
 			return 0;
 		}
 		sr->cv = v->seals[i].cv;
-		copy_str(sr->as_domain, sizeof(sr->as_domain), v->seals[i].domain);
+		dkim_copy_str(sr->as_domain, sizeof(sr->as_domain), v->seals[i].domain);
 		/* Step 2: a chain that an earlier hop declared failed has ended. */
 		if (i == n && sr->cv == ARC_CV_FAIL) {
 			chain_fail(r, "ARC-Seal", i, "cv=fail: the chain has ended");

@@ -106,23 +106,10 @@ void dkim_verifier_free(struct dkim_verifier *v)
 	free(v);
 }
 
-/* Copies the string src into dst[size], cut short if need be.  Plain
- * copies rather than snprintf("%s"): five of them per signature were a
- * visible part of verifying a small message. */
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n > size - 1)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
-
 static void set_result(struct dkim_result *r, enum dkim_status st, const char *why)
 {
 	r->status = st;
-	copy_str(r->reason, sizeof(r->reason), why ? why : "");
+	dkim_copy_str(r->reason, sizeof(r->reason), why ? why : "");
 }
 
 static int is_sig_field(const struct mailhdr_field *f)
@@ -188,10 +175,10 @@ static int take_headers(struct dkim_verifier *v, const char *hdr, size_t len)
 		}
 		s->parsed = 1;
 		r->algo = s->sig.algo;
-		copy_str(r->domain, sizeof(r->domain), s->sig.domain);
-		copy_str(r->selector, sizeof(r->selector), s->sig.selector);
-		copy_str(r->identity, sizeof(r->identity), s->sig.identity);
-		copy_str(r->b_prefix, sizeof(r->b_prefix), s->sig.b_prefix);
+		dkim_copy_str(r->domain, sizeof(r->domain), s->sig.domain);
+		dkim_copy_str(r->selector, sizeof(r->selector), s->sig.selector);
+		dkim_copy_str(r->identity, sizeof(r->identity), s->sig.identity);
+		dkim_copy_str(r->b_prefix, sizeof(r->b_prefix), s->sig.b_prefix);
 		for (s->slot = 0; s->slot < v->nslots; s->slot++) {
 			if (v->slots[s->slot].canon == s->sig.bcanon && v->slots[s->slot].l == s->sig.l)
 				break;

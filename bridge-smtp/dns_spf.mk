@@ -33,7 +33,7 @@ tests_fuzz_fuzz_spf_dns_rdata_LDADD = $(FUZZ_MAIN_LIB) $(DNS_LIBS)
 SCRIPT_TESTS += tests/e2e/test_spf.py
 
 BENCH_PROGS += bench/bench_spf
-bench_bench_spf_SOURCES = bench/bench_spf.c
+bench_bench_spf_SOURCES = bench/bench_spf.c bench/bench_knot.c bench/bench_knot.h
 bench_bench_spf_CFLAGS = $(AM_CFLAGS) -DSCOP_SRCDIR='"$(abs_top_srcdir)"'
 bench_bench_spf_LDADD = $(SPF_LIBS)
 SCRIPT_TESTS += tests/e2e/test_spf_rfc_suite.py

@@ -107,6 +107,9 @@ struct dns_resolver_options {
 	const char *trust_anchor_file;
 	int use_root_anchor; /* load Debian's /usr/share/dns/root.key */
 	unsigned timeout_ms; /* per query; 0 means 5000 */
+	/* Answers kept in front of libunbound (common/dns_cache.h: for their
+	 * TTL, never failures or bogus ones); 0 means 10000. */
+	size_t cache_entries;
 };
 
 /* Creates a libunbound-backed resolver; NULL on failure, with a message in

@@ -1,5 +1,7 @@
 /* dns.h over libunbound: a validating, caching stub (or recursor) with an
- * optional forwarder and trust anchor.
+ * optional forwarder and trust anchor.  Answers are also kept in a
+ * dns_cache in front of libunbound, so a repeated lookup is a copy, not a
+ * round trip through libunbound's thread.
  *
  * Lookups are asynchronous underneath so each can be given up after
  * timeout_ms: libunbound's own retries can take minutes against a server
@@ -16,6 +18,7 @@
  * whichever thread reads it.
  */
 #include "common/dns.h"
+#include "common/dns_cache.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -40,6 +43,7 @@ struct ub_resolver {
 	pthread_cond_t processed; /* broadcast after each ub_process() */
 	int polling; /* a thread is polling ub_fd (outside the lock) */
 	struct ub_query *abandoned; /* given up on, answer still to come */
+	struct dns_cache *cache; /* answers, so a repeated lookup skips the round trip */
 };
 
 /* One lookup in flight.  Freed by the waiter, unless the waiter gave up
@@ -205,6 +209,10 @@ static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type 
 		     struct dns_result *res)
 {
 	struct ub_resolver *r = (struct ub_resolver *)base;
+	long now_s = now_ms() / 1000;
+	int hit = dns_cache_get(r->cache, name, type, now_s, res);
+	if (hit != 0)
+		return hit > 0 ? 0 : -1;
 	char text[256 * 4 + 1]; /* a 253-octet name, every byte escaped */
 	escape_name(name, text, sizeof(text));
 	struct ub_query *q = calloc(1, sizeof(*q));
@@ -231,8 +239,8 @@ static int ub_lookup(struct dns_resolver *base, const char *name, enum dns_type 
 	int rc = 0;
 	if (q->err != 0 || q->result == NULL)
 		res->status = DNS_TEMPFAIL;
-	else
-		rc = fill_result(q->result, type, res);
+	else if ((rc = fill_result(q->result, type, res)) == 0)
+		dns_cache_put(r->cache, name, type, now_s, res);
 	if (q->result != NULL)
 		ub_resolve_free(q->result);
 	free(q);
@@ -249,6 +257,7 @@ static void ub_free(struct dns_resolver *base)
 		r->abandoned = q->next;
 		free(q);
 	}
+	dns_cache_free(r->cache);
 	pthread_cond_destroy(&r->processed);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
@@ -279,6 +288,12 @@ struct dns_resolver *dns_unbound_new(const struct dns_resolver_options *opt, cha
 	}
 	r->base.ops = &ub_backend;
 	r->timeout_ms = opt->timeout_ms ? opt->timeout_ms : 5000;
+	if ((r->cache = dns_cache_new(opt->cache_entries, 0)) == NULL) {
+		free(r);
+		if (err != NULL)
+			snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -338,6 +353,7 @@ struct dns_resolver *dns_unbound_new(const struct dns_resolver_options *opt, cha
 fail:
 	if (r->ctx != NULL)
 		ub_ctx_delete(r->ctx);
+	dns_cache_free(r->cache);
 	pthread_cond_destroy(&r->processed);
 	pthread_mutex_destroy(&r->lock);
 	free(r);

@@ -17,7 +17,8 @@ common_libscopcommon_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 noinst_LIBRARIES += common/libscopdns.a
 common_libscopdns_a_SOURCES = \
 	common/dns.c common/dns.h \
-	common/dns_unbound.c common/dns_static.c
+	common/dns_unbound.c common/dns_static.c \
+	common/dns_cache.c common/dns_cache.h
 common_libscopdns_a_CFLAGS = $(AM_CFLAGS) $(UNBOUND_CFLAGS)
 DNS_LIBS = common/libscopdns.a $(COMMON_LIBS) $(UNBOUND_LIBS) -lpthread
 
@@ -25,6 +26,11 @@ UNIT_TESTS += tests/unit/common/test_dns
 tests_unit_common_test_dns_SOURCES = tests/unit/common/test_dns.c
 tests_unit_common_test_dns_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_common_test_dns_LDADD = $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
+
+UNIT_TESTS += tests/unit/common/test_dns_cache
+tests_unit_common_test_dns_cache_SOURCES = tests/unit/common/test_dns_cache.c
+tests_unit_common_test_dns_cache_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_common_test_dns_cache_LDADD = $(DNS_LIBS) $(CMOCKA_TEST_LIBS)
 
 UNIT_TESTS += tests/unit/common/test_common
 tests_unit_common_test_common_SOURCES = tests/unit/common/test_common.c
@@ -37,6 +43,6 @@ tests_fuzz_fuzz_yaml_LDFLAGS = $(AM_LDFLAGS) $(FUZZ_LDFLAGS)
 tests_fuzz_fuzz_yaml_LDADD = $(FUZZ_MAIN_LIB) $(COMMON_LIBS)
 
 BENCH_PROGS += bench/bench_dns
-bench_bench_dns_SOURCES = bench/bench_dns.c
+bench_bench_dns_SOURCES = bench/bench_dns.c bench/bench_knot.c bench/bench_knot.h
 bench_bench_dns_CFLAGS = $(AM_CFLAGS) -DSCOP_SRCDIR='"$(abs_top_srcdir)"'
 bench_bench_dns_LDADD = $(DNS_LIBS)
