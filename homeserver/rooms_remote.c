@@ -79,6 +79,13 @@ static const char *prev_id(const struct room_version *rv, const json_t *item)
 					   : json_string_value(item);
 }
 
+/* Whether the state after e is stored: timeline events, and soft-failed
+ * ones (kept in the DAG with their state groups). */
+static int has_state_after(const struct room_event *e)
+{
+	return e->kind == ROOM_EVENT_TIMELINE || (e->kind == ROOM_EVENT_SOFT_FAILED && e->state_after);
+}
+
 /* The state after each of ids, and the maps of given (the states after
  * prev events fetched from elsewhere, at most ROOMS_MAX_GIVEN_STATES),
  * resolved into one map; *group is the group when that is a single stored
@@ -103,10 +110,9 @@ static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c
 			(*unknown)++;
 			continue;
 		}
-		if (e.kind != ROOM_EVENT_TIMELINE && !(e.kind == ROOM_EVENT_SOFT_FAILED && e.state_after))
+		if (!has_state_after(&e)) {
 			(*unknown)++;
-		if ((e.kind == ROOM_EVENT_TIMELINE || (e.kind == ROOM_EVENT_SOFT_FAILED && e.state_after)) &&
-		    room_store_state_group(r->rs, e.state_after, &m) == STORE_OK) {
+		} else if (room_store_state_group(r->rs, e.state_after, &m) == STORE_OK) {
 			size_t j;
 			for (j = 0; j < nm && groups[j] != e.state_after; j++)
 				;
