@@ -26,8 +26,9 @@
 struct ev {
 	json_t *pdu;            /* owned */
 	char *room_id;
-	int kind;               /* ROOM_EVENT_*: only timeline events have state */
-	int64_t state_before;   /* a state group (negative ones too) */
+	int kind;               /* ROOM_EVENT_*: timeline events and soft-failed
+				 * ones (with state_before) have state */
+	int64_t state_before;   /* a state group (negative ones too); 0 none */
 	int64_t depth;
 	int redacted;
 };
@@ -250,13 +251,18 @@ static int room_access(struct rctx *c)
 	return g->joined || strcmp(g->hv, "world_readable") == 0;
 }
 
+static int has_state(const struct ev *v)
+{
+	return v->kind == ROOM_EVENT_TIMELINE || (v->kind == ROOM_EVENT_SOFT_FAILED && v->state_before);
+}
+
 static const struct group_vis *vis_group(struct rctx *c, const struct ev *v)
 {
 	struct group_vis *g;
 	json_t *map = NULL;
 	int64_t group = v->state_before;
 
-	if (v->kind != ROOM_EVENT_TIMELINE) /* no state of its own: judge by the state now */
+	if (!has_state(v)) /* no state of its own: judge by the state now */
 		return vis_now(c);
 	for (size_t i = 0; i < c->ngroups; i++)
 		if (c->groups[i].group == group)
@@ -412,7 +418,7 @@ static json_t *state_ids_before(struct rctx *c, const struct ev *v)
 	json_t *map = NULL, *ids, *keys, *id;
 	const char *type, *sk;
 
-	if (v->kind != ROOM_EVENT_TIMELINE || room_store_state_group(c->rs, v->state_before, &map) != STORE_OK)
+	if (!has_state(v) || room_store_state_group(c->rs, v->state_before, &map) != STORE_OK)
 		return NULL;
 	ids = json_array();
 	json_object_foreach(map, type, keys)

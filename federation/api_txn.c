@@ -100,8 +100,10 @@ static enum room_remote_verdict check_cb(void *arg, const struct room_version *r
 	return ROOM_REMOTE_DROP;
 }
 
-enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu,
-			     struct room_result *res, enum room_remote_verdict *verdict)
+/* complete: ROOM_NOT_FOUND when any prev event has no state here
+ * (rooms_receive_complete()), else when none has. */
+static enum room_rc receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu, int complete,
+				struct room_result *res, enum room_remote_verdict *verdict)
 {
 	struct store_view v = { rooms_store(fs->hs->rooms), json_object(), json_object() };
 	struct check_arg ca = { fs, &v, PDU_DROP };
@@ -111,12 +113,20 @@ enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const 
 		memset(res, 0, sizeof(*res));
 		*verdict = ROOM_REMOTE_DROP;
 		rc = ROOM_ERROR;
+	} else if (complete) {
+		rc = rooms_receive_complete(fs->hs->rooms, room_id, pdu, check_cb, &ca, res, verdict);
 	} else {
 		rc = rooms_receive(fs->hs->rooms, room_id, pdu, check_cb, &ca, res, verdict);
 	}
 	json_decref(v.events);
 	json_decref(v.rejected);
 	return rc;
+}
+
+enum room_rc fed_receive_pdu(struct fed_service *fs, const char *room_id, const json_t *pdu,
+			     struct room_result *res, enum room_remote_verdict *verdict)
+{
+	return receive_pdu(fs, room_id, pdu, 0, res, verdict);
 }
 
 #define MISSING_LIMIT 20
@@ -193,17 +203,61 @@ static const char *verdict_str(enum room_remote_verdict v)
 	return "?";
 }
 
-static enum room_rc receive_with_state(struct fed_service *fs, const char *room_id, const json_t *pdu,
-					const json_t *state, struct room_result *res, enum room_remote_verdict *verdict)
+/* An entry of prev_events: an ID, or [ID, hashes] in room versions 1-2. */
+static const char *ref_id(const struct room_version *rv, const json_t *item)
+{
+	return rv->event_id == EVENT_ID_V1 ? json_string_value(json_array_get(item, 0)) : json_string_value(item);
+}
+
+/* Whether the state after event id is known here: a timeline event, or
+ * a soft-failed one kept with its state. */
+static int has_state_after(struct room_store *rs, const char *id)
+{
+	struct room_event e;
+	int yes;
+
+	if (room_store_event_get(rs, id, &e) != STORE_OK)
+		return 0;
+	yes = e.kind == ROOM_EVENT_TIMELINE || (e.kind == ROOM_EVENT_SOFT_FAILED && e.state_after);
+	room_event_clear(&e);
+	return yes;
+}
+
+/* The PDU again, with the states after each of its prev events this
+ * server lacks fetched from origin (at most ROOMS_MAX_GIVEN_STATES; a
+ * fork on origin's side leaves several), resolved with the states after
+ * the ones it has.  ROOM_NOT_FOUND when none could be fetched. */
+static enum room_rc receive_with_states(struct fed_service *fs, const char *origin, const char *room_id,
+					const struct room_version *rv, const json_t *pdu, struct room_result *res,
+					enum room_remote_verdict *verdict)
 {
 	struct store_view v = { rooms_store(fs->hs->rooms), json_object(), json_object() };
 	struct check_arg ca = { fs, &v, PDU_DROP };
+	const json_t *item;
+	json_t *states[ROOMS_MAX_GIVEN_STATES];
+	size_t n = 0, i;
 	enum room_rc rc = ROOM_ERROR;
 
-	memset(res, 0, sizeof(*res));
-	*verdict = ROOM_REMOTE_DROP;
-	if (v.events && v.rejected)
-		rc = rooms_receive_with_state(fs->hs->rooms, room_id, pdu, state, check_cb, &ca, res, verdict);
+	json_array_foreach(json_object_get(pdu, "prev_events"), i, item) {
+		const char *prev = ref_id(rv, item);
+		if (n == ROOMS_MAX_GIVEN_STATES) {
+			log_info("federation: %s cites more than %d prev events this server lacks; the rest left out",
+				 res->event_id, ROOMS_MAX_GIVEN_STATES);
+			break;
+		}
+		if (prev && !has_state_after(v.rs, prev) && fed_fetch_state(fs, origin, room_id, rv, prev, &states[n]) == 0)
+			n++;
+	}
+	if (n == 0) {
+		rc = ROOM_NOT_FOUND;
+	} else if (v.events && v.rejected) {
+		memset(res, 0, sizeof(*res));
+		*verdict = ROOM_REMOTE_DROP;
+		rc = rooms_receive_with_states(fs->hs->rooms, room_id, pdu, (const json_t *const *)states, n, check_cb,
+					       &ca, res, verdict);
+	}
+	for (i = 0; i < n; i++)
+		json_decref(states[i]);
 	json_decref(v.events);
 	json_decref(v.rejected);
 	return rc;
@@ -232,20 +286,23 @@ static json_t *check_one(struct fed_service *fs, const char *origin, const json_
 			snprintf(event_id, idlen, "%s", id);
 		return json_pack("{s:s}", "error", "Unknown room");
 	}
-	rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
-	/* A transaction may send this server fetching for a few gaps only. */
+	/* A transaction may send this server fetching for a few gaps only;
+	 * while it may, a PDU lacking any of its prev events is a gap. */
+	rc = receive_pdu(fs, room_id, pdu, *gaps > 0, &res, &verdict);
 	if (rc == ROOM_NOT_FOUND && res.event_id[0] && (*gaps)-- > 0) {
 		/* The room is known, so its prev events are what is missing. */
 		fetch_missing(fs, origin, room_id, res.event_id);
-		rc = fed_receive_pdu(fs, room_id, pdu, &res, &verdict);
+		rc = receive_pdu(fs, room_id, pdu, 1, &res, &verdict);
 	}
 	if (rc == ROOM_NOT_FOUND && res.event_id[0] && *gaps >= 0) {
 		/* Still a gap (history from before this server joined, say):
-		 * ask origin for the state at the event instead. */
-		json_t *state = NULL;
-		if (fed_fetch_state(fs, origin, room_id, rv, pdu, &state) == 0)
-			rc = receive_with_state(fs, room_id, pdu, state, &res, &verdict);
-		json_decref(state);
+		 * ask origin for the states at the prev events it lacks
+		 * instead. */
+		rc = receive_with_states(fs, origin, room_id, rv, pdu, &res, &verdict);
+	}
+	if (rc == ROOM_NOT_FOUND && res.event_id[0]) {
+		/* Nothing more to fetch: the prev events it has, if any. */
+		rc = receive_pdu(fs, room_id, pdu, 0, &res, &verdict);
 	}
 	snprintf(event_id, idlen, "%s", res.event_id);
 	if (rc == ROOM_OK && verdict != ROOM_REMOTE_REJECT)

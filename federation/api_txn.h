@@ -8,12 +8,15 @@
  * says: accepted into the timeline, soft-failed and rejected outside it,
  * dropped not at all.  Each PDU's entry in the answer is {} when it was
  * accepted, soft-failed or already known (so a repeated transaction gets
- * the same answer), and {"error": reason} otherwise.  A PDU whose prev
- * events are unknown makes this server ask the origin for the missing
- * events (get_missing_events, at most 20, taken in oldest first) and, if
- * that does not close the gap, for the state at its prev event
- * (fed_fetch_state()); it then enters the room as a fork.  EDUs go to
- * fed_edu_handle().
+ * the same answer), and {"error": reason} otherwise.  Soft-failed events
+ * stay in the DAG with their state, so one cited as a prev event is known.
+ * A PDU any of whose prev events are unknown (while the transaction's
+ * budget of TXN_MAX_GAPS fetches lasts) makes this server ask the origin
+ * for the missing events (get_missing_events, at most 20, taken in oldest
+ * first) and, if that does not close the gap, for the state after each
+ * prev event still missing (fed_fetch_state(), at most
+ * ROOMS_MAX_GIVEN_STATES), resolved with the states after the known ones;
+ * it then enters the room as a fork.  EDUs go to fed_edu_handle().
  */
 #ifndef SCOP_FED_API_TXN_H
 #define SCOP_FED_API_TXN_H

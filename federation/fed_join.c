@@ -977,11 +977,10 @@ out:
 #define FETCH_MAX_EVENTS 2000
 
 int fed_fetch_state(struct fed_service *fs, const char *origin, const char *room_id, const struct room_version *rv,
-		    const json_t *pdu, json_t **state)
+		    const char *prev, json_t **state)
 {
 	struct join_ctx j = { fs, NULL, NULL, 0, NULL, 0, { 0 }, 0, NULL };
 	struct answer_view v = { fs, json_object(), json_object() };
-	const char *prev = ref_id(rv, json_array_get(json_object_get(pdu, "prev_events"), 0));
 	struct room_store *rs = rooms_store(fs->hs->rooms);
 	json_t *reply = NULL, *fetched = json_array(), *none = json_array(), *ids, *item, *map = NULL;
 	struct buf uri;

@@ -68,13 +68,13 @@ int fed_knock_remote(void *arg, const char *room, const char *const *via, size_t
 int fed_leave_remote(void *arg, const char *room_id, const char *user_id, const char *reason, char *errcode,
 		     size_t errcodelen, char *error, size_t errorlen);
 
-/* The state after the first prev event of pdu, which this server lacks,
- * from origin: /state_ids at it, then /event for each event not stored
- * here (at most 2,000), each checked (format, signatures, hashes, auth
- * against its own auth events) and stored as an outlier.  0 with *state a
- * new map {type: {state_key: event_id}}, or -1. */
+/* The state after prev (a prev event of a received PDU, which this
+ * server lacks) from origin: /state_ids at it, then /event for each event
+ * not stored here (at most 2,000), each checked (format, signatures,
+ * hashes, auth against its own auth events) and stored as an outlier.  0
+ * with *state a new map {type: {state_key: event_id}}, or -1. */
 int fed_fetch_state(struct fed_service *fs, const char *origin, const char *room_id, const struct room_version *rv,
-		    const json_t *pdu, json_t **state);
+		    const char *prev, json_t **state);
 
 /* The auth chain of events (an array of PDUs) from the room store: every
  * event reachable through auth_events, each once, as a new array (bounded

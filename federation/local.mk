@@ -121,6 +121,9 @@ EXTRA_DIST += tests/e2e/test_federation_scopd.py
 # Rooms across two scopd: joins, messages, state, catch-up, forgeries.
 SCRIPT_TESTS += tests/e2e/test_federation_rooms.py
 EXTRA_DIST += tests/e2e/test_federation_rooms.py tests/federation/fedhs.py bench/bench_federation.py
+# The room DAG with the Python peer: soft-failed events, forks with gaps.
+SCRIPT_TESTS += tests/e2e/test_federation_dag.py
+EXTRA_DIST += tests/e2e/test_federation_dag.py
 
 UNIT_TESTS += tests/unit/federation/test_pdu_check
 tests_unit_federation_test_pdu_check_SOURCES = tests/unit/federation/test_pdu_check.c

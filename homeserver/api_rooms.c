@@ -751,8 +751,9 @@ static void get_event(struct api_req *r)
 	int64_t upto;
 	if (!rooms_of(r) || readable_upto(r, api_param(r, 0), &upto) < 0)
 		return;
+	/* Outliers and soft-failed events are never shown to clients. */
 	if (room_store_event_get(rooms_store(r->hs->rooms), api_param(r, 1), &e) != STORE_OK ||
-	    strcmp(e.room_id, api_param(r, 0)) != 0 || e.stream_pos > upto) {
+	    e.kind != ROOM_EVENT_TIMELINE || strcmp(e.room_id, api_param(r, 0)) != 0 || e.stream_pos > upto) {
 		room_event_clear(&e);
 		api_error(r, 404, "M_NOT_FOUND", "Event not found");
 		return;
@@ -938,7 +939,7 @@ static void context(struct api_req *r)
 		goto out;
 	}
 	if (room_store_event_get(rooms_store(r->hs->rooms), api_param(r, 1), &e) != STORE_OK ||
-	    strcmp(e.room_id, room_id) != 0 || e.stream_pos > upto) {
+	    e.kind != ROOM_EVENT_TIMELINE || strcmp(e.room_id, room_id) != 0 || e.stream_pos > upto) {
 		api_error(r, 404, "M_NOT_FOUND", "Event not found");
 		goto out;
 	}

@@ -1515,6 +1515,10 @@ void rooms_typing_expire(struct rooms *r)
 /* ---- presence ------------------------------------------------------------ */
 
 #define PRESENCE_ACTIVE_MS (5 * 60 * 1000) /* "currently active" window */
+/* An online user's presence goes to other servers again after this long
+ * without a change, as Synapse's FEDERATION_PING_INTERVAL: they may time
+ * remote users out (Synapse after 30 minutes). */
+#define PRESENCE_FED_PING_MS (25 * 60 * 1000)
 
 int rooms_presence_valid(const char *presence)
 {
@@ -1556,7 +1560,7 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 	int keep_msg = flags & ROOMS_PRESENCE_KEEP_MSG;
 	json_t *cur, *peers;
 	const char *old;
-	int changed;
+	int changed, ping = 0;
 	int64_t x = 0, now = now_ms();
 
 	if (!rooms_presence_valid(presence))
@@ -1569,8 +1573,14 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 		cur = json_object();
 		json_object_set_new(r->presence, user, cur);
 	}
+	/* A real change, as Synapse's should_notify(): the presence or the
+	 * status message, or an online user becoming currently active again
+	 * (so a client's every /sync is none, but its first one is). */
 	old = json_string_value(json_object_get(cur, "presence"));
 	changed = !old || strcmp(old, presence) != 0;
+	if (!changed && strcmp(presence, "online") == 0 &&
+	    now - json_integer_value(json_object_get(cur, "active")) >= PRESENCE_ACTIVE_MS)
+		changed = 1;
 	if (!keep_msg) {
 		const char *om = json_string_value(json_object_get(cur, "status_msg"));
 		if ((om == NULL) != (status_msg == NULL) || (om && strcmp(om, status_msg) != 0))
@@ -1585,6 +1595,14 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 		json_object_set_new(cur, "active", json_integer(now));
 	else if (!json_object_get(cur, "active"))
 		json_object_set_new(cur, "active", json_integer(now));
+	/* Other servers are told of every real change, quiet or not (else
+	 * a user who only ever syncs stays offline there), and of an online
+	 * user now and then all the same. */
+	if (changed || (strcmp(presence, "online") == 0 &&
+			now - json_integer_value(json_object_get(cur, "fed")) >= PRESENCE_FED_PING_MS)) {
+		ping = 1;
+		json_object_set_new(cur, "fed", json_integer(now));
+	}
 	if (flags & ROOMS_PRESENCE_QUIET)
 		changed = 0;
 	if (changed) {
@@ -1607,7 +1625,7 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 		free(users);
 		json_decref(peers);
 	}
-	if (changed && r->edu_hook)
+	if (ping && r->edu_hook)
 		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, NULL, 0);
 	return ROOM_OK;
 }

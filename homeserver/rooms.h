@@ -188,12 +188,18 @@ void rooms_typing_expire(struct rooms *r);
 json_t *rooms_typing_event(struct rooms *r, const char *room_id, int64_t since_x);
 
 /* ---- presence (memory only, lost on restart) ----
- * Each change takes an extras position and wakes the users who share a
- * joined room with user. */
+ * Each real change (the presence, the status message, or an online user
+ * active again after the "currently active" window: Synapse's
+ * should_notify()) takes an extras position, wakes the users who share a
+ * joined room with user and goes to the EDU hook (other servers); a call
+ * that changes nothing only records activity, but an online user still
+ * goes to the EDU hook every 25 minutes, so other servers do not time it
+ * out. */
 int rooms_presence_valid(const char *presence); /* online, unavailable, offline */
 #define ROOMS_PRESENCE_KEEP_MSG 1 /* leave the status message as it is */
-#define ROOMS_PRESENCE_QUIET 2    /* record, but announce nothing (a /sync
-				   * without set_presence only marks activity) */
+#define ROOMS_PRESENCE_QUIET 2    /* no position, no local wake-up (a /sync
+				   * without set_presence); other servers
+				   * are told all the same */
 /* ROOM_BAD_JSON: presence is not one of the three. */
 enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *presence,
 				const char *status_msg, int flags);
@@ -242,12 +248,16 @@ void rooms_set_edu_hook(struct rooms *r, rooms_edu_hook_fn fn, void *arg);
  *   ROOM_REMOTE_ACCEPT     into the timeline; current state and forward
  *                          extremities updated (forks resolved with state
  *                          resolution), memberships, cache, listener;
- *   ROOM_REMOTE_SOFT_FAIL  outside the timeline as ROOM_EVENT_SOFT_FAILED;
+ *   ROOM_REMOTE_SOFT_FAIL  outside the timeline, the forward extremities
+ *                          and current state as ROOM_EVENT_SOFT_FAILED, with
+ *                          its state groups: still in the DAG, so a later
+ *                          event citing it is processed normally;
  *   ROOM_REMOTE_REJECT     outside the timeline as ROOM_EVENT_REJECTED;
  *   ROOM_REMOTE_DROP       nowhere.
  * An event already stored (either way) is not checked again: ROOM_OK and
  * *verdict = ROOM_REMOTE_KNOWN.  ROOM_NOT_FOUND: unknown room, or none of
- * its prev events is in the timeline (res->reason says which).
+ * its prev events is in the timeline or soft-failed (res->reason says
+ * which).
  *
  * check gets the room version, the PDU, the two states, and fills *event
  * (new reference: what to persist, e.g. the redacted copy), event_id and
@@ -299,13 +309,25 @@ typedef int (*rooms_invite_fn)(void *arg, const struct room_version *rv, json_t 
 			       const json_t *stripped, char *why, size_t whylen);
 void rooms_set_invite_hook(struct rooms *r, rooms_invite_fn fn, void *arg);
 
-/* As rooms_receive(), for a PDU whose prev events are not in the
- * timeline: state_before (a map {type: {state_key: event_id}} whose events
- * are stored, e.g. as outliers) is taken as the state before it.  It
- * joins the room as a fork, resolved with the rest as any other. */
-enum room_rc rooms_receive_with_state(struct rooms *r, const char *room_id, const json_t *pdu,
-				      const json_t *state_before, rooms_check_fn check, void *check_arg,
-				      struct room_result *res, enum room_remote_verdict *verdict);
+/* As rooms_receive(), but ROOM_NOT_FOUND as soon as one of its prev
+ * events has no state here (rooms_receive() goes on with the others'), so
+ * the caller can fetch what is missing first. */
+enum room_rc rooms_receive_complete(struct rooms *r, const char *room_id, const json_t *pdu,
+				    rooms_check_fn check, void *check_arg, struct room_result *res,
+				    enum room_remote_verdict *verdict);
+
+/* As rooms_receive(), for a PDU some of whose prev events have no state
+ * here: states[0..n) (maps {type: {state_key: event_id}} whose events are
+ * stored, e.g. as outliers; 1 <= n <= ROOMS_MAX_GIVEN_STATES) are the
+ * states after those, worked out elsewhere (the origin's /state_ids).
+ * The state before the PDU is their resolution with the states after its
+ * prev events that are known (state resolution v2).  It joins the room as
+ * a fork, resolved with the rest as any other. */
+#define ROOMS_MAX_GIVEN_STATES 8
+enum room_rc rooms_receive_with_states(struct rooms *r, const char *room_id, const json_t *pdu,
+				       const json_t *const *states, size_t n, rooms_check_fn check,
+				       void *check_arg, struct room_result *res,
+				       enum room_remote_verdict *verdict);
 
 /* Called after every event this server created (rooms_send,
  * rooms_create) with the PDU and the servers to send it to: those with a

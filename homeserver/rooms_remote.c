@@ -79,24 +79,40 @@ static const char *prev_id(const struct room_version *rv, const json_t *item)
 					   : json_string_value(item);
 }
 
-/* The state after each of ids (timeline events only) resolved into one
- * map; *group is the group when that is a single stored one, else 0.
- * NULL when none is known. */
-static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c,
-			     const char *const *ids, size_t n, int64_t *group, char *why,
-			     size_t whylen)
+/* Whether the state after e is stored: timeline events, and soft-failed
+ * ones (kept in the DAG with their state groups). */
+static int has_state_after(const struct room_event *e)
 {
-	json_t *maps[EVENT_MAX_PREV_EVENTS + 1], *out = NULL;
+	return e->kind == ROOM_EVENT_TIMELINE || (e->kind == ROOM_EVENT_SOFT_FAILED && e->state_after);
+}
+
+/* The state after each of ids, and the maps of given (the states after
+ * prev events fetched from elsewhere, at most ROOMS_MAX_GIVEN_STATES),
+ * resolved into one map; *group is the group when that is a single stored
+ * one, else 0.  Timeline events and soft-failed ones (still in the DAG)
+ * count; outliers and rejected events have no state here (*unknown counts
+ * those of ids, and the ones not stored at all).  NULL when none is
+ * known. */
+static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c,
+			     const char *const *ids, size_t n, const json_t *const *given, size_t ngiven,
+			     int64_t *group, size_t *unknown, char *why, size_t whylen)
+{
+	json_t *maps[EVENT_MAX_PREV_EVENTS + 1 + ROOMS_MAX_GIVEN_STATES], *out = NULL;
 	int64_t groups[EVENT_MAX_PREV_EVENTS + 1];
-	size_t nm = 0;
+	size_t nm = 0, ng = 0;
 
 	*group = 0;
+	*unknown = 0;
 	for (size_t i = 0; i < n && nm <= EVENT_MAX_PREV_EVENTS; i++) {
 		struct room_event e;
 		json_t *m = NULL;
-		if (room_store_event_get(r->rs, ids[i], &e) != STORE_OK)
+		if (room_store_event_get(r->rs, ids[i], &e) != STORE_OK) {
+			(*unknown)++;
 			continue;
-		if (e.kind == ROOM_EVENT_TIMELINE && room_store_state_group(r->rs, e.state_after, &m) == STORE_OK) {
+		}
+		if (!has_state_after(&e)) {
+			(*unknown)++;
+		} else if (room_store_state_group(r->rs, e.state_after, &m) == STORE_OK) {
 			size_t j;
 			for (j = 0; j < nm && groups[j] != e.state_after; j++)
 				;
@@ -109,17 +125,24 @@ static json_t *resolve_after(struct rooms *r, struct room *rm, struct evcache *c
 		}
 		room_event_clear(&e);
 	}
-	if (nm == 0) {
+	for (size_t i = 0; i < ngiven && ng < ROOMS_MAX_GIVEN_STATES; i++)
+		if (json_is_object(given[i]))
+			maps[nm + ng++] = json_incref((json_t *)given[i]);
+	if (nm + ng == 0) {
 		snprintf(why, whylen, "none of its prev events is known here");
 		return NULL;
 	}
-	if (nm == 1) {
+	if (nm == 1 && ng == 0) {
 		*group = groups[0];
 		return maps[0];
 	}
-	struct state_res_ctx sc = { rm->rv, evc_get, evc_rejected, NULL, c };
-	out = state_res_resolve(&sc, (const json_t *const *)maps, nm, why, whylen);
-	for (size_t i = 0; i < nm; i++)
+	if (nm + ng == 1) {
+		out = json_deep_copy(maps[0]);
+	} else {
+		struct state_res_ctx sc = { rm->rv, evc_get, evc_rejected, NULL, c };
+		out = state_res_resolve(&sc, (const json_t *const *)maps, nm + ng, why, whylen);
+	}
+	for (size_t i = 0; i < nm + ng; i++)
 		json_decref(maps[i]);
 	return out;
 }
@@ -226,8 +249,9 @@ static enum room_rc receive_accept(struct rooms *r, struct room *rm, struct evca
 		/* A fork stays open: the current state is the resolution of the
 		 * states after every extremity (ours included). */
 		int64_t g;
-		json_t *others = resolve_after(r, rm, c, (const char *const *)extrem, nextrem - 1, &g,
-					       why, sizeof(why));
+		size_t unknown;
+		json_t *others = resolve_after(r, rm, c, (const char *const *)extrem, nextrem - 1, NULL, 0, &g,
+					       &unknown, why, sizeof(why));
 		const json_t *sets[2] = { others, after };
 		struct state_res_ctx sc = { rv, evc_get, evc_rejected, NULL, c };
 		if (others)
@@ -326,6 +350,41 @@ out:
 	return rc;
 }
 
+/* Keeps a soft-failed event (rm locked): out of the timeline, the
+ * forward extremities and the current state, but in the DAG with the
+ * state before and after it, so an event citing it is no gap and takes
+ * it into state resolution (server-server API, "Soft failure"). */
+static enum room_rc store_soft_failed(struct rooms *r, struct room *rm, const json_t *ev,
+				      const char *event_id, const json_t *before, int64_t before_group)
+{
+	const char *type = event_type(ev), *sk = event_state_key(ev);
+	json_t *after = NULL;
+	char *json = NULL, *bjson = NULL;
+	int64_t after_group;
+	enum room_rc rc = ROOM_ERROR;
+
+	if (!before_group && (!(bjson = json_dumps(before, JSON_COMPACT | JSON_SORT_KEYS)) ||
+			      room_store_group_put(r->rs, rm->room_id, bjson, &before_group) != STORE_OK))
+		goto out;
+	after_group = before_group;
+	if (sk) {
+		free(bjson);
+		bjson = NULL;
+		if (!(after = json_deep_copy(before)) || state_map_set(after, type, sk, event_id) < 0 ||
+		    !(bjson = json_dumps(after, JSON_COMPACT | JSON_SORT_KEYS)) ||
+		    room_store_group_put(r->rs, rm->room_id, bjson, &after_group) != STORE_OK)
+			goto out;
+	}
+	if ((json = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS)) &&
+	    room_store_soft_failed_put(r->rs, event_id, rm->room_id, json, before_group, after_group) == STORE_OK)
+		rc = ROOM_OK;
+out:
+	json_decref(after);
+	free(json);
+	free(bjson);
+	return rc;
+}
+
 /* Whether prevs are exactly rm's forward extremities (rm locked). */
 static int cites_extremities(const struct room *rm, const char *const *prevs, size_t nprev)
 {
@@ -341,38 +400,50 @@ static int cites_extremities(const struct room *rm, const char *const *prevs, si
 	return 1;
 }
 
-static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
-			    rooms_check_fn check, void *check_arg, struct room_result *res,
-			    enum room_remote_verdict *verdict);
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu,
+			    const json_t *const *given, size_t ngiven, int complete, rooms_check_fn check,
+			    void *check_arg, struct room_result *res, enum room_remote_verdict *verdict);
 
 enum room_rc rooms_receive(struct rooms *r, const char *room_id, const json_t *pdu,
 			   rooms_check_fn check, void *check_arg, struct room_result *res,
 			   enum room_remote_verdict *verdict)
 {
-	return receive(r, room_id, pdu, NULL, check, check_arg, res, verdict);
+	return receive(r, room_id, pdu, NULL, 0, 0, check, check_arg, res, verdict);
 }
 
-enum room_rc rooms_receive_with_state(struct rooms *r, const char *room_id, const json_t *pdu,
-				      const json_t *state_before, rooms_check_fn check, void *check_arg,
-				      struct room_result *res, enum room_remote_verdict *verdict)
+enum room_rc rooms_receive_complete(struct rooms *r, const char *room_id, const json_t *pdu,
+				    rooms_check_fn check, void *check_arg, struct room_result *res,
+				    enum room_remote_verdict *verdict)
 {
-	if (!json_is_object(state_before)) {
+	return receive(r, room_id, pdu, NULL, 0, 1, check, check_arg, res, verdict);
+}
+
+enum room_rc rooms_receive_with_states(struct rooms *r, const char *room_id, const json_t *pdu,
+				       const json_t *const *states, size_t n, rooms_check_fn check,
+				       void *check_arg, struct room_result *res,
+				       enum room_remote_verdict *verdict)
+{
+	size_t i;
+
+	for (i = 0; i < n && json_is_object(states[i]); i++)
+		;
+	if (n == 0 || n > ROOMS_MAX_GIVEN_STATES || i < n) {
 		memset(res, 0, sizeof(*res));
 		*verdict = ROOM_REMOTE_DROP;
 		return ROOM_BAD_JSON;
 	}
-	return receive(r, room_id, pdu, state_before, check, check_arg, res, verdict);
+	return receive(r, room_id, pdu, states, n, 0, check, check_arg, res, verdict);
 }
 
-static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu, const json_t *given,
-			    rooms_check_fn check, void *check_arg, struct room_result *res,
-			    enum room_remote_verdict *verdict)
+static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *pdu,
+			    const json_t *const *given, size_t ngiven, int complete, rooms_check_fn check,
+			    void *check_arg, struct room_result *res, enum room_remote_verdict *verdict)
 {
 	struct room *rm;
 	struct evcache c = { r->rs, json_object(), json_object() };
 	const json_t *prev, *item;
 	const char *prevs[EVENT_MAX_PREV_EVENTS + 1];
-	size_t nprev = 0, i;
+	size_t nprev = 0, i, unknown = 0;
 	json_t *before = NULL, *ev = NULL;
 	int64_t before_group = 0;
 	enum room_rc rc = ROOM_ERROR;
@@ -405,16 +476,15 @@ static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *
 			prevs[nprev++] = prev_id(rm->rv, item);
 	why[0] = '\0';
 	if (cites_extremities(rm, prevs, nprev)) {
-		/* The common case: it extends the room's current state. */
+		/* The common case: it extends the room's current state.
+		 * Else the states after its prevs (given: after those this
+		 * server lacks) are resolved. */
 		before = json_incref(rm->ids);
 		before_group = rm->group;
-	} else if (given) {
-		/* Its prev events are not in the timeline: the caller worked
-		 * the state out (from the origin's /state_ids). */
-		if (!(before = json_deep_copy(given)))
-			goto out;
-	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, &before_group, why, sizeof(why)))) {
-		room_set_reason(res, "%s", why);
+	} else if (!(before = resolve_after(r, rm, &c, prevs, nprev, given, ngiven, &before_group, &unknown,
+					    why, sizeof(why))) ||
+		   (complete && unknown)) {
+		room_set_reason(res, "%s", before ? "some of its prev events are not known here" : why);
 		rc = ROOM_NOT_FOUND;
 		goto out;
 	}
@@ -432,11 +502,13 @@ static enum room_rc receive(struct rooms *r, const char *room_id, const json_t *
 		rc = ROOM_FORBIDDEN;
 		goto out;
 	}
-	if (*verdict == ROOM_REMOTE_REJECT || *verdict == ROOM_REMOTE_SOFT_FAIL) {
+	if (*verdict == ROOM_REMOTE_SOFT_FAIL) {
+		rc = store_soft_failed(r, rm, ev, res->event_id, before, before_group);
+		goto out;
+	}
+	if (*verdict == ROOM_REMOTE_REJECT) {
 		char *json = json_dumps(ev, JSON_COMPACT | JSON_SORT_KEYS);
-		rc = json && room_store_outlier_put(r->rs, res->event_id, rm->room_id,
-						    *verdict == ROOM_REMOTE_REJECT ? ROOM_EVENT_REJECTED
-										   : ROOM_EVENT_SOFT_FAILED,
+		rc = json && room_store_outlier_put(r->rs, res->event_id, rm->room_id, ROOM_EVENT_REJECTED,
 						    json) == STORE_OK ? ROOM_OK : ROOM_ERROR;
 		free(json);
 		goto out;

@@ -19,6 +19,8 @@ SCHEMA_SQL = \
 	schema/postgres/014_state_deltas.sql \
 	schema/sqlite/016_receipt_threads.sql \
 	schema/postgres/016_receipt_threads.sql \
+	schema/sqlite/017_soft_failed_state.sql \
+	schema/postgres/017_soft_failed_state.sql \
 	schema/sqlite/060_json_nul.sql \
 	schema/postgres/060_json_nul.sql \
 	schema/sqlite/065_member_domains.sql \

@@ -404,8 +404,8 @@ static enum store_rc outlier_get(struct db_conn *c, const char *event_id, struct
 	enum store_rc rc;
 	int oom = 0;
 
-	rc = DBQ(c, &r, "SELECT event_id, room_id, kind, event_json FROM event_outliers"
-		 " WHERE event_id = ?", DB_TEXT(event_id));
+	rc = DBQ(c, &r, "SELECT event_id, room_id, kind, event_json, state_before, state_after"
+		 " FROM event_outliers WHERE event_id = ?", DB_TEXT(event_id));
 	if (rc == STORE_OK && r.nrows == 0)
 		rc = STORE_NOT_FOUND;
 	if (rc == STORE_OK) {
@@ -413,7 +413,8 @@ static enum store_rc outlier_get(struct db_conn *c, const char *event_id, struct
 		out->room_id = db_dup(&r, 0, 1, &oom);
 		out->kind = (int)db_get_int(&r, 0, 2);
 		out->json = db_dup(&r, 0, 3, &oom);
-		out->state_before = out->state_after = -1;
+		out->state_before = db_is_null(&r, 0, 4) ? 0 : db_get_int(&r, 0, 4);
+		out->state_after = db_is_null(&r, 0, 5) ? 0 : db_get_int(&r, 0, 5);
 		if (oom || !out->event_id || !out->json) {
 			room_event_clear(out);
 			rc = STORE_ERROR;
@@ -433,6 +434,9 @@ enum store_rc room_store_outlier_put(struct room_store *rs, const char *event_id
 	return room_store_outliers_put(rs, room_id, kind, &event_id, &json, 1);
 }
 
+static enum store_rc outliers_insert(struct db_conn *c, const char *room_id, int kind, const char *id,
+				     const char *json, int64_t now, int64_t before, int64_t after);
+
 /* Work items of the commit queue (so they are ordered with appends and
  * share their transactions). */
 struct outliers_job {
@@ -450,12 +454,43 @@ static enum store_rc outliers_job_run(struct db_conn *c, void *arg)
 	/* Ordered with appends, so an event is never both in the timeline
 	 * and here. */
 	for (size_t i = 0; rc == STORE_OK && i < j->n; i++)
-		rc = DBQ(c, NULL, "INSERT INTO event_outliers (event_id, room_id, kind, event_json, received_ts)"
-			 " SELECT ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?)"
-			 " ON CONFLICT (event_id) DO NOTHING",
-			 DB_TEXT(j->ids[i]), DB_TEXT(j->room_id), DB_INT(j->kind), DB_TEXT(j->jsons[i]),
-			 DB_INT(j->now), DB_TEXT(j->ids[i]));
+		rc = outliers_insert(c, j->room_id, j->kind, j->ids[i], j->jsons[i], j->now, 0, 0);
 	return rc;
+}
+
+/* One row; before/after 0: no state groups (NULL). */
+static enum store_rc outliers_insert(struct db_conn *c, const char *room_id, int kind, const char *id,
+				     const char *json, int64_t now, int64_t before, int64_t after)
+{
+	return DBQ(c, NULL, "INSERT INTO event_outliers (event_id, room_id, kind, event_json, received_ts,"
+		   " state_before, state_after)"
+		   " SELECT ?, ?, ?, ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM events WHERE event_id = ?)"
+		   " ON CONFLICT (event_id) DO NOTHING",
+		   DB_TEXT(id), DB_TEXT(room_id), DB_INT(kind), DB_TEXT(json), DB_INT(now),
+		   DB_INT_OR_NULL(before, 0), DB_INT_OR_NULL(after, 0), DB_TEXT(id));
+}
+
+struct soft_failed_job {
+	const char *room_id, *id, *json;
+	int64_t now, before, after;
+};
+
+static enum store_rc soft_failed_job_run(struct db_conn *c, void *arg)
+{
+	const struct soft_failed_job *j = arg;
+	return outliers_insert(c, j->room_id, ROOM_EVENT_SOFT_FAILED, j->id, j->json, j->now, j->before,
+			       j->after);
+}
+
+enum store_rc room_store_soft_failed_put(struct room_store *rs, const char *event_id, const char *room_id,
+					 const char *json, int64_t state_before, int64_t state_after)
+{
+	struct soft_failed_job j = { room_id, event_id, json, (int64_t)time(NULL) * 1000, state_before,
+				     state_after };
+
+	if (!room_id || !event_id || !json || !state_before || !state_after)
+		return STORE_ERROR;
+	return commit_queue_run(rs->cq, soft_failed_job_run, &j);
 }
 
 enum store_rc room_store_outliers_put(struct room_store *rs, const char *room_id, int kind,

@@ -124,11 +124,13 @@ struct room_event {
 
 /* Where an event lives.  Timeline events have a stream position, state
  * groups and are seen by clients.  The others (migration 013) have
- * stream_pos 0, depth from the PDU, state_before = state_after = -1 and
- * are never shown to clients: outliers (auth chain and state of a
- * joined room, known only as such), rejected events (failed the auth
- * checks: never use one to authorise another) and soft-failed events
- * (passed the auth checks but not against the current state). */
+ * stream_pos 0, depth from the PDU and are never shown to clients:
+ * outliers (auth chain and state of a joined room, known only as such),
+ * rejected events (failed the auth checks: never use one to authorise
+ * another) and soft-failed events (passed the auth checks but not against
+ * the current state).  Their state_before = state_after = 0 (none), but
+ * for soft-failed events stored with room_store_soft_failed_put(): those
+ * stay in the DAG, and an event citing one resolves the state after it. */
 #define ROOM_EVENT_TIMELINE 0
 #define ROOM_EVENT_OUTLIER 1
 #define ROOM_EVENT_REJECTED 2
@@ -146,6 +148,11 @@ enum store_rc room_store_event_get(struct room_store *rs, const char *event_id,
  * it is and answers STORE_OK: the first verdict wins. */
 enum store_rc room_store_outlier_put(struct room_store *rs, const char *event_id,
 				     const char *room_id, int kind, const char *json);
+/* A soft-failed event with the state groups before and after it (both
+ * non-zero; after is before for a non-state event).  Same rules as
+ * room_store_outlier_put(). */
+enum store_rc room_store_soft_failed_put(struct room_store *rs, const char *event_id, const char *room_id,
+					 const char *json, int64_t state_before, int64_t state_after);
 /* The same for n events of one room in one transaction. */
 enum store_rc room_store_outliers_put(struct room_store *rs, const char *room_id, int kind,
 				      const char *const *ids, const char *const *jsons, size_t n);

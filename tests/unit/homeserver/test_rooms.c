@@ -5,7 +5,9 @@
  * room's cache is reloaded, and a txn id in flight answers one event.
  * Sends are held in flight without timing: a second connection holds
  * SQLite's write lock, so the batch leader waits in BEGIN until the test
- * has seen every send queued. */
+ * has seen every send queued.  Remote events (rooms_remote.c): soft-failed
+ * ones stay in the DAG with their state, and gaps (rooms_receive_complete,
+ * rooms_receive_with_states). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +22,7 @@
 #include <pthread.h>
 
 #include "common/log.h"
+#include "homeserver/events/auth_rules.h"
 #include "homeserver/events/event_sign.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/db.h"
@@ -419,6 +422,141 @@ static void test_pipeline_txn_in_flight(void **state)
 	room_head_clear(&h);
 }
 
+/* ---- remote events: the DAG (rooms_remote.c) ----
+ * Unsigned events and a check that answers the verdict the test wants
+ * (signatures and auth rules are pdu_check's, tested in federation/). */
+struct verdicts {
+	enum room_remote_verdict next;
+	char topic_before[EVENT_ID_BUF]; /* the topic in the state before the last event checked */
+};
+
+static enum room_remote_verdict fixed_check(void *arg, const struct room_version *rv, const json_t *pdu,
+					    const struct auth_state *before, const struct auth_state *current,
+					    json_t **event, char event_id[EVENT_ID_BUF], char *why, size_t whylen)
+{
+	struct verdicts *v = arg;
+	const json_t *topic = before->lookup(before->arg, "m.room.topic", "");
+	char id[EVENT_ID_BUF] = "";
+	(void)current;
+	if (topic)
+		event_compute_id(rv, topic, id);
+	snprintf(v->topic_before, sizeof(v->topic_before), "%s", id);
+	event_compute_id(rv, pdu, event_id);
+	*event = json_incref((json_t *)pdu);
+	snprintf(why, whylen, "test");
+	return v->next;
+}
+
+static json_t *remote_event(const char *room, const char *type, const char *sk, const char *const *prevs,
+			    size_t nprev, int64_t depth, char *id)
+{
+	const struct room_version *rv = room_version_get("10");
+	json_t *c = sk ? json_pack("{s:s}", "topic", "remote") : json_pack("{s:s,s:s}", "msgtype", "m.text",
+									       "body", "remote");
+	json_t *ev = event_new(rv, room, "@r:remote", type, sk, c, prevs, nprev, NULL, 0, depth, 1700000000000);
+	json_decref(c);
+	assert_non_null(ev);
+	assert_int_equal(event_compute_id(rv, ev, id), 0);
+	return ev;
+}
+
+static void test_remote_dag(void **state)
+{
+	struct fx *f = *state;
+	struct verdicts v = { ROOM_REMOTE_ACCEPT, "" };
+	struct room_result res;
+	enum room_remote_verdict verdict;
+	struct room_event e;
+	struct room_head h;
+	char room[EVENT_ID_BUF], head[EVENT_ID_BUF], x1[EVENT_ID_BUF], s1[EVENT_ID_BUF], y[EVENT_ID_BUF];
+	char z[EVENT_ID_BUF], w[EVENT_ID_BUF];
+	const char *prevs[2];
+	json_t *ev, *map;
+	int64_t group;
+
+	create(f, "10", "public", room);
+	assert_int_equal(room_store_head(f->rs, room, &h), STORE_OK);
+	assert_int_equal(h.nextrem, 1);
+	snprintf(head, sizeof(head), "%s", h.extremities[0]);
+	group = h.state_group;
+	room_head_clear(&h);
+
+	/* A soft-failed message and a soft-failed topic: kept with their
+	 * state groups, out of the timeline and the extremities. */
+	v.next = ROOM_REMOTE_SOFT_FAIL;
+	prevs[0] = head;
+	ev = remote_event(room, "m.room.message", NULL, prevs, 1, 10, x1);
+	assert_int_equal(rooms_receive(f->rooms, room, ev, fixed_check, &v, &res, &verdict), ROOM_OK);
+	assert_int_equal(verdict, ROOM_REMOTE_SOFT_FAIL);
+	json_decref(ev);
+	assert_int_equal(room_store_event_get(f->rs, x1, &e), STORE_OK);
+	assert_int_equal(e.kind, ROOM_EVENT_SOFT_FAILED);
+	assert_int_equal(e.state_before, group);
+	assert_int_equal(e.state_after, group);
+	room_event_clear(&e);
+	ev = remote_event(room, "m.room.topic", "", prevs, 1, 10, s1);
+	assert_int_equal(rooms_receive(f->rooms, room, ev, fixed_check, &v, &res, &verdict), ROOM_OK);
+	json_decref(ev);
+	assert_int_equal(room_store_event_get(f->rs, s1, &e), STORE_OK);
+	assert_int_equal(e.kind, ROOM_EVENT_SOFT_FAILED);
+	assert_int_equal(e.state_before, group);
+	assert_true(e.state_after != group && e.state_after != 0);
+	assert_int_equal(room_store_state_group(f->rs, e.state_after, &map), STORE_OK);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(map, "m.room.topic"), "")), s1);
+	json_decref(map);
+	room_event_clear(&e);
+	assert_int_equal(room_store_head(f->rs, room, &h), STORE_OK);
+	assert_int_equal(h.nextrem, 1);
+	assert_string_equal(h.extremities[0], head);
+	assert_null(json_object_get(h.state, "m.room.topic"));
+	room_head_clear(&h);
+
+	/* An event citing the soft-failed topic: no gap, the state before it
+	 * has the topic; it opens a fork beside the old extremity. */
+	v.next = ROOM_REMOTE_ACCEPT;
+	prevs[0] = s1;
+	ev = remote_event(room, "m.room.message", NULL, prevs, 1, 11, y);
+	assert_int_equal(rooms_receive(f->rooms, room, ev, fixed_check, &v, &res, &verdict), ROOM_OK);
+	assert_int_equal(verdict, ROOM_REMOTE_ACCEPT);
+	assert_string_equal(v.topic_before, s1);
+	assert_true(res.stream_pos > 0);
+	json_decref(ev);
+	assert_int_equal(room_store_head(f->rs, room, &h), STORE_OK);
+	assert_int_equal(h.nextrem, 2);
+	room_head_clear(&h);
+
+	/* One prev known, one not: rooms_receive goes on with the known one,
+	 * rooms_receive_complete calls it a gap. */
+	prevs[0] = y;
+	prevs[1] = "$unknownunknownunknownunknownunknownunknownu";
+	ev = remote_event(room, "m.room.message", NULL, prevs, 2, 12, z);
+	assert_int_equal(rooms_receive_complete(f->rooms, room, ev, fixed_check, &v, &res, &verdict),
+			 ROOM_NOT_FOUND);
+	assert_int_equal(room_store_event_known(f->rs, z), 0);
+	assert_int_equal(rooms_receive(f->rooms, room, ev, fixed_check, &v, &res, &verdict), ROOM_OK);
+	assert_int_equal(verdict, ROOM_REMOTE_ACCEPT);
+	json_decref(ev);
+
+	/* The state after a missing prev given (the topic's): taken. */
+	prevs[0] = "$missingmissingmissingmissingmissingmissingm";
+	ev = remote_event(room, "m.room.message", NULL, prevs, 1, 13, w);
+	assert_int_equal(rooms_receive(f->rooms, room, ev, fixed_check, &v, &res, &verdict), ROOM_NOT_FOUND);
+	assert_int_equal(room_store_event_get(f->rs, s1, &e), STORE_OK);
+	assert_int_equal(room_store_state_group(f->rs, e.state_after, &map), STORE_OK);
+	room_event_clear(&e);
+	{
+		const json_t *given[1] = { map };
+		assert_int_equal(rooms_receive_with_states(f->rooms, room, ev, given, 0, fixed_check, &v, &res,
+							   &verdict), ROOM_BAD_JSON);
+		assert_int_equal(rooms_receive_with_states(f->rooms, room, ev, given, 1, fixed_check, &v, &res,
+							   &verdict), ROOM_OK);
+	}
+	assert_int_equal(verdict, ROOM_REMOTE_ACCEPT);
+	assert_string_equal(v.topic_before, s1);
+	json_decref(map);
+	json_decref(ev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +566,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_state_among_messages, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipeline_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipeline_txn_in_flight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remote_dag, setup, teardown),
 	};
 	scop_log_init("test_rooms", getenv("SCOP_TEST_LOG") ? SCOP_LOG_DEBUG : SCOP_LOG_OFF);
 	return cmocka_run_group_tests_name("rooms", tests, NULL, NULL);

@@ -408,7 +408,22 @@ static void test_remote_events(void **state)
 	assert_int_equal(e.kind, ROOM_EVENT_REJECTED);
 	assert_int_equal(e.stream_pos, 0);
 	assert_int_equal(e.depth, 7);
-	assert_int_equal(e.state_before, -1);
+	assert_int_equal(e.state_before, 0); /* no state groups */
+	assert_int_equal(e.state_after, 0);
+	room_event_clear(&e);
+	/* A soft-failed event keeps its state groups (it stays in the DAG). */
+	assert_int_equal(room_store_soft_failed_put(f->rs, "$s", ROOM, "{\"depth\":3}", g1, g2), STORE_OK);
+	assert_int_equal(room_store_soft_failed_put(f->rs, "$s2", ROOM, "{}", 0, g2), STORE_ERROR);
+	assert_int_equal(room_store_soft_failed_put(f->rs, "$o", ROOM, "{}", g1, g1), STORE_OK); /* first wins */
+	assert_int_equal(room_store_event_get(f->rs, "$s", &e), STORE_OK);
+	assert_int_equal(e.kind, ROOM_EVENT_SOFT_FAILED);
+	assert_int_equal(e.stream_pos, 0);
+	assert_int_equal(e.state_before, g1);
+	assert_int_equal(e.state_after, g2);
+	room_event_clear(&e);
+	assert_int_equal(room_store_event_get(f->rs, "$o", &e), STORE_OK);
+	assert_int_equal(e.kind, ROOM_EVENT_REJECTED);
+	assert_int_equal(e.state_after, 0);
 	room_event_clear(&e);
 	assert_int_equal(room_store_event_get(f->rs, "$m", &e), STORE_OK);
 	assert_int_equal(e.kind, ROOM_EVENT_TIMELINE);
