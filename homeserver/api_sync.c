@@ -82,6 +82,10 @@ static void sync(struct api_req *r)
 		api_error(r, 500, "M_UNKNOWN", "Out of memory");
 		goto out;
 	}
+	/* A client syncing unseen does not keep the user online either. */
+	if ((!set_presence || strcmp(set_presence, "offline") != 0) &&
+	    rooms_presence_sync(r->hs->rooms, p.user_id, 1, timeout) == ROOM_OK)
+		p.presence = r->hs->rooms;
 	resp = sync_build(r->hs, &p, &news, &upto, &upto_x);
 	if (!resp) {
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
@@ -188,7 +192,8 @@ static void presence_put(struct api_req *r)
 		api_error(r, 400, "M_INVALID_PARAM", "presence must be online, unavailable or offline");
 		return;
 	}
-	if (rooms_presence_set(r->hs->rooms, r->who.user_id, presence, msg, 0) != ROOM_OK)
+	if (rooms_presence_set(r->hs->rooms, r->who.user_id, presence, msg,
+			       ROOMS_PRESENCE_EXPLICIT) != ROOM_OK)
 		api_error(r, 500, "M_UNKNOWN", "Internal error");
 	else
 		api_reply(r, 200, json_object());

@@ -33,6 +33,8 @@ void hs_config_init(struct hs_config *c)
 	c->argon2_memory_kib = 19456;
 	c->argon2_parallelism = 1;
 	c->access_token_lifetime_ms = 5 * 60 * 1000;
+	c->presence_enabled = true;
+	presence_timeouts_default(&c->presence_timeouts);
 }
 
 void hs_config_free(struct hs_config *c)
@@ -475,6 +477,18 @@ static int parse_root(struct hs_config *c, json_t *root, const char *base_dir,
 			return -1;
 		c->access_token_lifetime_ms = (long)d;
 	}
+	if ((v = json_object_get(root, "presence"))) {
+		json_t *en = json_object_get(v, "enabled");
+		if (!json_is_object(v) || (en && !json_is_boolean(en))) {
+			snprintf(err, errlen, "presence must be a mapping with a boolean enabled");
+			return -1;
+		}
+		if (en)
+			c->presence_enabled = json_is_true(en);
+	}
+	if ((v = json_object_get(root, "presence_timeouts_ms")) &&
+	    presence_timeouts_parse(&c->presence_timeouts, v, err, errlen) < 0)
+		return -1;
 	return 0;
 }
 

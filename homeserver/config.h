@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "homeserver/presence_timeout.h"
+
 #include "common/log.h"
 
 #define HS_MAX_BINDS 8
@@ -75,6 +77,12 @@ struct hs_config {
 	unsigned argon2_parallelism;
 
 	long access_token_lifetime_ms; /* for refreshable tokens */
+
+	/* presence: {enabled} as Synapse's (default true); the timeouts
+	 * (presence_timeouts_ms) are Synapse's constants unless a test
+	 * shortens them. */
+	bool presence_enabled;
+	struct presence_timeouts presence_timeouts;
 };
 
 void hs_config_init(struct hs_config *c);

@@ -39,6 +39,7 @@ int hs_rooms_start(struct hs *hs, const char *backend, const char *conninfo,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	rooms_set_presence_enabled(hs->rooms, hs->cfg->presence_enabled);
 	rooms_set_listener(hs->rooms, sync_hub_listener, hs->sync);
 	rooms_set_xlistener(hs->rooms, sync_hub_xlistener, hs->sync);
 	return 0;

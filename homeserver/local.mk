@@ -24,6 +24,7 @@ homeserver_libscophs_a_SOURCES = \
 	homeserver/api_admin.c \
 	homeserver/store/store_rooms.c homeserver/store/store_rooms.h \
 	homeserver/rooms.c homeserver/rooms.h homeserver/rooms_int.h homeserver/rooms_remote.c \
+	homeserver/presence_timeout.c homeserver/presence_timeout.h \
 	homeserver/vis_cache.c homeserver/vis_cache.h \
 	homeserver/filter.c homeserver/filter.h \
 	homeserver/sync.c homeserver/sync.h \
@@ -193,3 +194,10 @@ EXTRA_DIST += bench/bench_relsearch.py
 # The long-poll hub (sync.c) with many parked requests.
 SCRIPT_TESTS += tests/e2e/test_sync_hub.py
 EXTRA_DIST += tests/e2e/test_sync_hub.py
+
+# Presence timeouts (presence_timeout.c and the sweep in rooms.c).
+UNIT_TESTS += tests/unit/homeserver/test_presence_timeout
+tests_unit_homeserver_test_presence_timeout_SOURCES = tests/unit/homeserver/test_presence_timeout.c \
+	tests/unit/room_fixture.c tests/unit/room_fixture.h
+tests_unit_homeserver_test_presence_timeout_CFLAGS = $(HS_TEST_CFLAGS)
+tests_unit_homeserver_test_presence_timeout_LDADD = $(HS_TEST_LIBS)

@@ -15,6 +15,7 @@
 #include "homeserver/events/event_sign.h"
 #include "homeserver/events/state_res.h"
 
+#include "homeserver/presence_timeout.h"
 #include "homeserver/rooms_int.h"
 #include "homeserver/vis_cache.h"
 
@@ -23,6 +24,11 @@ static int64_t now_ms(void)
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+int64_t rooms_now_ms(void)
+{
+	return now_ms();
 }
 
 unsigned room_hash(const char *s)
@@ -1518,7 +1524,15 @@ void rooms_typing_expire(struct rooms *r)
 /* An online user's presence goes to other servers again after this long
  * without a change, as Synapse's FEDERATION_PING_INTERVAL: they may time
  * remote users out (Synapse after 30 minutes). */
-#define PRESENCE_FED_PING_MS (25 * 60 * 1000)
+#define PRESENCE_FED_PING_MS PRESENCE_FEDERATION_PING_MS
+/* A /sync counts as in flight at most this long past its own timeout, so
+ * a lost end (which should not happen) cannot keep a user online. */
+#define PRESENCE_SYNC_GRACE_MS (60 * 1000)
+
+void rooms_set_presence_enabled(struct rooms *r, int enabled)
+{
+	r->presence_off = !enabled;
+}
 
 int rooms_presence_valid(const char *presence)
 {
@@ -1554,17 +1568,52 @@ static json_t *room_peers(struct rooms *r, const char *user)
 	return set;
 }
 
+/* A new extras position for a presence change of cur (r->plock held). */
+static int64_t presence_pos_locked(struct rooms *r, json_t *cur)
+{
+	int64_t x;
+	pthread_mutex_lock(&r->xlock);
+	x = xnext_locked(r);
+	pthread_mutex_unlock(&r->xlock);
+	json_object_set_new(cur, "pos", json_integer(x));
+	return x;
+}
+
+/* Outside the locks: wakes user's room peers for a change at x (when x is
+ * not 0) and hands the presence to the federation hook (fed). */
+static void presence_announce(struct rooms *r, const char *user, int64_t x, int fed)
+{
+	json_t *peers;
+	if (x && r->xlistener && (peers = room_peers(r, user))) {
+		const char **users = calloc(json_object_size(peers) + 1, sizeof(*users));
+		const char *u;
+		json_t *v;
+		size_t n = 0;
+		json_object_foreach(peers, u, v)
+			if (users)
+				users[n++] = u;
+		if (users)
+			r->xlistener(r->xlistener_arg, x, users, n);
+		free(users);
+		json_decref(peers);
+	}
+	if (fed && r->edu_hook)
+		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, NULL, 0);
+}
+
 enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *presence,
 				const char *status_msg, int flags)
 {
 	int keep_msg = flags & ROOMS_PRESENCE_KEEP_MSG;
-	json_t *cur, *peers;
+	json_t *cur;
 	const char *old;
 	int changed, ping = 0;
 	int64_t x = 0, now = now_ms();
 
 	if (!rooms_presence_valid(presence))
 		return ROOM_BAD_JSON;
+	if (r->presence_off)
+		return ROOM_OK;
 	pthread_mutex_lock(&r->plock);
 	if (!r->presence)
 		r->presence = json_object();
@@ -1591,6 +1640,11 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 			json_object_del(cur, "status_msg");
 	}
 	json_object_set_new(cur, "presence", json_string(presence));
+	json_object_set_new(cur, "seen", json_integer(now));
+	if (flags & ROOMS_PRESENCE_EXPLICIT)
+		json_object_set_new(cur, "explicit", json_true());
+	else
+		json_object_del(cur, "explicit");
 	if (strcmp(presence, "online") == 0)
 		json_object_set_new(cur, "active", json_integer(now));
 	else if (!json_object_get(cur, "active"))
@@ -1605,29 +1659,117 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 	}
 	if (flags & ROOMS_PRESENCE_QUIET)
 		changed = 0;
-	if (changed) {
-		pthread_mutex_lock(&r->xlock);
-		x = xnext_locked(r);
-		pthread_mutex_unlock(&r->xlock);
-		json_object_set_new(cur, "pos", json_integer(x));
+	if (changed)
+		x = presence_pos_locked(r, cur);
+	pthread_mutex_unlock(&r->plock);
+	presence_announce(r, user, x, ping);
+	return ROOM_OK;
+}
+
+enum room_rc rooms_presence_sync(struct rooms *r, const char *user, int begin,
+				 int64_t timeout_ms)
+{
+	json_t *cur;
+	json_int_t n;
+	int64_t now = now_ms();
+	if (r->presence_off)
+		return ROOM_OK;
+	pthread_mutex_lock(&r->plock);
+	if (!r->presence)
+		r->presence = json_object();
+	cur = json_object_get(r->presence, user);
+	if (!cur && r->presence && (cur = json_object()))
+		json_object_set_new(r->presence, user, cur);
+	if (!cur) {
+		pthread_mutex_unlock(&r->plock);
+		return ROOM_ERROR;
+	}
+	n = json_integer_value(json_object_get(cur, "syncs"));
+	if (begin) {
+		int64_t until = now + timeout_ms + PRESENCE_SYNC_GRACE_MS;
+		json_object_set_new(cur, "syncs", json_integer(n + 1));
+		if (until > json_integer_value(json_object_get(cur, "sync_until")))
+			json_object_set_new(cur, "sync_until", json_integer(until));
+	} else if (n > 0) {
+		json_object_set_new(cur, "syncs", json_integer(n - 1));
+	}
+	json_object_set_new(cur, "sync", json_integer(now));
+	pthread_mutex_unlock(&r->plock);
+	return ROOM_OK;
+}
+
+static int user_is_local(const struct rooms *r, const char *user)
+{
+	const char *colon = strchr(user, ':');
+	return colon && strcmp(colon + 1, r->server_name) == 0;
+}
+
+/* A user the sweep changed or pings (strings owned). */
+struct swept {
+	char *user;
+	int64_t x;   /* extras position of a change, 0 for a ping */
+	int fed;     /* tell other servers */
+};
+
+size_t rooms_presence_sweep(struct rooms *r, int64_t now, const struct presence_timeouts *t)
+{
+	struct swept *list = NULL;
+	size_t n = 0, cap = 0, changes = 0;
+	const char *u;
+	json_t *cur;
+
+	pthread_mutex_lock(&r->plock);
+	json_object_foreach(r->presence, u, cur) {
+		struct presence_state s;
+		enum presence_action a;
+		const char *next = NULL;
+		s.presence = json_string_value(json_object_get(cur, "presence"));
+		s.local = user_is_local(r, u);
+		s.explicit_set = json_is_true(json_object_get(cur, "explicit"));
+		s.syncing = json_integer_value(json_object_get(cur, "syncs")) > 0 &&
+			    now < json_integer_value(json_object_get(cur, "sync_until"));
+		s.last_active = json_integer_value(json_object_get(cur, "active"));
+		s.last_sync = json_integer_value(json_object_get(cur, "sync"));
+		s.last_update = json_integer_value(json_object_get(cur, "seen"));
+		s.last_fed = json_integer_value(json_object_get(cur, "fed"));
+		a = presence_timeout_check(&s, now, t);
+		if (a == PRESENCE_KEEP)
+			continue;
+		if (n == cap) {
+			size_t nc = cap ? 2 * cap : 16;
+			struct swept *nl = realloc(list, nc * sizeof(*nl));
+			if (!nl)
+				break; /* the next sweep does the rest */
+			list = nl;
+			cap = nc;
+		}
+		if (!(list[n].user = strdup(u)))
+			break;
+		list[n].x = 0;
+		list[n].fed = s.local;
+		if (a == PRESENCE_GO_OFFLINE)
+			next = "offline";
+		else if (a == PRESENCE_GO_UNAVAILABLE)
+			next = "unavailable";
+		if (next) {
+			json_object_set_new(cur, "presence", json_string(next));
+			/* A timed-out state is the server's guess, not the user's
+			 * choice: the next /sync may override it. */
+			json_object_del(cur, "explicit");
+			list[n].x = presence_pos_locked(r, cur);
+			changes++;
+		}
+		if (s.local)
+			json_object_set_new(cur, "fed", json_integer(now));
+		n++;
 	}
 	pthread_mutex_unlock(&r->plock);
-	if (changed && r->xlistener && (peers = room_peers(r, user))) {
-		const char **users = calloc(json_object_size(peers) + 1, sizeof(*users));
-		const char *u;
-		json_t *v;
-		size_t n = 0;
-		json_object_foreach(peers, u, v)
-			if (users)
-				users[n++] = u;
-		if (users)
-			r->xlistener(r->xlistener_arg, x, users, n);
-		free(users);
-		json_decref(peers);
+	for (size_t i = 0; i < n; i++) {
+		presence_announce(r, list[i].user, list[i].x, list[i].fed);
+		free(list[i].user);
 	}
-	if (ping && r->edu_hook)
-		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, NULL, 0);
-	return ROOM_OK;
+	free(list);
+	return changes;
 }
 
 /* The content of user's presence; cur is locked or NULL. */

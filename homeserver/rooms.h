@@ -196,10 +196,16 @@ json_t *rooms_typing_event(struct rooms *r, const char *room_id, int64_t since_x
  * goes to the EDU hook every 25 minutes, so other servers do not time it
  * out. */
 int rooms_presence_valid(const char *presence); /* online, unavailable, offline */
+/* Presence off (Synapse's presence.enabled false): every setter succeeds
+ * and records nothing, so everyone reads as offline.  Set before serving. */
+void rooms_set_presence_enabled(struct rooms *r, int enabled);
 #define ROOMS_PRESENCE_KEEP_MSG 1 /* leave the status message as it is */
 #define ROOMS_PRESENCE_QUIET 2    /* no position, no local wake-up (a /sync
 				   * without set_presence); other servers
 				   * are told all the same */
+#define ROOMS_PRESENCE_EXPLICIT 4 /* the user's own choice (PUT /presence):
+				   * an unavailable one outlives the end of
+				   * their /syncs (presence_timeout.h) */
 /* ROOM_BAD_JSON: presence is not one of the three. */
 enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *presence,
 				const char *status_msg, int flags);
@@ -211,6 +217,20 @@ int rooms_presence_visible(struct rooms *r, const char *viewer, const char *user
 /* m.presence events of viewer's room peers changed in (since_x, upto_x]. */
 json_t *rooms_presence_events(struct rooms *r, const char *viewer, int64_t since_x,
 			      int64_t upto_x);
+/* A /sync of user that counts for presence begins (begin 1; it lasts at
+ * most timeout_ms) or ends (begin 0): while one is in flight the user
+ * does not time out.  ROOM_ERROR when out of memory. */
+enum room_rc rooms_presence_sync(struct rooms *r, const char *user, int begin,
+				 int64_t timeout_ms);
+/* Applies presence_timeout.h's rules to every user at time now (ms since
+ * the epoch, as the records'): each change takes an extras position and
+ * wakes the user's room peers; local users' changes and pings go to the
+ * EDU hook, remote users' do not (their server tells everyone).  Returns
+ * the number of changes. */
+struct presence_timeouts;
+size_t rooms_presence_sweep(struct rooms *r, int64_t now, const struct presence_timeouts *t);
+/* The wall clock the presence records use (ms since the epoch). */
+int64_t rooms_now_ms(void);
 
 /* ---- lazy-loaded members ----
  * The current member events of the senders of events (client events) and

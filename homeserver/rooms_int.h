@@ -79,7 +79,10 @@ struct rooms {
 	int xinit;
 	int64_t xpos;
 	pthread_mutex_t plock;    /* presence (memory only) */
-	json_t *presence;         /* user -> {presence, status_msg?, active, pos} */
+	json_t *presence;         /* user -> {presence, status_msg?, active, pos,
+				   * fed, seen, explicit?, syncs, sync,
+				   * sync_until}: see rooms_presence_sweep() */
+	int presence_off;         /* presence disabled: nothing is recorded */
 	pthread_mutex_t llock;    /* lazy-loaded members sent */
 	json_t *lazy_sent;        /* "user\x1fdevice\x1froom" -> {member: event_id} */
 	rooms_edu_hook_fn edu_hook; /* federation: typing and receipts to send */

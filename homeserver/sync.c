@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "homeserver/aggregations.h"
 #include "homeserver/hs.h"
 #include "homeserver/http.h"
+#include "homeserver/presence_timeout.h"
 #include "homeserver/push_counts.h"
 #include "homeserver/rooms.h"
 #include "homeserver/store/store.h"
@@ -21,6 +23,8 @@
 
 void sync_params_clear(struct sync_params *p)
 {
+	if (p->presence && p->user_id)
+		rooms_presence_sync(p->presence, p->user_id, 0, 0);
 	free(p->user_id);
 	free(p->device_id);
 	room_filter_clear(&p->timeline);
@@ -566,7 +570,9 @@ static void process(struct sync_hub *h, struct waiter *w)
 static void *hub_main(void *arg)
 {
 	struct sync_hub *h = arg;
+	const struct presence_timeouts *pt = h->hs->cfg ? &h->hs->cfg->presence_timeouts : NULL;
 	int64_t expire_at = http_monotonic_ms() + TYPING_CHECK_MS;
+	int64_t sweep_at = pt ? http_monotonic_ms() + pt->sweep_ms : INT64_MAX;
 
 	pthread_mutex_lock(&h->lock);
 	while (!h->stop) {
@@ -577,6 +583,14 @@ static void *hub_main(void *arg)
 			rooms_typing_expire(h->hs->rooms);
 			pthread_mutex_lock(&h->lock);
 			expire_at = now + TYPING_CHECK_MS;
+			continue;
+		}
+		/* Presence timeouts: one pass over the users, not a timer each. */
+		if (now >= sweep_at) {
+			pthread_mutex_unlock(&h->lock);
+			rooms_presence_sweep(h->hs->rooms, rooms_now_ms(), pt);
+			pthread_mutex_lock(&h->lock);
+			sweep_at = now + pt->sweep_ms;
 			continue;
 		}
 		while (h->count && h->heap[0]->deadline <= now) {
@@ -603,7 +617,7 @@ static void *hub_main(void *arg)
 			pthread_mutex_lock(&h->lock);
 			continue;
 		}
-		next = expire_at;
+		next = expire_at < sweep_at ? expire_at : sweep_at;
 		if (h->count && h->heap[0]->deadline < next)
 			next = h->heap[0]->deadline;
 		{

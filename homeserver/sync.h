@@ -32,7 +32,11 @@ struct sync_params {
 	int64_t since_x;     /* extras stream (account data, receipts, typing) */
 	int full_state;
 	struct room_filter timeline;
+	struct rooms *presence; /* set when the /sync counts for user's
+				 * presence: clearing ends it there
+				 * (rooms_presence_sync()) */
 };
+/* Frees p's strings and filter, ends its presence sync, zeroes it. */
 void sync_params_clear(struct sync_params *p);
 
 /* The response for p up to the current stream position; *news is 1 when
