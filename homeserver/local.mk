@@ -201,3 +201,5 @@ tests_unit_homeserver_test_presence_timeout_SOURCES = tests/unit/homeserver/test
 	tests/unit/room_fixture.c tests/unit/room_fixture.h
 tests_unit_homeserver_test_presence_timeout_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_presence_timeout_LDADD = $(HS_TEST_LIBS)
+SCRIPT_TESTS += tests/e2e/test_presence_timeout.py
+EXTRA_DIST += tests/e2e/test_presence_timeout.py
