@@ -203,3 +203,7 @@ tests_unit_homeserver_test_presence_timeout_CFLAGS = $(HS_TEST_CFLAGS)
 tests_unit_homeserver_test_presence_timeout_LDADD = $(HS_TEST_LIBS)
 SCRIPT_TESTS += tests/e2e/test_presence_timeout.py
 EXTRA_DIST += tests/e2e/test_presence_timeout.py
+BENCH_PROGS += bench/bench_presence
+bench_bench_presence_SOURCES = bench/bench_presence.c
+bench_bench_presence_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS) $(STORE_CFLAGS)
+bench_bench_presence_LDADD = $(HS_LIBS)

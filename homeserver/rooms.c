@@ -1714,7 +1714,7 @@ struct swept {
 size_t rooms_presence_sweep(struct rooms *r, int64_t now, const struct presence_timeouts *t)
 {
 	struct swept *list = NULL;
-	size_t n = 0, cap = 0, changes = 0;
+	size_t n = 0, cap = 0;
 	const char *u;
 	json_t *cur;
 
@@ -1735,6 +1735,8 @@ size_t rooms_presence_sweep(struct rooms *r, int64_t now, const struct presence_
 		a = presence_timeout_check(&s, now, t);
 		if (a == PRESENCE_KEEP)
 			continue;
+		if (n == ROOMS_PRESENCE_SWEEP_MAX)
+			break;
 		if (n == cap) {
 			size_t nc = cap ? 2 * cap : 16;
 			struct swept *nl = realloc(list, nc * sizeof(*nl));
@@ -1757,7 +1759,6 @@ size_t rooms_presence_sweep(struct rooms *r, int64_t now, const struct presence_
 			 * choice: the next /sync may override it. */
 			json_object_del(cur, "explicit");
 			list[n].x = presence_pos_locked(r, cur);
-			changes++;
 		}
 		if (s.local)
 			json_object_set_new(cur, "fed", json_integer(now));
@@ -1769,7 +1770,7 @@ size_t rooms_presence_sweep(struct rooms *r, int64_t now, const struct presence_
 		free(list[i].user);
 	}
 	free(list);
-	return changes;
+	return n;
 }
 
 /* The content of user's presence; cur is locked or NULL. */

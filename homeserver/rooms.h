@@ -222,11 +222,14 @@ json_t *rooms_presence_events(struct rooms *r, const char *viewer, int64_t since
  * does not time out.  ROOM_ERROR when out of memory. */
 enum room_rc rooms_presence_sync(struct rooms *r, const char *user, int begin,
 				 int64_t timeout_ms);
-/* Applies presence_timeout.h's rules to every user at time now (ms since
+/* Applies presence_timeout.h's rules to the users at time now (ms since
  * the epoch, as the records'): each change takes an extras position and
  * wakes the user's room peers; local users' changes and pings go to the
  * EDU hook, remote users' do not (their server tells everyone).  Returns
- * the number of changes. */
+ * the number of users changed or pinged: at most ROOMS_PRESENCE_SWEEP_MAX,
+ * so one call stays short (the caller's thread answers long-polls too);
+ * when it returns that many, call again soon for the rest. */
+#define ROOMS_PRESENCE_SWEEP_MAX 1000
 struct presence_timeouts;
 size_t rooms_presence_sweep(struct rooms *r, int64_t now, const struct presence_timeouts *t);
 /* The wall clock the presence records use (ms since the epoch). */

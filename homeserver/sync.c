@@ -588,9 +588,10 @@ static void *hub_main(void *arg)
 		/* Presence timeouts: one pass over the users, not a timer each. */
 		if (now >= sweep_at) {
 			pthread_mutex_unlock(&h->lock);
-			rooms_presence_sweep(h->hs->rooms, rooms_now_ms(), pt);
+			size_t done = rooms_presence_sweep(h->hs->rooms, rooms_now_ms(), pt);
 			pthread_mutex_lock(&h->lock);
-			sweep_at = now + pt->sweep_ms;
+			/* A capped pass: the rest soon, long-polls served between. */
+			sweep_at = now + (done >= ROOMS_PRESENCE_SWEEP_MAX ? 20 : pt->sweep_ms);
 			continue;
 		}
 		while (h->count && h->heap[0]->deadline <= now) {

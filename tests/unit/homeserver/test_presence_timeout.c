@@ -5,11 +5,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
+#include "common/yamljson.h"
+#include "homeserver/config.h"
 #include "homeserver/presence_timeout.h"
 #include "homeserver/rooms.h"
 #include "tests/unit/room_fixture.h"
@@ -142,6 +145,41 @@ static void test_config(void **state)
 	json_decref(j);
 	assert_int_equal(t.idle_ms, PRESENCE_IDLE_MS);
 	assert_int_equal(t.sync_online_ms, 500);
+}
+
+static int parse_config(struct hs_config *c, const char *yaml)
+{
+	char err[256];
+	json_t *root = yaml_load_string(yaml, strlen(yaml), err, sizeof(err));
+	int rc;
+	assert_non_null(root);
+	hs_config_init(c);
+	rc = hs_config_parse(c, root, "/base", err, sizeof(err));
+	json_decref(root);
+	return rc;
+}
+
+static void test_hs_config(void **state)
+{
+	struct hs_config c;
+	(void)state;
+	assert_int_equal(parse_config(&c, "server_name: a.test\n"), 0);
+	assert_true(c.presence_enabled);
+	assert_int_equal(c.presence_timeouts.sync_online_ms, PRESENCE_SYNC_ONLINE_MS);
+	hs_config_free(&c);
+	assert_int_equal(parse_config(&c, "server_name: a.test\npresence: {enabled: false}\n"
+					  "presence_timeouts_ms: {idle: 700, sweep: 50}\n"), 0);
+	assert_false(c.presence_enabled);
+	assert_int_equal(c.presence_timeouts.idle_ms, 700);
+	assert_int_equal(c.presence_timeouts.sweep_ms, 50);
+	assert_int_equal(c.presence_timeouts.federation_ms, PRESENCE_FEDERATION_MS);
+	hs_config_free(&c);
+	assert_int_equal(parse_config(&c, "server_name: a.test\npresence: {enabled: maybe}\n"), -1);
+	hs_config_free(&c);
+	assert_int_equal(parse_config(&c, "server_name: a.test\npresence: true\n"), -1);
+	hs_config_free(&c);
+	assert_int_equal(parse_config(&c, "server_name: a.test\npresence_timeouts_ms: {idle: -1}\n"), -1);
+	hs_config_free(&c);
 }
 
 /* ---- the sweep over a rooms context ---- */
@@ -290,7 +328,7 @@ static void test_sweep(void **state)
 
 	/* 26 min: carol is pinged to other servers, unchanged. */
 	reset(f);
-	assert_int_equal(rooms_presence_sweep(r, now + 26 * MIN, &t), 0);
+	assert_int_equal(rooms_presence_sweep(r, now + 26 * MIN, &t), 1);
 	assert_int_equal(f->wakes, 0);
 	assert_int_equal(f->nfed, 1);
 	assert_string_equal(f->fed[0], CAROL);
@@ -327,6 +365,28 @@ static void test_sweep_sync_end(void **state)
 	assert_string_equal(presence_of(f, DAVE, buf, sizeof(buf)), "online");
 }
 
+static void test_sweep_capped(void **state)
+{
+	struct fx *f = *state;
+	struct rooms *r = f->rf.rooms;
+	struct presence_timeouts t = defaults();
+	int64_t now = rooms_now_ms();
+	int n = ROOMS_PRESENCE_SWEEP_MAX + ROOMS_PRESENCE_SWEEP_MAX / 2;
+	char id[64], buf[32];
+
+	for (int i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "@u%d:remote.test", i);
+		assert_int_equal(rooms_presence_set(r, id, "online", NULL, 0), ROOM_OK);
+	}
+	reset(f);
+	/* One pass does at most the cap; the next ones the rest. */
+	assert_int_equal(rooms_presence_sweep(r, now + 31 * MIN, &t), ROOMS_PRESENCE_SWEEP_MAX);
+	assert_int_equal(rooms_presence_sweep(r, now + 31 * MIN, &t), n - ROOMS_PRESENCE_SWEEP_MAX);
+	assert_int_equal(rooms_presence_sweep(r, now + 31 * MIN, &t), 0);
+	assert_int_equal(f->wakes, n);
+	assert_string_equal(presence_of(f, "@u7:remote.test", buf, sizeof(buf)), "offline");
+}
+
 static void test_disabled(void **state)
 {
 	struct fx *f = *state;
@@ -351,8 +411,10 @@ int main(void)
 		cmocka_unit_test(test_local_explicit_and_offline),
 		cmocka_unit_test(test_remote),
 		cmocka_unit_test(test_config),
+		cmocka_unit_test(test_hs_config),
 		cmocka_unit_test_setup_teardown(test_sweep, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweep_sync_end, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweep_capped, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disabled, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
