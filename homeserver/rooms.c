@@ -1607,7 +1607,7 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 	int keep_msg = flags & ROOMS_PRESENCE_KEEP_MSG;
 	json_t *cur;
 	const char *old;
-	int changed, ping = 0;
+	int changed, moved, ping = 0;
 	int64_t x = 0, now = now_ms();
 
 	if (!rooms_presence_valid(presence))
@@ -1626,7 +1626,8 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 	 * status message, or an online user becoming currently active again
 	 * (so a client's every /sync is none, but its first one is). */
 	old = json_string_value(json_object_get(cur, "presence"));
-	changed = !old || strcmp(old, presence) != 0;
+	moved = old && strcmp(old, presence) != 0;
+	changed = !old || moved;
 	if (!changed && strcmp(presence, "online") == 0 &&
 	    now - json_integer_value(json_object_get(cur, "active")) >= PRESENCE_ACTIVE_MS)
 		changed = 1;
@@ -1657,7 +1658,10 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 		ping = 1;
 		json_object_set_new(cur, "fed", json_integer(now));
 	}
-	if (flags & ROOMS_PRESENCE_QUIET)
+	/* Quiet spares peers a client's first /sync and the "active again"
+	 * of later ones, not a new presence: a user timed out to offline
+	 * comes back for them too. */
+	if ((flags & ROOMS_PRESENCE_QUIET) && !moved)
 		changed = 0;
 	if (changed)
 		x = presence_pos_locked(r, cur);

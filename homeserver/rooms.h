@@ -201,7 +201,8 @@ int rooms_presence_valid(const char *presence); /* online, unavailable, offline 
 void rooms_set_presence_enabled(struct rooms *r, int enabled);
 #define ROOMS_PRESENCE_KEEP_MSG 1 /* leave the status message as it is */
 #define ROOMS_PRESENCE_QUIET 2    /* no position, no local wake-up (a /sync
-				   * without set_presence); other servers
+				   * without set_presence) unless the
+				   * presence itself changes; other servers
 				   * are told all the same */
 #define ROOMS_PRESENCE_EXPLICIT 4 /* the user's own choice (PUT /presence):
 				   * an unavailable one outlives the end of

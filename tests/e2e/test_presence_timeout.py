@@ -7,7 +7,8 @@ after 4 s without a word from their server; hs2 does neither within the
 test (an hour).  alice and carol are users of hs1, bob of hs2, in one
 room.  Checks: a long-poll /sync in flight keeps alice online past the
 1.5 s; once it ends she goes offline on hs1 and, federated, on hs2 (in
-bob's /sync too); carol, who set herself unavailable, stays so; bob,
+bob's /sync too), and a plain /sync brings her back for her peers on
+both servers; carol, who set herself unavailable, stays so; bob,
 after one /sync on hs2, is shown offline on hs1 once hs2 has been silent
 for 4 s, in alice's /sync too, while hs2 still has him online (hs1 does
 not federate another server's user)."""
@@ -85,6 +86,7 @@ try:
     s, j = hs1.client("POST", "/_matrix/client/v3/join/%s" % q(room), {}, token=ctok)
     at_bob = Watcher(hs2, btok)
     at_alice = Watcher(hs1, atok)
+    at_carol = Watcher(hs1, ctok)
 
     # ---- carol sets herself unavailable: no /sync ever ----
     s, j = hs1.client("PUT", "/_matrix/client/v3/presence/%s/status" % q(carol),
@@ -124,6 +126,27 @@ try:
          "carol, unavailable by her own choice and never syncing, stays unavailable", (s, j))
     t.ok(at_alice.wait(alice, "offline"), "alice's own /sync on hs1 carries her offline presence",
          at_alice.presence)
+    t.ok(at_carol.wait(alice, "offline"), "... and carol's, her room peer on hs1", at_carol.presence)
+    # Back with a plain /sync: a real change, so her peers here hear of it
+    # too (not only other servers).
+    # (She keeps syncing while the others look, so she stays online.)
+    stop = threading.Event()
+
+    def keep_syncing():
+        while not stop.is_set():
+            hs1.client("GET", "/_matrix/client/v3/sync?timeout=0", token=atok)
+            stop.wait(0.3)
+    th = threading.Thread(target=keep_syncing)
+    th.start()
+    try:
+        t.ok(at_carol.wait(alice, "online"),
+             "alice syncs again (plain /sync): carol's /sync on hs1 shows her online", at_carol.presence)
+        t.ok(at_bob.wait(alice, "online"), "... and bob's on hs2", at_bob.presence)
+    finally:
+        stop.set()
+        th.join()
+    t.ok(hs1.wait(lambda: status(hs1, atok, alice) == "offline") and at_bob.wait(alice, "offline") and
+         at_carol.wait(alice, "offline"), "she stops: offline again, for carol and at hs2", at_bob.presence)
 
     # ---- a remote user whose server goes quiet ----
     s, j = hs2.client("GET", "/_matrix/client/v3/sync?timeout=0", token=btok)

@@ -360,9 +360,17 @@ static void test_sweep_sync_end(void **state)
 	rooms_presence_sync(r, DAVE, 0, 0); /* one end too many: harmless */
 	assert_int_equal(rooms_presence_sweep(r, now + 40 * S, &t), 1);
 	assert_string_equal(presence_of(f, DAVE, buf, sizeof(buf)), "offline");
-	/* A /sync brings him back; the timed-out state was no choice of his. */
+	/* A /sync brings him back; the timed-out state was no choice of his.
+	 * Quiet as a plain /sync is, a new presence wakes his peers. */
+	reset(f);
 	rooms_presence_set(r, DAVE, "online", NULL, ROOMS_PRESENCE_QUIET);
 	assert_string_equal(presence_of(f, DAVE, buf, sizeof(buf)), "online");
+	assert_int_equal(f->wakes, 1);
+	assert_int_equal(f->nfed, 1);
+	/* The next plain /sync changes nothing: no one is woken. */
+	rooms_presence_set(r, DAVE, "online", NULL, ROOMS_PRESENCE_QUIET);
+	assert_int_equal(f->wakes, 1);
+	assert_int_equal(f->nfed, 1);
 }
 
 static void test_sweep_capped(void **state)
