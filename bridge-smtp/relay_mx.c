@@ -27,6 +27,7 @@ int relay_route_resolve(struct dns_resolver *dns, const char *domain, unsigned t
 		fail(route, RELAY_ROUTE_TEMP, "4.4.3", "DNSSEC validation of the MX records failed");
 		goto out;
 	}
+	route->secure = res.security == DNS_SEC_SECURE;
 	switch (res.status) {
 	case DNS_OK:
 		break;
@@ -103,16 +104,22 @@ void relay_route_free(struct relay_route *route)
 }
 
 size_t relay_host_addrs(struct dns_resolver *dns, const char *host, int port, unsigned timeout_ms,
-			struct sockaddr_storage *out, socklen_t *lens, size_t max, int *tempfail)
+			struct sockaddr_storage *out, socklen_t *lens, size_t max, int *tempfail, int *secure)
 {
 	static const enum dns_type types[] = { DNS_A, DNS_AAAA };
 	size_t n = 0;
+	if (secure)
+		*secure = 1;
 	for (size_t t = 0; t < 2; t++) {
 		struct dns_result res;
 		if (dns_lookup_within(dns, host, types[t], timeout_ms, &res) < 0) {
 			*tempfail = 1;
+			if (secure)
+				*secure = 0;
 			continue;
 		}
+		if (secure && res.security != DNS_SEC_SECURE)
+			*secure = 0;
 		if (res.status == DNS_TEMPFAIL || res.security == DNS_SEC_BOGUS)
 			*tempfail = 1;
 		for (size_t i = 0; res.status == DNS_OK && i < res.count && n < max; i++) {

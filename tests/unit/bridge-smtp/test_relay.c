@@ -52,7 +52,7 @@ static void test_config(void **state)
 	assert_int_equal(relay_config_parse(none, strlen(none), &c, err, sizeof(err)), 0);
 	assert_false(c.enabled);
 	assert_int_equal(c.max_age_s, 5 * 86400);
-	assert_int_equal(c.tls, RELAY_TLS_OPPORTUNISTIC);
+	assert_int_equal(c.tls, RELAY_TLS_DANE);
 	assert_int_equal(c.timeouts.data_term, 600000);
 	relay_config_free(&c);
 
@@ -185,7 +185,7 @@ static void test_mx(void **state)
 	struct sockaddr_storage a[4];
 	socklen_t l[4];
 	int tf = 0;
-	assert_int_equal(relay_host_addrs(d, "implicit.test", 2525, 0, a, l, 4, &tf), 2);
+	assert_int_equal(relay_host_addrs(d, "implicit.test", 2525, 0, a, l, 4, &tf, NULL), 2);
 	assert_int_equal(a[0].ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&a[0])->sin_port), 2525);
 	assert_int_equal(a[1].ss_family, AF_INET6);
