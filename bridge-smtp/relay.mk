@@ -38,6 +38,8 @@ scop_relay_LDADD = $(RELAY_LIBS)
 
 SCRIPT_TESTS += tests/e2e/test_relay.py
 EXTRA_DIST += tests/e2e/test_relay.py
+SCRIPT_TESTS += tests/e2e/test_relay_dane.py
+EXTRA_DIST += tests/e2e/test_relay_dane.py
 
 BENCH_PROGS += bench/bench_relay
 bench_bench_relay_SOURCES = bench/bench_relay.c

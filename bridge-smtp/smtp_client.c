@@ -358,13 +358,16 @@ enum smtp_client_action smtp_client_reply(struct smtp_client *c, const struct sm
 	return SMTPC_ACT_CLOSE;
 }
 
+static void abort_enh(struct smtp_client *c, const char *enh, const char *why);
+
 enum smtp_client_action smtp_client_tls_done(struct smtp_client *c, bool ok)
 {
 	if (c->state != SMTPC_TLS || !ok) {
 		c->tls_failed = true;
 		char why[sizeof(c->tls_info) + 32];
 		snprintf(why, sizeof(why), "TLS handshake failed%s%s", c->tls_info[0] ? ": " : "", c->tls_info);
-		smtp_client_abort(c, why);
+		/* X.7.5, cryptographic failure, when DANE was the reason. */
+		abort_enh(c, c->opts.dane ? "4.7.5" : "4.4.2", why);
 		return SMTPC_ACT_CLOSE;
 	}
 	c->tls_active = true;
@@ -374,6 +377,11 @@ enum smtp_client_action smtp_client_tls_done(struct smtp_client *c, bool ok)
 
 void smtp_client_abort(struct smtp_client *c, const char *why)
 {
+	abort_enh(c, "4.4.2", why);
+}
+
+static void abort_enh(struct smtp_client *c, const char *enh, const char *why)
+{
 	if (c->state == SMTPC_QUIT || c->state == SMTPC_DONE) {
 		/* Everything was decided; only the goodbye was lost. */
 		c->state = SMTPC_DONE;
@@ -381,7 +389,7 @@ void smtp_client_abort(struct smtp_client *c, const char *why)
 	}
 	if (c->state <= SMTPC_MAIL)
 		c->host_failed = true;
-	fail_pending(c, SMTP_RCPT_TEMP, 0, "4.4.2", why, !c->delivered);
+	fail_pending(c, SMTP_RCPT_TEMP, 0, enh, why, !c->delivered);
 	c->state = SMTPC_DONE;
 	buf_reset(&c->out);
 }
