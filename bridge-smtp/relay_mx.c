@@ -108,18 +108,20 @@ size_t relay_host_addrs(struct dns_resolver *dns, const char *host, int port, un
 {
 	static const enum dns_type types[] = { DNS_A, DNS_AAAA };
 	size_t n = 0;
-	if (secure)
-		*secure = 1;
+	/* Secure when every answer that came is: a lookup that failed must
+	 * not switch DANE off (an attacker could drop the AAAA query), and
+	 * the other one still has to prove itself. */
+	int answered = 0, insecure = 0;
 	for (size_t t = 0; t < 2; t++) {
 		struct dns_result res;
 		if (dns_lookup_within(dns, host, types[t], timeout_ms, &res) < 0) {
 			*tempfail = 1;
-			if (secure)
-				*secure = 0;
 			continue;
 		}
-		if (secure && res.security != DNS_SEC_SECURE)
-			*secure = 0;
+		if (res.status != DNS_TEMPFAIL && res.security != DNS_SEC_BOGUS) {
+			answered = 1;
+			insecure |= res.security != DNS_SEC_SECURE;
+		}
 		if (res.status == DNS_TEMPFAIL || res.security == DNS_SEC_BOGUS)
 			*tempfail = 1;
 		for (size_t i = 0; res.status == DNS_OK && i < res.count && n < max; i++) {
@@ -141,5 +143,7 @@ size_t relay_host_addrs(struct dns_resolver *dns, const char *host, int port, un
 		}
 		dns_result_free(&res);
 	}
+	if (secure)
+		*secure = answered && !insecure;
 	return n;
 }

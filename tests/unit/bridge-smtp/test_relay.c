@@ -203,6 +203,54 @@ static void test_mx(void **state)
 	dns_resolver_free(d);
 }
 
+/* The DNSSEC status DANE (relay_dane.h) starts from. */
+static void test_route_security(void **state)
+{
+	(void)state;
+	struct dns_resolver *d = dns_static_new();
+	assert_non_null(d);
+	assert_int_equal(dns_static_add(d, "sec.test", DNS_MX, "10 mx.sec.test", (size_t)-1), 0);
+	assert_int_equal(dns_static_set_security(d, "sec.test", DNS_SEC_SECURE), 0);
+	assert_int_equal(dns_static_add(d, "mx.sec.test", DNS_A, "127.0.0.1", (size_t)-1), 0);
+	assert_int_equal(dns_static_set_security(d, "mx.sec.test", DNS_SEC_SECURE), 0);
+	assert_int_equal(dns_static_add(d, "plain.test", DNS_MX, "10 mx.plain.test", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(d, "mx.plain.test", DNS_A, "127.0.0.1", (size_t)-1), 0);
+	/* An address lookup that fails does not make the other insecure. */
+	assert_int_equal(dns_static_add(d, "half.test", DNS_A, "127.0.0.1", (size_t)-1), 0);
+	assert_int_equal(dns_static_set_security(d, "half.test", DNS_SEC_SECURE), 0);
+	assert_int_equal(dns_static_set_status(d, "half.test", DNS_TEMPFAIL), 0);
+	/* Implicit MX: a secure denial counts. */
+	assert_int_equal(dns_static_add_name(d, "imp.test"), 0);
+	assert_int_equal(dns_static_set_security(d, "imp.test", DNS_SEC_SECURE), 0);
+
+	struct relay_route r;
+	assert_int_equal(relay_route_resolve(d, "sec.test", 0, &r), 0);
+	assert_true(r.secure);
+	relay_route_free(&r);
+	assert_int_equal(relay_route_resolve(d, "plain.test", 0, &r), 0);
+	assert_false(r.secure);
+	relay_route_free(&r);
+	assert_int_equal(relay_route_resolve(d, "imp.test", 0, &r), 0);
+	assert_true(r.implicit && r.secure);
+	relay_route_free(&r);
+
+	struct sockaddr_storage a[4];
+	socklen_t l[4];
+	int tf = 0, sec = -1;
+	assert_int_equal(relay_host_addrs(d, "mx.sec.test", 25, 0, a, l, 4, &tf, &sec), 1);
+	assert_int_equal(sec, 1);
+	assert_int_equal(relay_host_addrs(d, "mx.plain.test", 25, 0, a, l, 4, &tf, &sec), 1);
+	assert_int_equal(sec, 0);
+	assert_int_equal(tf, 0);
+	assert_int_equal(relay_host_addrs(d, "half.test", 25, 0, a, l, 4, &tf, &sec), 1);
+	assert_int_equal(sec, 1);
+	assert_int_equal(tf, 1);
+	tf = 0;
+	assert_int_equal(relay_host_addrs(d, "gone.test", 25, 0, a, l, 4, &tf, &sec), 0);
+	assert_int_equal(sec, 0);
+	dns_resolver_free(d);
+}
+
 static void test_dsn(void **state)
 {
 	(void)state;
@@ -617,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_mx),
+		cmocka_unit_test(test_route_security),
 		cmocka_unit_test(test_dsn),
 		cmocka_unit_test_setup_teardown(test_pass_delivers, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_pass_retry, world_setup, world_teardown),
