@@ -11,14 +11,18 @@ scop-relay validates with the zones' trust anchors and, under the default
   - the same DANE-TA record for an MX host B's certificate does not name,
     and a signed 3 1 1 record with the wrong digest: deferred, never sent
     in the clear, reason recorded;
+  - a signed matching record for a server that offers no STARTTLS:
+    deferred, nothing sent in the clear;
   - an unsigned zone (even with a wrong TLSA record): opportunistic TLS as
     before ("Untrusted")."""
 import hashlib
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -74,6 +78,69 @@ def make_certs(d):
     return chain, key, hashlib.sha256(spki).hexdigest(), hashlib.sha256(ca_der).hexdigest()
 
 
+class PlainSink:
+    """An SMTP server without STARTTLS that notes every MAIL command."""
+
+    def __init__(self, addr, port):
+        self.mails = 0
+        self.sessions = 0
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.running = True
+        self.th = threading.Thread(target=self.loop, daemon=True)
+        self.th.start()
+
+    def loop(self):
+        while self.running:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.sessions += 1
+            try:
+                c.settimeout(10)
+                c.sendall(b"220 plain ESMTP\r\n")
+                for line in c.makefile("rb"):
+                    cmd = line[:4].upper()
+                    if cmd == b"EHLO":
+                        c.sendall(b"250-plain\r\n250 8BITMIME\r\n")
+                    elif cmd == b"MAIL":
+                        self.mails += 1
+                        c.sendall(b"250 ok\r\n")
+                    elif cmd == b"QUIT":
+                        c.sendall(b"221 bye\r\n")
+                        break
+                    else:
+                        c.sendall(b"502 no\r\n")
+            except OSError:
+                pass
+            finally:
+                c.close()
+
+    def close(self):
+        self.running = False
+        self.th.join()
+        self.sock.close()
+
+
+def free_port_on_all(addrs):
+    for _ in range(50):
+        p = free_port()
+        ok = True
+        for a in addrs:
+            with socket.socket() as s:
+                try:
+                    s.bind((a, p))
+                except OSError:
+                    ok = False
+        if ok:
+            return p
+    raise RuntimeError("no port free on all addresses")
+
+
 def relay_records(spool):
     d = os.path.join(spool, "relay")
     out = []
@@ -101,10 +168,11 @@ def received(spool, subject):
 
 tmp = tempfile.mkdtemp(prefix="scop-relay-dane-")
 procs = []
+sink = None
 srv = None
 try:
     chain, key, ee_hash, ta_hash = make_certs(tmp)
-    mxport = free_port()
+    mxport = free_port_on_all(["127.0.0.1", "127.0.0.2"])
     tlsa = "_%d._tcp.mx TLSA" % mxport
     wrong = "%064x" % (int(ee_hash, 16) ^ 1)
     signed = {
@@ -112,14 +180,17 @@ try:
         "ta.test": ["%s 2 0 1 %s" % (tlsa, ta_hash)],
         "tawrong.test": ["%s 2 0 1 %s" % (tlsa, ta_hash)],
         "badtlsa.test": ["%s 3 1 1 %s" % (tlsa, wrong)],
+        "notls.test": ["%s 3 1 1 %s" % (tlsa, ee_hash)],
     }
+    mx_addr = {"notls.test": "127.0.0.2"}
     unsigned = {"plain.test": ["%s 3 1 1 %s" % (tlsa, wrong)], "local.test": []}
     zones = []
     for origin, lines in list(signed.items()) + list(unsigned.items()):
         path = os.path.join(tmp, origin + ".zone")
         with open(path, "w") as f:
             f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. h.%s. 1 3600 600 86400 300\n@ NS ns.%s.\n"
-                    "ns A 127.0.0.1\n@ MX 10 mx\nmx A 127.0.0.1\n" % (origin, origin, origin, origin))
+                    "ns A 127.0.0.1\n@ MX 10 mx\nmx A %s\n"
+                    % (origin, origin, origin, origin, mx_addr.get(origin, "127.0.0.1")))
             f.write("\n".join(lines) + "\n")
         zones.append(path)
     srv = KnotServer(os.path.join(tmp, "knot"), zones, sign=list(signed))
@@ -137,6 +208,7 @@ try:
                 "tls: {cert: %s, key: %s}\nspool_dir: %s\nlog_level: info\n"
                 "client_limits: {max_connections: 0, max_connection_rate: 0}\n%s"
                 % (", ".join(list(signed) + ["plain.test"]), mxport, chain, key, spool_b, dns))
+    sink = PlainSink("127.0.0.2", mxport)
     b = Proc([binary("scop-mailbridge"), "-c", conf_b], os.path.join(tmp, "b.log"))
     procs.append(b)
     wait_port(mxport, proc=b.p)
@@ -209,6 +281,22 @@ try:
     def _():
         deferred("bob@tawrong.test", "dane taname", "hostname mismatch")
 
+    @t.case("signed matching TLSA but the server offers no STARTTLS: deferred, no MAIL in the clear")
+    def _():
+        deferred_enh = "4.7.10"
+        submit("bob@notls.test", "dane notls")
+        host = "mx.notls.test"
+
+        def retried():
+            for r in relay_records(spool_a):
+                m = re.search(r"^attempts: (\d+)$", r, re.M)
+                if m and int(m.group(1)) >= 2 and " %s %s " % (deferred_enh, host) in r:
+                    return True
+            return False
+        wait_for(retried, what="two deferrals for want of STARTTLS")
+        assert sink.sessions >= 2 and sink.mails == 0, (sink.sessions, sink.mails)
+        assert "no TLS with mx.notls.test[127.0.0.2]" in relay_log()
+
     @t.case("unsigned zone (its TLSA record ignored): opportunistic TLS as before, Untrusted")
     def _():
         delivered("bob@plain.test", "dane plain", False)
@@ -216,6 +304,8 @@ try:
     relay.stop()
     t.ok("ERROR" not in relay_log(), "the relay logged no errors")
 finally:
+    if sink is not None:
+        sink.close()
     for p in procs:
         p.stop()
     if srv is not None:
