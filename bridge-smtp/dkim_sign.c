@@ -37,6 +37,12 @@ struct dkim_signer {
 	size_t sigcap;
 	int arc_instance;  /* > 0: an ARC-Message-Signature of this instance */
 	int have_headers;
+	/* The folded h= tag of the last message, and what it was made from:
+	 * messages from one source mostly sign the same names, and building
+	 * the tag a name at a time was a visible part of an Ed25519 signature. */
+	struct buf htag;
+	const char *htag_names[DKIM_MAX_SIGNED_HEADERS];
+	size_t htag_n, htag_col_in, htag_col_out;
 };
 
 static int valid_name(const char *s)
@@ -66,6 +72,7 @@ void dkim_signer_free(struct dkim_signer *s)
 	buf_free(&s->prefix);
 	buf_free(&s->field);
 	buf_free(&s->sig64);
+	buf_free(&s->htag);
 	free(s->sig);
 	free(s->domain);
 	free(s->selector);
@@ -265,7 +272,9 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 		size_t count = 0, wl = strlen(want[w]);
 		for (size_t i = 0; i < s->h.count; i++) {
 			const struct mailhdr_field *hf = &s->h.fields[i];
-			count += hf->name_len == wl && strncasecmp(hf->name, want[w], wl) == 0;
+			/* The first letter settles most pairs of equal length. */
+			count += hf->name_len == wl && (hf->name[0] | 0x20) == (want[w][0] | 0x20) &&
+				 strncasecmp(hf->name, want[w], wl) == 0;
 		}
 		if (count && !s->o.no_oversign)
 			count++;
@@ -297,9 +306,26 @@ int dkim_signer_finish(struct dkim_signer *s, struct buf *out, char *err, size_t
 				goto nomem;
 		}
 	}
-	for (size_t i = 0; i < nnames; i++) {
-		if (put_parts(&f, i == 0 ? " " : "", i == 0 ? "h=" : "", names[i], i + 1 < nnames ? ":" : ";") < 0)
+	if (nnames > 0 && nnames == s->htag_n && f.col == s->htag_col_in &&
+	    memcmp(names, s->htag_names, nnames * sizeof(*names)) == 0) {
+		if (buf_append(field, s->htag.data, s->htag.len) < 0)
 			goto nomem;
+		f.col = s->htag_col_out;
+	} else {
+		size_t from = field->len, col_in = f.col;
+		for (size_t i = 0; i < nnames; i++) {
+			if (put_parts(&f, i == 0 ? " " : "", i == 0 ? "h=" : "", names[i],
+				      i + 1 < nnames ? ":" : ";") < 0)
+				goto nomem;
+		}
+		buf_reset(&s->htag);
+		s->htag_n = 0;
+		if (buf_append(&s->htag, field->data + from, field->len - from) == 0) {
+			memcpy(s->htag_names, names, nnames * sizeof(*names));
+			s->htag_n = nnames;
+			s->htag_col_in = col_in;
+			s->htag_col_out = f.col;
+		}
 	}
 	if (put_parts(&f, " ", "bh=", bh64, ";") < 0 || put_piece(&f, " ", "b=") < 0)
 		goto nomem;
