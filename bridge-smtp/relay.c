@@ -11,7 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include "bridge-smtp/dkim.h"
+#include "bridge-smtp/relay_dane.h"
 #include "bridge-smtp/relay_dsn.h"
 #include "bridge-smtp/relay_mx.h"
 #include "bridge-smtp/relay_state.h"
@@ -160,6 +164,27 @@ static void sign(struct relay *r, const struct spool_message *m)
 	log_debug("relay: %s: no DKIM key for %s", m->id, dom);
 }
 
+/* Says what TLS a session had, in the words Postfix uses ("Verified TLS
+ * connection established to mx[192.0.2.1]:25: ..."), so operators can grep
+ * for the same lines. */
+static void log_tls(const char *id, const char *host, const struct sockaddr_storage *sa, int port,
+		    const struct smtp_client *c, enum relay_dane_mode mode)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	if (sa->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+	else if (sa->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+	if (c->tls_active)
+		log_info("relay: %s: %s TLS connection established to %s[%s]:%d: %s", id,
+			 c->tls_verified ? "Verified" : "Untrusted", host, ip, port, c->tls_info);
+	else if (c->tls_failed && mode == RELAY_DANE_VERIFY)
+		log_warn("relay: %s: DANE verification failed for %s[%s]:%d: %s; deferring", id, host, ip, port,
+			 c->tls_info[0] ? c->tls_info : "TLS handshake failed");
+	else if (mode == RELAY_DANE_VERIFY || mode == RELAY_DANE_ENCRYPT)
+		log_warn("relay: %s: no TLS with %s[%s]:%d though DANE requires it; deferring", id, host, ip, port);
+}
+
 /* One domain's recipients (indices idx[0..n)) of m: route, then try the
  * hosts in order until one of them takes the transaction. */
 static int deliver_domain(struct relay *r, const struct spool_message *m, struct relay_state *st, const char *domain,
@@ -197,9 +222,32 @@ static int deliver_domain(struct relay *r, const struct spool_message *m, struct
 		const char *host = route.hosts[h].name;
 		struct sockaddr_storage addrs[MAX_ADDRS];
 		socklen_t lens[MAX_ADDRS];
+		int addrs_secure = 0;
 		size_t na = relay_host_addrs(r->o.dns, host, r->o.cfg->port, r->o.dns_timeout_ms, addrs, lens, MAX_ADDRS,
-					     &tempfail);
+					     &tempfail, &addrs_secure);
 		addrs_seen += na;
+		struct relay_dane dane = { .mode = RELAY_DANE_NONE };
+		if (na > 0 && can_tls && r->o.cfg->tls == RELAY_TLS_DANE) {
+			if (relay_dane_lookup(r->o.dns, host, r->o.cfg->port, route.secure, addrs_secure != 0,
+					      r->o.dns_timeout_ms, &dane) < 0) {
+				done = true;
+				break;
+			}
+			log_debug("relay: %s: %s via %s: DANE %s (%s)", m->id, domain, host,
+				  relay_dane_mode_name(dane.mode), dane.why);
+			if (dane.mode == RELAY_DANE_DEFER) {
+				/* RFC 7672 2.2: a host whose TLSA records cannot
+				 * be had is skipped, never used in the clear. */
+				log_info("relay: %s: %s via %s: %s; not connecting", m->id, domain, host, dane.why);
+				for (size_t i = 0; i < nleft; i++)
+					set_rcpt(&st->rcpts[left[i]], RELAY_PENDING, 0, "4.7.5", host, dane.why);
+				relay_dane_free(&dane);
+				continue;
+			}
+		}
+		bool host_require = require || dane.mode == RELAY_DANE_VERIFY || dane.mode == RELAY_DANE_ENCRYPT;
+		struct smtp_client_dane cd = { .tlsa = dane.tlsa, .n_tlsa = dane.n_tlsa, .mx_host = host,
+					       .nexthop = domain };
 		for (size_t a = 0; a < na && !done; a++) {
 			bool use_tls = can_tls;
 			for (int round = 0; round < 2 && !done; round++) {
@@ -223,7 +271,8 @@ static int deliver_domain(struct relay *r, const struct spool_message *m, struct
 					.smtputf8 = m->smtputf8,
 				};
 				struct smtp_client_opts co = { .helo = r->o.hostname, .tls_available = use_tls,
-							       .require_tls = require };
+							       .require_tls = host_require,
+							       .dane = dane.mode == RELAY_DANE_VERIFY ? &cd : NULL };
 				struct smtp_client c;
 				smtp_client_start(&c, &co, &env, res);
 				int rc = smtp_client_run(&c, fd, use_tls ? r->o.tls : NULL, host, &r->timeouts, r->sig.data,
@@ -239,12 +288,13 @@ static int deliver_domain(struct relay *r, const struct spool_message *m, struct
 					if (s == RELAY_PENDING)
 						left[keep++] = left[i];
 				}
+				log_tls(m->id, host, &addrs[a], r->o.cfg->port, &c, dane.mode);
 				const struct smtp_rcpt_result *why = c.delivered || c.why.code || c.why.text[0] ? &c.why : &res[0];
 				log_info("relay: %s: %s via %s: %s%s (%d %s %s)", m->id, domain, host,
 					 c.delivered ? "delivered" : "not delivered", c.tls_active ? " over TLS" : "",
 					 why->code, why->enh, why->text);
 				nleft = keep;
-				bool retry_plain = c.tls_failed && !require;
+				bool retry_plain = c.tls_failed && !host_require;
 				smtp_client_free(&c);
 				if (rc < 0) {
 					done = true;
@@ -261,6 +311,7 @@ static int deliver_domain(struct relay *r, const struct spool_message *m, struct
 				break;
 			}
 		}
+		relay_dane_free(&dane);
 	}
 	if (!done && addrs_seen == 0 && !tempfail) {
 		for (size_t i = 0; i < nleft; i++)

@@ -5,7 +5,8 @@
  * One pass (relay_run_once) looks at every queue file; a submission
  * message that is due gets one attempt: its pending recipients grouped by
  * domain, each domain routed by MX (relay_mx.h) and its hosts tried in
- * order until one takes the transaction, the message DKIM-signed with the
+ * order until one takes the transaction (with the TLS each host's DANE
+ * records call for, relay_dane.h), the message DKIM-signed with the
  * key of its From: domain when there is one.  Per-recipient outcomes go
  * to the sidecar record (relay_state.h) after each domain.  Recipients
  * that fail for good (5xx, null MX, no such domain, or still failing at

@@ -18,6 +18,9 @@ static void defaults(struct relay_config *c)
 	c->n_retry = sizeof(sched) / sizeof(sched[0]);
 	c->max_age_s = 5 * 86400;
 	c->poll_ms = 1000;
+	/* As Postfix recommends with a validating resolver; without a trust
+	 * anchor every answer is insecure and this is opportunistic TLS. */
+	c->tls = RELAY_TLS_DANE;
 	c->connect_timeout_ms = 30000;
 	c->port = 25;
 	smtp_client_timeouts_default(&c->timeouts);
@@ -161,8 +164,10 @@ static int parse_tree(json_t *root, struct relay_config *c, char *err, size_t er
 			c->tls = RELAY_TLS_REQUIRE;
 		else if (t && strcmp(t, "none") == 0)
 			c->tls = RELAY_TLS_NONE;
+		else if (t && strcmp(t, "dane") == 0)
+			c->tls = RELAY_TLS_DANE;
 		else
-			return bad(err, errlen, "tls must be opportunistic, require or none");
+			return bad(err, errlen, "tls must be dane, opportunistic, require or none");
 	}
 	if ((v = json_object_get(o, "require_tls_domains")) && !json_is_null(v)) {
 		size_t i;

@@ -8,7 +8,9 @@
  *       - {domain: example.org, selector: s2026, key_file: /etc/scop/dkim.pem}
  *     retry_schedule: [60, 300, 900, 3600, 10800, 21600]  # seconds; the last repeats
  *     max_age: 432000                   # then the message bounces (5 days)
- *     tls: opportunistic                # or "require" (encryption, unverified), "none"
+ *     tls: dane                         # or "opportunistic", "require" (encryption,
+ *                                       # unverified), "none"; dane: opportunistic
+ *                                       # unless DNSSEC-signed TLSA records say more
  *     require_tls_domains: [bank.example]
  *     poll_interval_ms: 1000            # how often the queue is scanned
  *     connect_timeout: 30               # seconds
@@ -38,6 +40,7 @@ enum relay_tls_policy {
 	RELAY_TLS_OPPORTUNISTIC = 0,
 	RELAY_TLS_REQUIRE,
 	RELAY_TLS_NONE,
+	RELAY_TLS_DANE,  /* opportunistic, but DANE (relay_dane.h) where published */
 };
 
 struct relay_dkim_config {

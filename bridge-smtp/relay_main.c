@@ -164,7 +164,8 @@ static int run(const struct smtp_config *cfg, const struct relay_config *rc, boo
 		goto out;
 	}
 	log_info("relaying submission mail from %s (tls %s, port %d)", cfg->spool_dir,
-		 rc->tls == RELAY_TLS_REQUIRE ? "required" : rc->tls == RELAY_TLS_NONE ? "off" : "opportunistic",
+		 rc->tls == RELAY_TLS_REQUIRE ? "required" : rc->tls == RELAY_TLS_NONE ? "off"
+		 : rc->tls == RELAY_TLS_DANE ? "dane" : "opportunistic",
 		 rc->port);
 	for (;;) {
 		struct relay_stats st;

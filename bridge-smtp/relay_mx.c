@@ -27,6 +27,7 @@ int relay_route_resolve(struct dns_resolver *dns, const char *domain, unsigned t
 		fail(route, RELAY_ROUTE_TEMP, "4.4.3", "DNSSEC validation of the MX records failed");
 		goto out;
 	}
+	route->secure = res.security == DNS_SEC_SECURE;
 	switch (res.status) {
 	case DNS_OK:
 		break;
@@ -103,15 +104,23 @@ void relay_route_free(struct relay_route *route)
 }
 
 size_t relay_host_addrs(struct dns_resolver *dns, const char *host, int port, unsigned timeout_ms,
-			struct sockaddr_storage *out, socklen_t *lens, size_t max, int *tempfail)
+			struct sockaddr_storage *out, socklen_t *lens, size_t max, int *tempfail, int *secure)
 {
 	static const enum dns_type types[] = { DNS_A, DNS_AAAA };
 	size_t n = 0;
+	/* Secure when every answer that came is: a lookup that failed must
+	 * not switch DANE off (an attacker could drop the AAAA query), and
+	 * the other one still has to prove itself. */
+	int answered = 0, insecure = 0;
 	for (size_t t = 0; t < 2; t++) {
 		struct dns_result res;
 		if (dns_lookup_within(dns, host, types[t], timeout_ms, &res) < 0) {
 			*tempfail = 1;
 			continue;
+		}
+		if (res.status != DNS_TEMPFAIL && res.security != DNS_SEC_BOGUS) {
+			answered = 1;
+			insecure |= res.security != DNS_SEC_SECURE;
 		}
 		if (res.status == DNS_TEMPFAIL || res.security == DNS_SEC_BOGUS)
 			*tempfail = 1;
@@ -134,5 +143,7 @@ size_t relay_host_addrs(struct dns_resolver *dns, const char *host, int port, un
 		}
 		dns_result_free(&res);
 	}
+	if (secure)
+		*secure = answered && !insecure;
 	return n;
 }

@@ -34,6 +34,7 @@ struct relay_route {
 	struct relay_mx_host *hosts; /* by preference, lowest first */
 	size_t n_hosts;
 	int implicit;       /* no MX records: the domain is the host */
+	int secure;         /* the MX RRset (or its denial) is DNSSEC-secure */
 };
 
 /* Returns 0 with route->status set, or -1 when memory runs out. */
@@ -42,8 +43,10 @@ void relay_route_free(struct relay_route *route);
 
 /* A host's addresses with port, A records first: fills up to max entries
  * of out (lengths in lens) and returns how many; *tempfail is set when a
- * lookup failed for now (so no addresses is not final). */
+ * lookup failed for now (so no addresses is not final).  *secure (when
+ * not NULL) is set to whether the answers were DNSSEC-secure (at least
+ * one came, and every one that came; failed lookups do not count). */
 size_t relay_host_addrs(struct dns_resolver *dns, const char *host, int port, unsigned timeout_ms,
-			struct sockaddr_storage *out, socklen_t *lens, size_t max, int *tempfail);
+			struct sockaddr_storage *out, socklen_t *lens, size_t max, int *tempfail, int *secure);
 
 #endif

@@ -175,6 +175,8 @@ int smtp_client_start(struct smtp_client *c, const struct smtp_client_opts *o, c
 {
 	memset(c, 0, sizeof(*c));
 	c->opts = *o;
+	if (o->dane)
+		c->opts.require_tls = true; /* RFC 7672 2.2: never fall back to cleartext */
 	c->env = env;
 	c->res = res;
 	buf_init(&c->out, 0);
@@ -356,11 +358,16 @@ enum smtp_client_action smtp_client_reply(struct smtp_client *c, const struct sm
 	return SMTPC_ACT_CLOSE;
 }
 
+static void abort_enh(struct smtp_client *c, const char *enh, const char *why);
+
 enum smtp_client_action smtp_client_tls_done(struct smtp_client *c, bool ok)
 {
 	if (c->state != SMTPC_TLS || !ok) {
 		c->tls_failed = true;
-		smtp_client_abort(c, "TLS handshake failed");
+		char why[sizeof(c->tls_info) + 32];
+		snprintf(why, sizeof(why), "TLS handshake failed%s%s", c->tls_info[0] ? ": " : "", c->tls_info);
+		/* X.7.5, cryptographic failure, when DANE was the reason. */
+		abort_enh(c, c->opts.dane ? "4.7.5" : "4.4.2", why);
 		return SMTPC_ACT_CLOSE;
 	}
 	c->tls_active = true;
@@ -370,6 +377,11 @@ enum smtp_client_action smtp_client_tls_done(struct smtp_client *c, bool ok)
 
 void smtp_client_abort(struct smtp_client *c, const char *why)
 {
+	abort_enh(c, "4.4.2", why);
+}
+
+static void abort_enh(struct smtp_client *c, const char *enh, const char *why)
+{
 	if (c->state == SMTPC_QUIT || c->state == SMTPC_DONE) {
 		/* Everything was decided; only the goodbye was lost. */
 		c->state = SMTPC_DONE;
@@ -377,7 +389,7 @@ void smtp_client_abort(struct smtp_client *c, const char *why)
 	}
 	if (c->state <= SMTPC_MAIL)
 		c->host_failed = true;
-	fail_pending(c, SMTP_RCPT_TEMP, 0, "4.4.2", why, !c->delivered);
+	fail_pending(c, SMTP_RCPT_TEMP, 0, enh, why, !c->delivered);
 	c->state = SMTPC_DONE;
 	buf_reset(&c->out);
 }
@@ -631,20 +643,66 @@ static int conn_write(struct conn *cn, const char *p, size_t n, unsigned timeout
 	return 0;
 }
 
-static bool conn_tls(struct conn *cn, SSL_CTX *ctx, const char *sni, unsigned timeout_ms)
+/* Sets up DANE on ssl (RFC 7672): the MX host is the base domain (and
+ * SNI); the next-hop domain is a further name DANE-TA(2) chains may match. */
+static bool dane_setup(SSL *ssl, const struct smtp_client_dane *d, struct smtp_client *c)
+{
+	if (SSL_dane_enable(ssl, d->mx_host) <= 0) {
+		snprintf(c->tls_info, sizeof(c->tls_info), "cannot enable DANE");
+		return false;
+	}
+	if (d->nexthop && *d->nexthop && strcasecmp(d->nexthop, d->mx_host) != 0)
+		SSL_add1_host(ssl, d->nexthop);
+	int added = 0;
+	for (size_t i = 0; i < d->n_tlsa; i++) {
+		const struct smtp_tlsa *t = &d->tlsa[i];
+		/* 0 means unusable (unknown parameters): skip, as RFC 7671 says. */
+		if (SSL_dane_tlsa_add(ssl, t->usage, t->selector, t->mtype, t->data, t->len) > 0)
+			added++;
+	}
+	if (added == 0) {
+		snprintf(c->tls_info, sizeof(c->tls_info), "no usable TLSA records");
+		return false;
+	}
+	return true;
+}
+
+/* After the handshake: did the peer match a TLSA record? */
+static bool dane_check(SSL *ssl, struct smtp_client *c)
+{
+	long v = SSL_get_verify_result(ssl);
+	if (v != X509_V_OK) {
+		snprintf(c->tls_info, sizeof(c->tls_info), "server certificate not trusted (DANE: %s)",
+			 X509_verify_cert_error_string(v));
+		return false;
+	}
+	if (SSL_get0_dane_authority(ssl, NULL, NULL) < 0) {
+		snprintf(c->tls_info, sizeof(c->tls_info), "server certificate matches no TLSA record");
+		return false;
+	}
+	c->tls_verified = true;
+	return true;
+}
+
+static bool conn_tls(struct conn *cn, SSL_CTX *ctx, const char *sni, unsigned timeout_ms, struct smtp_client *c)
 {
 	/* Anything the server sent before the handshake is not trusted
 	 * (CVE-2011-0411 style injection): drop it. */
 	cn->pos = cn->len = 0;
+	c->tls_info[0] = '\0';
 	if (!(cn->ssl = SSL_new(ctx)) || SSL_set_fd(cn->ssl, cn->fd) != 1)
 		return false;
 	if (sni && *sni)
 		SSL_set_tlsext_host_name(cn->ssl, sni);
+	if (c->opts.dane && !dane_setup(cn->ssl, c->opts.dane, c)) {
+		ERR_clear_error();
+		return false;
+	}
 	long long deadline = now_ms() + timeout_ms;
 	for (;;) {
 		int rc = SSL_connect(cn->ssl);
 		if (rc == 1)
-			return true;
+			break;
 		int e = SSL_get_error(cn->ssl, rc);
 		short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
 		if (!ev || wait_fd(cn->fd, ev, deadline) < 0) {
@@ -652,6 +710,11 @@ static bool conn_tls(struct conn *cn, SSL_CTX *ctx, const char *sni, unsigned ti
 			return false;
 		}
 	}
+	if (c->opts.dane && !dane_check(cn->ssl, c))
+		return false;
+	snprintf(c->tls_info, sizeof(c->tls_info), "%s with cipher %s", SSL_get_version(cn->ssl),
+		 SSL_get_cipher_name(cn->ssl));
+	return true;
 }
 
 int smtp_client_run(struct smtp_client *c, int fd, SSL_CTX *tls, const char *sni,
@@ -686,7 +749,7 @@ int smtp_client_run(struct smtp_client *c, int fd, SSL_CTX *tls, const char *sni
 		enum smtp_client_action act = smtp_client_reply(c, &r);
 		for (;;) {
 			if (act == SMTPC_ACT_TLS) {
-				act = smtp_client_tls_done(c, conn_tls(&cn, tls, sni, t->tls));
+				act = smtp_client_tls_done(c, conn_tls(&cn, tls, sni, t->tls, c));
 				continue;
 			}
 			break;
@@ -728,8 +791,16 @@ SSL_CTX *smtp_client_tls_ctx_new(char *err, size_t errlen)
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	/* Opportunistic TLS (RFC 7435): encrypt, do not authenticate. */
+	/* Opportunistic TLS (RFC 7435): encrypt, do not authenticate.  With
+	 * DANE the chain is still checked and conn_tls() looks at the result
+	 * (so it can say why). */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	if (SSL_CTX_dane_enable(ctx) <= 0) {
+		SSL_CTX_free(ctx);
+		snprintf(err, errlen, "cannot enable DANE on the TLS client context");
+		return NULL;
+	}
+	SSL_CTX_dane_set_flags(ctx, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	return ctx;
 }

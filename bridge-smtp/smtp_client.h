@@ -23,8 +23,10 @@
  * A 5xx to MAIL fails every recipient for good.  8-bit content goes to a
  * server without 8BITMIME anyway (as most MTAs do); a message that needs
  * SMTPUTF8 fails permanently (5.6.7) at a server without it.
- * Certificates are not verified (opportunistic TLS, RFC 7435); require_tls
- * only insists on encryption.
+ * Certificates are not verified (opportunistic TLS, RFC 7435) unless the
+ * caller gives TLSA records (DANE, RFC 7672): then the handshake fails
+ * unless the peer's certificate matches one, and the session ends before
+ * MAIL.  require_tls alone only insists on encryption.
  *
  * Signals: OpenSSL writes with write(2), so a peer that hangs up during a
  * handshake raises SIGPIPE; callers ignore SIGPIPE (as the daemons do).
@@ -127,10 +129,29 @@ enum smtp_client_action {
 	SMTPC_ACT_CLOSE,     /* write any output (QUIT), close */
 };
 
+/* One TLSA record (RFC 6698) to authenticate the server with. */
+struct smtp_tlsa {
+	unsigned char usage, selector, mtype;
+	const unsigned char *data;
+	size_t len;
+};
+
+/* DANE authentication (RFC 7672) for one connection; borrowed. */
+struct smtp_client_dane {
+	const struct smtp_tlsa *tlsa;
+	size_t n_tlsa;
+	const char *mx_host;   /* TLSA base domain, SNI, reference identifier */
+	const char *nexthop;   /* the recipient domain: also a reference
+				* identifier for DANE-TA(2) (RFC 7672 3.2.2) */
+};
+
 struct smtp_client_opts {
 	const char *helo;      /* our host name */
 	bool tls_available;    /* we can do TLS (a client SSL_CTX exists) */
 	bool require_tls;      /* no STARTTLS or a failed handshake: fail the host */
+	/* Non-NULL: the certificate must match (implies require_tls; the
+	 * SSL_CTX must come from smtp_client_tls_ctx_new). */
+	const struct smtp_client_dane *dane;
 };
 
 struct smtp_client {
@@ -149,6 +170,9 @@ struct smtp_client {
 	bool host_failed;
 	bool delivered;                 /* the final reply to DATA was 2xx */
 	bool tls_failed;                /* the STARTTLS handshake failed */
+	bool tls_verified;              /* the peer matched opts.dane */
+	char tls_info[160];             /* "TLSv1.3 with cipher ..." once up; or
+					 * why the handshake or DANE check failed */
 	struct smtp_rcpt_result why;
 };
 
@@ -188,7 +212,9 @@ int smtp_client_run(struct smtp_client *c, int fd, SSL_CTX *tls, const char *sni
 		    const struct smtp_client_timeouts *t, const char *head, size_t head_len, const char *msg,
 		    size_t msg_len);
 
-/* A client TLS context for opportunistic STARTTLS (no verification). */
+/* A client TLS context for STARTTLS: no verification (opportunistic)
+ * unless a connection has smtp_client_opts.dane; DANE is enabled on it,
+ * with no name checks for DANE-EE(3) (RFC 7672 3.1.1). */
 SSL_CTX *smtp_client_tls_ctx_new(char *err, size_t errlen);
 
 #endif

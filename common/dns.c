@@ -36,7 +36,7 @@ int dns_lookup_within(struct dns_resolver *r, const char *name, enum dns_type ty
 	if (r == NULL || name == NULL || res == NULL)
 		return -1;
 	switch (type) {
-	case DNS_A: case DNS_AAAA: case DNS_MX: case DNS_TXT: case DNS_PTR: case DNS_SRV:
+	case DNS_A: case DNS_AAAA: case DNS_MX: case DNS_TXT: case DNS_PTR: case DNS_SRV: case DNS_TLSA:
 		break;
 	default:
 		return -1;
@@ -203,6 +203,17 @@ int dns_rdata_parse(enum dns_type type, const uint8_t *rdata, size_t len, struct
 			pos = 6;
 		}
 		if (wire_name(rdata, len, &pos, &b) != 0 || pos != len)
+			goto bad;
+		break;
+	case DNS_TLSA:
+		/* Usage, selector, matching type, then at least one octet of
+		 * association data (RFC 6698 2.1). */
+		if (len < 4)
+			return -1;
+		rec->tlsa_usage = rdata[0];
+		rec->tlsa_selector = rdata[1];
+		rec->tlsa_mtype = rdata[2];
+		if (buf_append(&b, rdata + 3, len - 3) != 0)
 			goto bad;
 		break;
 	case DNS_TXT:

@@ -44,6 +44,7 @@ enum dns_type {
 	DNS_AAAA = 28,
 	DNS_PTR = 12,
 	DNS_SRV = 33,
+	DNS_TLSA = 52,
 };
 
 enum dns_status {
@@ -76,6 +77,8 @@ struct dns_record {
 	 * bytes outside printable ASCII are written as \DDD as in zone files;
 	 * other bytes are as they are, so such a name can be passed back to
 	 * dns_lookup(), which takes names as plain text split at dots.
+	 * TLSA (RFC 6698): usage, selector and matching type in tlsa_*, the
+	 * certificate association data in binary in text (len bytes).
 	 * text is NUL-terminated for every type (NULL for A/AAAA). */
 	char *text;
 	size_t len;
@@ -84,6 +87,7 @@ struct dns_record {
 	uint16_t priority; /* SRV */
 	uint16_t weight;   /* SRV */
 	uint16_t port;     /* SRV */
+	uint8_t tlsa_usage, tlsa_selector, tlsa_mtype; /* TLSA */
 };
 
 struct dns_result {

@@ -161,6 +161,51 @@ static char *dup_host(const char *s)
 	return t;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "USAGE SELECTOR MTYPE HEX" into rec (text gets the binary data). */
+static int parse_tlsa(const char *p, struct dns_record *rec)
+{
+	unsigned long v[3];
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		if (*p < '0' || *p > '9')
+			return -1;
+		v[i] = strtoul(p, &end, 10);
+		if (*end != ' ' || v[i] > 255)
+			return -1;
+		p = end;
+		while (*p == ' ')
+			p++;
+	}
+	size_t n = strlen(p);
+	if (n == 0 || n % 2 != 0 || !(rec->text = malloc(n / 2 + 1)))
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(p[2 * i]), lo = hexval(p[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			dns_record_clear(rec);
+			return -1;
+		}
+		rec->text[i] = (char)(hi << 4 | lo);
+	}
+	rec->text[n / 2] = '\0';
+	rec->len = n / 2;
+	rec->tlsa_usage = (uint8_t)v[0];
+	rec->tlsa_selector = (uint8_t)v[1];
+	rec->tlsa_mtype = (uint8_t)v[2];
+	return 0;
+}
+
 int dns_static_add(struct dns_resolver *base, const char *name, enum dns_type type, const char *data, size_t len)
 {
 	struct static_resolver *r = (struct static_resolver *)base;
@@ -217,6 +262,10 @@ int dns_static_add(struct dns_resolver *base, const char *name, enum dns_type ty
 		if ((rec.text = dup_host(data)) == NULL)
 			return -1;
 		rec.len = strlen(rec.text);
+		break;
+	case DNS_TLSA:
+		if (parse_tlsa(data, &rec) != 0)
+			return -1;
 		break;
 	case DNS_TXT:
 		if (len == (size_t)-1)

@@ -22,7 +22,7 @@ static int parse_type(const char *s, enum dns_type *t)
 {
 	static const struct { const char *name; enum dns_type type; } types[] = {
 		{ "A", DNS_A }, { "AAAA", DNS_AAAA }, { "MX", DNS_MX }, { "TXT", DNS_TXT }, { "PTR", DNS_PTR },
-		{ "SRV", DNS_SRV },
+		{ "SRV", DNS_SRV }, { "TLSA", DNS_TLSA },
 	};
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
 		if (strcasecmp(s, types[i].name) == 0) {
@@ -45,6 +45,15 @@ static json_t *record_json(enum dns_type t, const struct dns_record *rec)
 	case DNS_SRV:
 		return json_pack("{s:i,s:i,s:i,s:s}", "priority", rec->priority, "weight", rec->weight,
 				 "port", rec->port, "host", rec->text);
+	case DNS_TLSA: {
+		char hex[2 * 256 + 1];
+		size_t n = rec->len < 256 ? rec->len : 256;
+		for (size_t i = 0; i < n; i++)
+			snprintf(hex + 2 * i, 3, "%02x", (unsigned char)rec->text[i]);
+		hex[2 * n] = '\0';
+		return json_pack("{s:i,s:i,s:i,s:s}", "usage", rec->tlsa_usage, "selector", rec->tlsa_selector,
+				 "mtype", rec->tlsa_mtype, "data", hex);
+	}
 	default:
 		return json_stringn_nocheck(rec->text, rec->len);
 	}

@@ -93,6 +93,14 @@ with tempfile.TemporaryDirectory(prefix="scop-dns-") as tmp:
             t.ok(r[4]["status"] == "OK" and r[4]["security"] == "secure" and r[4]["records"][0]["port"] == 8448,
                  "SRV in a signed zone validates as secure", r[4])
 
+            r = lookup(fwd, ("_25._tcp.mail.secure.example.org", "TLSA"), ("_25._tcp.www.example.com", "TLSA"))
+            t.ok(r[0]["status"] == "OK" and r[0]["security"] == "secure" and r[0]["records"] == [
+                {"usage": 3, "selector": 1, "mtype": 1,
+                 "data": "0c72ac70b745ac19998811b131d662c9ac69dbdbe7cb23e5b514b56664c5d3d6"}],
+                "TLSA (RFC 6698) in a signed zone: usage, selector, matching type, data; secure", r[0])
+            t.ok(r[1]["status"] in ("NXDOMAIN", "NODATA") and r[1]["security"] == "insecure",
+                 "TLSA absent from an unsigned zone: insecure denial", r[1])
+
             r = lookup(["--fwd", srv.forwarder, "--ta", srv.trust_anchor_dnskey],
                        ("secure.example.org", "A"), ("bogus.example.org", "A"))
             t.ok(r[0]["security"] == "secure" and r[1]["security"] == "bogus",

@@ -1,5 +1,5 @@
 /* Fuzzes the DNS RDATA parser the libunbound resolver runs on every answer
- * (TXT, MX, PTR, A, AAAA, SRV wire format).  The first byte picks the
+ * (TXT, MX, PTR, A, AAAA, SRV, TLSA wire format).  The first byte picks the
  * type. */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,11 +10,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const enum dns_type types[] = { DNS_TXT, DNS_MX, DNS_PTR, DNS_A, DNS_AAAA, DNS_SRV };
+	static const enum dns_type types[] = { DNS_TXT, DNS_MX, DNS_PTR, DNS_A, DNS_AAAA, DNS_SRV, DNS_TLSA };
 	if (size < 1)
 		return 0;
 	struct dns_record rec;
-	if (dns_rdata_parse(types[data[0] % 6], data + 1, size - 1, &rec) == 0)
+	if (dns_rdata_parse(types[data[0] % (sizeof(types) / sizeof(types[0]))], data + 1, size - 1, &rec) == 0)
 		dns_record_clear(&rec);
 	char norm[256];
 	char name[300];

@@ -52,7 +52,7 @@ static void test_config(void **state)
 	assert_int_equal(relay_config_parse(none, strlen(none), &c, err, sizeof(err)), 0);
 	assert_false(c.enabled);
 	assert_int_equal(c.max_age_s, 5 * 86400);
-	assert_int_equal(c.tls, RELAY_TLS_OPPORTUNISTIC);
+	assert_int_equal(c.tls, RELAY_TLS_DANE);
 	assert_int_equal(c.timeouts.data_term, 600000);
 	relay_config_free(&c);
 
@@ -185,7 +185,7 @@ static void test_mx(void **state)
 	struct sockaddr_storage a[4];
 	socklen_t l[4];
 	int tf = 0;
-	assert_int_equal(relay_host_addrs(d, "implicit.test", 2525, 0, a, l, 4, &tf), 2);
+	assert_int_equal(relay_host_addrs(d, "implicit.test", 2525, 0, a, l, 4, &tf, NULL), 2);
 	assert_int_equal(a[0].ss_family, AF_INET);
 	assert_int_equal(ntohs(((struct sockaddr_in *)&a[0])->sin_port), 2525);
 	assert_int_equal(a[1].ss_family, AF_INET6);
@@ -200,6 +200,54 @@ static void test_mx(void **state)
 	assert_int_equal(relay_route_resolve(d, "slow.test", 0, &r), 0);
 	assert_int_equal(r.status, RELAY_ROUTE_TEMP);
 	relay_route_free(&r);
+	dns_resolver_free(d);
+}
+
+/* The DNSSEC status DANE (relay_dane.h) starts from. */
+static void test_route_security(void **state)
+{
+	(void)state;
+	struct dns_resolver *d = dns_static_new();
+	assert_non_null(d);
+	assert_int_equal(dns_static_add(d, "sec.test", DNS_MX, "10 mx.sec.test", (size_t)-1), 0);
+	assert_int_equal(dns_static_set_security(d, "sec.test", DNS_SEC_SECURE), 0);
+	assert_int_equal(dns_static_add(d, "mx.sec.test", DNS_A, "127.0.0.1", (size_t)-1), 0);
+	assert_int_equal(dns_static_set_security(d, "mx.sec.test", DNS_SEC_SECURE), 0);
+	assert_int_equal(dns_static_add(d, "plain.test", DNS_MX, "10 mx.plain.test", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(d, "mx.plain.test", DNS_A, "127.0.0.1", (size_t)-1), 0);
+	/* An address lookup that fails does not make the other insecure. */
+	assert_int_equal(dns_static_add(d, "half.test", DNS_A, "127.0.0.1", (size_t)-1), 0);
+	assert_int_equal(dns_static_set_security(d, "half.test", DNS_SEC_SECURE), 0);
+	assert_int_equal(dns_static_set_status(d, "half.test", DNS_TEMPFAIL), 0);
+	/* Implicit MX: a secure denial counts. */
+	assert_int_equal(dns_static_add_name(d, "imp.test"), 0);
+	assert_int_equal(dns_static_set_security(d, "imp.test", DNS_SEC_SECURE), 0);
+
+	struct relay_route r;
+	assert_int_equal(relay_route_resolve(d, "sec.test", 0, &r), 0);
+	assert_true(r.secure);
+	relay_route_free(&r);
+	assert_int_equal(relay_route_resolve(d, "plain.test", 0, &r), 0);
+	assert_false(r.secure);
+	relay_route_free(&r);
+	assert_int_equal(relay_route_resolve(d, "imp.test", 0, &r), 0);
+	assert_true(r.implicit && r.secure);
+	relay_route_free(&r);
+
+	struct sockaddr_storage a[4];
+	socklen_t l[4];
+	int tf = 0, sec = -1;
+	assert_int_equal(relay_host_addrs(d, "mx.sec.test", 25, 0, a, l, 4, &tf, &sec), 1);
+	assert_int_equal(sec, 1);
+	assert_int_equal(relay_host_addrs(d, "mx.plain.test", 25, 0, a, l, 4, &tf, &sec), 1);
+	assert_int_equal(sec, 0);
+	assert_int_equal(tf, 0);
+	assert_int_equal(relay_host_addrs(d, "half.test", 25, 0, a, l, 4, &tf, &sec), 1);
+	assert_int_equal(sec, 1);
+	assert_int_equal(tf, 1);
+	tf = 0;
+	assert_int_equal(relay_host_addrs(d, "gone.test", 25, 0, a, l, 4, &tf, &sec), 0);
+	assert_int_equal(sec, 0);
 	dns_resolver_free(d);
 }
 
@@ -617,6 +665,7 @@ int main(void)
 		cmocka_unit_test(test_config),
 		cmocka_unit_test(test_state),
 		cmocka_unit_test(test_mx),
+		cmocka_unit_test(test_route_security),
 		cmocka_unit_test(test_dsn),
 		cmocka_unit_test_setup_teardown(test_pass_delivers, world_setup, world_teardown),
 		cmocka_unit_test_setup_teardown(test_pass_retry, world_setup, world_teardown),

@@ -113,6 +113,54 @@ static void test_srv_rdata(void **state)
 	assert_int_equal(dns_rdata_parse(DNS_SRV, srv, 0, &rec), -1);
 }
 
+static void test_tlsa_rdata(void **state)
+{
+	(void)state;
+	struct dns_record rec;
+	static const uint8_t tlsa[] = { 3, 1, 1, 0xde, 0xad, 0x00, 0xef };
+	assert_int_equal(dns_rdata_parse(DNS_TLSA, tlsa, sizeof(tlsa), &rec), 0);
+	assert_int_equal(rec.tlsa_usage, 3);
+	assert_int_equal(rec.tlsa_selector, 1);
+	assert_int_equal(rec.tlsa_mtype, 1);
+	assert_int_equal(rec.len, 4);
+	assert_memory_equal(rec.text, "\xde\xad\x00\xef", 4); /* binary, NUL inside */
+	dns_record_clear(&rec);
+	/* No association data, or nothing at all: malformed. */
+	assert_int_equal(dns_rdata_parse(DNS_TLSA, tlsa, 3, &rec), -1);
+	assert_null(rec.text);
+	assert_int_equal(dns_rdata_parse(DNS_TLSA, tlsa, 0, &rec), -1);
+}
+
+static void test_static_tlsa(void **state)
+{
+	(void)state;
+	struct dns_resolver *r = dns_static_new();
+	assert_non_null(r);
+	const char *name = "_25._tcp.mx.example.com";
+	assert_int_equal(dns_static_add(r, name, DNS_TLSA, "3 1 1 00ff10Ab", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, name, DNS_TLSA, "2 0 0 c0", (size_t)-1), 0);
+	assert_int_equal(dns_static_add(r, name, DNS_TLSA, "3 1 1 0", (size_t)-1), -1);   /* odd digits */
+	assert_int_equal(dns_static_add(r, name, DNS_TLSA, "3 1 1 zz", (size_t)-1), -1);  /* not hex */
+	assert_int_equal(dns_static_add(r, name, DNS_TLSA, "3 1 1", (size_t)-1), -1);     /* no data */
+	assert_int_equal(dns_static_add(r, name, DNS_TLSA, "256 1 1 00", (size_t)-1), -1);
+	assert_int_equal(dns_static_add(r, name, DNS_TLSA, "x 1 1 00", (size_t)-1), -1);
+	assert_int_equal(dns_static_set_security(r, name, DNS_SEC_SECURE), 0);
+	struct dns_result res;
+	assert_int_equal(dns_lookup(r, "_25._TCP.mx.example.com.", DNS_TLSA, &res), 0);
+	assert_int_equal(res.status, DNS_OK);
+	assert_int_equal(res.security, DNS_SEC_SECURE);
+	assert_int_equal(res.count, 2);
+	assert_int_equal(res.records[0].tlsa_usage, 3);
+	assert_int_equal(res.records[0].len, 4);
+	assert_memory_equal(res.records[0].text, "\x00\xff\x10\xab", 4);
+	assert_int_equal(res.records[1].tlsa_usage, 2);
+	assert_int_equal(res.records[1].tlsa_selector, 0);
+	assert_int_equal(res.records[1].tlsa_mtype, 0);
+	assert_int_equal(res.records[1].len, 1);
+	dns_result_free(&res);
+	dns_resolver_free(r);
+}
+
 static void test_static_srv(void **state)
 {
 	(void)state;
@@ -226,6 +274,8 @@ int main(void)
 		cmocka_unit_test(test_srv_rdata),
 		cmocka_unit_test(test_static),
 		cmocka_unit_test(test_static_srv),
+		cmocka_unit_test(test_tlsa_rdata),
+		cmocka_unit_test(test_static_tlsa),
 		cmocka_unit_test(test_unbound_options),
 	};
 	return cmocka_run_group_tests_name("dns", tests, NULL, NULL);
