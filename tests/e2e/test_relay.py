@@ -13,16 +13,14 @@ RFC 3464 DSN in the sender's (local) spool, a null MX (DSN too), and a
 host that is down and comes up later (retried, not lost)."""
 import email
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
 from loginstub import LoginStub, self_signed_cert  # noqa: E402
+from smtpsink import SmtpSink, free_port_on_all, wait_for  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
 from dnsserver import KnotServer  # noqa: E402
@@ -31,71 +29,6 @@ import dkim  # noqa: E402  (Debian's python3-dkim)
 
 t = Tap()
 PASSWORD = "s3cret"
-
-
-class Sink:
-    """A minimal SMTP server on addr:port whose RCPT replies come from a
-    list (the last one repeats); it records each message it accepts."""
-
-    def __init__(self, addr, port, rcpt_replies):
-        self.replies = list(rcpt_replies)
-        self.rcpts_seen = 0
-        self.messages = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((addr, port))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.running = True
-        self.th = threading.Thread(target=self.loop, daemon=True)
-        self.th.start()
-
-    def loop(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            try:
-                self.session(c)
-            except OSError:
-                pass
-            finally:
-                c.close()
-
-    def session(self, c):
-        c.settimeout(10)
-        f = c.makefile("rb")
-        c.sendall(b"220 sink ESMTP\r\n")
-        for line in f:
-            cmd = line[:4].upper()
-            if cmd == b"EHLO":
-                c.sendall(b"250-sink\r\n250 8BITMIME\r\n")
-            elif cmd == b"MAIL":
-                c.sendall(b"250 2.1.0 ok\r\n")
-            elif cmd == b"RCPT":
-                r = self.replies[min(self.rcpts_seen, len(self.replies) - 1)]
-                self.rcpts_seen += 1
-                c.sendall(r.encode() + b"\r\n")
-            elif cmd == b"DATA":
-                c.sendall(b"354 go\r\n")
-                data = b""
-                for dl in f:
-                    if dl == b".\r\n":
-                        break
-                    data += dl
-                self.messages.append(data)
-                c.sendall(b"250 2.0.0 ok\r\n")
-            elif cmd == b"QUIT":
-                c.sendall(b"221 bye\r\n")
-                return
-            else:
-                c.sendall(b"502 5.5.2 no\r\n")
-
-    def close(self):
-        self.running = False
-        self.th.join()
-        self.sock.close()
 
 
 def run(argv):
@@ -107,16 +40,6 @@ def run(argv):
 
 def txt(record):
     return " ".join('"%s"' % record[i:i + 255] for i in range(0, len(record), 255))
-
-
-def wait_for(cond, timeout=25.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise TimeoutError("timed out waiting for " + what)
 
 
 def queue_files(spool):
@@ -138,21 +61,6 @@ def queue_files(spool):
                 h[k] = v
         out[name] = (h, msg)
     return out
-
-
-def free_port_on_all(addrs):
-    for _ in range(50):
-        p = free_port()
-        ok = True
-        for a in addrs:
-            with socket.socket() as s:
-                try:
-                    s.bind((a, p))
-                except OSError:
-                    ok = False
-        if ok:
-            return p
-    raise RuntimeError("no port free on all addresses")
 
 
 tmp = tempfile.mkdtemp(prefix="scop-relay-")
@@ -283,7 +191,7 @@ try:
 
     @t.case("a 4xx is retried on schedule and then delivered; nothing bounces")
     def _():
-        s = Sink("127.0.0.2", mxport, ["451 4.7.1 greylisted", "250 2.1.5 ok"])
+        s = SmtpSink("127.0.0.2", mxport, ["451 4.7.1 greylisted", "250 2.1.5 ok"])
         sinks.append(s)
         submit("carol@flaky.test", "relay flaky")
         wait_for(lambda: s.messages, what="the retry to deliver")
@@ -294,7 +202,7 @@ try:
 
     @t.case("a 5xx fails the recipient for good: a multipart/report DSN lands in the sender's spool")
     def _():
-        s = Sink("127.0.0.3", mxport, ["550 5.1.1 <dave@reject.test>: no such user"])
+        s = SmtpSink("127.0.0.3", mxport, ["550 5.1.1 <dave@reject.test>: no such user"])
         sinks.append(s)
         submit("dave@reject.test", "relay reject")
         h, m = wait_for(lambda: dsn_for("dave@reject.test"), what="the DSN")
@@ -338,7 +246,7 @@ try:
         wait_for(attempts, what="two failed attempts")
         assert a_has_submission("relay down")
         assert dsn_for("frank@down.test") is None
-        s = Sink("127.0.0.4", mxport, ["250 2.1.5 ok"])
+        s = SmtpSink("127.0.0.4", mxport, ["250 2.1.5 ok"])
         sinks.append(s)
         wait_for(lambda: s.messages, what="delivery once the host is up")
         wait_for(lambda: not a_has_submission("relay down"), what="A's queue to drop the message")

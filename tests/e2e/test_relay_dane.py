@@ -18,16 +18,14 @@ scop-relay validates with the zones' trust anchors and, under the default
 import hashlib
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E402
 from loginstub import LoginStub  # noqa: E402
+from smtpsink import SmtpSink, free_port_on_all, wait_for  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
 from dnsserver import KnotServer  # noqa: E402
@@ -41,16 +39,6 @@ def run(argv, stdin=None):
     if p.returncode != 0:
         raise RuntimeError("%s: %s" % (argv[0], p.stderr.decode(errors="replace")))
     return p.stdout
-
-
-def wait_for(cond, timeout=25.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise TimeoutError("timed out waiting for " + what)
 
 
 def make_certs(d):
@@ -76,69 +64,6 @@ def make_certs(d):
                stdin=run(["openssl", "x509", "-in", leaf, "-noout", "-pubkey"]))
     ca_der = run(["openssl", "x509", "-in", ca, "-outform", "DER"])
     return chain, key, hashlib.sha256(spki).hexdigest(), hashlib.sha256(ca_der).hexdigest()
-
-
-class PlainSink:
-    """An SMTP server without STARTTLS that notes every MAIL command."""
-
-    def __init__(self, addr, port):
-        self.mails = 0
-        self.sessions = 0
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((addr, port))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.running = True
-        self.th = threading.Thread(target=self.loop, daemon=True)
-        self.th.start()
-
-    def loop(self):
-        while self.running:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.sessions += 1
-            try:
-                c.settimeout(10)
-                c.sendall(b"220 plain ESMTP\r\n")
-                for line in c.makefile("rb"):
-                    cmd = line[:4].upper()
-                    if cmd == b"EHLO":
-                        c.sendall(b"250-plain\r\n250 8BITMIME\r\n")
-                    elif cmd == b"MAIL":
-                        self.mails += 1
-                        c.sendall(b"250 ok\r\n")
-                    elif cmd == b"QUIT":
-                        c.sendall(b"221 bye\r\n")
-                        break
-                    else:
-                        c.sendall(b"502 no\r\n")
-            except OSError:
-                pass
-            finally:
-                c.close()
-
-    def close(self):
-        self.running = False
-        self.th.join()
-        self.sock.close()
-
-
-def free_port_on_all(addrs):
-    for _ in range(50):
-        p = free_port()
-        ok = True
-        for a in addrs:
-            with socket.socket() as s:
-                try:
-                    s.bind((a, p))
-                except OSError:
-                    ok = False
-        if ok:
-            return p
-    raise RuntimeError("no port free on all addresses")
 
 
 def relay_records(spool):
@@ -208,7 +133,7 @@ try:
                 "tls: {cert: %s, key: %s}\nspool_dir: %s\nlog_level: info\n"
                 "client_limits: {max_connections: 0, max_connection_rate: 0}\n%s"
                 % (", ".join(list(signed) + ["plain.test"]), mxport, chain, key, spool_b, dns))
-    sink = PlainSink("127.0.0.2", mxport)
+    sink = SmtpSink("127.0.0.2", mxport)
     b = Proc([binary("scop-mailbridge"), "-c", conf_b], os.path.join(tmp, "b.log"))
     procs.append(b)
     wait_port(mxport, proc=b.p)
