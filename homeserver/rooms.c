@@ -1601,6 +1601,21 @@ static void presence_announce(struct rooms *r, const char *user, int64_t x, int 
 		r->edu_hook(r->edu_hook_arg, NULL, user, "m.presence", NULL, NULL, 0);
 }
 
+/* The presence record of user, made empty when there is none; NULL when
+ * out of memory.  Caller holds plock. */
+static json_t *presence_record_locked(struct rooms *r, const char *user)
+{
+	json_t *cur;
+
+	if (!r->presence && !(r->presence = json_object()))
+		return NULL;
+	if ((cur = json_object_get(r->presence, user)))
+		return cur;
+	if (!(cur = json_object()) || json_object_set_new(r->presence, user, cur) < 0)
+		return NULL;
+	return cur;
+}
+
 enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *presence,
 				const char *status_msg, int flags)
 {
@@ -1615,12 +1630,9 @@ enum room_rc rooms_presence_set(struct rooms *r, const char *user, const char *p
 	if (r->presence_off)
 		return ROOM_OK;
 	pthread_mutex_lock(&r->plock);
-	if (!r->presence)
-		r->presence = json_object();
-	cur = json_object_get(r->presence, user);
-	if (!cur) {
-		cur = json_object();
-		json_object_set_new(r->presence, user, cur);
+	if (!(cur = presence_record_locked(r, user))) {
+		pthread_mutex_unlock(&r->plock);
+		return ROOM_ERROR;
 	}
 	/* A real change, as Synapse's should_notify(): the presence or the
 	 * status message, or an online user becoming currently active again
@@ -1679,12 +1691,7 @@ enum room_rc rooms_presence_sync(struct rooms *r, const char *user, int begin,
 	if (r->presence_off)
 		return ROOM_OK;
 	pthread_mutex_lock(&r->plock);
-	if (!r->presence)
-		r->presence = json_object();
-	cur = json_object_get(r->presence, user);
-	if (!cur && r->presence && (cur = json_object()))
-		json_object_set_new(r->presence, user, cur);
-	if (!cur) {
+	if (!(cur = presence_record_locked(r, user))) {
 		pthread_mutex_unlock(&r->plock);
 		return ROOM_ERROR;
 	}
