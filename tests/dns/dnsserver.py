@@ -44,6 +44,22 @@ def free_port():
     raise RuntimeError("no free port")
 
 
+def txt_rdata(record):
+    """A TXT record's text in zone-file form: quoted strings of at most 255 bytes."""
+    return " ".join('"%s"' % record[i:i + 255] for i in range(0, len(record), 255))
+
+
+def write_zone(directory, origin, lines):
+    """Writes <directory>/<origin>.zone: SOA, NS ns.<origin> at 127.0.0.1,
+    then lines (zone-file records relative to origin); returns its path."""
+    path = os.path.join(directory, origin + ".zone")
+    with open(path, "w") as f:
+        f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. h.%s. 1 3600 600 86400 300\n@ NS ns.%s.\nns A 127.0.0.1\n"
+                % (origin, origin, origin, origin))
+        f.write("\n".join(lines) + "\n")
+    return path
+
+
 def zone_origin(path):
     with open(path) as f:
         for line in f:

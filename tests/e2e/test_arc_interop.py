@@ -20,7 +20,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, binary  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
-from dnsserver import KnotServer  # noqa: E402
+from dnsserver import KnotServer, txt_rdata  # noqa: E402
 
 import dkim  # noqa: E402  (Debian's python3-dkim)
 
@@ -51,10 +51,6 @@ def run(argv, data=None, check=True):
     return p
 
 
-def txt_strings(record):
-    return " ".join('"%s"' % record[i:i + 255] for i in range(0, len(record), 255))
-
-
 with tempfile.TemporaryDirectory(prefix="scop-arc-") as tmp:
     keys = {}
     for sel, args in (("rsa", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]),
@@ -77,7 +73,7 @@ with tempfile.TemporaryDirectory(prefix="scop-arc-") as tmp:
         f.write("@ SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300\n@ NS ns.%s.\nns A 127.0.0.1\n"
                 % (ZONE, ZONE, ZONE))
         for name, rec in records.items():
-            f.write("%s. TXT %s\n" % (name, txt_strings(rec)))
+            f.write("%s. TXT %s\n" % (name, txt_rdata(rec)))
 
     def dnsfunc(name, timeout=5):
         return records.get(name.decode().rstrip("."), "").encode() or None

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, binary  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
-from dnsserver import KnotServer  # noqa: E402
+from dnsserver import KnotServer, txt_rdata  # noqa: E402
 
 import dkim  # noqa: E402  (Debian's python3-dkim)
 
@@ -45,11 +45,6 @@ def run(argv, data=None, check=True):
     if check and p.returncode != 0:
         raise RuntimeError("%s exited %d: %s" % (argv[:2], p.returncode, p.stderr.decode(errors="replace")))
     return p
-
-
-def txt_strings(record):
-    """A TXT record in zone-file form: quoted strings of at most 255 bytes."""
-    return " ".join('"%s"' % record[i:i + 255] for i in range(0, len(record), 255))
 
 
 def ed_seed_b64(pem_path):
@@ -120,7 +115,7 @@ with tempfile.TemporaryDirectory(prefix="scop-dkim-") as tmp:
         f.write("@ SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300\n@ NS ns.%s.\nns A 127.0.0.1\n"
                 % (DOMAIN, DOMAIN, DOMAIN))
         for sel, rec in records.items():
-            f.write("%s._domainkey TXT %s\n" % (sel, txt_strings(rec)))
+            f.write("%s._domainkey TXT %s\n" % (sel, txt_rdata(rec)))
     pubkeys = os.path.join(tmp, "keys.txt")
     with open(pubkeys, "w") as f:
         for sel, rec in records.items():

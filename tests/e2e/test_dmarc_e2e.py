@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 from scoptest import Tap, SRCDIR, binary  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
-from dnsserver import KnotServer  # noqa: E402
+from dnsserver import KnotServer, txt_rdata, write_zone  # noqa: E402
 
 import authres  # noqa: E402  (Debian's python3-authres)
 import authres.dmarc  # noqa: E402,F401
@@ -29,9 +29,6 @@ def run(argv, data=None, check=True):
         raise RuntimeError("%s exited %d: %s" % (argv[:2], p.returncode, p.stderr.decode(errors="replace")))
     return p
 
-
-def txt(record):
-    return " ".join('"%s"' % record[i:i + 255] for i in range(0, len(record), 255))
 
 
 def message(from_addr, body=b"Hello.\r\n"):
@@ -70,20 +67,15 @@ with tempfile.TemporaryDirectory(prefix="scop-dmarc-") as tmp:
     zones = []
     for origin, lines in (
             ("example.net", ["_dmarc TXT \"v=DMARC1; p=reject; sp=quarantine; rua=mailto:d@example.net\"",
-                             "s1._domainkey.mail TXT " + txt(rec),
-                             "s1._domainkey TXT " + txt(rec),
+                             "s1._domainkey.mail TXT " + txt_rdata(rec),
+                             "s1._domainkey TXT " + txt_rdata(rec),
                              "_dmarc.strict TXT \"v=DMARC1; p=reject; adkim=s; aspf=s\"",
                              "_dmarc.half TXT \"v=DMARC1; p=reject; pct=40\"",
                              "_dmarc.two TXT \"v=DMARC1; p=none\"",
                              "_dmarc.two TXT \"v=DMARC1; p=reject\"",
                              "_dmarc.notdmarc TXT \"v=spf1 -all\""]),
-            ("example.org", ["k1._domainkey TXT " + txt(rec)])):
-        path = os.path.join(tmp, origin + ".zone")
-        with open(path, "w") as f:
-            f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. h.%s. 1 3600 600 86400 300\n@ NS ns.%s.\nns A 127.0.0.1\n"
-                    % (origin, origin, origin, origin))
-            f.write("\n".join(lines) + "\n")
-        zones.append(path)
+            ("example.org", ["k1._domainkey TXT " + txt_rdata(rec)])):
+        zones.append(write_zone(tmp, origin, lines))
     srv = KnotServer(os.path.join(tmp, "knot"), zones)
     try:
         srv.start()

@@ -17,7 +17,7 @@ from scoptest import Tap, SRCDIR, Proc, binary, free_port, wait_port  # noqa: E4
 from loginstub import LoginStub, self_signed_cert  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
-from dnsserver import KnotServer  # noqa: E402
+from dnsserver import KnotServer, txt_rdata, write_zone  # noqa: E402
 
 import authres  # noqa: E402  (Debian's python3-authres)
 import authres.dmarc  # noqa: E402,F401
@@ -33,9 +33,6 @@ def run(argv, data=None):
         raise RuntimeError("%s exited %d: %s" % (argv[:2], p.returncode, p.stderr.decode(errors="replace")))
     return p.stdout
 
-
-def txt(record):
-    return " ".join('"%s"' % record[i:i + 255] for i in range(0, len(record), 255))
 
 
 def message(from_addr, extra=b"", body=b"Hello from the MX test.\r\n"):
@@ -115,19 +112,14 @@ with tempfile.TemporaryDirectory(prefix="scop-mxauth-") as tmp:
             # example.net: 127.0.0.1 may send; p=reject.
             ("example.net", ["@ TXT \"v=spf1 ip4:127.0.0.1 -all\"",
                              "_dmarc TXT \"v=DMARC1; p=reject\"",
-                             "s1._domainkey TXT " + txt(rec)]),
+                             "s1._domainkey TXT " + txt_rdata(rec)]),
             # example.org: 127.0.0.1 may not; p=reject; q. has p=quarantine.
             ("example.org", ["@ TXT \"v=spf1 -all\"",
                              "_dmarc TXT \"v=DMARC1; p=reject\"",
-                             "s1._domainkey TXT " + txt(rec),
+                             "s1._domainkey TXT " + txt_rdata(rec),
                              "q TXT \"v=spf1 -all\"",
                              "_dmarc.q TXT \"v=DMARC1; p=quarantine\""])):
-        path = os.path.join(tmp, origin + ".zone")
-        with open(path, "w") as f:
-            f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. h.%s. 1 3600 600 86400 300\n@ NS ns.%s.\nns A 127.0.0.1\n"
-                    % (origin, origin, origin, origin))
-            f.write("\n".join(lines) + "\n")
-        zones.append(path)
+        zones.append(write_zone(tmp, origin, lines))
     srv = KnotServer(os.path.join(tmp, "knot"), zones)
     try:
         srv.start()

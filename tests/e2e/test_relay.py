@@ -23,7 +23,7 @@ from loginstub import LoginStub, self_signed_cert  # noqa: E402
 from smtpsink import SmtpSink, free_port_on_all, wait_for  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
-from dnsserver import KnotServer  # noqa: E402
+from dnsserver import KnotServer, txt_rdata, write_zone  # noqa: E402
 
 import dkim  # noqa: E402  (Debian's python3-dkim)
 
@@ -37,9 +37,6 @@ def run(argv):
         raise RuntimeError("%s: %s" % (argv[0], p.stderr.decode(errors="replace")))
     return p.stdout
 
-
-def txt(record):
-    return " ".join('"%s"' % record[i:i + 255] for i in range(0, len(record), 255))
 
 
 def queue_files(spool):
@@ -79,8 +76,8 @@ try:
     zones = []
     for origin, lines in (
             ("local.test", ["@ TXT \"v=spf1 ip4:127.0.0.0/8 -all\"", "_dmarc TXT \"v=DMARC1; p=reject\"",
-                            "s1._domainkey TXT " + txt(rec)]),
-            ("ed.test", ["@ TXT \"v=spf1 ip4:127.0.0.0/8 -all\"", "s2._domainkey TXT " + txt(edrec)]),
+                            "s1._domainkey TXT " + txt_rdata(rec)]),
+            ("ed.test", ["@ TXT \"v=spf1 ip4:127.0.0.0/8 -all\"", "s2._domainkey TXT " + txt_rdata(edrec)]),
             ("remote.test", ["@ MX 10 mx", "mx A 127.0.0.1"]),
             ("flaky.test", ["@ MX 10 mx", "mx A 127.0.0.2"]),
             ("reject.test", ["@ MX 10 mx", "mx A 127.0.0.3"]),
@@ -89,12 +86,7 @@ try:
             ("null.test", ["@ MX 0 ."]),
             # Its MX (the 4xx-then-250 sink) offers no STARTTLS.
             ("tlsonly.test", ["@ MX 10 mx", "mx A 127.0.0.2"])):
-        path = os.path.join(tmp, origin + ".zone")
-        with open(path, "w") as f:
-            f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. h.%s. 1 3600 600 86400 300\n@ NS ns.%s.\nns A 127.0.0.1\n"
-                    % (origin, origin, origin, origin))
-            f.write("\n".join(lines) + "\n")
-        zones.append(path)
+        zones.append(write_zone(tmp, origin, lines))
     srv = KnotServer(os.path.join(tmp, "knot"), zones)
     srv.start()
     dns = "dns: {forwarder: \"%s\", timeout_ms: 4000}\n" % srv.forwarder

@@ -28,7 +28,7 @@ from loginstub import LoginStub  # noqa: E402
 from smtpsink import SmtpSink, free_port_on_all, wait_for  # noqa: E402
 
 sys.path.insert(0, os.path.join(SRCDIR, "tests", "dns"))
-from dnsserver import KnotServer  # noqa: E402
+from dnsserver import KnotServer, write_zone  # noqa: E402
 
 t = Tap()
 PASSWORD = "s3cret"
@@ -111,13 +111,7 @@ try:
     unsigned = {"plain.test": ["%s 3 1 1 %s" % (tlsa, wrong)], "local.test": []}
     zones = []
     for origin, lines in list(signed.items()) + list(unsigned.items()):
-        path = os.path.join(tmp, origin + ".zone")
-        with open(path, "w") as f:
-            f.write("$ORIGIN %s.\n$TTL 300\n@ SOA ns.%s. h.%s. 1 3600 600 86400 300\n@ NS ns.%s.\n"
-                    "ns A 127.0.0.1\n@ MX 10 mx\nmx A %s\n"
-                    % (origin, origin, origin, origin, mx_addr.get(origin, "127.0.0.1")))
-            f.write("\n".join(lines) + "\n")
-        zones.append(path)
+        zones.append(write_zone(tmp, origin, ["@ MX 10 mx", "mx A " + mx_addr.get(origin, "127.0.0.1")] + lines))
     srv = KnotServer(os.path.join(tmp, "knot"), zones, sign=list(signed))
     srv.start()
     dns = "dns: {forwarder: \"%s\", trust_anchor_file: %s, timeout_ms: 4000}\n" % (srv.forwarder,
